@@ -1,0 +1,210 @@
+//! `raito-sync`: runs the sync steps of the Lambda functions locally, from the command line,
+//! with the same library code. Results go to a local file or an S3 object; nothing is sent
+//! to Raito Cloud by the commands here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use raito_common::config::Config;
+use raito_common::connector::{self, DataSourceRequest};
+use raito_common::output::Destination;
+use raito_common::sync::{self, Outcome};
+
+/// Runs Raito sync steps against your targets, outside AWS Lambda.
+///
+/// Configuration is a Raito CLI `raito.yml`: `targets` with `name`, `connector-name`,
+/// `data-source-id`, and the connector's parameters. A value written "{{NAME}}" reads the
+/// environment variable NAME; "{{secret:NAME#field}}" reads a field of an AWS Secrets Manager
+/// secret, and `secret: NAME` merges a whole secret into the target's parameters (AWS region
+/// and credentials come from the usual AWS environment).
+///
+/// Logs go to stderr (`RUST_LOG` sets the level, e.g. `RUST_LOG=debug`); results go to the
+/// output you name. Exit status: 0 on success, 1 on any error (one line on stderr).
+#[derive(Debug, Parser)]
+#[command(name = "raito-sync", version, about, long_about)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Data source sync: writes the data source import file (the data source element first,
+    /// then every data object), without contacting Raito Cloud.
+    Metadata(MetadataArgs),
+}
+
+#[derive(Debug, Args)]
+struct Target {
+    /// The raito.yml to read.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+
+    /// The target to run (its `name` in raito.yml).
+    #[arg(long, value_name = "NAME")]
+    target: String,
+}
+
+#[derive(Debug, Args)]
+struct MetadataArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// Where to write the import file: a local path, or `s3://bucket/key` (multipart upload,
+    /// no local copy). Written under a temporary name and moved into place when complete.
+    #[arg(long, value_name = "FILE", required_unless_present = "print_meta")]
+    out: Option<String>,
+
+    /// Print the data source metadata (object types, permissions, usage levels) as JSON on
+    /// stdout instead of syncing.
+    #[arg(long, conflicts_with = "out")]
+    print_meta: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("raito-sync: error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("raito-sync: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.compact().init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Metadata(args) => metadata(args).await,
+    }
+}
+
+/// Loads the configuration, resolving secret references through AWS Secrets Manager.
+async fn load_target(args: &Target) -> anyhow::Result<raito_common::config::Target> {
+    let aws = raito_common::aws::load_config().await;
+    let secrets = raito_common::aws::secrets::SecretsManager::new(&aws);
+    let config = Config::load(&args.config, &secrets).await?;
+    match config.target(&args.target) {
+        Some(target) => Ok(target.clone()),
+        None => bail!(
+            "{}: no target named \"{}\" (targets: {})",
+            args.config.display(),
+            args.target,
+            config
+                .targets
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
+    let target = load_target(&args.target).await?;
+    let connector = connector::build(&target)?;
+
+    if args.print_meta {
+        let Some(meta) = sync::metadata::data_source_metadata(connector.as_ref(), &target).await?
+        else {
+            bail!(
+                "target \"{}\": the {} connector has no data source sync",
+                target.name,
+                connector.name()
+            );
+        };
+        println!("{}", serde_json::to_string_pretty(&meta)?);
+        return Ok(());
+    }
+
+    let out = args.out.context("--out is required")?;
+    let destination = destination(&out).await?;
+    let outcome = sync::metadata::run(
+        connector.as_ref(),
+        &target,
+        DataSourceRequest::default(),
+        destination,
+    )
+    .await?;
+    print_summary(&target.name, "data source sync", &outcome);
+    Ok(())
+}
+
+/// A local path, or `s3://bucket/key`.
+async fn destination(out: &str) -> anyhow::Result<Destination> {
+    if let Some(location) = out.strip_prefix("s3://") {
+        let Some((bucket, key)) = location.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        else {
+            bail!("--out {out}: expected s3://bucket/key");
+        };
+        let aws = raito_common::aws::load_config().await;
+        return Ok(Destination::s3(
+            raito_common::aws::s3_client(&aws),
+            bucket,
+            key,
+        ));
+    }
+    Ok(Destination::file(out).await?)
+}
+
+/// A summary a person can read, on stderr (stdout stays free for data).
+fn print_summary(target: &str, step: &str, outcome: &Outcome) {
+    match outcome {
+        Outcome::Skipped { reason } => {
+            eprintln!("{step} of target \"{target}\" skipped: {reason}");
+        }
+        Outcome::Completed(report) => {
+            let total: u64 = report.counts.values().sum();
+            eprintln!(
+                "{step} of target \"{target}\": {total} objects in {:.2} s",
+                report.elapsed.as_secs_f64()
+            );
+            let width = report.counts.keys().map(String::len).max().unwrap_or(0);
+            for (kind, count) in &report.counts {
+                eprintln!("  {kind:<width$}  {count:>9}");
+            }
+            for written in &report.written {
+                eprintln!(
+                    "  output: {} ({} bytes, {} elements)",
+                    written.location, written.bytes, written.elements
+                );
+            }
+        }
+    }
+}

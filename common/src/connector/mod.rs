@@ -1,0 +1,168 @@
+//! The connector SDK: what a connector can do, the sinks it pushes results into, and the
+//! registry that maps a target's `connector-name` to an implementation.
+//!
+//! A connector implements only the syncs its system supports; the others answer `None` and
+//! the pipeline reports that step as skipped. Results are pushed into a [`Sink`] one element
+//! at a time, so no step ever holds a whole data source in memory.
+
+mod error;
+mod registry;
+mod sink;
+
+pub use error::{BoxError, Error};
+pub use registry::{ConnectorKind, build};
+pub use sink::{CountingSink, Sink, Source};
+
+use async_trait::async_trait;
+
+use crate::model::access::{AccessProvider, AccessProviderFeedback, ExportedAccessProvider};
+use crate::model::data_source::{DataObject, DataSourceMetaData};
+use crate::model::identity::{Group, IdentityStoreMetaData, User};
+use crate::model::usage::Statement;
+
+/// The four syncs, named as Raito's job types name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Users and groups (`IS`).
+    IdentityStore,
+    /// Data objects and the data source's metadata (`DS`).
+    DataSource,
+    /// Access controls, both ways (`DA`).
+    DataAccess,
+    /// Query history (`DU`).
+    DataUsage,
+}
+
+impl Step {
+    /// Raito's job type code: `IS`, `DS`, `DA` or `DU`.
+    pub fn job_type(self) -> &'static str {
+        match self {
+            Step::IdentityStore => "IS",
+            Step::DataSource => "DS",
+            Step::DataAccess => "DA",
+            Step::DataUsage => "DU",
+        }
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Step::IdentityStore => "identity store sync",
+            Step::DataSource => "data source sync",
+            Step::DataAccess => "data access sync",
+            Step::DataUsage => "data usage sync",
+        })
+    }
+}
+
+/// A configured connector for one target. Building one validates its parameters but does no
+/// I/O; connections are opened by the sync that needs them.
+pub trait Connector: Send + Sync {
+    /// The `connector-name` this connector answers to.
+    fn name(&self) -> &'static str;
+
+    /// The data source sync, if this connector's system has data objects.
+    fn data_source(&self) -> Option<&dyn DataSourceSync> {
+        None
+    }
+
+    /// The identity store sync, if this connector's system has users and groups.
+    fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
+        None
+    }
+
+    /// The access sync (both directions), if this connector can read or apply access.
+    fn access(&self) -> Option<&dyn AccessSync> {
+        None
+    }
+
+    /// The usage sync, if this connector's system records who queried what.
+    fn usage(&self) -> Option<&dyn UsageSync> {
+        None
+    }
+
+    /// Which steps this connector supports, for reporting the others as skipped.
+    fn supports(&self, step: Step) -> bool {
+        match step {
+            Step::IdentityStore => self.identity_store().is_some(),
+            Step::DataSource => self.data_source().is_some(),
+            Step::DataAccess => self.access().is_some(),
+            Step::DataUsage => self.usage().is_some(),
+        }
+    }
+}
+
+/// What a data source sync is asked to cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataSourceRequest {
+    /// Raito's id of the data source (the `data-source-id` of the target).
+    pub data_source_id: String,
+    /// A partial sync: only this object (by external id) and what it contains.
+    pub parent: Option<String>,
+    /// External ids whose subtrees are left out of a partial sync.
+    pub excludes: Vec<String>,
+}
+
+/// Reads the data objects of a data source and describes its permission model.
+#[async_trait]
+pub trait DataSourceSync: Send + Sync {
+    /// The data source's metadata: object types, their permissions, usage levels.
+    async fn metadata(&self) -> Result<DataSourceMetaData, Error>;
+
+    /// Pushes every data object into `sink`, parents before their children. Objects that hang
+    /// directly under the data source have an empty `parent_external_id`; the data source
+    /// element itself is written by the pipeline, not by the connector.
+    async fn sync_data_objects(
+        &self,
+        request: &DataSourceRequest,
+        sink: &mut dyn Sink<DataObject>,
+    ) -> Result<(), Error>;
+}
+
+/// Reads users and groups.
+#[async_trait]
+pub trait IdentityStoreSync: Send + Sync {
+    /// The identity store's metadata.
+    async fn metadata(&self) -> Result<IdentityStoreMetaData, Error>;
+
+    /// Pushes every user and every group into their sinks.
+    async fn sync_identities(
+        &self,
+        users: &mut dyn Sink<User>,
+        groups: &mut dyn Sink<Group>,
+    ) -> Result<(), Error>;
+}
+
+/// Reads and applies access controls.
+#[async_trait]
+pub trait AccessSync: Send + Sync {
+    /// Pushes the access controls that exist in the target (import into Raito).
+    async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error>;
+
+    /// Applies the access providers Raito manages, pushing one feedback per access provider.
+    /// A failing access provider is reported in its feedback; the others are still applied.
+    async fn sync_to_target(
+        &self,
+        access_providers: &mut dyn Source<ExportedAccessProvider>,
+        feedback: &mut dyn Sink<AccessProviderFeedback>,
+    ) -> Result<(), Error>;
+}
+
+/// What a usage sync is asked to cover.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageRequest {
+    /// Only statements that started after this instant (unix epoch seconds).
+    pub since: Option<i64>,
+}
+
+/// Reads who queried what.
+#[async_trait]
+pub trait UsageSync: Send + Sync {
+    /// Pushes the statements that match `request`, oldest first.
+    async fn sync_usage(
+        &self,
+        request: &UsageRequest,
+        sink: &mut dyn Sink<Statement>,
+    ) -> Result<(), Error>;
+}

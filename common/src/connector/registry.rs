@@ -1,0 +1,60 @@
+//! The registry: one closed enum of connectors, so the compiler lists every place a new
+//! connector touches. Each connector sits behind a cargo feature of the same name.
+
+use super::{Connector, Error};
+use crate::config::Target;
+
+/// The connectors this build knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorKind {
+    /// PostgreSQL (`connector-name: postgresql`).
+    #[cfg(feature = "postgresql")]
+    Postgres,
+}
+
+impl ConnectorKind {
+    /// Every connector compiled into this build.
+    pub const ALL: &'static [ConnectorKind] = &[
+        #[cfg(feature = "postgresql")]
+        ConnectorKind::Postgres,
+    ];
+
+    /// The `connector-name` a target uses to select this connector.
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(feature = "postgresql")]
+            ConnectorKind::Postgres => crate::connectors::postgres::NAME,
+        }
+    }
+
+    /// The connector registered under `name`.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| Error::UnknownConnector {
+                name: name.to_owned(),
+                available: Self::ALL
+                    .iter()
+                    .map(|kind| kind.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Builds this connector from a target's parameters (validated here, before any I/O).
+    pub fn build(self, target: &Target) -> Result<Box<dyn Connector>, Error> {
+        match self {
+            #[cfg(feature = "postgresql")]
+            ConnectorKind::Postgres => Ok(Box::new(crate::connectors::postgres::Postgres::new(
+                &target.parameters,
+            )?)),
+        }
+    }
+}
+
+/// Builds the connector a target names in `connector-name`.
+pub fn build(target: &Target) -> Result<Box<dyn Connector>, Error> {
+    ConnectorKind::from_name(&target.connector_name)?.build(target)
+}

@@ -1,0 +1,8 @@
+//! The connectors, one folder each, with the same shape: `mod.rs` (what it talks to, how it
+//! authenticates, the grants it needs, the trait implementations), `config.rs` (its
+//! documented parameters, validated before any I/O), `client.rs` (the wire protocol only),
+//! and one file per supported sync (`metadata.rs`, `identities.rs`, `access.rs`,
+//! `usage.rs`).
+
+#[cfg(feature = "postgresql")]
+pub mod postgres;

@@ -1,0 +1,279 @@
+//! The wire side of the PostgreSQL connector: opening connections (with libpq's `sslmode`
+//! semantics over rustls) and turning driver errors into connector errors by meaning.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use secrecy::ExposeSecret;
+use tokio_postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::NAME;
+use super::config::{Config, SslMode};
+use crate::connector::Error;
+
+/// Opens a connection to `database` and drives it on a background task, which ends when the
+/// returned client is dropped.
+pub async fn connect(config: &Config, database: &str) -> Result<tokio_postgres::Client, Error> {
+    let mut pg = tokio_postgres::Config::new();
+    pg.host(&config.host)
+        .port(config.port)
+        .user(&config.user)
+        .dbname(database)
+        .application_name("raito-sync")
+        .connect_timeout(std::time::Duration::from_secs(15));
+    if let Some(password) = &config.password {
+        pg.password(password.expose_secret());
+    }
+    let endpoint = format!("{} (database {database:?})", config.endpoint());
+    let connect_error = |source: tokio_postgres::Error| classify(source, &endpoint, "connecting");
+
+    let client = if config.ssl_mode == SslMode::Disable {
+        pg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        let (client, connection) = pg
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(connect_error)?;
+        spawn(connection, database);
+        client
+    } else {
+        pg.ssl_mode(match config.ssl_mode {
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+        let tls = MakeRustlsConnect::new(tls_config(config)?);
+        let (client, connection) = pg.connect(tls).await.map_err(connect_error)?;
+        spawn(connection, database);
+        client
+    };
+    Ok(client)
+}
+
+fn spawn<S, T>(connection: tokio_postgres::Connection<S, T>, database: &str)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let database = database.to_owned();
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(database, %error, "PostgreSQL connection ended with an error");
+        }
+    });
+}
+
+/// rustls configured for the ssl mode: no verification for `prefer`/`require` (libpq's
+/// meaning: encryption only), the trusted roots otherwise.
+fn tls_config(config: &Config) -> Result<rustls::ClientConfig, Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(config, e))?;
+    let tls = match config.ssl_mode {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptionOnly { provider }))
+            .with_no_client_auth(),
+        SslMode::VerifyCa | SslMode::VerifyFull => {
+            let roots = Arc::new(root_store(config)?);
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                roots,
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| tls_error(config, e))?;
+            if config.ssl_mode == SslMode::VerifyFull {
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
+            } else {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(AnyHostName { webpki }))
+                    .with_no_client_auth()
+            }
+        }
+    };
+    Ok(tls)
+}
+
+/// The roots to verify the server with: `pg-sslrootcert` (a path or PEM text), or the
+/// system's trusted roots.
+fn root_store(config: &Config) -> Result<rustls::RootCertStore, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match &config.ssl_root_cert {
+        Some(pem) => {
+            let certificates: Vec<CertificateDer<'static>> = if pem.contains("-----BEGIN") {
+                CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<_, _>>()
+            } else {
+                CertificateDer::pem_file_iter(pem)
+                    .and_then(|certificates| certificates.collect::<Result<_, _>>())
+            }
+            .map_err(|e| tls_error(config, format!("pg-sslrootcert: {e}")))?;
+            for certificate in certificates {
+                roots
+                    .add(certificate)
+                    .map_err(|e| tls_error(config, format!("pg-sslrootcert: {e}")))?;
+            }
+        }
+        None => {
+            let native = rustls_native_certs::load_native_certs();
+            for certificate in native.certs {
+                // A malformed system certificate is not a reason to refuse the others.
+                let _ = roots.add(certificate);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(tls_error(
+            config,
+            "no trusted CA certificate found: set pg-sslrootcert",
+        ));
+    }
+    Ok(roots)
+}
+
+fn tls_error(config: &Config, message: impl std::fmt::Display) -> Error {
+    Error::Connect {
+        connector: NAME,
+        endpoint: config.endpoint(),
+        source: format!("TLS setup: {message}").into(),
+    }
+}
+
+/// `sslmode=require`: the channel is encrypted but the server is not authenticated. The
+/// handshake signatures are still checked, so the peer must hold the certificate's key.
+#[derive(Debug)]
+struct EncryptionOnly {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl ServerCertVerifier for EncryptionOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: a trusted chain is required, the host name is not checked.
+#[derive(Debug)]
+struct AnyHostName {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for AnyHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Turns a driver error into a connector error by meaning: refused logins and missing
+/// privileges are `PermissionDenied`, an unreachable server is `Connect`.
+pub fn classify(error: tokio_postgres::Error, endpoint: &str, operation: &str) -> Error {
+    let code = error.code().cloned();
+    match code {
+        Some(code)
+            if code == SqlState::INSUFFICIENT_PRIVILEGE
+                || code == SqlState::INVALID_PASSWORD
+                || code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+        {
+            Error::PermissionDenied {
+                connector: NAME,
+                operation: format!("{operation} ({endpoint})"),
+                source: Box::new(error),
+            }
+        }
+        Some(_) => Error::Operation {
+            connector: NAME,
+            operation: format!("{operation} ({endpoint})"),
+            source: Box::new(error),
+        },
+        None => Error::Connect {
+            connector: NAME,
+            endpoint: endpoint.to_owned(),
+            source: Box::new(error),
+        },
+    }
+}

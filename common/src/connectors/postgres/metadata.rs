@@ -1,0 +1,450 @@
+//! The PostgreSQL data source sync: databases, schemas, relations and columns, read from the
+//! catalog through a cursor (a portal fetched in batches) inside a read-only, repeatable-read
+//! transaction per database, so memory stays flat and each database is one consistent
+//! snapshot.
+
+use tokio_postgres::types::ToSql;
+use tracing::Instrument;
+
+use super::config::Config;
+use super::{NAME, client, naming};
+use crate::connector::{Error, Sink};
+use crate::model::data_source::{
+    AccessProviderType, DataObject, DataObjectType, DataObjectTypePermission, DataSourceMetaData,
+    UsageLevel, UsageMetaInfo, object_type,
+};
+
+/// Data object type of materialized views (a PostgreSQL-specific type; a kind of view).
+pub const MATERIALIZED_VIEW: &str = "materialized-view";
+/// Data object type of foreign tables (a PostgreSQL-specific type; a kind of table).
+pub const FOREIGN_TABLE: &str = "foreign-table";
+
+/// Rows fetched per round trip from the catalog cursor.
+const FETCH_SIZE: i32 = 2_000;
+
+/// Databases the configured user may connect to, in name order.
+const LIST_DATABASES: &str = "\
+SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+FROM pg_database
+WHERE datallowconn AND NOT datistemplate
+  AND has_database_privilege(datname, 'CONNECT')
+  AND NOT (datname = ANY($1::text[]))
+ORDER BY datname COLLATE \"C\"";
+
+/// The schema filter shared by the schema and relation queries: system schemas and the
+/// configured exclusions ($1) are left out.
+const SCHEMA_FILTER: &str = "\
+n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname !~ '^pg_(toast_)?temp_'
+  AND NOT (n.nspname = ANY($1::text[]))";
+
+/// Relations and their columns, one row per column (or one row for a relation without
+/// columns), ordered so that every parent comes before its children: partitions come after
+/// the table they belong to (by partition depth), and columns right after their relation.
+const LIST_RELATIONS: &str = "\
+WITH RECURSIVE relations AS (
+  SELECT c.oid, c.relispartition
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {SCHEMA_FILTER}
+), tree AS (
+  SELECT r.oid, 0 AS depth, NULL::oid AS parent
+  FROM relations r
+  WHERE NOT r.relispartition OR NOT EXISTS (
+    SELECT FROM pg_inherits i JOIN relations p ON p.oid = i.inhparent WHERE i.inhrelid = r.oid)
+  UNION ALL
+  SELECT i.inhrelid, t.depth + 1, i.inhparent
+  FROM tree t
+  JOIN pg_inherits i ON i.inhparent = t.oid
+  JOIN relations r ON r.oid = i.inhrelid AND r.relispartition
+)
+SELECT n.nspname, c.relname, c.relkind::text,
+       pn.nspname, pc.relname,
+       coalesce(obj_description(c.oid, 'pg_class'), ''),
+       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(c.oid, a.attnum), '')
+FROM tree t
+JOIN pg_class c ON c.oid = t.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class pc ON pc.oid = t.parent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum";
+
+/// Schemas in name order.
+const LIST_SCHEMAS: &str = "\
+SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '')
+FROM pg_namespace n
+WHERE {SCHEMA_FILTER}
+ORDER BY n.nspname COLLATE \"C\"";
+
+/// The data source metadata: object types, which contains which, and PostgreSQL's
+/// privileges on each with the global permission (read, write, admin) they belong to.
+pub fn data_source_metadata() -> DataSourceMetaData {
+    let table_privileges = || {
+        vec![
+            permission("SELECT", &["read"], "Read rows", &["read"]),
+            permission("INSERT", &["write"], "Add rows", &["write"]),
+            permission("UPDATE", &["write"], "Change rows", &["write"]),
+            permission("DELETE", &["write"], "Remove rows", &["write"]),
+            permission("TRUNCATE", &["admin"], "Empty the table", &["write"]),
+            permission(
+                "REFERENCES",
+                &["admin"],
+                "Create foreign keys that reference it",
+                &[],
+            ),
+            permission("TRIGGER", &["admin"], "Create triggers on it", &[]),
+        ]
+    };
+    let relation_children = vec![object_type::COLUMN.to_owned()];
+    DataSourceMetaData {
+        r#type: NAME.to_owned(),
+        icon: NAME.to_owned(),
+        supports_ap_inheritance: true,
+        supported_features: Vec::new(),
+        data_object_types: vec![
+            data_object_type(
+                object_type::DATASOURCE,
+                object_type::DATASOURCE,
+                "PostgreSQL server",
+                Vec::new(),
+                &[object_type::DATABASE],
+            ),
+            data_object_type(
+                object_type::DATABASE,
+                object_type::DATABASE,
+                "Database",
+                vec![
+                    permission("CONNECT", &["read"], "Connect to the database", &[]),
+                    permission(
+                        "TEMPORARY",
+                        &["write"],
+                        "Create temporary tables while connected",
+                        &[],
+                    ),
+                    permission("CREATE", &["admin"], "Create schemas in the database", &[]),
+                ],
+                &[object_type::SCHEMA],
+            ),
+            data_object_type(
+                object_type::SCHEMA,
+                object_type::SCHEMA,
+                "Schema",
+                vec![
+                    permission("USAGE", &["read"], "Look up objects in the schema", &[]),
+                    permission("CREATE", &["admin"], "Create objects in the schema", &[]),
+                ],
+                &[
+                    object_type::TABLE,
+                    object_type::VIEW,
+                    MATERIALIZED_VIEW,
+                    FOREIGN_TABLE,
+                ],
+            ),
+            DataObjectType {
+                // A partitioned table contains its partitions, which are tables too.
+                children: vec![object_type::COLUMN.to_owned(), object_type::TABLE.to_owned()],
+                ..data_object_type(
+                    object_type::TABLE,
+                    object_type::TABLE,
+                    "Table",
+                    table_privileges(),
+                    &[],
+                )
+            },
+            DataObjectType {
+                children: relation_children.clone(),
+                ..data_object_type(
+                    object_type::VIEW,
+                    object_type::VIEW,
+                    "View",
+                    table_privileges(),
+                    &[],
+                )
+            },
+            DataObjectType {
+                children: relation_children.clone(),
+                ..data_object_type(
+                    MATERIALIZED_VIEW,
+                    object_type::VIEW,
+                    "Materialized view",
+                    vec![permission("SELECT", &["read"], "Read rows", &["read"])],
+                    &[],
+                )
+            },
+            DataObjectType {
+                children: relation_children,
+                ..data_object_type(
+                    FOREIGN_TABLE,
+                    object_type::TABLE,
+                    "Foreign table",
+                    table_privileges(),
+                    &[],
+                )
+            },
+            data_object_type(
+                object_type::COLUMN,
+                object_type::COLUMN,
+                "Column",
+                vec![
+                    permission("SELECT", &["read"], "Read the column", &["read"]),
+                    permission("INSERT", &["write"], "Set the column in new rows", &["write"]),
+                    permission("UPDATE", &["write"], "Change the column", &["write"]),
+                    permission(
+                        "REFERENCES",
+                        &["admin"],
+                        "Create foreign keys that reference the column",
+                        &[],
+                    ),
+                ],
+                &[],
+            ),
+        ],
+        usage_meta_info: Some(UsageMetaInfo {
+            default_level: object_type::TABLE.to_owned(),
+            levels: vec![
+                UsageLevel {
+                    name: object_type::TABLE.to_owned(),
+                    data_object_types: [
+                        object_type::TABLE,
+                        object_type::VIEW,
+                        MATERIALIZED_VIEW,
+                        FOREIGN_TABLE,
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                },
+                UsageLevel {
+                    name: object_type::SCHEMA.to_owned(),
+                    data_object_types: vec![object_type::SCHEMA.to_owned()],
+                },
+                UsageLevel {
+                    name: object_type::DATABASE.to_owned(),
+                    data_object_types: vec![object_type::DATABASE.to_owned()],
+                },
+            ],
+        }),
+        access_provider_types: vec![AccessProviderType {
+            r#type: "role".to_owned(),
+            label: "Role".to_owned(),
+            is_named_entity: true,
+            can_be_created: true,
+            can_be_assumed: true,
+            can_assume_multiple: true,
+            allowed_who_access_provider_types: vec!["role".to_owned()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn data_object_type(
+    name: &str,
+    base_type: &str,
+    label: &str,
+    permissions: Vec<DataObjectTypePermission>,
+    children: &[&str],
+) -> DataObjectType {
+    DataObjectType {
+        name: name.to_owned(),
+        r#type: base_type.to_owned(),
+        label: label.to_owned(),
+        permissions,
+        children: children.iter().map(|c| (*c).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+fn permission(
+    name: &str,
+    global: &[&str],
+    description: &str,
+    usage: &[&str],
+) -> DataObjectTypePermission {
+    DataObjectTypePermission {
+        permission: name.to_owned(),
+        global_permissions: global.iter().map(|p| (*p).to_owned()).collect(),
+        description: description.to_owned(),
+        usage_global_permissions: usage.iter().map(|p| (*p).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+/// Pushes every database, schema, relation and column into `sink`, parents first.
+pub async fn sync(config: &Config, sink: &mut dyn Sink<DataObject>) -> Result<(), Error> {
+    let databases = list_databases(config).await?;
+    tracing::info!(databases = databases.len(), "listed databases");
+    for (database, description) in databases {
+        let span = tracing::info_span!("database", database = %database);
+        sync_database(config, &database, description, sink)
+            .instrument(span)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The databases to sync with their descriptions (a short list, read whole).
+async fn list_databases(config: &Config) -> Result<Vec<(String, String)>, Error> {
+    let client = client::connect(config, &config.database).await?;
+    let rows = client
+        .query(LIST_DATABASES, &[&config.excluded_databases])
+        .await
+        .map_err(|e| client::classify(e, &config.endpoint(), "listing databases"))?;
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+async fn sync_database(
+    config: &Config,
+    database: &str,
+    description: String,
+    sink: &mut dyn Sink<DataObject>,
+) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let mut client = client::connect(config, database).await?;
+    let endpoint = format!("{} (database {database:?})", config.endpoint());
+    let fail = |operation: &str| {
+        let operation = operation.to_owned();
+        let endpoint = endpoint.clone();
+        move |e| client::classify(e, &endpoint, &operation)
+    };
+    let transaction = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(fail("starting a read-only transaction"))?;
+
+    let database_name = naming::component(database);
+    sink.push(DataObject {
+        external_id: database_name.clone(),
+        name: database.to_owned(),
+        full_name: database_name.clone(),
+        r#type: object_type::DATABASE.to_owned(),
+        description,
+        ..Default::default()
+    })
+    .await?;
+    let mut count = 1u64;
+
+    let excluded: Vec<String> = config.excluded_schemas_in(database);
+    let params: [&(dyn ToSql + Sync); 1] = [&excluded];
+
+    let schemas = transaction
+        .bind(
+            LIST_SCHEMAS.replace("{SCHEMA_FILTER}", SCHEMA_FILTER).as_str(),
+            &params,
+        )
+        .await
+        .map_err(fail("listing schemas"))?;
+    loop {
+        let rows = transaction
+            .query_portal(&schemas, FETCH_SIZE)
+            .await
+            .map_err(fail("listing schemas"))?;
+        for row in &rows {
+            let schema: String = row.get(0);
+            let full_name = format!("{database_name}.{}", naming::component(&schema));
+            sink.push(DataObject {
+                external_id: full_name.clone(),
+                full_name,
+                name: schema,
+                r#type: object_type::SCHEMA.to_owned(),
+                description: row.get(1),
+                parent_external_id: database_name.clone(),
+                ..Default::default()
+            })
+            .await?;
+            count += 1;
+        }
+        if rows.len() < FETCH_SIZE as usize {
+            break;
+        }
+    }
+
+    let relations = transaction
+        .bind(
+            LIST_RELATIONS.replace("{SCHEMA_FILTER}", SCHEMA_FILTER).as_str(),
+            &params,
+        )
+        .await
+        .map_err(fail("listing tables and columns"))?;
+    // The relation of the previous row: columns arrive right after their relation.
+    let mut current: Option<(String, String)> = None;
+    loop {
+        let rows = transaction
+            .query_portal(&relations, FETCH_SIZE)
+            .await
+            .map_err(fail("listing tables and columns"))?;
+        for row in &rows {
+            let schema: String = row.get(0);
+            let relation: String = row.get(1);
+            let schema_name = format!("{database_name}.{}", naming::component(&schema));
+            let relation_name = format!("{schema_name}.{}", naming::component(&relation));
+            let same_relation = current
+                .as_ref()
+                .is_some_and(|(s, r)| *s == schema && *r == relation);
+            if !same_relation {
+                let kind: String = row.get(2);
+                let parent = match (row.get::<_, Option<String>>(3), row.get::<_, Option<String>>(4)) {
+                    (Some(parent_schema), Some(parent_table)) => naming::full_name([
+                        database,
+                        parent_schema.as_str(),
+                        parent_table.as_str(),
+                    ]),
+                    _ => schema_name.clone(),
+                };
+                sink.push(DataObject {
+                    external_id: relation_name.clone(),
+                    full_name: relation_name.clone(),
+                    name: relation.clone(),
+                    r#type: relation_type(&kind).to_owned(),
+                    description: row.get(5),
+                    parent_external_id: parent,
+                    ..Default::default()
+                })
+                .await?;
+                count += 1;
+                current = Some((schema, relation));
+            }
+            if let Some(column) = row.get::<_, Option<String>>(6) {
+                let full_name = format!("{relation_name}.{}", naming::component(&column));
+                sink.push(DataObject {
+                    external_id: full_name.clone(),
+                    full_name,
+                    name: column,
+                    r#type: object_type::COLUMN.to_owned(),
+                    description: row.get(8),
+                    parent_external_id: relation_name,
+                    data_type: row.get(7),
+                    ..Default::default()
+                })
+                .await?;
+                count += 1;
+            }
+        }
+        if rows.len() < FETCH_SIZE as usize {
+            break;
+        }
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(fail("ending the read-only transaction"))?;
+    tracing::info!(
+        objects = count,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "synced database"
+    );
+    Ok(())
+}
+
+/// The data object type of a `pg_class.relkind`.
+fn relation_type(relkind: &str) -> &'static str {
+    match relkind {
+        "v" => object_type::VIEW,
+        "m" => MATERIALIZED_VIEW,
+        "f" => FOREIGN_TABLE,
+        // "r" (table) and "p" (partitioned table); the query selects nothing else.
+        _ => object_type::TABLE,
+    }
+}

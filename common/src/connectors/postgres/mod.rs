@@ -1,0 +1,79 @@
+//! PostgreSQL (`connector-name: postgresql`): any server speaking the PostgreSQL protocol
+//! (self-hosted, Amazon RDS and Aurora PostgreSQL).
+//!
+//! - Talks to: the server at `pg-host`:`pg-port`, one connection per database in turn.
+//! - Authenticates: as `pg-user` with `pg-password` (SCRAM or MD5, as the server asks), over
+//!   TLS according to `pg-sslmode`.
+//! - Needs: `CONNECT` on the databases to sync. The catalog is readable by every role, so
+//!   reading metadata needs no other grant.
+//! - Supports: the data source sync ([`metadata`]). Full names follow [`naming`].
+
+mod client;
+pub mod config;
+pub mod metadata;
+pub mod naming;
+
+use async_trait::async_trait;
+
+pub use config::Config;
+
+use crate::connector::{Connector, DataSourceRequest, DataSourceSync, Error, Sink};
+use crate::model::data_source::{DataObject, DataSourceMetaData};
+
+/// The `connector-name` of this connector.
+pub const NAME: &str = "postgresql";
+
+/// A PostgreSQL target.
+#[derive(Debug)]
+pub struct Postgres {
+    config: Config,
+}
+
+impl Postgres {
+    /// Validates the target's parameters; connects only when a sync runs.
+    pub fn new(parameters: &crate::config::Parameters) -> Result<Self, Error> {
+        Ok(Self {
+            config: Config::from_parameters(parameters)?,
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl Connector for Postgres {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn data_source(&self) -> Option<&dyn DataSourceSync> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl DataSourceSync for Postgres {
+    async fn metadata(&self) -> Result<DataSourceMetaData, Error> {
+        Ok(metadata::data_source_metadata())
+    }
+
+    async fn sync_data_objects(
+        &self,
+        request: &DataSourceRequest,
+        sink: &mut dyn Sink<DataObject>,
+    ) -> Result<(), Error> {
+        if let Some(parent) = &request.parent {
+            // A partial sync must not report a whole data source as if it were the subtree:
+            // refuse rather than risk deleting what lies outside it.
+            return Err(Error::Operation {
+                connector: NAME,
+                operation: format!("a partial sync below {parent}"),
+                source: "partial data source syncs are not supported by this connector yet"
+                    .into(),
+            });
+        }
+        metadata::sync(&self.config, sink).await
+    }
+}

@@ -1,0 +1,21 @@
+//! The shared library of the Raito sync functions.
+//!
+//! Map of the crate:
+//! - [`model`]: Raito's wire formats, one file per sync (identities, data source, access,
+//!   usage). Field names are exactly those on the wire.
+//! - [`output`]: the one-JSON-array-per-file format, written and read as a stream, to a local
+//!   file or an S3 object.
+//! - [`connector`]: the connector SDK: the traits for the four syncs, the sinks results are
+//!   pushed into, the meaning-based error, and the registry of connectors.
+//! - [`connectors`]: one folder per connector, each with the same shape.
+//! - [`config`]: `raito.yml`, compatible with the Raito CLI, plus secret references.
+//! - [`aws`]: AWS SDK configuration, Secrets Manager (cached) and S3 clients.
+//! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
+
+pub mod aws;
+pub mod config;
+pub mod connector;
+pub mod connectors;
+pub mod model;
+pub mod output;
+pub mod sync;

@@ -1,0 +1,71 @@
+//! The sync pipelines, independent of how they are triggered: a Lambda function and the
+//! `raito-sync` command run the same code. A pipeline asks a connector for its results,
+//! streams them into a file or S3 object, and reports what it wrote.
+
+pub mod metadata;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::connector::{self, Step};
+use crate::output::{self, Written};
+
+/// Why a step could not run or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The target lacks a setting the step needs.
+    #[error("target \"{target}\": {message}")]
+    Target {
+        /// The target's name.
+        target: String,
+        /// What is missing.
+        message: String,
+    },
+
+    /// The connector failed.
+    #[error("target \"{target}\": {step}: {source}")]
+    Connector {
+        /// The target's name.
+        target: String,
+        /// The step that failed.
+        step: Step,
+        /// The connector's error.
+        #[source]
+        source: connector::Error,
+    },
+
+    /// The output could not be written.
+    #[error("target \"{target}\": {step}: {source}")]
+    Output {
+        /// The target's name.
+        target: String,
+        /// The step that failed.
+        step: Step,
+        /// The output's error.
+        #[source]
+        source: output::Error,
+    },
+}
+
+/// What a step did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The step did not run: the connector does not support it, or the target skips it.
+    Skipped {
+        /// Why, in words.
+        reason: String,
+    },
+    /// The step ran and wrote its output.
+    Completed(Report),
+}
+
+/// The figures of a completed step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// The files or objects written.
+    pub written: Vec<Written>,
+    /// Elements written, by kind (e.g. data object type).
+    pub counts: BTreeMap<String, u64>,
+    /// Wall time of the step.
+    pub elapsed: Duration,
+}

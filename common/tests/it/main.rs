@@ -1,0 +1,8 @@
+//! The one integration test binary of `raito-common`. Tests that need a real service
+//! (PostgreSQL, moto) read its address from the environment set by `dev/test.sh` and fail
+//! with the command that starts it when it is missing.
+
+mod support;
+
+mod config;
+mod model;

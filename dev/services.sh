@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Starts and stops the services the tests talk to, on loopback and on free ports:
+#   - an ephemeral PostgreSQL 15 cluster (superuser raito_test with a random password, TCP on
+#     127.0.0.1 only, scram-sha-256, SSL on with a self-signed certificate, fsync off);
+#   - a moto server (AWS stand-in) from the project's Python venv (dev/setup.sh).
+#
+#   eval "$(dev/services.sh start [--no-moto])"   start; prints `export` lines on stdout
+#   dev/services.sh stop [STATE_DIR]              stop (default: $RAITO_SERVICES_STATE)
+#
+# Everything lives in one temp dir (the state dir): the cluster, its logs, the moto pid. `stop`
+# stops exactly the processes recorded there and removes it. A `start` that fails halfway stops
+# what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log and .../moto.log.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pg_bin=${RAITO_PG_BIN:-/usr/lib/postgresql/15/bin}
+pg_user=raito_test
+marker=.raito-services
+
+# Messages go to fd 4, the script's original stderr: a trap may run while a command's
+# redirections are in force (e.g. initdb's output to its log file).
+exec 4>&2
+log() { printf 'services: %s\n' "$*" >&4; }
+die() {
+    log "error: $*"
+    exit 1
+}
+usage() {
+    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user.
+as_pg() {
+    if ((EUID == 0)); then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        (cd / && "$@")
+    fi
+}
+give_to_pg() { if ((EUID == 0)); then chown -R postgres:postgres "$@"; fi; }
+
+free_port() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+        return
+    fi
+    local port
+    while :; do # nothing answers on it (bash's /dev/tcp connect is refused)
+        port=$((20000 + RANDOM % 40000))
+        if ! (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+# The command line of a live process, or nothing.
+cmdline_of() { tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" || true; }
+
+# ---- stop ---------------------------------------------------------------------------------------
+stop_state() { # stop_state STATE_DIR
+    local state=$1
+    [[ -d "$state" ]] || {
+        log "nothing to stop: $state does not exist"
+        return 0
+    }
+    [[ -f "$state/$marker" ]] || die "$state is not a state dir of dev/services.sh (no $marker): not touching it"
+
+    # moto: only the recorded pid, and only while it still is our moto_server.
+    if [[ -f "$state/moto.pid" ]]; then
+        local pid i
+        pid=$(<"$state/moto.pid")
+        if [[ "$(cmdline_of "$pid")" == *moto_server* ]]; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for ((i = 0; i < 50; i++)); do
+                [[ "$(cmdline_of "$pid")" == *moto_server* ]] || break
+                sleep 0.1
+            done
+            if [[ "$(cmdline_of "$pid")" == *moto_server* ]]; then
+                log "moto ($pid) did not stop on TERM: killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        fi
+        rm -f "$state/moto.pid"
+    fi
+
+    # PostgreSQL: pg_ctl on our data dir; if that fails, the postmaster of our data dir only.
+    local data="$state/pg/data"
+    if [[ -f "$data/postmaster.pid" ]]; then
+        if ! as_pg "$pg_bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null; then
+            as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 10 stop >/dev/null || true
+        fi
+        if [[ -f "$data/postmaster.pid" ]]; then
+            local pid
+            pid=$(head -n1 "$data/postmaster.pid")
+            if [[ "$(cmdline_of "$pid")" == *"$data"* ]]; then
+                log "postgres ($pid) did not stop: killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+                sleep 0.5
+            fi
+        fi
+    fi
+
+    rm -rf -- "$state"
+}
+
+cmd_stop() {
+    local state=${1:-${RAITO_SERVICES_STATE:-}}
+    [[ -n "$state" ]] || die "stop: give the state dir, or set RAITO_SERVICES_STATE (printed by start)"
+    stop_state "$state"
+    log "stopped ($state removed)"
+}
+
+# ---- start --------------------------------------------------------------------------------------
+start_postgres() { # start_postgres STATE_DIR; sets pg_port, pg_password
+    local state=$1
+    local pgdir="$state/pg" data="$state/pg/data"
+    mkdir -m 700 "$pgdir"
+    give_to_pg "$pgdir"
+    as_pg test -w "$pgdir" ||
+        die "the postgres user cannot write $pgdir: point TMPDIR at a directory it can reach (e.g. /tmp)"
+
+    pg_password=$(openssl rand -hex 24)
+    local pwfile="$pgdir/pwfile"
+    (umask 077 && printf '%s\n' "$pg_password" >"$pwfile")
+    give_to_pg "$pwfile"
+    if ! as_pg "$pg_bin/initdb" -D "$data" --username="$pg_user" --pwfile="$pwfile" \
+        --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync --no-instructions \
+        >"$state/initdb.log" 2>&1; then
+        cat "$state/initdb.log" >&2
+        die "initdb failed"
+    fi
+    rm -f "$pwfile"
+
+    # A self-signed certificate for 127.0.0.1/localhost, so clients can test sslmode=require (and
+    # verify-full, with $RAITO_TEST_PG_CA_CERT as root certificate).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=127.0.0.1" \
+        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+        -keyout "$data/server.key" -out "$data/server.crt" 2>/dev/null
+    chmod 600 "$data/server.key"
+    cp "$data/server.crt" "$state/server.crt"
+    chmod 644 "$state/server.crt"
+    give_to_pg "$data/server.key" "$data/server.crt"
+
+    cat >>"$data/postgresql.conf" <<'EOF'
+
+# ---- dev/services.sh: an ephemeral test cluster, loopback only, speed over durability ----
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+password_encryption = 'scram-sha-256'
+max_connections = 200
+max_locks_per_transaction = 256
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+max_wal_size = 2GB
+checkpoint_timeout = 30min
+timezone = 'UTC'
+lc_messages = 'C'
+EOF
+    # Only TCP from 127.0.0.1, only with a password (SCRAM). No unix socket at all.
+    printf '%s\n' '# dev/services.sh: TCP from 127.0.0.1 only, with a password' \
+        'host all all 127.0.0.1/32 scram-sha-256' >"$data/pg_hba.conf"
+    give_to_pg "$data/postgresql.conf" "$data/pg_hba.conf"
+
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        pg_port=$(free_port)
+        if as_pg "$pg_bin/pg_ctl" -D "$data" -l "$pgdir/postgres.log" -o "-p $pg_port" -w -t 60 start >/dev/null; then
+            break
+        fi
+        if grep -q 'could not bind\|Address already in use' "$pgdir/postgres.log" 2>/dev/null && ((attempt < 5)); then
+            log "port $pg_port was taken: trying another"
+            continue
+        fi
+        tail -n 20 "$pgdir/postgres.log" >&2 || true
+        die "PostgreSQL did not start (log: $pgdir/postgres.log)"
+    done
+    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -t 30 || die "PostgreSQL does not answer on 127.0.0.1:$pg_port"
+    log "PostgreSQL 15 on 127.0.0.1:$pg_port (data: $data)"
+}
+
+start_moto() { # start_moto STATE_DIR; sets moto_port
+    local state=$1
+    local venv=${RAITO_VENV:-}
+    if [[ -z "$venv" || ! -x "$venv/bin/moto_server" ]]; then
+        # shellcheck source=dev/setup.sh
+        source "$repo_root/dev/setup.sh" --all
+        venv=$RAITO_VENV
+    fi
+    [[ -x "$venv/bin/moto_server" ]] || die "no moto_server in the venv $venv"
+
+    local attempt pid i url
+    for attempt in 1 2 3 4 5; do
+        moto_port=$(free_port)
+        # Its own session: a Ctrl-C in the caller's terminal reaches the caller, whose trap then
+        # stops moto through `stop`.
+        setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" </dev/null >>"$state/moto.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$state/moto.pid"
+        url="http://127.0.0.1:$moto_port"
+        for ((i = 0; i < 300; i++)); do
+            if "$venv/bin/python" - "$url/moto-api/" 2>/dev/null <<'EOF'; then
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1).read()
+EOF
+                log "moto server on $url (pid $pid)"
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            tail -n 20 "$state/moto.log" >&2 || true
+            die "moto server did not answer on $url within 30 s"
+        fi
+        if grep -q 'Address already in use' "$state/moto.log" && ((attempt < 5)); then
+            log "port $moto_port was taken: trying another"
+            continue
+        fi
+        tail -n 20 "$state/moto.log" >&2 || true
+        die "moto server exited (log: $state/moto.log)"
+    done
+}
+
+cmd_start() {
+    local want_moto=1 arg
+    for arg in "$@"; do
+        case "$arg" in
+        --no-moto) want_moto=0 ;;
+        *) usage ;;
+        esac
+    done
+    [[ -x "$pg_bin/postgres" ]] || die "no PostgreSQL 15 in $pg_bin: run dev/setup.sh"
+
+    # The export lines go to the caller's stdout (fd 3); everything else to stderr.
+    exec 3>&1 1>&2
+
+    # Globals: the EXIT trap reads them after this function returned.
+    start_ok=0
+    start_state=$(mktemp -d "${TMPDIR:-/tmp}/raito-services.XXXXXX")
+    local state=$start_state
+    touch "$state/$marker"
+    chmod 711 "$state" # the postgres user must reach $state/pg
+    trap 'if ((start_ok == 0)); then log "start failed: stopping what was started"; stop_state "$start_state"; fi' EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    local t0=$SECONDS pg_port pg_password moto_port=''
+    start_postgres "$state"
+    if ((want_moto)); then start_moto "$state"; fi
+
+    (umask 077 && : >"$state/env") # it holds the password
+    {
+        printf 'export RAITO_SERVICES_STATE=%q\n' "$state"
+        printf 'export RAITO_TEST_PG_HOST=127.0.0.1\n'
+        printf 'export RAITO_TEST_PG_PORT=%q\n' "$pg_port"
+        printf 'export RAITO_TEST_PG_USER=%q\n' "$pg_user"
+        printf 'export RAITO_TEST_PG_PASSWORD=%q\n' "$pg_password"
+        printf 'export RAITO_TEST_PG_SSL=1\n'
+        printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/server.crt"
+        if [[ -n "$moto_port" ]]; then
+            printf 'export RAITO_TEST_MOTO_URL=%q\n' "http://127.0.0.1:$moto_port"
+            printf 'export AWS_ACCESS_KEY_ID=test\n'
+            printf 'export AWS_SECRET_ACCESS_KEY=test\n'
+            printf 'export AWS_REGION=us-east-1\n'
+            printf 'export AWS_DEFAULT_REGION=us-east-1\n' # what boto3 and the SAM CLI read
+            printf 'export AWS_ENDPOINT_URL=%q\n' "http://127.0.0.1:$moto_port"
+        fi
+    } >"$state/env"
+    cat "$state/env" >&3
+    # shellcheck disable=SC2034 # read by the EXIT trap
+    start_ok=1
+    log "started in $((SECONDS - t0)) s; stop with: dev/services.sh stop $state"
+}
+
+case "${1:-}" in
+start)
+    shift
+    cmd_start "$@"
+    ;;
+stop)
+    shift
+    (($# <= 1)) || usage
+    cmd_stop "$@"
+    ;;
+*) usage ;;
+esac

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# THE test command (CI runs it through .ci/run): from a fresh clone, installs what is missing
+# (dev/setup.sh), starts PostgreSQL and moto (dev/services.sh; stopped again on any exit), then
+#   1. cargo fmt --all --check
+#   2. cargo clippy --workspace --all-targets -- -D warnings
+#   3. the test suite: cargo nextest run --workspace --no-fail-fast (cargo test without nextest)
+#   4. the doc tests: cargo test --workspace --doc (nextest does not run them)
+# Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
+# Timings per phase go to stderr.
+#
+#   dev/test.sh [ARGS...]   ARGS go to the test runner, e.g. a name filter: dev/test.sh postgres
+# Plain filters also narrow the doc tests; with runner options (ARGS starting with '-') the doc
+# tests are skipped, since nextest's options mean nothing to `cargo test --doc`.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+declare -a phase_names=() phase_secs=() phase_results=()
+failed=0
+# run_phase NAME COMMAND...: runs it, records its time and result, never stops the script.
+run_phase() {
+    local name=$1 start=$SECONDS rc=0
+    shift
+    say "$name: $*"
+    "$@" || rc=$?
+    phase_names+=("$name")
+    phase_secs+=($((SECONDS - start)))
+    if ((rc == 0)); then
+        phase_results+=(ok)
+    else
+        phase_results+=("FAILED (exit $rc)")
+        failed=1
+    fi
+    printf '== %s: %s in %d s\n' "$name" "${phase_results[-1]}" "${phase_secs[-1]}" >&2
+}
+
+summary() {
+    local i
+    {
+        printf '\n== dev/test.sh summary\n'
+        for i in "${!phase_names[@]}"; do
+            printf '   %-10s %5d s  %s\n' "${phase_names[$i]}" "${phase_secs[$i]}" "${phase_results[$i]}"
+        done
+        printf '   %-10s %5d s\n' total "$SECONDS"
+    } >&2
+}
+
+services_state=''
+cleanup() {
+    local rc=$?
+    if [[ -n "$services_state" ]]; then
+        local start=$SECONDS
+        dev/services.sh stop "$services_state" || rc=1
+        printf '== services stopped in %d s\n' $((SECONDS - start)) >&2
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- setup and services (a failure here stops the run) ------------------------------------------
+say "setup: dev/setup.sh"
+start=$SECONDS
+# shellcheck source=dev/setup.sh
+source dev/setup.sh --all
+printf '== setup: ok in %d s\n' $((SECONDS - start)) >&2
+phase_names+=(setup) phase_secs+=($((SECONDS - start))) phase_results+=(ok)
+
+say "services: dev/services.sh start"
+start=$SECONDS
+services_env=$(dev/services.sh start)
+eval "$services_env"
+services_state=$RAITO_SERVICES_STATE
+printf '== services: ok in %d s\n' $((SECONDS - start)) >&2
+phase_names+=(services) phase_secs+=($((SECONDS - start))) phase_results+=(ok)
+
+# ---- the checks -------------------------------------------------------------------------------------
+run_phase fmt cargo fmt --all --check
+run_phase clippy cargo clippy --workspace --all-targets -- -D warnings
+
+if command -v cargo-nextest >/dev/null 2>&1; then
+    run_phase tests cargo nextest run --workspace --no-fail-fast "$@"
+    doc_args=()
+    run_doc=1
+    for arg in "$@"; do
+        if [[ "$arg" == -* ]]; then run_doc=0; fi
+    done
+    if (($#)); then doc_args=(-- "$@"); fi
+    if ((run_doc)); then
+        run_phase doctests cargo test --workspace --doc "${doc_args[@]}"
+    else
+        say "doctests: skipped (runner options given: $*)"
+    fi
+else
+    say "cargo-nextest not found: running cargo test (doc tests included)"
+    run_phase tests cargo test --workspace --no-fail-fast "$@"
+fi
+
+summary
+if ((failed)); then
+    printf '== dev/test.sh: FAILED\n' >&2
+    exit 1
+fi
+printf '== dev/test.sh: all phases passed\n' >&2
