@@ -95,7 +95,10 @@ impl fmt::Display for Action {
     "unknown access provider action {0:?}: expected one of grant, deny, mask, filtered, share \
      (or the deprecated promise, purpose)"
 )]
-pub struct UnknownAction(pub String);
+pub struct UnknownAction(
+    /// The action name as received.
+    pub String,
+);
 
 impl FromStr for Action {
     type Err = UnknownAction;

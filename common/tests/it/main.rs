@@ -5,4 +5,7 @@
 mod support;
 
 mod config;
+mod conformance;
 mod model;
+mod output;
+mod postgres;

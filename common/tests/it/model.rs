@@ -129,7 +129,9 @@ fn data_source_metadata_round_trips_with_exact_field_names() -> TestResult {
         Some(2)
     );
     assert_eq!(
-        metadata.access_provider_types[1].common_parent_type.as_deref(),
+        metadata.access_provider_types[1]
+            .common_parent_type
+            .as_deref(),
         Some("table")
     );
     assert!(metadata.masking_metadata.is_some() && metadata.share_metadata.is_none());
@@ -172,7 +174,12 @@ fn export_document_json_round_trips_with_exact_field_names() -> TestResult {
 
     let grant = &export.access_providers[0];
     assert_eq!(
-        grant.who.inherit_from.iter().map(|e| inherit_from_raito_id(e)).collect::<Vec<_>>(),
+        grant
+            .who
+            .inherit_from
+            .iter()
+            .map(|e| inherit_from_raito_id(e))
+            .collect::<Vec<_>>(),
         [None, Some("RebzHIG6rJ6fi33qug47r")]
     );
     assert_eq!(
@@ -217,13 +224,13 @@ fn export_document_yaml_parses_to_the_same_value_as_its_json_twin() -> TestResul
 /// half-understood. They are kept, written back, and listed per access provider so the applier
 /// can refuse or warn about that access provider in its feedback.
 #[test]
-fn unknown_and_misspelled_export_fields_are_kept_and_reported_not_silently_dropped() -> TestResult
-{
+fn unknown_and_misspelled_export_fields_are_kept_and_reported_not_silently_dropped() -> TestResult {
     let text = r#"{
         "lastCalculated": 1,
         "exportVersion": 2,
         "accessProviders": [{
-            "id": "ap1", "action": "grant", "delete": false,
+            "id": "ap1", "name": "R1", "description": "", "namingHint": "R1",
+            "action": "grant", "delete": false,
             "deleet": true,
             "who": {"users": ["a"], "usersInGroups": ["b"]},
             "what": [{"dataObject": {"fullName": "db.s.t", "type": "table", "columns": ["c"]},
@@ -235,7 +242,10 @@ fn unknown_and_misspelled_export_fields_are_kept_and_reported_not_silently_dropp
     let export: ExportDocument = serde_json::from_str(text)?;
     assert_eq!(export.unknown_field_paths(), ["exportVersion"]);
     let ap = &export.access_providers[0];
-    assert!(!ap.delete, "the misspelled `deleet` must not count as `delete`");
+    assert!(
+        !ap.delete,
+        "the misspelled `deleet` must not count as `delete`"
+    );
     assert_eq!(
         ap.unknown_field_paths(),
         [

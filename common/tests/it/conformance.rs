@@ -1,0 +1,133 @@
+//! The conformance suite every connector runs: free functions over `&dyn Connector`, so a
+//! connector's own tests only add the assertions specific to its system.
+
+use std::collections::{HashMap, HashSet};
+
+use raito_common::config::Target;
+use raito_common::connector::{Connector, DataSourceRequest};
+use raito_common::model::data_source::{DataObject, DataSourceMetaData, object_type};
+use raito_common::output::{Destination, JsonArrayReader};
+use raito_common::sync::{self, Outcome};
+
+const GLOBAL_PERMISSIONS: &[&str] = &["read", "write", "admin"];
+
+/// Checks the data source metadata on its own: types are unique, every child type is
+/// declared, the datasource type exists, global permissions are read/write/admin, usage
+/// levels name declared types.
+pub fn check_data_source_metadata(meta: &DataSourceMetaData) {
+    let declared: HashSet<&str> = meta
+        .data_object_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(
+        declared.len(),
+        meta.data_object_types.len(),
+        "data object type names are unique"
+    );
+    assert!(
+        declared.contains(object_type::DATASOURCE),
+        "the datasource type is declared"
+    );
+    for t in &meta.data_object_types {
+        for child in &t.children {
+            assert!(declared.contains(child.as_str()), "{}: child {child} is declared", t.name);
+        }
+        for p in &t.permissions {
+            assert!(!p.permission.is_empty(), "{}: permission has a name", t.name);
+            for g in p.global_permissions.iter().chain(&p.usage_global_permissions) {
+                assert!(
+                    GLOBAL_PERMISSIONS.contains(&g.as_str()),
+                    "{}.{}: {g} is a global permission",
+                    t.name,
+                    p.permission
+                );
+            }
+        }
+    }
+    if let Some(usage) = &meta.usage_meta_info {
+        let levels: HashSet<&str> = usage.levels.iter().map(|l| l.name.as_str()).collect();
+        assert!(levels.contains(usage.default_level.as_str()), "default usage level exists");
+        for level in &usage.levels {
+            for t in &level.data_object_types {
+                assert!(declared.contains(t.as_str()), "usage level type {t} is declared");
+            }
+        }
+    }
+}
+
+/// Runs the connector's data source sync through the real pipeline into a file, reads the
+/// file back as a stream, and checks the invariants Raito's import relies on: the data
+/// source element first, unique external ids, every parent already seen, every type declared
+/// and allowed under its parent's type. Returns the objects after the data source element.
+pub async fn check_data_source_sync(connector: &dyn Connector, target: &Target) -> Vec<DataObject> {
+    let meta = sync::metadata::data_source_metadata(connector, target)
+        .await
+        .expect("metadata")
+        .expect("the connector has a data source sync");
+    check_data_source_metadata(&meta);
+    let children: HashMap<&str, &Vec<String>> = meta
+        .data_object_types
+        .iter()
+        .map(|t| (t.name.as_str(), &t.children))
+        .collect();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data-objects.json");
+    let outcome = sync::metadata::run(
+        connector,
+        target,
+        DataSourceRequest::default(),
+        Destination::file(&path).await.expect("create output"),
+    )
+    .await
+    .expect("data source sync succeeds");
+    let Outcome::Completed(report) = outcome else {
+        panic!("the data source sync ran: {outcome:?}");
+    };
+
+    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let first = reader.next().await.expect("read").expect("a first element");
+    assert_eq!(first.r#type, object_type::DATASOURCE, "the data source element is first");
+    assert_eq!(Some(&first.external_id), target.data_source_id.as_ref());
+
+    let mut types: HashMap<String, String> = HashMap::new();
+    let mut objects = Vec::new();
+    while let Some(object) = reader.next().await.expect("read") {
+        assert!(!object.external_id.is_empty(), "externalId is set: {object:?}");
+        assert!(!object.full_name.is_empty(), "fullName is set: {object:?}");
+        assert!(!object.name.is_empty(), "name is set: {object:?}");
+        assert!(
+            children.contains_key(object.r#type.as_str()),
+            "type {} of {} is declared in the metadata",
+            object.r#type,
+            object.full_name
+        );
+        let parent_type = if object.parent_external_id.is_empty() {
+            object_type::DATASOURCE.to_owned()
+        } else {
+            types
+                .get(&object.parent_external_id)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "parent {} of {} is written before it",
+                        object.parent_external_id, object.external_id
+                    )
+                })
+                .clone()
+        };
+        assert!(
+            children[parent_type.as_str()].contains(&object.r#type),
+            "a {parent_type} may contain a {} ({})",
+            object.r#type,
+            object.full_name
+        );
+        let previous = types.insert(object.external_id.clone(), object.r#type.clone());
+        assert!(previous.is_none(), "externalId {} is unique", object.external_id);
+        objects.push(object);
+    }
+    let counted: u64 = report.counts.values().sum();
+    assert_eq!(counted, objects.len() as u64 + 1, "the report counts every element");
+    assert_eq!(report.written[0].elements, counted);
+    objects
+}

@@ -1,0 +1,316 @@
+//! The PostgreSQL connector against a real server: awkward identifiers, partitions, views,
+//! foreign tables, exclusions and TLS.
+
+use std::collections::BTreeSet;
+
+use raito_common::aws::secrets::NoSecrets;
+use raito_common::config::{Config, Target};
+use raito_common::connector;
+use raito_common::connectors::postgres::naming;
+use raito_common::model::data_source::DataObject;
+
+use crate::conformance;
+use crate::support;
+
+/// A database full of identifiers that break naive dotted names.
+const AWKWARD_SCHEMA: &str = r#"
+COMMENT ON SCHEMA public IS 'standard public schema';
+CREATE SCHEMA "Sales.EU";
+COMMENT ON SCHEMA "Sales.EU" IS 'European sales';
+CREATE TABLE "Sales.EU"."Orders ""2024""" (id integer PRIMARY KEY, "Amount €" numeric(12,2), "café" text);
+COMMENT ON TABLE "Sales.EU"."Orders ""2024""" IS 'Orders of 2024';
+COMMENT ON COLUMN "Sales.EU"."Orders ""2024""".id IS 'Order id';
+CREATE TABLE public.empty_table ();
+CREATE TABLE public."MixedCase" ("CamelCol" varchar(40), dropped int);
+ALTER TABLE public."MixedCase" DROP COLUMN dropped;
+CREATE TABLE public.measurements (city_id int NOT NULL, logdate date NOT NULL, peak int)
+  PARTITION BY RANGE (logdate);
+CREATE TABLE public.measurements_2024 PARTITION OF public.measurements
+  FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') PARTITION BY LIST (city_id);
+CREATE TABLE public.measurements_2024_city1 PARTITION OF public.measurements_2024 FOR VALUES IN (1);
+CREATE TABLE "Sales.EU".measurements_2025 PARTITION OF public.measurements
+  FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE VIEW public."Big Orders" AS SELECT id FROM "Sales.EU"."Orders ""2024""" WHERE "Amount €" > 1000;
+COMMENT ON VIEW public."Big Orders" IS 'Orders over 1000';
+CREATE MATERIALIZED VIEW public.order_totals AS SELECT count(*) AS n FROM "Sales.EU"."Orders ""2024""";
+CREATE EXTENSION file_fdw;
+CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+CREATE FOREIGN TABLE public.rates (currency char(3), rate double precision)
+  SERVER files OPTIONS (filename '/dev/null', format 'csv');
+CREATE SCHEMA skipped;
+CREATE TABLE skipped.hidden (x int);
+"#;
+
+async fn admin(database: &str) -> tokio_postgres::Client {
+    let pg = support::postgres();
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(&pg.host)
+        .port(pg.port)
+        .user(&pg.user)
+        .password(&pg.password)
+        .dbname(database)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL: {e}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// Creates a database named `name` and runs `sql` in it.
+async fn create_database(name: &str, sql: &str) {
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let server = admin("postgres").await;
+    server
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+        .expect("create database");
+    server
+        .batch_execute(&format!(
+            "COMMENT ON DATABASE {quoted} IS 'A database with awkward names'"
+        ))
+        .await
+        .expect("comment on database");
+    admin(name).await.batch_execute(sql).await.expect("load schema");
+}
+
+async fn target(extra: &str) -> Target {
+    let pg = support::postgres();
+    let yaml = format!(
+        "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n    pg-sslmode: disable\n{extra}",
+        pg.host, pg.port, pg.user, pg.password
+    );
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config");
+    config.targets[0].clone()
+}
+
+/// (fullName, type, parentExternalId, dataType, description) of an object, for exact
+/// comparisons.
+type Row = (String, String, String, Option<String>, String);
+
+fn row(o: &DataObject) -> Row {
+    (
+        o.full_name.clone(),
+        o.r#type.clone(),
+        o.parent_external_id.clone(),
+        o.data_type.clone(),
+        o.description.clone(),
+    )
+}
+
+#[tokio::test]
+async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
+    let database = format!("Awkward DB.{}", support::unique_name("x"));
+    create_database(&database, AWKWARD_SCHEMA).await;
+    let d = naming::component(&database);
+    let target = target(&format!("    pg-excluded-schemas: '{d}.skipped'\n")).await;
+    let connector = connector::build(&target).expect("valid target");
+
+    let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+    let ours: BTreeSet<Row> = objects
+        .iter()
+        .filter(|o| o.full_name == d || o.full_name.starts_with(&format!("{d}.")))
+        .map(row)
+        .collect();
+
+    let t = |suffix: &str| format!("{d}.{suffix}");
+    let object = |name: String, kind: &str, parent: String, description: &str| -> Row {
+        (name, kind.into(), parent, None, description.into())
+    };
+    let column = |relation: &str, column: &str, data_type: &str, description: &str| -> Row {
+        (
+            t(&format!("{relation}.{column}")),
+            "column".into(),
+            t(relation),
+            Some(data_type.into()),
+            description.into(),
+        )
+    };
+    let orders = r#""Sales.EU"."Orders ""2024""""#;
+    let mut expected = BTreeSet::from([
+        object(d.clone(), "database", String::new(), "A database with awkward names"),
+        object(t("public"), "schema", d.clone(), "standard public schema"),
+        object(t(r#""Sales.EU""#), "schema", d.clone(), "European sales"),
+        object(t(orders), "table", t(r#""Sales.EU""#), "Orders of 2024"),
+        column(orders, "id", "integer", "Order id"),
+        column(orders, r#""Amount €""#, "numeric(12,2)", ""),
+        column(orders, r#""café""#, "text", ""),
+        object(t("public.empty_table"), "table", t("public"), ""),
+        object(t(r#"public."MixedCase""#), "table", t("public"), ""),
+        column(r#"public."MixedCase""#, r#""CamelCol""#, "character varying(40)", ""),
+        object(t("public.measurements"), "table", t("public"), ""),
+        object(t("public.measurements_2024"), "table", t("public.measurements"), ""),
+        object(
+            t("public.measurements_2024_city1"),
+            "table",
+            t("public.measurements_2024"),
+            "",
+        ),
+        object(
+            t(r#""Sales.EU".measurements_2025"#),
+            "table",
+            t("public.measurements"),
+            "",
+        ),
+        object(t(r#"public."Big Orders""#), "view", t("public"), "Orders over 1000"),
+        column(r#"public."Big Orders""#, "id", "integer", ""),
+        object(t("public.order_totals"), "materialized-view", t("public"), ""),
+        column("public.order_totals", "n", "bigint", ""),
+        object(t("public.rates"), "foreign-table", t("public"), ""),
+        column("public.rates", "currency", "character(3)", ""),
+        column("public.rates", "rate", "double precision", ""),
+    ]);
+    for partition in [
+        "public.measurements",
+        "public.measurements_2024",
+        "public.measurements_2024_city1",
+        r#""Sales.EU".measurements_2025"#,
+    ] {
+        expected.insert(column(partition, "city_id", "integer", ""));
+        expected.insert(column(partition, "logdate", "date", ""));
+        expected.insert(column(partition, "peak", "integer", ""));
+    }
+    let missing: Vec<_> = expected.difference(&ours).collect();
+    let unexpected: Vec<_> = ours.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "missing: {missing:#?}\nunexpected: {unexpected:#?}"
+    );
+
+    // Names are the raw identifiers; external ids are the full names.
+    let orders_object = objects.iter().find(|o| o.full_name == t(orders)).expect("orders");
+    assert_eq!(orders_object.name, "Orders \"2024\"");
+    assert_eq!(orders_object.external_id, orders_object.full_name);
+    for o in objects.iter().filter(|o| o.full_name.starts_with(&d)) {
+        let parts = naming::parse(&o.full_name).expect("full names parse");
+        assert_eq!(parts.last(), Some(&o.name), "{} ends with its name", o.full_name);
+        assert_eq!(parts[0], database);
+    }
+}
+
+#[tokio::test]
+async fn excluded_and_unconnectable_databases_are_left_out() {
+    let excluded = support::unique_name("excluded");
+    let locked = support::unique_name("locked");
+    let kept = support::unique_name("kept");
+    for name in [&excluded, &locked, &kept] {
+        create_database(name, "CREATE TABLE t (x int)").await;
+    }
+    let role = support::unique_name("reader");
+    let admin = admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'secret-pw'; REVOKE CONNECT ON DATABASE {locked} FROM PUBLIC"
+        ))
+        .await
+        .expect("create role");
+
+    let pg = support::postgres();
+    let yaml = format!(
+        "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {role}\n    pg-password: secret-pw\n    \
+         pg-sslmode: disable\n    pg-excluded-databases: [{excluded}]\n",
+        pg.host, pg.port
+    );
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets).await.expect("config");
+    let target = &config.targets[0];
+    let connector = connector::build(target).expect("valid target");
+    let objects = conformance::check_data_source_sync(connector.as_ref(), target).await;
+    let databases: BTreeSet<&str> = objects
+        .iter()
+        .filter(|o| o.r#type == "database")
+        .map(|o| o.name.as_str())
+        .collect();
+    assert!(databases.contains(kept.as_str()), "{databases:?}");
+    assert!(!databases.contains(excluded.as_str()), "excluded by parameter");
+    assert!(!databases.contains(locked.as_str()), "no CONNECT privilege");
+    assert!(!databases.contains("template0") && !databases.contains("template1"));
+    assert!(
+        objects.iter().all(|o| !o.full_name.contains(".pg_catalog")
+            && !o.full_name.contains(".information_schema")),
+        "system schemas are never synced"
+    );
+}
+
+#[tokio::test]
+async fn tls_is_used_when_required() {
+    if std::env::var("RAITO_TEST_PG_SSL").as_deref() != Ok("1") {
+        panic!("the test PostgreSQL has no TLS: start it with `dev/services.sh start`");
+    }
+    let database = support::unique_name("tls");
+    create_database(&database, "CREATE TABLE t (x int)").await;
+    let mut target = target("").await;
+    target
+        .parameters
+        .insert("pg-sslmode", serde_json::json!("require"), false);
+    target
+        .parameters
+        .insert("pg-excluded-databases", serde_json::json!([]), false);
+    let connector = connector::build(&target).expect("valid target");
+    let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+    assert!(objects.iter().any(|o| o.name == database));
+
+    // verify-full against a self-signed certificate must refuse to connect.
+    target
+        .parameters
+        .insert("pg-sslmode", serde_json::json!("verify-full"), false);
+    let connector = connector::build(&target).expect("valid target");
+    let error = raito_common::sync::metadata::run(
+        connector.as_ref(),
+        &target,
+        Default::default(),
+        raito_common::output::Destination::file(tempfile::tempdir().unwrap().path().join("x.json"))
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect_err("an untrusted certificate is refused");
+    assert!(error.to_string().contains("cannot connect"), "{error}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_clear_permission_error_and_writes_nothing() {
+    let mut target = target("").await;
+    target
+        .parameters
+        .insert("pg-password", serde_json::json!("wrong"), true);
+    let connector = connector::build(&target).expect("valid target");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("out.json");
+    let error = raito_common::sync::metadata::run(
+        connector.as_ref(),
+        &target,
+        Default::default(),
+        raito_common::output::Destination::file(&path).await.expect("create"),
+    )
+    .await
+    .expect_err("the login fails");
+    let message = error.to_string();
+    assert!(message.contains("permission denied"), "{message}");
+    assert!(!message.contains("wrong"), "the password is not in the message: {message}");
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "no file left");
+}
+
+#[test]
+fn invalid_parameters_are_rejected_before_connecting() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let cases = [
+        ("pg-sslmode", serde_json::json!("sometimes"), "pg-sslmode"),
+        ("pg-port", serde_json::json!("not-a-port"), "pg-port"),
+        ("pg-hots", serde_json::json!("x"), "pg-hots"),
+        ("pg-excluded-schemas", serde_json::json!("a.b.c"), "pg-excluded-schemas"),
+        ("pg-excluded-databases", serde_json::json!("\"open"), "pg-excluded-databases"),
+    ];
+    for (key, value, named) in cases {
+        let mut target = runtime.block_on(async {
+            let yaml = "targets:\n  - name: pg\n    connector-name: postgresql\n    pg-host: h\n    pg-user: u\n";
+            Config::from_yaml_str(yaml, "test.yml", &NoSecrets).await.expect("config").targets[0].clone()
+        });
+        target.parameters.insert(key, value, false);
+        let error = connector::build(&target).err().expect("rejected");
+        let message = error.to_string();
+        assert!(message.contains(named) && message.contains("pg"), "{key}: {message}");
+    }
+}
