@@ -169,7 +169,9 @@ async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
 /// A local path, or `s3://bucket/key`.
 async fn destination(out: &str) -> anyhow::Result<Destination> {
     if let Some(location) = out.strip_prefix("s3://") {
-        let Some((bucket, key)) = location.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty())
+        let Some((bucket, key)) = location
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
         else {
             bail!("--out {out}: expected s3://bucket/key");
         };

@@ -66,7 +66,9 @@ pub enum SecretError {
         name: String,
     },
     /// The secret's JSON object has no such field.
-    #[error("secret \"{name}\" has no field \"{field}\": check the field name (it is case-sensitive)")]
+    #[error(
+        "secret \"{name}\" has no field \"{field}\": check the field name (it is case-sensitive)"
+    )]
     MissingField {
         /// The secret's name or ARN, as asked for.
         name: String,
@@ -129,8 +131,12 @@ pub async fn secret_object<S: SecretSource + ?Sized>(
     // The parse error is dropped on purpose: it is about the secret's text.
     match serde_json::from_str::<Value>(secret.expose_secret()) {
         Ok(Value::Object(object)) => Ok(object),
-        Ok(_) => Err(SecretError::NotAnObject { name: name.to_owned() }),
-        Err(_) => Err(SecretError::NotJson { name: name.to_owned() }),
+        Ok(_) => Err(SecretError::NotAnObject {
+            name: name.to_owned(),
+        }),
+        Err(_) => Err(SecretError::NotJson {
+            name: name.to_owned(),
+        }),
     }
 }
 
@@ -143,10 +149,12 @@ pub async fn secret_field<S: SecretSource + ?Sized>(
     field: &str,
 ) -> Result<Value, SecretError> {
     let mut object = secret_object(source, name).await?;
-    object.remove(field).ok_or_else(|| SecretError::MissingField {
-        name: name.to_owned(),
-        field: field.to_owned(),
-    })
+    object
+        .remove(field)
+        .ok_or_else(|| SecretError::MissingField {
+            name: name.to_owned(),
+            field: field.to_owned(),
+        })
 }
 
 /// AWS Secrets Manager, with a cache: each secret is read once and then served from memory
@@ -205,14 +213,24 @@ impl SecretsManager {
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.insert(
             name.to_owned(),
-            Cached { secret: secret.clone(), read_at: Instant::now() },
+            Cached {
+                secret: secret.clone(),
+                read_at: Instant::now(),
+            },
         );
     }
 
-    fn classify<R: fmt::Debug>(&self, name: &str, err: SdkError<GetSecretValueError, R>) -> SecretError {
+    fn classify<R: fmt::Debug>(
+        &self,
+        name: &str,
+        err: SdkError<GetSecretValueError, R>,
+    ) -> SecretError {
         if let Some(service) = err.as_service_error() {
             if service.is_resource_not_found_exception() {
-                return SecretError::NotFound { name: name.to_owned(), region: self.region.clone() };
+                return SecretError::NotFound {
+                    name: name.to_owned(),
+                    region: self.region.clone(),
+                };
             }
             if service.is_decryption_failure() || service.code() == Some("AccessDeniedException") {
                 return SecretError::AccessDenied {
@@ -221,13 +239,20 @@ impl SecretsManager {
                 };
             }
         }
-        SecretError::Other { name: name.to_owned(), message: DisplayErrorContext(&err).to_string() }
+        SecretError::Other {
+            name: name.to_owned(),
+            message: DisplayErrorContext(&err).to_string(),
+        }
     }
 }
 
 impl fmt::Debug for SecretsManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cached = self.cache.lock().unwrap_or_else(PoisonError::into_inner).len();
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
         f.debug_struct("SecretsManager")
             .field("region", &self.region)
             .field("ttl", &self.ttl)
@@ -271,6 +296,8 @@ pub struct NoSecrets;
 #[async_trait::async_trait]
 impl SecretSource for NoSecrets {
     async fn secret_string(&self, name: &str) -> Result<SecretString, SecretError> {
-        Err(SecretError::NotConfigured { name: name.to_owned() })
+        Err(SecretError::NotConfigured {
+            name: name.to_owned(),
+        })
     }
 }

@@ -29,15 +29,25 @@ pub enum TargetRef {
 
 impl Location {
     pub(crate) fn file(origin: &str) -> Self {
-        Self { origin: origin.to_owned(), target: None, key: None }
+        Self {
+            origin: origin.to_owned(),
+            target: None,
+            key: None,
+        }
     }
 
     pub(crate) fn in_target(&self, target: TargetRef) -> Self {
-        Self { target: Some(target), ..self.clone() }
+        Self {
+            target: Some(target),
+            ..self.clone()
+        }
     }
 
     pub(crate) fn at_key(&self, key: &str) -> Self {
-        Self { key: Some(key.to_owned()), ..self.clone() }
+        Self {
+            key: Some(key.to_owned()),
+            ..self.clone()
+        }
     }
 }
 
@@ -94,8 +104,8 @@ pub enum Error {
     Secret {
         /// Where the reference is.
         at: Location,
-        /// What went wrong with the secret.
-        error: SecretError,
+        /// What went wrong with the secret (boxed to keep `Result<_, Error>` small).
+        error: Box<SecretError>,
     },
     /// A required key is missing.
     #[error("{at}: required key is missing")]
@@ -134,7 +144,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// The secret problem behind this error, if it is one.
+    pub fn secret_error(&self) -> Option<&SecretError> {
+        match self {
+            Error::Secret { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn secret(at: &Location, error: SecretError) -> Self {
+        Error::Secret {
+            at: at.clone(),
+            error: Box::new(error),
+        }
+    }
+
     pub(crate) fn invalid(at: &Location, message: impl Into<String>) -> Self {
-        Error::Invalid { at: at.clone(), message: message.into() }
+        Error::Invalid {
+            at: at.clone(),
+            message: message.into(),
+        }
     }
 }

@@ -187,7 +187,10 @@ impl Config {
         let origin = path.display().to_string();
         let text = tokio::fs::read_to_string(path)
             .await
-            .map_err(|error| Error::Read { origin: origin.clone(), error })?;
+            .map_err(|error| Error::Read {
+                origin: origin.clone(),
+                error,
+            })?;
         Self::from_yaml_str(&text, &origin, secrets).await
     }
 
@@ -198,8 +201,7 @@ impl Config {
         origin: &str,
         secrets: &dyn SecretSource,
     ) -> Result<Config, Error> {
-        Self::from_yaml_str_with_env(text, origin, secrets, &|name| std::env::var(name).ok())
-            .await
+        Self::from_yaml_str_with_env(text, origin, secrets, &|name| std::env::var(name).ok()).await
     }
 
     /// Parses `text` like [`Config::from_yaml_str`], with `{{NAME}}` looked up by `env`
@@ -223,24 +225,41 @@ impl Config {
             }
         };
 
-        let mut config = Config { api_user: None, api_secret: None, domain: None, targets: Vec::new() };
+        let mut config = Config {
+            api_user: None,
+            api_secret: None,
+            domain: None,
+            targets: Vec::new(),
+        };
         let mut skips = Skips::default();
         let mut targets = None;
         for (key, value) in mapping {
             let key = key_string(key, &file)?;
             let at = file.at_key(&key);
             match key.as_str() {
-                "api-user" => config.api_user = optional_string(resolver.resolve(value, &at).await?, &at)?,
+                "api-user" => {
+                    config.api_user = optional_string(resolver.resolve(value, &at).await?, &at)?
+                }
                 "api-secret" => {
                     let secret = optional_string(resolver.resolve(value, &at).await?, &at)?;
                     config.api_secret = secret.map(SecretString::from);
                 }
-                "domain" => config.domain = optional_string(resolver.resolve(value, &at).await?, &at)?,
+                "domain" => {
+                    config.domain = optional_string(resolver.resolve(value, &at).await?, &at)?
+                }
                 "targets" => targets = Some((value, at)),
-                SKIP_IDENTITY_STORE_SYNC => skips.identity_store = flag(resolver.resolve(value, &at).await?, &at, false)?,
-                SKIP_DATA_SOURCE_SYNC => skips.data_source = flag(resolver.resolve(value, &at).await?, &at, false)?,
-                SKIP_DATA_ACCESS_SYNC => skips.data_access = flag(resolver.resolve(value, &at).await?, &at, false)?,
-                SKIP_DATA_USAGE_SYNC => skips.data_usage = flag(resolver.resolve(value, &at).await?, &at, false)?,
+                SKIP_IDENTITY_STORE_SYNC => {
+                    skips.identity_store = flag(resolver.resolve(value, &at).await?, &at, false)?
+                }
+                SKIP_DATA_SOURCE_SYNC => {
+                    skips.data_source = flag(resolver.resolve(value, &at).await?, &at, false)?
+                }
+                SKIP_DATA_ACCESS_SYNC => {
+                    skips.data_access = flag(resolver.resolve(value, &at).await?, &at, false)?
+                }
+                SKIP_DATA_USAGE_SYNC => {
+                    skips.data_usage = flag(resolver.resolve(value, &at).await?, &at, false)?
+                }
                 "connector-name" => {
                     return Err(Error::invalid(
                         &at,
@@ -248,7 +267,11 @@ impl Config {
                     ));
                 }
                 known if IGNORED_CLI_KEYS.contains(&known) => {
-                    tracing::warn!(file = origin, key = known, "ignoring a Raito CLI setting that this sync does not use");
+                    tracing::warn!(
+                        file = origin,
+                        key = known,
+                        "ignoring a Raito CLI setting that this sync does not use"
+                    );
                 }
                 _ => return Err(Error::UnknownKey { at }),
             }
@@ -264,7 +287,10 @@ impl Config {
         for (index, entry) in entries.into_iter().enumerate() {
             let target = parse_target(index + 1, entry, &resolver, &file, &skips).await?;
             if !names.insert(target.name.clone()) {
-                return Err(Error::DuplicateTarget { origin: origin.to_owned(), name: target.name });
+                return Err(Error::DuplicateTarget {
+                    origin: origin.to_owned(),
+                    name: target.name,
+                });
             }
             config.targets.push(target);
         }
@@ -321,7 +347,10 @@ async fn parse_target(
 ) -> Result<Target, Error> {
     let here = file.in_target(TargetRef::Position(position));
     let serde_norway::Value::Mapping(mapping) = entry else {
-        return Err(Error::invalid(&here, "a target must be a mapping of keys to values"));
+        return Err(Error::invalid(
+            &here,
+            "a target must be a mapping of keys to values",
+        ));
     };
     let mut entries = Vec::with_capacity(mapping.len());
     for (key, value) in mapping {
@@ -335,11 +364,13 @@ async fn parse_target(
         if let Some(index) = entries.iter().position(|(k, _)| k == key) {
             let (_, value) = entries.remove(index);
             let at = here.at_key(key);
-            *slot = optional_string(resolver.resolve(value, &at).await?, &at)?.filter(|v| !v.is_empty());
+            *slot = optional_string(resolver.resolve(value, &at).await?, &at)?
+                .filter(|v| !v.is_empty());
         }
     }
-    let connector_name =
-        connector_name.ok_or_else(|| Error::Missing { at: here.at_key("connector-name") })?;
+    let connector_name = connector_name.ok_or_else(|| Error::Missing {
+        at: here.at_key("connector-name"),
+    })?;
     let name = name.unwrap_or_else(|| connector_name.clone());
 
     let here = file.in_target(TargetRef::Name(name.clone()));
@@ -371,7 +402,9 @@ async fn parse_target(
             "replace-groups" => target.replace_groups = flag(value, &at, true)?,
             "secret" => secret_names = string_list(value, &at)?,
             _ if value.value.is_null() => {}
-            _ => target.parameters.insert(&key, value.value, value.from_secret),
+            _ => target
+                .parameters
+                .insert(&key, value.value, value.from_secret),
         }
     }
     // As in the Raito CLI: a step skipped at the top level is skipped for every target.
@@ -386,7 +419,7 @@ async fn parse_target(
     for secret in secret_names {
         let object = secrets::secret_object(resolver.secrets, &secret)
             .await
-            .map_err(|error| Error::Secret { at: at.clone(), error })?;
+            .map_err(|error| Error::secret(&at, error))?;
         for (key, value) in object {
             if written.contains(&key) || value.is_null() {
                 continue;
@@ -411,9 +444,12 @@ async fn parse_target(
 fn optional_string(resolved: Resolved, at: &Location) -> Result<Option<String>, Error> {
     match &resolved.value {
         Value::Null => Ok(None),
-        value => scalar_string(value)
-            .map(Some)
-            .ok_or_else(|| Error::invalid(at, format!("expected a single value, found a {}", kind(value)))),
+        value => scalar_string(value).map(Some).ok_or_else(|| {
+            Error::invalid(
+                at,
+                format!("expected a single value, found a {}", kind(value)),
+            )
+        }),
     }
 }
 
@@ -443,7 +479,10 @@ fn string_list(resolved: Resolved, at: &Location) -> Result<Vec<String>, Error> 
         .iter()
         .map(|item| match item {
             Value::String(s) if !s.is_empty() => Ok(s.clone()),
-            _ => Err(Error::invalid(at, "expected a secret name or a list of secret names")),
+            _ => Err(Error::invalid(
+                at,
+                "expected a secret name or a list of secret names",
+            )),
         })
         .collect()
 }

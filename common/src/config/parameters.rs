@@ -41,7 +41,11 @@ struct Entry {
 impl Parameters {
     /// No parameters, for target `target` of file `origin` (both used in error messages).
     pub fn new(origin: &str, target: &str) -> Self {
-        Self { origin: origin.to_owned(), target: target.to_owned(), entries: BTreeMap::new() }
+        Self {
+            origin: origin.to_owned(),
+            target: target.to_owned(),
+            entries: BTreeMap::new(),
+        }
     }
 
     /// Sets `key` to `value`, replacing any earlier value. The value is sensitive if
@@ -49,7 +53,8 @@ impl Parameters {
     /// `token`, `private-key` or `api-key`).
     pub fn insert(&mut self, key: &str, value: serde_json::Value, sensitive: bool) {
         let sensitive = sensitive || is_sensitive_key(key);
-        self.entries.insert(key.to_owned(), Entry { value, sensitive });
+        self.entries
+            .insert(key.to_owned(), Entry { value, sensitive });
     }
 
     /// Whether `key` has a value.
@@ -81,15 +86,20 @@ impl Parameters {
     pub fn string(&self, key: &str) -> Result<Option<String>, Error> {
         match self.get(key) {
             None => Ok(None),
-            Some(entry) => scalar_string(&entry.value)
-                .map(Some)
-                .ok_or_else(|| self.invalid(key, format!("expected a single value, found {}", kind(&entry.value)))),
+            Some(entry) => scalar_string(&entry.value).map(Some).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("expected a single value, found {}", kind(&entry.value)),
+                )
+            }),
         }
     }
 
     /// The value of `key` as a string; an error naming file, target and key if it is absent.
     pub fn required_string(&self, key: &str) -> Result<String, Error> {
-        self.string(key)?.ok_or_else(|| Error::Missing { at: self.location(key) })
+        self.string(key)?.ok_or_else(|| Error::Missing {
+            at: self.location(key),
+        })
     }
 
     /// The value of `key` as a secret string (whether or not it is marked sensitive).
@@ -101,15 +111,20 @@ impl Parameters {
     pub fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
         match self.get(key) {
             None => Ok(None),
-            Some(entry) => parse_bool(&entry.value)
-                .map(Some)
-                .ok_or_else(|| self.invalid(key, format!("expected true or false, found {}", self.shown(entry)))),
+            Some(entry) => parse_bool(&entry.value).map(Some).ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("expected true or false, found {}", self.shown(entry)),
+                )
+            }),
         }
     }
 
     /// The value of `key` as a port-sized number: `5432` or `"5432"`.
     pub fn u16(&self, key: &str) -> Result<Option<u16>, Error> {
-        let Some(entry) = self.get(key) else { return Ok(None) };
+        let Some(entry) = self.get(key) else {
+            return Ok(None);
+        };
         let parsed = match &entry.value {
             Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
             Value::String(s) => s.trim().parse().ok(),
@@ -118,7 +133,10 @@ impl Parameters {
         parsed.map(Some).ok_or_else(|| {
             self.invalid(
                 key,
-                format!("expected a whole number from 0 to 65535, found {}", self.shown(entry)),
+                format!(
+                    "expected a whole number from 0 to 65535, found {}",
+                    self.shown(entry)
+                ),
             )
         })
     }
@@ -126,26 +144,37 @@ impl Parameters {
     /// The value of `key` as a list of strings: a YAML list, or one value as a list of one
     /// (no splitting on commas). Absent: an empty list.
     pub fn list(&self, key: &str) -> Result<Vec<String>, Error> {
-        let Some(entry) = self.get(key) else { return Ok(Vec::new()) };
+        let Some(entry) = self.get(key) else {
+            return Ok(Vec::new());
+        };
         match &entry.value {
             Value::Array(items) => items
                 .iter()
                 .map(|item| {
                     scalar_string(item).ok_or_else(|| {
-                        self.invalid(key, format!("expected a list of single values, found {} in it", kind(item)))
+                        self.invalid(
+                            key,
+                            format!(
+                                "expected a list of single values, found {} in it",
+                                kind(item)
+                            ),
+                        )
                     })
                 })
                 .collect(),
-            value => scalar_string(value)
-                .map(|s| vec![s])
-                .ok_or_else(|| self.invalid(key, format!("expected a list, found {}", kind(value)))),
+            value => scalar_string(value).map(|s| vec![s]).ok_or_else(|| {
+                self.invalid(key, format!("expected a list, found {}", kind(value)))
+            }),
         }
     }
 
     /// An error about `key` naming file, target and key, for connectors validating values,
     /// e.g. `params.invalid("pg-sslmode", "expected disable, prefer or require")`.
     pub fn invalid(&self, key: &str, message: impl Into<String>) -> Error {
-        Error::Invalid { at: self.location(key), message: message.into() }
+        Error::Invalid {
+            at: self.location(key),
+            message: message.into(),
+        }
     }
 
     fn get(&self, key: &str) -> Option<&Entry> {
@@ -160,20 +189,32 @@ impl Parameters {
 
     /// A value for an error message: itself, unless it is sensitive.
     fn shown(&self, entry: &Entry) -> String {
-        if entry.sensitive { format!("a {} (value redacted)", kind(&entry.value)) } else { entry.value.to_string() }
+        if entry.sensitive {
+            format!("a {} (value redacted)", kind(&entry.value))
+        } else {
+            entry.value.to_string()
+        }
     }
 }
 
 impl fmt::Debug for Parameters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// A value as JSON text, or `"[redacted]"`.
+        struct Shown<'a>(&'a Entry);
+        impl fmt::Debug for Shown<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                if self.0.sensitive {
+                    write!(f, "{REDACTED:?}")
+                } else {
+                    write!(f, "{}", self.0.value)
+                }
+            }
+        }
         struct Values<'a>(&'a BTreeMap<String, Entry>);
         impl fmt::Debug for Values<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_map()
-                    .entries(self.0.iter().map(|(key, entry)| {
-                        let value: &dyn fmt::Debug = if entry.sensitive { &REDACTED } else { &entry.value };
-                        (key, value)
-                    }))
+                    .entries(self.0.iter().map(|(key, entry)| (key, Shown(entry))))
                     .finish()
             }
         }

@@ -22,7 +22,10 @@ pub(crate) struct Resolved {
 #[derive(Debug, PartialEq, Eq)]
 enum Reference<'a> {
     Env(&'a str),
-    Secret { name: &'a str, field: Option<&'a str> },
+    Secret {
+        name: &'a str,
+        field: Option<&'a str>,
+    },
 }
 
 /// The reference a string is, if it is one: the whole value must be `{{...}}` (spaces inside
@@ -35,8 +38,14 @@ fn reference(text: &str) -> Option<Reference<'_>> {
     let inner = inner.trim();
     match inner.strip_prefix("secret:") {
         Some(rest) => Some(match rest.split_once('#') {
-            Some((name, field)) => Reference::Secret { name: name.trim(), field: Some(field.trim()) },
-            None => Reference::Secret { name: rest.trim(), field: None },
+            Some((name, field)) => Reference::Secret {
+                name: name.trim(),
+                field: Some(field.trim()),
+            },
+            None => Reference::Secret {
+                name: rest.trim(),
+                field: None,
+            },
         }),
         None => Some(Reference::Env(inner)),
     }
@@ -58,7 +67,12 @@ impl Resolver<'_> {
     ) -> BoxFuture<'s, Result<Resolved, Error>> {
         Box::pin(async move {
             use serde_norway::Value as Yaml;
-            let plain = |value| Ok(Resolved { value, from_secret: false });
+            let plain = |value| {
+                Ok(Resolved {
+                    value,
+                    from_secret: false,
+                })
+            };
             match value {
                 Yaml::Null => plain(Value::Null),
                 Yaml::Bool(b) => plain(Value::Bool(b)),
@@ -72,7 +86,10 @@ impl Resolver<'_> {
                         from_secret |= item.from_secret;
                         list.push(item.value);
                     }
-                    Ok(Resolved { value: Value::Array(list), from_secret })
+                    Ok(Resolved {
+                        value: Value::Array(list),
+                        from_secret,
+                    })
                 }
                 Yaml::Mapping(mapping) => {
                     let mut object = serde_json::Map::with_capacity(mapping.len());
@@ -83,7 +100,10 @@ impl Resolver<'_> {
                         from_secret |= item.from_secret;
                         object.insert(key, item.value);
                     }
-                    Ok(Resolved { value: Value::Object(object), from_secret })
+                    Ok(Resolved {
+                        value: Value::Object(object),
+                        from_secret,
+                    })
                 }
                 Yaml::Tagged(tagged) => Err(Error::invalid(
                     at,
@@ -94,29 +114,51 @@ impl Resolver<'_> {
     }
 
     async fn string(&self, text: String, at: &Location) -> Result<Resolved, Error> {
-        let secret_error = |error| Error::Secret { at: at.clone(), error };
+        let secret_error = |error| Error::secret(at, error);
         match reference(&text) {
-            None => Ok(Resolved { value: Value::String(text), from_secret: false }),
+            None => Ok(Resolved {
+                value: Value::String(text),
+                from_secret: false,
+            }),
             Some(Reference::Env(name)) => {
                 check_name(name, "an environment variable", at)?;
                 match (self.env)(name) {
-                    Some(value) => Ok(Resolved { value: Value::String(value), from_secret: false }),
-                    None => Err(Error::EnvVarNotSet { at: at.clone(), name: name.to_owned() }),
+                    Some(value) => Ok(Resolved {
+                        value: Value::String(value),
+                        from_secret: false,
+                    }),
+                    None => Err(Error::EnvVarNotSet {
+                        at: at.clone(),
+                        name: name.to_owned(),
+                    }),
                 }
             }
             Some(Reference::Secret { name, field: None }) => {
                 check_name(name, "a secret", at)?;
-                let secret = self.secrets.secret_string(name).await.map_err(secret_error)?;
+                let secret = self
+                    .secrets
+                    .secret_string(name)
+                    .await
+                    .map_err(secret_error)?;
                 let value = Value::String(secret.expose_secret().to_owned());
-                Ok(Resolved { value, from_secret: true })
+                Ok(Resolved {
+                    value,
+                    from_secret: true,
+                })
             }
-            Some(Reference::Secret { name, field: Some(field) }) => {
+            Some(Reference::Secret {
+                name,
+                field: Some(field),
+            }) => {
                 check_name(name, "a secret", at)?;
                 check_name(field, "a secret field", at)?;
                 let value = secrets::secret_field(self.secrets, name, field)
                     .await
                     .map_err(secret_error)?;
-                Ok(Resolved { value, from_secret: true })
+                Ok(Resolved {
+                    value,
+                    from_secret: true,
+                })
             }
         }
     }
@@ -169,7 +211,10 @@ mod tests {
         assert_eq!(reference("{{ PG_PASS }}"), Some(Reference::Env("PG_PASS")));
         assert_eq!(
             reference("{{secret:db#pg-password}}"),
-            Some(Reference::Secret { name: "db", field: Some("pg-password") })
+            Some(Reference::Secret {
+                name: "db",
+                field: Some("pg-password")
+            })
         );
         assert_eq!(
             reference("{{ secret:arn:aws:secretsmanager:eu-west-1:1:secret:db-AbC }}"),

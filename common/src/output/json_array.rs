@@ -86,10 +86,12 @@ const READ_AHEAD: usize = 64;
 impl<T: DeserializeOwned + Send + 'static> JsonArrayReader<T> {
     /// Opens a local file.
     pub async fn open(path: &std::path::Path) -> Result<Self, Error> {
-        let file = tokio::fs::File::open(path).await.map_err(|source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
         Ok(Self::from_reader(file, path.display().to_string()))
     }
 

@@ -21,11 +21,14 @@ pub async fn data_source_metadata(
     let Some(sync) = connector.data_source() else {
         return Ok(None);
     };
-    sync.metadata().await.map(Some).map_err(|source| Error::Connector {
-        target: target.name.clone(),
-        step: Step::DataSource,
-        source,
-    })
+    sync.metadata()
+        .await
+        .map(Some)
+        .map_err(|source| Error::Connector {
+            target: target.name.clone(),
+            step: Step::DataSource,
+            source,
+        })
 }
 
 /// Runs the data source sync of `target` into `destination`.

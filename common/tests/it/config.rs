@@ -33,7 +33,10 @@ impl SecretSource for MemorySecrets {
     async fn secret_string(&self, name: &str) -> Result<SecretString, SecretError> {
         match self.0.get(name) {
             Some(value) => Ok(SecretString::from(*value)),
-            None => Err(SecretError::NotFound { name: name.to_owned(), region: None }),
+            None => Err(SecretError::NotFound {
+                name: name.to_owned(),
+                region: None,
+            }),
         }
     }
 }
@@ -44,7 +47,10 @@ async fn a_full_raito_yml_with_two_targets_and_every_flag_is_read() {
     let config = Config::load(&path, &NoSecrets).await.unwrap();
 
     assert_eq!(config.api_user.as_deref(), Some("sync@example.com"));
-    assert_eq!(config.api_secret.as_ref().unwrap().expose_secret(), "not-a-real-api-secret");
+    assert_eq!(
+        config.api_secret.as_ref().unwrap().expose_secret(),
+        "not-a-real-api-secret"
+    );
     assert_eq!(config.domain.as_deref(), Some("example"));
     assert_eq!(config.targets.len(), 2);
 
@@ -61,13 +67,23 @@ async fn a_full_raito_yml_with_two_targets_and_every_flag_is_read() {
     let params = &warehouse.parameters;
     assert_eq!(
         params.keys().collect::<Vec<_>>(),
-        ["pg-databases", "pg-host", "pg-password", "pg-port", "pg-user"]
+        [
+            "pg-databases",
+            "pg-host",
+            "pg-password",
+            "pg-port",
+            "pg-user"
+        ]
     );
     assert_eq!(params.required_string("pg-host").unwrap(), "db.example.com");
     assert_eq!(params.u16("pg-port").unwrap(), Some(5432));
     assert_eq!(params.list("pg-databases").unwrap(), ["sales", "finance"]);
     assert_eq!(
-        params.secret("pg-password").unwrap().unwrap().expose_secret(),
+        params
+            .secret("pg-password")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
         "not-a-real-password"
     );
     assert!(params.is_sensitive("pg-password"));
@@ -89,7 +105,12 @@ async fn a_full_raito_yml_with_two_targets_and_every_flag_is_read() {
 
 #[tokio::test]
 async fn a_minimal_target_gets_the_defaults_of_the_raito_cli() {
-    let config = parse("targets:\n  - name: pg\n    connector-name: postgres\n", &[]).await.unwrap();
+    let config = parse(
+        "targets:\n  - name: pg\n    connector-name: postgres\n",
+        &[],
+    )
+    .await
+    .unwrap();
 
     assert_eq!(config.api_user, None);
     assert!(config.api_secret.is_none());
@@ -114,16 +135,21 @@ async fn an_empty_file_has_no_targets() {
 
 #[tokio::test]
 async fn a_target_without_a_name_is_named_after_its_connector_as_in_the_raito_cli() {
-    let config = parse("targets:\n  - connector-name: okta\n", &[]).await.unwrap();
+    let config = parse("targets:\n  - connector-name: okta\n", &[])
+        .await
+        .unwrap();
     assert_eq!(config.targets[0].name, "okta");
     assert_eq!(config.targets[0].parameters.target(), "okta");
 }
 
 #[tokio::test]
 async fn a_target_without_connector_name_is_rejected_by_position() {
-    let err = parse("targets:\n  - name: a\n    connector-name: x\n  - name: b\n", &[])
-        .await
-        .unwrap_err();
+    let err = parse(
+        "targets:\n  - name: a\n    connector-name: x\n  - name: b\n",
+        &[],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "raito.yml: target #2: key \"connector-name\": required key is missing"
@@ -156,12 +182,18 @@ targets:
     let config = parse(text, &vars).await.unwrap();
 
     assert_eq!(config.api_user.as_deref(), Some("sync@example.com"));
-    assert_eq!(config.api_secret.as_ref().unwrap().expose_secret(), "s3cr3t");
+    assert_eq!(
+        config.api_secret.as_ref().unwrap().expose_secret(),
+        "s3cr3t"
+    );
     assert_eq!(config.domain.as_deref(), Some("example"));
     let target = config.target("warehouse").unwrap();
     assert!(target.skip_data_usage_sync);
     assert_eq!(target.parameters.u16("pg-port").unwrap(), Some(6543));
-    assert_eq!(target.parameters.list("pg-databases").unwrap(), ["sales", "literal"]);
+    assert_eq!(
+        target.parameters.list("pg-databases").unwrap(),
+        ["sales", "literal"]
+    );
     assert_eq!(
         target.parameters.string("pg-note").unwrap().as_deref(),
         Some("not {{CFG_ENV_DB}} a reference")
@@ -177,7 +209,9 @@ async fn a_missing_environment_variable_names_the_file_the_target_and_the_key() 
         "raito.yml: target \"warehouse\": key \"pg-password\": environment variable PG_PASS is not set"
     );
 
-    let err = parse("domain: \"{{NO_SUCH_DOMAIN}}\"\n", &[]).await.unwrap_err();
+    let err = parse("domain: \"{{NO_SUCH_DOMAIN}}\"\n", &[])
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "raito.yml: key \"domain\": environment variable NO_SUCH_DOMAIN is not set"
@@ -212,12 +246,24 @@ targets:
             "sf-warehouse-size",
         ]
     );
-    assert!(!params.contains("sf-empty"), "a key with no value counts as absent");
-    assert_eq!(params.string("sf-warehouse-size").unwrap().as_deref(), Some("4"));
-    assert_eq!(params.string("lock-all-who").unwrap().as_deref(), Some("true"));
+    assert!(
+        !params.contains("sf-empty"),
+        "a key with no value counts as absent"
+    );
+    assert_eq!(
+        params.string("sf-warehouse-size").unwrap().as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        params.string("lock-all-who").unwrap().as_deref(),
+        Some("true")
+    );
     assert_eq!(params.bool("lock-all-who").unwrap(), Some(true));
     assert_eq!(params.bool("sf-standard-edition").unwrap(), Some(false));
-    assert_eq!(params.list("sf-excluded-databases").unwrap(), ["SNOWFLAKE,DEMO"]);
+    assert_eq!(
+        params.list("sf-excluded-databases").unwrap(),
+        ["SNOWFLAKE,DEMO"]
+    );
     assert_eq!(params.list("sf-roles").unwrap(), ["ANALYST", "42"]);
     assert_eq!(params.list("sf-missing").unwrap(), Vec::<String>::new());
     assert_eq!(params.string("sf-missing").unwrap(), None);
@@ -248,7 +294,9 @@ async fn parameter_getters_name_the_file_the_target_and_the_key_when_a_value_is_
         "raito.yml: target \"warehouse\": key \"pg-user\": required key is missing"
     );
     assert_eq!(
-        params.invalid("pg-sslmode", "expected disable, prefer or require").to_string(),
+        params
+            .invalid("pg-sslmode", "expected disable, prefer or require")
+            .to_string(),
         "raito.yml: target \"warehouse\": key \"pg-sslmode\": expected disable, prefer or require"
     );
     // A sensitive value is never shown, not even in an error.
@@ -260,41 +308,73 @@ async fn parameter_getters_name_the_file_the_target_and_the_key_when_a_value_is_
 async fn duplicate_target_names_are_rejected() {
     let text = "targets:\n  - name: pg\n    connector-name: postgres\n  - name: pg\n    connector-name: postgres\n";
     let err = parse(text, &[]).await.unwrap_err();
-    assert!(matches!(&err, Error::DuplicateTarget { name, .. } if name == "pg"), "{err:?}");
-    assert!(err.to_string().starts_with("raito.yml: target \"pg\" is defined more than once"), "{err}");
+    assert!(
+        matches!(&err, Error::DuplicateTarget { name, .. } if name == "pg"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("raito.yml: target \"pg\" is defined more than once"),
+        "{err}"
+    );
 
     // Two unnamed targets of one connector are named alike, so they collide too.
     let text = "targets:\n  - connector-name: okta\n  - connector-name: okta\n";
-    assert!(matches!(parse(text, &[]).await, Err(Error::DuplicateTarget { .. })));
+    assert!(matches!(
+        parse(text, &[]).await,
+        Err(Error::DuplicateTarget { .. })
+    ));
 }
 
 #[tokio::test]
 async fn invalid_yaml_is_reported_with_the_file_and_the_line() {
-    let err = parse("domain: example\ntargets:\n  - name: [unclosed\n", &[]).await.unwrap_err();
-    let Error::Yaml { line, .. } = &err else { panic!("{err:?}") };
+    let err = parse("domain: example\ntargets:\n  - name: [unclosed\n", &[])
+        .await
+        .unwrap_err();
+    let Error::Yaml { line, .. } = &err else {
+        panic!("{err:?}")
+    };
     assert!(line.is_some(), "{err:?}");
     let message = err.to_string();
-    eprintln!("MSG {message}");
-    assert!(message.starts_with("raito.yml: invalid YAML: "), "{message}");
+    assert!(
+        message.starts_with("raito.yml: invalid YAML: "),
+        "{message}"
+    );
     assert!(message.contains("line"), "{message}");
 }
 
 #[tokio::test]
 async fn cli_settings_are_ignored_but_unknown_top_level_keys_are_rejected() {
-    let config = parse("debug: true\nlog-level: info\nfrequency: 60\n", &[]).await.unwrap();
+    let config = parse("debug: true\nlog-level: info\nfrequency: 60\n", &[])
+        .await
+        .unwrap();
     assert!(config.targets.is_empty());
 
     let err = parse("pg-host: db\n", &[]).await.unwrap_err();
     assert!(matches!(err, Error::UnknownKey { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("raito.yml: key \"pg-host\": unknown top-level key"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("raito.yml: key \"pg-host\": unknown top-level key"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn top_level_skip_flags_apply_to_every_target_as_in_the_raito_cli() {
     let text = "skip-data-usage-sync: true\ntargets:\n  - name: a\n    connector-name: x\n    skip-data-usage-sync: false\n  - name: b\n    connector-name: y\n";
     let config = parse(text, &[]).await.unwrap();
-    assert!(config.targets.iter().all(|target| target.skip_data_usage_sync));
-    assert!(config.targets.iter().all(|target| !target.skip_data_access_sync));
+    assert!(
+        config
+            .targets
+            .iter()
+            .all(|target| target.skip_data_usage_sync)
+    );
+    assert!(
+        config
+            .targets
+            .iter()
+            .all(|target| !target.skip_data_access_sync)
+    );
 }
 
 #[tokio::test]
@@ -312,13 +392,19 @@ targets:
     let config = parse(text, &[]).await.unwrap();
     let finance = config.target("finance").unwrap();
     assert_eq!(finance.connector_name, "postgres");
-    assert_eq!(finance.parameters.string("pg-host").unwrap().as_deref(), Some("other.example.com"));
+    assert_eq!(
+        finance.parameters.string("pg-host").unwrap().as_deref(),
+        Some("other.example.com")
+    );
 }
 
 #[tokio::test]
 async fn debug_output_redacts_every_sensitive_value() {
     let secrets = MemorySecrets(HashMap::from([
-        ("warehouse", r#"{"pg-user": "from-secret-user", "pg-host-secret-only": "secret-host-value"}"#),
+        (
+            "warehouse",
+            r#"{"pg-user": "from-secret-user", "pg-host-secret-only": "secret-host-value"}"#,
+        ),
         ("raito", r#"{"api-secret": "raito-api-secret-value"}"#),
         ("plain", "whole-secret-value"),
     ]));
@@ -337,8 +423,13 @@ targets:
     pg-note: "{{secret:plain}}"
     pg-host: visible-host
 "#;
-    let config = Config::from_yaml_str_with_env(text, "raito.yml", &secrets, &env(&[])).await.unwrap();
-    let shown = format!("{config:?} {:?} {:?}", config.targets[0], config.targets[0].parameters);
+    let config = Config::from_yaml_str_with_env(text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap();
+    let shown = format!(
+        "{config:?} {:?} {:?}",
+        config.targets[0], config.targets[0].parameters
+    );
 
     for hidden in [
         "raito-api-secret-value",
@@ -353,23 +444,33 @@ targets:
     ] {
         assert!(!shown.contains(hidden), "{hidden} is shown in {shown}");
     }
-    eprintln!("MSG {shown}");
     assert!(shown.contains("[redacted]"), "{shown}");
     assert!(shown.contains("visible-host"), "{shown}");
     assert!(shown.contains("sync@example.com"), "{shown}");
     // The values are there for the connector, only hidden.
     let params = &config.targets[0].parameters;
-    assert_eq!(params.string("pg-note").unwrap().as_deref(), Some("whole-secret-value"));
-    assert_eq!(config.api_secret.unwrap().expose_secret(), "raito-api-secret-value");
+    assert_eq!(
+        params.string("pg-note").unwrap().as_deref(),
+        Some("whole-secret-value")
+    );
+    assert_eq!(
+        config.api_secret.unwrap().expose_secret(),
+        "raito-api-secret-value"
+    );
 }
 
 #[tokio::test]
 async fn secret_references_without_aws_say_that_aws_is_needed() {
     let text = "targets:\n  - name: w\n    connector-name: postgres\n    secret: prod/warehouse\n";
     let message = parse(text, &[]).await.unwrap_err().to_string();
-    assert!(message.starts_with("raito.yml: target \"w\": key \"secret\": secret \"prod/warehouse\""), "{message}");
-    eprintln!("MSG {message}");
-    assert!(message.contains("AWS credentials and a region"), "{message}");
+    assert!(
+        message.starts_with("raito.yml: target \"w\": key \"secret\": secret \"prod/warehouse\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("AWS credentials and a region"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -384,8 +485,14 @@ async fn loading_a_config_can_run_on_any_tokio_thread() {
 
 #[tokio::test]
 async fn a_missing_file_is_reported_by_name() {
-    let err = Config::load(Path::new("/nonexistent/raito.yml"), &NoSecrets).await.unwrap_err();
-    assert!(err.to_string().starts_with("/nonexistent/raito.yml: cannot read"), "{err}");
+    let err = Config::load(Path::new("/nonexistent/raito.yml"), &NoSecrets)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/raito.yml: cannot read"),
+        "{err}"
+    );
 }
 
 /// Creates a secret holding `value` in moto and returns its name.
@@ -403,20 +510,48 @@ async fn create_secret(prefix: &str, value: &str) -> String {
 
 #[tokio::test]
 async fn moto_a_target_secret_is_merged_into_its_parameters_and_written_keys_win() {
-    let db = create_secret("cfg_db", r#"{"pg-user": "from-secret", "pg-password": "pw-from-secret", "pg-port": 6432}"#).await;
-    let extra = create_secret("cfg_extra", r#"{"pg-sslmode": "require", "pg-user": "later-secret"}"#).await;
+    let db = create_secret(
+        "cfg_db",
+        r#"{"pg-user": "from-secret", "pg-password": "pw-from-secret", "pg-port": 6432}"#,
+    )
+    .await;
+    let extra = create_secret(
+        "cfg_extra",
+        r#"{"pg-sslmode": "require", "pg-user": "later-secret"}"#,
+    )
+    .await;
     let text = format!(
         "targets:\n  - name: warehouse\n    connector-name: postgres\n    secret: [{db}, {extra}]\n    pg-port: 5432\n"
     );
     let secrets = SecretsManager::new(&support::moto_sdk_config());
-    let config = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[])).await.unwrap();
+    let config = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap();
     let params = &config.targets[0].parameters;
 
-    assert_eq!(params.u16("pg-port").unwrap(), Some(5432), "a written key wins over the secret");
+    assert_eq!(
+        params.u16("pg-port").unwrap(),
+        Some(5432),
+        "a written key wins over the secret"
+    );
     assert!(!params.is_sensitive("pg-port"));
-    assert_eq!(params.string("pg-user").unwrap().as_deref(), Some("later-secret"), "a later secret wins");
-    assert_eq!(params.secret("pg-password").unwrap().unwrap().expose_secret(), "pw-from-secret");
-    assert_eq!(params.string("pg-sslmode").unwrap().as_deref(), Some("require"));
+    assert_eq!(
+        params.string("pg-user").unwrap().as_deref(),
+        Some("later-secret"),
+        "a later secret wins"
+    );
+    assert_eq!(
+        params
+            .secret("pg-password")
+            .unwrap()
+            .unwrap()
+            .expose_secret(),
+        "pw-from-secret"
+    );
+    assert_eq!(
+        params.string("pg-sslmode").unwrap().as_deref(),
+        Some("require")
+    );
     for key in ["pg-user", "pg-password", "pg-sslmode"] {
         assert!(params.is_sensitive(key), "{key} came from a secret");
     }
@@ -438,7 +573,9 @@ targets:
 "#
     );
     let secrets = SecretsManager::new(&support::moto_sdk_config());
-    let config = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[])).await.unwrap();
+    let config = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap();
 
     assert_eq!(config.api_secret.unwrap().expose_secret(), "api-pw");
     let params = &config.targets[0].parameters;
@@ -452,29 +589,49 @@ targets:
 async fn moto_a_missing_secret_or_field_is_named_with_what_to_check() {
     let secrets = SecretsManager::new(&support::moto_sdk_config());
     let missing = support::unique_name("cfg_missing");
-    let text = format!("targets:\n  - name: w\n    connector-name: postgres\n    pg-password: \"{{{{secret:{missing}#pw}}}}\"\n");
-    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[])).await.unwrap_err();
+    let text = format!(
+        "targets:\n  - name: w\n    connector-name: postgres\n    pg-password: \"{{{{secret:{missing}#pw}}}}\"\n"
+    );
+    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::Secret { error: SecretError::NotFound { name, .. }, .. } if *name == missing),
+        matches!(err.secret_error(), Some(SecretError::NotFound { name, .. }) if *name == missing),
         "{err:?}"
     );
     let message = err.to_string();
-    assert!(message.starts_with(&format!("raito.yml: target \"w\": key \"pg-password\": secret \"{missing}\" was not found")), "{message}");
-    eprintln!("MSG {message}");
+    assert!(
+        message.starts_with(&format!(
+            "raito.yml: target \"w\": key \"pg-password\": secret \"{missing}\" was not found"
+        )),
+        "{message}"
+    );
     assert!(message.contains("region"), "{message}");
 
     let db = create_secret("cfg_nofield", r#"{"pw": "hidden-value"}"#).await;
-    let text = format!("targets:\n  - name: w\n    connector-name: postgres\n    pg-password: \"{{{{secret:{db}#password}}}}\"\n");
-    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[])).await.unwrap_err();
+    let text = format!(
+        "targets:\n  - name: w\n    connector-name: postgres\n    pg-password: \"{{{{secret:{db}#password}}}}\"\n"
+    );
+    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains(&format!("secret \"{db}\" has no field \"password\"")), "{message}");
+    assert!(
+        message.contains(&format!("secret \"{db}\" has no field \"password\"")),
+        "{message}"
+    );
     assert!(!message.contains("hidden-value"), "{message}");
 
     let not_json = create_secret("cfg_notjson", "not json at all").await;
-    let text = format!("targets:\n  - name: w\n    connector-name: postgres\n    secret: {not_json}\n");
-    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[])).await.unwrap_err();
-    assert!(matches!(&err, Error::Secret { error: SecretError::NotJson { .. }, .. }), "{err:?}");
-    eprintln!("MSG {err}");
+    let text =
+        format!("targets:\n  - name: w\n    connector-name: postgres\n    secret: {not_json}\n");
+    let err = Config::from_yaml_str_with_env(&text, "raito.yml", &secrets, &env(&[]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.secret_error(), Some(SecretError::NotJson { .. })),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("not json at all"), "{err}");
 }
 
@@ -484,10 +641,25 @@ async fn moto_secrets_manager_keeps_a_secret_until_its_ttl_runs_out() {
     let client = aws_sdk_secretsmanager::Client::new(&support::moto_sdk_config());
     let cached = SecretsManager::new(&support::moto_sdk_config());
     let uncached = SecretsManager::new(&support::moto_sdk_config()).with_ttl(Some(Duration::ZERO));
-    assert_eq!(cached.secret_string(&name).await.unwrap().expose_secret(), "first");
+    assert_eq!(
+        cached.secret_string(&name).await.unwrap().expose_secret(),
+        "first"
+    );
 
-    client.put_secret_value().secret_id(&name).secret_string("second").send().await.unwrap();
+    client
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string("second")
+        .send()
+        .await
+        .unwrap();
 
-    assert_eq!(cached.secret_string(&name).await.unwrap().expose_secret(), "first");
-    assert_eq!(uncached.secret_string(&name).await.unwrap().expose_secret(), "second");
+    assert_eq!(
+        cached.secret_string(&name).await.unwrap().expose_secret(),
+        "first"
+    );
+    assert_eq!(
+        uncached.secret_string(&name).await.unwrap().expose_secret(),
+        "second"
+    );
 }

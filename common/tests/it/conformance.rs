@@ -31,11 +31,23 @@ pub fn check_data_source_metadata(meta: &DataSourceMetaData) {
     );
     for t in &meta.data_object_types {
         for child in &t.children {
-            assert!(declared.contains(child.as_str()), "{}: child {child} is declared", t.name);
+            assert!(
+                declared.contains(child.as_str()),
+                "{}: child {child} is declared",
+                t.name
+            );
         }
         for p in &t.permissions {
-            assert!(!p.permission.is_empty(), "{}: permission has a name", t.name);
-            for g in p.global_permissions.iter().chain(&p.usage_global_permissions) {
+            assert!(
+                !p.permission.is_empty(),
+                "{}: permission has a name",
+                t.name
+            );
+            for g in p
+                .global_permissions
+                .iter()
+                .chain(&p.usage_global_permissions)
+            {
                 assert!(
                     GLOBAL_PERMISSIONS.contains(&g.as_str()),
                     "{}.{}: {g} is a global permission",
@@ -47,10 +59,16 @@ pub fn check_data_source_metadata(meta: &DataSourceMetaData) {
     }
     if let Some(usage) = &meta.usage_meta_info {
         let levels: HashSet<&str> = usage.levels.iter().map(|l| l.name.as_str()).collect();
-        assert!(levels.contains(usage.default_level.as_str()), "default usage level exists");
+        assert!(
+            levels.contains(usage.default_level.as_str()),
+            "default usage level exists"
+        );
         for level in &usage.levels {
             for t in &level.data_object_types {
-                assert!(declared.contains(t.as_str()), "usage level type {t} is declared");
+                assert!(
+                    declared.contains(t.as_str()),
+                    "usage level type {t} is declared"
+                );
             }
         }
     }
@@ -86,15 +104,24 @@ pub async fn check_data_source_sync(connector: &dyn Connector, target: &Target) 
         panic!("the data source sync ran: {outcome:?}");
     };
 
-    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let mut reader = JsonArrayReader::<DataObject>::open(&path)
+        .await
+        .expect("open");
     let first = reader.next().await.expect("read").expect("a first element");
-    assert_eq!(first.r#type, object_type::DATASOURCE, "the data source element is first");
+    assert_eq!(
+        first.r#type,
+        object_type::DATASOURCE,
+        "the data source element is first"
+    );
     assert_eq!(Some(&first.external_id), target.data_source_id.as_ref());
 
     let mut types: HashMap<String, String> = HashMap::new();
     let mut objects = Vec::new();
     while let Some(object) = reader.next().await.expect("read") {
-        assert!(!object.external_id.is_empty(), "externalId is set: {object:?}");
+        assert!(
+            !object.external_id.is_empty(),
+            "externalId is set: {object:?}"
+        );
         assert!(!object.full_name.is_empty(), "fullName is set: {object:?}");
         assert!(!object.name.is_empty(), "name is set: {object:?}");
         assert!(
@@ -123,11 +150,19 @@ pub async fn check_data_source_sync(connector: &dyn Connector, target: &Target) 
             object.full_name
         );
         let previous = types.insert(object.external_id.clone(), object.r#type.clone());
-        assert!(previous.is_none(), "externalId {} is unique", object.external_id);
+        assert!(
+            previous.is_none(),
+            "externalId {} is unique",
+            object.external_id
+        );
         objects.push(object);
     }
     let counted: u64 = report.counts.values().sum();
-    assert_eq!(counted, objects.len() as u64 + 1, "the report counts every element");
+    assert_eq!(
+        counted,
+        objects.len() as u64 + 1,
+        "the report counts every element"
+    );
     assert_eq!(report.written[0].elements, counted);
     objects
 }

@@ -2,6 +2,8 @@
 //! (PostgreSQL, moto) read its address from the environment set by `dev/test.sh` and fail
 //! with the command that starts it when it is missing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 mod config;

@@ -35,11 +35,16 @@ async fn files_hold_one_element_per_line_and_read_back_in_order() {
     assert!(lines[1..1000].iter().all(|l| l.ends_with(',')));
     assert_eq!(written.elements, 1000);
     assert_eq!(written.bytes, text.len() as u64);
-    assert_eq!(written.sha256, <[u8; 32]>::from(Sha256::digest(text.as_bytes())));
+    assert_eq!(
+        written.sha256,
+        <[u8; 32]>::from(Sha256::digest(text.as_bytes()))
+    );
     let parsed: Vec<DataObject> = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(parsed[999], object(999));
 
-    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let mut reader = JsonArrayReader::<DataObject>::open(&path)
+        .await
+        .expect("open");
     let mut i = 0;
     while let Some(element) = reader.next().await.expect("element") {
         assert_eq!(element, object(i));
@@ -58,7 +63,9 @@ async fn an_empty_output_is_an_empty_array() {
         .expect("finish");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "[]\n");
     assert_eq!(written.elements, 0);
-    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let mut reader = JsonArrayReader::<DataObject>::open(&path)
+        .await
+        .expect("open");
     assert_eq!(reader.next().await.expect("end"), None);
 }
 
@@ -68,7 +75,10 @@ async fn the_file_appears_only_when_complete_and_an_abort_leaves_nothing() {
     let path = dir.path().join("objects.json");
     let mut writer = JsonArrayWriter::new(Destination::file(&path).await.expect("create"));
     writer.write(&object(1)).await.expect("write");
-    assert!(!path.exists(), "not visible under its final name while being written");
+    assert!(
+        !path.exists(),
+        "not visible under its final name while being written"
+    );
     writer.abort().await;
     assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
 }
@@ -87,13 +97,18 @@ async fn elements_are_handed_over_before_the_whole_file_is_parsed() {
     }
     text.push_str("{\"externalId\": ");
     std::fs::write(&path, text).expect("write");
-    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let mut reader = JsonArrayReader::<DataObject>::open(&path)
+        .await
+        .expect("open");
     for i in 0..200 {
         assert_eq!(reader.next().await.expect("element"), Some(object(i)));
     }
     let error = reader.next().await.expect_err("the damage is reported");
     let message = error.to_string();
-    assert!(message.contains("broken.json") && message.contains("line 202"), "{message}");
+    assert!(
+        message.contains("broken.json") && message.contains("line 202"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -101,9 +116,14 @@ async fn something_other_than_an_array_is_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("object.json");
     std::fs::write(&path, "{\"accessProviders\": []}").expect("write");
-    let mut reader = JsonArrayReader::<DataObject>::open(&path).await.expect("open");
+    let mut reader = JsonArrayReader::<DataObject>::open(&path)
+        .await
+        .expect("open");
     let error = reader.next().await.expect_err("not an array");
-    assert!(error.to_string().contains("expected a JSON array"), "{error}");
+    assert!(
+        error.to_string().contains("expected a JSON array"),
+        "{error}"
+    );
 }
 
 async fn bucket() -> (aws_sdk_s3::Client, String) {
@@ -196,12 +216,19 @@ async fn small_outputs_go_to_s3_in_one_put_and_aborted_ones_leave_nothing() {
         .await
         .expect("list");
     let keys: Vec<_> = listed.contents().iter().filter_map(|o| o.key()).collect();
-    assert_eq!(keys, vec!["small.json"], "the aborted object does not exist");
+    assert_eq!(
+        keys,
+        vec!["small.json"],
+        "the aborted object does not exist"
+    );
     let uploads = client
         .list_multipart_uploads()
         .bucket(&bucket)
         .send()
         .await
         .expect("list uploads");
-    assert!(uploads.uploads().is_empty(), "the aborted upload's parts are gone");
+    assert!(
+        uploads.uploads().is_empty(),
+        "the aborted upload's parts are gone"
+    );
 }

@@ -70,7 +70,11 @@ async fn create_database(name: &str, sql: &str) {
         ))
         .await
         .expect("comment on database");
-    admin(name).await.batch_execute(sql).await.expect("load schema");
+    admin(name)
+        .await
+        .batch_execute(sql)
+        .await
+        .expect("load schema");
 }
 
 async fn target(extra: &str) -> Target {
@@ -130,7 +134,12 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
     };
     let orders = r#""Sales.EU"."Orders ""2024""""#;
     let mut expected = BTreeSet::from([
-        object(d.clone(), "database", String::new(), "A database with awkward names"),
+        object(
+            d.clone(),
+            "database",
+            String::new(),
+            "A database with awkward names",
+        ),
         object(t("public"), "schema", d.clone(), "standard public schema"),
         object(t(r#""Sales.EU""#), "schema", d.clone(), "European sales"),
         object(t(orders), "table", t(r#""Sales.EU""#), "Orders of 2024"),
@@ -139,9 +148,19 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
         column(orders, r#""café""#, "text", ""),
         object(t("public.empty_table"), "table", t("public"), ""),
         object(t(r#"public."MixedCase""#), "table", t("public"), ""),
-        column(r#"public."MixedCase""#, r#""CamelCol""#, "character varying(40)", ""),
+        column(
+            r#"public."MixedCase""#,
+            r#""CamelCol""#,
+            "character varying(40)",
+            "",
+        ),
         object(t("public.measurements"), "table", t("public"), ""),
-        object(t("public.measurements_2024"), "table", t("public.measurements"), ""),
+        object(
+            t("public.measurements_2024"),
+            "table",
+            t("public.measurements"),
+            "",
+        ),
         object(
             t("public.measurements_2024_city1"),
             "table",
@@ -154,9 +173,19 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
             t("public.measurements"),
             "",
         ),
-        object(t(r#"public."Big Orders""#), "view", t("public"), "Orders over 1000"),
+        object(
+            t(r#"public."Big Orders""#),
+            "view",
+            t("public"),
+            "Orders over 1000",
+        ),
         column(r#"public."Big Orders""#, "id", "integer", ""),
-        object(t("public.order_totals"), "materialized-view", t("public"), ""),
+        object(
+            t("public.order_totals"),
+            "materialized-view",
+            t("public"),
+            "",
+        ),
         column("public.order_totals", "n", "bigint", ""),
         object(t("public.rates"), "foreign-table", t("public"), ""),
         column("public.rates", "currency", "character(3)", ""),
@@ -180,12 +209,20 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
     );
 
     // Names are the raw identifiers; external ids are the full names.
-    let orders_object = objects.iter().find(|o| o.full_name == t(orders)).expect("orders");
+    let orders_object = objects
+        .iter()
+        .find(|o| o.full_name == t(orders))
+        .expect("orders");
     assert_eq!(orders_object.name, "Orders \"2024\"");
     assert_eq!(orders_object.external_id, orders_object.full_name);
     for o in objects.iter().filter(|o| o.full_name.starts_with(&d)) {
         let parts = naming::parse(&o.full_name).expect("full names parse");
-        assert_eq!(parts.last(), Some(&o.name), "{} ends with its name", o.full_name);
+        assert_eq!(
+            parts.last(),
+            Some(&o.name),
+            "{} ends with its name",
+            o.full_name
+        );
         assert_eq!(parts[0], database);
     }
 }
@@ -214,7 +251,9 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
          pg-sslmode: disable\n    pg-excluded-databases: [{excluded}]\n",
         pg.host, pg.port
     );
-    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets).await.expect("config");
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("config");
     let target = &config.targets[0];
     let connector = connector::build(target).expect("valid target");
     let objects = conformance::check_data_source_sync(connector.as_ref(), target).await;
@@ -224,7 +263,10 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
         .map(|o| o.name.as_str())
         .collect();
     assert!(databases.contains(kept.as_str()), "{databases:?}");
-    assert!(!databases.contains(excluded.as_str()), "excluded by parameter");
+    assert!(
+        !databases.contains(excluded.as_str()),
+        "excluded by parameter"
+    );
     assert!(!databases.contains(locked.as_str()), "no CONNECT privilege");
     assert!(!databases.contains("template0") && !databases.contains("template1"));
     assert!(
@@ -268,6 +310,23 @@ async fn tls_is_used_when_required() {
     .await
     .expect_err("an untrusted certificate is refused");
     assert!(error.to_string().contains("cannot connect"), "{error}");
+
+    // With the server's CA given (as a path, or as PEM text), both verifying modes connect.
+    let ca = std::env::var("RAITO_TEST_PG_CA_CERT").expect(
+        "RAITO_TEST_PG_CA_CERT names the test server's CA: start it with `dev/services.sh start`",
+    );
+    let pem = std::fs::read_to_string(&ca).expect("read the CA certificate");
+    for (mode, root) in [("verify-full", ca.clone()), ("verify-ca", pem)] {
+        target
+            .parameters
+            .insert("pg-sslmode", serde_json::json!(mode), false);
+        target
+            .parameters
+            .insert("pg-sslrootcert", serde_json::json!(root), false);
+        let connector = connector::build(&target).expect("valid target");
+        let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+        assert!(objects.iter().any(|o| o.name == database), "{mode}");
+    }
 }
 
 #[tokio::test]
@@ -283,14 +342,23 @@ async fn a_wrong_password_is_a_clear_permission_error_and_writes_nothing() {
         connector.as_ref(),
         &target,
         Default::default(),
-        raito_common::output::Destination::file(&path).await.expect("create"),
+        raito_common::output::Destination::file(&path)
+            .await
+            .expect("create"),
     )
     .await
     .expect_err("the login fails");
     let message = error.to_string();
     assert!(message.contains("permission denied"), "{message}");
-    assert!(!message.contains("wrong"), "the password is not in the message: {message}");
-    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "no file left");
+    assert!(
+        !message.contains("wrong"),
+        "the password is not in the message: {message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("list").count(),
+        0,
+        "no file left"
+    );
 }
 
 #[test]
@@ -300,8 +368,16 @@ fn invalid_parameters_are_rejected_before_connecting() {
         ("pg-sslmode", serde_json::json!("sometimes"), "pg-sslmode"),
         ("pg-port", serde_json::json!("not-a-port"), "pg-port"),
         ("pg-hots", serde_json::json!("x"), "pg-hots"),
-        ("pg-excluded-schemas", serde_json::json!("a.b.c"), "pg-excluded-schemas"),
-        ("pg-excluded-databases", serde_json::json!("\"open"), "pg-excluded-databases"),
+        (
+            "pg-excluded-schemas",
+            serde_json::json!("a.b.c"),
+            "pg-excluded-schemas",
+        ),
+        (
+            "pg-excluded-databases",
+            serde_json::json!("\"open"),
+            "pg-excluded-databases",
+        ),
     ];
     for (key, value, named) in cases {
         let mut target = runtime.block_on(async {
@@ -311,6 +387,9 @@ fn invalid_parameters_are_rejected_before_connecting() {
         target.parameters.insert(key, value, false);
         let error = connector::build(&target).err().expect("rejected");
         let message = error.to_string();
-        assert!(message.contains(named) && message.contains("pg"), "{key}: {message}");
+        assert!(
+            message.contains(named) && message.contains("pg"),
+            "{key}: {message}"
+        );
     }
 }

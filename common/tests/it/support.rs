@@ -18,16 +18,15 @@ pub fn moto_url() -> String {
 
 /// An AWS SDK configuration pointing at the moto server, with test credentials.
 pub fn moto_sdk_config() -> SdkConfig {
-    let credentials = aws_sdk_secretsmanager::config::Credentials::new(
-        "test", "test", None, None, "moto",
-    );
+    let credentials =
+        aws_sdk_secretsmanager::config::Credentials::new("test", "test", None, None, "moto");
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(moto_url())
-        .credentials_provider(aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(
-            credentials,
-        ))
+        .credentials_provider(
+            aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(credentials),
+        )
         .build()
 }
 

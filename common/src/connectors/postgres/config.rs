@@ -164,7 +164,12 @@ impl Config {
     pub fn excluded_schemas_in(&self, database: &str) -> Vec<String> {
         self.excluded_schemas
             .iter()
-            .filter(|exclusion| exclusion.database.as_deref().is_none_or(|db| db == database))
+            .filter(|exclusion| {
+                exclusion
+                    .database
+                    .as_deref()
+                    .is_none_or(|db| db == database)
+            })
             .map(|exclusion| exclusion.schema.clone())
             .collect()
     }

@@ -142,7 +142,10 @@ pub fn data_source_metadata() -> DataSourceMetaData {
             ),
             DataObjectType {
                 // A partitioned table contains its partitions, which are tables too.
-                children: vec![object_type::COLUMN.to_owned(), object_type::TABLE.to_owned()],
+                children: vec![
+                    object_type::COLUMN.to_owned(),
+                    object_type::TABLE.to_owned(),
+                ],
                 ..data_object_type(
                     object_type::TABLE,
                     object_type::TABLE,
@@ -187,7 +190,12 @@ pub fn data_source_metadata() -> DataSourceMetaData {
                 "Column",
                 vec![
                     permission("SELECT", &["read"], "Read the column", &["read"]),
-                    permission("INSERT", &["write"], "Set the column in new rows", &["write"]),
+                    permission(
+                        "INSERT",
+                        &["write"],
+                        "Set the column in new rows",
+                        &["write"],
+                    ),
                     permission("UPDATE", &["write"], "Change the column", &["write"]),
                     permission(
                         "REFERENCES",
@@ -331,7 +339,9 @@ async fn sync_database(
 
     let schemas = transaction
         .bind(
-            LIST_SCHEMAS.replace("{SCHEMA_FILTER}", SCHEMA_FILTER).as_str(),
+            LIST_SCHEMAS
+                .replace("{SCHEMA_FILTER}", SCHEMA_FILTER)
+                .as_str(),
             &params,
         )
         .await
@@ -363,7 +373,9 @@ async fn sync_database(
 
     let relations = transaction
         .bind(
-            LIST_RELATIONS.replace("{SCHEMA_FILTER}", SCHEMA_FILTER).as_str(),
+            LIST_RELATIONS
+                .replace("{SCHEMA_FILTER}", SCHEMA_FILTER)
+                .as_str(),
             &params,
         )
         .await
@@ -385,12 +397,13 @@ async fn sync_database(
                 .is_some_and(|(s, r)| *s == schema && *r == relation);
             if !same_relation {
                 let kind: String = row.get(2);
-                let parent = match (row.get::<_, Option<String>>(3), row.get::<_, Option<String>>(4)) {
-                    (Some(parent_schema), Some(parent_table)) => naming::full_name([
-                        database,
-                        parent_schema.as_str(),
-                        parent_table.as_str(),
-                    ]),
+                let parent = match (
+                    row.get::<_, Option<String>>(3),
+                    row.get::<_, Option<String>>(4),
+                ) {
+                    (Some(parent_schema), Some(parent_table)) => {
+                        naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
+                    }
                     _ => schema_name.clone(),
                 };
                 sink.push(DataObject {

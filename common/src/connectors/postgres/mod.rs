@@ -70,8 +70,7 @@ impl DataSourceSync for Postgres {
             return Err(Error::Operation {
                 connector: NAME,
                 operation: format!("a partial sync below {parent}"),
-                source: "partial data source syncs are not supported by this connector yet"
-                    .into(),
+                source: "partial data source syncs are not supported by this connector yet".into(),
             });
         }
         metadata::sync(&self.config, sink).await

@@ -139,7 +139,10 @@ mod tests {
 
     #[test]
     fn plain_lower_case_identifiers_stay_bare() {
-        assert_eq!(full_name(["sales", "public", "orders"]), "sales.public.orders");
+        assert_eq!(
+            full_name(["sales", "public", "orders"]),
+            "sales.public.orders"
+        );
         assert_eq!(full_name(["_x1", "a$b"]), "_x1.a$b");
     }
 
@@ -149,7 +152,10 @@ mod tests {
             full_name(["sales", "Q1.2024", "My \"best\" table", "col umn"]),
             r#"sales."Q1.2024"."My ""best"" table"."col umn""#
         );
-        assert_eq!(full_name(["café", "Public", "1st"]), r#""café"."Public"."1st""#);
+        assert_eq!(
+            full_name(["café", "Public", "1st"]),
+            r#""café"."Public"."1st""#
+        );
     }
 
     #[test]

@@ -1,0 +1,189 @@
+//! `raito-sync` as a user runs it: the real binary, real PostgreSQL, exit codes and the
+//! one-line errors.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn raito_sync(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("CLI_TEST_PG_PASSWORD", "unused")
+        .output()
+        .expect("run raito-sync")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The test PostgreSQL, or a panic naming the command that starts it.
+fn pg(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: start the test services with \
+             `eval \"$(dev/services.sh start)\"` (or run `dev/test.sh`)"
+        )
+    })
+}
+
+fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("raito.yml");
+    let yaml = format!(
+        "targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: ds-1\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
+         pg-sslmode: require\n{extra}",
+        pg("RAITO_TEST_PG_HOST"),
+        pg("RAITO_TEST_PG_PORT"),
+        pg("RAITO_TEST_PG_USER"),
+    );
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+#[test]
+fn help_documents_every_command_and_option() {
+    let output = raito_sync(&["metadata", "--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in ["--config", "--target", "--out", "--print-meta", "s3://"] {
+        assert!(help.contains(option), "{option} is documented:\n{help}");
+    }
+    let top = String::from_utf8_lossy(&raito_sync(&["--help"]).stdout).into_owned();
+    assert!(
+        top.contains("metadata") && top.contains("{{secret:NAME#field}}"),
+        "{top}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_fails_with_one_clear_line() {
+    let output = raito_sync(&[
+        "metadata",
+        "--config",
+        "/nonexistent/raito.yml",
+        "--target",
+        "x",
+        "--out",
+        "/tmp/x.json",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.starts_with("raito-sync: error:") && message.contains("/nonexistent/raito.yml")
+    );
+}
+
+#[test]
+fn an_unknown_target_lists_the_targets_there_are() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "");
+    let output = raito_sync(&[
+        "metadata",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--target",
+        "nope",
+        "--print-meta",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("\"nope\"") && message.contains("warehouse"),
+        "{message}"
+    );
+}
+
+#[test]
+fn print_meta_prints_the_data_source_metadata_as_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "");
+    let output = Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["metadata", "--config", config.to_str().expect("utf-8")])
+        .args(["--target", "warehouse", "--print-meta"])
+        .env("CLI_TEST_PG_PASSWORD", "unused")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let meta: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON on stdout");
+    let types: Vec<&str> = meta["dataObjectTypes"]
+        .as_array()
+        .expect("dataObjectTypes")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert!(
+        types.contains(&"database") && types.contains(&"column"),
+        "{types:?}"
+    );
+    assert_eq!(meta["type"], "postgresql");
+}
+
+#[test]
+fn metadata_writes_the_import_file_and_a_readable_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "    pg-excluded-schemas: [public]\n");
+    let out = dir.path().join("objects.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["metadata", "--config", config.to_str().expect("utf-8")])
+        .args([
+            "--target",
+            "warehouse",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run");
+    let summary = stderr(&output);
+    assert!(output.status.success(), "{summary}");
+    assert!(
+        !summary.contains(&pg("RAITO_TEST_PG_PASSWORD")),
+        "the password is never printed"
+    );
+    let objects: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON array");
+    assert_eq!(objects[0]["type"], "datasource");
+    assert_eq!(objects[0]["externalId"], "ds-1");
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["type"] == "database" && o["name"] == "postgres")
+    );
+    assert!(
+        summary.contains("data source sync of target \"warehouse\""),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("{} objects", objects.len())),
+        "{summary}"
+    );
+    assert!(summary.contains(out.to_str().expect("utf-8")), "{summary}");
+}
+
+#[test]
+fn an_unset_environment_variable_names_the_file_target_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "");
+    let output = Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["metadata", "--config", config.to_str().expect("utf-8")])
+        .args(["--target", "warehouse", "--out", "/tmp/unused.json"])
+        .env_remove("CLI_TEST_PG_PASSWORD")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    for part in [
+        "raito.yml",
+        "warehouse",
+        "pg-password",
+        "CLI_TEST_PG_PASSWORD",
+    ] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+}
