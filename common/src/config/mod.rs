@@ -8,7 +8,7 @@
 //! domain: example
 //! targets:
 //!   - name: warehouse
-//!     connector-name: postgres
+//!     connector-name: postgresql
 //!     data-source-id: "{{DS_ID}}"                  # environment variable DS_ID
 //!     skip-data-usage-sync: true
 //!     secret: prod/warehouse                       # JSON object merged into the parameters

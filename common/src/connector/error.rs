@@ -23,6 +23,15 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] config::Error),
 
+    /// The request itself is invalid (e.g. a malformed partial sync parent).
+    #[error("{connector}: invalid request: {message}")]
+    InvalidRequest {
+        /// The connector's name.
+        connector: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The system could not be reached or refused the connection.
     #[error("{connector}: cannot connect to {endpoint}: {source}")]
     Connect {
@@ -71,9 +80,10 @@ impl Error {
         match self {
             Error::Connect { .. } | Error::Operation { .. } => true,
             Error::Output(e) => e.is_transient(),
-            Error::UnknownConnector { .. } | Error::Config(_) | Error::PermissionDenied { .. } => {
-                false
-            }
+            Error::UnknownConnector { .. }
+            | Error::Config(_)
+            | Error::InvalidRequest { .. }
+            | Error::PermissionDenied { .. } => false,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector;
+use raito_common::connector::{self, DataSourceRequest};
 use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
 
@@ -225,6 +225,61 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
         );
         assert_eq!(parts[0], database);
     }
+}
+
+#[tokio::test]
+async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes() {
+    let database = format!("Partial {}", support::unique_name("p"));
+    create_database(&database, AWKWARD_SCHEMA).await;
+    let d = naming::component(&database);
+    let target = target("").await;
+    let connector = connector::build(&target).expect("valid target");
+
+    let schema = format!(r#"{d}."Sales.EU""#);
+    let request = |parent: &str, excludes: &[&str]| DataSourceRequest {
+        data_source_id: "ds-pg".into(),
+        parent: Some(parent.to_owned()),
+        excludes: excludes.iter().map(|e| (*e).to_owned()).collect(),
+    };
+    let objects = conformance::check_partial_data_source_sync(
+        connector.as_ref(),
+        &target,
+        request(&schema, &["measurements_2025"]),
+    )
+    .await;
+    let names: BTreeSet<String> = objects.iter().map(|o| o.full_name.clone()).collect();
+    let orders = format!(r#"{schema}."Orders ""2024""""#);
+    let expected: BTreeSet<String> = [
+        orders.clone(),
+        format!("{orders}.id"),
+        format!(r#"{orders}."Amount €""#),
+        format!(r#"{orders}."café""#),
+    ]
+    .into();
+    assert_eq!(names, expected);
+
+    // Below a database, with an absolute exclude: only the other schema's subtree.
+    let objects = conformance::check_partial_data_source_sync(
+        connector.as_ref(),
+        &target,
+        request(&d, &[&format!("{d}.public")]),
+    )
+    .await;
+    assert!(objects.iter().any(|o| o.full_name == schema));
+    assert!(
+        objects
+            .iter()
+            .all(|o| !o.full_name.starts_with(&format!("{d}.public")))
+    );
+    let partition = objects
+        .iter()
+        .find(|o| o.name == "measurements_2025")
+        .expect("the partition in Sales.EU");
+    assert_eq!(
+        partition.parent_external_id,
+        format!("{d}.public.measurements"),
+        "a partition keeps its real parent in a partial sync"
+    );
 }
 
 #[tokio::test]

@@ -29,23 +29,32 @@ FROM pg_database
 WHERE datallowconn AND NOT datistemplate
   AND has_database_privilege(datname, 'CONNECT')
   AND NOT (datname = ANY($1::text[]))
+  AND ($2::text IS NULL OR datname = $2)
 ORDER BY datname COLLATE \"C\"";
 
 /// The schema filter shared by the schema and relation queries: system schemas and the
-/// configured exclusions ($1) are left out.
-const SCHEMA_FILTER: &str = "\
-n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+/// configured exclusions ($1) are left out. A macro so that `concat!` can build the queries
+/// at compile time.
+macro_rules! schema_filter {
+    () => {
+        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname !~ '^pg_(toast_)?temp_'
-  AND NOT (n.nspname = ANY($1::text[]))";
+  AND NOT (n.nspname = ANY($1::text[]))"
+    };
+}
 
 /// Relations and their columns, one row per column (or one row for a relation without
 /// columns), ordered so that every parent comes before its children: partitions come after
 /// the table they belong to (by partition depth), and columns right after their relation.
-const LIST_RELATIONS: &str = "\
-WITH RECURSIVE relations AS (
+/// A partition whose table lies in an excluded schema hangs under its own schema. `$2`, when
+/// not null, limits the rows (not the parents) to one schema, for a partial sync.
+const LIST_RELATIONS: &str = concat!(
+    "WITH RECURSIVE relations AS (
   SELECT c.oid, c.relispartition
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {SCHEMA_FILTER}
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
+    schema_filter!(),
+    "
 ), tree AS (
   SELECT r.oid, 0 AS depth, NULL::oid AS parent
   FROM relations r
@@ -67,14 +76,19 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class pc ON pc.oid = t.parent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum";
+WHERE $2::text IS NULL OR n.nspname = $2
+ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum"
+);
 
-/// Schemas in name order.
-const LIST_SCHEMAS: &str = "\
-SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '')
+/// Schemas in name order (`$2`, when not null, selects one).
+const LIST_SCHEMAS: &str = concat!(
+    "SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '')
 FROM pg_namespace n
-WHERE {SCHEMA_FILTER}
-ORDER BY n.nspname COLLATE \"C\"";
+WHERE ($2::text IS NULL OR n.nspname = $2) AND ",
+    schema_filter!(),
+    "
+ORDER BY n.nspname COLLATE \"C\""
+);
 
 /// The data source metadata: object types, which contains which, and PostgreSQL's
 /// privileges on each with the global permission (read, write, admin) they belong to.
@@ -277,13 +291,76 @@ fn permission(
     }
 }
 
-/// Pushes every database, schema, relation and column into `sink`, parents first.
-pub async fn sync(config: &Config, sink: &mut dyn Sink<DataObject>) -> Result<(), Error> {
-    let databases = list_databases(config).await?;
+/// Which part of the data source a sync covers: everything, or the objects below one object
+/// (a partial sync), minus excluded subtrees. An object is in scope by its full-name path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    parent: Vec<String>,
+    excludes: Vec<Vec<String>>,
+}
+
+impl Scope {
+    /// The whole data source.
+    pub fn everything() -> Self {
+        Self::default()
+    }
+
+    /// The objects strictly below `parent` (a full name), except those under `excludes`.
+    /// An exclude that does not start with the parent is read relative to it, as the Raito
+    /// CLI's connectors read `dataObjectExcludes`.
+    pub fn below(parent: &str, excludes: &[String]) -> Result<Self, naming::ParseError> {
+        let parent = naming::parse(parent)?;
+        let excludes = excludes
+            .iter()
+            .map(|exclude| {
+                let exclude = naming::parse(exclude)?;
+                Ok(if exclude.starts_with(&parent) {
+                    exclude
+                } else {
+                    parent.iter().cloned().chain(exclude).collect()
+                })
+            })
+            .collect::<Result<_, naming::ParseError>>()?;
+        Ok(Self { parent, excludes })
+    }
+
+    /// Whether the object at `path` is written.
+    pub fn includes(&self, path: &[&str]) -> bool {
+        path.len() > self.parent.len()
+            && starts_with(path, &self.parent)
+            && !self.excludes.iter().any(|e| starts_with(path, e))
+    }
+
+    /// Whether the object at `path` or anything below it may be written.
+    fn reaches(&self, path: &[&str]) -> bool {
+        path.iter().zip(&self.parent).all(|(a, b)| *a == b.as_str())
+            && !self.excludes.iter().any(|e| starts_with(path, e))
+    }
+
+    fn level(&self, depth: usize) -> Option<&str> {
+        self.parent.get(depth).map(String::as_str)
+    }
+}
+
+fn starts_with(path: &[&str], prefix: &[String]) -> bool {
+    path.len() >= prefix.len() && path.iter().zip(prefix).all(|(a, b)| *a == b.as_str())
+}
+
+/// Pushes the databases, schemas, relations and columns in `scope` into `sink`, parents
+/// first.
+pub async fn sync(
+    config: &Config,
+    scope: &Scope,
+    sink: &mut dyn Sink<DataObject>,
+) -> Result<(), Error> {
+    let databases = list_databases(config, scope.level(0)).await?;
     tracing::info!(databases = databases.len(), "listed databases");
     for (database, description) in databases {
+        if !scope.reaches(&[&database]) {
+            continue;
+        }
         let span = tracing::info_span!("database", database = %database);
-        sync_database(config, &database, description, sink)
+        sync_database(config, scope, &database, description, sink)
             .instrument(span)
             .await?;
     }
@@ -291,10 +368,13 @@ pub async fn sync(config: &Config, sink: &mut dyn Sink<DataObject>) -> Result<()
 }
 
 /// The databases to sync with their descriptions (a short list, read whole).
-async fn list_databases(config: &Config) -> Result<Vec<(String, String)>, Error> {
+async fn list_databases(
+    config: &Config,
+    only: Option<&str>,
+) -> Result<Vec<(String, String)>, Error> {
     let client = client::connect(config, &config.database).await?;
     let rows = client
-        .query(LIST_DATABASES, &[&config.excluded_databases])
+        .query(LIST_DATABASES, &[&config.excluded_databases, &only])
         .await
         .map_err(|e| client::classify(e, &config.endpoint(), "listing databases"))?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
@@ -302,6 +382,7 @@ async fn list_databases(config: &Config) -> Result<Vec<(String, String)>, Error>
 
 async fn sync_database(
     config: &Config,
+    scope: &Scope,
     database: &str,
     description: String,
     sink: &mut dyn Sink<DataObject>,
@@ -322,28 +403,27 @@ async fn sync_database(
         .await
         .map_err(fail("starting a read-only transaction"))?;
 
+    let mut count = 0u64;
     let database_name = naming::component(database);
-    sink.push(DataObject {
-        external_id: database_name.clone(),
-        name: database.to_owned(),
-        full_name: database_name.clone(),
-        r#type: object_type::DATABASE.to_owned(),
-        description,
-        ..Default::default()
-    })
-    .await?;
-    let mut count = 1u64;
+    if scope.includes(&[database]) {
+        sink.push(DataObject {
+            external_id: database_name.clone(),
+            name: database.to_owned(),
+            full_name: database_name.clone(),
+            r#type: object_type::DATABASE.to_owned(),
+            description,
+            ..Default::default()
+        })
+        .await?;
+        count += 1;
+    }
 
     let excluded: Vec<String> = config.excluded_schemas_in(database);
-    let params: [&(dyn ToSql + Sync); 1] = [&excluded];
+    let only_schema = scope.level(1);
+    let params: [&(dyn ToSql + Sync); 2] = [&excluded, &only_schema];
 
     let schemas = transaction
-        .bind(
-            LIST_SCHEMAS
-                .replace("{SCHEMA_FILTER}", SCHEMA_FILTER)
-                .as_str(),
-            &params,
-        )
+        .bind(LIST_SCHEMAS, &params)
         .await
         .map_err(fail("listing schemas"))?;
     loop {
@@ -353,6 +433,9 @@ async fn sync_database(
             .map_err(fail("listing schemas"))?;
         for row in &rows {
             let schema: String = row.get(0);
+            if !scope.includes(&[database, &schema]) {
+                continue;
+            }
             let full_name = format!("{database_name}.{}", naming::component(&schema));
             sink.push(DataObject {
                 external_id: full_name.clone(),
@@ -372,12 +455,7 @@ async fn sync_database(
     }
 
     let relations = transaction
-        .bind(
-            LIST_RELATIONS
-                .replace("{SCHEMA_FILTER}", SCHEMA_FILTER)
-                .as_str(),
-            &params,
-        )
+        .bind(LIST_RELATIONS, &params)
         .await
         .map_err(fail("listing tables and columns"))?;
     // The relation of the previous row: columns arrive right after their relation.
@@ -395,7 +473,7 @@ async fn sync_database(
             let same_relation = current
                 .as_ref()
                 .is_some_and(|(s, r)| *s == schema && *r == relation);
-            if !same_relation {
+            if !same_relation && scope.includes(&[database, &schema, &relation]) {
                 let kind: String = row.get(2);
                 let parent = match (
                     row.get::<_, Option<String>>(3),
@@ -417,9 +495,10 @@ async fn sync_database(
                 })
                 .await?;
                 count += 1;
-                current = Some((schema, relation));
             }
-            if let Some(column) = row.get::<_, Option<String>>(6) {
+            if let Some(column) = row.get::<_, Option<String>>(6)
+                && scope.includes(&[database, &schema, &relation, &column])
+            {
                 let full_name = format!("{relation_name}.{}", naming::component(&column));
                 sink.push(DataObject {
                     external_id: full_name.clone(),
@@ -433,6 +512,9 @@ async fn sync_database(
                 })
                 .await?;
                 count += 1;
+            }
+            if !same_relation {
+                current = Some((schema, relation));
             }
         }
         if rows.len() < FETCH_SIZE as usize {

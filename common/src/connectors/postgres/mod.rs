@@ -64,15 +64,15 @@ impl DataSourceSync for Postgres {
         request: &DataSourceRequest,
         sink: &mut dyn Sink<DataObject>,
     ) -> Result<(), Error> {
-        if let Some(parent) = &request.parent {
-            // A partial sync must not report a whole data source as if it were the subtree:
-            // refuse rather than risk deleting what lies outside it.
-            return Err(Error::Operation {
-                connector: NAME,
-                operation: format!("a partial sync below {parent}"),
-                source: "partial data source syncs are not supported by this connector yet".into(),
-            });
-        }
-        metadata::sync(&self.config, sink).await
+        let scope = match &request.parent {
+            None => metadata::Scope::everything(),
+            Some(parent) => metadata::Scope::below(parent, &request.excludes).map_err(|e| {
+                Error::InvalidRequest {
+                    connector: NAME,
+                    message: format!("dataObjectParent/dataObjectExcludes: {e}"),
+                }
+            })?,
+        };
+        metadata::sync(&self.config, &scope, sink).await
     }
 }
