@@ -11,6 +11,7 @@
 //! - [`config`]: `raito.yml`, compatible with the Raito CLI, plus secret references.
 //! - [`aws`]: AWS SDK configuration, Secrets Manager (cached) and S3 clients.
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
+//! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 
 pub mod aws;
 pub mod config;
@@ -19,3 +20,4 @@ pub mod connectors;
 pub mod model;
 pub mod output;
 pub mod sync;
+pub mod trigger;
