@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Starts and stops the services the tests talk to, on loopback and on free ports:
-#   - an ephemeral PostgreSQL 15 cluster (superuser raito_test with a random password, TCP on
-#     127.0.0.1 only, scram-sha-256, SSL on with a self-signed certificate, fsync off);
+#   - an ephemeral PostgreSQL 15 cluster: superuser raito_test with a random password, TCP on
+#     127.0.0.1 only, scram-sha-256, SSL on (certificate from a throw-away CA), fsync off;
 #   - a moto server (AWS stand-in) from the project's Python venv (dev/setup.sh).
 #
 #   eval "$(dev/services.sh start [--no-moto])"   start; prints `export` lines on stdout
 #   dev/services.sh stop [STATE_DIR]              stop (default: $RAITO_SERVICES_STATE)
 #
+# Exports: RAITO_SERVICES_STATE RAITO_TEST_PG_HOST RAITO_TEST_PG_PORT RAITO_TEST_PG_USER
+# RAITO_TEST_PG_PASSWORD RAITO_TEST_PG_SSL=1 RAITO_TEST_PG_CA_CERT (the CA's PEM file), and
+# unless --no-moto: RAITO_TEST_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
+# AWS_DEFAULT_REGION AWS_ENDPOINT_URL.
 # Everything lives in one temp dir (the state dir): the cluster, its logs, the moto pid. `stop`
 # stops exactly the processes recorded there and removes it. A `start` that fails halfway stops
 # what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log and .../moto.log.
@@ -26,7 +30,7 @@ die() {
     exit 1
 }
 usage() {
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -38,6 +42,19 @@ as_pg() {
         (cd / && "$@")
     fi
 }
+# Closes every file descriptor above 2 of the current (sub)shell. The servers are started
+# through it: a server holding a pipe of the caller (fd 4 above, or any descriptor the caller
+# had open) would keep a reader such as `$(dev/services.sh start)` waiting for it to exit.
+close_inherited_fds() {
+    local fd
+    for fd in "/proc/$BASHPID/fd/"*; do
+        fd=${fd##*/}
+        if ((fd > 2)) && [[ -e "/proc/$BASHPID/fd/$fd" ]]; then
+            exec {fd}>&-
+        fi
+    done
+}
+
 give_to_pg() { if ((EUID == 0)); then chown -R postgres:postgres "$@"; fi; }
 
 free_port() {
@@ -103,13 +120,13 @@ stop_state() { # stop_state STATE_DIR
     fi
 
     rm -rf -- "$state"
+    log "stopped ($state removed)"
 }
 
 cmd_stop() {
     local state=${1:-${RAITO_SERVICES_STATE:-}}
     [[ -n "$state" ]] || die "stop: give the state dir, or set RAITO_SERVICES_STATE (printed by start)"
     stop_state "$state"
-    log "stopped ($state removed)"
 }
 
 # ---- start --------------------------------------------------------------------------------------
@@ -133,14 +150,30 @@ start_postgres() { # start_postgres STATE_DIR; sets pg_port, pg_password
     fi
     rm -f "$pwfile"
 
-    # A self-signed certificate for 127.0.0.1/localhost, so clients can test sslmode=require (and
-    # verify-full, with $RAITO_TEST_PG_CA_CERT as root certificate).
-    openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj "/CN=127.0.0.1" \
-        -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-        -keyout "$data/server.key" -out "$data/server.crt" 2>/dev/null
+    # TLS: a throw-away CA ($state/ca.crt, exported as RAITO_TEST_PG_CA_CERT) and a server
+    # certificate it signed for 127.0.0.1 and localhost, so clients can test sslmode=require as
+    # well as verify-ca / verify-full. (A lone self-signed certificate would not do: rustls
+    # refuses a CA certificate used as the server's own.) The CA's key is deleted at once.
+    local tls="$state/tls"
+    mkdir -m 700 "$tls"
+    if ! {
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+            -subj "/CN=raito-sync test CA" -keyout "$tls/ca.key" -out "$state/ca.crt" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -subj "/CN=127.0.0.1" -keyout "$data/server.key" -out "$tls/server.csr" &&
+            printf '%s\n' 'basicConstraints=critical,CA:FALSE' \
+                'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
+                'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$tls/server.ext" &&
+            openssl x509 -req -in "$tls/server.csr" -CA "$state/ca.crt" -CAkey "$tls/ca.key" \
+                -CAserial "$tls/ca.srl" -CAcreateserial -days 7 -extfile "$tls/server.ext" -out "$data/server.crt"
+    } >"$tls/openssl.log" 2>&1; then
+        cat "$tls/openssl.log" >&2
+        die "openssl could not make the test certificates"
+    fi
+    rm -rf -- "$tls"
     chmod 600 "$data/server.key"
-    cp "$data/server.crt" "$state/server.crt"
-    chmod 644 "$state/server.crt"
+    chmod 644 "$state/ca.crt"
     give_to_pg "$data/server.key" "$data/server.crt"
 
     cat >>"$data/postgresql.conf" <<'EOF'
@@ -173,13 +206,15 @@ EOF
     local attempt
     for attempt in 1 2 3 4 5; do
         pg_port=$(free_port)
-        if as_pg "$pg_bin/pg_ctl" -D "$data" -l "$pgdir/postgres.log" -o "-p $pg_port" -w -t 60 start >/dev/null; then
+        if (close_inherited_fds && as_pg "$pg_bin/pg_ctl" -D "$data" -l "$pgdir/postgres.log" \
+            -o "-p $pg_port" -w -t 60 start) </dev/null >/dev/null 2>>"$state/pg_ctl.log"; then
             break
         fi
         if grep -q 'could not bind\|Address already in use' "$pgdir/postgres.log" 2>/dev/null && ((attempt < 5)); then
             log "port $pg_port was taken: trying another"
             continue
         fi
+        cat "$state/pg_ctl.log" >&2 || true
         tail -n 20 "$pgdir/postgres.log" >&2 || true
         die "PostgreSQL did not start (log: $pgdir/postgres.log)"
     done
@@ -202,7 +237,8 @@ start_moto() { # start_moto STATE_DIR; sets moto_port
         moto_port=$(free_port)
         # Its own session: a Ctrl-C in the caller's terminal reaches the caller, whose trap then
         # stops moto through `stop`.
-        setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" </dev/null >>"$state/moto.log" 2>&1 &
+        (close_inherited_fds && exec setsid "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port") \
+            </dev/null >>"$state/moto.log" 2>&1 &
         pid=$!
         echo "$pid" >"$state/moto.pid"
         url="http://127.0.0.1:$moto_port"
@@ -240,9 +276,6 @@ cmd_start() {
     done
     [[ -x "$pg_bin/postgres" ]] || die "no PostgreSQL 15 in $pg_bin: run dev/setup.sh"
 
-    # The export lines go to the caller's stdout (fd 3); everything else to stderr.
-    exec 3>&1 1>&2
-
     # Globals: the EXIT trap reads them after this function returned.
     start_ok=0
     start_state=$(mktemp -d "${TMPDIR:-/tmp}/raito-services.XXXXXX")
@@ -265,7 +298,7 @@ cmd_start() {
         printf 'export RAITO_TEST_PG_USER=%q\n' "$pg_user"
         printf 'export RAITO_TEST_PG_PASSWORD=%q\n' "$pg_password"
         printf 'export RAITO_TEST_PG_SSL=1\n'
-        printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/server.crt"
+        printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/ca.crt"
         if [[ -n "$moto_port" ]]; then
             printf 'export RAITO_TEST_MOTO_URL=%q\n' "http://127.0.0.1:$moto_port"
             printf 'export AWS_ACCESS_KEY_ID=test\n'
@@ -275,16 +308,17 @@ cmd_start() {
             printf 'export AWS_ENDPOINT_URL=%q\n' "http://127.0.0.1:$moto_port"
         fi
     } >"$state/env"
-    cat "$state/env" >&3
-    # shellcheck disable=SC2034 # read by the EXIT trap
-    start_ok=1
     log "started in $((SECONDS - t0)) s; stop with: dev/services.sh stop $state"
 }
 
 case "${1:-}" in
 start)
     shift
-    cmd_start "$@"
+    # Only the export lines go to stdout; everything else to stderr.
+    cmd_start "$@" >&2
+    cat "$start_state/env"
+    # shellcheck disable=SC2034 # read by the EXIT trap
+    start_ok=1
     ;;
 stop)
     shift

@@ -6,7 +6,8 @@
 #   3. the test suite: cargo nextest run --workspace --no-fail-fast (cargo test without nextest)
 #   4. the doc tests: cargo test --workspace --doc (nextest does not run them)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
-# Timings per phase go to stderr.
+# Timings per phase go to stderr; the last line on stdout adds up both test runners:
+# `tests: N passed, N failed, N skipped`.
 #
 #   dev/test.sh [ARGS...]   ARGS go to the test runner, e.g. a name filter: dev/test.sh postgres
 # Plain filters also narrow the doc tests; with runner options (ARGS starting with '-') the doc
@@ -49,8 +50,10 @@ summary() {
 }
 
 services_state=''
+test_log=''
 cleanup() {
     local rc=$?
+    if [[ -n "$test_log" ]]; then rm -f -- "$test_log"; fi
     if [[ -n "$services_state" ]]; then
         local start=$SECONDS
         dev/services.sh stop "$services_state" || rc=1
@@ -82,8 +85,15 @@ phase_names+=(services) phase_secs+=($((SECONDS - start))) phase_results+=(ok)
 run_phase fmt cargo fmt --all --check
 run_phase clippy cargo clippy --workspace --all-targets -- -D warnings
 
+# The test runners' output is also kept in a log, to add up the counts at the end.
+test_log=$(mktemp "${TMPDIR:-/tmp}/raito-test-log.XXXXXX")
+color=never
+if [[ -t 2 ]]; then color=always; fi
+# logged COMMAND...: runs it with its output (stdout and stderr) shown and appended to the log.
+logged() { "$@" 2>&1 | tee -a "$test_log"; }
+
 if command -v cargo-nextest >/dev/null 2>&1; then
-    run_phase tests cargo nextest run --workspace --no-fail-fast "$@"
+    run_phase tests logged cargo nextest run --workspace --no-fail-fast --color "$color" "$@"
     doc_args=()
     run_doc=1
     for arg in "$@"; do
@@ -91,18 +101,40 @@ if command -v cargo-nextest >/dev/null 2>&1; then
     done
     if (($#)); then doc_args=(-- "$@"); fi
     if ((run_doc)); then
-        run_phase doctests cargo test --workspace --doc "${doc_args[@]}"
+        run_phase doctests logged cargo test --workspace --doc --color "$color" "${doc_args[@]}"
     else
         say "doctests: skipped (runner options given: $*)"
     fi
 else
     say "cargo-nextest not found: running cargo test (doc tests included)"
-    run_phase tests cargo test --workspace --no-fail-fast "$@"
+    run_phase tests logged cargo test --workspace --no-fail-fast --color "$color" "$@"
 fi
+
+# Totals over both runners: nextest's "Summary [...] N tests run: P passed, F failed, S skipped"
+# and libtest's "test result: ok. P passed; F failed; I ignored; ...".
+read -r passed failed_tests skipped < <(sed 's/\x1b\[[0-9;]*m//g' "$test_log" | awk '
+    / Summary \[.*tests? run:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed/) p += $i
+            if ($(i + 1) ~ /^failed/) f += $i
+            if ($(i + 1) ~ /^skipped/) s += $i
+        }
+    }
+    /^test result: / {
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed/) p += $i
+            if ($(i + 1) ~ /^failed/) f += $i
+            if ($(i + 1) ~ /^ignored/) s += $i
+        }
+    }
+    END { print p + 0, f + 0, s + 0 }')
 
 summary
 if ((failed)); then
     printf '== dev/test.sh: FAILED\n' >&2
-    exit 1
+else
+    printf '== dev/test.sh: all phases passed\n' >&2
 fi
-printf '== dev/test.sh: all phases passed\n' >&2
+# The closing line, over all test runners (CI reads it).
+printf 'tests: %d passed, %d failed, %d skipped\n' "$passed" "$failed_tests" "$skipped"
+if ((failed)); then exit 1; fi

@@ -46,6 +46,57 @@ enum Command {
     /// Data source sync: writes the data source import file (the data source element first,
     /// then every data object), without contacting Raito Cloud.
     Metadata(MetadataArgs),
+    /// Runs the syncs of your targets once and reports them to Raito Cloud (or a stand-in),
+    /// as the Lambda functions do: a job per target, its task events, the staged file
+    /// uploaded and imported, then endOfTargetsSync. Uses `domain`, `api-user` and
+    /// `api-secret` of raito.yml.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Only {
+    /// The data source (metadata) sync.
+    Metadata,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The raito.yml to read.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+
+    /// A target to run (its `name`); repeat for several. Default: every target.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+
+    /// The step to run. Only `metadata` exists so far (and is the default).
+    #[arg(long, value_enum, default_value_t = Only::Metadata)]
+    only: Only,
+
+    /// Where files are staged before the upload. Default: a temporary folder, removed
+    /// afterwards.
+    #[arg(long, value_name = "DIR")]
+    stage_dir: Option<PathBuf>,
+
+    /// Raito Cloud's API base URL.
+    #[arg(
+        long,
+        env = "RAITO_API_URL",
+        default_value = "https://api.raito.cloud/"
+    )]
+    raito_url: String,
+
+    /// The Cognito endpoint to sign in with (default: Raito's, in eu-central-1).
+    #[arg(long, env = "RAITO_COGNITO_ENDPOINT", value_name = "URL")]
+    cognito_endpoint: Option<String>,
+
+    /// Give up after this many seconds (the running job is marked failed).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    timeout: u64,
+
+    /// Seconds between two polls of an import's progress.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    poll_interval: f64,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +163,7 @@ fn init_logging(format: LogFormat) {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Metadata(args) => metadata(args).await,
+        Command::Run(args) => run_targets(args).await,
     }
 }
 
@@ -163,6 +215,78 @@ async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
     )
     .await?;
     print_summary(&target.name, "data source sync", &outcome);
+    Ok(())
+}
+
+async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
+    use raito_common::raito;
+    use raito_common::secrecy::ExposeSecret;
+    use raito_common::sync::run::{self, Limits, Selection};
+    use raito_common::sync::staging::Staging;
+
+    let aws = raito_common::aws::load_config().await;
+    let secrets = raito_common::aws::secrets::SecretsManager::new(&aws);
+    let config = Config::load(&args.config, &secrets).await?;
+    let file = args.config.display();
+    let (Some(domain), Some(user), Some(secret)) =
+        (&config.domain, &config.api_user, &config.api_secret)
+    else {
+        bail!(
+            "{file}: `domain`, `api-user` and `api-secret` are needed to run against Raito Cloud"
+        );
+    };
+    let mut client = raito::ClientConfig::new(
+        domain.clone(),
+        user.clone(),
+        secret.expose_secret().to_owned().into(),
+    );
+    client.base_url = args.raito_url.clone();
+    client.cognito_endpoint = args.cognito_endpoint.clone();
+    let raito = raito::Client::new(client)?;
+
+    let temporary;
+    let stage_dir = match &args.stage_dir {
+        Some(dir) => dir.clone(),
+        None => {
+            temporary = tempfile::tempdir().context("creating a temporary staging folder")?;
+            temporary.path().to_path_buf()
+        }
+    };
+    let limits = Limits {
+        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(args.timeout),
+        poll_interval: std::time::Duration::from_secs_f64(args.poll_interval.max(0.0)),
+    };
+    let selection = Selection {
+        targets: args.targets.clone(),
+        ..Default::default()
+    };
+    match args.only {
+        Only::Metadata => {}
+    }
+    let summary = run::data_source_syncs(
+        &raito,
+        &config,
+        &selection,
+        &Staging::Local(stage_dir),
+        limits,
+    )
+    .await?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    for target in &summary.targets {
+        eprintln!(
+            "{}: {:?}{}",
+            target.name,
+            target.status,
+            target
+                .message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        );
+    }
+    if summary.failed() {
+        bail!("some targets failed; see above");
+    }
     Ok(())
 }
 

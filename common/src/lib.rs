@@ -9,7 +9,9 @@
 //!   pushed into, the meaning-based error, and the registry of connectors.
 //! - [`connectors`]: one folder per connector, each with the same shape.
 //! - [`config`]: `raito.yml`, compatible with the Raito CLI, plus secret references.
+//! - [`raito`]: the Raito Cloud client: sign-in, uploads, jobs, GraphQL operations, retries.
 //! - [`aws`]: AWS SDK configuration, Secrets Manager (cached) and S3 clients.
+//! - [`function`]: the Lambda side: environment, JSON logs, deadline, the handlers.
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 
@@ -17,7 +19,12 @@ pub mod aws;
 pub mod config;
 pub mod connector;
 pub mod connectors;
+pub mod function;
 pub mod model;
 pub mod output;
+pub mod raito;
 pub mod sync;
 pub mod trigger;
+
+/// Re-exported: secrets in this crate's API are `secrecy::SecretString`s.
+pub use secrecy;

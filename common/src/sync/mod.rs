@@ -3,6 +3,8 @@
 //! streams them into a file or S3 object, and reports what it wrote.
 
 pub mod metadata;
+pub mod run;
+pub mod staging;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -11,3 +11,4 @@ mod conformance;
 mod model;
 mod output;
 mod postgres;
+mod raito;

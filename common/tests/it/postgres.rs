@@ -41,42 +41,6 @@ CREATE SCHEMA skipped;
 CREATE TABLE skipped.hidden (x int);
 "#;
 
-async fn admin(database: &str) -> tokio_postgres::Client {
-    let pg = support::postgres();
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(&pg.host)
-        .port(pg.port)
-        .user(&pg.user)
-        .password(&pg.password)
-        .dbname(database)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL: {e}"));
-    tokio::spawn(connection);
-    client
-}
-
-/// Creates a database named `name` and runs `sql` in it.
-async fn create_database(name: &str, sql: &str) {
-    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    let server = admin("postgres").await;
-    server
-        .batch_execute(&format!("CREATE DATABASE {quoted}"))
-        .await
-        .expect("create database");
-    server
-        .batch_execute(&format!(
-            "COMMENT ON DATABASE {quoted} IS 'A database with awkward names'"
-        ))
-        .await
-        .expect("comment on database");
-    admin(name)
-        .await
-        .batch_execute(sql)
-        .await
-        .expect("load schema");
-}
-
 async fn target(extra: &str) -> Target {
     let pg = support::postgres();
     let yaml = format!(
@@ -107,7 +71,7 @@ fn row(o: &DataObject) -> Row {
 #[tokio::test]
 async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
     let database = format!("Awkward DB.{}", support::unique_name("x"));
-    create_database(&database, AWKWARD_SCHEMA).await;
+    support::create_database(&database, AWKWARD_SCHEMA).await;
     let d = naming::component(&database);
     let target = target(&format!("    pg-excluded-schemas: '{d}.skipped'\n")).await;
     let connector = connector::build(&target).expect("valid target");
@@ -230,7 +194,7 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
 #[tokio::test]
 async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes() {
     let database = format!("Partial {}", support::unique_name("p"));
-    create_database(&database, AWKWARD_SCHEMA).await;
+    support::create_database(&database, AWKWARD_SCHEMA).await;
     let d = naming::component(&database);
     let target = target("").await;
     let connector = connector::build(&target).expect("valid target");
@@ -288,10 +252,10 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
     let locked = support::unique_name("locked");
     let kept = support::unique_name("kept");
     for name in [&excluded, &locked, &kept] {
-        create_database(name, "CREATE TABLE t (x int)").await;
+        support::create_database(name, "CREATE TABLE t (x int)").await;
     }
     let role = support::unique_name("reader");
-    let admin = admin("postgres").await;
+    let admin = support::pg_admin("postgres").await;
     admin
         .batch_execute(&format!(
             "CREATE ROLE {role} LOGIN PASSWORD 'secret-pw'; REVOKE CONNECT ON DATABASE {locked} FROM PUBLIC"
@@ -337,7 +301,7 @@ async fn tls_is_used_when_required() {
         panic!("the test PostgreSQL has no TLS: start it with `dev/services.sh start`");
     }
     let database = support::unique_name("tls");
-    create_database(&database, "CREATE TABLE t (x int)").await;
+    support::create_database(&database, "CREATE TABLE t (x int)").await;
     let mut target = target("").await;
     target
         .parameters

@@ -1,0 +1,338 @@
+//! The Lambda side of the sync functions, shared by every `functions/sync-*` binary: the
+//! environment they read once at start (clients, bucket, secret names), JSON logging, the
+//! deadline, and the handlers. `main.rs` files only wire these to `lambda_runtime`.
+//!
+//! Environment variables (set by template.yaml):
+//! - `RAITO_CONFIG_URI`: `s3://bucket/key` or a local path of raito.yml.
+//! - `RAITO_SECRET_NAME`: the Secrets Manager secret with the Raito credentials, a JSON object
+//!   `{"domain", "api-user", "api-secret"}`. Without it, `domain`, `api-user` and `api-secret`
+//!   of raito.yml are used.
+//! - `RAITO_BUCKET` and `RAITO_STAGING_PREFIX` (default `staged/`): where files are staged.
+//! - `RAITO_API_URL`, `RAITO_COGNITO_ENDPOINT`: overrides, for a stand-in.
+//! - `RAITO_POLL_INTERVAL_MS` (default 5000), `RAITO_DEADLINE_MARGIN_MS` (default 10000).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::aws::secrets::{SecretSource, SecretsManager, secret_object};
+use crate::config::Config;
+use crate::raito;
+use crate::sync::run::{self, Limits, RunSummary, Selection};
+use crate::sync::staging::Staging;
+use crate::trigger::Trigger;
+
+/// Why an invocation failed as a whole (a target's failure is in the summary instead).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A required environment variable is missing or invalid.
+    #[error("environment variable {name}: {message}")]
+    Environment {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// raito.yml could not be read.
+    #[error("reading the configuration {uri}: {message}")]
+    ConfigSource {
+        /// Where it was read from.
+        uri: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// raito.yml is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    /// The Raito credentials could not be read.
+    #[error("reading the Raito credentials: {0}")]
+    Credentials(String),
+    /// The Raito client could not be built.
+    #[error(transparent)]
+    Raito(#[from] raito::Error),
+    /// The event is not one this function accepts.
+    #[error(transparent)]
+    Trigger(#[from] crate::trigger::Error),
+    /// The event asks for something this function does not do.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The selection does not match the configuration.
+    #[error(transparent)]
+    Selection(#[from] run::RunError),
+    /// Some targets failed; the summary names them.
+    #[error("{failed} of {total} targets failed: {summary}")]
+    TargetsFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many ran.
+        total: usize,
+        /// The run summary as JSON.
+        summary: String,
+    },
+}
+
+impl Error {
+    /// The `errorType` Lambda reports: says whether running again can help
+    /// (`Retryable...`) or a person must fix something first (`Invalid...`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Environment { .. } => "InvalidEnvironment",
+            Error::ConfigSource { .. } => "RetryableConfigSource",
+            Error::Config(_) => "InvalidConfig",
+            Error::Credentials(_) => "InvalidCredentials",
+            Error::Raito(e) if e.is_retryable() => "RetryableRaito",
+            Error::Raito(_) => "InvalidRaitoSettings",
+            Error::Trigger(_) | Error::Unsupported(_) | Error::Selection(_) => "InvalidEvent",
+            Error::TargetsFailed { .. } => "TargetsFailed",
+        }
+    }
+}
+
+/// What the functions read once at start and reuse for every invocation.
+pub struct Environment {
+    s3: aws_sdk_s3::Client,
+    secrets: SecretsManager,
+    config_uri: String,
+    raito_secret: Option<String>,
+    api_url: Option<String>,
+    cognito_endpoint: Option<String>,
+    staging: Staging,
+    poll_interval: Duration,
+    deadline_margin: Duration,
+    /// Built on first use and kept, so the Raito token survives between invocations.
+    raito: OnceCell<raito::Client>,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn millis(name: &'static str, default: u64) -> Result<Duration, Error> {
+    match var(name) {
+        None => Ok(Duration::from_millis(default)),
+        Some(value) => value
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| Error::Environment {
+                name,
+                message: format!("\"{value}\" is not a number of milliseconds"),
+            }),
+    }
+}
+
+impl Environment {
+    /// Reads the environment and builds the AWS clients (no request is sent).
+    pub async fn from_env() -> Result<Self, Error> {
+        let aws = crate::aws::load_config().await;
+        let s3 = crate::aws::s3_client(&aws);
+        let config_uri = var("RAITO_CONFIG_URI").ok_or(Error::Environment {
+            name: "RAITO_CONFIG_URI",
+            message: "not set: give the s3://bucket/key (or path) of raito.yml".into(),
+        })?;
+        let bucket = var("RAITO_BUCKET").ok_or(Error::Environment {
+            name: "RAITO_BUCKET",
+            message: "not set: give the bucket where sync files are staged".into(),
+        })?;
+        Ok(Self {
+            secrets: SecretsManager::new(&aws),
+            staging: Staging::S3 {
+                client: s3.clone(),
+                bucket,
+                prefix: var("RAITO_STAGING_PREFIX").unwrap_or_else(|| "staged/".into()),
+            },
+            s3,
+            config_uri,
+            raito_secret: var("RAITO_SECRET_NAME"),
+            api_url: var("RAITO_API_URL"),
+            cognito_endpoint: var("RAITO_COGNITO_ENDPOINT"),
+            poll_interval: millis("RAITO_POLL_INTERVAL_MS", 5_000)?,
+            deadline_margin: millis("RAITO_DEADLINE_MARGIN_MS", 10_000)?,
+            raito: OnceCell::new(),
+        })
+    }
+
+    async fn load_config(&self) -> Result<Config, Error> {
+        let uri = &self.config_uri;
+        let Some(location) = uri.strip_prefix("s3://") else {
+            return Ok(Config::load(std::path::Path::new(uri), &self.secrets).await?);
+        };
+        let failed = |message: String| Error::ConfigSource {
+            uri: uri.clone(),
+            message,
+        };
+        let (bucket, key) = location
+            .split_once('/')
+            .ok_or_else(|| failed("expected s3://bucket/key".into()))?;
+        let object = self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
+        // raito.yml is a small file: read whole.
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .into_bytes();
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| failed("not UTF-8".into()))?;
+        Ok(Config::from_yaml_str(&text, uri, &self.secrets).await?)
+    }
+
+    async fn raito(&self, config: &Config) -> Result<&raito::Client, Error> {
+        self.raito
+            .get_or_try_init(|| async {
+                let (domain, user, secret) = match &self.raito_secret {
+                    Some(name) => {
+                        let object = secret_object(&self.secrets, name)
+                            .await
+                            .map_err(|e| Error::Credentials(e.to_string()))?;
+                        let field = |key: &str| {
+                            object
+                                .get(key)
+                                .and_then(|v| v.as_str())
+                                .map(str::to_owned)
+                                .ok_or_else(|| {
+                                    Error::Credentials(format!(
+                                        "secret {name} has no string field \"{key}\""
+                                    ))
+                                })
+                        };
+                        (
+                            field("domain")?,
+                            field("api-user")?,
+                            SecretString::from(field("api-secret")?),
+                        )
+                    }
+                    None => {
+                        let missing = |key: &str| {
+                            Error::Credentials(format!(
+                                "set RAITO_SECRET_NAME, or `{key}` in {}",
+                                self.config_uri
+                            ))
+                        };
+                        (
+                            config.domain.clone().ok_or_else(|| missing("domain"))?,
+                            config.api_user.clone().ok_or_else(|| missing("api-user"))?,
+                            SecretString::from(
+                                config
+                                    .api_secret
+                                    .as_ref()
+                                    .ok_or_else(|| missing("api-secret"))?
+                                    .expose_secret()
+                                    .to_owned(),
+                            ),
+                        )
+                    }
+                };
+                let mut client = raito::ClientConfig::new(domain, user, secret);
+                if let Some(url) = &self.api_url {
+                    client.base_url = url.clone();
+                }
+                client.cognito_endpoint = self.cognito_endpoint.clone();
+                Ok(raito::Client::new(client)?)
+            })
+            .await
+    }
+
+    /// The secrets source, for handlers that resolve more secrets.
+    pub fn secrets(&self) -> &dyn SecretSource {
+        &self.secrets
+    }
+}
+
+/// Structured JSON logs on stdout (what Lambda's JSON log format expects): one object per
+/// line with the level, the message, and the fields of the current spans (target, step).
+/// `RUST_LOG` sets the level (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Lambda's deadline (milliseconds since the epoch) as an instant of the tokio clock.
+pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// The sync-metadata handler: runs the data source sync of the targets the event selects and
+/// returns the run summary. Fails (so Lambda counts an error and the alarm fires) when any
+/// target failed; the error carries the summary.
+pub async fn sync_metadata(
+    env: &Environment,
+    event: serde_json::Value,
+    deadline: Instant,
+) -> Result<RunSummary, Error> {
+    let selection = match Trigger::from_event(event)? {
+        Trigger::Schedule(input) => Selection {
+            targets: input.targets,
+            ..Default::default()
+        },
+        Trigger::SyncTrigger(trigger) => {
+            if !trigger.data_source_sync {
+                return Err(Error::Unsupported(
+                    "this syncTrigger does not ask for a data source sync (dataSourceSync is false); \
+                     sync-metadata runs only that step"
+                        .into(),
+                ));
+            }
+            let data_source = trigger.data_source.ok_or_else(|| {
+                Error::Unsupported(
+                    "a syncTrigger for a data source sync must name dataSource".into(),
+                )
+            })?;
+            Selection {
+                data_source: Some(data_source),
+                data_object_parent: trigger.data_object_parent.filter(|p| !p.is_empty()),
+                data_object_excludes: trigger.data_object_excludes,
+                ..Default::default()
+            }
+        }
+        Trigger::ApUpdate(_) => {
+            return Err(Error::Unsupported(
+                "apUpdate asks for an access sync; send it to the sync-access function".into(),
+            ));
+        }
+    };
+    let config = env.load_config().await?;
+    // Validate the selection before signing in, so a typo fails fast.
+    run::select(&config, &selection)?;
+    let raito = env.raito(&config).await?;
+    let limits = Limits {
+        deadline: deadline
+            .checked_sub(env.deadline_margin)
+            .unwrap_or(deadline),
+        poll_interval: env.poll_interval,
+    };
+    let summary = run::data_source_syncs(raito, &config, &selection, &env.staging, limits).await?;
+    let failed = summary
+        .targets
+        .iter()
+        .filter(|t| t.status == run::TargetStatus::Failed)
+        .count();
+    if failed > 0 {
+        return Err(Error::TargetsFailed {
+            failed,
+            total: summary.targets.len(),
+            summary: serde_json::to_string(&summary).unwrap_or_default(),
+        });
+    }
+    Ok(summary)
+}

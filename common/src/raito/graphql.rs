@@ -1,0 +1,248 @@
+//! Every GraphQL operation this client sends, in one place: the documents are the files in
+//! `graphql/` (one operation per file), checked against `graphql/schema.graphql` at compile
+//! time by `graphql_client`, which also generates their typed variables and responses. This
+//! file also posts them to `POST {base}query` and reads the answers.
+//!
+//! Two kinds of document:
+//! - **With variables** (`create_job`, `update_job`, `add_task_event`,
+//!   `set_data_source_metadata`, `end_of_targets_sync`): the variable declarations are exactly
+//!   those the Raito CLI's generated client writes (`$input:JobInput!`, `$id:String!` for
+//!   `updateJob`, `$id:ID!`…), so the input type names that reach the server are the ones known
+//!   to work.
+//! - **With inline literals** (`job_subtask`, `import_data_source`): the Raito CLI writes these
+//!   by hand with the values in the text, so the names of their input types (and ID versus
+//!   String for `jobId`) never reach the real server and are not known for sure. Declaring
+//!   variables would put those guesses on the wire. So the documents hold placeholder string
+//!   literals (`"@jobId"`), valid for ID and String alike, and [`inline`] replaces each with
+//!   the value as a properly escaped GraphQL string literal. The only variable there,
+//!   `$deleteUntouched: Boolean!`, is of a built-in type.
+//!
+//! One operation per file, not one file for all: `graphql_client` sends the whole file as the
+//! document, and a server validates every operation of a document, so one operation the real
+//! schema disagrees with (e.g. `updateJob`'s `$id:String!`, unsure) would break all the others.
+
+use std::borrow::Cow;
+
+use graphql_client::GraphQLQuery;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::client::Client;
+use super::error::{Error, Idempotency};
+// The generated modules `use super::*`: these are the types they take from here.
+pub(crate) use super::jobs::JobStatus;
+
+/// The `Time` scalar: an RFC 3339 string.
+pub(crate) type Time = String;
+
+/// `createJob`: a new job for one target.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/create_job.graphql",
+    extern_enums("JobStatus"),
+    skip_serializing_none,
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct CreateJob;
+
+/// `updateJob`: the job's status (IN_PROGRESS, COMPLETED, FAILED with errors).
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/update_job.graphql",
+    extern_enums("JobStatus"),
+    skip_serializing_none,
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct UpdateJob;
+
+/// `addTaskEvent`: the status of one step (task) of a job.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/add_task_event.graphql",
+    extern_enums("JobStatus"),
+    skip_serializing_none,
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct AddTaskEvent;
+
+/// `setDataSourceMetaData`: the data source's object types and permissions. The input is the
+/// crate's own wire type, which leaves out empty fields as Raito expects. The Raito CLI selects
+/// `... on BaseError { message }`; `graphql_client` rejects an interface spread inside a union
+/// selection, so the document spells out the three members of `DataSourceResult` that
+/// implement `BaseError` (confirmed members of the real union).
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/set_data_source_metadata.graphql",
+    variable_types("String", "crate::model::data_source::DataSourceMetaData"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct SetDataSourceMetaData;
+
+/// `endOfTargetsSync`: sent once at the end of a run, with every job created.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/end_of_targets_sync.graphql",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct EndOfTargetsSync;
+
+/// `importDataSourceRequest`: starts the import of an uploaded data object file. Literals
+/// `@jobId`, `@dataSource`, `@fileKey`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/import_data_source.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct ImportDataSourceRequest;
+
+/// `jobSubtask`: one poll of a server-side subtask. Literals `@jobId`, `@jobType`,
+/// `@subtaskId`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/job_subtask.graphql",
+    extern_enums("JobStatus"),
+    fragments_other_variant = "true",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct JobSubtask;
+
+/// Replaces each placeholder string literal `"@name"` of `document` by `value` as a GraphQL
+/// string literal (JSON string escaping is valid GraphQL string escaping).
+pub(crate) fn inline(document: &str, values: &[(&str, &str)]) -> String {
+    let mut text = document.to_owned();
+    for (name, value) in values {
+        let placeholder = format!("\"@{name}\"");
+        debug_assert!(
+            text.contains(&placeholder),
+            "no {placeholder} in the document"
+        );
+        let literal = serde_json::Value::String((*value).to_owned()).to_string();
+        text = text.replace(&placeholder, &literal);
+    }
+    text
+}
+
+/// The body of a GraphQL POST.
+#[derive(Serialize)]
+struct RequestBody<'a, V> {
+    query: &'a str,
+    #[serde(rename = "operationName")]
+    operation_name: &'a str,
+    variables: &'a V,
+}
+
+#[derive(Deserialize)]
+struct ResponseBody {
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+    #[serde(default)]
+    errors: Option<Vec<ResponseError>>,
+}
+
+#[derive(Deserialize)]
+struct ResponseError {
+    #[serde(default)]
+    message: String,
+}
+
+/// The messages of a GraphQL `errors` array, if the body has a non-empty one.
+pub(crate) fn error_messages(body: &[u8]) -> Option<Vec<String>> {
+    let response: ResponseBody = serde_json::from_slice(body).ok()?;
+    let errors = response.errors.filter(|errors| !errors.is_empty())?;
+    Some(errors.into_iter().map(|e| e.message).collect())
+}
+
+impl Client {
+    /// Sends a generated operation with its variables.
+    pub(crate) async fn graphql<Q: GraphQLQuery>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        variables: Q::Variables,
+    ) -> Result<Q::ResponseData, Error> {
+        let body = Q::build_query(variables);
+        self.graphql_document(
+            operation,
+            idempotency,
+            Cow::Borrowed(body.query),
+            body.operation_name,
+            &body.variables,
+        )
+        .await
+    }
+
+    /// Sends `document` (e.g. a generated one after [`inline`]) and reads `data` as `R`. A
+    /// non-empty `errors` array is an error even when `data` is there.
+    pub(crate) async fn graphql_document<V: Serialize, R: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        idempotency: Idempotency,
+        document: Cow<'_, str>,
+        operation_name: &str,
+        variables: &V,
+    ) -> Result<R, Error> {
+        let body = serde_json::to_vec(&RequestBody {
+            query: &document,
+            operation_name,
+            variables,
+        })
+        .map_err(|e| Error::Decode {
+            operation,
+            message: format!("cannot encode the variables: {e}"),
+        })?;
+        let body = bytes::Bytes::from(body);
+        let url = self.url("query")?;
+        let answer = self
+            .send(operation, idempotency, true, |http| {
+                http.post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        let response: ResponseBody =
+            serde_json::from_slice(&answer.body).map_err(|e| Error::Decode {
+                operation,
+                message: format!("the answer is not a GraphQL response: {e}"),
+            })?;
+        if let Some(errors) = response.errors.filter(|errors| !errors.is_empty()) {
+            return Err(Error::GraphQl {
+                operation,
+                messages: errors.into_iter().map(|e| e.message).collect(),
+            });
+        }
+        let data = response
+            .data
+            .filter(|data| !data.is_null())
+            .ok_or_else(|| Error::Decode {
+                operation,
+                message: "the answer has no data".to_owned(),
+            })?;
+        serde_json::from_value(data).map_err(|e| Error::Decode {
+            operation,
+            message: e.to_string(),
+        })
+    }
+}

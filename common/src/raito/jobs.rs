@@ -1,0 +1,727 @@
+//! Jobs, tasks and subtasks: a job per target and run (`createJob`, `updateJob`), a task event
+//! per step (`addTaskEvent`), the import request that starts a server-side subtask, polling
+//! that subtask until it ends or the caller's deadline comes, and `endOfTargetsSync`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tokio::time::Instant;
+
+use super::client::Client;
+use super::error::{Error, Idempotency};
+use super::graphql::{
+    self, AddTaskEvent, CreateJob, EndOfTargetsSync, UpdateJob, add_task_event, create_job,
+    end_of_targets_sync, import_data_source_request, job_subtask, update_job,
+};
+use crate::connector::Step;
+
+/// How often the Raito CLI polls an import subtask.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Failed polls of one subtask that [`Client::wait_for_subtask`] tolerates: the sixth aborts
+/// the wait, as in the Raito CLI. Failures are never reset by a successful poll.
+pub const MAX_POLL_FAILURES: u32 = 6;
+
+/// Raito's id of a job (one per target and run).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct JobId(pub String);
+
+impl JobId {
+    /// The id as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for JobId {
+    fn from(id: String) -> Self {
+        JobId(id)
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a job syncs: a data source or an identity store, by Raito's id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum JobTarget {
+    /// A data source (`data-source-id`).
+    DataSource(String),
+    /// An identity store (`identity-store-id`).
+    IdentityStore(String),
+}
+
+impl JobTarget {
+    /// `(dataSourceId, identityStoreId)`, one of them set.
+    fn ids(&self) -> (Option<String>, Option<String>) {
+        match self {
+            JobTarget::DataSource(id) => (Some(id.clone()), None),
+            JobTarget::IdentityStore(id) => (None, Some(id.clone())),
+        }
+    }
+}
+
+/// The status of a job, a task or a subtask (one enum for all three, as on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// `STARTED` (running). Also what an unknown status reads as, as in the Raito CLI.
+    Started,
+    /// `IN_PROGRESS` (running).
+    InProgress,
+    /// `DATA_RETRIEVE` (running).
+    DataRetrieve,
+    /// `DATA_UPLOAD` (running).
+    DataUpload,
+    /// `QUEUED` (running).
+    Queued,
+    /// `DATA_PROCESSING` (running).
+    DataProcessing,
+    /// `COMPLETED` (final).
+    Completed,
+    /// `FAILED` (final).
+    Failed,
+    /// `SKIPPED` (final).
+    Skipped,
+    /// `TIMED_OUT` (final).
+    TimedOut,
+}
+
+impl JobStatus {
+    /// The name on the wire, e.g. `IN_PROGRESS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Started => "STARTED",
+            JobStatus::InProgress => "IN_PROGRESS",
+            JobStatus::DataRetrieve => "DATA_RETRIEVE",
+            JobStatus::DataUpload => "DATA_UPLOAD",
+            JobStatus::Queued => "QUEUED",
+            JobStatus::DataProcessing => "DATA_PROCESSING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Skipped => "SKIPPED",
+            JobStatus::TimedOut => "TIMED_OUT",
+        }
+    }
+
+    /// Reads a wire name; an unknown one reads as [`JobStatus::Started`] (still running).
+    pub fn from_wire(name: &str) -> Self {
+        match name {
+            "IN_PROGRESS" => JobStatus::InProgress,
+            "DATA_RETRIEVE" => JobStatus::DataRetrieve,
+            "DATA_UPLOAD" => JobStatus::DataUpload,
+            "QUEUED" => JobStatus::Queued,
+            "DATA_PROCESSING" => JobStatus::DataProcessing,
+            "COMPLETED" => JobStatus::Completed,
+            "FAILED" => JobStatus::Failed,
+            "SKIPPED" => JobStatus::Skipped,
+            "TIMED_OUT" => JobStatus::TimedOut,
+            _ => JobStatus::Started,
+        }
+    }
+
+    /// Whether the job, task or subtask is still going (the first six statuses).
+    pub fn is_running(self) -> bool {
+        !matches!(
+            self,
+            JobStatus::Completed | JobStatus::Failed | JobStatus::Skipped | JobStatus::TimedOut
+        )
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for JobStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for JobStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = Cow::<str>::deserialize(deserializer)?;
+        Ok(JobStatus::from_wire(&name))
+    }
+}
+
+/// The counts of one kind of object in a task's result.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskResult {
+    /// What was counted, e.g. `dataObjects`, `users`.
+    pub object_type: String,
+    /// Objects added.
+    pub added: i64,
+    /// Objects updated.
+    pub updated: i64,
+    /// Objects removed.
+    pub removed: i64,
+    /// Objects that failed.
+    pub failed: i64,
+}
+
+impl TaskResult {
+    /// The counts of a subtask's result, for the `COMPLETED` task event: one line named
+    /// `object_type` (e.g. `dataobject`), except for an identity store import, which has two,
+    /// `user` and `group`. No result, or one without counts, gives no line.
+    pub fn from_subtask_result(object_type: &str, result: &Option<SubtaskResult>) -> Vec<Self> {
+        let line = |object_type: &str, added, updated, removed, failed| TaskResult {
+            object_type: object_type.to_owned(),
+            added,
+            updated,
+            removed,
+            failed,
+        };
+        match result {
+            Some(SubtaskResult::DataSourceImport {
+                added,
+                removed,
+                updated,
+                ..
+            })
+            | Some(SubtaskResult::AccessProviderImport {
+                added,
+                removed,
+                updated,
+                ..
+            }) => vec![line(object_type, *added, *updated, *removed, 0)],
+            Some(SubtaskResult::IdentityStoreImport {
+                users_added,
+                users_removed,
+                users_updated,
+                groups_added,
+                groups_removed,
+                groups_updated,
+                ..
+            }) => vec![
+                line("user", *users_added, *users_updated, *users_removed, 0),
+                line("group", *groups_added, *groups_updated, *groups_removed, 0),
+            ],
+            Some(SubtaskResult::DataUsageImport {
+                statements_added,
+                statements_failed,
+                ..
+            }) => vec![line(
+                object_type,
+                *statements_added,
+                0,
+                0,
+                *statements_failed,
+            )],
+            Some(SubtaskResult::AccessProviderSyncFeedback {
+                access_names_added, ..
+            }) => vec![line(object_type, *access_names_added, 0, 0, 0)],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One status change of one step of a job (`addTaskEvent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskEvent {
+    /// The job.
+    pub job_id: JobId,
+    /// The step; its job type (`DS`, `IS`, `DA`, `DU`) goes on the wire.
+    pub job_type: Step,
+    /// The job's target.
+    pub target: JobTarget,
+    /// The new status.
+    pub status: JobStatus,
+    /// The error messages (with `FAILED`); sent as `null` when empty.
+    pub errors: Vec<String>,
+    /// Warnings since the previous event; sent as `null` when empty.
+    pub warnings: Vec<String>,
+    /// The counts (with `COMPLETED`); sent as `null` when empty.
+    pub result: Vec<TaskResult>,
+}
+
+/// A server-side subtask, as an import request answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subtask {
+    /// The server's id of the subtask.
+    pub subtask_id: String,
+    /// Its status when the request was answered (usually `QUEUED`).
+    pub status: JobStatus,
+}
+
+/// What the server reports a finished subtask did. Serialises as an object tagged `kind`
+/// (e.g. `{"kind":"dataSourceImport","added":3,…}`), for run summaries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[non_exhaustive]
+pub enum SubtaskResult {
+    /// A data object import.
+    DataSourceImport {
+        /// Data objects added.
+        added: i64,
+        /// Data objects removed.
+        removed: i64,
+        /// Data objects updated.
+        updated: i64,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// A users and groups import.
+    IdentityStoreImport {
+        /// Users added.
+        users_added: i64,
+        /// Users removed.
+        users_removed: i64,
+        /// Users updated.
+        users_updated: i64,
+        /// Groups added.
+        groups_added: i64,
+        /// Groups removed.
+        groups_removed: i64,
+        /// Groups updated.
+        groups_updated: i64,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// An access provider import.
+    AccessProviderImport {
+        /// Access providers added.
+        added: i64,
+        /// Access providers removed.
+        removed: i64,
+        /// Access providers updated.
+        updated: i64,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// A usage import.
+    DataUsageImport {
+        /// Edges created or updated.
+        edges_created_or_updated: i64,
+        /// Edges removed.
+        edges_removed: i64,
+        /// Statements added.
+        statements_added: i64,
+        /// Statements that failed.
+        statements_failed: i64,
+        /// Statements skipped.
+        statements_skipped: i64,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// An access provider export: where to download the file.
+    AccessProviderExport {
+        /// The file's key.
+        file_key: Option<String>,
+        /// A presigned GET URL of the file.
+        file_location: Option<String>,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// An access feedback import.
+    AccessProviderSyncFeedback {
+        /// Actual names recorded.
+        access_names_added: i64,
+        /// The server's warnings.
+        warnings: Vec<String>,
+    },
+    /// A result of a kind this client does not select (e.g. a tag import).
+    Other,
+}
+
+impl SubtaskResult {
+    /// The server's warnings, if the result has any.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            SubtaskResult::DataSourceImport { warnings, .. }
+            | SubtaskResult::IdentityStoreImport { warnings, .. }
+            | SubtaskResult::AccessProviderImport { warnings, .. }
+            | SubtaskResult::DataUsageImport { warnings, .. }
+            | SubtaskResult::AccessProviderExport { warnings, .. }
+            | SubtaskResult::AccessProviderSyncFeedback { warnings, .. } => warnings,
+            SubtaskResult::Other => &[],
+        }
+    }
+}
+
+/// One poll's view of a subtask (`jobSubtask`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubtaskState {
+    /// The subtask's id.
+    pub subtask_id: String,
+    /// Its status; `STARTED` when the server answered `null` or an unknown status.
+    pub status: JobStatus,
+    /// When the server last changed it (RFC 3339), if it said.
+    pub last_update: Option<String>,
+    /// Its errors (with `FAILED`).
+    pub errors: Vec<String>,
+    /// What it did, once finished.
+    pub result: Option<SubtaskResult>,
+}
+
+/// How a subtask ended when it did not fail: `COMPLETED` or `SKIPPED`, with its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubtaskOutcome {
+    /// `COMPLETED` or `SKIPPED`.
+    pub status: JobStatus,
+    /// What it did, if the server said.
+    pub result: Option<SubtaskResult>,
+}
+
+/// Now, as the `Time` scalar (RFC 3339, UTC).
+fn now() -> Option<graphql::Time> {
+    DateTime::from(SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .ok()
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+fn nullable(items: &[String]) -> Option<Vec<Option<String>>> {
+    non_empty(items.iter().cloned().map(Some).collect())
+}
+
+impl Client {
+    /// `createJob`: starts a job for `target` and returns its id. Not retried once the request
+    /// may have reached Raito (a retry could create a second job), except after 5xx/429.
+    pub async fn create_job(&self, target: &JobTarget) -> Result<JobId, Error> {
+        let (data_source_id, identity_store_id) = target.ids();
+        let variables = create_job::Variables {
+            input: create_job::JobInput {
+                data_source_id,
+                identity_store_id,
+                event_time: now(),
+                status: None,
+                errors: None,
+            },
+        };
+        let data = self
+            .graphql::<CreateJob>("createJob", Idempotency::NotIdempotent, variables)
+            .await?;
+        data.create_job
+            .map(|job| JobId(job.job_id))
+            .ok_or_else(|| Error::Decode {
+                operation: "createJob",
+                message: "createJob answered null".to_owned(),
+            })
+    }
+
+    /// `updateJob`: sets the job's status (`IN_PROGRESS`, `COMPLETED`, or `FAILED` with
+    /// `errors`; `errors` is sent as `null` when empty).
+    pub async fn update_job(
+        &self,
+        job: &JobId,
+        target: &JobTarget,
+        status: JobStatus,
+        errors: Vec<String>,
+    ) -> Result<(), Error> {
+        let (data_source_id, identity_store_id) = target.ids();
+        let variables = update_job::Variables {
+            id: job.0.clone(),
+            input: update_job::JobInput {
+                data_source_id,
+                identity_store_id,
+                event_time: now(),
+                status: Some(status),
+                errors: non_empty(errors.into_iter().map(Some).collect()),
+            },
+        };
+        self.graphql::<UpdateJob>("updateJob", Idempotency::Idempotent, variables)
+            .await?;
+        Ok(())
+    }
+
+    /// `addTaskEvent`: reports a step's new status. Not idempotent (events are appended).
+    pub async fn add_task_event(&self, event: &TaskEvent) -> Result<(), Error> {
+        let (data_source_id, identity_store_id) = event.target.ids();
+        let result = non_empty(
+            event
+                .result
+                .iter()
+                .map(|r| {
+                    Some(add_task_event::TaskResultInput {
+                        object_type: Some(r.object_type.clone()),
+                        added: Some(r.added),
+                        updated: Some(r.updated),
+                        removed: Some(r.removed),
+                        failed: Some(r.failed),
+                    })
+                })
+                .collect(),
+        );
+        let variables = add_task_event::Variables {
+            input: add_task_event::TaskEventInput {
+                job_id: event.job_id.0.clone(),
+                job_type: event.job_type.job_type().to_owned(),
+                data_source_id,
+                identity_store_id,
+                status: event.status,
+                event_time: now(),
+                errors: nullable(&event.errors),
+                warnings: nullable(&event.warnings),
+                result,
+            },
+        };
+        self.graphql::<AddTaskEvent>("addTaskEvent", Idempotency::NotIdempotent, variables)
+            .await?;
+        Ok(())
+    }
+
+    /// `importDataSourceRequest`: starts importing the uploaded data object file `file_key`
+    /// (from [`Client::upload`]) into data source `data_source_id`. `delete_untouched` is
+    /// false for a partial sync (objects outside the synced subtree must stay). Not
+    /// idempotent: a retry could start a second import.
+    pub async fn import_data_source(
+        &self,
+        job: &JobId,
+        data_source_id: &str,
+        delete_untouched: bool,
+        file_key: &str,
+    ) -> Result<Subtask, Error> {
+        const OPERATION: &str = "importDataSourceRequest";
+        let document = graphql::inline(
+            import_data_source_request::QUERY,
+            &[
+                ("jobId", job.as_str()),
+                ("dataSource", data_source_id),
+                ("fileKey", file_key),
+            ],
+        );
+        let variables = import_data_source_request::Variables { delete_untouched };
+        let data: import_data_source_request::ResponseData = self
+            .graphql_document(
+                OPERATION,
+                Idempotency::NotIdempotent,
+                Cow::Owned(document),
+                import_data_source_request::OPERATION_NAME,
+                &variables,
+            )
+            .await?;
+        data.import_data_source_request
+            .and_then(|response| response.subtask)
+            .map(|subtask| Subtask {
+                subtask_id: subtask.subtask_id,
+                status: subtask.status,
+            })
+            .ok_or_else(|| Error::Decode {
+                operation: OPERATION,
+                message: "the answer has no subtask".to_owned(),
+            })
+    }
+
+    /// `jobSubtask`: one poll of a subtask. A `null` answer reads as `STARTED`.
+    pub async fn job_subtask(
+        &self,
+        job: &JobId,
+        step: Step,
+        subtask_id: &str,
+    ) -> Result<SubtaskState, Error> {
+        let document = graphql::inline(
+            job_subtask::QUERY,
+            &[
+                ("jobId", job.as_str()),
+                ("jobType", step.job_type()),
+                ("subtaskId", subtask_id),
+            ],
+        );
+        let data: job_subtask::ResponseData = self
+            .graphql_document(
+                "jobSubtask",
+                Idempotency::Idempotent,
+                Cow::Owned(document),
+                job_subtask::OPERATION_NAME,
+                &serde_json::Map::new(),
+            )
+            .await?;
+        let Some(subtask) = data.job_subtask else {
+            return Ok(SubtaskState {
+                subtask_id: subtask_id.to_owned(),
+                status: JobStatus::Started,
+                last_update: None,
+                errors: Vec::new(),
+                result: None,
+            });
+        };
+        Ok(SubtaskState {
+            subtask_id: subtask.subtask_id,
+            status: subtask.status,
+            last_update: subtask.last_update,
+            errors: subtask.errors.unwrap_or_default(),
+            result: subtask.result.map(subtask_result),
+        })
+    }
+
+    /// Polls `subtask` until it ends, as the Raito CLI does: every `interval` while it is
+    /// running, and at least once (even when the request already answered `COMPLETED`, to get
+    /// the result). A failed poll is counted and the wait goes on; the
+    /// [`MAX_POLL_FAILURES`]th aborts it ([`Error::PollAborted`]). `FAILED` is
+    /// [`Error::SubtaskFailed`] with the subtask's errors, `TIMED_OUT` is
+    /// [`Error::SubtaskTimedOut`]. When the next poll would come after `deadline`, or a poll
+    /// is still going at `deadline`, the wait stops with [`Error::Deadline`], early enough for
+    /// the caller to mark its job failed.
+    pub async fn wait_for_subtask(
+        &self,
+        job: &JobId,
+        step: Step,
+        subtask: &Subtask,
+        deadline: Instant,
+        interval: Duration,
+    ) -> Result<SubtaskOutcome, Error> {
+        let mut status = subtask.status;
+        let mut failures = 0;
+        let mut first = true;
+        let deadline_error = |last_status| Error::Deadline {
+            job_id: job.0.clone(),
+            job_type: step.job_type(),
+            subtask_id: subtask.subtask_id.clone(),
+            last_status,
+        };
+        loop {
+            // No wait before the first poll of a subtask the request said is over.
+            if !first || status.is_running() {
+                if Instant::now() + interval > deadline {
+                    return Err(deadline_error(status));
+                }
+                tokio::time::sleep(interval).await;
+            }
+            first = false;
+            let poll =
+                tokio::time::timeout_at(deadline, self.job_subtask(job, step, &subtask.subtask_id))
+                    .await
+                    .map_err(|_| deadline_error(status))?;
+            let state = match poll {
+                Ok(state) => state,
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(
+                        subtask_id = %subtask.subtask_id,
+                        failures,
+                        error = %error,
+                        "polling a Raito subtask failed"
+                    );
+                    if failures >= MAX_POLL_FAILURES {
+                        return Err(Error::PollAborted {
+                            subtask_id: subtask.subtask_id.clone(),
+                            failures,
+                            last: Box::new(error),
+                        });
+                    }
+                    continue;
+                }
+            };
+            status = state.status;
+            tracing::debug!(subtask_id = %subtask.subtask_id, %status, "subtask polled");
+            if status.is_running() {
+                continue;
+            }
+            return match status {
+                JobStatus::Failed => Err(Error::SubtaskFailed {
+                    job_id: job.0.clone(),
+                    job_type: step.job_type(),
+                    subtask_id: subtask.subtask_id.clone(),
+                    errors: state.errors,
+                }),
+                JobStatus::TimedOut => Err(Error::SubtaskTimedOut {
+                    job_id: job.0.clone(),
+                    job_type: step.job_type(),
+                    subtask_id: subtask.subtask_id.clone(),
+                }),
+                _ => {
+                    for warning in state.result.iter().flat_map(SubtaskResult::warnings) {
+                        tracing::warn!(subtask_id = %subtask.subtask_id, "{warning}");
+                    }
+                    Ok(SubtaskOutcome {
+                        status,
+                        result: state.result,
+                    })
+                }
+            };
+        }
+    }
+
+    /// `endOfTargetsSync`: tells Raito the run is over, with every job it created. Returns the
+    /// server's `success` (false is only worth a warning). A permission-denied answer is
+    /// [`Error::Rejected`].
+    pub async fn end_of_targets_sync(&self, jobs: &[JobId]) -> Result<bool, Error> {
+        const OPERATION: &str = "endOfTargetsSync";
+        let variables = end_of_targets_sync::Variables {
+            input: end_of_targets_sync::EndOfTargetsSyncInput {
+                job_ids: jobs.iter().map(|job| job.0.clone()).collect(),
+            },
+        };
+        let data = self
+            .graphql::<EndOfTargetsSync>(OPERATION, Idempotency::NotIdempotent, variables)
+            .await?;
+        use end_of_targets_sync::EndOfTargetsSyncEndOfTargetsSync as Answer;
+        match data.end_of_targets_sync {
+            Some(Answer::EndOfTargetsSync(answer)) => {
+                if !answer.success {
+                    tracing::warn!("Raito answered endOfTargetsSync with success: false");
+                }
+                Ok(answer.success)
+            }
+            Some(Answer::PermissionDeniedError(denied)) => Err(Error::Rejected {
+                operation: OPERATION,
+                message: denied.message,
+            }),
+            None => Err(Error::Decode {
+                operation: OPERATION,
+                message: "endOfTargetsSync answered null".to_owned(),
+            }),
+        }
+    }
+}
+
+fn subtask_result(result: job_subtask::JobSubtaskJobSubtaskResult) -> SubtaskResult {
+    use job_subtask::JobSubtaskJobSubtaskResult as R;
+    match result {
+        R::DataSourceImportResult(r) => SubtaskResult::DataSourceImport {
+            added: r.data_objects_added,
+            removed: r.data_objects_removed,
+            updated: r.data_objects_updated,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        R::IdentityStoreImportResult(r) => SubtaskResult::IdentityStoreImport {
+            users_added: r.users_added,
+            users_removed: r.users_removed,
+            users_updated: r.users_updated,
+            groups_added: r.groups_added,
+            groups_removed: r.groups_removed,
+            groups_updated: r.groups_updated,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        R::AccessProviderImportResult(r) => SubtaskResult::AccessProviderImport {
+            added: r.access_added,
+            removed: r.access_removed,
+            updated: r.access_updated,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        R::DataUsageImportResult(r) => SubtaskResult::DataUsageImport {
+            edges_created_or_updated: r.edges_created_or_updated,
+            edges_removed: r.edges_removed,
+            statements_added: r.statements_added,
+            statements_failed: r.statements_failed,
+            statements_skipped: r.statements_skipped,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        R::AccessProviderExportResult(r) => SubtaskResult::AccessProviderExport {
+            file_key: r.file_key,
+            file_location: r.file_location,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        R::AccessProviderSyncFeedbackResult(r) => SubtaskResult::AccessProviderSyncFeedback {
+            access_names_added: r.access_names_added,
+            warnings: r.warnings.unwrap_or_default(),
+        },
+        _ => SubtaskResult::Other,
+    }
+}

@@ -1,0 +1,138 @@
+//! Times on the wire: RFC 3339 text for `lastUpdate` and the checks on incoming `Time` values
+//! (what gqlgen's `Time` scalar accepts), written out here rather than pulling in a date crate.
+
+use std::time::{Duration, SystemTime};
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// The current time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T07:02:03.123Z`.
+pub(crate) fn now_rfc3339() -> String {
+    format_rfc3339(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default(),
+    )
+}
+
+fn format_rfc3339(since_epoch: Duration) -> String {
+    let secs = since_epoch.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since_epoch.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Whether `text` is an RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), as Go's
+/// `time.RFC3339Nano` parsing (gqlgen's `Time`) requires.
+pub(crate) fn is_rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range.clone())
+            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+            .then(|| text[range].parse::<u32>().unwrap_or(u32::MAX))
+    };
+    let shape = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && matches!(b[10], b'T' | b't')
+        && b[13] == b':'
+        && b[16] == b':';
+    if !shape {
+        return false;
+    }
+    let fields = [
+        digits(0..4),
+        digits(5..7),
+        digits(8..10),
+        digits(11..13),
+        digits(14..16),
+        digits(17..19),
+    ];
+    let [
+        Some(_),
+        Some(month),
+        Some(day),
+        Some(hour),
+        Some(minute),
+        Some(second),
+    ] = fields
+    else {
+        return false;
+    };
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return false;
+    }
+    if second > 60 {
+        return false;
+    }
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', ..] if rest.len() == 6 => {
+            let offset = rest.as_bytes();
+            offset[3] == b':'
+                && offset[1..3].iter().all(u8::is_ascii_digit)
+                && offset[4..6].iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_the_epoch_and_a_leap_day() {
+        assert_eq!(format_rfc3339(Duration::ZERO), "1970-01-01T00:00:00.000Z");
+        // 2024-02-29T12:34:56.789Z
+        assert_eq!(
+            format_rfc3339(Duration::from_millis(1_709_210_096_789)),
+            "2024-02-29T12:34:56.789Z"
+        );
+    }
+
+    #[test]
+    fn accepts_go_time_json_and_rejects_other_shapes() {
+        assert!(is_rfc3339("2025-05-26T16:08:03.123456789+02:00"));
+        assert!(is_rfc3339("2025-05-26T16:08:03Z"));
+        assert!(is_rfc3339(&now_rfc3339()));
+        assert!(!is_rfc3339("2025-05-26 16:08:03Z"));
+        assert!(!is_rfc3339("2025-05-26T16:08:03"));
+        assert!(!is_rfc3339("2025-13-26T16:08:03Z"));
+        assert!(!is_rfc3339("1748268483"));
+        assert!(!is_rfc3339("2025-05-26T16:08:03.Z"));
+    }
+}

@@ -1,0 +1,351 @@
+//! Data source imports: the strict check of an uploaded data source file (read element by
+//! element, never as one big `Value`) against the metadata set before, and applying a valid
+//! file to the stored objects with Raito's added/updated/removed counts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Deserializer as _;
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+
+use crate::state::{DataObject, ImportResult};
+
+/// The type name of the data source element, and of the implicit parent of top-level objects.
+const DATASOURCE: &str = "datasource";
+
+/// After this many problems the rest are only counted.
+const MAX_REPORTED: usize = 50;
+
+/// What a file is checked against.
+pub(crate) struct Rules<'a> {
+    /// The data source being imported.
+    pub(crate) data_source: &'a str,
+    /// A partial import (`deleteUntouched: false`): the data source element may be left out and
+    /// parents may also be objects stored by an earlier import.
+    pub(crate) partial: bool,
+    /// The declared data object types (`dataObjectTypes[].name`) and their allowed `children`.
+    pub(crate) types: &'a BTreeMap<String, Vec<String>>,
+    /// What is stored for the data source now (for parents in a partial import).
+    pub(crate) stored: &'a [DataObject],
+}
+
+/// The declared types of a `setDataSourceMetaData` input: name → allowed children.
+pub(crate) fn declared_types(metadata: &serde_json::Value) -> BTreeMap<String, Vec<String>> {
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    metadata["dataObjectTypes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| Some((t["name"].as_str()?.to_owned(), strings(&t["children"]))))
+        .collect()
+}
+
+/// Problems in the metadata itself (reported as `InvalidInputError`): duplicate type names and
+/// children that are not declared types.
+pub(crate) fn metadata_problems(metadata: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeMap::new();
+    let types = metadata["dataObjectTypes"].as_array().into_iter().flatten();
+    for (i, t) in types.enumerate() {
+        match t["name"].as_str() {
+            None | Some("") => problems.push(format!("dataObjectTypes[{i}] has no name")),
+            Some(name) => {
+                if let Some(first) = seen.insert(name.to_owned(), i) {
+                    problems.push(format!(
+                        "dataObjectTypes[{i}]: type \"{name}\" is already declared at dataObjectTypes[{first}]"
+                    ));
+                }
+            }
+        }
+    }
+    let declared = declared_types(metadata);
+    for (name, children) in &declared {
+        for child in children {
+            if !declared.contains_key(child) {
+                problems.push(format!(
+                    "type \"{name}\" lists child type \"{child}\", which is not declared"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Reads and checks a whole data source file. Returns the objects in file order, or every
+/// problem found (up to [`MAX_REPORTED`]), each naming the element index (0-based).
+pub(crate) fn check_file(bytes: &[u8], rules: &Rules<'_>) -> Result<Vec<DataObject>, Vec<String>> {
+    let mut checker = Checker::new(rules);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let read = deserializer
+        .deserialize_seq(FileVisitor {
+            checker: &mut checker,
+        })
+        .and_then(|objects| deserializer.end().map(|()| objects));
+    match read {
+        Err(error) => {
+            let message = checker.element_failure.take().unwrap_or_else(|| {
+                format!("the file is not one JSON array of data objects: {error}")
+            });
+            checker.report(message);
+            Err(checker.finish())
+        }
+        Ok(objects) => {
+            if objects.is_empty() && !rules.partial {
+                checker.report(format!(
+                    "the file is empty: its first element must be the data source element (type \"{DATASOURCE}\", externalId \"{}\")",
+                    rules.data_source
+                ));
+            }
+            let problems = checker.finish();
+            if problems.is_empty() {
+                Ok(objects)
+            } else {
+                Err(problems)
+            }
+        }
+    }
+}
+
+/// Replaces (or, for a partial import, updates) the stored objects and counts the changes. The
+/// data source element counts like any other object. A partial import updates objects in place
+/// and appends new ones in file order.
+pub(crate) fn apply(
+    stored: &mut Vec<DataObject>,
+    incoming: Vec<DataObject>,
+    delete_untouched: bool,
+) -> ImportResult {
+    let position: HashMap<String, usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.external_id.clone(), i))
+        .collect();
+    let mut result = ImportResult::default();
+    let mut touched = 0;
+    for object in &incoming {
+        match position.get(&object.external_id) {
+            None => result.added += 1,
+            Some(&i) => {
+                touched += 1;
+                if stored[i] != *object {
+                    result.updated += 1;
+                }
+            }
+        }
+    }
+    if delete_untouched {
+        result.removed = (position.len() - touched) as u64;
+        *stored = incoming;
+    } else {
+        for object in incoming {
+            match position.get(&object.external_id) {
+                Some(&i) => stored[i] = object,
+                None => stored.push(object),
+            }
+        }
+    }
+    result
+}
+
+/// Streams the array: one element at a time through [`Checker::check`].
+struct FileVisitor<'c, 'r> {
+    checker: &'c mut Checker<'r>,
+}
+
+impl<'de> Visitor<'de> for FileVisitor<'_, '_> {
+    type Value = Vec<DataObject>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of data objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut objects = Vec::new();
+        loop {
+            let index = objects.len();
+            let mut field = None;
+            match seq.next_element_seed(Element { field: &mut field }) {
+                Ok(Some(object)) => {
+                    self.checker.check(index, &object);
+                    objects.push(object);
+                }
+                Ok(None) => return Ok(objects),
+                Err(error) => {
+                    let place = match field {
+                        Some(path) if path != "." => format!("element {index}, field `{path}`"),
+                        _ => format!("element {index}"),
+                    };
+                    self.checker.element_failure = Some(format!("{place}: {error}"));
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// Reads one element, remembering which field a type error was in.
+struct Element<'f> {
+    field: &'f mut Option<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Element<'_> {
+    type Value = DataObject;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<DataObject, D::Error> {
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            *self.field = Some(error.path().to_string());
+            error.into_inner()
+        })
+    }
+}
+
+/// The rules that need what came before: duplicates, parents, allowed children.
+struct Checker<'r> {
+    rules: &'r Rules<'r>,
+    /// externalId → (element index, type) of every element so far.
+    seen: HashMap<String, (usize, String)>,
+    stored: HashMap<&'r str, &'r str>,
+    problems: Vec<String>,
+    suppressed: usize,
+    element_failure: Option<String>,
+}
+
+impl<'r> Checker<'r> {
+    fn new(rules: &'r Rules<'r>) -> Self {
+        let stored = if rules.partial {
+            rules
+                .stored
+                .iter()
+                .map(|o| (o.external_id.as_str(), o.r#type.as_str()))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        Self {
+            rules,
+            seen: HashMap::new(),
+            stored,
+            problems: Vec::new(),
+            suppressed: 0,
+            element_failure: None,
+        }
+    }
+
+    fn report(&mut self, problem: String) {
+        if self.problems.len() < MAX_REPORTED {
+            self.problems.push(problem);
+        } else {
+            self.suppressed += 1;
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if self.suppressed > 0 {
+            self.problems
+                .push(format!("... and {} more problems", self.suppressed));
+        }
+        self.problems
+    }
+
+    fn check(&mut self, index: usize, object: &DataObject) {
+        let rules = self.rules;
+        let id = &object.external_id;
+        let at = format!("element {index} (externalId \"{id}\")");
+        let is_datasource = object.r#type == DATASOURCE;
+
+        if index == 0 && !rules.partial && !is_datasource {
+            self.report(format!(
+                "element 0: the first element must be the data source element (type \"{DATASOURCE}\", externalId \"{}\"), found type \"{}\"",
+                rules.data_source, object.r#type
+            ));
+        }
+        if is_datasource {
+            if index != 0 {
+                self.report(format!(
+                    "{at}: only the first element may have type \"{DATASOURCE}\""
+                ));
+            } else if *id != rules.data_source {
+                self.report(format!(
+                    "{at}: the data source element's externalId must be the data source id \"{}\"",
+                    rules.data_source
+                ));
+            }
+            if !object.parent_external_id.is_empty() {
+                self.report(format!(
+                    "{at}: the data source element cannot have a parentExternalId (found \"{}\")",
+                    object.parent_external_id
+                ));
+            }
+        }
+        if id.is_empty() {
+            self.report(format!("element {index}: externalId is empty"));
+        } else if let Some((first, _)) = self.seen.get(id.as_str()) {
+            self.report(format!(
+                "{at}: duplicate externalId (first used by element {first})"
+            ));
+        }
+        if !rules.types.contains_key(&object.r#type) {
+            self.report(format!(
+                "{at}: type \"{}\" is not declared in the data source metadata",
+                object.r#type
+            ));
+        }
+        if !is_datasource {
+            self.check_parent(&at, object);
+        }
+        if !id.is_empty() && !self.seen.contains_key(id.as_str()) {
+            self.seen.insert(id.clone(), (index, object.r#type.clone()));
+        }
+    }
+
+    fn check_parent(&mut self, at: &str, object: &DataObject) {
+        let parent = &object.parent_external_id;
+        let parent_type = if parent.is_empty() {
+            DATASOURCE.to_owned()
+        } else if let Some((_, parent_type)) = self.seen.get(parent.as_str()) {
+            parent_type.clone()
+        } else if let Some(parent_type) = self.stored.get(parent.as_str()) {
+            (*parent_type).to_owned()
+        } else {
+            let where_ = if self.rules.partial {
+                "an earlier element or a stored object"
+            } else {
+                "an earlier element"
+            };
+            self.report(format!(
+                "{at}: parentExternalId \"{parent}\" does not match {where_}"
+            ));
+            return;
+        };
+        let Some(children) = self.rules.types.get(&parent_type) else {
+            if parent.is_empty() {
+                self.report(format!(
+                    "{at}: hangs under the data source, but type \"{DATASOURCE}\" is not declared in the metadata"
+                ));
+            }
+            // Otherwise the parent's own element already reported its undeclared type.
+            return;
+        };
+        if !children.contains(&object.r#type) {
+            let under = if parent.is_empty() {
+                "the data source".to_owned()
+            } else {
+                format!("parent \"{parent}\"")
+            };
+            self.report(format!(
+                "{at}: type \"{}\" is not allowed under {under} of type \"{parent_type}\" (allowed children: [{}])",
+                object.r#type,
+                children.join(", ")
+            ));
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! A local stand-in for Raito Cloud, for tests (started in-process with [`start`] on a listener
+//! bound to `127.0.0.1:0`) and for the demo (the `raito-standin` binary). Never a dependency of
+//! the shipped crates.
+//!
+//! What it serves, relative to [`StandIn::base_url`] (`http://127.0.0.1:PORT/`):
+//! - `GET admin/org/<domain>`: `{"AuthOrgId", "ClientAppId"}`, no authentication;
+//! - `POST cognito/`: Cognito `InitiateAuth` (USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH);
+//! - `GET file/upload/signed-url?contentLength=<n>&sha256=<base64>` and the signed
+//!   `PUT upload/<key>?sig=...` it returns;
+//! - `POST query`: GraphQL, validated against `common/src/raito/graphql/schema.graphql`;
+//! - `GET _standin/state` (the [`Snapshot`] as JSON) and `POST _standin/faults` (a [`Fault`]
+//!   as JSON), for the demo; no authentication.
+//!
+//! Everything but the org lookup, Cognito and the upload PUT needs
+//! `Authorization: token <IdToken>` and `Raito-Domain: <domain>`.
+//!
+//! Modules:
+//! - `server`: routes, the shared state, the gate (count, faults, token check);
+//! - `auth`: org lookup and Cognito sign-in; `upload`: signed URLs and file PUTs;
+//! - `graphql`: request decoding, validation, execution (`operations`, `shape`);
+//! - `subtask`: import subtasks and their background processing; `import`: the file checks;
+//! - `state`: what is recorded ([`Snapshot`]); `faults`: fault injection;
+//! - `secret`: HMAC and ids; `clock`: RFC 3339 times.
+
+mod auth;
+mod clock;
+mod faults;
+mod graphql;
+mod import;
+mod secret;
+mod server;
+mod state;
+mod subtask;
+mod upload;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::{Fault, Target};
+pub use state::{
+    DataObject, ImportResult, Job, JobUpdate, Snapshot, Subtask, SubtaskEvent, Tag, TaskEvent,
+    TaskResult, Upload,
+};
+
+use server::Shared;
+
+/// How the stand-in is set up.
+#[derive(Clone)]
+pub struct Config {
+    /// The organization's domain (`Raito-Domain`, `admin/org/<domain>`); must match
+    /// `^[a-z][a-z0-9-]*[a-z0-9]$`. Default `demo`.
+    pub domain: String,
+    /// The API user accepted by USER_PASSWORD_AUTH. Default `api-user`.
+    pub api_user: String,
+    /// The API user's password. Default `api-secret`.
+    pub api_secret: String,
+    /// The ids of the data sources that exist. Default none.
+    pub data_sources: Vec<String>,
+    /// The ids of the identity stores that exist (for `createJob`). Default none.
+    pub identity_stores: Vec<String>,
+    /// How long an id token is valid (`ExpiresIn`, rounded up to whole seconds). Default 1 hour.
+    pub token_lifetime: Duration,
+    /// How long an import subtask takes (QUEUED for the first half, DATA_PROCESSING for the
+    /// second). Default zero.
+    pub processing_delay: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            domain: "demo".to_owned(),
+            api_user: "api-user".to_owned(),
+            api_secret: "api-secret".to_owned(),
+            data_sources: Vec::new(),
+            identity_stores: Vec::new(),
+            token_lifetime: Duration::from_secs(3600),
+            processing_delay: Duration::ZERO,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("domain", &self.domain)
+            .field("api_user", &self.api_user)
+            .field("api_secret", &"<redacted>")
+            .field("data_sources", &self.data_sources)
+            .field("identity_stores", &self.identity_stores)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("processing_delay", &self.processing_delay)
+            .finish()
+    }
+}
+
+/// A running stand-in. Dropping it stops the server too; [`StandIn::shutdown`] also waits for it.
+pub struct StandIn {
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Starts the stand-in on `listener` (bind it to `127.0.0.1:0` for a free port) and serves until
+/// the handle is shut down or dropped.
+///
+/// # Panics
+/// If `config.domain` is not a valid Raito domain, if the listener has no local address, or if
+/// schema.graphql does not parse: all mistakes in the test setup or the checkout, not conditions
+/// to handle.
+pub async fn start(listener: TcpListener, config: Config) -> StandIn {
+    assert!(
+        auth::is_valid_domain(&config.domain),
+        "the stand-in's domain {:?} does not match ^[a-z][a-z0-9-]*[a-z0-9]$",
+        config.domain
+    );
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => panic!("the stand-in's listener has no local address: {error}"),
+    };
+    let schema = match graphql::load_schema() {
+        Ok(schema) => schema,
+        Err(errors) => panic!("schema.graphql does not validate:\n{errors}"),
+    };
+    let shared = Arc::new(Shared::new(config, format!("http://{address}/"), schema));
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let app = server::router(Arc::clone(&shared));
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                // A dropped sender ends the server too.
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the Raito stand-in stopped");
+        }
+    });
+    StandIn {
+        shared,
+        shutdown: Some(shutdown),
+        task: Some(task),
+    }
+}
+
+impl StandIn {
+    /// `http://127.0.0.1:PORT/` (with the slash): the client's Raito URL override.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/cognito/`: the Cognito endpoint override.
+    pub fn cognito_url(&self) -> String {
+        format!("{}cognito/", self.shared.base_url)
+    }
+
+    /// The Cognito app client id the org lookup returns (`ClientAppId`).
+    pub fn client_app_id(&self) -> String {
+        self.shared.client_app_id.clone()
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn state(&self) -> Snapshot {
+        self.shared.lock().record.clone()
+    }
+
+    /// The bytes stored at an upload key, if they arrived.
+    pub fn upload_body(&self, key: &str) -> Option<Bytes> {
+        self.shared
+            .lock()
+            .record
+            .uploads
+            .iter()
+            .find(|u| u.key == key)
+            .and_then(|u| u.body.clone())
+    }
+
+    /// Arms a fault (see [`Fault`]).
+    pub fn inject(&self, fault: Fault) {
+        self.shared.inject(fault);
+    }
+
+    /// Disarms every fault (stuck subtasks already stuck stay stuck).
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Sets what `dataSource(id){usageFirstUsed usageLastUsed}` answers (RFC 3339 text, or
+    /// `None` for null).
+    pub fn set_usage_dates(
+        &self,
+        data_source: &str,
+        first_used: Option<&str>,
+        last_used: Option<&str>,
+    ) {
+        self.shared.lock().usage.insert(
+            data_source.to_owned(),
+            state::UsageDates {
+                first_used: first_used.map(str::to_owned),
+                last_used: last_used.map(str::to_owned),
+            },
+        );
+    }
+
+    /// Stops serving and waits until the server has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}

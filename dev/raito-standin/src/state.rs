@@ -1,0 +1,266 @@
+//! Everything the stand-in remembers: the record that tests and `GET _standin/state` read
+//! ([`Snapshot`]: metadata, stored data objects, jobs, task events, subtasks, uploads, request
+//! counts) and the private server state next to it (tokens, pending uploads, faults).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::faults::Fault;
+
+/// A copy of what the stand-in has recorded so far, as `StandIn::state` returns it and
+/// `GET _standin/state` serves it (JSON, camelCase keys). Statuses are the wire strings
+/// (`"COMPLETED"`, `"QUEUED"`…).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    /// The last `setDataSourceMetaData` input per data source id, as received.
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The data objects stored per data source id, in file order (a partial import updates in
+    /// place and appends new objects).
+    pub data_objects: BTreeMap<String, Vec<DataObject>>,
+    /// Jobs in creation order.
+    pub jobs: Vec<Job>,
+    /// Every `addTaskEvent`, in arrival order.
+    pub task_events: Vec<TaskEvent>,
+    /// Every `addSubtaskEvent`, in arrival order.
+    pub subtask_events: Vec<SubtaskEvent>,
+    /// Import subtasks the stand-in created, in creation order.
+    pub subtasks: Vec<Subtask>,
+    /// How many `jobSubtask` polls were answered (all subtasks together).
+    pub subtask_polls: u64,
+    /// Signed upload URLs handed out, and whether their file arrived.
+    pub uploads: Vec<Upload>,
+    /// The `jobIds` of every `endOfTargetsSync` call.
+    pub end_of_targets_syncs: Vec<Vec<String>>,
+    /// Requests received per operation: the GraphQL root field (`createJob`…), or `orgLookup`,
+    /// `InitiateAuth`, `signedUrl`, `upload`. Counted before faults and authentication.
+    pub request_counts: BTreeMap<String, u64>,
+}
+
+impl Snapshot {
+    /// The data objects stored for `data_source` (empty if none).
+    pub fn data_objects(&self, data_source: &str) -> &[DataObject] {
+        self.data_objects
+            .get(data_source)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The requests received for `operation` so far.
+    pub fn count(&self, operation: &str) -> u64 {
+        self.request_counts.get(operation).copied().unwrap_or(0)
+    }
+
+    /// The job with this id.
+    pub fn job(&self, id: &str) -> Option<&Job> {
+        self.jobs.iter().find(|job| job.id == id)
+    }
+
+    /// The subtask with this id.
+    pub fn subtask(&self, id: &str) -> Option<&Subtask> {
+        self.subtasks.iter().find(|subtask| subtask.id == id)
+    }
+
+    /// The task events of one job type (`"DS"`, `"IS"`…), in order.
+    pub fn task_events_of(&self, job_type: &str) -> Vec<&TaskEvent> {
+        self.task_events
+            .iter()
+            .filter(|event| event.job_type == job_type)
+            .collect()
+    }
+}
+
+/// One element of a data source file, exactly the fields Raito accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataObject {
+    /// The object's id in the source; the data source element carries the data source id.
+    pub external_id: String,
+    pub name: String,
+    /// The dotted path, e.g. `DB.SCHEMA.TABLE`.
+    pub full_name: String,
+    /// A `dataObjectTypes[].name` of the metadata.
+    pub r#type: String,
+    pub description: String,
+    /// The parent's `externalId`; empty means directly under the data source.
+    pub parent_external_id: String,
+    /// `null` (Go's nil slice) or a list; the key itself must be present.
+    #[serde(deserialize_with = "present_or_null")]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
+}
+
+/// Reads an `Option` field that must be present but may be `null` (serde would otherwise treat a
+/// missing `Option` field as `None`).
+fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer)
+}
+
+/// A tag on a data object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+}
+
+/// A job created with `createJob`, with every status it was given.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub id: String,
+    pub data_source_id: Option<String>,
+    pub identity_store_id: Option<String>,
+    /// `STARTED` (or the status given to `createJob`), then one entry per `updateJob`.
+    pub history: Vec<JobUpdate>,
+}
+
+impl Job {
+    /// The latest status.
+    pub fn status(&self) -> &str {
+        self.history.last().map_or("", |update| &update.status)
+    }
+}
+
+/// One status a job was given.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobUpdate {
+    pub status: String,
+    pub event_time: Option<String>,
+    pub errors: Vec<String>,
+}
+
+/// One `addTaskEvent`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskEvent {
+    pub job_id: String,
+    pub job_type: String,
+    pub status: String,
+    pub data_source_id: Option<String>,
+    pub identity_store_id: Option<String>,
+    pub event_time: Option<String>,
+    /// `None` when sent as `null`.
+    pub errors: Option<Vec<String>>,
+    pub warnings: Option<Vec<String>>,
+    pub result: Option<Vec<TaskResult>>,
+}
+
+/// One entry of a task event's `result`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskResult {
+    pub object_type: String,
+    pub added: i64,
+    pub updated: i64,
+    pub removed: i64,
+    pub failed: i64,
+}
+
+/// One `addSubtaskEvent`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubtaskEvent {
+    pub job_id: String,
+    pub job_type: String,
+    pub subtask_id: String,
+    pub status: String,
+    pub received_date: Option<i64>,
+}
+
+/// An import subtask (`importDataSourceRequest`) and how far it got.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subtask {
+    pub id: String,
+    pub job_id: String,
+    pub job_type: String,
+    pub data_source: String,
+    pub file_key: String,
+    pub delete_untouched: bool,
+    /// `QUEUED`, `DATA_PROCESSING`, then `COMPLETED` or `FAILED`.
+    pub status: String,
+    pub last_update: String,
+    /// Why it FAILED; each message names the element index and the problem.
+    pub errors: Vec<String>,
+    /// Set when COMPLETED.
+    pub result: Option<ImportResult>,
+    /// How often `jobSubtask` asked for it.
+    pub polls: u64,
+}
+
+/// What a completed data source import changed, relative to what was stored before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportResult {
+    pub added: u64,
+    pub updated: u64,
+    pub removed: u64,
+}
+
+/// A signed upload URL and what arrived at it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    pub key: String,
+    /// The `contentLength` declared when the URL was asked for.
+    pub content_length: u64,
+    /// The declared SHA-256, base64 as sent.
+    pub sha256: String,
+    /// Whether a matching body was stored.
+    pub received: bool,
+    /// The stored bytes (left out of the JSON state).
+    #[serde(skip)]
+    pub body: Option<Bytes>,
+}
+
+/// The usage dates `dataSource(id)` answers with (RFC 3339 text, or null).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UsageDates {
+    pub(crate) first_used: Option<String>,
+    pub(crate) last_used: Option<String>,
+}
+
+/// The whole mutable state, behind one mutex in `server::Shared`. The lock is never held across
+/// an `.await`, so a std mutex is enough (and cheaper than tokio's).
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) record: Snapshot,
+    /// Issued id tokens and when they expire.
+    pub(crate) id_tokens: HashMap<String, Instant>,
+    /// Issued refresh tokens and their user.
+    pub(crate) refresh_tokens: HashMap<String, String>,
+    pub(crate) faults: Vec<Fault>,
+    pub(crate) usage: HashMap<String, UsageDates>,
+}
+
+impl State {
+    pub(crate) fn count(&mut self, operation: &str) {
+        *self
+            .record
+            .request_counts
+            .entry(operation.to_owned())
+            .or_default() += 1;
+    }
+
+    pub(crate) fn job(&self, id: &str) -> Option<&Job> {
+        self.record.job(id)
+    }
+
+    pub(crate) fn subtask_mut(&mut self, id: &str) -> Option<&mut Subtask> {
+        self.record.subtasks.iter_mut().find(|s| s.id == id)
+    }
+
+    pub(crate) fn upload_mut(&mut self, key: &str) -> Option<&mut Upload> {
+        self.record.uploads.iter_mut().find(|u| u.key == key)
+    }
+}

@@ -1,0 +1,13 @@
+//! The stand-in driven over real HTTP, as the Raito client and the Go CLI talk to Raito Cloud:
+//! sign-in, uploads, GraphQL validation, the data source import rules, fault injection.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod auth;
+mod binary;
+mod faults;
+mod graphql;
+mod import;
+mod upload;

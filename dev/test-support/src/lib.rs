@@ -1,0 +1,103 @@
+//! Access to the services the test command starts (`dev/test.sh`, `dev/services.sh`), shared
+//! by every crate's tests. A missing service is a loud failure naming the command that starts
+//! it, never a silent skip.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+const HOW_TO_START: &str = "start the test services with `eval \"$(dev/services.sh start)\"` \
+     (or run the whole suite with `dev/test.sh`)";
+
+/// The value of an environment variable the test services set, or a panic saying how to
+/// start them.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: {HOW_TO_START}"))
+}
+
+/// The base URL of the moto server, e.g. `http://127.0.0.1:5000`.
+pub fn moto_url() -> String {
+    required_env("RAITO_TEST_MOTO_URL")
+}
+
+/// An AWS SDK configuration pointing at the moto server, with test credentials.
+pub fn moto_sdk_config() -> SdkConfig {
+    let credentials =
+        aws_sdk_secretsmanager::config::Credentials::new("test", "test", None, None, "moto");
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto_url())
+        .credentials_provider(
+            aws_sdk_secretsmanager::config::SharedCredentialsProvider::new(credentials),
+        )
+        .build()
+}
+
+/// Connection facts of the ephemeral PostgreSQL cluster (a superuser).
+pub struct Postgres {
+    /// Host (loopback).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// A superuser.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// The test PostgreSQL cluster.
+pub fn postgres() -> Postgres {
+    Postgres {
+        host: required_env("RAITO_TEST_PG_HOST"),
+        port: required_env("RAITO_TEST_PG_PORT")
+            .parse()
+            .expect("RAITO_TEST_PG_PORT is a port number"),
+        user: required_env("RAITO_TEST_PG_USER"),
+        password: required_env("RAITO_TEST_PG_PASSWORD"),
+    }
+}
+
+/// A superuser connection to `database` of the test cluster.
+pub async fn pg_admin(database: &str) -> tokio_postgres::Client {
+    let pg = postgres();
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(&pg.host)
+        .port(pg.port)
+        .user(&pg.user)
+        .password(&pg.password)
+        .dbname(database)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL: {e}; {HOW_TO_START}"));
+    tokio::spawn(connection);
+    client
+}
+
+/// Creates the database `name` (any identifier), commented, and runs `sql` in it.
+pub async fn create_database(name: &str, sql: &str) {
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let server = pg_admin("postgres").await;
+    server
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+        .expect("create database");
+    server
+        .batch_execute(&format!(
+            "COMMENT ON DATABASE {quoted} IS 'A database with awkward names'"
+        ))
+        .await
+        .expect("comment on database");
+    pg_admin(name)
+        .await
+        .batch_execute(sql)
+        .await
+        .expect("load schema");
+}
+
+/// A name unique to this test process, for databases, buckets and secrets.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{}_{n}", std::process::id())
+}

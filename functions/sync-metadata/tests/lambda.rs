@@ -1,0 +1,366 @@
+//! sync-metadata end to end: the real function binary driven through the Lambda Runtime API,
+//! with raito.yml in moto's S3, credentials in moto's Secrets Manager, a real PostgreSQL
+//! database and the Raito stand-in. Also the faults a deployment meets: 5xx, 429, an import
+//! that never finishes, a wrong API secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lambda_harness::{Outcome, RuntimeApi};
+use raito_standin::{Config as StandInConfig, Fault, StandIn};
+use serde_json::{Value, json};
+
+const SCHEMA: &str = r#"
+CREATE SCHEMA "Sales.EU";
+CREATE TABLE "Sales.EU".orders (id integer, "Amount €" numeric(12,2));
+COMMENT ON TABLE "Sales.EU".orders IS 'Orders';
+CREATE VIEW public.big_orders AS SELECT id FROM "Sales.EU".orders;
+"#;
+
+/// One deployment: a bucket with raito.yml, secrets, a database, a stand-in, and the function
+/// process attached to a Runtime API.
+struct Deployment {
+    database: String,
+    data_source: String,
+    bucket: String,
+    s3: aws_sdk_s3::Client,
+    standin: StandIn,
+    runtime: RuntimeApi,
+    function: Child,
+    started: Instant,
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.function.wait();
+    }
+}
+
+impl Deployment {
+    /// Sets everything up; `api_secret` is what the Raito secret holds (the stand-in accepts
+    /// only `api-secret`).
+    async fn start(api_secret: &str, faults: Vec<Fault>) -> Self {
+        let database = test_support::unique_name("lambda db");
+        test_support::create_database(&database, SCHEMA).await;
+        let data_source = test_support::unique_name("ds");
+
+        let standin = raito_standin::start(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            StandInConfig {
+                data_sources: vec![data_source.clone()],
+                ..Default::default()
+            },
+        )
+        .await;
+        for fault in faults {
+            standin.inject(fault);
+        }
+
+        let aws = test_support::moto_sdk_config();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = test_support::unique_name("bundle")
+            .replace('_', "-")
+            .replace(' ', "-");
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+        let raito_secret = test_support::unique_name("raito/credentials");
+        secrets
+            .create_secret()
+            .name(&raito_secret)
+            .secret_string(
+                json!({"domain": "demo", "api-user": "api-user", "api-secret": api_secret})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let pg = test_support::postgres();
+        let pg_secret = test_support::unique_name("raito/pg");
+        secrets
+            .create_secret()
+            .name(&pg_secret)
+            .secret_string(json!({"password": pg.password}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let config = format!(
+            "targets:\n  - name: warehouse\n    connector-name: postgresql\n    \
+             data-source-id: {data_source}\n    pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    \
+             pg-password: \"{{{{secret:{pg_secret}#password}}}}\"\n    pg-sslmode: require\n",
+            pg.host, pg.port, pg.user
+        );
+        s3.put_object()
+            .bucket(&bucket)
+            .key("config/raito.yml")
+            .body(config.into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+
+        let runtime = RuntimeApi::start().await.unwrap();
+        let started = Instant::now();
+        let function = Command::new(env!("CARGO_BIN_EXE_sync-metadata"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "sync-metadata")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/sync-metadata")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", test_support::moto_url())
+            .env(
+                "RAITO_CONFIG_URI",
+                format!("s3://{bucket}/config/raito.yml"),
+            )
+            .env("RAITO_BUCKET", &bucket)
+            .env("RAITO_SECRET_NAME", &raito_secret)
+            .env("RAITO_API_URL", standin.base_url())
+            .env("RAITO_COGNITO_ENDPOINT", standin.cognito_url())
+            .env("RAITO_POLL_INTERVAL_MS", "50")
+            .env("RAITO_DEADLINE_MARGIN_MS", "2000")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the sync-metadata binary");
+        Self {
+            database,
+            data_source,
+            bucket,
+            s3,
+            standin,
+            runtime,
+            function,
+            started,
+        }
+    }
+
+    async fn invoke(&self, payload: Value, timeout: Duration) -> Outcome {
+        self.runtime
+            .invoke(payload, timeout)
+            .await
+            .expect("the function answers before its deadline")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
+    let deployment = Deployment::start("api-secret", Vec::new()).await;
+    let outcome = deployment
+        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .await;
+    if let Some(first_poll) = deployment.runtime.first_poll() {
+        eprintln!(
+            "sync-metadata: {} ms from process start to its first Runtime API poll",
+            first_poll.duration_since(deployment.started).as_millis()
+        );
+    }
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    let target = &summary["targets"][0];
+    assert_eq!(target["name"], "warehouse");
+    assert_eq!(target["status"], "completed", "{summary}");
+
+    let state = deployment.standin.state();
+    let ds = &deployment.data_source;
+    assert!(
+        state.metadata.contains_key(ds),
+        "metadata was set before the import"
+    );
+
+    // The exact objects of our database, in file order (names in byte order), after the data
+    // source element.
+    let objects = state.data_objects(ds);
+    assert_eq!(objects[0].r#type, "datasource");
+    assert_eq!(&objects[0].external_id, ds);
+    let d = format!("\"{}\"", deployment.database);
+    let ours: Vec<(String, String, String)> = objects
+        .iter()
+        .filter(|o| o.full_name == d || o.full_name.starts_with(&format!("{d}.")))
+        .map(|o| {
+            (
+                o.full_name.clone(),
+                o.r#type.clone(),
+                o.parent_external_id.clone(),
+            )
+        })
+        .collect();
+    let t = |s: &str| format!("{d}.{s}");
+    let expected = vec![
+        (d.clone(), "database".into(), String::new()),
+        (t(r#""Sales.EU""#), "schema".into(), d.clone()),
+        (t("public"), "schema".into(), d.clone()),
+        (
+            t(r#""Sales.EU".orders"#),
+            "table".into(),
+            t(r#""Sales.EU""#),
+        ),
+        (
+            t(r#""Sales.EU".orders.id"#),
+            "column".into(),
+            t(r#""Sales.EU".orders"#),
+        ),
+        (
+            t(r#""Sales.EU".orders."Amount €""#),
+            "column".into(),
+            t(r#""Sales.EU".orders"#),
+        ),
+        (t("public.big_orders"), "view".into(), t("public")),
+        (
+            t("public.big_orders.id"),
+            "column".into(),
+            t("public.big_orders"),
+        ),
+    ];
+    assert_eq!(ours, expected);
+
+    // The job and its task events, in order.
+    assert_eq!(state.jobs.len(), 1);
+    let job = &state.jobs[0];
+    assert_eq!(target["jobId"], job.id.as_str());
+    assert_eq!(job.status(), "COMPLETED");
+    let statuses: Vec<&str> = state
+        .task_events_of("DS")
+        .iter()
+        .map(|e| e.status.as_str())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "STARTED",
+            "DATA_RETRIEVE",
+            "DATA_UPLOAD",
+            "QUEUED",
+            "COMPLETED"
+        ]
+    );
+    let completed = state.task_events_of("DS").last().copied().unwrap();
+    assert_eq!(
+        completed.result.as_ref().unwrap()[0].added as usize,
+        objects.len(),
+        "the task reports what the import added"
+    );
+    assert_eq!(state.end_of_targets_syncs, vec![vec![job.id.clone()]]);
+
+    // The staged copy in S3 is exactly what Raito received.
+    let staged = target["staged"].as_str().unwrap();
+    let key = staged
+        .strip_prefix(&format!("s3://{}/", deployment.bucket))
+        .unwrap();
+    assert!(key.starts_with("staged/"), "{key}");
+    let body = deployment
+        .s3
+        .get_object()
+        .bucket(&deployment.bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let upload = state
+        .uploads
+        .iter()
+        .find(|u| u.received)
+        .expect("an upload");
+    assert_eq!(deployment.standin.upload_body(&upload.key).unwrap(), body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_is_retried_and_imports_only_once() {
+    let deployment = Deployment::start(
+        "api-secret",
+        vec![Fault::status("importDataSourceRequest", 500, 1)],
+    )
+    .await;
+    let outcome = deployment
+        .invoke(json!({"targets": ["warehouse"]}), Duration::from_secs(60))
+        .await;
+    assert!(matches!(outcome, Outcome::Response(_)), "{outcome:?}");
+    let state = deployment.standin.state();
+    assert_eq!(state.count("importDataSourceRequest"), 2, "one retry");
+    assert_eq!(state.subtasks.len(), 1, "one import only");
+    assert_eq!(state.jobs[0].status(), "COMPLETED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn too_many_requests_waits_for_retry_after() {
+    let deployment = Deployment::start(
+        "api-secret",
+        vec![Fault::too_many_requests("createJob", 1, 1)],
+    )
+    .await;
+    let before = Instant::now();
+    let outcome = deployment
+        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .await;
+    assert!(matches!(outcome, Outcome::Response(_)), "{outcome:?}");
+    let state = deployment.standin.state();
+    assert_eq!(state.count("createJob"), 2);
+    assert_eq!(state.jobs.len(), 1);
+    assert!(
+        before.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_that_never_finishes_fails_the_job_before_the_deadline() {
+    let deployment = Deployment::start("api-secret", Vec::new()).await;
+    deployment.standin.inject(Fault::StuckSubtasks {
+        data_source: deployment.data_source.clone(),
+    });
+    let outcome = deployment
+        .invoke(json!({"targets": []}), Duration::from_secs(8))
+        .await;
+    let Outcome::Error(error) = outcome else {
+        panic!("the invocation fails: {outcome:?}");
+    };
+    assert_eq!(error["errorType"], "TargetsFailed");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(message.contains("deadline"), "{message}");
+    let state = deployment.standin.state();
+    assert_eq!(state.jobs[0].status(), "FAILED");
+    assert_eq!(
+        state.task_events_of("DS").last().unwrap().status,
+        "FAILED",
+        "the task says why"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_api_secret_is_a_clear_error_and_uploads_nothing() {
+    let deployment = Deployment::start("not-the-secret", Vec::new()).await;
+    let outcome = deployment
+        .invoke(json!({"targets": []}), Duration::from_secs(30))
+        .await;
+    let Outcome::Error(error) = outcome else {
+        panic!("the invocation fails: {outcome:?}");
+    };
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(
+        message.contains("api-user"),
+        "names the API user: {message}"
+    );
+    assert!(
+        !message.contains("not-the-secret"),
+        "never shows the secret"
+    );
+    let state = deployment.standin.state();
+    assert_eq!(state.count("signedUrl"), 0, "nothing uploaded");
+    assert!(state.uploads.is_empty());
+}
