@@ -64,9 +64,7 @@ impl Deployment {
                 .force_path_style(true)
                 .build(),
         );
-        let bucket = test_support::unique_name("bundle")
-            .replace('_', "-")
-            .replace(' ', "-");
+        let bucket = test_support::unique_name("bundle").replace(['_', ' '], "-");
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
         let secrets = aws_sdk_secretsmanager::Client::new(&aws);
         let raito_secret = test_support::unique_name("raito/credentials");

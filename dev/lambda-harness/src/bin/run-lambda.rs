@@ -65,11 +65,17 @@ async fn main() -> ExitCode {
     let _ = function.kill().await;
     match outcome {
         Some(Outcome::Response(value)) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Some(Outcome::Error(value)) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
             ExitCode::FAILURE
         }
         None => {
