@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The README's demo: reads the metadata of a sample PostgreSQL warehouse into a local file.
-#   1. installs what is missing (dev/setup.sh --no-venv: PostgreSQL, no Python tools);
-#   2. builds raito-sync (release);
-#   3. starts an ephemeral PostgreSQL cluster (dev/services.sh start --no-moto) and loads the
-#      sample warehouse into it (dev/demo/warehouse.sql: four databases, awkward names and all);
+# The README's demo: the metadata of a sample PostgreSQL warehouse, into a file and into Raito.
+#   1. installs what is missing (dev/setup.sh: PostgreSQL, the Python tools with moto);
+#   2. builds raito-sync, the sync-metadata function, the Raito stand-in and run-lambda (release);
+#   3. starts an ephemeral PostgreSQL cluster and a moto server (dev/services.sh) and loads the
+#      sample warehouse (dev/demo/warehouse.sql: four databases, awkward names and all);
 #   4. runs `raito-sync metadata` with dev/demo/raito.yml, writing OUT_DIR/demo-warehouse.json,
 #      and shows the first lines of that file;
-#   5. stops the cluster (also on failure or Ctrl-C).
+#   5. deploys locally: raito.yml in moto's S3, the Raito credentials in moto's Secrets Manager,
+#      the Raito stand-in (dev/raito-standin) on a free port; runs the real sync-metadata binary
+#      through the Lambda Runtime API (run-lambda) and prints what Raito received;
+#   6. stops everything it started (also on failure or Ctrl-C).
 #
 #   dev/demo.sh [--no-sync] [OUT_DIR]     OUT_DIR defaults to .tmp/demo in the repo (git-ignored)
 # --no-sync: stop after loading the warehouse (checks steps 1-3 without raito-sync).
@@ -33,16 +36,23 @@ say() { printf '\n== demo: %s\n' "$*" >&2; }
 
 say "setup"
 # shellcheck source=dev/setup.sh
-source dev/setup.sh --no-venv
-
 if ((run_sync)); then
-    say "building raito-sync (release; the first build takes several minutes)"
-    cargo build --release -p raito-sync
+    source dev/setup.sh --all
+else
+    source dev/setup.sh --no-venv
+fi
+
+release="${CARGO_TARGET_DIR:-$repo_root/target}/release"
+if ((run_sync)); then
+    say "building raito-sync, sync-metadata, raito-standin, run-lambda (release; the first build takes several minutes)"
+    cargo build --release -p raito-sync -p sync-metadata -p raito-standin -p lambda-harness
 fi
 
 services_state=''
+standin_pid=''
 cleanup() {
     local rc=$?
+    if [[ -n "$standin_pid" ]]; then kill "$standin_pid" 2>/dev/null || true; fi
     if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
     exit "$rc"
 }
@@ -50,8 +60,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "starting an ephemeral PostgreSQL 15 cluster"
-services_env=$(dev/services.sh start --no-moto)
+say "starting an ephemeral PostgreSQL 15 cluster$( ((run_sync)) && echo ' and a moto server')"
+if ((run_sync)); then
+    services_env=$(dev/services.sh start)
+else
+    services_env=$(dev/services.sh start --no-moto)
+fi
 eval "$services_env"
 services_state=$RAITO_SERVICES_STATE
 
@@ -78,9 +92,75 @@ export DEMO_PG_PORT=$RAITO_TEST_PG_PORT
 export DEMO_PG_PASSWORD=$RAITO_TEST_PG_PASSWORD
 
 say "raito-sync metadata --config dev/demo/raito.yml --target demo-warehouse --out $out_file"
-cargo run -q --release -p raito-sync -- metadata --config dev/demo/raito.yml \
+"$release/raito-sync" metadata --config dev/demo/raito.yml \
     --target demo-warehouse --out "$out_file"
 
 say "the first lines of $out_file"
 head -n 25 "$out_file" | cut -c1-200
 printf '...\n'
+
+say "the Raito stand-in (dev/raito-standin)"
+standin_out="$out_dir/standin.out"
+"$release/raito-standin" --port 0 --domain demo --api-user demo@example.com \
+    --api-secret demo-api-secret --data-source demo-warehouse-ds >"$standin_out" 2>"$out_dir/standin.log" &
+standin_pid=$!
+for _ in $(seq 1 50); do
+    [[ -s "$standin_out" ]] && break
+    sleep 0.1
+done
+raito_url=$(head -n 1 "$standin_out")
+[[ -n "$raito_url" ]] || {
+    echo "demo: the stand-in did not start; see $out_dir/standin.log" >&2
+    exit 1
+}
+printf '   Raito stand-in at %s\n' "$raito_url" >&2
+
+say "deploying locally: raito.yml to s3://demo-bundle/config/raito.yml, credentials to Secrets Manager"
+python3 - <<'PY'
+import json, os
+import boto3
+s3 = boto3.client("s3")
+s3.create_bucket(Bucket="demo-bundle")
+with open("dev/demo/raito.yml", "rb") as config:
+    s3.put_object(Bucket="demo-bundle", Key="config/raito.yml", Body=config.read())
+boto3.client("secretsmanager").create_secret(
+    Name="raito-sync/raito",
+    SecretString=json.dumps(
+        {"domain": "demo", "api-user": "demo@example.com", "api-secret": "demo-api-secret"}
+    ),
+)
+PY
+
+say "sync-metadata through the Lambda Runtime API: payload {\"targets\": []}"
+export RAITO_CONFIG_URI=s3://demo-bundle/config/raito.yml RAITO_BUCKET=demo-bundle
+export RAITO_SECRET_NAME=raito-sync/raito RAITO_API_URL=$raito_url
+export RAITO_COGNITO_ENDPOINT="${raito_url}cognito/" RAITO_POLL_INTERVAL_MS=200
+start_ms=$(date +%s%3N)
+"$release/run-lambda" "$release/sync-metadata" '{"targets": []}' 300 \
+    >"$out_dir/lambda-result.json" 2>"$out_dir/lambda.log" || {
+    cat "$out_dir/lambda-result.json" "$out_dir/lambda.log" >&2
+    exit 1
+}
+end_ms=$(date +%s%3N)
+grep '^run-lambda:' "$out_dir/lambda.log" | sed 's/^/   /' >&2
+printf '   end to end: %d ms (log: %s)\n' $((end_ms - start_ms)) "$out_dir/lambda.log" >&2
+
+say "what Raito received"
+curl -fsS "${raito_url}_standin/state" >"$out_dir/raito-state.json"
+python3 - "$out_dir/raito-state.json" "$out_dir/lambda-result.json" <<'PY'
+import collections, json, sys
+state = json.load(open(sys.argv[1]))
+result = json.load(open(sys.argv[2]))
+objects = state["dataObjects"].get("demo-warehouse-ds", [])
+by_type = collections.Counter(o["type"] for o in objects)
+print(f"   data source demo-warehouse-ds: {len(objects)} data objects")
+for kind, count in sorted(by_type.items()):
+    print(f"     {kind:<18} {count:>6}")
+for job in state["jobs"]:
+    print(f"   job {job['id']}: " + " -> ".join(u["status"] for u in job["history"]))
+events = [e["status"] for e in state["taskEvents"] if e["jobType"] == "DS"]
+print("   DS task events: " + " -> ".join(events))
+print(f"   endOfTargetsSync calls: {len(state['endOfTargetsSyncs'])}")
+for target in result["targets"]:
+    print(f"   target {target['name']}: {target['status']}, staged at {target.get('staged')}")
+PY

@@ -103,11 +103,10 @@ stop_state() { # stop_state STATE_DIR
     fi
 
     # PostgreSQL: pg_ctl on our data dir; if that fails, the postmaster of our data dir only.
+    # Immediate mode: no shutdown checkpoint, the data is thrown away anyway.
     local data="$state/pg/data"
     if [[ -f "$data/postmaster.pid" ]]; then
-        if ! as_pg "$pg_bin/pg_ctl" -D "$data" -m fast -w -t 30 stop >/dev/null; then
-            as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 10 stop >/dev/null || true
-        fi
+        as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null || true
         if [[ -f "$data/postmaster.pid" ]]; then
             local pid
             pid=$(head -n1 "$data/postmaster.pid")

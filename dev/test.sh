@@ -3,6 +3,7 @@
 # (dev/setup.sh), starts PostgreSQL and moto (dev/services.sh; stopped again on any exit), then
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets -- -D warnings
+#   2b. template.yaml: sam validate, cfn-lint, and cfn-lint on the translated template
 #   3. the test suite: cargo nextest run --workspace --no-fail-fast (cargo test without nextest)
 #   4. the doc tests: cargo test --workspace --doc (nextest does not run them)
 # Every phase runs even when an earlier one failed; the exit status is non-zero if any failed.
@@ -25,7 +26,8 @@ failed=0
 run_phase() {
     local name=$1 start=$SECONDS rc=0
     shift
-    say "$name: $*"
+    local shown="$*"
+    say "$name: ${shown#logged }"
     "$@" || rc=$?
     phase_names+=("$name")
     phase_secs+=($((SECONDS - start)))
@@ -84,6 +86,13 @@ phase_names+=(services) phase_secs+=($((SECONDS - start))) phase_results+=(ok)
 # ---- the checks -------------------------------------------------------------------------------------
 run_phase fmt cargo fmt --all --check
 run_phase clippy cargo clippy --workspace --all-targets -- -D warnings
+# template.yaml, offline, by the three checks that together catch what each misses: the SAM
+# translator's validation, cfn-lint on the template, and cfn-lint on the translated CloudFormation
+# (plus the rule that no policy grants a write action on "*").
+export SAM_CLI_TELEMETRY=0
+run_phase sam-validate sam validate --region us-east-1 -t template.yaml
+run_phase cfn-lint cfn-lint template.yaml
+run_phase translated python3 dev/check-template.py template.yaml
 
 # The test runners' output is also kept in a log, to add up the counts at the end.
 test_log=$(mktemp "${TMPDIR:-/tmp}/raito-test-log.XXXXXX")

@@ -169,8 +169,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// Loads the configuration, resolving secret references through AWS Secrets Manager.
 async fn load_target(args: &Target) -> anyhow::Result<raito_common::config::Target> {
-    let aws = raito_common::aws::load_config().await;
-    let secrets = raito_common::aws::secrets::SecretsManager::new(&aws);
+    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
     let config = Config::load(&args.config, &secrets).await?;
     match config.target(&args.target) {
         Some(target) => Ok(target.clone()),
@@ -224,8 +223,7 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
     use raito_common::sync::run::{self, Limits, Selection};
     use raito_common::sync::staging::Staging;
 
-    let aws = raito_common::aws::load_config().await;
-    let secrets = raito_common::aws::secrets::SecretsManager::new(&aws);
+    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
     let config = Config::load(&args.config, &secrets).await?;
     let file = args.config.display();
     let (Some(domain), Some(user), Some(secret)) =

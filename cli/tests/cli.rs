@@ -187,3 +187,69 @@ fn an_unset_environment_variable_names_the_file_target_and_key() {
         assert!(message.contains(part), "{part} in {message}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_reports_each_target_to_raito_like_the_raito_cli() {
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind"),
+        raito_standin::Config {
+            data_sources: vec!["ds-1".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "domain: demo\napi-user: api-user\napi-secret: \"{{{{CLI_TEST_API_SECRET}}}}\"\n\
+             targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: ds-1\n    \
+             pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
+             pg-excluded-schemas: [public]\n  - name: no-data-source\n    connector-name: postgresql\n    \
+             pg-host: h\n    pg-user: u\n",
+            pg("RAITO_TEST_PG_HOST"),
+            pg("RAITO_TEST_PG_PORT"),
+            pg("RAITO_TEST_PG_USER"),
+        ),
+    )
+    .expect("write config");
+    let stage = dir.path().join("staged");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["run", "--config", config.to_str().expect("utf-8")])
+        .args(["--stage-dir", stage.to_str().expect("utf-8")])
+        .args(["--raito-url", &standin.base_url()])
+        .args(["--cognito-endpoint", &standin.cognito_url()])
+        .args(["--poll-interval", "0.05"])
+        .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
+        .env("CLI_TEST_API_SECRET", "api-secret")
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    assert_eq!(
+        summary["targets"][1]["status"], "skipped",
+        "no data-source-id"
+    );
+
+    let state = standin.state();
+    let objects = state.data_objects("ds-1");
+    assert_eq!(objects[0].r#type, "datasource");
+    assert!(
+        objects
+            .iter()
+            .any(|o| o.r#type == "database" && o.name == "postgres")
+    );
+    assert_eq!(state.jobs.len(), 1);
+    assert_eq!(state.jobs[0].status(), "COMPLETED");
+    assert_eq!(state.end_of_targets_syncs.len(), 1);
+    let staged = summary["targets"][0]["staged"]
+        .as_str()
+        .expect("staged file");
+    assert!(std::path::Path::new(staged).starts_with(&stage), "{staged}");
+}

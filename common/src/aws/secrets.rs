@@ -289,6 +289,32 @@ impl SecretSource for SecretsManager {
     }
 }
 
+/// Secrets Manager configured from the environment on first use: a configuration without
+/// secret references never looks up an AWS region or credentials (the command line, where
+/// there may be no AWS at all).
+#[derive(Default)]
+pub struct LazySecretsManager {
+    inner: tokio::sync::OnceCell<SecretsManager>,
+}
+
+impl LazySecretsManager {
+    /// Nothing is loaded until the first secret is asked for.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait::async_trait]
+impl SecretSource for LazySecretsManager {
+    async fn secret_string(&self, name: &str) -> Result<SecretString, SecretError> {
+        let manager = self
+            .inner
+            .get_or_init(|| async { SecretsManager::new(&super::load_config().await) })
+            .await;
+        manager.secret_string(name).await
+    }
+}
+
 /// For runs without AWS: every secret reference fails with [`SecretError::NotConfigured`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoSecrets;

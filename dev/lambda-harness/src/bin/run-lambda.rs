@@ -1,7 +1,7 @@
 //! `run-lambda FUNCTION_BINARY PAYLOAD_JSON [TIMEOUT_SECONDS]`: runs a function's binary as
 //! Lambda would (its environment plus the Lambda variables, `AWS_LAMBDA_RUNTIME_API` pointing
 //! at a local Runtime API), invokes it once with the payload, prints the answer as JSON on
-//! stdout and the cold start on stderr. Exit status 0 when the function answered a response,
+//! stdout, and the function's logs and its cold start on stderr. Exit status 0 when the function answered a response,
 //! 1 when it answered an error or none. For the demo and manual runs.
 
 use std::process::{ExitCode, Stdio};
@@ -44,6 +44,8 @@ async fn main() -> ExitCode {
         .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         .stdin(Stdio::null())
+        // The function's logs (its stdout, as in Lambda) go to stderr: stdout is the answer.
+        .stdout(Stdio::from(std::io::stderr()))
         .kill_on_drop(true)
         .spawn()
     {
