@@ -158,7 +158,7 @@ pub async fn data_source_syncs(
     let mut summary = RunSummary::default();
     let mut jobs = Vec::new();
     for target in targets {
-        let span = tracing::info_span!("target", target = %target.name);
+        let span = tracing::info_span!("target", target = %target.name, step = "data-source");
         let result = data_source_target(raito, target, selection, staging, limits)
             .instrument(span)
             .await;
