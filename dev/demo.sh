@@ -24,7 +24,7 @@ for arg in "$@"; do
     case "$arg" in
     --no-sync) run_sync=0 ;;
     -*)
-        sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+        sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
         exit 2
         ;;
     *) out_dir=$arg ;;
