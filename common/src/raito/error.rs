@@ -208,6 +208,9 @@ impl Error {
         match (self, idempotency) {
             (_, Idempotency::Idempotent) => self.is_retryable(),
             (Error::Network { maybe_sent, .. }, Idempotency::NotIdempotent) => !maybe_sent,
+            // A gateway time-out says nothing about whether the service behind it acted: a
+            // second job or import could follow, so it is not retried.
+            (Error::Http { status: 504, .. }, Idempotency::NotIdempotent) => false,
             (_, Idempotency::NotIdempotent) => self.is_retryable(),
         }
     }

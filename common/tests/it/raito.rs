@@ -614,6 +614,19 @@ async fn a_500_is_retried_once_and_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_gateway_time_out_of_create_job_is_not_retried_because_a_job_may_exist() {
+    let server = Server::start(raito(move |_| Reply::text(504, "gateway time-out"))).await;
+
+    let error = client(&server)
+        .create_job(&JobTarget::DataSource("ds-1".into()))
+        .await
+        .unwrap_err();
+
+    assert!(error.to_string().contains("504"), "{error}");
+    assert_eq!(server.graphql_requests().len(), 1, "sent once only");
+}
+
+#[tokio::test]
 async fn a_429_is_retried_after_the_retry_after_seconds() {
     let calls = AtomicUsize::new(0);
     let server = Server::start(raito(move |_| {
