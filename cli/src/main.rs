@@ -46,11 +46,28 @@ enum Command {
     /// Data source sync: writes the data source import file (the data source element first,
     /// then every data object), without contacting Raito Cloud.
     Metadata(MetadataArgs),
+    /// Identity store sync: writes the users and groups import files, without contacting
+    /// Raito Cloud.
+    Identities(IdentitiesArgs),
     /// Runs the syncs of your targets once and reports them to Raito Cloud (or a stand-in),
     /// as the Lambda functions do: a job per target, its task events, the staged file
     /// uploaded and imported, then endOfTargetsSync. Uses `domain`, `api-user` and
     /// `api-secret` of raito.yml.
     Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct IdentitiesArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// Where to write the users file: a local path or `s3://bucket/key`.
+    #[arg(long, value_name = "FILE")]
+    out_users: String,
+
+    /// Where to write the groups file: a local path or `s3://bucket/key`.
+    #[arg(long, value_name = "FILE")]
+    out_groups: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -163,6 +180,7 @@ fn init_logging(format: LogFormat) {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Metadata(args) => metadata(args).await,
+        Command::Identities(args) => identities(args).await,
         Command::Run(args) => run_targets(args).await,
     }
 }
@@ -214,6 +232,22 @@ async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
     )
     .await?;
     print_summary(&target.name, "data source sync", &outcome);
+    Ok(())
+}
+
+async fn identities(args: IdentitiesArgs) -> anyhow::Result<()> {
+    let target = load_target(&args.target).await?;
+    let connector = connector::build(&target)?;
+    let users = destination(&args.out_users).await?;
+    let groups = match destination(&args.out_groups).await {
+        Ok(groups) => groups,
+        Err(error) => {
+            users.abort().await;
+            return Err(error);
+        }
+    };
+    let outcome = sync::identities::run(connector.as_ref(), &target, users, groups).await?;
+    print_summary(&target.name, "identity store sync", &outcome);
     Ok(())
 }
 

@@ -166,6 +166,37 @@ fn metadata_writes_the_import_file_and_a_readable_summary() {
 }
 
 #[test]
+fn identities_writes_the_users_and_groups_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(dir.path(), "");
+    let (users, groups) = (
+        dir.path().join("users.json"),
+        dir.path().join("groups.json"),
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["identities", "--config", config.to_str().expect("utf-8")])
+        .args(["--target", "warehouse"])
+        .args(["--out-users", users.to_str().expect("utf-8")])
+        .args(["--out-groups", groups.to_str().expect("utf-8")])
+        .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let users: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&users).expect("users")).expect("JSON");
+    let me = pg("RAITO_TEST_PG_USER");
+    assert!(
+        users.iter().any(|u| u["externalId"] == me.as_str()),
+        "{users:?}"
+    );
+    let groups: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&groups).expect("groups")).expect("JSON");
+    assert!(groups.iter().all(|g| g["externalId"].is_string()));
+    assert!(stderr(&output).contains("identity store sync of target \"warehouse\""));
+}
+
+#[test]
 fn an_unset_environment_variable_names_the_file_target_and_key() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(dir.path(), "");

@@ -2,6 +2,7 @@
 //! `raito-sync` command run the same code. A pipeline asks a connector for its results,
 //! streams them into a file or S3 object, and reports what it wrote.
 
+pub mod identities;
 pub mod metadata;
 pub mod run;
 pub mod staging;

@@ -247,6 +247,77 @@ async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes(
 }
 
 #[tokio::test]
+async fn login_roles_are_users_other_roles_are_groups_with_their_memberships() {
+    let p = support::unique_name("idp");
+    let q = |name: &str| format!("\"{p}_{}\"", name.replace('"', "\"\""));
+    support::pg_admin("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {analysts} NOLOGIN; COMMENT ON ROLE {analysts} IS 'Analysts';
+             CREATE ROLE {finance} NOLOGIN IN ROLE {analysts};
+             CREATE ROLE {alice} LOGIN IN ROLE {finance};
+             CREATE ROLE {etl} LOGIN IN ROLE {analysts};
+             GRANT {etl} TO {alice};",
+            analysts = q("analysts"),
+            finance = q("Finance \"Team\""),
+            alice = q("alice"),
+            etl = q("svc_etl"),
+        ))
+        .await
+        .expect("create roles");
+    let mut target = target("").await;
+    target
+        .parameters
+        .insert("pg-machine-user-pattern", serde_json::json!("_svc_"), false);
+    let connector = connector::build(&target).expect("valid target");
+    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+
+    let n = |name: &str| format!("{p}_{name}");
+    let ours_users: Vec<(String, Vec<String>, Option<bool>)> = users
+        .iter()
+        .filter(|u| u.name.starts_with(&p))
+        .map(|u| {
+            (
+                u.external_id.clone(),
+                u.group_external_ids.clone(),
+                u.is_machine,
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours_users,
+        vec![
+            (n("alice"), vec![n("Finance \"Team\"")], Some(false)),
+            (n("svc_etl"), vec![n("analysts")], Some(true)),
+        ],
+        "a membership in a login role is not a group"
+    );
+    let ours_groups: Vec<(String, Vec<String>, String)> = groups
+        .iter()
+        .filter(|g| g.name.starts_with(&p))
+        .map(|g| {
+            (
+                g.external_id.clone(),
+                g.parent_group_external_ids.clone(),
+                g.description.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours_groups,
+        vec![
+            (n("Finance \"Team\""), vec![n("analysts")], String::new()),
+            (n("analysts"), Vec::new(), "Analysts".to_owned()),
+        ]
+    );
+    assert!(
+        groups.iter().all(|g| !g.name.starts_with("pg_"))
+            && users.iter().all(|u| !u.name.starts_with("pg_")),
+        "built-in roles are left out"
+    );
+}
+
+#[tokio::test]
 async fn excluded_and_unconnectable_databases_are_left_out() {
     let excluded = support::unique_name("excluded");
     let locked = support::unique_name("locked");

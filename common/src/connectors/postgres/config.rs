@@ -17,6 +17,7 @@ pub const PARAMETERS: &[&str] = &[
     "pg-sslrootcert",
     "pg-excluded-databases",
     "pg-excluded-schemas",
+    "pg-machine-user-pattern",
 ];
 
 /// Connection and scope of a PostgreSQL target.
@@ -50,6 +51,10 @@ pub struct Config {
     /// `pg_catalog`, `information_schema`, `pg_toast` and temporary schemas are always
     /// excluded.
     pub excluded_schemas: Vec<SchemaExclusion>,
+    /// `pg-machine-user-pattern`: login roles whose name matches this POSIX regular
+    /// expression (PostgreSQL's `~`) are reported as machine users, e.g. `^(svc|etl)_`.
+    /// Default: none.
+    pub machine_user_pattern: Option<String>,
 }
 
 /// TLS to the server, as libpq's `sslmode`.
@@ -157,6 +162,7 @@ impl Config {
             ssl_root_cert: parameters.string("pg-sslrootcert")?,
             excluded_databases,
             excluded_schemas,
+            machine_user_pattern: parameters.string("pg-machine-user-pattern")?,
         })
     }
 

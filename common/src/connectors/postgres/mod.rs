@@ -6,10 +6,12 @@
 //!   TLS according to `pg-sslmode`.
 //! - Needs: `CONNECT` on the databases to sync. The catalog is readable by every role, so
 //!   reading metadata needs no other grant.
-//! - Supports: the data source sync ([`metadata`]). Full names follow [`naming`].
+//! - Supports: the data source sync ([`metadata`]) and the identity sync of its own roles
+//!   ([`identities`]). Full names follow [`naming`].
 
 mod client;
 pub mod config;
+pub mod identities;
 pub mod metadata;
 pub mod naming;
 
@@ -17,8 +19,11 @@ use async_trait::async_trait;
 
 pub use config::Config;
 
-use crate::connector::{Connector, DataSourceRequest, DataSourceSync, Error, Sink};
+use crate::connector::{
+    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
+};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
+use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "postgresql";
@@ -50,6 +55,25 @@ impl Connector for Postgres {
 
     fn data_source(&self) -> Option<&dyn DataSourceSync> {
         Some(self)
+    }
+
+    fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl IdentityStoreSync for Postgres {
+    async fn metadata(&self) -> Result<IdentityStoreMetaData, Error> {
+        Ok(identities::identity_store_metadata())
+    }
+
+    async fn sync_identities(
+        &self,
+        users: &mut dyn Sink<User>,
+        groups: &mut dyn Sink<Group>,
+    ) -> Result<(), Error> {
+        identities::sync(&self.config, users, groups).await
     }
 }
 

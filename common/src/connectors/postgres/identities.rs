@@ -1,0 +1,108 @@
+//! The PostgreSQL identity sync: the server's own roles. Roles that can log in are users,
+//! roles that cannot are groups; direct memberships (`pg_auth_members`) become the users'
+//! `groupExternalIds` and the groups' `parentGroupExternalIds`. Built-in roles (`pg_*`) are
+//! left out. External ids are role names, as GRANT statements name them.
+
+use tokio_postgres::types::ToSql;
+
+use super::config::Config;
+use super::{NAME, client};
+use crate::connector::{Error, Sink};
+use crate::model::identity::{Group, IdentityStoreMetaData, User};
+
+/// Rows fetched per round trip from the role cursor.
+const FETCH_SIZE: i32 = 2_000;
+
+/// Every role with its comment, its direct parent groups (roles that cannot log in), and
+/// whether its name matches the machine-user pattern ($1, a POSIX regular expression, or null).
+const LIST_ROLES: &str = "\
+SELECT r.rolname, r.rolcanlogin,
+       coalesce(shobj_description(r.oid, 'pg_authid'), ''),
+       array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+             WHERE m.member = r.oid AND NOT g.rolcanlogin AND g.rolname !~ '^pg_'
+             ORDER BY g.rolname COLLATE \"C\"),
+       coalesce(r.rolname ~ $1::text, false)
+FROM pg_roles r
+WHERE r.rolname !~ '^pg_'
+ORDER BY r.rolname COLLATE \"C\"";
+
+/// The identity store metadata of a PostgreSQL server.
+pub fn identity_store_metadata() -> IdentityStoreMetaData {
+    IdentityStoreMetaData {
+        r#type: NAME.to_owned(),
+        icon: NAME.to_owned(),
+        can_be_linked: true,
+        can_be_master: false,
+    }
+}
+
+/// Pushes every user and group role into their sinks, read through a cursor in one
+/// read-only transaction on `pg-database`.
+pub async fn sync(
+    config: &Config,
+    users: &mut dyn Sink<User>,
+    groups: &mut dyn Sink<Group>,
+) -> Result<(), Error> {
+    let mut client = client::connect(config, &config.database).await?;
+    let endpoint = config.endpoint();
+    let endpoint = &endpoint;
+    let fail = |operation: &'static str| move |e| client::classify(e, endpoint, operation);
+    let transaction = client
+        .build_transaction()
+        .read_only(true)
+        .start()
+        .await
+        .map_err(fail("starting a read-only transaction"))?;
+    let params: [&(dyn ToSql + Sync); 1] = [&config.machine_user_pattern];
+    let roles = transaction
+        .bind(LIST_ROLES, &params)
+        .await
+        .map_err(fail("listing roles"))?;
+    let (mut user_count, mut group_count) = (0u64, 0u64);
+    loop {
+        let rows = transaction
+            .query_portal(&roles, FETCH_SIZE)
+            .await
+            .map_err(fail("listing roles"))?;
+        for row in &rows {
+            let name: String = row.get(0);
+            let can_login: bool = row.get(1);
+            let description: String = row.get(2);
+            let parents: Vec<String> = row.get(3);
+            if can_login {
+                users
+                    .push(User {
+                        external_id: name.clone(),
+                        user_name: name.clone(),
+                        name,
+                        group_external_ids: parents,
+                        is_machine: Some(row.get(4)),
+                        ..Default::default()
+                    })
+                    .await?;
+                user_count += 1;
+            } else {
+                groups
+                    .push(Group {
+                        external_id: name.clone(),
+                        display_name: name.clone(),
+                        name,
+                        description,
+                        parent_group_external_ids: parents,
+                        ..Default::default()
+                    })
+                    .await?;
+                group_count += 1;
+            }
+        }
+        if rows.len() < FETCH_SIZE as usize {
+            break;
+        }
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(fail("ending the read-only transaction"))?;
+    tracing::info!(users = user_count, groups = group_count, "listed roles");
+    Ok(())
+}
