@@ -5,6 +5,9 @@
 
 use std::process::{Command, Output};
 
+/// The test PostgreSQL's settings, or a panic naming the command that starts it.
+use test_support::required_env as pg;
+
 fn raito_sync(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_raito-sync"))
         .args(args)
@@ -16,16 +19,6 @@ fn raito_sync(args: &[&str]) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// The test PostgreSQL, or a panic naming the command that starts it.
-fn pg(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: start the test services with \
-             `eval \"$(dev/services.sh start)\"` (or run `dev/test.sh`)"
-        )
-    })
 }
 
 fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {

@@ -81,16 +81,6 @@ pub trait Connector: Send + Sync {
     fn usage(&self) -> Option<&dyn UsageSync> {
         None
     }
-
-    /// Which steps this connector supports, for reporting the others as skipped.
-    fn supports(&self, step: Step) -> bool {
-        match step {
-            Step::IdentityStore => self.identity_store().is_some(),
-            Step::DataSource => self.data_source().is_some(),
-            Step::DataAccess => self.access().is_some(),
-            Step::DataUsage => self.usage().is_some(),
-        }
-    }
 }
 
 /// What a data source sync is asked to cover.

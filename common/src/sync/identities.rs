@@ -62,14 +62,7 @@ pub async fn run(
             Err(source) => {
                 user_writer.abort().await;
                 group_writer.abort().await;
-                let error = match source {
-                    crate::connector::Error::Output(source) => output_error(source),
-                    source => Error::Connector {
-                        target: target.name.clone(),
-                        step: Step::IdentityStore,
-                        source,
-                    },
-                };
+                let error = Error::connector(&target.name, Step::IdentityStore, source);
                 tracing::error!(%error, "identity store sync failed; nothing was written");
                 return Err(error);
             }

@@ -126,14 +126,7 @@ async fn write_objects(
     }
     sync.sync_data_objects(request, &mut counting)
         .await
-        .map_err(|source| match source {
-            crate::connector::Error::Output(source) => output_error(source),
-            source => Error::Connector {
-                target: target.name.clone(),
-                step: Step::DataSource,
-                source,
-            },
-        })?;
+        .map_err(|source| Error::connector(&target.name, Step::DataSource, source))?;
     Ok(counting.into_counts())
 }
 

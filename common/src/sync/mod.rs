@@ -50,6 +50,25 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A connector's failure in `step` of `target`. A failure to write the output keeps its
+    /// meaning: it is the output's error, not the connector's.
+    fn connector(target: &str, step: Step, error: connector::Error) -> Self {
+        match error {
+            connector::Error::Output(source) => Error::Output {
+                target: target.to_owned(),
+                step,
+                source,
+            },
+            source => Error::Connector {
+                target: target.to_owned(),
+                step,
+                source,
+            },
+        }
+    }
+}
+
 /// What a step did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

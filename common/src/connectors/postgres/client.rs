@@ -8,6 +8,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use secrecy::ExposeSecret;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Portal, Row, Transaction};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::NAME;
@@ -246,6 +248,48 @@ impl ServerCertVerifier for AnyHostName {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.webpki.supported_verify_schemes()
+    }
+}
+
+/// Rows fetched per round trip from a cursor: enough to amortise the round trip, few enough
+/// that memory stays flat whatever the size of the catalog.
+const FETCH_SIZE: i32 = 2_000;
+
+/// A server-side cursor (a bound portal) inside a transaction, read in batches of
+/// [`FETCH_SIZE`] rows, so a query's result never sits whole in memory.
+pub struct Cursor<'t> {
+    transaction: &'t Transaction<'t>,
+    portal: Portal,
+    exhausted: bool,
+}
+
+impl<'t> Cursor<'t> {
+    /// Binds `query` with `params` as a portal of `transaction`.
+    pub async fn open(
+        transaction: &'t Transaction<'t>,
+        query: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Self, tokio_postgres::Error> {
+        let portal = transaction.bind(query, params).await?;
+        Ok(Self {
+            transaction,
+            portal,
+            exhausted: false,
+        })
+    }
+
+    /// The next batch of rows, `None` once the cursor is exhausted.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, tokio_postgres::Error> {
+        if self.exhausted {
+            return Ok(None);
+        }
+        let rows = self
+            .transaction
+            .query_portal(&self.portal, FETCH_SIZE)
+            .await?;
+        // A short batch is the last one: the portal has no more rows.
+        self.exhausted = rows.len() < FETCH_SIZE as usize;
+        Ok(Some(rows))
     }
 }
 

@@ -10,9 +10,6 @@ use super::{NAME, client};
 use crate::connector::{Error, Sink};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
-/// Rows fetched per round trip from the role cursor.
-const FETCH_SIZE: i32 = 2_000;
-
 /// Every role with its comment, its direct parent groups (roles that cannot log in), and
 /// whether its name matches the machine-user pattern ($1, a POSIX regular expression, or null).
 const LIST_ROLES: &str = "\
@@ -54,16 +51,11 @@ pub async fn sync(
         .await
         .map_err(fail("starting a read-only transaction"))?;
     let params: [&(dyn ToSql + Sync); 1] = [&config.machine_user_pattern];
-    let roles = transaction
-        .bind(LIST_ROLES, &params)
+    let mut roles = client::Cursor::open(&transaction, LIST_ROLES, &params)
         .await
         .map_err(fail("listing roles"))?;
     let (mut user_count, mut group_count) = (0u64, 0u64);
-    loop {
-        let rows = transaction
-            .query_portal(&roles, FETCH_SIZE)
-            .await
-            .map_err(fail("listing roles"))?;
+    while let Some(rows) = roles.next_batch().await.map_err(fail("listing roles"))? {
         for row in &rows {
             let name: String = row.get(0);
             let can_login: bool = row.get(1);
@@ -94,9 +86,6 @@ pub async fn sync(
                     .await?;
                 group_count += 1;
             }
-        }
-        if rows.len() < FETCH_SIZE as usize {
-            break;
         }
     }
     transaction

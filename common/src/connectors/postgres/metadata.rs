@@ -19,9 +19,6 @@ pub const MATERIALIZED_VIEW: &str = "materialized-view";
 /// Data object type of foreign tables (a PostgreSQL-specific type; a kind of table).
 pub const FOREIGN_TABLE: &str = "foreign-table";
 
-/// Rows fetched per round trip from the catalog cursor.
-const FETCH_SIZE: i32 = 2_000;
-
 /// Databases the configured user may connect to, in name order.
 const LIST_DATABASES: &str = "\
 SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
@@ -422,15 +419,14 @@ async fn sync_database(
     let only_schema = scope.level(1);
     let params: [&(dyn ToSql + Sync); 2] = [&excluded, &only_schema];
 
-    let schemas = transaction
-        .bind(LIST_SCHEMAS, &params)
+    let mut schemas = client::Cursor::open(&transaction, LIST_SCHEMAS, &params)
         .await
         .map_err(fail("listing schemas"))?;
-    loop {
-        let rows = transaction
-            .query_portal(&schemas, FETCH_SIZE)
-            .await
-            .map_err(fail("listing schemas"))?;
+    while let Some(rows) = schemas
+        .next_batch()
+        .await
+        .map_err(fail("listing schemas"))?
+    {
         for row in &rows {
             let schema: String = row.get(0);
             if !scope.includes(&[database, &schema]) {
@@ -449,22 +445,18 @@ async fn sync_database(
             .await?;
             count += 1;
         }
-        if rows.len() < FETCH_SIZE as usize {
-            break;
-        }
     }
 
-    let relations = transaction
-        .bind(LIST_RELATIONS, &params)
+    let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
         .await
         .map_err(fail("listing tables and columns"))?;
     // The relation of the previous row: columns arrive right after their relation.
     let mut current: Option<(String, String)> = None;
-    loop {
-        let rows = transaction
-            .query_portal(&relations, FETCH_SIZE)
-            .await
-            .map_err(fail("listing tables and columns"))?;
+    while let Some(rows) = relations
+        .next_batch()
+        .await
+        .map_err(fail("listing tables and columns"))?
+    {
         for row in &rows {
             let schema: String = row.get(0);
             let relation: String = row.get(1);
@@ -516,9 +508,6 @@ async fn sync_database(
             if !same_relation {
                 current = Some((schema, relation));
             }
-        }
-        if rows.len() < FETCH_SIZE as usize {
-            break;
         }
     }
     transaction

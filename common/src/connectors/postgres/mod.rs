@@ -41,11 +41,6 @@ impl Postgres {
             config: Config::from_parameters(parameters)?,
         })
     }
-
-    /// The validated configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
 }
 
 impl Connector for Postgres {
