@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use raito_common::config::Config;
-use raito_common::connector::{self, DataSourceRequest};
+use raito_common::connector::{self, DataSourceRequest, Step};
 use raito_common::output::Destination;
 use raito_common::sync::{self, Outcome};
 
@@ -74,6 +74,17 @@ struct IdentitiesArgs {
 enum Only {
     /// The data source (metadata) sync.
     Metadata,
+    /// The identity store sync (users and groups).
+    Identities,
+}
+
+impl Only {
+    fn step(self) -> Step {
+        match self {
+            Only::Metadata => Step::DataSource,
+            Only::Identities => Step::IdentityStore,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -86,9 +97,10 @@ struct RunArgs {
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
 
-    /// The step to run. Only `metadata` exists so far (and is the default).
-    #[arg(long, value_enum, default_value_t = Only::Metadata)]
-    only: Only,
+    /// Run only this step; repeat for several. Default: every step (data source, then
+    /// identity store), each where the target has the id for it.
+    #[arg(long, value_enum)]
+    only: Vec<Only>,
 
     /// Where files are staged before the upload. Default: a temporary folder, removed
     /// afterwards.
@@ -292,13 +304,16 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
         targets: args.targets.clone(),
         ..Default::default()
     };
-    match args.only {
-        Only::Metadata => {}
-    }
-    let summary = run::data_source_syncs(
+    let steps: Vec<Step> = if args.only.is_empty() {
+        vec![Step::DataSource, Step::IdentityStore]
+    } else {
+        args.only.iter().map(|only| only.step()).collect()
+    };
+    let summary = run::run(
         &raito,
         &config,
         &selection,
+        &steps,
         &Staging::Local(stage_dir),
         limits,
     )

@@ -272,7 +272,7 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
     assert_eq!(state.jobs.len(), 1);
     assert_eq!(state.jobs[0].status(), "COMPLETED");
     assert_eq!(state.end_of_targets_syncs.len(), 1);
-    let staged = summary["targets"][0]["staged"]
+    let staged = summary["targets"][0]["steps"][0]["staged"][0]
         .as_str()
         .expect("staged file");
     assert!(std::path::Path::new(staged).starts_with(&stage), "{staged}");

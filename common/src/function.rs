@@ -19,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::aws::secrets::{SecretSource, SecretsManager, secret_object};
 use crate::config::Config;
+use crate::connector::Step;
 use crate::raito;
 use crate::sync::run::{self, Limits, RunSummary, Selection};
 use crate::sync::staging::Staging;
@@ -272,45 +273,40 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-/// The sync-metadata handler: runs the data source sync of the targets the event selects and
-/// returns the run summary. Fails (so Lambda counts an error and the alarm fires) when any
-/// target failed; the error carries the summary.
-pub async fn sync_metadata(
+/// Runs a sync function that does `step`: JSON logs, the environment built once, then
+/// [`handle`] for every invocation, each failure reported with its [`Error::kind`] as Lambda's
+/// `errorType`.
+#[cfg(feature = "lambda")]
+pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+    init_logging();
+    let env = Environment::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        let env = &env;
+        async move {
+            handle(env, step, event.payload, deadline)
+                .await
+                .map_err(|e| Diagnostic {
+                    error_type: e.kind().to_owned(),
+                    error_message: e.to_string(),
+                })
+        }
+    }))
+    .await
+}
+
+/// The handler of a sync function that runs `step` (sync-metadata: the data source step,
+/// sync-identities: the identity store step) for the targets the event selects, and returns
+/// the run summary. Fails (so Lambda counts an error and the alarm fires) when any target
+/// failed; the error carries the summary.
+pub async fn handle(
     env: &Environment,
+    step: Step,
     event: serde_json::Value,
     deadline: Instant,
 ) -> Result<RunSummary, Error> {
-    let selection = match Trigger::from_event(event)? {
-        Trigger::Schedule(input) => Selection {
-            targets: input.targets,
-            ..Default::default()
-        },
-        Trigger::SyncTrigger(trigger) => {
-            if !trigger.data_source_sync {
-                return Err(Error::Unsupported(
-                    "this syncTrigger does not ask for a data source sync (dataSourceSync is false); \
-                     sync-metadata runs only that step"
-                        .into(),
-                ));
-            }
-            let data_source = trigger.data_source.ok_or_else(|| {
-                Error::Unsupported(
-                    "a syncTrigger for a data source sync must name dataSource".into(),
-                )
-            })?;
-            Selection {
-                data_source: Some(data_source),
-                data_object_parent: trigger.data_object_parent.filter(|p| !p.is_empty()),
-                data_object_excludes: trigger.data_object_excludes,
-                ..Default::default()
-            }
-        }
-        Trigger::ApUpdate(_) => {
-            return Err(Error::Unsupported(
-                "apUpdate asks for an access sync; send it to the sync-access function".into(),
-            ));
-        }
-    };
+    let selection = selection(step, Trigger::from_event(event)?)?;
     let config = env.load_config().await?;
     // Validate the selection before signing in, so a typo fails fast.
     run::select(&config, &selection)?;
@@ -321,7 +317,7 @@ pub async fn sync_metadata(
             .unwrap_or(deadline),
         poll_interval: env.poll_interval,
     };
-    let summary = run::data_source_syncs(raito, &config, &selection, &env.staging, limits).await?;
+    let summary = run::run(raito, &config, &selection, &[step], &env.staging, limits).await?;
     let failed = summary
         .targets
         .iter()
@@ -335,4 +331,67 @@ pub async fn sync_metadata(
         });
     }
     Ok(summary)
+}
+
+/// The targets an event selects for a function that runs `step`.
+fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
+    match trigger {
+        Trigger::Schedule(input) => Ok(Selection {
+            targets: input.targets,
+            ..Default::default()
+        }),
+        Trigger::SyncTrigger(trigger) => match step {
+            Step::DataSource => {
+                if !trigger.data_source_sync {
+                    return Err(Error::Unsupported(
+                        "this syncTrigger does not ask for a data source sync (dataSourceSync is \
+                         false); sync-metadata runs only that step"
+                            .into(),
+                    ));
+                }
+                let data_source = trigger.data_source.ok_or_else(|| {
+                    Error::Unsupported(
+                        "a syncTrigger for a data source sync must name dataSource".into(),
+                    )
+                })?;
+                Ok(Selection {
+                    data_source: Some(data_source),
+                    data_object_parent: trigger.data_object_parent.filter(|p| !p.is_empty()),
+                    data_object_excludes: trigger.data_object_excludes,
+                    ..Default::default()
+                })
+            }
+            Step::IdentityStore => {
+                if !trigger.identity_store_sync {
+                    return Err(Error::Unsupported(
+                        "this syncTrigger does not ask for an identity store sync \
+                         (identityStoreSync is false); sync-identities runs only that step"
+                            .into(),
+                    ));
+                }
+                // An identity store by its id, or a data source's own identity store.
+                match (trigger.identity_store, trigger.data_source) {
+                    (Some(identity_store), _) => Ok(Selection {
+                        identity_store: Some(identity_store),
+                        ..Default::default()
+                    }),
+                    (None, Some(data_source)) => Ok(Selection {
+                        data_source: Some(data_source),
+                        ..Default::default()
+                    }),
+                    (None, None) => Err(Error::Unsupported(
+                        "a syncTrigger for an identity store sync must name identityStore (or \
+                         the dataSource whose own identity store to sync)"
+                            .into(),
+                    )),
+                }
+            }
+            Step::DataAccess | Step::DataUsage => Err(Error::Unsupported(format!(
+                "no function handles the {step} yet"
+            ))),
+        },
+        Trigger::ApUpdate(_) => Err(Error::Unsupported(
+            "apUpdate asks for an access sync; send it to the sync-access function".into(),
+        )),
+    }
 }

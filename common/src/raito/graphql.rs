@@ -9,13 +9,14 @@
 //!   those the Raito CLI's generated client writes (`$input:JobInput!`, `$id:String!` for
 //!   `updateJob`, `$id:ID!`…), so the input type names that reach the server are the ones known
 //!   to work.
-//! - **With inline literals** (`job_subtask`, `import_data_source`): the Raito CLI writes these
+//! - **With inline literals** (`job_subtask`, `import_data_source`, `import_identity`,
+//!   `set_identity_store_metadata`): the Raito CLI writes these
 //!   by hand with the values in the text, so the names of their input types (and ID versus
 //!   String for `jobId`) never reach the real server and are not known for sure. Declaring
 //!   variables would put those guesses on the wire. So the documents hold placeholder string
 //!   literals (`"@jobId"`), valid for ID and String alike, and [`inline`] replaces each with
-//!   the value as a properly escaped GraphQL string literal. The only variable there,
-//!   `$deleteUntouched: Boolean!`, is of a built-in type.
+//!   the value as a properly escaped GraphQL string literal. The only variables there are
+//!   booleans (`$deleteUntouched: Boolean!`…), a built-in type.
 //!
 //! One operation per file, not one file for all: `graphql_client` sends the whole file as the
 //! document, and a server validates every operation of a document, so one operation the real
@@ -111,6 +112,37 @@ pub(crate) struct EndOfTargetsSync;
     reason = "only its generated module is used: the document is sent after `inline`"
 )]
 pub(crate) struct ImportDataSourceRequest;
+
+/// `importIdentityRequest`: starts the import of uploaded users and groups files. Literals
+/// `@jobId`, `@identityStore`, `@usersFileKey`, `@groupsFileKey`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/import_identity.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct ImportIdentityRequest;
+
+/// `setIdentityStoreMetaData` (the Raito CLI's operation `SetMetaData`): the identity store's
+/// type and icon. Literals `@id`, `@type`, `@icon`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/set_identity_store_metadata.graphql",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct SetMetaData;
 
 /// `jobSubtask`: one poll of a server-side subtask. Literals `@jobId`, `@jobType`,
 /// `@subtaskId`.

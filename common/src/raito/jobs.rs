@@ -14,7 +14,8 @@ use super::client::Client;
 use super::error::{Error, Idempotency};
 use super::graphql::{
     self, AddTaskEvent, CreateJob, EndOfTargetsSync, UpdateJob, add_task_event, create_job,
-    end_of_targets_sync, import_data_source_request, job_subtask, update_job,
+    end_of_targets_sync, import_data_source_request, import_identity_request, job_subtask,
+    update_job,
 };
 use crate::connector::Step;
 
@@ -48,21 +49,46 @@ impl fmt::Display for JobId {
     }
 }
 
-/// What a job syncs: a data source or an identity store, by Raito's id.
+/// What a job syncs: a data source, an identity store, or both, by Raito's ids.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum JobTarget {
     /// A data source (`data-source-id`).
     DataSource(String),
     /// An identity store (`identity-store-id`).
     IdentityStore(String),
+    /// A data source with its own identity store (a target with both ids): the Raito CLI
+    /// sends both ids with the job and with every task event.
+    Both {
+        /// The `data-source-id`.
+        data_source: String,
+        /// The `identity-store-id`.
+        identity_store: String,
+    },
 }
 
 impl JobTarget {
-    /// `(dataSourceId, identityStoreId)`, one of them set.
+    /// The job of a target with these ids; `None` when it has neither.
+    pub fn of(data_source: Option<&str>, identity_store: Option<&str>) -> Option<Self> {
+        match (data_source, identity_store) {
+            (Some(ds), Some(is)) => Some(JobTarget::Both {
+                data_source: ds.to_owned(),
+                identity_store: is.to_owned(),
+            }),
+            (Some(ds), None) => Some(JobTarget::DataSource(ds.to_owned())),
+            (None, Some(is)) => Some(JobTarget::IdentityStore(is.to_owned())),
+            (None, None) => None,
+        }
+    }
+
+    /// `(dataSourceId, identityStoreId)`.
     fn ids(&self) -> (Option<String>, Option<String>) {
         match self {
             JobTarget::DataSource(id) => (Some(id.clone()), None),
             JobTarget::IdentityStore(id) => (None, Some(id.clone())),
+            JobTarget::Both {
+                data_source,
+                identity_store,
+            } => (Some(data_source.clone()), Some(identity_store.clone())),
         }
     }
 }
@@ -222,6 +248,19 @@ impl TaskResult {
             _ => Vec::new(),
         }
     }
+}
+
+/// What an identity import ([`Client::import_identities`]) takes.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityImport<'a> {
+    /// The uploaded users file.
+    pub users_file_key: &'a str,
+    /// The uploaded groups file.
+    pub groups_file_key: &'a str,
+    /// Remove users and groups that are not in the files (the target's `delete-untouched`).
+    pub delete_untouched: bool,
+    /// Replace each user's group memberships by the file's (the target's `replace-groups`).
+    pub replace_groups: bool,
 }
 
 /// One status change of one step of a job (`addTaskEvent`).
@@ -507,6 +546,51 @@ impl Client {
             )
             .await?;
         data.import_data_source_request
+            .and_then(|response| response.subtask)
+            .map(|subtask| Subtask {
+                subtask_id: subtask.subtask_id,
+                status: subtask.status,
+            })
+            .ok_or_else(|| Error::Decode {
+                operation: OPERATION,
+                message: "the answer has no subtask".to_owned(),
+            })
+    }
+
+    /// `importIdentityRequest`: starts importing the uploaded users and groups files (keys
+    /// from [`Client::upload`]) into identity store `identity_store_id`. `delete_untouched`
+    /// removes users and groups missing from the files; `replace_groups` replaces (rather than
+    /// extends) each user's memberships. Not idempotent: a retry could start a second import.
+    pub async fn import_identities(
+        &self,
+        job: &JobId,
+        identity_store_id: &str,
+        settings: IdentityImport<'_>,
+    ) -> Result<Subtask, Error> {
+        const OPERATION: &str = "importIdentityRequest";
+        let document = graphql::inline(
+            import_identity_request::QUERY,
+            &[
+                ("jobId", job.as_str()),
+                ("identityStore", identity_store_id),
+                ("usersFileKey", settings.users_file_key),
+                ("groupsFileKey", settings.groups_file_key),
+            ],
+        );
+        let variables = import_identity_request::Variables {
+            delete_untouched: settings.delete_untouched,
+            replace_groups: settings.replace_groups,
+        };
+        let data: import_identity_request::ResponseData = self
+            .graphql_document(
+                OPERATION,
+                Idempotency::NotIdempotent,
+                Cow::Owned(document),
+                import_identity_request::OPERATION_NAME,
+                &variables,
+            )
+            .await?;
+        data.import_identity_request
             .and_then(|response| response.subtask)
             .map(|subtask| Subtask {
                 subtask_id: subtask.subtask_id,

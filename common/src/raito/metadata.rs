@@ -1,11 +1,15 @@
-//! `setDataSourceMetaData`: tells Raito a data source's object types, permissions and access
-//! provider types before its objects are imported. The input is the crate's own wire type,
+//! `setDataSourceMetaData` and `setIdentityStoreMetaData`: tell Raito what a data source (object
+//! types, permissions, access provider types) or an identity store (type, icon, linking) is
+//! before its files are imported. The data source input is the crate's own wire type,
 //! [`DataSourceMetaData`], sent as it serialises (empty fields left out).
+
+use std::borrow::Cow;
 
 use super::client::Client;
 use super::error::{Error, Idempotency};
-use super::graphql::{SetDataSourceMetaData, set_data_source_meta_data};
+use super::graphql::{self, SetDataSourceMetaData, set_data_source_meta_data, set_meta_data};
 use crate::model::data_source::DataSourceMetaData;
+use crate::model::identity::IdentityStoreMetaData;
 
 impl Client {
     /// Sets the metadata of data source `data_source_id`. Idempotent (it replaces the
@@ -34,6 +38,53 @@ impl Client {
                 }),
                 _ => Ok(()),
             },
+        }
+    }
+}
+
+impl Client {
+    /// Sets the metadata of identity store `identity_store_id`, as the Raito CLI's
+    /// `SetMetaData` does (values inline, see `graphql.rs`). Idempotent. An error member in the
+    /// answer (permission denied, not found) is [`Error::Rejected`].
+    pub async fn set_identity_store_metadata(
+        &self,
+        identity_store_id: &str,
+        metadata: &IdentityStoreMetaData,
+    ) -> Result<(), Error> {
+        const OPERATION: &str = "setIdentityStoreMetaData";
+        let document = graphql::inline(
+            set_meta_data::QUERY,
+            &[
+                ("id", identity_store_id),
+                ("type", &metadata.r#type),
+                ("icon", &metadata.icon),
+            ],
+        );
+        let variables = set_meta_data::Variables {
+            can_be_linked: metadata.can_be_linked,
+            can_be_master: metadata.can_be_master,
+        };
+        let data: set_meta_data::ResponseData = self
+            .graphql_document(
+                OPERATION,
+                Idempotency::Idempotent,
+                Cow::Owned(document),
+                set_meta_data::OPERATION_NAME,
+                &variables,
+            )
+            .await?;
+        use set_meta_data::SetMetaDataSetIdentityStoreMetaData as Answer;
+        let message = match &data.set_identity_store_meta_data {
+            Some(Answer::PermissionDeniedError(e)) => Some(&e.message),
+            Some(Answer::NotFoundError(e)) => Some(&e.message),
+            _ => None,
+        };
+        match message {
+            Some(message) if !message.is_empty() => Err(Error::Rejected {
+                operation: OPERATION,
+                message: message.clone(),
+            }),
+            _ => Ok(()),
         }
     }
 }

@@ -21,8 +21,8 @@ pub use client::Client;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};
 pub use error::{BODY_EXCERPT, BoxError, Error};
 pub use jobs::{
-    DEFAULT_POLL_INTERVAL, JobId, JobStatus, JobTarget, MAX_POLL_FAILURES, Subtask, SubtaskOutcome,
-    SubtaskResult, SubtaskState, TaskEvent, TaskResult,
+    DEFAULT_POLL_INTERVAL, IdentityImport, JobId, JobStatus, JobTarget, MAX_POLL_FAILURES, Subtask,
+    SubtaskOutcome, SubtaskResult, SubtaskState, TaskEvent, TaskResult,
 };
 pub use retry::RetryPolicy;
 pub use upload::{BodyFuture, BodyOpener, Upload};

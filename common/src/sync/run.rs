@@ -1,7 +1,8 @@
 //! A run over the targets of a `raito.yml`, reported to Raito Cloud: for each target a job,
-//! its task events, the staged file uploaded and imported, and at the end
-//! `endOfTargetsSync`. One target's failure is recorded and the next target still runs. The
-//! Lambda functions and `raito-sync run` both come through here.
+//! and for each step (data source, identity store) its task events, the staged files uploaded
+//! and imported; at the end `endOfTargetsSync`. A failing step stops the later steps of its
+//! target; the next target still runs. The Lambda functions and `raito-sync run` both come
+//! through here.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,10 +12,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::staging::Staging;
-use super::{Outcome, metadata};
+use super::{Outcome, Report, identities, metadata};
 use crate::config::{Config, Target};
-use crate::connector::{self, DataSourceRequest, Step};
-use crate::raito::{self, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
+use crate::connector::{self, Connector, DataSourceRequest, Step};
+use crate::output::Written;
+use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,8 @@ pub struct Selection {
     pub targets: Vec<String>,
     /// Only the targets of this data source (Raito's id), e.g. from a `syncTrigger`.
     pub data_source: Option<String>,
+    /// Only the targets of this identity store (Raito's id), e.g. from a `syncTrigger`.
+    pub identity_store: Option<String>,
     /// A partial data source sync below this object (no deletes outside it).
     pub data_object_parent: Option<String>,
     /// Subtrees left out of a partial sync.
@@ -64,17 +68,33 @@ impl RunSummary {
 pub struct TargetSummary {
     /// The target's name.
     pub name: String,
-    /// Completed, skipped or failed.
+    /// Completed (at least one step ran, none failed), skipped or failed.
     pub status: TargetStatus,
     /// Raito's job id, once the job was created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
-    /// Elements written, by type (data object types for the data source sync).
+    /// The steps that were asked for, in the order they ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepSummary>,
+    /// Why it was skipped or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The result of one step of one target.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StepSummary {
+    /// `data-source` or `identity-store`.
+    pub step: &'static str,
+    /// Completed, skipped or failed.
+    pub status: TargetStatus,
+    /// Elements written, by type (data object types; `user` and `group`).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub counts: BTreeMap<String, u64>,
-    /// Where the file was staged.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub staged: Option<String>,
+    /// Where the files were staged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub staged: Vec<String>,
     /// What Raito's import reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imported: Option<raito::SubtaskResult>,
@@ -83,7 +103,7 @@ pub struct TargetSummary {
     pub message: Option<String>,
 }
 
-/// How a target ended.
+/// How a target or a step ended.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetStatus {
@@ -109,6 +129,9 @@ pub enum RunError {
     /// A `syncTrigger` names a data source no target has.
     #[error("no target has data-source-id \"{0}\"")]
     UnknownDataSource(String),
+    /// A `syncTrigger` names an identity store no target has.
+    #[error("no target has identity-store-id \"{0}\"")]
+    UnknownIdentityStore(String),
 }
 
 /// The targets of `config` that `selection` names, in configuration order.
@@ -136,20 +159,31 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
                 .as_ref()
                 .is_none_or(|ds| t.data_source_id.as_ref() == Some(ds))
         })
+        .filter(|t| {
+            selection
+                .identity_store
+                .as_ref()
+                .is_none_or(|is| t.identity_store_id.as_ref() == Some(is))
+        })
         .collect();
-    if let Some(ds) = &selection.data_source
-        && selected.is_empty()
-    {
-        return Err(RunError::UnknownDataSource(ds.clone()));
+    if selected.is_empty() {
+        if let Some(ds) = &selection.data_source {
+            return Err(RunError::UnknownDataSource(ds.clone()));
+        }
+        if let Some(is) = &selection.identity_store {
+            return Err(RunError::UnknownIdentityStore(is.clone()));
+        }
     }
     Ok(selected)
 }
 
-/// Runs the data source sync of every selected target and reports it to Raito Cloud.
-pub async fn data_source_syncs(
+/// Runs `steps` (data source and/or identity store, in that order) for every selected target
+/// and reports them to Raito Cloud.
+pub async fn run(
     raito: &raito::Client,
     config: &Config,
     selection: &Selection,
+    steps: &[Step],
     staging: &Staging,
     limits: Limits,
 ) -> Result<RunSummary, RunError> {
@@ -158,10 +192,15 @@ pub async fn data_source_syncs(
     let mut summary = RunSummary::default();
     let mut jobs = Vec::new();
     for target in targets {
-        let span = tracing::info_span!("target", target = %target.name, step = "data-source");
-        let result = data_source_target(raito, target, selection, staging, limits)
-            .instrument(span)
-            .await;
+        let span = tracing::info_span!("target", target = %target.name);
+        let run = TargetRun {
+            raito,
+            target,
+            selection,
+            staging,
+            limits,
+        };
+        let result = run.run(steps).instrument(span).await;
         if let Some(job) = &result.job_id {
             jobs.push(JobId::from(job.clone()));
         }
@@ -177,149 +216,302 @@ pub async fn data_source_syncs(
     Ok(summary)
 }
 
-fn summary(name: &str, status: TargetStatus, message: Option<String>) -> TargetSummary {
-    TargetSummary {
-        name: name.to_owned(),
-        status,
-        job_id: None,
-        counts: BTreeMap::new(),
-        staged: None,
-        imported: None,
-        message,
+/// The steps a run can do, in the order the Raito CLI runs them.
+const ORDER: [Step; 2] = [Step::DataSource, Step::IdentityStore];
+
+/// The name of a step in summaries and logs.
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::DataSource => "data-source",
+        Step::IdentityStore => "identity-store",
+        Step::DataAccess => "data-access",
+        Step::DataUsage => "data-usage",
     }
 }
 
-async fn data_source_target(
-    raito: &raito::Client,
-    target: &Target,
-    selection: &Selection,
-    staging: &Staging,
-    limits: Limits,
-) -> TargetSummary {
-    let Some(data_source_id) = target.data_source_id.clone() else {
-        let reason = "the target has no data-source-id".to_owned();
-        tracing::info!(reason, "target skipped");
-        return summary(&target.name, TargetStatus::Skipped, Some(reason));
-    };
-    let job_target = JobTarget::DataSource(data_source_id.clone());
-    let job = match raito.create_job(&job_target).await {
-        Ok(job) => job,
-        Err(error) => {
-            tracing::error!(%error, "could not create the job");
-            return summary(
-                &target.name,
-                TargetStatus::Failed,
-                Some(format!("creating the job in Raito Cloud: {error}")),
-            );
-        }
-    };
-    let mut result = summary(&target.name, TargetStatus::Completed, None);
-    result.job_id = Some(job.to_string());
-    report_job(raito, &job, &job_target, JobStatus::InProgress, Vec::new()).await;
-
-    let step = DataSourceStep {
-        raito,
-        job: &job,
-        target,
-        data_source_id: &data_source_id,
-        job_target: &job_target,
-        staging,
-        limits,
-    };
-    let outcome = tokio::time::timeout_at(limits.deadline, step.run(selection, &mut result)).await;
-    let error = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(message)) => Some(message),
-        Err(_) => Some(
-            "stopped before the function's deadline: the data source sync did not finish in time \
-             (raise the function's timeout or sync fewer objects per target)"
-                .to_owned(),
-        ),
-    };
-    match error {
-        None => {
-            report_job(raito, &job, &job_target, JobStatus::Completed, Vec::new()).await;
-        }
-        Some(message) => {
-            tracing::error!(error = %message, "data source sync failed");
-            step.task(JobStatus::Failed, vec![message.clone()], Vec::new())
-                .await;
-            report_job(
-                raito,
-                &job,
-                &job_target,
-                JobStatus::Failed,
-                vec![message.clone()],
-            )
-            .await;
-            result.status = TargetStatus::Failed;
-            result.message = Some(message);
-        }
-    }
-    result
-}
-
-/// Updates the job; Raito ignores failures of this call, and so does the run (the task events
-/// carry the details).
-async fn report_job(
-    raito: &raito::Client,
-    job: &JobId,
-    target: &JobTarget,
-    status: JobStatus,
-    errors: Vec<String>,
-) {
-    if let Err(error) = raito.update_job(job, target, status, errors).await {
-        tracing::warn!(%error, ?status, "could not update the job");
-    }
-}
-
-struct DataSourceStep<'a> {
+/// One target of a run.
+struct TargetRun<'a> {
     raito: &'a raito::Client,
-    job: &'a JobId,
     target: &'a Target,
-    data_source_id: &'a str,
-    job_target: &'a JobTarget,
+    selection: &'a Selection,
     staging: &'a Staging,
     limits: Limits,
 }
 
-impl DataSourceStep<'_> {
+/// What a step needs once the job exists.
+struct StepContext<'a> {
+    run: &'a TargetRun<'a>,
+    job: &'a JobId,
+    job_target: &'a JobTarget,
+    step: Step,
+}
+
+impl TargetRun<'_> {
+    async fn run(&self, steps: &[Step]) -> TargetSummary {
+        let target = self.target;
+        let mut result = TargetSummary {
+            name: target.name.clone(),
+            status: TargetStatus::Completed,
+            job_id: None,
+            steps: Vec::new(),
+            message: None,
+        };
+        // Only the steps this target has an id for; the others are not Raito's to run.
+        let (data_source, identity_store) = (
+            target.data_source_id.as_deref(),
+            target.identity_store_id.as_deref(),
+        );
+        let mut missing = Vec::new();
+        let wanted: Vec<Step> = ORDER
+            .into_iter()
+            .filter(|step| steps.contains(step))
+            .filter(|step| {
+                let (has_id, key) = match step {
+                    Step::DataSource => (data_source.is_some(), "data-source-id"),
+                    _ => (identity_store.is_some(), "identity-store-id"),
+                };
+                if !has_id {
+                    missing.push(key);
+                }
+                has_id
+            })
+            .collect();
+        let Some(job_target) =
+            JobTarget::of(data_source, identity_store).filter(|_| !wanted.is_empty())
+        else {
+            let reason = format!("the target has no {}", missing.join(" or "));
+            tracing::info!(reason, "target skipped");
+            result.status = TargetStatus::Skipped;
+            result.message = Some(reason);
+            return result;
+        };
+        let job = match self.raito.create_job(&job_target).await {
+            Ok(job) => job,
+            Err(error) => {
+                tracing::error!(%error, "could not create the job");
+                result.status = TargetStatus::Failed;
+                result.message = Some(format!("creating the job in Raito Cloud: {error}"));
+                return result;
+            }
+        };
+        result.job_id = Some(job.to_string());
+        self.report_job(&job, &job_target, JobStatus::InProgress, Vec::new())
+            .await;
+
+        // Built once for all steps; a bad parameter fails the first step.
+        let connector = connector::build(target).map_err(|e| e.to_string());
+        let mut failure = None;
+        for step in wanted {
+            let context = StepContext {
+                run: self,
+                job: &job,
+                job_target: &job_target,
+                step,
+            };
+            let span = tracing::info_span!("step", step = step_name(step));
+            let summary = context.run(connector.as_deref()).instrument(span).await;
+            if summary.status == TargetStatus::Failed {
+                failure = summary.message.clone();
+            }
+            result.steps.push(summary);
+            if failure.is_some() {
+                break;
+            }
+        }
+        match failure {
+            None => {
+                if result
+                    .steps
+                    .iter()
+                    .all(|s| s.status == TargetStatus::Skipped)
+                {
+                    result.status = TargetStatus::Skipped;
+                    result.message = result.steps.first().and_then(|s| s.message.clone());
+                }
+                self.report_job(&job, &job_target, JobStatus::Completed, Vec::new())
+                    .await;
+            }
+            Some(message) => {
+                self.report_job(&job, &job_target, JobStatus::Failed, vec![message.clone()])
+                    .await;
+                result.status = TargetStatus::Failed;
+                result.message = Some(message);
+            }
+        }
+        result
+    }
+
+    /// Updates the job; Raito ignores failures of this call, and so does the run (the task
+    /// events carry the details).
+    async fn report_job(
+        &self,
+        job: &JobId,
+        target: &JobTarget,
+        status: JobStatus,
+        errors: Vec<String>,
+    ) {
+        if let Err(error) = self.raito.update_job(job, target, status, errors).await {
+            tracing::warn!(%error, ?status, "could not update the job");
+        }
+    }
+}
+
+impl StepContext<'_> {
+    /// Runs the step within the deadline, reporting its end to Raito.
+    async fn run(&self, connector: Result<&dyn Connector, &String>) -> StepSummary {
+        let mut summary = StepSummary {
+            step: step_name(self.step),
+            status: TargetStatus::Completed,
+            counts: BTreeMap::new(),
+            staged: Vec::new(),
+            imported: None,
+            message: None,
+        };
+        let work = async {
+            let connector = connector.map_err(String::clone)?;
+            match self.step {
+                Step::DataSource => self.data_source(connector, &mut summary).await,
+                _ => self.identity_store(connector, &mut summary).await,
+            }
+        };
+        let error = match tokio::time::timeout_at(self.run.limits.deadline, work).await {
+            Ok(Ok(())) => None,
+            Ok(Err(message)) => Some(message),
+            Err(_) => Some(format!(
+                "stopped before the function's deadline: the {} did not finish in time \
+                 (raise the function's timeout or sync less per target)",
+                self.step
+            )),
+        };
+        if let Some(message) = error {
+            tracing::error!(error = %message, "{} failed", self.step);
+            self.task(JobStatus::Failed, vec![message.clone()], Vec::new())
+                .await;
+            summary.status = TargetStatus::Failed;
+            summary.message = Some(message);
+        }
+        summary
+    }
+
     async fn task(&self, status: JobStatus, errors: Vec<String>, result: Vec<TaskResult>) {
         let event = TaskEvent {
             job_id: self.job.clone(),
-            job_type: Step::DataSource,
+            job_type: self.step,
             target: self.job_target.clone(),
             status,
             errors,
             warnings: Vec::new(),
             result,
         };
-        if let Err(error) = self.raito.add_task_event(&event).await {
+        if let Err(error) = self.run.raito.add_task_event(&event).await {
             tracing::warn!(%error, ?status, "could not report the task event");
         }
     }
 
-    /// The step; an error comes back as the message reported to Raito.
-    async fn run(&self, selection: &Selection, summary: &mut TargetSummary) -> Result<(), String> {
-        let connector = connector::build(self.target).map_err(|e| e.to_string())?;
-        if self.target.skip_data_source_sync || connector.data_source().is_none() {
-            self.task(JobStatus::Skipped, Vec::new(), Vec::new()).await;
-            summary.status = TargetStatus::Skipped;
-            summary.message = Some(if self.target.skip_data_source_sync {
+    /// Reports the step skipped (the target's `skip-…` setting or a connector without it).
+    async fn skipped(&self, summary: &mut StepSummary, reason: String) {
+        tracing::info!(reason, "step skipped");
+        self.task(JobStatus::Skipped, Vec::new(), Vec::new()).await;
+        summary.status = TargetStatus::Skipped;
+        summary.message = Some(reason);
+    }
+
+    /// The staged file `name` of this job and target.
+    async fn destination(&self, name: &str) -> Result<crate::output::Destination, String> {
+        let name = format!("{}/{}/{name}", self.job, file_safe(&self.run.target.name));
+        self.run
+            .staging
+            .destination(&name)
+            .await
+            .map_err(|e| format!("staging {name}: {e}"))
+    }
+
+    /// Uploads staged files to Raito, returning their keys.
+    async fn upload(&self, written: &[Written]) -> Result<Vec<String>, String> {
+        self.task(JobStatus::DataUpload, Vec::new(), Vec::new())
+            .await;
+        let mut keys = Vec::with_capacity(written.len());
+        for file in written {
+            let key = self
+                .run
+                .raito
+                .upload(self.run.staging.upload(file))
+                .await
+                .map_err(|e| format!("uploading {} to Raito Cloud: {e}", file.location))?;
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    /// Waits for Raito's import and reports the step completed with its counts.
+    async fn finish_import(
+        &self,
+        subtask: raito::Subtask,
+        object_type: &str,
+        summary: &mut StepSummary,
+    ) -> Result<(), String> {
+        self.task(JobStatus::Queued, Vec::new(), Vec::new()).await;
+        let limits = self.run.limits;
+        let outcome = self
+            .run
+            .raito
+            .wait_for_subtask(
+                self.job,
+                self.step,
+                &subtask,
+                limits.deadline,
+                limits.poll_interval,
+            )
+            .await
+            .map_err(|e| format!("importing into Raito Cloud: {e}"))?;
+        for warning in outcome.result.iter().flat_map(|r| r.warnings()) {
+            tracing::warn!(warning = %warning, "Raito's import reported a warning");
+        }
+        tracing::info!(counts = ?summary.counts, imported = ?outcome.result, "imported");
+        let counts = TaskResult::from_subtask_result(object_type, &outcome.result);
+        summary.imported = outcome.result;
+        self.task(JobStatus::Completed, Vec::new(), counts).await;
+        Ok(())
+    }
+
+    /// Records what a pipeline wrote; a skipped pipeline (which the checks before rule out) is
+    /// an error.
+    fn completed(outcome: Outcome, summary: &mut StepSummary) -> Result<Report, String> {
+        match outcome {
+            Outcome::Completed(report) => {
+                summary.counts = report.counts.clone();
+                summary.staged = report.written.iter().map(|w| w.location.clone()).collect();
+                Ok(report)
+            }
+            Outcome::Skipped { reason } => Err(reason),
+        }
+    }
+
+    /// The data source step: metadata, data objects, upload, import.
+    async fn data_source(
+        &self,
+        connector: &dyn Connector,
+        summary: &mut StepSummary,
+    ) -> Result<(), String> {
+        let (target, selection) = (self.run.target, self.run.selection);
+        let data_source_id = target.data_source_id.clone().unwrap_or_default();
+        if target.skip_data_source_sync || connector.data_source().is_none() {
+            let reason = if target.skip_data_source_sync {
                 "the target sets skip-data-source-sync".to_owned()
             } else {
                 format!("the {} connector has no data source sync", connector.name())
-            });
+            };
+            self.skipped(summary, reason).await;
             return Ok(());
         }
         self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
-
-        let meta = metadata::data_source_metadata(connector.as_ref(), self.target)
+        let meta = metadata::data_source_metadata(connector, target)
             .await
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
-        self.raito
-            .set_data_source_metadata(self.data_source_id, &meta)
+        self.run
+            .raito
+            .set_data_source_metadata(&data_source_id, &meta)
             .await
             .map_err(|e| format!("sending the data source metadata: {e}"))?;
 
@@ -327,72 +519,90 @@ impl DataSourceStep<'_> {
             .await;
         let partial = selection.data_object_parent.is_some();
         let request = DataSourceRequest {
-            data_source_id: self.data_source_id.to_owned(),
+            data_source_id: data_source_id.clone(),
             parent: selection.data_object_parent.clone(),
             excludes: selection.data_object_excludes.clone(),
         };
-        let name = format!(
-            "{}/{}/data-objects.json",
-            self.job,
-            file_safe(&self.target.name)
-        );
-        let destination = self
-            .staging
-            .destination(&name)
+        let destination = self.destination("data-objects.json").await?;
+        let outcome = metadata::run(connector, target, request, destination)
             .await
-            .map_err(|e| format!("staging the file: {e}"))?;
-        let report = match metadata::run(connector.as_ref(), self.target, request, destination)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            Outcome::Completed(report) => report,
-            Outcome::Skipped { reason } => return Err(reason),
-        };
-        summary.counts = report.counts.clone();
-        let written = report
-            .written
-            .first()
-            .ok_or("the data source sync wrote no file")?;
-        summary.staged = Some(written.location.clone());
-
-        self.task(JobStatus::DataUpload, Vec::new(), Vec::new())
-            .await;
-        let key = self
-            .raito
-            .upload(self.staging.upload(written))
-            .await
-            .map_err(|e| format!("uploading {} to Raito Cloud: {e}", written.location))?;
+            .map_err(|e| e.to_string())?;
+        let report = Self::completed(outcome, summary)?;
+        let keys = self.upload(&report.written).await?;
+        let key = keys.first().ok_or("the data source sync wrote no file")?;
         // A partial sync must never delete what lies outside its subtree.
-        let delete_untouched = self.target.delete_untouched && !partial;
+        let delete_untouched = target.delete_untouched && !partial;
         let subtask = self
+            .run
             .raito
-            .import_data_source(self.job, self.data_source_id, delete_untouched, &key)
+            .import_data_source(self.job, &data_source_id, delete_untouched, key)
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
-        self.task(JobStatus::Queued, Vec::new(), Vec::new()).await;
-        let outcome = self
+        self.finish_import(subtask, "dataobject", summary).await
+    }
+
+    /// The identity store step: metadata, users and groups, upload, import.
+    async fn identity_store(
+        &self,
+        connector: &dyn Connector,
+        summary: &mut StepSummary,
+    ) -> Result<(), String> {
+        let target = self.run.target;
+        let identity_store_id = target.identity_store_id.clone().unwrap_or_default();
+        let Some(sync) = connector
+            .identity_store()
+            .filter(|_| !target.skip_identity_store_sync)
+        else {
+            let reason = if target.skip_identity_store_sync {
+                "the target sets skip-identity-store-sync".to_owned()
+            } else {
+                format!(
+                    "the {} connector has no identity store sync",
+                    connector.name()
+                )
+            };
+            self.skipped(summary, reason).await;
+            return Ok(());
+        };
+        self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
+        let meta = sync
+            .metadata()
+            .await
+            .map_err(|e| format!("target \"{}\": {}: {e}", target.name, self.step))?;
+        self.run
             .raito
-            .wait_for_subtask(
+            .set_identity_store_metadata(&identity_store_id, &meta)
+            .await
+            .map_err(|e| format!("sending the identity store metadata: {e}"))?;
+
+        self.task(JobStatus::DataRetrieve, Vec::new(), Vec::new())
+            .await;
+        let users = self.destination("users.json").await?;
+        let groups = self.destination("groups.json").await?;
+        let outcome = identities::run(connector, target, users, groups)
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = Self::completed(outcome, summary)?;
+        let keys = self.upload(&report.written).await?;
+        let [users_file_key, groups_file_key] = keys.as_slice() else {
+            return Err("the identity store sync did not write two files".to_owned());
+        };
+        let subtask = self
+            .run
+            .raito
+            .import_identities(
                 self.job,
-                Step::DataSource,
-                &subtask,
-                self.limits.deadline,
-                self.limits.poll_interval,
+                &identity_store_id,
+                IdentityImport {
+                    users_file_key,
+                    groups_file_key,
+                    delete_untouched: target.delete_untouched,
+                    replace_groups: target.replace_groups,
+                },
             )
             .await
-            .map_err(|e| format!("importing into Raito Cloud: {e}"))?;
-        let counts = TaskResult::from_subtask_result("dataobject", &outcome.result);
-        summary.imported = outcome.result.clone();
-        for warning in outcome.result.iter().flat_map(|r| r.warnings()) {
-            tracing::warn!(warning = %warning, "Raito's import reported a warning");
-        }
-        tracing::info!(
-            objects = written.elements,
-            imported = ?outcome.result,
-            "data source sync imported"
-        );
-        self.task(JobStatus::Completed, Vec::new(), counts).await;
-        Ok(())
+            .map_err(|e| format!("requesting the import: {e}"))?;
+        self.finish_import(subtask, "", summary).await
     }
 }
 

@@ -2,6 +2,11 @@
 //! real binary with `AWS_LAMBDA_RUNTIME_API` pointing here and invoke it exactly as Lambda
 //! does: long-polled `invocation/next` with the request id, deadline and ARN headers, then
 //! `response` or `error`. Never a dependency of shipped crates.
+//!
+//! [`deployment::Deployment`] builds a whole deployment around it (moto S3 and Secrets Manager,
+//! the Raito stand-in) for end-to-end tests of the functions.
+
+pub mod deployment;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

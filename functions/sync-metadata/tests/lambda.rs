@@ -4,12 +4,12 @@
 //! that never finishes, a wrong API secret.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lambda_harness::{Outcome, RuntimeApi};
-use raito_standin::{Config as StandInConfig, Fault, StandIn};
-use serde_json::{Value, json};
+use lambda_harness::Outcome;
+use lambda_harness::deployment::put_secret;
+use raito_standin::{Config as StandInConfig, Fault};
+use serde_json::json;
 
 const SCHEMA: &str = r#"
 CREATE SCHEMA "Sales.EU";
@@ -18,23 +18,17 @@ COMMENT ON TABLE "Sales.EU".orders IS 'Orders';
 CREATE VIEW public.big_orders AS SELECT id FROM "Sales.EU".orders;
 "#;
 
-/// One deployment: a bucket with raito.yml, secrets, a database, a stand-in, and the function
-/// process attached to a Runtime API.
+/// sync-metadata deployed over a fresh database and data source.
 struct Deployment {
     database: String,
     data_source: String,
-    bucket: String,
-    s3: aws_sdk_s3::Client,
-    standin: StandIn,
-    runtime: RuntimeApi,
-    function: Child,
-    started: Instant,
+    inner: lambda_harness::deployment::Deployment,
 }
 
-impl Drop for Deployment {
-    fn drop(&mut self) {
-        let _ = self.function.kill();
-        let _ = self.function.wait();
+impl std::ops::Deref for Deployment {
+    type Target = lambda_harness::deployment::Deployment;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
     }
 }
 
@@ -57,97 +51,26 @@ impl Deployment {
         for fault in faults {
             standin.inject(fault);
         }
-
-        let aws = test_support::moto_sdk_config();
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws)
-                .force_path_style(true)
-                .build(),
-        );
-        let bucket = test_support::unique_name("bundle").replace(['_', ' '], "-");
-        s3.create_bucket().bucket(&bucket).send().await.unwrap();
-        let secrets = aws_sdk_secretsmanager::Client::new(&aws);
-        let raito_secret = test_support::unique_name("raito/credentials");
-        secrets
-            .create_secret()
-            .name(&raito_secret)
-            .secret_string(
-                json!({"domain": "demo", "api-user": "api-user", "api-secret": api_secret})
-                    .to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
         let pg = test_support::postgres();
-        let pg_secret = test_support::unique_name("raito/pg");
-        secrets
-            .create_secret()
-            .name(&pg_secret)
-            .secret_string(json!({"password": pg.password}).to_string())
-            .send()
-            .await
-            .unwrap();
+        let pg_secret = put_secret("raito/pg", json!({"password": pg.password})).await;
         let config = format!(
             "targets:\n  - name: warehouse\n    connector-name: postgresql\n    \
              data-source-id: {data_source}\n    pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    \
              pg-password: \"{{{{secret:{pg_secret}#password}}}}\"\n    pg-sslmode: require\n",
             pg.host, pg.port, pg.user
         );
-        s3.put_object()
-            .bucket(&bucket)
-            .key("config/raito.yml")
-            .body(config.into_bytes().into())
-            .send()
-            .await
-            .unwrap();
-
-        let runtime = RuntimeApi::start().await.unwrap();
-        let started = Instant::now();
-        let function = Command::new(env!("CARGO_BIN_EXE_sync-metadata"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "sync-metadata")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/sync-metadata")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", test_support::moto_url())
-            .env(
-                "RAITO_CONFIG_URI",
-                format!("s3://{bucket}/config/raito.yml"),
-            )
-            .env("RAITO_BUCKET", &bucket)
-            .env("RAITO_SECRET_NAME", &raito_secret)
-            .env("RAITO_API_URL", standin.base_url())
-            .env("RAITO_COGNITO_ENDPOINT", standin.cognito_url())
-            .env("RAITO_POLL_INTERVAL_MS", "50")
-            .env("RAITO_DEADLINE_MARGIN_MS", "2000")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the sync-metadata binary");
+        let inner = lambda_harness::deployment::Deployment::start(
+            env!("CARGO_BIN_EXE_sync-metadata"),
+            &config,
+            api_secret,
+            standin,
+        )
+        .await;
         Self {
             database,
             data_source,
-            bucket,
-            s3,
-            standin,
-            runtime,
-            function,
-            started,
+            inner,
         }
-    }
-
-    async fn invoke(&self, payload: Value, timeout: Duration) -> Outcome {
-        self.runtime
-            .invoke(payload, timeout)
-            .await
-            .expect("the function answers before its deadline")
     }
 }
 
@@ -252,24 +175,9 @@ async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
     assert_eq!(state.end_of_targets_syncs, vec![vec![job.id.clone()]]);
 
     // The staged copy in S3 is exactly what Raito received.
-    let staged = target["staged"].as_str().unwrap();
-    let key = staged
-        .strip_prefix(&format!("s3://{}/", deployment.bucket))
-        .unwrap();
-    assert!(key.starts_with("staged/"), "{key}");
-    let body = deployment
-        .s3
-        .get_object()
-        .bucket(&deployment.bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let step = &target["steps"][0];
+    assert_eq!(step["step"], "data-source");
+    let body = deployment.staged(step["staged"][0].as_str().unwrap()).await;
     let upload = state
         .uploads
         .iter()

@@ -299,16 +299,20 @@ pub fn classify(error: tokio_postgres::Error, endpoint: &str, operation: &str) -
     let code = error.code().cloned();
     match code {
         Some(code)
-            if code == SqlState::INSUFFICIENT_PRIVILEGE
-                || code == SqlState::INVALID_PASSWORD
+            if code == SqlState::INVALID_PASSWORD
                 || code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
         {
             Error::PermissionDenied {
                 connector: NAME,
-                operation: format!("{operation} ({endpoint})"),
+                operation: format!("{operation} ({endpoint}; check pg-user and pg-password)"),
                 source: Box::new(error),
             }
         }
+        Some(code) if code == SqlState::INSUFFICIENT_PRIVILEGE => Error::PermissionDenied {
+            connector: NAME,
+            operation: format!("{operation} ({endpoint})"),
+            source: Box::new(error),
+        },
         Some(_) => Error::Operation {
             connector: NAME,
             operation: format!("{operation} ({endpoint})"),

@@ -1,0 +1,172 @@
+//! A whole deployment of one sync function for end-to-end tests, as `sam deploy` would make
+//! it: raito.yml in an S3 bucket (moto), secrets in Secrets Manager (moto), the Raito stand-in
+//! as Raito Cloud, and the function's real binary attached to a [`RuntimeApi`].
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use raito_standin::StandIn;
+use serde_json::{Value, json};
+
+use crate::{Outcome, RuntimeApi};
+
+/// The Raito credentials the stand-in accepts by default.
+pub const API_SECRET: &str = "api-secret";
+
+/// A running deployment; the function process is killed on drop.
+pub struct Deployment {
+    /// The staging bucket (also holds `config/raito.yml`).
+    pub bucket: String,
+    /// An S3 client for moto.
+    pub s3: aws_sdk_s3::Client,
+    /// Raito Cloud.
+    pub standin: StandIn,
+    /// The Runtime API the function polls.
+    pub runtime: RuntimeApi,
+    /// When the function process was started.
+    pub started: Instant,
+    function: Child,
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.function.wait();
+    }
+}
+
+/// Stores `value` (as JSON text) in moto's Secrets Manager under a fresh name starting with
+/// `prefix`, and returns the name.
+///
+/// # Panics
+/// When moto is not running (start it with `dev/services.sh start`).
+pub async fn put_secret(prefix: &str, value: Value) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(&test_support::moto_sdk_config());
+    let name = test_support::unique_name(prefix);
+    secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating secret {name} in moto: {e:?}"));
+    name
+}
+
+impl Deployment {
+    /// Puts `raito_yml` in a fresh bucket and the Raito credentials (with `api_secret`) in a
+    /// secret, then starts `binary` (e.g. `env!("CARGO_BIN_EXE_sync-identities")`) against
+    /// `standin`.
+    ///
+    /// # Panics
+    /// When moto is not running or the binary cannot start.
+    pub async fn start(binary: &str, raito_yml: &str, api_secret: &str, standin: StandIn) -> Self {
+        let aws = test_support::moto_sdk_config();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws)
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = test_support::unique_name("bundle").replace(['_', ' '], "-");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("creating bucket {bucket} in moto: {e:?}"));
+        s3.put_object()
+            .bucket(&bucket)
+            .key("config/raito.yml")
+            .body(raito_yml.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("putting raito.yml in moto: {e:?}"));
+        let raito_secret = put_secret(
+            "raito/credentials",
+            json!({"domain": "demo", "api-user": "api-user", "api-secret": api_secret}),
+        )
+        .await;
+
+        let runtime = RuntimeApi::start()
+            .await
+            .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
+        let name = std::path::Path::new(binary)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let started = Instant::now();
+        let function = Command::new(binary)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", test_support::moto_url())
+            .env(
+                "RAITO_CONFIG_URI",
+                format!("s3://{bucket}/config/raito.yml"),
+            )
+            .env("RAITO_BUCKET", &bucket)
+            .env("RAITO_SECRET_NAME", &raito_secret)
+            .env("RAITO_API_URL", standin.base_url())
+            .env("RAITO_COGNITO_ENDPOINT", standin.cognito_url())
+            .env("RAITO_POLL_INTERVAL_MS", "50")
+            .env("RAITO_DEADLINE_MARGIN_MS", "2000")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+        Self {
+            bucket,
+            s3,
+            standin,
+            runtime,
+            started,
+            function,
+        }
+    }
+
+    /// Invokes the function once and waits up to `timeout` (its deadline) for the answer.
+    ///
+    /// # Panics
+    /// When the function does not answer before the deadline.
+    pub async fn invoke(&self, payload: Value, timeout: Duration) -> Outcome {
+        self.runtime
+            .invoke(payload, timeout)
+            .await
+            .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
+    }
+
+    /// The bytes of a staged file, by the `s3://bucket/key` location the summary reports.
+    ///
+    /// # Panics
+    /// When the location is not in this deployment's bucket or cannot be read.
+    pub async fn staged(&self, location: &str) -> Vec<u8> {
+        let key = location
+            .strip_prefix(&format!("s3://{}/", self.bucket))
+            .unwrap_or_else(|| panic!("{location} is not in bucket {}", self.bucket));
+        assert!(key.starts_with("staged/"), "staged under staged/: {key}");
+        self.s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reading {location}: {e:?}"))
+            .body
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("reading {location}: {e}"))
+            .into_bytes()
+            .to_vec()
+    }
+}
+
+/// How long a test lets an invocation run.
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
