@@ -35,7 +35,7 @@ def wildcard_writes(resources):
         props = resource.get("Properties", {})
         policies = props.get("Policies", []) or []
         documents = [p.get("PolicyDocument", {}) for p in policies if isinstance(p, dict)]
-        if resource.get("Type") == "AWS::IAM::Policy":
+        if resource.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             documents.append(props.get("PolicyDocument", {}))
         for document in documents:
             for statement in document.get("Statement", []):
