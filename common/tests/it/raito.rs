@@ -11,9 +11,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use raito_common::connector::Step;
 use raito_common::model::data_source::{DataObjectType, DataSourceMetaData};
+use raito_common::model::identity::IdentityStoreMetaData;
 use raito_common::raito::{
-    Client, ClientConfig, Error, JobId, JobStatus, JobTarget, RetryPolicy, Subtask, SubtaskResult,
-    TaskEvent, TaskResult, Upload,
+    Client, ClientConfig, Error, IdentityImport, JobId, JobStatus, JobTarget, RetryPolicy, Subtask,
+    SubtaskResult, TaskEvent, TaskResult, Upload,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -1017,6 +1018,94 @@ async fn an_import_request_inlines_escaped_literals_and_returns_the_subtask() {
     assert!(document.contains("deleteUntouched: $deleteUntouched"));
     assert!(document.contains("tagSourcesScope: []"));
     assert!(!document.contains('@'), "a placeholder is left: {document}");
+}
+
+#[tokio::test]
+async fn an_identity_import_inlines_both_file_keys_and_sends_the_two_settings() {
+    let server = Server::start(raito(|_| {
+        data(json!({"importIdentityRequest": {"subtask": {"status": "QUEUED", "subtaskId": "sub-2"}}}))
+    }))
+    .await;
+
+    let subtask = client(&server)
+        .import_identities(
+            &JobId("job-1".into()),
+            "is-1",
+            IdentityImport {
+                users_file_key: "users/k1",
+                groups_file_key: "groups/\"k2\"",
+                delete_untouched: true,
+                replace_groups: false,
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(subtask.subtask_id, "sub-2");
+    let body = server.graphql_requests()[0].json();
+    assert_eq!(body["operationName"], "ImportIdentityRequest");
+    assert_eq!(
+        body["variables"],
+        json!({"deleteUntouched": true, "replaceGroups": false})
+    );
+    let document = body["query"].as_str().unwrap();
+    assert!(document.contains(r#"identityStore: "is-1""#), "{document}");
+    assert!(
+        document.contains(r#"usersFileKey: "users/k1""#),
+        "{document}"
+    );
+    assert!(
+        document.contains(r#"groupsFileKey: "groups/\"k2\"""#),
+        "{document}"
+    );
+    assert!(document.contains("tagSourcesScope: []"));
+    assert!(!document.contains('@'), "a placeholder is left: {document}");
+}
+
+#[tokio::test]
+async fn identity_store_metadata_is_sent_like_the_cli_and_not_found_is_rejected() {
+    let calls = AtomicUsize::new(0);
+    let server = Server::start(raito(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            data(json!({"setIdentityStoreMetaData": {"__typename": "IdentityStore", "id": "is-1"}}))
+        } else {
+            data(json!({"setIdentityStoreMetaData": {"__typename": "NotFoundError", "message": "no such identity store"}}))
+        }
+    }))
+    .await;
+    let client = client(&server);
+    let metadata = IdentityStoreMetaData {
+        r#type: "okta".into(),
+        icon: "okta".into(),
+        can_be_linked: true,
+        can_be_master: false,
+    };
+
+    client
+        .set_identity_store_metadata("is-1", &metadata)
+        .await
+        .unwrap();
+    let error = client
+        .set_identity_store_metadata("is-1", &metadata)
+        .await
+        .unwrap_err();
+
+    let body = server.graphql_requests()[0].json();
+    assert_eq!(body["operationName"], "SetMetaData");
+    assert_eq!(
+        body["variables"],
+        json!({"canBeLinked": true, "canBeMaster": false})
+    );
+    let document = body["query"].as_str().unwrap();
+    assert!(document.contains(r#"id: "is-1""#), "{document}");
+    assert!(
+        document.contains(r#"input: { type: "okta", icon: "okta", canBeLinked: $canBeLinked"#),
+        "{document}"
+    );
+    match error {
+        Error::Rejected { message, .. } => assert_eq!(message, "no such identity store"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
