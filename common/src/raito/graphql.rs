@@ -5,12 +5,12 @@
 //!
 //! Two kinds of document:
 //! - **With variables** (`create_job`, `update_job`, `add_task_event`,
-//!   `set_data_source_metadata`, `end_of_targets_sync`): the variable declarations are exactly
+//!   `set_data_source_metadata`, `end_of_targets_sync`, `import_data_usage`): the variable declarations are exactly
 //!   those the Raito CLI's generated client writes (`$input:JobInput!`, `$id:String!` for
 //!   `updateJob`, `$id:ID!`…), so the input type names that reach the server are the ones known
 //!   to work.
 //! - **With inline literals** (`job_subtask`, `import_data_source`, `import_identity`,
-//!   `set_identity_store_metadata`): the Raito CLI writes these
+//!   `set_identity_store_metadata`, `data_source_usage`): the Raito CLI writes these
 //!   by hand with the values in the text, so the names of their input types (and ID versus
 //!   String for `jobId`) never reach the real server and are not known for sure. Declaring
 //!   variables would put those guesses on the wire. So the documents hold placeholder string
@@ -143,6 +143,31 @@ pub(crate) struct ImportIdentityRequest;
     reason = "only its generated module is used: the document is sent after `inline`"
 )]
 pub(crate) struct SetMetaData;
+
+/// `importDataUsageRequest`: starts the import of the uploaded usage file parts.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/import_data_usage.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct ImportDataUsageRequest;
+
+/// `dataSource(id)`: the usage dates Raito has for a data source. Literal `@id`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/data_source_usage.graphql",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct DataSourceUsage;
 
 /// `jobSubtask`: one poll of a server-side subtask. Literals `@jobId`, `@jobType`,
 /// `@subtaskId`.

@@ -4,7 +4,7 @@
 //!
 //! Map: [`ClientConfig`] (config.rs) → [`Client`] (client.rs: transport, headers, retries via
 //! [`RetryPolicy`] in retry.rs; sign-in in auth.rs) → operations in jobs.rs, metadata.rs and
-//! upload.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
+//! upload.rs and usage.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
 //! Every failure is a [`Error`] (error.rs).
 
 mod auth;
@@ -16,6 +16,7 @@ mod jobs;
 mod metadata;
 mod retry;
 mod upload;
+mod usage;
 
 pub use client::Client;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};
@@ -26,3 +27,4 @@ pub use jobs::{
 };
 pub use retry::RetryPolicy;
 pub use upload::{BodyFuture, BodyOpener, Upload};
+pub use usage::UsageDates;

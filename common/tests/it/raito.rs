@@ -14,7 +14,7 @@ use raito_common::model::data_source::{DataObjectType, DataSourceMetaData};
 use raito_common::model::identity::IdentityStoreMetaData;
 use raito_common::raito::{
     Client, ClientConfig, Error, IdentityImport, JobId, JobStatus, JobTarget, RetryPolicy, Subtask,
-    SubtaskResult, TaskEvent, TaskResult, Upload,
+    SubtaskResult, TaskEvent, TaskResult, Upload, UsageDates,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -1106,6 +1106,70 @@ async fn identity_store_metadata_is_sent_like_the_cli_and_not_found_is_rejected(
         Error::Rejected { message, .. } => assert_eq!(message, "no such identity store"),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn usage_dates_are_read_as_epoch_seconds_and_empty_means_none() {
+    let calls = AtomicUsize::new(0);
+    let server = Server::start(raito(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            data(
+                json!({"dataSource": {"__typename": "DataSource", "id": "ds-1",
+                "usageLastUsed": "2026-11-20T10:00:05.5+01:00", "usageFirstUsed": ""}}),
+            )
+        } else {
+            data(json!({"dataSource": {"__typename": "NotFoundError", "message": "gone"}}))
+        }
+    }))
+    .await;
+    let client = client(&server);
+
+    let dates = client.data_source_usage("ds-1").await.unwrap();
+    let error = client.data_source_usage("ds-1").await.unwrap_err();
+
+    assert_eq!(
+        dates,
+        UsageDates {
+            first_used: None,
+            last_used: Some(1_795_165_205)
+        }
+    );
+    let document = server.graphql_requests()[0].json()["query"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(document.contains(r#"dataSource(id: "ds-1")"#), "{document}");
+    assert!(matches!(error, Error::Rejected { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_usage_import_sends_every_part_in_order() {
+    let server = Server::start(raito(|_| {
+        data(json!({"importDataUsageRequest": {"subtask": {"status": "QUEUED", "subtaskId": "sub-3"}}}))
+    }))
+    .await;
+
+    let subtask = client(&server)
+        .import_data_usage(
+            &JobId("job-1".into()),
+            "ds-1",
+            vec!["part-1".into(), "part-2".into()],
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(subtask.subtask_id, "sub-3");
+    let body = server.graphql_requests()[0].json();
+    assert!(
+        body["query"]
+            .as_str()
+            .unwrap()
+            .contains("($request: DataUsageImportRequest!)")
+    );
+    assert_eq!(
+        body["variables"],
+        json!({"request": {"jobId": "job-1", "importSettings": {"dataSource": "ds-1", "fileKeys": ["part-1", "part-2"]}}})
+    );
 }
 
 #[tokio::test]
