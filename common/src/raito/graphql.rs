@@ -5,12 +5,14 @@
 //!
 //! Two kinds of document:
 //! - **With variables** (`create_job`, `update_job`, `add_task_event`,
-//!   `set_data_source_metadata`, `end_of_targets_sync`, `import_data_usage`): the variable declarations are exactly
+//!   `set_data_source_metadata`, `end_of_targets_sync`, `import_data_usage`,
+//!   `export_access_providers`, `add_subtask_event`): the variable declarations are exactly
 //!   those the Raito CLI's generated client writes (`$input:JobInput!`, `$id:String!` for
 //!   `updateJob`, `$id:ID!`…), so the input type names that reach the server are the ones known
 //!   to work.
 //! - **With inline literals** (`job_subtask`, `import_data_source`, `import_identity`,
-//!   `set_identity_store_metadata`, `data_source_usage`): the Raito CLI writes these
+//!   `set_identity_store_metadata`, `data_source_usage`, `import_access_providers`,
+//!   `import_access_feedback`): the Raito CLI writes these
 //!   by hand with the values in the text, so the names of their input types (and ID versus
 //!   String for `jobId`) never reach the real server and are not known for sure. Declaring
 //!   variables would put those guesses on the wire. So the documents hold placeholder string
@@ -168,6 +170,61 @@ pub(crate) struct ImportDataUsageRequest;
     reason = "only its generated module is used: the document is sent after `inline`"
 )]
 pub(crate) struct DataSourceUsage;
+
+/// `exportAccessProvidersRequest` (a query): asks Raito for the access providers to apply.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/export_access_providers.graphql",
+    extern_enums("JobStatus"),
+    skip_serializing_none,
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct ExportAccessProvidersRequest;
+
+/// `importAccessProvidersRequest`: starts the import of the access found in the target.
+/// Literals `@jobId`, `@dataSource`, `@fileKey`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/import_access_providers.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct ImportAccessProvidersRequest;
+
+/// `importAccessProvidersSyncFeedback`: starts the import of the feedback of an applied export.
+/// Literals `@jobId`, `@dataSource`, `@fileKey`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/import_access_feedback.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+#[expect(
+    dead_code,
+    reason = "only its generated module is used: the document is sent after `inline`"
+)]
+pub(crate) struct ImportAccessProvidersSyncFeedback;
+
+/// `addSubtaskEvent`: the status of the client-side `AccessSync` subtask of an export.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/add_subtask_event.graphql",
+    extern_enums("JobStatus"),
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct AddSubtaskEvent;
 
 /// `jobSubtask`: one poll of a server-side subtask. Literals `@jobId`, `@jobType`,
 /// `@subtaskId`.

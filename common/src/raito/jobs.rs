@@ -81,7 +81,7 @@ impl JobTarget {
     }
 
     /// `(dataSourceId, identityStoreId)`.
-    fn ids(&self) -> (Option<String>, Option<String>) {
+    pub(super) fn ids(&self) -> (Option<String>, Option<String>) {
         match self {
             JobTarget::DataSource(id) => (Some(id.clone()), None),
             JobTarget::IdentityStore(id) => (None, Some(id.clone())),
@@ -415,7 +415,7 @@ pub struct SubtaskOutcome {
 }
 
 /// Now, as the `Time` scalar (RFC 3339, UTC).
-fn now() -> Option<graphql::Time> {
+pub(super) fn now() -> Option<graphql::Time> {
     DateTime::from(SystemTime::now())
         .fmt(DateTimeFormat::DateTime)
         .ok()
@@ -515,6 +515,32 @@ impl Client {
         Ok(())
     }
 
+    /// Sends an import or export request (a document with inline literals after
+    /// [`graphql::inline`]) and reads the subtask it started. Not idempotent: a retry could
+    /// start a second import.
+    pub(super) async fn subtask_request<V: Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        document: String,
+        operation_name: &str,
+        variables: &V,
+        subtask: impl FnOnce(R) -> Option<Subtask>,
+    ) -> Result<Subtask, Error> {
+        let data: R = self
+            .graphql_document(
+                operation,
+                Idempotency::NotIdempotent,
+                Cow::Owned(document),
+                operation_name,
+                variables,
+            )
+            .await?;
+        subtask(data).ok_or_else(|| Error::Decode {
+            operation,
+            message: "the answer has no subtask".to_owned(),
+        })
+    }
+
     /// `importDataSourceRequest`: starts importing the uploaded data object file `file_key`
     /// (from [`Client::upload`]) into data source `data_source_id`. `delete_untouched` is
     /// false for a partial sync (objects outside the synced subtree must stay). Not
@@ -536,25 +562,20 @@ impl Client {
             ],
         );
         let variables = import_data_source_request::Variables { delete_untouched };
-        let data: import_data_source_request::ResponseData = self
-            .graphql_document(
-                OPERATION,
-                Idempotency::NotIdempotent,
-                Cow::Owned(document),
-                import_data_source_request::OPERATION_NAME,
-                &variables,
-            )
-            .await?;
-        data.import_data_source_request
-            .and_then(|response| response.subtask)
-            .map(|subtask| Subtask {
-                subtask_id: subtask.subtask_id,
-                status: subtask.status,
-            })
-            .ok_or_else(|| Error::Decode {
-                operation: OPERATION,
-                message: "the answer has no subtask".to_owned(),
-            })
+        self.subtask_request(
+            OPERATION,
+            document,
+            import_data_source_request::OPERATION_NAME,
+            &variables,
+            |data: import_data_source_request::ResponseData| {
+                let subtask = data.import_data_source_request?.subtask?;
+                Some(Subtask {
+                    subtask_id: subtask.subtask_id,
+                    status: subtask.status,
+                })
+            },
+        )
+        .await
     }
 
     /// `importIdentityRequest`: starts importing the uploaded users and groups files (keys
@@ -581,25 +602,20 @@ impl Client {
             delete_untouched: settings.delete_untouched,
             replace_groups: settings.replace_groups,
         };
-        let data: import_identity_request::ResponseData = self
-            .graphql_document(
-                OPERATION,
-                Idempotency::NotIdempotent,
-                Cow::Owned(document),
-                import_identity_request::OPERATION_NAME,
-                &variables,
-            )
-            .await?;
-        data.import_identity_request
-            .and_then(|response| response.subtask)
-            .map(|subtask| Subtask {
-                subtask_id: subtask.subtask_id,
-                status: subtask.status,
-            })
-            .ok_or_else(|| Error::Decode {
-                operation: OPERATION,
-                message: "the answer has no subtask".to_owned(),
-            })
+        self.subtask_request(
+            OPERATION,
+            document,
+            import_identity_request::OPERATION_NAME,
+            &variables,
+            |data: import_identity_request::ResponseData| {
+                let subtask = data.import_identity_request?.subtask?;
+                Some(Subtask {
+                    subtask_id: subtask.subtask_id,
+                    status: subtask.status,
+                })
+            },
+        )
+        .await
     }
 
     /// `jobSubtask`: one poll of a subtask. A `null` answer reads as `STARTED`.

@@ -4,9 +4,10 @@
 //!
 //! Map: [`ClientConfig`] (config.rs) → [`Client`] (client.rs: transport, headers, retries via
 //! [`RetryPolicy`] in retry.rs; sign-in in auth.rs) → operations in jobs.rs, metadata.rs and
-//! upload.rs and usage.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
+//! upload.rs, usage.rs and access.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
 //! Every failure is a [`Error`] (error.rs).
 
+mod access;
 mod auth;
 mod client;
 mod config;
@@ -18,6 +19,7 @@ mod retry;
 mod upload;
 mod usage;
 
+pub use access::ACCESS_SYNC_SUBTASK;
 pub use client::Client;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};
 pub use error::{BODY_EXCERPT, BoxError, Error};

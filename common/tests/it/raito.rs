@@ -1173,6 +1173,104 @@ async fn a_usage_import_sends_every_part_in_order() {
 }
 
 #[tokio::test]
+async fn an_export_request_filters_out_of_sync_only_for_an_ap_update() {
+    let server = Server::start(raito(|_| {
+        data(json!({"exportAccessProvidersRequest": {"subtask": {"status": "QUEUED", "subtaskId": "exp-1"}}}))
+    }))
+    .await;
+    let client = client(&server);
+    let job = JobId("job-1".into());
+
+    client
+        .export_access_providers(&job, "ds-1", false)
+        .await
+        .unwrap();
+    let subtask = client
+        .export_access_providers(&job, "ds-1", true)
+        .await
+        .unwrap();
+
+    assert_eq!(subtask.subtask_id, "exp-1");
+    let requests = server.graphql_requests();
+    let (full, partial) = (requests[0].json(), requests[1].json());
+    assert!(
+        full["query"]
+            .as_str()
+            .unwrap()
+            .starts_with("query ExportAccessProvidersRequest"),
+        "a query, not a mutation"
+    );
+    assert_eq!(
+        full["variables"],
+        json!({"filter": {}, "input": {"jobId": "job-1", "exportSettings": {"dataSource": "ds-1"}}})
+    );
+    assert_eq!(
+        partial["variables"]["filter"],
+        json!({"status": {"outOfSync": true}})
+    );
+}
+
+#[tokio::test]
+async fn access_imports_inline_their_literals_and_the_access_sync_event_names_its_subtask() {
+    let server = Server::start(raito(|request| {
+        let body = request.json();
+        let query = body["query"].as_str().unwrap_or_default();
+        if query.contains("importAccessProvidersSyncFeedback") {
+            data(json!({"importAccessProvidersSyncFeedback": {"subtask": {"status": "QUEUED", "subtaskId": "fb-1"}}}))
+        } else if query.contains("importAccessProvidersRequest") {
+            data(json!({"importAccessProvidersRequest": {"subtask": {"status": "QUEUED", "subtaskId": "imp-1"}}}))
+        } else {
+            data(json!({"addSubtaskEvent": {"jobId": "job-1"}}))
+        }
+    }))
+    .await;
+    let client = client(&server);
+    let job = JobId("job-1".into());
+
+    let feedback = client
+        .import_access_feedback(&job, "ds-1", "feedback-key")
+        .await
+        .unwrap();
+    let import = client
+        .import_access_providers(&job, "ds-1", true, "access-key")
+        .await
+        .unwrap();
+    client
+        .add_access_sync_event(
+            &job,
+            &JobTarget::DataSource("ds-1".into()),
+            JobStatus::InProgress,
+            Some(1_795_165_205_123),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (feedback.subtask_id.as_str(), import.subtask_id.as_str()),
+        ("fb-1", "imp-1")
+    );
+    let requests = server.graphql_requests();
+    let feedback_doc = requests[0].json()["query"].as_str().unwrap().to_owned();
+    assert!(
+        feedback_doc.contains(r#"fileKey: "feedback-key""#),
+        "{feedback_doc}"
+    );
+    let import_body = requests[1].json();
+    assert!(import_body["query"].as_str().unwrap().contains(
+        r#"dataSource: "ds-1", deleteUntouched: $deleteUntouched, fileKey: "access-key""#
+    ));
+    assert_eq!(import_body["variables"], json!({"deleteUntouched": true}));
+    let event = requests[2].json();
+    assert_eq!(event["variables"]["input"]["subtaskId"], "AccessSync");
+    assert_eq!(event["variables"]["input"]["jobType"], "DA");
+    assert_eq!(event["variables"]["input"]["status"], "IN_PROGRESS");
+    assert_eq!(
+        event["variables"]["input"]["receivedDate"],
+        1_795_165_205_123_i64
+    );
+}
+
+#[tokio::test]
 async fn end_of_targets_sync_sends_every_job_id() {
     let server = Server::start(raito(|_| {
         data(json!({"endOfTargetsSync": {"__typename": "EndOfTargetsSync", "success": true}}))
