@@ -27,7 +27,7 @@ pub enum Fault {
         retry_after_secs: u64,
         times: u32,
     },
-    /// Import subtasks of this data source never finish: they go from QUEUED to
+    /// Import subtasks of this data source (or identity store) never finish: they go from QUEUED to
     /// DATA_PROCESSING and stay there (checked when the subtask is processed).
     StuckSubtasks { data_source: String },
     /// Every `InitiateAuth` (password or refresh) fails with NotAuthorizedException.

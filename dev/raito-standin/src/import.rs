@@ -121,19 +121,31 @@ pub(crate) fn apply(
     incoming: Vec<DataObject>,
     delete_untouched: bool,
 ) -> ImportResult {
+    upsert(stored, incoming, delete_untouched, |o| &o.external_id)
+}
+
+/// Stores `incoming` by id and counts what was added, updated (changed) and removed: with
+/// `delete_untouched` it replaces `stored` (what it lacks is removed), otherwise it updates in
+/// place and appends new items in order.
+pub(crate) fn upsert<T: PartialEq>(
+    stored: &mut Vec<T>,
+    incoming: Vec<T>,
+    delete_untouched: bool,
+    id: impl Fn(&T) -> &String,
+) -> ImportResult {
     let position: HashMap<String, usize> = stored
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.external_id.clone(), i))
+        .map(|(i, item)| (id(item).clone(), i))
         .collect();
     let mut result = ImportResult::default();
     let mut touched = 0;
-    for object in &incoming {
-        match position.get(&object.external_id) {
+    for item in &incoming {
+        match position.get(id(item)) {
             None => result.added += 1,
             Some(&i) => {
                 touched += 1;
-                if stored[i] != *object {
+                if stored[i] != *item {
                     result.updated += 1;
                 }
             }
@@ -143,10 +155,10 @@ pub(crate) fn apply(
         result.removed = (position.len() - touched) as u64;
         *stored = incoming;
     } else {
-        for object in incoming {
-            match position.get(&object.external_id) {
-                Some(&i) => stored[i] = object,
-                None => stored.push(object),
+        for item in incoming {
+            match position.get(id(&item)) {
+                Some(&i) => stored[i] = item,
+                None => stored.push(item),
             }
         }
     }

@@ -18,7 +18,8 @@
 //! - `server`: routes, the shared state, the gate (count, faults, token check);
 //! - `auth`: org lookup and Cognito sign-in; `upload`: signed URLs and file PUTs;
 //! - `graphql`: request decoding, validation, execution (`operations`, `shape`);
-//! - `subtask`: import subtasks and their background processing; `import`: the file checks;
+//! - `subtask`: import subtasks and their background processing; `import` and `identities`:
+//!   the checks of data source files and of users and groups files;
 //! - `state`: what is recorded ([`Snapshot`]); `faults`: fault injection;
 //! - `secret`: HMAC and ids; `clock`: RFC 3339 times.
 
@@ -26,6 +27,7 @@ mod auth;
 mod clock;
 mod faults;
 mod graphql;
+mod identities;
 mod import;
 mod secret;
 mod server;
@@ -44,8 +46,8 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, Target};
 pub use state::{
-    DataObject, ImportResult, Job, JobUpdate, Snapshot, Subtask, SubtaskEvent, Tag, TaskEvent,
-    TaskResult, Upload,
+    DataObject, Group, IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Subtask,
+    SubtaskEvent, Tag, TaskEvent, TaskResult, Upload, User,
 };
 
 use server::Shared;

@@ -18,6 +18,13 @@ use crate::faults::Fault;
 pub struct Snapshot {
     /// The last `setDataSourceMetaData` input per data source id, as received.
     pub metadata: BTreeMap<String, serde_json::Value>,
+    /// The last `setIdentityStoreMetaData` input per identity store id
+    /// (`type`, `icon`, `canBeLinked`, `canBeMaster`).
+    pub identity_store_metadata: BTreeMap<String, serde_json::Value>,
+    /// The users stored per identity store id, in file order.
+    pub users: BTreeMap<String, Vec<User>>,
+    /// The groups stored per identity store id, in file order.
+    pub groups: BTreeMap<String, Vec<Group>>,
     /// The data objects stored per data source id, in file order (a partial import updates in
     /// place and appends new objects).
     pub data_objects: BTreeMap<String, Vec<DataObject>>,
@@ -46,6 +53,16 @@ impl Snapshot {
         self.data_objects
             .get(data_source)
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The users stored for `identity_store` (empty if none).
+    pub fn users(&self, identity_store: &str) -> &[User] {
+        self.users.get(identity_store).map_or(&[], Vec::as_slice)
+    }
+
+    /// The groups stored for `identity_store` (empty if none).
+    pub fn groups(&self, identity_store: &str) -> &[Group] {
+        self.groups.get(identity_store).map_or(&[], Vec::as_slice)
     }
 
     /// The requests received for `operation` so far.
@@ -103,7 +120,47 @@ where
     Option::<T>::deserialize(deserializer)
 }
 
-/// A tag on a data object.
+/// One element of a users file, exactly the fields Raito accepts. Only `externalId` is
+/// required; the Go CLI and this project's writer send every key (`isMachine` only when known).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct User {
+    pub external_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub user_name: String,
+    #[serde(default)]
+    pub email: String,
+    /// The groups (by `externalId` in the groups file) the user is a direct member of.
+    #[serde(default)]
+    pub group_external_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_machine: Option<bool>,
+}
+
+/// One element of a groups file, exactly the fields Raito accepts (only `externalId` is
+/// required).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Group {
+    pub external_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The groups (by `externalId`) this group is a direct member of.
+    #[serde(default)]
+    pub parent_group_external_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// A tag on a data object, user or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Tag {
@@ -177,23 +234,33 @@ pub struct SubtaskEvent {
     pub received_date: Option<i64>,
 }
 
-/// An import subtask (`importDataSourceRequest`) and how far it got.
+/// An import subtask (`importDataSourceRequest`, job type `DS`, or `importIdentityRequest`,
+/// job type `IS`) and how far it got.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subtask {
     pub id: String,
     pub job_id: String,
     pub job_type: String,
+    /// The data source (DS) or identity store (IS) imported into.
     pub data_source: String,
+    /// The file (DS), or the users then the groups file (IS).
     pub file_key: String,
+    /// The groups file of an identity import.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub groups_file_key: String,
     pub delete_untouched: bool,
+    /// Whether an identity import replaces each user's groups (else adds to them).
+    pub replace_groups: bool,
     /// `QUEUED`, `DATA_PROCESSING`, then `COMPLETED` or `FAILED`.
     pub status: String,
     pub last_update: String,
     /// Why it FAILED; each message names the element index and the problem.
     pub errors: Vec<String>,
-    /// Set when COMPLETED.
+    /// Set when a data source import COMPLETED.
     pub result: Option<ImportResult>,
+    /// Set when an identity import COMPLETED.
+    pub identity_result: Option<IdentityImportResult>,
     /// How often `jobSubtask` asked for it.
     pub polls: u64,
 }
@@ -205,6 +272,14 @@ pub struct ImportResult {
     pub added: u64,
     pub updated: u64,
     pub removed: u64,
+}
+
+/// What a completed identity import changed, relative to what was stored before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityImportResult {
+    pub users: ImportResult,
+    pub groups: ImportResult,
 }
 
 /// A signed upload URL and what arrived at it.

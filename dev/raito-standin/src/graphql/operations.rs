@@ -1,5 +1,5 @@
-//! The root fields the stand-in serves (jobs, task and subtask events, data source metadata and
-//! import, subtask polls, end of sync, data source usage dates), each taking its coerced
+//! The root fields the stand-in serves (jobs, task and subtask events, data source and identity
+//! store metadata and imports, subtask polls, end of sync, data source usage dates), each taking its coerced
 //! arguments as a typed struct and answering plain JSON. Any other field is a GraphQL error.
 
 use std::sync::Arc;
@@ -41,6 +41,8 @@ impl ObjectValue for Root<'_> {
             "addSubtaskEvent" => add_subtask_event(shared, arguments(info)?),
             "setDataSourceMetaData" => set_data_source_metadata(shared, arguments(info)?),
             "importDataSourceRequest" => subtask::request_import(shared, arguments(info)?),
+            "setIdentityStoreMetaData" => set_identity_store_metadata(shared, arguments(info)?),
+            "importIdentityRequest" => subtask::request_identity_import(shared, arguments(info)?),
             "jobSubtask" => subtask::poll(shared, arguments(info)?),
             "endOfTargetsSync" => end_of_targets_sync(shared, arguments(info)?),
             "dataSource" => Ok(data_source(shared, arguments::<IdArgs>(info)?.id)),
@@ -257,6 +259,51 @@ fn set_data_source_metadata(shared: &Shared, args: IdInputArgs<Value>) -> Result
         .metadata
         .insert(args.id.clone(), args.input);
     Ok(data_source(shared, args.id))
+}
+
+/// Answers with the identity store, or `NotFoundError` for an unknown id. `type` must be set.
+fn set_identity_store_metadata(
+    shared: &Shared,
+    args: IdentityStoreMetadataArgs,
+) -> Result<Value, String> {
+    if !shared.config.identity_stores.contains(&args.id) {
+        return Ok(json!({
+            "__typename": "NotFoundError",
+            "message": format!("identity store {:?} not found", args.id),
+        }));
+    }
+    if args.input.r#type.as_deref().unwrap_or_default().is_empty() {
+        return Err("input.type: the identity store type must not be empty".into());
+    }
+    let input = serde_json::to_value(&args.input).map_err(|e| e.to_string())?;
+    shared
+        .lock()
+        .record
+        .identity_store_metadata
+        .insert(args.id.clone(), input);
+    Ok(json!({
+        "__typename": "IdentityStore",
+        "id": args.id,
+        "name": args.id,
+        "native": false,
+    }))
+}
+
+/// `setIdentityStoreMetaData(id, input: IdentityStoreMetaDataInput!)`.
+#[derive(Deserialize)]
+struct IdentityStoreMetadataArgs {
+    id: String,
+    input: IdentityStoreMetaDataInput,
+}
+
+/// `IdentityStoreMetaDataInput`.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IdentityStoreMetaDataInput {
+    r#type: Option<String>,
+    icon: Option<String>,
+    can_be_linked: Option<bool>,
+    can_be_master: Option<bool>,
 }
 
 fn end_of_targets_sync(

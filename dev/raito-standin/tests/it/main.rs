@@ -1,5 +1,6 @@
 //! The stand-in driven over real HTTP, as the Raito client and the Go CLI talk to Raito Cloud:
-//! sign-in, uploads, GraphQL validation, the data source import rules, fault injection.
+//! sign-in, uploads, GraphQL validation, the data source and identity import rules, fault
+//! injection.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,5 +10,6 @@ mod auth;
 mod binary;
 mod faults;
 mod graphql;
+mod identities;
 mod import;
 mod upload;

@@ -228,8 +228,13 @@ impl Harness {
 
     /// Polls `jobSubtask` until the status is final (at most 5 s), with the Go CLI's document.
     pub async fn poll_until_done(&self, job: &str, subtask: &str) -> Value {
+        self.poll_subtask(job, "DS", subtask).await
+    }
+
+    /// Polls a subtask of `job_type` until its status is final (at most 5 s).
+    pub async fn poll_subtask(&self, job: &str, job_type: &str, subtask: &str) -> Value {
         let document = format!(
-            "query jobSubtask{{\n jobSubtask(jobId: \"{job}\", jobType: \"DS\", subtaskId: \"{subtask}\") {{\n jobId jobType subtaskId status lastUpdate errors result {{ __typename ... on DataSourceImportResult {{dataObjectsAdded dataObjectsRemoved dataObjectsUpdated warnings}} ... on IdentityStoreImportResult {{groupsAdded groupsRemoved groupsUpdated usersAdded usersRemoved usersUpdated warnings}} ... on AccessProviderImportResult {{accessAdded accessRemoved accessUpdated warnings}} ... on DataUsageImportResult {{edgesCreatedOrUpdated edgesRemoved statementsAdded statementsFailed statementsSkipped warnings}} ... on AccessProviderExportResult {{fileKey fileLocation warnings}} ... on AccessProviderSyncFeedbackResult {{accessNamesAdded warnings}} }}\n }}\n}}"
+            "query jobSubtask{{\n jobSubtask(jobId: \"{job}\", jobType: \"{job_type}\", subtaskId: \"{subtask}\") {{\n jobId jobType subtaskId status lastUpdate errors result {{ __typename ... on DataSourceImportResult {{dataObjectsAdded dataObjectsRemoved dataObjectsUpdated warnings}} ... on IdentityStoreImportResult {{groupsAdded groupsRemoved groupsUpdated usersAdded usersRemoved usersUpdated warnings}} ... on AccessProviderImportResult {{accessAdded accessRemoved accessUpdated warnings}} ... on DataUsageImportResult {{edgesCreatedOrUpdated edgesRemoved statementsAdded statementsFailed statementsSkipped warnings}} ... on AccessProviderExportResult {{fileKey fileLocation warnings}} ... on AccessProviderSyncFeedbackResult {{accessNamesAdded warnings}} }}\n }}\n}}"
         );
         for _ in 0..250 {
             let data = self.data(&document, json!({})).await;

@@ -1,0 +1,281 @@
+//! sync-identities end to end: the real function binary driven through the Lambda Runtime
+//! API, raito.yml in moto's S3, credentials in moto's Secrets Manager, the Raito stand-in as
+//! Raito Cloud, and each identity connector against its real server or stand-in. Every test
+//! asserts the exact users, groups and memberships Raito imported.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use lambda_harness::Outcome;
+use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
+use raito_standin::{Config as StandInConfig, StandIn};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_sync-identities");
+
+async fn standin(identity_stores: &[&str], data_sources: &[&str]) -> StandIn {
+    raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        StandInConfig {
+            identity_stores: identity_stores.iter().map(|s| s.to_string()).collect(),
+            data_sources: data_sources.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A PostgreSQL target's lines of raito.yml (indented as a list item), with the password from
+/// a secret.
+async fn postgres_target(name: &str, ids: &str, password: &str) -> String {
+    let pg = test_support::postgres();
+    let secret = put_secret("raito/pg", json!({ "password": password })).await;
+    format!(
+        "  - name: {name}\n    connector-name: postgresql\n{ids}    pg-host: {}\n    pg-port: {}\n    \
+         pg-user: {}\n    pg-password: \"{{{{secret:{secret}#password}}}}\"\n    pg-sslmode: require\n",
+        pg.host, pg.port, pg.user
+    )
+}
+
+/// The task statuses of the identity store step, in order.
+fn is_statuses(standin: &StandIn) -> Vec<String> {
+    standin
+        .state()
+        .task_events_of("IS")
+        .iter()
+        .map(|e| e.status.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_roles_reach_raito_as_users_groups_and_memberships() {
+    let p = test_support::unique_name("lis");
+    let q = |name: &str| format!("\"{p}_{name}\"");
+    test_support::pg_admin("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {analysts} NOLOGIN; COMMENT ON ROLE {analysts} IS 'Analysts';
+             CREATE ROLE {finance} NOLOGIN IN ROLE {analysts};
+             CREATE ROLE {zoe} LOGIN IN ROLE {finance};
+             CREATE ROLE {etl} LOGIN IN ROLE {analysts};",
+            analysts = q("analysts"),
+            finance = q("Finanzen €"),
+            zoe = q("zoë"),
+            etl = q("svc_etl"),
+        ))
+        .await
+        .unwrap();
+    let (ds, is) = (
+        test_support::unique_name("ds"),
+        test_support::unique_name("is"),
+    );
+    let pg = test_support::postgres();
+    let target = postgres_target(
+        "warehouse",
+        &format!("    data-source-id: {ds}\n    identity-store-id: {is}\n    pg-machine-user-pattern: _svc_\n"),
+        &pg.password,
+    )
+    .await;
+    let deployment = Deployment::start(
+        BINARY,
+        &format!("targets:\n{target}"),
+        API_SECRET,
+        standin(&[&is], &[&ds]).await,
+    )
+    .await;
+
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    let target = &summary["targets"][0];
+    assert_eq!(target["status"], "completed", "{summary}");
+    let step = &target["steps"][0];
+    assert_eq!(
+        step["step"], "identity-store",
+        "only the identity store step: {summary}"
+    );
+
+    let state = deployment.standin.state();
+    assert_eq!(state.identity_store_metadata[&is]["type"], "postgresql");
+    let n = |name: &str| format!("{p}_{name}");
+    let users: Vec<(String, String, Vec<String>, Option<bool>)> = state
+        .users(&is)
+        .iter()
+        .filter(|u| u.name.starts_with(&p))
+        .map(|u| {
+            (
+                u.external_id.clone(),
+                u.user_name.clone(),
+                u.group_external_ids.clone().unwrap_or_default(),
+                u.is_machine,
+            )
+        })
+        .collect();
+    assert_eq!(
+        users,
+        vec![
+            (n("svc_etl"), n("svc_etl"), vec![n("analysts")], Some(true)),
+            (n("zoë"), n("zoë"), vec![n("Finanzen €")], Some(false)),
+        ]
+    );
+    let groups: Vec<(String, Vec<String>, String)> = state
+        .groups(&is)
+        .iter()
+        .filter(|g| g.name.starts_with(&p))
+        .map(|g| {
+            (
+                g.external_id.clone(),
+                g.parent_group_external_ids.clone().unwrap_or_default(),
+                g.description.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (n("Finanzen €"), vec![n("analysts")], String::new()),
+            (n("analysts"), Vec::new(), "Analysts".to_owned()),
+        ]
+    );
+
+    // One job for the target, carrying both ids; the step's events in order.
+    assert_eq!(state.jobs.len(), 1);
+    let job = &state.jobs[0];
+    assert_eq!(job.status(), "COMPLETED");
+    assert_eq!(job.identity_store_id.as_deref(), Some(is.as_str()));
+    assert_eq!(job.data_source_id.as_deref(), Some(ds.as_str()));
+    assert_eq!(
+        is_statuses(&deployment.standin),
+        [
+            "STARTED",
+            "DATA_RETRIEVE",
+            "DATA_UPLOAD",
+            "QUEUED",
+            "COMPLETED"
+        ]
+    );
+    assert!(state.task_events_of("DS").is_empty(), "no data source step");
+    let completed = state.task_events_of("IS").last().copied().unwrap();
+    let result = completed.result.as_ref().unwrap();
+    assert_eq!(result[0].object_type, "user");
+    assert_eq!(result[0].added as usize, state.users(&is).len());
+    assert_eq!(result[1].object_type, "group");
+    assert_eq!(result[1].added as usize, state.groups(&is).len());
+    assert_eq!(state.end_of_targets_syncs, vec![vec![job.id.clone()]]);
+
+    // The staged files in S3 are exactly what Raito received, users then groups.
+    let staged: Vec<&str> = step["staged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(staged[0].ends_with("/users.json") && staged[1].ends_with("/groups.json"));
+    let received: Vec<&raito_standin::Upload> =
+        state.uploads.iter().filter(|u| u.received).collect();
+    assert_eq!(received.len(), 2);
+    for (location, upload) in staged.iter().zip(received) {
+        assert_eq!(
+            deployment.standin.upload_body(&upload.key).unwrap(),
+            deployment.staged(location).await
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
+    let (good, bad, incomplete) = (
+        test_support::unique_name("is-good"),
+        test_support::unique_name("is-bad"),
+        test_support::unique_name("is-incomplete"),
+    );
+    let pg = test_support::postgres();
+    let config = format!(
+        "targets:\n{}{}  - name: incomplete\n    connector-name: postgresql\n    identity-store-id: {incomplete}\n    pg-user: u\n",
+        postgres_target(
+            "wrong-password",
+            &format!("    identity-store-id: {bad}\n"),
+            "not-the-password"
+        )
+        .await,
+        postgres_target(
+            "good",
+            &format!("    identity-store-id: {good}\n"),
+            &pg.password
+        )
+        .await,
+    );
+    let deployment = Deployment::start(
+        BINARY,
+        &config,
+        API_SECRET,
+        standin(&[&good, &bad, &incomplete], &[]).await,
+    )
+    .await;
+
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Error(error) = outcome else {
+        panic!("the invocation reports the failed targets: {outcome:?}");
+    };
+    assert_eq!(error["errorType"], "TargetsFailed");
+    let message = error["errorMessage"].as_str().unwrap();
+    assert!(message.starts_with("2 of 3 targets failed"), "{message}");
+    let summary: Value = serde_json::from_str(message.split_once(": ").unwrap().1).unwrap();
+    let by_name = |name: &str| {
+        summary["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let wrong = by_name("wrong-password");
+    let wrong_message = wrong["message"].as_str().unwrap();
+    assert_eq!(wrong["status"], "failed");
+    assert!(
+        wrong_message.contains("wrong-password") && wrong_message.contains("pg-password"),
+        "names the target and the parameter to fix: {wrong_message}"
+    );
+    assert!(
+        !wrong_message.contains("not-the-password"),
+        "never shows the secret"
+    );
+    let incomplete_message = by_name("incomplete")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        incomplete_message.contains("pg-host"),
+        "names the missing parameter: {incomplete_message}"
+    );
+    assert_eq!(by_name("good")["status"], "completed");
+
+    let state = deployment.standin.state();
+    assert!(
+        !state.users(&good).is_empty(),
+        "the good target was imported"
+    );
+    assert!(state.users(&bad).is_empty() && state.users(&incomplete).is_empty());
+    let statuses: Vec<(&str, &str)> = state
+        .jobs
+        .iter()
+        .map(|j| (j.identity_store_id.as_deref().unwrap(), j.status()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (bad.as_str(), "FAILED"),
+            (good.as_str(), "COMPLETED"),
+            (incomplete.as_str(), "FAILED")
+        ]
+    );
+    assert_eq!(
+        state.count("importIdentityRequest"),
+        1,
+        "only the good target imported"
+    );
+}
