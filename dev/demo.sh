@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# The README's demo: the metadata of a sample PostgreSQL warehouse, into a file and into Raito.
+# The README's demo: the metadata and the roles of a sample PostgreSQL warehouse, into a file
+# and into Raito.
 #   1. installs what is missing (dev/setup.sh: PostgreSQL, the Python tools with moto);
-#   2. builds raito-sync, the sync-metadata function, the Raito stand-in and run-lambda (release);
+#   2. builds raito-sync, the sync-metadata and sync-identities functions, the Raito stand-in
+#      and run-lambda (release);
 #   3. starts an ephemeral PostgreSQL cluster and a moto server (dev/services.sh) and loads the
 #      sample warehouse (dev/demo/warehouse.sql: four databases, awkward names and all);
 #   4. runs `raito-sync metadata` with dev/demo/raito.yml, writing OUT_DIR/demo-warehouse.json,
 #      and shows the first lines of that file;
 #   5. deploys locally: raito.yml in moto's S3, the Raito credentials in moto's Secrets Manager,
-#      the Raito stand-in (dev/raito-standin) on a free port; runs the real sync-metadata binary
-#      through the Lambda Runtime API (run-lambda) and prints what Raito received;
+#      the Raito stand-in (dev/raito-standin) on a free port; runs the real sync-metadata and
+#      sync-identities binaries through the Lambda Runtime API (run-lambda) and prints what
+#      Raito received;
 #   6. stops everything it started (also on failure or Ctrl-C).
 #
 #   dev/demo.sh [--no-sync] [OUT_DIR]     OUT_DIR defaults to .tmp/demo in the repo (git-ignored)
@@ -44,8 +47,8 @@ fi
 
 release="${CARGO_TARGET_DIR:-$repo_root/target}/release"
 if ((run_sync)); then
-    say "building raito-sync, sync-metadata, raito-standin, run-lambda (release; the first build takes several minutes)"
-    cargo build --release -p raito-sync -p sync-metadata -p raito-standin -p lambda-harness
+    say "building raito-sync, sync-metadata, sync-identities, raito-standin, run-lambda (release; the first build takes several minutes)"
+    cargo build --release -p raito-sync -p sync-metadata -p sync-identities -p raito-standin -p lambda-harness
 fi
 
 services_state=''
@@ -102,7 +105,8 @@ printf '...\n'
 say "the Raito stand-in (dev/raito-standin)"
 standin_out="$out_dir/standin.out"
 "$release/raito-standin" --port 0 --domain demo --api-user demo@example.com \
-    --api-secret demo-api-secret --data-source demo-warehouse-ds >"$standin_out" 2>"$out_dir/standin.log" &
+    --api-secret demo-api-secret --data-source demo-warehouse-ds \
+    --identity-store demo-warehouse-is >"$standin_out" 2>"$out_dir/standin.log" &
 standin_pid=$!
 for _ in $(seq 1 50); do
     [[ -s "$standin_out" ]] && break
@@ -131,26 +135,28 @@ boto3.client("secretsmanager").create_secret(
 )
 PY
 
-say "sync-metadata through the Lambda Runtime API: payload {\"targets\": []}"
 export RAITO_CONFIG_URI=s3://demo-bundle/config/raito.yml RAITO_BUCKET=demo-bundle
 export RAITO_SECRET_NAME=raito-sync/raito RAITO_API_URL=$raito_url
 export RAITO_COGNITO_ENDPOINT="${raito_url}cognito/" RAITO_POLL_INTERVAL_MS=200
-start_ms=$(date +%s%3N)
-"$release/run-lambda" "$release/sync-metadata" '{"targets": []}' 300 \
-    >"$out_dir/lambda-result.json" 2>"$out_dir/lambda.log" || {
-    cat "$out_dir/lambda-result.json" "$out_dir/lambda.log" >&2
-    exit 1
-}
-end_ms=$(date +%s%3N)
-grep '^run-lambda:' "$out_dir/lambda.log" | sed 's/^/   /' >&2
-printf '   end to end: %d ms (log: %s)\n' $((end_ms - start_ms)) "$out_dir/lambda.log" >&2
+for function in sync-metadata sync-identities; do
+    say "$function through the Lambda Runtime API: payload {\"targets\": []}"
+    start_ms=$(date +%s%3N)
+    "$release/run-lambda" "$release/$function" '{"targets": []}' 300 \
+        >"$out_dir/$function-result.json" 2>"$out_dir/$function.log" || {
+        cat "$out_dir/$function-result.json" "$out_dir/$function.log" >&2
+        exit 1
+    }
+    end_ms=$(date +%s%3N)
+    grep '^run-lambda:' "$out_dir/$function.log" | sed 's/^/   /' >&2
+    printf '   end to end: %d ms (log: %s)\n' $((end_ms - start_ms)) "$out_dir/$function.log" >&2
+done
 
 say "what Raito received"
 curl -fsS "${raito_url}_standin/state" >"$out_dir/raito-state.json"
-python3 - "$out_dir/raito-state.json" "$out_dir/lambda-result.json" <<'PY'
+python3 - "$out_dir/raito-state.json" "$out_dir"/sync-{metadata,identities}-result.json <<'PY'
 import collections, json, sys
 state = json.load(open(sys.argv[1]))
-result = json.load(open(sys.argv[2]))
+results = [json.load(open(path)) for path in sys.argv[2:]]
 objects = state["dataObjects"].get("demo-warehouse-ds", [])
 by_type = collections.Counter(o["type"] for o in objects)
 print(f"   data source demo-warehouse-ds: {len(objects)} data objects")
@@ -158,9 +164,22 @@ for kind, count in sorted(by_type.items()):
     print(f"     {kind:<18} {count:>6}")
 for job in state["jobs"]:
     print(f"   job {job['id']}: " + " -> ".join(u["status"] for u in job["history"]))
-events = [e["status"] for e in state["taskEvents"] if e["jobType"] == "DS"]
-print("   DS task events: " + " -> ".join(events))
+users = state["users"].get("demo-warehouse-is", [])
+groups = {g["externalId"]: g for g in state["groups"].get("demo-warehouse-is", [])}
+print(f"   identity store demo-warehouse-is: {len(users)} users, {len(groups)} groups")
+for user in users:
+    member_of = ", ".join(groups[g]["name"] for g in user["groupExternalIds"] or [])
+    print(f"     user  {user['userName']:<16} in: {member_of or '-'}")
+for group in groups.values():
+    parents = ", ".join(groups[g]["name"] for g in group["parentGroupExternalIds"] or [])
+    print(f"     group {group['name']:<16} in: {parents or '-'}")
+for kind in ("DS", "IS"):
+    events = [e["status"] for e in state["taskEvents"] if e["jobType"] == kind]
+    print(f"   {kind} task events: " + " -> ".join(events))
 print(f"   endOfTargetsSync calls: {len(state['endOfTargetsSyncs'])}")
-for target in result["targets"]:
-    print(f"   target {target['name']}: {target['status']}, staged at {target.get('staged')}")
+for result in results:
+    for target in result["targets"]:
+        for step in target.get("steps", []):
+            staged = ", ".join(step.get("staged", []))
+            print(f"   target {target['name']}, {step['step']}: {step['status']}, staged at {staged}")
 PY

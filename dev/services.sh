@@ -2,18 +2,24 @@
 # Starts and stops the services the tests talk to, on loopback and on free ports:
 #   - an ephemeral PostgreSQL 15 cluster: superuser raito_test with a random password, TCP on
 #     127.0.0.1 only, scram-sha-256, SSL on (certificate from a throw-away CA), fsync off;
+#   - an OpenLDAP server (slapd) on two ports, plain LDAP (with StartTLS) and LDAPS, with the
+#     cluster's test certificate, seeded with dev/ldap/fixture.ldif plus bulk users (and
+#     $RAITO_LDAP_SEED, an extra LDIF file, when set: the benchmark's directory);
 #   - a moto server (AWS stand-in) from the project's Python venv (dev/setup.sh).
 #
-#   eval "$(dev/services.sh start [--no-moto])"   start; prints `export` lines on stdout
+#   eval "$(dev/services.sh start [--no-moto] [--no-ldap])"   start; prints `export` lines
 #   dev/services.sh stop [STATE_DIR]              stop (default: $RAITO_SERVICES_STATE)
 #
 # Exports: RAITO_SERVICES_STATE RAITO_TEST_PG_HOST RAITO_TEST_PG_PORT RAITO_TEST_PG_USER
 # RAITO_TEST_PG_PASSWORD RAITO_TEST_PG_SSL=1 RAITO_TEST_PG_CA_CERT (the CA's PEM file), and
+# unless --no-ldap: RAITO_TEST_LDAP_URL RAITO_TEST_LDAPS_URL RAITO_TEST_LDAP_BASE_DN
+# RAITO_TEST_LDAP_BIND_DN RAITO_TEST_LDAP_PASSWORD RAITO_TEST_LDAP_CA_CERT;
 # unless --no-moto: RAITO_TEST_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 # AWS_DEFAULT_REGION AWS_ENDPOINT_URL.
 # Everything lives in one temp dir (the state dir): the cluster, its logs, the moto pid. `stop`
 # stops exactly the processes recorded there and removes it. A `start` that fails halfway stops
-# what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log and .../moto.log.
+# what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log, .../ldap/slapd.log and
+# .../moto.log.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,7 +36,7 @@ die() {
     exit 1
 }
 usage() {
-    sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -102,6 +108,23 @@ stop_state() { # stop_state STATE_DIR
         rm -f "$state/moto.pid"
     fi
 
+    # slapd: only the recorded pid, and only while it still is our slapd.
+    if [[ -f "$state/ldap/slapd.pid" ]]; then
+        local pid i
+        pid=$(<"$state/ldap/slapd.pid")
+        if [[ "$(cmdline_of "$pid")" == *slapd*"$state"* ]]; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for ((i = 0; i < 50; i++)); do
+                [[ "$(cmdline_of "$pid")" == *slapd* ]] || break
+                sleep 0.1
+            done
+            if [[ "$(cmdline_of "$pid")" == *slapd* ]]; then
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        fi
+        rm -f "$state/ldap/slapd.pid"
+    fi
+
     # PostgreSQL: pg_ctl on our data dir; if that fails, the postmaster of our data dir only.
     # Immediate mode: no shutdown checkpoint, the data is thrown away anyway.
     local data="$state/pg/data"
@@ -171,6 +194,9 @@ start_postgres() { # start_postgres STATE_DIR; sets pg_port, pg_password
         die "openssl could not make the test certificates"
     fi
     rm -rf -- "$tls"
+    # slapd (the LDAP server below) serves the same certificate.
+    mkdir -m 700 "$state/ldap"
+    cp "$data/server.key" "$data/server.crt" "$state/ldap/"
     chmod 600 "$data/server.key"
     chmod 644 "$state/ca.crt"
     give_to_pg "$data/server.key" "$data/server.crt"
@@ -221,6 +247,88 @@ EOF
     log "PostgreSQL 15 on 127.0.0.1:$pg_port (data: $data)"
 }
 
+start_slapd() { # start_slapd STATE_DIR; sets ldap_port, ldaps_port, ldap_password
+    local state=$1
+    local dir="$state/ldap"
+    [[ -x /usr/sbin/slapd ]] || die "no slapd: run dev/setup.sh"
+    [[ -d "$dir" ]] || die "no $dir: start_postgres makes it (with the test certificate)"
+    mkdir -p "$dir/db"
+    ldap_password=$(openssl rand -hex 16)
+    local root_password
+    root_password=$(openssl rand -hex 16)
+    cat >"$dir/slapd.conf" <<SLAPD_CONF
+# dev/services.sh: a throwaway OpenLDAP server for the tests
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+modulepath /usr/lib/ldap
+moduleload back_mdb
+pidfile $dir/slapd.pid
+argsfile $dir/slapd.args
+TLSCACertificateFile $state/ca.crt
+TLSCertificateFile $dir/server.crt
+TLSCertificateKeyFile $dir/server.key
+# A search without paging stops at 500 entries.
+sizelimit 500
+database mdb
+maxsize 1073741824
+suffix "dc=example,dc=com"
+rootdn "cn=admin,dc=example,dc=com"
+rootpw $root_password
+directory $dir/db
+# A bound user's paged search may go through the whole directory.
+limits users size.soft=500 size.hard=unlimited size.prtotal=unlimited
+access to attrs=userPassword by anonymous auth by * none
+access to * by users read by * none
+SLAPD_CONF
+    local i uid members=''
+    {
+        sed "s/@READER_PASSWORD@/$ldap_password/" "$repo_root/dev/ldap/fixture.ldif"
+        for ((i = 1; i <= 130; i++)); do
+            printf -v uid 'user%03d' "$i"
+            printf '\ndn: uid=%s,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: %s\ncn: User %03d\nsn: %03d\nmail: %s@example.com\n' \
+                "$uid" "$uid" "$i" "$i" "$uid"
+            members+="member: uid=$uid,ou=people,dc=example,dc=com"$'\n'
+        done
+        printf '\ndn: cn=engineering,ou=groups,dc=example,dc=com\nobjectClass: groupOfNames\ncn: engineering\n%s' "$members"
+        if [[ -n "${RAITO_LDAP_SEED:-}" ]]; then
+            printf '\n'
+            cat "$RAITO_LDAP_SEED"
+        fi
+    } >"$dir/seed.ldif"
+    /usr/sbin/slapadd -q -f "$dir/slapd.conf" -l "$dir/seed.ldif" >"$dir/slapadd.log" 2>&1 || {
+        tail -n 20 "$dir/slapadd.log" >&2
+        die "slapadd could not load the LDAP directory"
+    }
+    rm -f "$dir/seed.ldif"
+
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        ldap_port=$(free_port)
+        ldaps_port=$(free_port)
+        # slapd forks into the background itself and writes its pid file.
+        if (close_inherited_fds && /usr/sbin/slapd -f "$dir/slapd.conf" \
+            -h "ldap://127.0.0.1:$ldap_port/ ldaps://127.0.0.1:$ldaps_port/") </dev/null >>"$dir/slapd.log" 2>&1; then
+            for ((i = 0; i < 100; i++)); do
+                if ldapwhoami -x -H "ldap://127.0.0.1:$ldap_port" -D "cn=raito-reader,dc=example,dc=com" \
+                    -w "$ldap_password" >/dev/null 2>&1; then
+                    log "slapd on ldap://127.0.0.1:$ldap_port and ldaps://127.0.0.1:$ldaps_port"
+                    return 0
+                fi
+                sleep 0.1
+            done
+        fi
+        if ((attempt < 5)); then
+            log "slapd did not start on ports $ldap_port/$ldaps_port: trying others"
+            if [[ -f "$dir/slapd.pid" ]]; then kill -TERM "$(<"$dir/slapd.pid")" 2>/dev/null || true; fi
+            sleep 0.2
+        fi
+    done
+    tail -n 20 "$dir/slapd.log" >&2 || true
+    die "slapd did not start (log: $dir/slapd.log)"
+}
+
 start_moto() { # start_moto STATE_DIR; sets moto_port
     local state=$1
     local venv=${RAITO_VENV:-}
@@ -266,10 +374,11 @@ EOF
 }
 
 cmd_start() {
-    local want_moto=1 arg
+    local want_moto=1 want_ldap=1 arg
     for arg in "$@"; do
         case "$arg" in
         --no-moto) want_moto=0 ;;
+        --no-ldap) want_ldap=0 ;;
         *) usage ;;
         esac
     done
@@ -285,8 +394,9 @@ cmd_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local t0=$SECONDS pg_port pg_password moto_port=''
+    local t0=$SECONDS pg_port pg_password moto_port='' ldap_port='' ldaps_port='' ldap_password=''
     start_postgres "$state"
+    if ((want_ldap)); then start_slapd "$state"; fi
     if ((want_moto)); then start_moto "$state"; fi
 
     (umask 077 && : >"$state/env") # it holds the password
@@ -298,6 +408,14 @@ cmd_start() {
         printf 'export RAITO_TEST_PG_PASSWORD=%q\n' "$pg_password"
         printf 'export RAITO_TEST_PG_SSL=1\n'
         printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/ca.crt"
+        if [[ -n "$ldap_port" ]]; then
+            printf 'export RAITO_TEST_LDAP_URL=%q\n' "ldap://127.0.0.1:$ldap_port"
+            printf 'export RAITO_TEST_LDAPS_URL=%q\n' "ldaps://127.0.0.1:$ldaps_port"
+            printf 'export RAITO_TEST_LDAP_BASE_DN=%q\n' "dc=example,dc=com"
+            printf 'export RAITO_TEST_LDAP_BIND_DN=%q\n' "cn=raito-reader,dc=example,dc=com"
+            printf 'export RAITO_TEST_LDAP_PASSWORD=%q\n' "$ldap_password"
+            printf 'export RAITO_TEST_LDAP_CA_CERT=%q\n' "$state/ca.crt"
+        fi
         if [[ -n "$moto_port" ]]; then
             printf 'export RAITO_TEST_MOTO_URL=%q\n' "http://127.0.0.1:$moto_port"
             printf 'export AWS_ACCESS_KEY_ID=test\n'

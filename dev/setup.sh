@@ -58,9 +58,11 @@ _raito_setup_main() {
     need time /usr/bin/time  # dev/bench.sh: peak RSS via `time -v`
     need openssl openssl     # dev/services.sh: the test cluster's self-signed certificate
     need util-linux flock    # serialises concurrent venv builds
-    # LDAP server for the LDAP connector's tests (a later issue):
-    # need slapd /usr/sbin/slapd
-    # need ldap-utils ldapadd
+    # A real LDAP server for the LDAP connector's tests (dev/services.sh runs a throwaway one).
+    need slapd /usr/sbin/slapd
+    need ldap-utils ldapadd
+    # pgaudit, for the usage sync's tests (audit lines in the test cluster's log).
+    need postgresql-15-pgaudit /usr/lib/postgresql/15/lib/pgaudit.so
     if ((want_venv)) && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         packages+=(python3-venv)
     fi
@@ -75,6 +77,8 @@ _raito_setup_main() {
             sudo=(sudo)
         fi
         log "installing Debian packages: ${packages[*]}"
+        # slapd: no system instance; dev/services.sh starts its own.
+        echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2
     fi

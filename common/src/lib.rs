@@ -14,6 +14,7 @@
 //! - [`function`]: the Lambda side: environment, JSON logs, deadline, the handlers.
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
+//! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
 
 pub mod aws;
 pub mod config;
@@ -24,6 +25,8 @@ pub mod model;
 pub mod output;
 pub mod raito;
 pub mod sync;
+#[cfg(any(feature = "postgresql", feature = "ldap"))]
+pub mod tls;
 pub mod trigger;
 
 /// Re-exported: secrets in this crate's API are `secrecy::SecretString`s.

@@ -7,6 +7,9 @@ use crate::config::Target;
 /// The connectors this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
+    /// LDAP directories: Active Directory, OpenLDAP (`connector-name: ldap`).
+    #[cfg(feature = "ldap")]
+    Ldap,
     /// PostgreSQL (`connector-name: postgresql`).
     #[cfg(feature = "postgresql")]
     Postgres,
@@ -15,6 +18,8 @@ pub enum ConnectorKind {
 impl ConnectorKind {
     /// Every connector compiled into this build.
     pub const ALL: &'static [ConnectorKind] = &[
+        #[cfg(feature = "ldap")]
+        ConnectorKind::Ldap,
         #[cfg(feature = "postgresql")]
         ConnectorKind::Postgres,
     ];
@@ -22,6 +27,8 @@ impl ConnectorKind {
     /// The `connector-name` a target uses to select this connector.
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "ldap")]
+            ConnectorKind::Ldap => crate::connectors::ldap::NAME,
             #[cfg(feature = "postgresql")]
             ConnectorKind::Postgres => crate::connectors::postgres::NAME,
         }
@@ -46,6 +53,10 @@ impl ConnectorKind {
     /// Builds this connector from a target's parameters (validated here, before any I/O).
     pub fn build(self, target: &Target) -> Result<Box<dyn Connector>, Error> {
         match self {
+            #[cfg(feature = "ldap")]
+            ConnectorKind::Ldap => Ok(Box::new(crate::connectors::ldap::Ldap::new(
+                &target.parameters,
+            )?)),
             #[cfg(feature = "postgresql")]
             ConnectorKind::Postgres => Ok(Box::new(crate::connectors::postgres::Postgres::new(
                 &target.parameters,

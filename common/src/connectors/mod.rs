@@ -4,5 +4,7 @@
 //! and one file per supported sync (`metadata.rs`, `identities.rs`, `access.rs`,
 //! `usage.rs`).
 
+#[cfg(feature = "ldap")]
+pub mod ldap;
 #[cfg(feature = "postgresql")]
 pub mod postgres;

@@ -8,6 +8,7 @@ mod support;
 
 mod config;
 mod conformance;
+mod ldap;
 mod model;
 mod output;
 mod postgres;

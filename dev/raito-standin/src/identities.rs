@@ -45,9 +45,7 @@ fn read<T: DeserializeOwned>(file: &str, bytes: &[u8]) -> Result<Vec<T>, String>
         .map_err(|error| {
             // serde's path reads `[3].tags[0].key`.
             let path = error.path().to_string();
-            let index = path
-                .strip_prefix('[')
-                .and_then(|rest| rest.split_once(']'));
+            let index = path.strip_prefix('[').and_then(|rest| rest.split_once(']'));
             let place = match index {
                 Some((element, "")) => format!("{file} element {element}"),
                 Some((element, field)) => format!(

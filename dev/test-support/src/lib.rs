@@ -101,3 +101,31 @@ pub fn unique_name(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}_{}_{n}", std::process::id())
 }
+
+/// Connection facts of the test LDAP server (slapd), seeded with `dev/ldap/fixture.ldif`.
+pub struct Ldap {
+    /// `ldap://127.0.0.1:PORT` (plain, StartTLS-capable).
+    pub url: String,
+    /// `ldaps://127.0.0.1:PORT`.
+    pub ldaps_url: String,
+    /// `dc=example,dc=com`.
+    pub base_dn: String,
+    /// The read-only account to bind as.
+    pub bind_dn: String,
+    /// Its password.
+    pub password: String,
+    /// The CA certificate (PEM file) the server's certificate chains to.
+    pub ca_cert: String,
+}
+
+/// The test LDAP server.
+pub fn ldap() -> Ldap {
+    Ldap {
+        url: required_env("RAITO_TEST_LDAP_URL"),
+        ldaps_url: required_env("RAITO_TEST_LDAPS_URL"),
+        base_dn: required_env("RAITO_TEST_LDAP_BASE_DN"),
+        bind_dn: required_env("RAITO_TEST_LDAP_BIND_DN"),
+        password: required_env("RAITO_TEST_LDAP_PASSWORD"),
+        ca_cert: required_env("RAITO_TEST_LDAP_CA_CERT"),
+    }
+}

@@ -279,3 +279,90 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
         "only the good target imported"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ldap_directory_reaches_raito_with_its_nested_groups() {
+    let ldap = test_support::ldap();
+    let is = test_support::unique_name("is-ldap");
+    let secret = put_secret("raito/ldap", json!({ "ldap-password": ldap.password })).await;
+    let ca = std::fs::read_to_string(&ldap.ca_cert).unwrap();
+    let ca_secret = put_secret("raito/ldap-ca", json!({ "pem": ca })).await;
+    let config = format!(
+        "targets:\n  - name: directory\n    connector-name: ldap\n    identity-store-id: {is}\n    \
+         secret: {secret}\n    ldap-url: {}\n    ldap-ca-cert: \"{{{{secret:{ca_secret}#pem}}}}\"\n    \
+         ldap-bind-dn: \"{}\"\n    ldap-base-dn: \"{}\"\n    ldap-page-size: 40\n    \
+         ldap-user-filter: \"(&(objectClass=inetOrgPerson)(!(employeeType=disabled)))\"\n",
+        ldap.ldaps_url, ldap.bind_dn, ldap.base_dn
+    );
+    let deployment =
+        Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
+
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+
+    let state = deployment.standin.state();
+    assert_eq!(state.identity_store_metadata[&is]["type"], "ldap");
+    let groups = state.groups(&is);
+    let name_of = |id: &String| {
+        groups
+            .iter()
+            .find(|g| &g.external_id == id)
+            .map(|g| g.name.clone())
+            .unwrap()
+    };
+    let mut nesting: Vec<(String, Vec<String>)> = groups
+        .iter()
+        .map(|g| {
+            let parents = g.parent_group_external_ids.clone().unwrap_or_default();
+            (g.name.clone(), parents.iter().map(name_of).collect())
+        })
+        .collect();
+    nesting.sort();
+    assert_eq!(
+        nesting,
+        [
+            ("Datenschutz & Recht".to_owned(), vec![]),
+            ("analysts".to_owned(), vec![]),
+            ("engineering".to_owned(), vec!["analysts".to_owned()]),
+        ]
+    );
+    let users = state.users(&is);
+    assert_eq!(users.len(), 132);
+    let zoe = users.iter().find(|u| u.user_name == "zoe").unwrap();
+    assert_eq!(zoe.name, "Zoë Ångström");
+    let zoe_groups: Vec<String> = zoe
+        .group_external_ids
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(name_of)
+        .collect();
+    assert_eq!(zoe_groups, ["analysts"]);
+    let engineers = users
+        .iter()
+        .filter(|u| {
+            u.group_external_ids
+                .iter()
+                .flatten()
+                .map(name_of)
+                .eq(["engineering".to_owned()])
+        })
+        .count();
+    assert_eq!(engineers, 130);
+    assert!(users.iter().all(|u| u.user_name != "old-service"));
+    assert_eq!(
+        is_statuses(&deployment.standin),
+        [
+            "STARTED",
+            "DATA_RETRIEVE",
+            "DATA_UPLOAD",
+            "QUEUED",
+            "COMPLETED"
+        ]
+    );
+}

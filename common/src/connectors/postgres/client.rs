@@ -102,38 +102,8 @@ fn tls_config(config: &Config) -> Result<rustls::ClientConfig, Error> {
 /// The roots to verify the server with: `pg-sslrootcert` (a path or PEM text), or the
 /// system's trusted roots.
 fn root_store(config: &Config) -> Result<rustls::RootCertStore, Error> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match &config.ssl_root_cert {
-        Some(pem) => {
-            let certificates: Vec<CertificateDer<'static>> = if pem.contains("-----BEGIN") {
-                CertificateDer::pem_slice_iter(pem.as_bytes()).collect::<Result<_, _>>()
-            } else {
-                CertificateDer::pem_file_iter(pem)
-                    .and_then(|certificates| certificates.collect::<Result<_, _>>())
-            }
-            .map_err(|e| tls_error(config, format!("pg-sslrootcert: {e}")))?;
-            for certificate in certificates {
-                roots
-                    .add(certificate)
-                    .map_err(|e| tls_error(config, format!("pg-sslrootcert: {e}")))?;
-            }
-        }
-        None => {
-            let native = rustls_native_certs::load_native_certs();
-            for certificate in native.certs {
-                // A malformed system certificate is not a reason to refuse the others.
-                let _ = roots.add(certificate);
-            }
-        }
-    }
-    if roots.is_empty() {
-        return Err(tls_error(
-            config,
-            "no trusted CA certificate found: set pg-sslrootcert",
-        ));
-    }
-    Ok(roots)
+    crate::tls::root_store(config.ssl_root_cert.as_deref(), "pg-sslrootcert")
+        .map_err(|message| tls_error(config, message))
 }
 
 fn tls_error(config: &Config, message: impl std::fmt::Display) -> Error {
