@@ -8,6 +8,7 @@
 //! - [`connector`]: the connector SDK: the traits for the four syncs, the sinks results are
 //!   pushed into, the meaning-based error, and the registry of connectors.
 //! - [`connectors`]: one folder per connector, each with the same shape.
+//! - `http`: what the REST connectors share: rate limits, retries, paging links, OAuth.
 //! - [`config`]: `raito.yml`, compatible with the Raito CLI, plus secret references.
 //! - [`raito`]: the Raito Cloud client: sign-in, uploads, jobs, GraphQL operations, retries.
 //! - [`aws`]: AWS SDK configuration, Secrets Manager (cached) and S3 clients.
@@ -21,6 +22,8 @@ pub mod config;
 pub mod connector;
 pub mod connectors;
 pub mod function;
+#[cfg(feature = "rest")]
+pub mod http;
 pub mod model;
 pub mod output;
 pub mod raito;

@@ -10,6 +10,9 @@ pub enum ConnectorKind {
     /// LDAP directories: Active Directory, OpenLDAP (`connector-name: ldap`).
     #[cfg(feature = "ldap")]
     Ldap,
+    /// Okta (`connector-name: okta`).
+    #[cfg(feature = "okta")]
+    Okta,
     /// PostgreSQL (`connector-name: postgresql`).
     #[cfg(feature = "postgresql")]
     Postgres,
@@ -20,6 +23,8 @@ impl ConnectorKind {
     pub const ALL: &'static [ConnectorKind] = &[
         #[cfg(feature = "ldap")]
         ConnectorKind::Ldap,
+        #[cfg(feature = "okta")]
+        ConnectorKind::Okta,
         #[cfg(feature = "postgresql")]
         ConnectorKind::Postgres,
     ];
@@ -29,6 +34,8 @@ impl ConnectorKind {
         match self {
             #[cfg(feature = "ldap")]
             ConnectorKind::Ldap => crate::connectors::ldap::NAME,
+            #[cfg(feature = "okta")]
+            ConnectorKind::Okta => crate::connectors::okta::NAME,
             #[cfg(feature = "postgresql")]
             ConnectorKind::Postgres => crate::connectors::postgres::NAME,
         }
@@ -55,6 +62,10 @@ impl ConnectorKind {
         match self {
             #[cfg(feature = "ldap")]
             ConnectorKind::Ldap => Ok(Box::new(crate::connectors::ldap::Ldap::new(
+                &target.parameters,
+            )?)),
+            #[cfg(feature = "okta")]
+            ConnectorKind::Okta => Ok(Box::new(crate::connectors::okta::Okta::new(
                 &target.parameters,
             )?)),
             #[cfg(feature = "postgresql")]

@@ -6,5 +6,7 @@
 
 #[cfg(feature = "ldap")]
 pub mod ldap;
+#[cfg(feature = "okta")]
+pub mod okta;
 #[cfg(feature = "postgresql")]
 pub mod postgres;

@@ -10,6 +10,7 @@ mod config;
 mod conformance;
 mod ldap;
 mod model;
+mod okta;
 mod output;
 mod postgres;
 mod raito;

@@ -366,3 +366,85 @@ async fn an_ldap_directory_reaches_raito_with_its_nested_groups() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_okta_org_reaches_raito_through_throttling() {
+    let user = |id: &str, status: &str, name: &str| {
+        json!({"id": id, "status": status, "profile": {"login": format!("{id}@example.com"),
+            "email": format!("{id}@example.com"), "displayName": name}})
+    };
+    let mut users = vec![
+        user("00ujose", "ACTIVE", "José Müller"),
+        user("00ususp", "SUSPENDED", "Suspended"),
+    ];
+    users.extend((0..230).map(|i| user(&format!("00un{i:03}"), "ACTIVE", "Bulk")));
+    let mut members = std::collections::HashMap::new();
+    members.insert(
+        "00gdata".to_owned(),
+        vec!["00ujose".to_owned(), "00ususp".to_owned()],
+    );
+    members.insert(
+        "00gall".to_owned(),
+        (0..230).map(|i| format!("00un{i:03}")).collect(),
+    );
+    let okta = okta_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        okta_standin::Config {
+            users,
+            groups: vec![
+                json!({"id": "00gdata", "type": "OKTA_GROUP", "profile": {"name": "Data", "description": "Data team"}}),
+                json!({"id": "00gall", "type": "OKTA_GROUP", "profile": {"name": "All", "description": ""}}),
+            ],
+            members,
+            api_token: "okta-test-token".to_owned(),
+            ..Default::default()
+        },
+    )
+    .await;
+    okta.throttle(1);
+    let is = test_support::unique_name("is-okta");
+    let secret = put_secret("raito/okta", json!({ "okta-token": "okta-test-token" })).await;
+    let config = format!(
+        "targets:\n  - name: okta\n    connector-name: okta\n    identity-store-id: {is}\n    \
+         okta-domain: {}\n    secret: {secret}\n",
+        okta.base_url()
+    );
+    let deployment =
+        Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
+
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    let state = deployment.standin.state();
+    assert_eq!(state.identity_store_metadata[&is]["type"], "okta");
+    let groups: Vec<(String, String)> = state
+        .groups(&is)
+        .iter()
+        .map(|g| (g.external_id.clone(), g.name.clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("00gdata".to_owned(), "Data".to_owned()),
+            ("00gall".to_owned(), "All".to_owned())
+        ]
+    );
+    let users = state.users(&is);
+    assert_eq!(users.len(), 231, "the suspended user is left out");
+    assert_eq!(
+        (
+            users[0].name.as_str(),
+            users[0].group_external_ids.clone().unwrap()
+        ),
+        ("José Müller", vec!["00gdata".to_owned()])
+    );
+    assert!(
+        users[1..]
+            .iter()
+            .all(|u| u.group_external_ids.as_deref() == Some(&["00gall".to_owned()][..]))
+    );
+}
