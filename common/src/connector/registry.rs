@@ -7,6 +7,9 @@ use crate::config::Target;
 /// The connectors this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorKind {
+    /// Microsoft Entra ID (`connector-name: entra-id`).
+    #[cfg(feature = "entra-id")]
+    EntraId,
     /// LDAP directories: Active Directory, OpenLDAP (`connector-name: ldap`).
     #[cfg(feature = "ldap")]
     Ldap,
@@ -21,6 +24,8 @@ pub enum ConnectorKind {
 impl ConnectorKind {
     /// Every connector compiled into this build.
     pub const ALL: &'static [ConnectorKind] = &[
+        #[cfg(feature = "entra-id")]
+        ConnectorKind::EntraId,
         #[cfg(feature = "ldap")]
         ConnectorKind::Ldap,
         #[cfg(feature = "okta")]
@@ -32,6 +37,8 @@ impl ConnectorKind {
     /// The `connector-name` a target uses to select this connector.
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "entra-id")]
+            ConnectorKind::EntraId => crate::connectors::entra_id::NAME,
             #[cfg(feature = "ldap")]
             ConnectorKind::Ldap => crate::connectors::ldap::NAME,
             #[cfg(feature = "okta")]
@@ -60,6 +67,10 @@ impl ConnectorKind {
     /// Builds this connector from a target's parameters (validated here, before any I/O).
     pub fn build(self, target: &Target) -> Result<Box<dyn Connector>, Error> {
         match self {
+            #[cfg(feature = "entra-id")]
+            ConnectorKind::EntraId => Ok(Box::new(crate::connectors::entra_id::EntraId::new(
+                &target.parameters,
+            )?)),
             #[cfg(feature = "ldap")]
             ConnectorKind::Ldap => Ok(Box::new(crate::connectors::ldap::Ldap::new(
                 &target.parameters,

@@ -4,6 +4,8 @@
 //! and one file per supported sync (`metadata.rs`, `identities.rs`, `access.rs`,
 //! `usage.rs`).
 
+#[cfg(feature = "entra-id")]
+pub mod entra_id;
 #[cfg(feature = "ldap")]
 pub mod ldap;
 #[cfg(feature = "okta")]

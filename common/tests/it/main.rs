@@ -8,6 +8,7 @@ mod support;
 
 mod config;
 mod conformance;
+mod entra_id;
 mod ldap;
 mod model;
 mod okta;

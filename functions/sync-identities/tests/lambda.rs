@@ -448,3 +448,102 @@ async fn an_okta_org_reaches_raito_through_throttling() {
             .all(|u| u.group_external_ids.as_deref() == Some(&["00gall".to_owned()][..]))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling() {
+    let member =
+        |kind: &str, id: &str| json!({"@odata.type": format!("#microsoft.graph.{kind}"), "id": id});
+    let mut members = std::collections::HashMap::new();
+    members.insert(
+        "g-all".to_owned(),
+        vec![member("group", "g-team"), member("device", "d-1")],
+    );
+    members.insert(
+        "g-team".to_owned(),
+        vec![member("user", "u-eva"), member("user", "u-off")],
+    );
+    let graph = graph_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        graph_standin::Config {
+            tenant: "contoso".to_owned(),
+            client_id: "app-1".to_owned(),
+            client_secret: Some("graph-secret".to_owned()),
+            users: vec![
+                json!({"id": "u-eva", "displayName": "Eva Šimková", "userPrincipalName": "eva@contoso.com", "mail": null, "accountEnabled": true}),
+                json!({"id": "u-off", "displayName": "Off", "userPrincipalName": "off@contoso.com", "mail": null, "accountEnabled": false}),
+            ],
+            groups: vec![
+                json!({"id": "g-all", "displayName": "All", "description": "Everyone"}),
+                json!({"id": "g-team", "displayName": "Team", "description": null}),
+            ],
+            members,
+            ..Default::default()
+        },
+    )
+    .await;
+    graph.throttle(1);
+    let is = test_support::unique_name("is-entra");
+    let secret = put_secret(
+        "raito/entra",
+        json!({ "entra-client-secret": "graph-secret" }),
+    )
+    .await;
+    let config = format!(
+        "targets:\n  - name: entra\n    connector-name: entra-id\n    identity-store-id: {is}\n    \
+         secret: {secret}\n    entra-tenant-id: contoso\n    entra-client-id: app-1\n    \
+         entra-graph-url: {}\n    entra-login-url: {}\n",
+        graph.graph_url(),
+        graph.base_url()
+    );
+    let deployment =
+        Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
+
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    let state = deployment.standin.state();
+    assert_eq!(state.identity_store_metadata[&is]["type"], "azure-ad");
+    let groups: Vec<(String, Vec<String>)> = state
+        .groups(&is)
+        .iter()
+        .map(|g| {
+            (
+                g.external_id.clone(),
+                g.parent_group_external_ids.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("g-all".to_owned(), vec![]),
+            ("g-team".to_owned(), vec!["g-all".to_owned()])
+        ]
+    );
+    let users: Vec<(String, String, String, Vec<String>)> = state
+        .users(&is)
+        .iter()
+        .map(|u| {
+            (
+                u.external_id.clone(),
+                u.name.clone(),
+                u.email.clone(),
+                u.group_external_ids.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        users,
+        [(
+            "u-eva".to_owned(),
+            "Eva Šimková".to_owned(),
+            "eva@contoso.com".to_owned(),
+            vec!["g-team".to_owned()]
+        )],
+        "the disabled account is left out"
+    );
+}
