@@ -220,6 +220,7 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
             .expect("bind"),
         raito_standin::Config {
             data_sources: vec!["ds-1".into()],
+            identity_stores: vec!["is-1".into()],
             ..Default::default()
         },
     )
@@ -231,6 +232,7 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
         format!(
             "domain: demo\napi-user: api-user\napi-secret: \"{{{{CLI_TEST_API_SECRET}}}}\"\n\
              targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: ds-1\n    \
+             identity-store-id: is-1\n    \
              pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
              pg-excluded-schemas: [public]\n  - name: no-data-source\n    connector-name: postgresql\n    \
              pg-host: h\n    pg-user: u\n",
@@ -269,9 +271,20 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
             .iter()
             .any(|o| o.r#type == "database" && o.name == "postgres")
     );
-    assert_eq!(state.jobs.len(), 1);
+    assert_eq!(state.jobs.len(), 1, "one job for both steps");
     assert_eq!(state.jobs[0].status(), "COMPLETED");
     assert_eq!(state.end_of_targets_syncs.len(), 1);
+    for step in ["DS", "IS"] {
+        let last = state.task_events_of(step).last().map(|e| e.status.clone());
+        assert_eq!(last.as_deref(), Some("COMPLETED"), "{step}");
+    }
+    assert!(
+        state
+            .users("is-1")
+            .iter()
+            .any(|u| u.user_name == "raito_test"),
+        "the cluster's roles were imported"
+    );
     let staged = summary["targets"][0]["steps"][0]["staged"][0]
         .as_str()
         .expect("staged file");
