@@ -3,18 +3,12 @@
 //! file to the stored objects with Raito's added/updated/removed counts.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
-use serde::Deserializer as _;
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
-
+use crate::files::{Problems, read_array};
 use crate::state::{DataObject, ImportResult};
 
 /// The type name of the data source element, and of the implicit parent of top-level objects.
 const DATASOURCE: &str = "datasource";
-
-/// After this many problems the rest are only counted.
-const MAX_REPORTED: usize = 50;
 
 /// What a file is checked against.
 pub(crate) struct Rules<'a> {
@@ -78,32 +72,27 @@ pub(crate) fn metadata_problems(metadata: &serde_json::Value) -> Vec<String> {
     problems
 }
 
-/// Reads and checks a whole data source file. Returns the objects in file order, or every
-/// problem found (up to [`MAX_REPORTED`]), each naming the element index (0-based).
+/// Reads and checks a whole data source file, element by element. Returns the objects in file
+/// order, or every problem found (up to [`MAX_REPORTED`](crate::files::MAX_REPORTED)), each
+/// naming the element index (0-based).
 pub(crate) fn check_file(bytes: &[u8], rules: &Rules<'_>) -> Result<Vec<DataObject>, Vec<String>> {
     let mut checker = Checker::new(rules);
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let read = deserializer
-        .deserialize_seq(FileVisitor {
-            checker: &mut checker,
-        })
-        .and_then(|objects| deserializer.end().map(|()| objects));
+    let read = read_array(bytes, "data objects", |index, object: &DataObject| {
+        checker.check(index, object);
+    });
     match read {
         Err(error) => {
-            let message = checker.element_failure.take().unwrap_or_else(|| {
-                format!("the file is not one JSON array of data objects: {error}")
-            });
-            checker.report(message);
-            Err(checker.finish())
+            checker.problems.add(error.message(None));
+            Err(checker.problems.finish())
         }
         Ok(objects) => {
             if objects.is_empty() && !rules.partial {
-                checker.report(format!(
+                checker.problems.add(format!(
                     "the file is empty: its first element must be the data source element (type \"{DATASOURCE}\", externalId \"{}\")",
                     rules.data_source
                 ));
             }
-            let problems = checker.finish();
+            let problems = checker.problems.finish();
             if problems.is_empty() {
                 Ok(objects)
             } else {
@@ -165,70 +154,13 @@ pub(crate) fn upsert<T: PartialEq>(
     result
 }
 
-/// Streams the array: one element at a time through [`Checker::check`].
-struct FileVisitor<'c, 'r> {
-    checker: &'c mut Checker<'r>,
-}
-
-impl<'de> Visitor<'de> for FileVisitor<'_, '_> {
-    type Value = Vec<DataObject>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON array of data objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut objects = Vec::new();
-        loop {
-            let index = objects.len();
-            let mut field = None;
-            match seq.next_element_seed(Element { field: &mut field }) {
-                Ok(Some(object)) => {
-                    self.checker.check(index, &object);
-                    objects.push(object);
-                }
-                Ok(None) => return Ok(objects),
-                Err(error) => {
-                    let place = match field {
-                        Some(path) if path != "." => format!("element {index}, field `{path}`"),
-                        _ => format!("element {index}"),
-                    };
-                    self.checker.element_failure = Some(format!("{place}: {error}"));
-                    return Err(error);
-                }
-            }
-        }
-    }
-}
-
-/// Reads one element, remembering which field a type error was in.
-struct Element<'f> {
-    field: &'f mut Option<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for Element<'_> {
-    type Value = DataObject;
-
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<DataObject, D::Error> {
-        serde_path_to_error::deserialize(deserializer).map_err(|error| {
-            *self.field = Some(error.path().to_string());
-            error.into_inner()
-        })
-    }
-}
-
 /// The rules that need what came before: duplicates, parents, allowed children.
 struct Checker<'r> {
     rules: &'r Rules<'r>,
     /// externalId → (element index, type) of every element so far.
     seen: HashMap<String, (usize, String)>,
     stored: HashMap<&'r str, &'r str>,
-    problems: Vec<String>,
-    suppressed: usize,
-    element_failure: Option<String>,
+    problems: Problems,
 }
 
 impl<'r> Checker<'r> {
@@ -246,26 +178,12 @@ impl<'r> Checker<'r> {
             rules,
             seen: HashMap::new(),
             stored,
-            problems: Vec::new(),
-            suppressed: 0,
-            element_failure: None,
+            problems: Problems::default(),
         }
     }
 
     fn report(&mut self, problem: String) {
-        if self.problems.len() < MAX_REPORTED {
-            self.problems.push(problem);
-        } else {
-            self.suppressed += 1;
-        }
-    }
-
-    fn finish(mut self) -> Vec<String> {
-        if self.suppressed > 0 {
-            self.problems
-                .push(format!("... and {} more problems", self.suppressed));
-        }
-        self.problems
+        self.problems.add(problem);
     }
 
     fn check(&mut self, index: usize, object: &DataObject) {

@@ -18,14 +18,16 @@
 //! - `server`: routes, the shared state, the gate (count, faults, token check);
 //! - `auth`: org lookup and Cognito sign-in; `upload`: signed URLs and file PUTs;
 //! - `graphql`: request decoding, validation, execution (`operations`, `shape`);
-//! - `subtask`: import subtasks and their background processing; `import` and `identities`:
-//!   the checks of data source files and of users and groups files;
+//! - `subtask`: import subtasks and their background processing (one driver for both kinds);
+//!   `import` and `identities`: the checks of data source files and of users and groups files,
+//!   on `files` (streaming a JSON array element by element, capped problem lists);
 //! - `state`: what is recorded ([`Snapshot`]); `faults`: fault injection;
 //! - `secret`: HMAC and ids; `clock`: RFC 3339 times.
 
 mod auth;
 mod clock;
 mod faults;
+mod files;
 mod graphql;
 mod identities;
 mod import;
@@ -47,7 +49,7 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, Target};
 pub use state::{
     DataObject, Group, IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Subtask,
-    SubtaskEvent, Tag, TaskEvent, TaskResult, Upload, User,
+    SubtaskEvent, SubtaskResult, Tag, TaskEvent, TaskResult, Upload, User,
 };
 
 use server::Shared;
@@ -64,7 +66,8 @@ pub struct Config {
     pub api_secret: String,
     /// The ids of the data sources that exist. Default none.
     pub data_sources: Vec<String>,
-    /// The ids of the identity stores that exist (for `createJob`). Default none.
+    /// The ids of the identity stores that exist (`createJob`, `setIdentityStoreMetaData`,
+    /// `importIdentityRequest`), a data source's own identity store included. Default none.
     pub identity_stores: Vec<String>,
     /// How long an id token is valid (`ExpiresIn`, rounded up to whole seconds). Default 1 hour.
     pub token_lifetime: Duration,

@@ -235,34 +235,65 @@ pub struct SubtaskEvent {
 }
 
 /// An import subtask (`importDataSourceRequest`, job type `DS`, or `importIdentityRequest`,
-/// job type `IS`) and how far it got.
+/// job type `IS`) and how far it got. In JSON, the fields that do not apply to its job type are
+/// left out.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subtask {
     pub id: String,
     pub job_id: String,
+    /// `DS` or `IS`.
     pub job_type: String,
-    /// The data source (DS) or identity store (IS) imported into.
-    pub data_source: String,
-    /// The file (DS), or the users then the groups file (IS).
-    pub file_key: String,
-    /// The groups file of an identity import.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub groups_file_key: String,
+    /// The data source imported into (DS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<String>,
+    /// The identity store imported into (IS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_store: Option<String>,
+    /// The data object file (DS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_key: Option<String>,
+    /// The users file (IS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_file_key: Option<String>,
+    /// The groups file (IS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_file_key: Option<String>,
+    /// As requested, or Raito's default `true`.
     pub delete_untouched: bool,
-    /// Whether an identity import replaces each user's groups (else adds to them).
-    pub replace_groups: bool,
+    /// IS: whether each user's groups are replaced by the file's (else added to); as requested,
+    /// or Raito's default `true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replace_groups: Option<bool>,
     /// `QUEUED`, `DATA_PROCESSING`, then `COMPLETED` or `FAILED`.
     pub status: String,
     pub last_update: String,
-    /// Why it FAILED; each message names the element index and the problem.
+    /// Why it FAILED; each message names the file (IS), element index and field of a problem.
     pub errors: Vec<String>,
-    /// Set when a data source import COMPLETED.
-    pub result: Option<ImportResult>,
-    /// Set when an identity import COMPLETED.
-    pub identity_result: Option<IdentityImportResult>,
+    /// Set when it COMPLETED.
+    pub result: Option<SubtaskResult>,
     /// How often `jobSubtask` asked for it.
     pub polls: u64,
+}
+
+impl Subtask {
+    /// The data source (DS) or identity store (IS) it imports into.
+    pub fn target(&self) -> &str {
+        self.data_source
+            .as_deref()
+            .or(self.identity_store.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// What a completed import changed. JSON: `{"dataSource": {...}}` or `{"identityStore": {...}}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SubtaskResult {
+    /// A data source import (DS).
+    DataSource(ImportResult),
+    /// An identity import (IS).
+    IdentityStore(IdentityImportResult),
 }
 
 /// What a completed data source import changed, relative to what was stored before.

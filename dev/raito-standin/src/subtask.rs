@@ -4,8 +4,9 @@
 //! result.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -14,7 +15,7 @@ use crate::faults::is_stuck;
 use crate::identities;
 use crate::import::{self, Rules};
 use crate::server::Shared;
-use crate::state::Subtask;
+use crate::state::{DataObject, Group, Snapshot, State, Subtask, SubtaskResult, User};
 
 /// `importDataSourceRequest(input: DataSourceImportRequest!)`.
 #[derive(Deserialize)]
@@ -82,38 +83,30 @@ pub(crate) fn request_import(shared: &Arc<Shared>, args: ImportArgs) -> Result<V
     if !shared.config.data_sources.contains(&settings.data_source) {
         return Err(format!("data source {:?} not found", settings.data_source));
     }
-    let mut state = shared.lock();
+    let state = shared.lock();
     if state.job(&job_id).is_none() {
         return Err(format!("job {job_id:?} not found"));
     }
-    // The metadata counts as it was when the import was asked for.
-    let types = state
-        .record
-        .metadata
-        .get(&settings.data_source)
-        .map(import::declared_types);
-    let subtask = Subtask {
-        id: shared.secret.new_id(),
-        job_id,
-        job_type: "DS".to_owned(),
-        data_source: settings.data_source,
-        file_key: settings.file_key,
-        groups_file_key: String::new(),
-        delete_untouched: settings.delete_untouched.unwrap_or(true),
-        replace_groups: false,
-        status: "QUEUED".to_owned(),
-        last_update: now_rfc3339(),
-        errors: Vec::new(),
-        result: None,
-        identity_result: None,
-        polls: 0,
+    let delete_untouched = settings.delete_untouched.unwrap_or(true);
+    let import = DataSourceImport {
+        // The metadata counts as it was when the import was asked for.
+        types: state
+            .record
+            .metadata
+            .get(&settings.data_source)
+            .map(import::declared_types),
+        data_source: settings.data_source.clone(),
+        file_key: settings.file_key.clone(),
+        delete_untouched,
     };
-    let answer = subtask_json(&subtask);
-    let id = subtask.id.clone();
-    state.record.subtasks.push(subtask);
-    drop(state);
-    tokio::spawn(process(Arc::clone(shared), id, types));
-    Ok(json!({ "subtask": answer }))
+    let subtask = Subtask {
+        job_type: "DS".to_owned(),
+        data_source: Some(settings.data_source),
+        file_key: Some(settings.file_key),
+        delete_untouched,
+        ..queued(shared, job_id)
+    };
+    Ok(queue(shared, state, subtask, import))
 }
 
 pub(crate) fn request_identity_import(
@@ -134,37 +127,34 @@ pub(crate) fn request_identity_import(
             settings.identity_store
         ));
     }
-    let mut state = shared.lock();
+    let state = shared.lock();
     if state.job(&job_id).is_none() {
         return Err(format!("job {job_id:?} not found"));
     }
-    // Like a data source import, an identity import needs its metadata first.
-    let has_metadata = state
-        .record
-        .identity_store_metadata
-        .contains_key(&settings.identity_store);
-    let subtask = Subtask {
-        id: shared.secret.new_id(),
-        job_id,
-        job_type: "IS".to_owned(),
-        data_source: settings.identity_store,
-        file_key: settings.users_file_key,
-        groups_file_key: settings.groups_file_key,
-        delete_untouched: settings.delete_untouched.unwrap_or(true),
-        replace_groups: settings.replace_groups.unwrap_or(true),
-        status: "QUEUED".to_owned(),
-        last_update: now_rfc3339(),
-        errors: Vec::new(),
-        result: None,
-        identity_result: None,
-        polls: 0,
+    let delete_untouched = settings.delete_untouched.unwrap_or(true);
+    let replace_groups = settings.replace_groups.unwrap_or(true);
+    let import = IdentityImport {
+        // Like a data source import, an identity import needs its metadata first.
+        has_metadata: state
+            .record
+            .identity_store_metadata
+            .contains_key(&settings.identity_store),
+        identity_store: settings.identity_store.clone(),
+        users_file_key: settings.users_file_key.clone(),
+        groups_file_key: settings.groups_file_key.clone(),
+        delete_untouched,
+        replace_groups,
     };
-    let answer = subtask_json(&subtask);
-    let id = subtask.id.clone();
-    state.record.subtasks.push(subtask);
-    drop(state);
-    tokio::spawn(process_identities(Arc::clone(shared), id, has_metadata));
-    Ok(json!({ "subtask": answer }))
+    let subtask = Subtask {
+        job_type: "IS".to_owned(),
+        identity_store: Some(settings.identity_store),
+        users_file_key: Some(settings.users_file_key),
+        groups_file_key: Some(settings.groups_file_key),
+        delete_untouched,
+        replace_groups: Some(replace_groups),
+        ..queued(shared, job_id)
+    };
+    Ok(queue(shared, state, subtask, import))
 }
 
 pub(crate) fn poll(shared: &Shared, args: PollArgs) -> Result<Value, String> {
@@ -186,15 +176,15 @@ pub(crate) fn poll(shared: &Shared, args: PollArgs) -> Result<Value, String> {
 /// The `Subtask` object as the schema has it.
 pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
     let errors = (!subtask.errors.is_empty()).then_some(&subtask.errors);
-    let result = match (subtask.result, subtask.identity_result) {
-        (Some(r), _) => Some(json!({
+    let result = subtask.result.map(|result| match result {
+        SubtaskResult::DataSource(r) => json!({
             "__typename": "DataSourceImportResult",
             "dataObjectsAdded": r.added,
             "dataObjectsUpdated": r.updated,
             "dataObjectsRemoved": r.removed,
             "warnings": [],
-        })),
-        (None, Some(r)) => Some(json!({
+        }),
+        SubtaskResult::IdentityStore(r) => json!({
             "__typename": "IdentityStoreImportResult",
             "usersAdded": r.users.added,
             "usersUpdated": r.users.updated,
@@ -203,9 +193,8 @@ pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
             "groupsUpdated": r.groups.updated,
             "groupsRemoved": r.groups.removed,
             "warnings": [],
-        })),
-        (None, None) => None,
-    };
+        }),
+    });
     json!({
         "jobId": subtask.job_id,
         "jobType": subtask.job_type,
@@ -217,66 +206,97 @@ pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
     })
 }
 
-/// Processes one import in the background; the checking itself runs on a blocking thread, as a
-/// data source file can be large.
-async fn process(shared: Arc<Shared>, id: String, types: Option<BTreeMap<String, Vec<String>>>) {
+/// A new QUEUED subtask of `job_id`, with nothing of its kind filled in yet.
+fn queued(shared: &Shared, job_id: String) -> Subtask {
+    Subtask {
+        id: shared.secret.new_id(),
+        job_id,
+        job_type: String::new(),
+        data_source: None,
+        identity_store: None,
+        file_key: None,
+        users_file_key: None,
+        groups_file_key: None,
+        delete_untouched: true,
+        replace_groups: None,
+        status: "QUEUED".to_owned(),
+        last_update: now_rfc3339(),
+        errors: Vec::new(),
+        result: None,
+        polls: 0,
+    }
+}
+
+/// Records the subtask, starts processing it in the background and answers the request.
+fn queue<I: Import>(
+    shared: &Arc<Shared>,
+    mut state: MutexGuard<'_, State>,
+    subtask: Subtask,
+    import: I,
+) -> Value {
+    let answer = subtask_json(&subtask);
+    let id = subtask.id.clone();
+    state.record.subtasks.push(subtask);
+    drop(state);
+    tokio::spawn(process(Arc::clone(shared), id, import));
+    json!({ "subtask": answer })
+}
+
+/// One kind of import, through the stages of [`process`]. It carries the request's settings and
+/// what was known when it was asked for (the metadata).
+trait Import: Send + Sync + 'static {
+    /// What the check needs, taken under the lock (uploaded files, stored items).
+    type Input: Send + 'static;
+    /// What a passing check hands to [`Import::apply`].
+    type Checked: Send + 'static;
+
+    /// The data source or identity store imported into (for the stuck fault).
+    fn target(&self) -> &str;
+
+    /// Takes what the check needs, under the lock.
+    fn gather(&self, state: &State) -> Self::Input;
+
+    /// Checks the files, on a blocking thread.
+    fn check(&self, input: Self::Input) -> Result<Self::Checked, Vec<String>>;
+
+    /// Stores what passed, under the lock, and counts the changes.
+    fn apply(&self, checked: Self::Checked, record: &mut Snapshot) -> SubtaskResult;
+}
+
+/// Processes one import in the background: DATA_PROCESSING after half the configured delay
+/// (and there it stays when a stuck fault names its target), then the check on a blocking
+/// thread (files can be large), then COMPLETED with the counts or FAILED with every problem.
+async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
     let delay = shared.config.processing_delay;
     tokio::time::sleep(delay / 2).await;
-    let (data_source, delete_untouched, body, stored) = {
+    let input = {
         let mut state = shared.lock();
         let Some(subtask) = state.subtask_mut(&id) else {
             return;
         };
         subtask.status = "DATA_PROCESSING".to_owned();
         subtask.last_update = now_rfc3339();
-        let (data_source, file_key, delete_untouched) = (
-            subtask.data_source.clone(),
-            subtask.file_key.clone(),
-            subtask.delete_untouched,
-        );
-        if is_stuck(&state.faults, &data_source) {
+        if is_stuck(&state.faults, import.target()) {
             return;
         }
-        let body = state
-            .record
-            .uploads
-            .iter()
-            .find(|u| u.key == file_key)
-            .and_then(|u| u.body.clone())
-            .ok_or(file_key);
-        let stored = state.record.data_objects(&data_source).to_vec();
-        (data_source, delete_untouched, body, stored)
+        import.gather(&state)
     };
     tokio::time::sleep(delay - delay / 2).await;
 
+    let import = Arc::new(import);
     let checked = {
-        let data_source = data_source.clone();
-        tokio::task::spawn_blocking(move || {
-            let Some(types) = types else {
-                return Err(vec![format!(
-                    "no metadata: setDataSourceMetaData was not called for data source {data_source:?} before the import"
-                )]);
-            };
-            let body = body.map_err(|key| vec![format!("file key {key:?} was never uploaded")])?;
-            import::check_file(
-                &body,
-                &Rules {
-                    data_source: &data_source,
-                    partial: !delete_untouched,
-                    types: &types,
-                    stored: &stored,
-                },
-            )
-        })
-        .await
-        .unwrap_or_else(|error| Err(vec![format!("the stand-in failed to check the file: {error}")]))
+        let import = Arc::clone(&import);
+        tokio::task::spawn_blocking(move || import.check(input))
+            .await
+            .unwrap_or_else(|error| {
+                Err(vec![format!(
+                    "the stand-in failed to check the files: {error}"
+                )])
+            })
     };
 
     let mut state = shared.lock();
-    let outcome = checked.map(|objects| {
-        let stored = state.record.data_objects.entry(data_source).or_default();
-        import::apply(stored, objects, delete_untouched)
-    });
+    let outcome = checked.map(|checked| import.apply(checked, &mut state.record));
     if let Some(subtask) = state.subtask_mut(&id) {
         match outcome {
             Ok(result) => {
@@ -293,7 +313,7 @@ async fn process(shared: Arc<Shared>, id: String, types: Option<BTreeMap<String,
 }
 
 /// The uploaded body of `key`, or the problem.
-fn uploaded(state: &crate::state::State, key: &str) -> Result<bytes::Bytes, Vec<String>> {
+fn uploaded(state: &State, key: &str) -> Result<Bytes, Vec<String>> {
     state
         .record
         .uploads
@@ -303,70 +323,112 @@ fn uploaded(state: &crate::state::State, key: &str) -> Result<bytes::Bytes, Vec<
         .ok_or_else(|| vec![format!("file key {key:?} was never uploaded")])
 }
 
-/// Processes one identity import in the background, like [`process`].
-async fn process_identities(shared: Arc<Shared>, id: String, has_metadata: bool) {
-    let delay = shared.config.processing_delay;
-    tokio::time::sleep(delay / 2).await;
-    let (identity_store, files, delete_untouched, replace_groups) = {
-        let mut state = shared.lock();
-        let Some(subtask) = state.subtask_mut(&id) else {
-            return;
+/// `importDataSourceRequest`: one data object file.
+struct DataSourceImport {
+    data_source: String,
+    file_key: String,
+    delete_untouched: bool,
+    /// The declared types (name → allowed children), `None` without metadata.
+    types: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl Import for DataSourceImport {
+    /// The file, and what is stored now (for parents in a partial import).
+    type Input = (Result<Bytes, Vec<String>>, Vec<DataObject>);
+    type Checked = Vec<DataObject>;
+
+    fn target(&self) -> &str {
+        &self.data_source
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        (
+            uploaded(state, &self.file_key),
+            state.record.data_objects(&self.data_source).to_vec(),
+        )
+    }
+
+    fn check(&self, (body, stored): Self::Input) -> Result<Vec<DataObject>, Vec<String>> {
+        let Some(types) = &self.types else {
+            return Err(vec![format!(
+                "no metadata: setDataSourceMetaData was not called for data source {:?} before the import",
+                self.data_source
+            )]);
         };
-        subtask.status = "DATA_PROCESSING".to_owned();
-        subtask.last_update = now_rfc3339();
-        let (identity_store, users_key, groups_key) = (
-            subtask.data_source.clone(),
-            subtask.file_key.clone(),
-            subtask.groups_file_key.clone(),
-        );
-        let (delete_untouched, replace_groups) = (subtask.delete_untouched, subtask.replace_groups);
-        if is_stuck(&state.faults, &identity_store) {
-            return;
+        import::check_file(
+            &body?,
+            &Rules {
+                data_source: &self.data_source,
+                partial: !self.delete_untouched,
+                types,
+                stored: &stored,
+            },
+        )
+    }
+
+    fn apply(&self, objects: Vec<DataObject>, record: &mut Snapshot) -> SubtaskResult {
+        let stored = record
+            .data_objects
+            .entry(self.data_source.clone())
+            .or_default();
+        SubtaskResult::DataSource(import::apply(stored, objects, self.delete_untouched))
+    }
+}
+
+/// `importIdentityRequest`: a users file and a groups file.
+struct IdentityImport {
+    identity_store: String,
+    users_file_key: String,
+    groups_file_key: String,
+    delete_untouched: bool,
+    replace_groups: bool,
+    /// Whether `setIdentityStoreMetaData` came first.
+    has_metadata: bool,
+}
+
+impl Import for IdentityImport {
+    /// The users and the groups file.
+    type Input = Result<(Bytes, Bytes), Vec<String>>;
+    type Checked = (Vec<User>, Vec<Group>);
+
+    fn target(&self) -> &str {
+        &self.identity_store
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        let users = uploaded(state, &self.users_file_key);
+        let groups = uploaded(state, &self.groups_file_key);
+        match (users, groups) {
+            (Ok(users), Ok(groups)) => Ok((users, groups)),
+            (users, groups) => Err(users
+                .err()
+                .into_iter()
+                .chain(groups.err())
+                .flatten()
+                .collect()),
         }
-        let files = uploaded(&state, &users_key)
-            .and_then(|users| Ok((users, uploaded(&state, &groups_key)?)));
-        (identity_store, files, delete_untouched, replace_groups)
-    };
-    tokio::time::sleep(delay - delay / 2).await;
+    }
 
-    let checked = {
-        let identity_store = identity_store.clone();
-        tokio::task::spawn_blocking(move || {
-            if !has_metadata {
-                return Err(vec![format!(
-                    "no metadata: setIdentityStoreMetaData was not called for identity store {identity_store:?} before the import"
-                )]);
-            }
-            let (users, groups) = files?;
-            identities::check_files(&users, &groups)
-        })
-        .await
-        .unwrap_or_else(|error| Err(vec![format!("the stand-in failed to check the files: {error}")]))
-    };
+    fn check(&self, files: Self::Input) -> Result<Self::Checked, Vec<String>> {
+        if !self.has_metadata {
+            return Err(vec![format!(
+                "no metadata: setIdentityStoreMetaData was not called for identity store {:?} before the import",
+                self.identity_store
+            )]);
+        }
+        let (users, groups) = files?;
+        identities::check_files(&users, &groups)
+    }
 
-    let mut state = shared.lock();
-    let outcome = checked.map(|(users, groups)| {
-        let record = &mut state.record;
-        identities::apply(
-            record.users.entry(identity_store.clone()).or_default(),
-            record.groups.entry(identity_store).or_default(),
+    fn apply(&self, (users, groups): Self::Checked, record: &mut Snapshot) -> SubtaskResult {
+        let store = &self.identity_store;
+        SubtaskResult::IdentityStore(identities::apply(
+            record.users.entry(store.clone()).or_default(),
+            record.groups.entry(store.clone()).or_default(),
             users,
             groups,
-            delete_untouched,
-            replace_groups,
-        )
-    });
-    if let Some(subtask) = state.subtask_mut(&id) {
-        match outcome {
-            Ok(result) => {
-                subtask.status = "COMPLETED".to_owned();
-                subtask.identity_result = Some(result);
-            }
-            Err(errors) => {
-                subtask.status = "FAILED".to_owned();
-                subtask.errors = errors;
-            }
-        }
-        subtask.last_update = now_rfc3339();
+            self.delete_untouched,
+            self.replace_groups,
+        ))
     }
 }
