@@ -71,7 +71,7 @@ measure() {
     local label=$1 config=$2
     local tlog="$work/$label.time" log="$work/$label.log"
     say "raito-sync identities: $label"
-    RUST_LOG=info /usr/bin/time -v -o "$tlog" "$release/raito-sync" identities --config "$config" \
+    RUST_LOG=info /usr/bin/time -v -o "$tlog" "$release/raito-sync" --log-format json identities --config "$config" \
         --target bench --out-users "$work/$label-users.json" --out-groups "$work/$label-groups.json" 2>"$log" >/dev/null || {
         tail -n 20 "$log" >&2
         return 1
@@ -79,7 +79,7 @@ measure() {
     local wall rss_kb requests written_users written_groups
     wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tlog")
     rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tlog")
-    requests=$(grep -o 'requests[=:" ]*[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
+    requests=$(grep -o '"requests":[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
     written_users=$(grep -c . <(python3 -c 'import json,sys; [print(1) for _ in json.load(open(sys.argv[1]))]' "$work/$label-users.json"))
     written_groups=$(grep -c . <(python3 -c 'import json,sys; [print(1) for _ in json.load(open(sys.argv[1]))]' "$work/$label-groups.json"))
     rows+=("$(printf '%-10s %9s %9s %10s %10s %10s' "$label" "$written_users" "$written_groups" "$wall" \
