@@ -120,8 +120,10 @@ where
     Option::<T>::deserialize(deserializer)
 }
 
-/// One element of a users file, exactly the fields Raito accepts. Only `externalId` is
-/// required; the Go CLI and this project's writer send every key (`isMachine` only when known).
+/// One element of a users file, exactly the fields Raito accepts (any other key is an error).
+/// Only `externalId` is required (and must be non-empty and unique); the Go CLI and this
+/// project's writer send every key (`isMachine` only when known). An absent string reads as
+/// `""` (a `null` one is an error); an absent list, tags or `isMachine` reads as `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct User {
@@ -141,8 +143,9 @@ pub struct User {
     pub is_machine: Option<bool>,
 }
 
-/// One element of a groups file, exactly the fields Raito accepts (only `externalId` is
-/// required).
+/// One element of a groups file, exactly the fields Raito accepts, read like a [`User`]: only
+/// `externalId` is required (non-empty, unique); absent strings read as `""`, absent lists and
+/// tags as `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Group {
