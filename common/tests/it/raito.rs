@@ -1469,8 +1469,9 @@ async fn a_subtask_timed_out_on_the_server_is_an_error() {
 #[tokio::test]
 async fn a_subtask_still_running_at_the_deadline_is_a_deadline_error() {
     let server = polled(vec![|| subtask_answer("QUEUED", Value::Null, Value::Null)]).await;
+    // Generous, so that sign-in and a few polls fit even on a loaded machine.
     let started = Instant::now();
-    let deadline = started + Duration::from_millis(300);
+    let deadline = started + Duration::from_secs(2);
 
     let error = client(&server)
         .wait_for_subtask(
@@ -1487,7 +1488,8 @@ async fn a_subtask_still_running_at_the_deadline_is_a_deadline_error() {
         Error::Deadline { last_status, .. } => assert_eq!(last_status, JobStatus::Queued),
         other => panic!("{other:?}"),
     }
-    assert!(Instant::now() <= deadline + Duration::from_millis(100));
+    // It gives up at the deadline (not after it has slept past it), having polled meanwhile.
+    assert!(Instant::now() < deadline + Duration::from_secs(1));
     assert!(!server.graphql_requests().is_empty());
 }
 
