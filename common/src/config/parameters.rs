@@ -141,6 +141,29 @@ impl Parameters {
         })
     }
 
+    /// The value of `key` as a whole number within `range` (`8` or `"8"`); anything else is
+    /// an error saying the range.
+    pub fn number_in(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<Option<u32>, Error> {
+        let Some(text) = self.string(key)? else {
+            return Ok(None);
+        };
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                self.invalid(
+                    key,
+                    format!("must be a number from {} to {}", range.start(), range.end()),
+                )
+            })
+    }
+
     /// The value of `key` as a list of strings: a YAML list, or one value as a list of one
     /// (no splitting on commas). Absent: an empty list.
     pub fn list(&self, key: &str) -> Result<Vec<String>, Error> {

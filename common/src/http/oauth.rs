@@ -5,10 +5,13 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+
+use crate::connector;
 
 /// How the client authenticates to the token endpoint.
 pub enum ClientAuth {
@@ -65,6 +68,26 @@ pub enum Error {
     /// The assertion could not be signed.
     #[error("signing the client assertion: {0}")]
     Signing(#[from] jsonwebtoken::errors::Error),
+}
+
+impl Error {
+    /// As a connector error: an unreachable token endpoint is [`connector::Error::Connect`];
+    /// anything else is [`connector::Error::PermissionDenied`] while getting a token, with
+    /// `check` saying what to check (the parameters, the grants).
+    pub fn into_connector(self, connector: &'static str, check: &str) -> connector::Error {
+        match self {
+            Error::Network { ref url, .. } => connector::Error::Connect {
+                connector,
+                endpoint: url.clone(),
+                source: Box::new(self),
+            },
+            other => connector::Error::PermissionDenied {
+                connector,
+                operation: format!("getting an access token ({check})"),
+                source: Box::new(other),
+            },
+        }
+    }
 }
 
 /// A token endpoint and the credentials for it, with the current token cached.
@@ -182,6 +205,20 @@ impl TokenSource {
         *cached = Some((token.clone(), Instant::now() + lifetime));
         tracing::debug!(expires_in = lifetime.as_secs(), "access token obtained");
         Ok(token)
+    }
+
+    /// A valid `Authorization: Bearer …` header for the current token, marked sensitive.
+    pub async fn authorization(&self, http: &reqwest::Client) -> Result<HeaderValue, Error> {
+        let token = self.token(http).await?;
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| Error::Refused {
+                url: self.token_url.clone(),
+                status: 200,
+                error: "invalid_token".to_owned(),
+                description: "the access token is not a valid header value".to_owned(),
+            })?;
+        value.set_sensitive(true);
+        Ok(value)
     }
 
     /// The signed client assertion: `iss` = `sub` = the client id, `aud` = the token URL.

@@ -35,6 +35,19 @@ async fn postgres_target(name: &str, ids: &str, password: &str) -> String {
     )
 }
 
+/// Invokes the function for every target and checks the first one completed; returns the
+/// run summary.
+async fn sync_completes(deployment: &Deployment) -> Value {
+    let outcome = deployment
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("the sync succeeds: {outcome:?}");
+    };
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    summary
+}
+
 /// The task statuses of the identity store step, in order.
 fn is_statuses(standin: &StandIn) -> Vec<String> {
     standin
@@ -82,14 +95,8 @@ async fn postgres_roles_reach_raito_as_users_groups_and_memberships() {
     )
     .await;
 
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
-    let Outcome::Response(summary) = outcome else {
-        panic!("the sync succeeds: {outcome:?}");
-    };
+    let summary = sync_completes(&deployment).await;
     let target = &summary["targets"][0];
-    assert_eq!(target["status"], "completed", "{summary}");
     let step = &target["steps"][0];
     assert_eq!(
         step["step"], "identity-store",
@@ -297,13 +304,7 @@ async fn an_ldap_directory_reaches_raito_with_its_nested_groups() {
     let deployment =
         Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
 
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
-    let Outcome::Response(summary) = outcome else {
-        panic!("the sync succeeds: {outcome:?}");
-    };
-    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    sync_completes(&deployment).await;
 
     let state = deployment.standin.state();
     assert_eq!(state.identity_store_metadata[&is]["type"], "ldap");
@@ -412,13 +413,7 @@ async fn an_okta_org_reaches_raito_through_throttling() {
     let deployment =
         Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
 
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
-    let Outcome::Response(summary) = outcome else {
-        panic!("the sync succeeds: {outcome:?}");
-    };
-    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    sync_completes(&deployment).await;
     let state = deployment.standin.state();
     assert_eq!(state.identity_store_metadata[&is]["type"], "okta");
     let groups: Vec<(String, String)> = state
@@ -498,13 +493,7 @@ async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling(
     let deployment =
         Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
 
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
-    let Outcome::Response(summary) = outcome else {
-        panic!("the sync succeeds: {outcome:?}");
-    };
-    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    sync_completes(&deployment).await;
     let state = deployment.standin.state();
     assert_eq!(state.identity_store_metadata[&is]["type"], "azure-ad");
     let groups: Vec<(String, Vec<String>)> = state

@@ -6,7 +6,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -16,7 +15,7 @@ use super::NAME;
 use super::config::{Config, Credential};
 use crate::connector::Error;
 use crate::http;
-use crate::http::oauth::{self, ClientAuth, TokenSource};
+use crate::http::oauth::{ClientAuth, TokenSource};
 
 /// An authenticated client for one tenant.
 pub struct Client {
@@ -109,25 +108,16 @@ impl Client {
 
     /// One page at `url`.
     pub async fn page<T: DeserializeOwned>(&self, url: &str, what: &str) -> Result<Page<T>, Error> {
-        let token = self.tokens.token(self.http.http()).await.map_err(|e| match e {
-            oauth::Error::Network { .. } => Error::Connect {
-                connector: NAME,
-                endpoint: self.tokens.token_url.clone(),
-                source: Box::new(e),
-            },
-            other => Error::PermissionDenied {
-                connector: NAME,
-                operation: "getting an app-only token (check entra-tenant-id, entra-client-id and entra-client-secret or entra-certificate/entra-private-key)".to_owned(),
-                source: Box::new(other),
-            },
-        })?;
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| Error::Operation {
-                connector: NAME,
-                operation: "using the access token".to_owned(),
-                source: "the token is not a valid header value".into(),
+        let authorization = self
+            .tokens
+            .authorization(self.http.http())
+            .await
+            .map_err(|e| {
+                e.into_connector(
+                    NAME,
+                    "check entra-tenant-id, entra-client-id and entra-client-secret or entra-certificate/entra-private-key",
+                )
             })?;
-        authorization.set_sensitive(true);
         let response = self
             .http
             .get(url, &authorization, &[])

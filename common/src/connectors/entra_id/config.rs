@@ -97,17 +97,9 @@ impl Config {
                 ));
             }
         };
-        let concurrency = match parameters.string("entra-concurrency")? {
-            None => 4,
-            Some(text) => text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=16).contains(n))
-                .ok_or_else(|| {
-                    parameters.invalid("entra-concurrency", "must be a number from 1 to 16")
-                })?,
-        };
+        let concurrency = parameters
+            .number_in("entra-concurrency", 1..=16)?
+            .unwrap_or(4) as usize;
         let url = |key: &str, default: &str| -> Result<String, Error> {
             Ok(parameters
                 .string(key)?

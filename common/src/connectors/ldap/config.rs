@@ -156,17 +156,10 @@ impl Config {
                 .string(key)?
                 .unwrap_or_else(|| (if ad { active_directory } else { openldap }).to_owned()))
         };
-        let page_size = match parameters.string("ldap-page-size")? {
-            None => 500,
-            Some(text) => text
-                .trim()
-                .parse::<i32>()
-                .ok()
-                .filter(|n| (1..=5000).contains(n))
-                .ok_or_else(|| {
-                    parameters.invalid("ldap-page-size", "must be a number from 1 to 5000")
-                })?,
-        };
+        // At most 5000, so it fits the control's i32.
+        let page_size = parameters
+            .number_in("ldap-page-size", 1..=5000)?
+            .unwrap_or(500) as i32;
         Ok(Self {
             url,
             starttls,

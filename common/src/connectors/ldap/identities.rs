@@ -57,8 +57,8 @@ pub async fn sync(
     let mut index: HashMap<String, usize> = HashMap::new();
     while let Some(page) = client.next_page(&mut search).await? {
         for entry in page {
-            let group = read_group(config, &entry)?;
             index.insert(normalize_dn(&entry.dn), read.len());
+            let group = read_group(config, entry)?;
             read.push(group);
         }
     }
@@ -124,25 +124,28 @@ pub async fn sync(
     Ok(())
 }
 
-fn read_group(config: &Config, entry: &Entry) -> Result<ReadGroup, Error> {
-    let external_id = id(entry, &config.group_id_attribute)?;
-    let name = client::text(entry, &config.group_name_attribute).to_owned();
-    let display_name = match client::text(entry, &config.group_display_name_attribute) {
+/// A group from its entry; the member DNs are moved out of the entry, not copied.
+fn read_group(config: &Config, mut entry: Entry) -> Result<ReadGroup, Error> {
+    let external_id = id(&entry, &config.group_id_attribute)?;
+    let name = client::text(&entry, &config.group_name_attribute).to_owned();
+    let display_name = match client::text(&entry, &config.group_display_name_attribute) {
         "" => name.clone(),
         display => display.to_owned(),
     };
+    let description = client::text(&entry, &config.group_description_attribute).to_owned();
     let members = entry
         .attrs
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(&config.member_attribute))
-        .map(|(_, values)| values.clone())
+        .keys()
+        .find(|key| key.eq_ignore_ascii_case(&config.member_attribute))
+        .cloned()
+        .and_then(|key| entry.attrs.remove(&key))
         .unwrap_or_default();
     Ok(ReadGroup {
         group: Group {
             external_id,
             name,
             display_name,
-            description: client::text(entry, &config.group_description_attribute).to_owned(),
+            description,
             parent_group_external_ids: Vec::new(),
             tags: Vec::new(),
         },

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use super::NAME;
 use super::config::{Auth, Config};
 use crate::connector::Error;
-use crate::http::oauth::{self, ClientAuth, TokenSource};
+use crate::http::oauth::{ClientAuth, TokenSource};
 use crate::http::{self, paging};
 
 /// An authenticated client for one org.
@@ -125,26 +125,12 @@ impl Client {
         match &self.credentials {
             Credentials::Token(value) => Ok(value.clone()),
             Credentials::ServiceApp(source) => {
-                let token = source.token(self.http.http()).await.map_err(|e| match e {
-                    oauth::Error::Network { .. } => Error::Connect {
-                        connector: NAME,
-                        endpoint: self.base_url.clone(),
-                        source: Box::new(e),
-                    },
-                    other => Error::PermissionDenied {
-                        connector: NAME,
-                        operation: "getting an access token for the service app (check okta-client-id, okta-private-key and the app's public key and granted scopes okta.users.read, okta.groups.read)".to_owned(),
-                        source: Box::new(other),
-                    },
-                })?;
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-                    .map_err(|_| Error::Operation {
-                        connector: NAME,
-                        operation: "using the access token".to_owned(),
-                        source: "the token is not a valid header value".into(),
-                    })?;
-                value.set_sensitive(true);
-                Ok(value)
+                source.authorization(self.http.http()).await.map_err(|e| {
+                    e.into_connector(
+                        NAME,
+                        "check okta-client-id, okta-private-key and the app's public key and granted scopes okta.users.read, okta.groups.read",
+                    )
+                })
             }
         }
     }

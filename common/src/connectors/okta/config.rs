@@ -106,17 +106,9 @@ impl Config {
         } else {
             vec!["DEPROVISIONED".to_owned(), "SUSPENDED".to_owned()]
         };
-        let concurrency = match parameters.string("okta-concurrency")? {
-            None => 4,
-            Some(text) => text
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=16).contains(n))
-                .ok_or_else(|| {
-                    parameters.invalid("okta-concurrency", "must be a number from 1 to 16")
-                })?,
-        };
+        let concurrency = parameters
+            .number_in("okta-concurrency", 1..=16)?
+            .unwrap_or(4) as usize;
         Ok(Self {
             base_url,
             auth,
