@@ -63,9 +63,17 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         "reading log files"
     );
 
-    for (name, _size, _) in files {
+    for (name, size, _) in files {
         let path = format!("{directory}/{name}");
-        let mut offset: i64 = 0;
+        let mut offset: i64 = match format {
+            LogFormat::Json => seek(&client, &path, size, from_ms)
+                .await
+                .map_err(fail("reading a log file with pg_read_binary_file() (grant EXECUTE on it)"))?,
+            // A csvlog record may span lines: no safe place to start but the beginning.
+            LogFormat::Csv => 0,
+        };
+        // Started mid-file: the first line is the tail of a record, dropped below.
+        let mut skip_partial_line = offset > 0;
         let mut carry: Vec<u8> = Vec::new();
         let mut csv = CsvSplitter::default();
         let mut records = Vec::new();
@@ -87,6 +95,15 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
             match format {
                 LogFormat::Json => {
                     carry.extend_from_slice(&chunk);
+                    if skip_partial_line {
+                        match carry.iter().position(|b| *b == b'\n') {
+                            Some(end) => {
+                                carry.drain(..=end);
+                                skip_partial_line = false;
+                            }
+                            None => carry.clear(),
+                        }
+                    }
                     let complete = match carry.iter().rposition(|b| *b == b'\n') {
                         Some(last) => last + 1,
                         None => 0,
@@ -123,4 +140,41 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Bytes read to sample a jsonlog file's time at an offset: 16 KiB.
+const PROBE_BYTES: i64 = 16 * 1024;
+
+/// Where to start reading a jsonlog file so as not to miss records logged at or after
+/// `from_ms`: a binary search on byte offsets (one line is one record, and records are in time
+/// order give or take the assembler's hold time, which `from_ms` already includes), so an
+/// incremental run reads only the new end of a long file.
+async fn seek(
+    client: &tokio_postgres::Client,
+    path: &str,
+    size: i64,
+    from_ms: i64,
+) -> Result<i64, tokio_postgres::Error> {
+    let (mut low, mut high) = (0i64, size);
+    while high - low > CHUNK_BYTES {
+        let middle = low + (high - low) / 2;
+        let probe: Option<Vec<u8>> = client
+            .query_one(READ_CHUNK, &[&path, &middle, &PROBE_BYTES])
+            .await?
+            .get(0);
+        let time = probe.as_deref().and_then(first_complete_line_time);
+        match time {
+            Some(time) if time < from_ms => low = middle,
+            _ => high = middle,
+        }
+    }
+    Ok(low)
+}
+
+/// The time of the first complete line after the first newline of `bytes`.
+fn first_complete_line_time(bytes: &[u8]) -> Option<i64> {
+    let start = bytes.iter().position(|b| *b == b'\n')? + 1;
+    let rest = &bytes[start..];
+    let end = rest.iter().position(|b| *b == b'\n')?;
+    parse::jsonlog(&rest[..end]).ok().map(|record| record.time_ms)
 }

@@ -239,6 +239,7 @@ impl Emitter<'_> {
 
     async fn statement(&mut self, draft: Draft, start: i64) -> Result<Statement, Error> {
         let mut accessed = Vec::new();
+        let mut unresolved = 0;
         let mut error = draft.error;
         match sql::analyze(&draft.query) {
             Ok(touched) => {
@@ -256,7 +257,7 @@ impl Emitter<'_> {
                                     accessed.push(entry);
                                 }
                             }
-                            None => self.counts.unresolved += 1,
+                            None => unresolved += 1,
                         }
                     }
                 }
@@ -271,6 +272,7 @@ impl Emitter<'_> {
                 };
             }
         }
+        self.counts.unresolved += unresolved;
         self.counts.accessed += accessed.len() as u64;
         let success = !error.starts_with("ERROR");
         let end = draft

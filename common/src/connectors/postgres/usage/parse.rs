@@ -146,11 +146,13 @@ pub fn rds_stderr(
     // Optional `%l:%e:%s:%v:%x:%c:%q%a:` before `SEVERITY:  `.
     let (prefix, severity, text) = split_severity(after_pid).ok_or(RecordError::Prefix)?;
     let fields: Vec<&str> = prefix.split(':').collect();
-    let (session, state_code, application) = if fields.len() >= 7 {
+    // `%s` (the session start) holds two `:` itself, so `%c` and `%a` are counted from the end
+    // (`…:%c:%a:` leaves an empty last field).
+    let (session, state_code, application) = if fields.len() >= 9 {
         (
-            fields[5].to_owned(),
+            fields[fields.len() - 3].to_owned(),
             fields[1].to_owned(),
-            fields[6..].join(":").trim_end_matches(':').to_owned(),
+            fields[fields.len() - 2].to_owned(),
         )
     } else {
         (format!("{stream}/{pid}"), String::new(), String::new())

@@ -96,7 +96,12 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
     let mut collector = Collector::default();
     let _ = statement.visit(&mut collector);
 
-    let mut add = |kind: NameKind, name: Vec<String>, permission: UsageGlobalPermission| {
+    fn add(
+        out: &mut Vec<Touched>,
+        kind: NameKind,
+        name: Vec<String>,
+        permission: UsageGlobalPermission,
+    ) {
         let item = Touched {
             kind,
             name,
@@ -105,7 +110,7 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
         if !out.contains(&item) {
             out.push(item);
         }
-    };
+    }
     let relation_names = |names: &[ObjectName]| -> Vec<Vec<String>> {
         names.iter().filter_map(identifiers).collect()
     };
@@ -224,22 +229,22 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
     let is_cte = |name: &[String]| name.len() == 1 && collector.ctes.contains(&name[0]);
     for name in writes {
         if !is_cte(&name) {
-            add(NameKind::Relation, name, UsageGlobalPermission::Write);
+            add(out, NameKind::Relation, name, UsageGlobalPermission::Write);
         }
     }
     for name in reads {
-        add(NameKind::Relation, name, UsageGlobalPermission::Read);
+        add(out, NameKind::Relation, name, UsageGlobalPermission::Read);
     }
     for name in admin_relations {
-        add(NameKind::Relation, name, UsageGlobalPermission::Admin);
+        add(out, NameKind::Relation, name, UsageGlobalPermission::Admin);
     }
     for name in admin_schemas {
-        add(NameKind::Schema, name, UsageGlobalPermission::Admin);
+        add(out, NameKind::Schema, name, UsageGlobalPermission::Admin);
     }
-    let targets: Vec<&Vec<String>> = out
+    let targets: Vec<Vec<String>> = out
         .iter()
         .filter(|t| t.permission != UsageGlobalPermission::Read)
-        .map(|t| &t.name)
+        .map(|t| t.name.clone())
         .collect();
     let mut visited = Vec::new();
     for (name, in_query) in collector.relations {
@@ -249,7 +254,7 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
         let permission = if in_query {
             UsageGlobalPermission::Read
         } else if dml {
-            if targets.contains(&&name) {
+            if targets.contains(&name) {
                 continue;
             }
             UsageGlobalPermission::Read
@@ -259,7 +264,7 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
         visited.push((name, permission));
     }
     for (name, permission) in visited {
-        add(NameKind::Relation, name, permission);
+        add(out, NameKind::Relation, name, permission);
     }
 }
 
