@@ -71,12 +71,14 @@ async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgre
     client
 }
 
-async fn target(user: &str, password: &str, extra: &str) -> Target {
+/// A target that syncs as `user`, connecting first to `database` (where its EXECUTE grant on
+/// `pg_read_binary_file` is: functions belong to a database).
+async fn target(user: &str, password: &str, database: &str, extra: &str) -> Target {
     let pg = support::postgres();
     let yaml = format!(
         "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
          pg-host: {}\n    pg-port: {}\n    pg-user: {user}\n    pg-password: {password}\n    \
-         pg-sslmode: disable\n    pg-usage-settle-seconds: 0\n{extra}",
+         pg-database: {database}\n    pg-sslmode: disable\n    pg-usage-settle-seconds: 0\n{extra}",
         pg.host, pg.port
     );
     let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
@@ -236,6 +238,7 @@ async fn workload_is_imported_exactly(log_format: &str) {
     let target = target(
         &syncer,
         &password,
+        &database,
         &format!("    pg-usage-log-format: {log_format}\n"),
     )
     .await;
@@ -328,7 +331,7 @@ async fn pgaudit_adds_row_counts_without_doubling_statements() {
         ))
         .await
         .expect("pgaudit on (run dev/setup.sh to install postgresql-15-pgaudit, then restart the services)");
-    let target = target(&syncer, &password, "").await;
+    let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
     let client = connect_as(&user, &password, &database).await;
     let update = "UPDATE sales.orders SET amount = 3";
@@ -367,7 +370,7 @@ impl Sink<Statement> for SlowSink {
 #[tokio::test]
 async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_once() {
     let (database, user, syncer, password) = setup().await;
-    let target = target(&syncer, &password, "").await;
+    let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
     let client = connect_as(&user, &password, &database).await;
     for i in 0..36 {
@@ -491,6 +494,7 @@ async fn rds_log_events_in_cloudwatch_logs_are_imported() {
     let target = target(
         &syncer,
         &password,
+        &database,
         &format!("    pg-usage-source: cloudwatch\n    pg-usage-cloudwatch-log-group: {group}\n"),
     )
     .await;
