@@ -313,16 +313,21 @@ async fn usage(args: UsageArgs) -> anyhow::Result<()> {
             .map(|s| tokio::time::Instant::now() + std::time::Duration::from_secs(s)),
     };
     let mut parts = LocalParts::new(&args.out);
-    let mut result =
-        usage::run(connector.as_ref(), &target, request, &mut parts, args.part_bytes).await?;
+    let mut result = usage::run(
+        connector.as_ref(),
+        &target,
+        request,
+        &mut parts,
+        args.part_bytes,
+    )
+    .await?;
     // One part: it is FILE itself.
     if let Outcome::Completed(report) = &mut result.outcome
         && let [written] = report.written.as_mut_slice()
     {
         let part = parts.path(1);
-        std::fs::rename(&part, &args.out).with_context(|| {
-            format!("moving {} to {}", part.display(), args.out.display())
-        })?;
+        std::fs::rename(&part, &args.out)
+            .with_context(|| format!("moving {} to {}", part.display(), args.out.display()))?;
         written.location = args.out.display().to_string();
     }
     let report = match &result.outcome {
@@ -368,7 +373,14 @@ fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
     let num = |r: std::ops::Range<usize>| -> anyhow::Result<i64> {
         text.get(r).and_then(|s| s.parse().ok()).ok_or_else(bad)
     };
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut rest = &text[19..];
     if let Some(fraction) = rest.strip_prefix('.') {
         let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();

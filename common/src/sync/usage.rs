@@ -210,10 +210,9 @@ impl Sink<Statement> for PartSink<'_> {
             }
         })?;
         let size = self.scratch.len() as u64 + 2;
-        let full = self
-            .current
-            .as_ref()
-            .is_some_and(|(writer, bytes)| writer.count() > 0 && bytes + size + 2 > self.part_bytes);
+        let full = self.current.as_ref().is_some_and(|(writer, bytes)| {
+            writer.count() > 0 && bytes + size + 2 > self.part_bytes
+        });
         if full && let Some((writer, _)) = self.current.take() {
             self.written.push(writer.finish().await?);
             self.number += 1;

@@ -91,7 +91,10 @@ async fn target(user: &str, password: &str, database: &str, extra: &str) -> Targ
 async fn server_now() -> i64 {
     support::pg_admin("postgres")
         .await
-        .query_one("SELECT floor(extract(epoch FROM clock_timestamp()))::bigint", &[])
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
         .await
         .expect("now")
         .get(0)
@@ -224,10 +227,16 @@ async fn run_workload(client: &tokio_postgres::Client, d: &str) -> Vec<Seen> {
         &[format!("write {} (table)", t("sales.orders"))],
     ));
     let missing = "SELECT * FROM sales.nope";
-    client.batch_execute(missing).await.expect_err("no such table");
+    client
+        .batch_execute(missing)
+        .await
+        .expect_err("no such table");
     expected.push(expect(missing, false, &[]));
     let garbage = "SELEC 1";
-    client.batch_execute(garbage).await.expect_err("syntax error");
+    client
+        .batch_execute(garbage)
+        .await
+        .expect_err("syntax error");
     expected.push(expect(garbage, false, &[]));
     expected
 }
@@ -274,7 +283,10 @@ async fn workload_is_imported_exactly(log_format: &str) {
             parts.path(i as u32 + 1).display().to_string()
         );
         let text = std::fs::read_to_string(&written.location).expect("part");
-        assert!(text.len() as u64 <= 2_000 || written.elements == 1, "{text}");
+        assert!(
+            text.len() as u64 <= 2_000 || written.elements == 1,
+            "{text}"
+        );
         statements.extend(serde_json::from_str::<Vec<Statement>>(&text).expect("JSON array"));
     }
     assert!(report.counts["unparsed"] >= 1, "{:?}", report.counts);
@@ -288,8 +300,15 @@ async fn workload_is_imported_exactly(log_format: &str) {
     // Ids are unique, times ordered, ends after starts.
     let ids: BTreeSet<&str> = statements.iter().map(|s| s.external_id.as_str()).collect();
     assert_eq!(ids.len(), statements.len());
-    assert!(statements.windows(2).all(|w| w[0].start_time <= w[1].start_time));
-    assert!(ours.iter().all(|s| s.start_time > since && s.end_time >= s.start_time));
+    assert!(
+        statements
+            .windows(2)
+            .all(|w| w[0].start_time <= w[1].start_time)
+    );
+    assert!(
+        ours.iter()
+            .all(|s| s.start_time > since && s.end_time >= s.start_time)
+    );
     let last = result.last_start_time.expect("a last start time");
     assert_eq!(last, statements.last().unwrap().start_time);
 
@@ -433,7 +452,10 @@ async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_on
 async fn rds_log_events_in_cloudwatch_logs_are_imported() {
     let (database, user, syncer, password) = setup().await;
     let d = naming::component(&database);
-    let group = format!("/aws/rds/instance/{}/postgresql", support::unique_name("db"));
+    let group = format!(
+        "/aws/rds/instance/{}/postgresql",
+        support::unique_name("db")
+    );
     let stream = "mydb-instance";
     let logs = aws_sdk_cloudwatchlogs::Client::new(&support::moto_sdk_config());
     logs.create_log_group()
@@ -467,12 +489,33 @@ async fn rds_log_events_in_cloudwatch_logs_are_imported() {
     let prefix = |t: &str, pid: u32| format!("{t}:10.0.0.7(5544):{user}@{database}:[{pid}]:");
     let mut events = Vec::new();
     let (ms, t) = at(20);
-    events.push((ms, format!("{}LOG:  statement: SELECT id\n\tFROM sales.orders\n\tWHERE id = 1;", prefix(&t, 100))));
-    events.push((ms, format!("{}LOG:  duration: 1500.000 ms", prefix(&t, 100))));
+    events.push((
+        ms,
+        format!(
+            "{}LOG:  statement: SELECT id\n\tFROM sales.orders\n\tWHERE id = 1;",
+            prefix(&t, 100)
+        ),
+    ));
+    events.push((
+        ms,
+        format!("{}LOG:  duration: 1500.000 ms", prefix(&t, 100)),
+    ));
     let (ms, t) = at(15);
-    events.push((ms, format!("{}LOG:  statement: DELETE FROM customers;", prefix(&t, 101))));
-    events.push((ms, format!("{}ERROR:  permission denied for table customers", prefix(&t, 101))));
-    events.push((ms, format!("{}STATEMENT:  DELETE FROM customers;", prefix(&t, 101))));
+    events.push((
+        ms,
+        format!("{}LOG:  statement: DELETE FROM customers;", prefix(&t, 101)),
+    ));
+    events.push((
+        ms,
+        format!(
+            "{}ERROR:  permission denied for table customers",
+            prefix(&t, 101)
+        ),
+    ));
+    events.push((
+        ms,
+        format!("{}STATEMENT:  DELETE FROM customers;", prefix(&t, 101)),
+    ));
     let (ms, t) = at(10);
     events.push((ms, format!("{t}::@:[355]:LOG:  checkpoint starting: time")));
     events.push((ms, format!("{}LOG:  AUDIT: SESSION,1,1,WRITE,INSERT,TABLE,\"\"\"Sales.EU\"\".\"\"Amount €\"\"\",\"INSERT INTO \"\"Sales.EU\"\".\"\"Amount €\"\" VALUES (1, 2)\",<none>,1", prefix(&t, 102))));

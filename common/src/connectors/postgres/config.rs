@@ -133,7 +133,9 @@ impl UsageConfig {
         };
         let cloudwatch_log_group = parameters.string("pg-usage-cloudwatch-log-group")?;
         if source == UsageSource::CloudWatch
-            && cloudwatch_log_group.as_deref().is_none_or(|g| g.trim().is_empty())
+            && cloudwatch_log_group
+                .as_deref()
+                .is_none_or(|g| g.trim().is_empty())
         {
             return Err(parameters.invalid(
                 "pg-usage-cloudwatch-log-group",

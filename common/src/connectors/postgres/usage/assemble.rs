@@ -237,7 +237,13 @@ mod tests {
         let mut a = Assembler::default();
         a.push(record(1_000, "s1", 1, "LOG", "statement: SELECT 1"));
         a.push(record(1_002, "s1", 2, "LOG", "duration: 2.4 ms"));
-        a.push(record(1_003, "s1", 3, "LOG", "statement: SELECT * FROM nope"));
+        a.push(record(
+            1_003,
+            "s1",
+            3,
+            "LOG",
+            "statement: SELECT * FROM nope",
+        ));
         let mut error = record(1_004, "s1", 4, "ERROR", "relation \"nope\" does not exist");
         error.state_code = "42P01".into();
         error.statement = "SELECT * FROM nope".into();
@@ -268,9 +274,27 @@ mod tests {
     #[test]
     fn pgaudit_lines_of_one_statement_make_one_statement() {
         let mut a = Assembler::default();
-        a.push(record(1_000, "s1", 1, "LOG", "AUDIT: SESSION,3,1,READ,SELECT,TABLE,a.b,\"SELECT * FROM a.b, a.c\",<none>"));
-        a.push(record(1_000, "s1", 2, "LOG", "AUDIT: SESSION,3,1,READ,SELECT,TABLE,a.c,\"SELECT * FROM a.b, a.c\",<none>"));
-        a.push(record(1_001, "s1", 3, "LOG", "AUDIT: SESSION,4,1,WRITE,DELETE,TABLE,a.b,DELETE FROM a.b,<none>,5"));
+        a.push(record(
+            1_000,
+            "s1",
+            1,
+            "LOG",
+            "AUDIT: SESSION,3,1,READ,SELECT,TABLE,a.b,\"SELECT * FROM a.b, a.c\",<none>",
+        ));
+        a.push(record(
+            1_000,
+            "s1",
+            2,
+            "LOG",
+            "AUDIT: SESSION,3,1,READ,SELECT,TABLE,a.c,\"SELECT * FROM a.b, a.c\",<none>",
+        ));
+        a.push(record(
+            1_001,
+            "s1",
+            3,
+            "LOG",
+            "AUDIT: SESSION,4,1,WRITE,DELETE,TABLE,a.b,DELETE FROM a.b,<none>,5",
+        ));
         let drafts = drain(&mut a);
         assert_eq!(drafts.len(), 2);
         assert_eq!(drafts[0].query, "SELECT * FROM a.b, a.c");
@@ -283,7 +307,13 @@ mod tests {
         a.push(record(2_000, "s2", 1, "LOG", "statement: SELECT 2"));
         a.push(record(1_999, "s1", 1, "LOG", "statement: SELECT 1"));
         assert!(a.pop_ready().is_none());
-        a.push(record(2_000 + HOLD_MS, "s3", 1, "LOG", "statement: SELECT 3"));
+        a.push(record(
+            2_000 + HOLD_MS,
+            "s3",
+            1,
+            "LOG",
+            "statement: SELECT 3",
+        ));
         assert_eq!(a.pop_ready().unwrap().query, "SELECT 1");
         assert_eq!(a.pop_ready().unwrap().query, "SELECT 2");
         assert!(a.pop_ready().is_none());

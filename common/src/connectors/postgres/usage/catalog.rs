@@ -125,8 +125,7 @@ impl Catalog {
             .await
             .map_err(fail("reading the default search_path"))?
             .map(|row| row.get(0));
-        catalog.default_path =
-            parse_search_path(default.as_deref().unwrap_or("\"$user\", public"));
+        catalog.default_path = parse_search_path(default.as_deref().unwrap_or("\"$user\", public"));
         transaction
             .commit()
             .await
@@ -277,10 +276,12 @@ pub fn parse_search_path(value: &str) -> Vec<String> {
         .iter()
         .map(|item| item.trim())
         .filter(|item| !item.is_empty())
-        .map(|item| match item.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
-            Some(inner) => inner.replace("\"\"", "\""),
-            None => item.to_ascii_lowercase(),
-        })
+        .map(
+            |item| match item.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                Some(inner) => inner.replace("\"\"", "\""),
+                None => item.to_ascii_lowercase(),
+            },
+        )
         .collect()
 }
 

@@ -46,10 +46,9 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         LogFormat::Json => ("%.json", LogFormat::Json),
         LogFormat::Csv => ("%.csv", LogFormat::Csv),
     };
-    let files = client
-        .query(LIST_FILES, &[&pattern])
-        .await
-        .map_err(fail("listing log files with pg_ls_logdir() (grant pg_monitor)"))?;
+    let files = client.query(LIST_FILES, &[&pattern]).await.map_err(fail(
+        "listing log files with pg_ls_logdir() (grant pg_monitor)",
+    ))?;
     let files: Vec<(String, i64, i64)> = files
         .iter()
         .map(|row| (row.get(0), row.get(1), row.get(2)))
@@ -66,9 +65,9 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
     for (name, size, _) in files {
         let path = format!("{directory}/{name}");
         let mut offset: i64 = match format {
-            LogFormat::Json => seek(&client, &path, size, from_ms)
-                .await
-                .map_err(fail("reading a log file with pg_read_binary_file() (grant EXECUTE on it)"))?,
+            LogFormat::Json => seek(&client, &path, size, from_ms).await.map_err(fail(
+                "reading a log file with pg_read_binary_file() (grant EXECUTE on it)",
+            ))?,
             // A csvlog record may span lines: no safe place to start but the beginning.
             LogFormat::Csv => 0,
         };
@@ -176,5 +175,7 @@ fn first_complete_line_time(bytes: &[u8]) -> Option<i64> {
     let start = bytes.iter().position(|b| *b == b'\n')? + 1;
     let rest = &bytes[start..];
     let end = rest.iter().position(|b| *b == b'\n')?;
-    parse::jsonlog(&rest[..end]).ok().map(|record| record.time_ms)
+    parse::jsonlog(&rest[..end])
+        .ok()
+        .map(|record| record.time_ms)
 }

@@ -116,8 +116,25 @@ pub fn csvlog(fields: &[&str]) -> Result<LogRecord, RecordError> {
 
 /// Severities that start the message part of a stderr line (`SEVERITY:  message`).
 const SEVERITIES: &[&str] = &[
-    "LOG", "ERROR", "FATAL", "PANIC", "WARNING", "NOTICE", "INFO", "DEBUG", "DEBUG1", "DEBUG2",
-    "DEBUG3", "DEBUG4", "DEBUG5", "DETAIL", "STATEMENT", "HINT", "CONTEXT", "QUERY", "LOCATION",
+    "LOG",
+    "ERROR",
+    "FATAL",
+    "PANIC",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
+    "DEBUG1",
+    "DEBUG2",
+    "DEBUG3",
+    "DEBUG4",
+    "DEBUG5",
+    "DETAIL",
+    "STATEMENT",
+    "HINT",
+    "CONTEXT",
+    "QUERY",
+    "LOCATION",
 ];
 
 /// Parses one RDS/Aurora stderr entry (one CloudWatch event, continuation lines included),
@@ -192,11 +209,7 @@ fn split_pid(rest: &str) -> Option<(&str, &str, &str)> {
         if let Some(close) = rest[digits_start..].find("]:") {
             let pid = &rest[digits_start..digits_start + close];
             if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
-                return Some((
-                    &rest[..start],
-                    &rest[digits_start + close + 2..],
-                    pid,
-                ));
+                return Some((&rest[..start], &rest[digits_start + close + 2..], pid));
             }
         }
         from = digits_start;
@@ -548,7 +561,10 @@ mod tests {
 
     #[test]
     fn statement_duration_and_audit_messages_are_recognised() {
-        assert_eq!(message("statement: SELECT 1"), Message::Statement("SELECT 1"));
+        assert_eq!(
+            message("statement: SELECT 1"),
+            Message::Statement("SELECT 1")
+        );
         assert_eq!(
             message("execute P_0: SELECT $1"),
             Message::Statement("SELECT $1")
@@ -572,7 +588,9 @@ mod tests {
             Message::Other
         );
         assert_eq!(
-            message(r#"AUDIT: SESSION,7,1,DDL,CREATE TABLE,TABLE,"""Sales Data"".""Q1""","CREATE TABLE ""Sales Data"".""Q1"" (x int);",<none>,3"#),
+            message(
+                r#"AUDIT: SESSION,7,1,DDL,CREATE TABLE,TABLE,"""Sales Data"".""Q1""","CREATE TABLE ""Sales Data"".""Q1"" (x int);",<none>,3"#
+            ),
             Message::Audit(Audit {
                 statement_id: 7,
                 statement: r#"CREATE TABLE "Sales Data"."Q1" (x int);"#.into(),

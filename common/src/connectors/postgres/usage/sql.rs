@@ -146,7 +146,12 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
             true
         }
         Statement::Truncate(truncate) => {
-            writes.extend(truncate.table_names.iter().filter_map(|t| identifiers(&t.name)));
+            writes.extend(
+                truncate
+                    .table_names
+                    .iter()
+                    .filter_map(|t| identifiers(&t.name)),
+            );
             true
         }
         Statement::Copy { source, to, .. } => {
@@ -411,13 +416,22 @@ mod tests {
             "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET v = s.v",
             vec![rel(&["t"], Write), rel(&["s"], Read)],
         );
-        check("TRUNCATE a, b.c", vec![rel(&["a"], Write), rel(&["b", "c"], Write)]);
+        check(
+            "TRUNCATE a, b.c",
+            vec![rel(&["a"], Write), rel(&["b", "c"], Write)],
+        );
     }
 
     #[test]
     fn copy_from_writes_and_copy_to_reads() {
-        check("COPY sales.orders FROM STDIN", vec![rel(&["sales", "orders"], Write)]);
-        check("COPY sales.orders TO STDOUT", vec![rel(&["sales", "orders"], Read)]);
+        check(
+            "COPY sales.orders FROM STDIN",
+            vec![rel(&["sales", "orders"], Write)],
+        );
+        check(
+            "COPY sales.orders TO STDOUT",
+            vec![rel(&["sales", "orders"], Read)],
+        );
         check(
             "COPY (SELECT * FROM sales.orders) TO STDOUT",
             vec![rel(&["sales", "orders"], Read)],
