@@ -45,7 +45,8 @@ _raito_setup_main() {
     need() { # need PACKAGE PATH_OR_COMMAND
         local pkg=$1 bin=$2
         if [[ "$bin" == /* ]]; then
-            [[ -x "$bin" ]] && return 0
+            # -e, not -x: a library such as pgaudit.so is not executable.
+            [[ -e "$bin" ]] && return 0
         else
             command -v "$bin" >/dev/null 2>&1 && return 0
         fi
