@@ -28,7 +28,8 @@
 //!
 //! # Statements
 //! One statement per logged statement ([`assemble`]): user (the session user), success or
-//! the server's error, the query text (cut at [`MAX_QUERY_CHARS`] characters), start time,
+//! the server's error, the query text (cut at [`MAX_QUERY_CHARS`] characters; the literal
+//! after `PASSWORD` in role statements is masked, see [`redact_passwords`]), start time,
 //! end time (start + the logged duration, else the start), rows (pgaudit `log_rows`).
 //! Accessed data objects come from parsing the SQL ([`sql`]) and resolving the names against
 //! each database's catalog ([`catalog`]), named exactly as the metadata sync names them.
@@ -284,7 +285,7 @@ impl Emitter<'_> {
             user: draft.user,
             success,
             status: if success { "SUCCESS" } else { "FAILED" }.to_owned(),
-            query: truncate(draft.query),
+            query: truncate(redact_passwords(&draft.query)),
             error,
             start_time: start,
             end_time: end,
@@ -319,9 +320,83 @@ impl Emitter<'_> {
     }
 }
 
+/// The query with the literal after every `PASSWORD` keyword (CREATE/ALTER ROLE or USER …
+/// PASSWORD '…') replaced by `'********'`: a statement log holds such passwords in clear, and
+/// they must not travel on to Raito Cloud.
+pub fn redact_passwords(query: &str) -> String {
+    let lower = query.to_ascii_lowercase();
+    let bytes = query.as_bytes();
+    let mut out = String::with_capacity(query.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("password") {
+        let keyword = from + found;
+        from = keyword + "password".len();
+        let standalone = (keyword == 0 || !is_word_byte(bytes[keyword - 1]))
+            && bytes.get(from).is_none_or(|b| !is_word_byte(*b));
+        if !standalone {
+            continue;
+        }
+        let mut start = from;
+        while bytes.get(start).is_some_and(u8::is_ascii_whitespace) {
+            start += 1;
+        }
+        // An optional E prefix, then a '…' literal with '' as an escaped quote.
+        if matches!(bytes.get(start), Some(b'E' | b'e')) && bytes.get(start + 1) == Some(&b'\'') {
+            start += 1;
+        }
+        if bytes.get(start) != Some(&b'\'') {
+            continue;
+        }
+        let mut end = start + 1;
+        loop {
+            match bytes.get(end) {
+                None => break,
+                Some(b'\'') if bytes.get(end + 1) == Some(&b'\'') => end += 2,
+                Some(b'\'') => {
+                    end += 1;
+                    break;
+                }
+                Some(_) => end += 1,
+            }
+        }
+        out.push_str(&query[copied..start]);
+        out.push_str("'********'");
+        copied = end;
+        from = end;
+    }
+    out.push_str(&query[copied..]);
+    out
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 fn truncate(mut query: String) -> String {
     if let Some((index, _)) = query.char_indices().nth(MAX_QUERY_CHARS) {
         query.truncate(index);
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_role_statements_are_redacted() {
+        assert_eq!(
+            redact_passwords("CREATE ROLE a LOGIN PASSWORD 'it''s secret' VALID UNTIL 'x'"),
+            "CREATE ROLE a LOGIN PASSWORD '********' VALID UNTIL 'x'"
+        );
+        assert_eq!(
+            redact_passwords("alter user b with password  E'x'; select password from t"),
+            "alter user b with password  E'********'; select password from t"
+        );
+        assert_eq!(
+            redact_passwords("SELECT 'no password here'"),
+            "SELECT 'no password here'"
+        );
+    }
 }
