@@ -12,6 +12,7 @@
 //!   role'`, `pgaudit.log_rows = on` for row counts). Least privilege for `pg-user`:
 //!   ```sql
 //!   GRANT pg_monitor TO raito;   -- pg_ls_logdir()
+//!   -- in the pg-database database (functions belong to a database):
 //!   GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO raito;
 //!   -- so the sync's own catalog queries are not logged:
 //!   ALTER ROLE raito SET log_statement = 'none';
