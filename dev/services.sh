@@ -18,8 +18,8 @@
 # AWS_DEFAULT_REGION AWS_ENDPOINT_URL.
 # Everything lives in one temp dir (the state dir): the cluster, its logs, the moto pid. `stop`
 # stops exactly the processes recorded there and removes it. A `start` that fails halfway stops
-# what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log, .../ldap/slapd.log and
-# .../moto.log.
+# what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log (startup; the server's own
+# statement log is in .../pg/data/log, see start_postgres), .../ldap/slapd.log and .../moto.log.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -222,7 +222,27 @@ max_wal_size = 2GB
 checkpoint_timeout = 30min
 timezone = 'UTC'
 lc_messages = 'C'
+
+# The statement log the usage sync reads (its tests read it over SQL): every statement and its
+# duration, as csvlog and jsonlog (and stderr) files in data/log, times in UTC. pgaudit is
+# loaded when installed (dev/setup.sh) but logs nothing unless a database or role turns it on
+# (ALTER DATABASE ... SET pgaudit.log = 'read, write, ddl, role'; CREATE EXTENSION pgaudit).
+logging_collector = on
+log_destination = 'stderr,csvlog,jsonlog'
+log_directory = 'log'
+log_filename = 'postgresql-%Y-%m-%d_%H%M%S.log'
+log_rotation_age = 0
+log_rotation_size = 0
+log_timezone = 'UTC'
+log_statement = 'all'
+log_min_duration_statement = 0
 EOF
+    if [[ -f "$(dirname "$pg_bin")/lib/pgaudit.so" ]]; then
+        printf '%s\n' "shared_preload_libraries = 'pgaudit'" "pgaudit.log = 'none'" \
+            "pgaudit.log_relation = on" "pgaudit.log_rows = on" >>"$data/postgresql.conf"
+    else
+        log "no pgaudit in $(dirname "$pg_bin")/lib: run dev/setup.sh (the usage tests need it)"
+    fi
     # Only TCP from 127.0.0.1, only with a password (SCRAM). No unix socket at all.
     printf '%s\n' '# dev/services.sh: TCP from 127.0.0.1 only, with a password' \
         'host all all 127.0.0.1/32 scram-sha-256' >"$data/pg_hba.conf"

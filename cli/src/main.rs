@@ -49,6 +49,9 @@ enum Command {
     /// Identity store sync: writes the users and groups import files, without contacting
     /// Raito Cloud.
     Identities(IdentitiesArgs),
+    /// Data usage sync: writes the statements (queries) the target logged since a time, with
+    /// the data objects each touched, without contacting Raito Cloud.
+    Usage(UsageArgs),
     /// Runs the syncs of your targets once and reports them to Raito Cloud (or a stand-in),
     /// as the Lambda functions do: a job per target, its task events, the staged file
     /// uploaded and imported, then endOfTargetsSync. Uses `domain`, `api-user` and
@@ -68,6 +71,33 @@ struct IdentitiesArgs {
     /// Where to write the groups file: a local path or `s3://bucket/key`.
     #[arg(long, value_name = "FILE")]
     out_groups: String,
+}
+
+#[derive(Debug, Args)]
+struct UsageArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// Where to write the usage file (local path). When the statements exceed --part-bytes they
+    /// are split into numbered parts beside it: `usage.json` becomes `usage-0001.json`,
+    /// `usage-0002.json`, … A run that fits one part writes FILE itself.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Only statements that started after this time (RFC 3339, e.g. 2026-11-01T00:00:00Z).
+    /// Default: as far back as the target's usage window goes (PostgreSQL:
+    /// pg-usage-window-days, 90 days).
+    #[arg(long, value_name = "RFC3339")]
+    since: Option<String>,
+
+    /// The size cap of one part, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = sync::usage::DEFAULT_PART_BYTES)]
+    part_bytes: u64,
+
+    /// Stop after about this many seconds, at a second boundary; the summary's last start
+    /// time is where to resume with --since.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -193,6 +223,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Metadata(args) => metadata(args).await,
         Command::Identities(args) => identities(args).await,
+        Command::Usage(args) => usage(args).await,
         Command::Run(args) => run_targets(args).await,
     }
 }
@@ -261,6 +292,138 @@ async fn identities(args: IdentitiesArgs) -> anyhow::Result<()> {
     let outcome = sync::identities::run(connector.as_ref(), &target, users, groups).await?;
     print_summary(&target.name, "identity store sync", &outcome);
     Ok(())
+}
+
+async fn usage(args: UsageArgs) -> anyhow::Result<()> {
+    use raito_common::connector::UsageRequest;
+    use raito_common::sync::usage::{self, LocalParts};
+
+    let since = args
+        .since
+        .as_deref()
+        .map(parse_rfc3339)
+        .transpose()
+        .context("--since")?;
+    let target = load_target(&args.target).await?;
+    let connector = connector::build(&target)?;
+    let request = UsageRequest {
+        since,
+        deadline: args
+            .timeout
+            .map(|s| tokio::time::Instant::now() + std::time::Duration::from_secs(s)),
+    };
+    let mut parts = LocalParts::new(&args.out);
+    let mut result = usage::run(
+        connector.as_ref(),
+        &target,
+        request,
+        &mut parts,
+        args.part_bytes,
+    )
+    .await?;
+    // One part: it is FILE itself.
+    if let Outcome::Completed(report) = &mut result.outcome
+        && let [written] = report.written.as_mut_slice()
+    {
+        let part = parts.path(1);
+        std::fs::rename(&part, &args.out)
+            .with_context(|| format!("moving {} to {}", part.display(), args.out.display()))?;
+        written.location = args.out.display().to_string();
+    }
+    let report = match &result.outcome {
+        Outcome::Skipped { .. } => {
+            print_summary(&target.name, "data usage sync", &result.outcome);
+            return Ok(());
+        }
+        Outcome::Completed(report) => report,
+    };
+    let statements = report.counts.get("statements").copied().unwrap_or(0);
+    eprintln!(
+        "data usage sync of target \"{}\": {statements} statements in {:.2} s",
+        target.name,
+        report.elapsed.as_secs_f64()
+    );
+    let width = report.counts.keys().map(String::len).max().unwrap_or(0);
+    for (kind, count) in &report.counts {
+        eprintln!("  {kind:<width$}  {count:>9}");
+    }
+    for written in &report.written {
+        eprintln!(
+            "  output: {} ({} bytes, {} statements)",
+            written.location, written.bytes, written.elements
+        );
+    }
+    match result.last_start_time {
+        Some(last) => eprintln!(
+            "  last start time: {last} (the next run: --since {})",
+            format_rfc3339(last)
+        ),
+        None => eprintln!("  no new statements"),
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` → unix epoch seconds.
+fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
+    let bad = || anyhow::anyhow!("{text:?} is not an RFC 3339 time such as 2026-11-01T00:00:00Z");
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> anyhow::Result<i64> {
+        text.get(r).and_then(|s| s.parse().ok()).ok_or_else(bad)
+    };
+    let (y, mo, d, h, mi, s) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        zone if zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let hh: i64 = zone[1..3].parse().map_err(|_| bad())?;
+            let mm: i64 = zone[4..6].parse().map_err(|_| bad())?;
+            sign * (hh * 3600 + mm * 60)
+        }
+        _ => return Err(bad()),
+    };
+    // Days from civil (Howard Hinnant).
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    Ok(days * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// Unix epoch seconds → `YYYY-MM-DDTHH:MM:SSZ`.
+fn format_rfc3339(epoch: i64) -> String {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 async fn run_targets(args: RunArgs) -> anyhow::Result<()> {

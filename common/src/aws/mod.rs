@@ -17,3 +17,8 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
         aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
     aws_sdk_s3::Client::from_conf(builder.build())
 }
+
+/// A CloudWatch Logs client for `config` (the PostgreSQL usage sync reads RDS logs with it).
+pub fn cloudwatch_logs_client(config: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
+    aws_sdk_cloudwatchlogs::Client::new(config)
+}

@@ -139,11 +139,29 @@ pub trait AccessSync: Send + Sync {
     ) -> Result<(), Error>;
 }
 
-/// What a usage sync is asked to cover.
+/// What a usage sync is asked to cover, and until when it may run.
+///
+/// The contract every usage connector keeps, so that a run cut short and the next run together
+/// import every statement exactly once:
+/// - it pushes only statements with `start_time > since` (whole seconds), in non-decreasing
+///   `start_time` order;
+/// - when it stops early because of `deadline`, it stops only at a second boundary: after the
+///   last statement of the second it was in (it never pushes some statements of a second and
+///   leaves others of the same second for later);
+/// - so the next run, with `since` = the largest `start_time` pushed (or the same `since` if
+///   nothing was pushed), continues with no gap and no duplicate.
+///
+/// A connector also leaves out statements too recent to be complete in its source (e.g. the
+/// current second), for the same reason; they come with the next run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UsageRequest {
-    /// Only statements that started after this instant (unix epoch seconds).
+    /// Only statements that started after this instant (unix epoch seconds). A connector may
+    /// also bound how far back it reads (e.g. PostgreSQL's `pg-usage-window-days`).
     pub since: Option<i64>,
+    /// Stop pushing soon after this instant, at a second boundary (see above). `None`: run to
+    /// the end. Checked between statements and between reads, so leave a margin for the
+    /// output's finishing (e.g. the Lambda deadline minus a minute).
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 /// Reads who queried what.

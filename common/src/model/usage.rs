@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::access::DataObjectReference;
 
+/// How a connector marks, at the start of [`Statement::error`] (or after the server's error and
+/// `; `), a statement whose SQL it could not parse: such a statement is kept, without accessed
+/// data objects. Pipelines count these.
+pub const UNPARSED: &str = "SQL not parsed: ";
+
 /// How a statement used a data object: Raito's global permission it exercised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

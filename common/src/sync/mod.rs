@@ -6,6 +6,7 @@ pub mod identities;
 pub mod metadata;
 pub mod run;
 pub mod staging;
+pub mod usage;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

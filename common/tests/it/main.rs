@@ -14,4 +14,5 @@ mod model;
 mod okta;
 mod output;
 mod postgres;
+mod postgres_usage;
 mod raito;

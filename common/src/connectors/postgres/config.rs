@@ -18,6 +18,11 @@ pub const PARAMETERS: &[&str] = &[
     "pg-excluded-databases",
     "pg-excluded-schemas",
     "pg-machine-user-pattern",
+    "pg-usage-source",
+    "pg-usage-log-format",
+    "pg-usage-cloudwatch-log-group",
+    "pg-usage-window-days",
+    "pg-usage-settle-seconds",
 ];
 
 /// Connection and scope of a PostgreSQL target.
@@ -55,6 +60,100 @@ pub struct Config {
     /// expression (PostgreSQL's `~`) are reported as machine users, e.g. `^(svc|etl)_`.
     /// Default: none.
     pub machine_user_pattern: Option<String>,
+    /// The usage sync's parameters (`pg-usage-*`).
+    pub usage: UsageConfig,
+}
+
+/// Where and how the usage sync reads statements (see [`super::usage`] for the server settings
+/// each source needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageConfig {
+    /// `pg-usage-source`: `logfiles` (default) reads the server's own log files over SQL
+    /// (`pg_ls_logdir()`, `pg_read_binary_file()`); `cloudwatch` reads the CloudWatch Logs log
+    /// group that Amazon RDS or Aurora exports the PostgreSQL log to.
+    pub source: UsageSource,
+    /// `pg-usage-log-format`: with `logfiles`, which of the server's log files to read:
+    /// `jsonlog` (default, `*.json`, PostgreSQL 15 and later) or `csvlog` (`*.csv`). The
+    /// server's `log_destination` must include it.
+    pub log_format: LogFormat,
+    /// `pg-usage-cloudwatch-log-group` (required with `cloudwatch`): the log group, e.g.
+    /// `/aws/rds/instance/<instance-id>/postgresql` or
+    /// `/aws/rds/cluster/<cluster-id>/postgresql`. Region and credentials come from the AWS
+    /// environment; `AWS_ENDPOINT_URL` overrides the endpoint.
+    pub cloudwatch_log_group: Option<String>,
+    /// `pg-usage-window-days`: the oldest statements a run reads, in days before now, whatever
+    /// the last imported time. Default 90.
+    pub window_days: u16,
+    /// `pg-usage-settle-seconds`: statements logged less than this many seconds before the run
+    /// are left for the next run, so a run never imports part of a second whose log lines are
+    /// still being written (or, in CloudWatch Logs, ingested). Default 10; raise it for
+    /// CloudWatch Logs (e.g. 300), whose ingestion can lag by minutes.
+    pub settle_seconds: u16,
+}
+
+/// The usage sync's log source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageSource {
+    /// The server's log files, read over SQL.
+    LogFiles,
+    /// A CloudWatch Logs log group (RDS, Aurora).
+    CloudWatch,
+}
+
+/// The format of the log files read over SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `jsonlog`: one JSON object per line.
+    Json,
+    /// `csvlog`: one CSV record per entry (quoted newlines allowed).
+    Csv,
+}
+
+impl UsageConfig {
+    fn from_parameters(parameters: &Parameters) -> Result<Self, Error> {
+        let source = match parameters.string("pg-usage-source")?.as_deref() {
+            None | Some("logfiles") => UsageSource::LogFiles,
+            Some("cloudwatch") => UsageSource::CloudWatch,
+            Some(other) => {
+                return Err(parameters.invalid(
+                    "pg-usage-source",
+                    format!("\"{other}\" is not one of logfiles, cloudwatch"),
+                ));
+            }
+        };
+        let log_format = match parameters.string("pg-usage-log-format")?.as_deref() {
+            None | Some("jsonlog") => LogFormat::Json,
+            Some("csvlog") => LogFormat::Csv,
+            Some(other) => {
+                return Err(parameters.invalid(
+                    "pg-usage-log-format",
+                    format!("\"{other}\" is not one of jsonlog, csvlog"),
+                ));
+            }
+        };
+        let cloudwatch_log_group = parameters.string("pg-usage-cloudwatch-log-group")?;
+        if source == UsageSource::CloudWatch
+            && cloudwatch_log_group
+                .as_deref()
+                .is_none_or(|g| g.trim().is_empty())
+        {
+            return Err(parameters.invalid(
+                "pg-usage-cloudwatch-log-group",
+                "required with pg-usage-source: cloudwatch (e.g. /aws/rds/instance/mydb/postgresql)",
+            ));
+        }
+        let window_days = parameters.u16("pg-usage-window-days")?.unwrap_or(90);
+        if window_days == 0 {
+            return Err(parameters.invalid("pg-usage-window-days", "must be at least 1"));
+        }
+        Ok(Self {
+            source,
+            log_format,
+            cloudwatch_log_group,
+            window_days,
+            settle_seconds: parameters.u16("pg-usage-settle-seconds")?.unwrap_or(10),
+        })
+    }
 }
 
 /// TLS to the server, as libpq's `sslmode`.
@@ -163,6 +262,7 @@ impl Config {
             excluded_databases,
             excluded_schemas,
             machine_user_pattern: parameters.string("pg-machine-user-pattern")?,
+            usage: UsageConfig::from_parameters(parameters)?,
         })
     }
 

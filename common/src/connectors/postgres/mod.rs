@@ -6,24 +6,29 @@
 //!   TLS according to `pg-sslmode`.
 //! - Needs: `CONNECT` on the databases to sync. The catalog is readable by every role, so
 //!   reading metadata needs no other grant.
-//! - Supports: the data source sync ([`metadata`]) and the identity sync of its own roles
-//!   ([`identities`]). Full names follow [`naming`].
+//! - Supports: the data source sync ([`metadata`]), the identity sync of its own roles
+//!   ([`identities`]) and the usage sync from the server's statement log ([`usage`]: log files
+//!   read over SQL, or the CloudWatch Logs export of RDS and Aurora; see there for the server
+//!   settings and grants it needs). Full names follow [`naming`].
 
 mod client;
 pub mod config;
 pub mod identities;
 pub mod metadata;
 pub mod naming;
+pub mod usage;
 
 use async_trait::async_trait;
 
 pub use config::Config;
 
 use crate::connector::{
-    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
+    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink, UsageRequest,
+    UsageSync,
 };
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
+use crate::model::usage::Statement;
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "postgresql";
@@ -54,6 +59,21 @@ impl Connector for Postgres {
 
     fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
         Some(self)
+    }
+
+    fn usage(&self) -> Option<&dyn UsageSync> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl UsageSync for Postgres {
+    async fn sync_usage(
+        &self,
+        request: &UsageRequest,
+        sink: &mut dyn Sink<Statement>,
+    ) -> Result<(), Error> {
+        usage::sync(&self.config, request, sink).await
     }
 }
 

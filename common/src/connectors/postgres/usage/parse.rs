@@ -1,0 +1,601 @@
+//! PostgreSQL log records, from the three formats the sources deliver: `jsonlog` and `csvlog`
+//! files (PostgreSQL 15's fields), and the stderr lines Amazon RDS and Aurora export to
+//! CloudWatch Logs (`%t:%r:%u@%d:[%p]:` or the longer `%m:%r:%u@%d:[%p]:%l:%e:%s:%v:%x:%c:%q%a:`
+//! prefix). Also the pgaudit `AUDIT:` payload and the messages that carry statements.
+
+use serde::Deserialize;
+
+/// One log record, whatever the format.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRecord {
+    /// When it was logged, unix epoch milliseconds.
+    pub time_ms: i64,
+    /// The session user.
+    pub user: String,
+    /// The database.
+    pub database: String,
+    /// What ties the records of one backend together (`session_id`, or stream and pid).
+    pub session: String,
+    /// The record's stable identity: `session_id:line_num` in files, `stream:eventId` in
+    /// CloudWatch Logs.
+    pub key: String,
+    /// `LOG`, `ERROR`, `STATEMENT`, …
+    pub severity: String,
+    /// The SQLSTATE code, when the format has it.
+    pub state_code: String,
+    /// The message.
+    pub message: String,
+    /// The statement an ERROR refers to (csvlog `query`, jsonlog `statement`).
+    pub statement: String,
+    /// The client's `application_name`.
+    pub application: String,
+}
+
+/// The fields of a jsonlog line this connector uses; absent keys are empty.
+#[derive(Deserialize)]
+struct JsonLine {
+    #[serde(default)]
+    timestamp: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    dbname: String,
+    #[serde(default)]
+    session_id: String,
+    #[serde(default)]
+    line_num: u64,
+    #[serde(default)]
+    error_severity: String,
+    #[serde(default)]
+    state_code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    statement: String,
+    #[serde(default)]
+    application_name: String,
+}
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Not JSON, or not a jsonlog object.
+    #[error("not a jsonlog record: {0}")]
+    Json(String),
+    /// A csvlog record with too few fields.
+    #[error("not a csvlog record ({0} fields)")]
+    Csv(usize),
+    /// Not an RDS stderr line.
+    #[error("no `:[pid]:` prefix")]
+    Prefix,
+    /// A time in a zone other than UTC/GMT or a numeric offset.
+    #[error("unreadable time {0:?} (set log_timezone = 'UTC')")]
+    Time(String),
+}
+
+/// Parses one jsonlog line.
+pub fn jsonlog(line: &[u8]) -> Result<LogRecord, RecordError> {
+    let json: JsonLine =
+        serde_json::from_slice(line).map_err(|error| RecordError::Json(error.to_string()))?;
+    Ok(LogRecord {
+        time_ms: parse_time(&json.timestamp)?,
+        key: format!("{}:{}", json.session_id, json.line_num),
+        user: json.user,
+        database: json.dbname,
+        session: json.session_id,
+        severity: json.error_severity,
+        state_code: json.state_code,
+        message: json.message,
+        statement: json.statement,
+        application: json.application_name,
+    })
+}
+
+/// Builds a record from the fields of one csvlog record (PostgreSQL 13 and later order:
+/// `log_time, user_name, database_name, process_id, connection_from, session_id,
+/// session_line_num, command_tag, session_start_time, virtual_transaction_id, transaction_id,
+/// error_severity, sql_state_code, message, detail, hint, internal_query, internal_query_pos,
+/// context, query, query_pos, location, application_name, …`).
+pub fn csvlog(fields: &[&str]) -> Result<LogRecord, RecordError> {
+    if fields.len() < 23 {
+        return Err(RecordError::Csv(fields.len()));
+    }
+    Ok(LogRecord {
+        time_ms: parse_time(fields[0])?,
+        user: fields[1].to_owned(),
+        database: fields[2].to_owned(),
+        session: fields[5].to_owned(),
+        key: format!("{}:{}", fields[5], fields[6]),
+        severity: fields[11].to_owned(),
+        state_code: fields[12].to_owned(),
+        message: fields[13].to_owned(),
+        statement: fields[19].to_owned(),
+        application: fields[22].to_owned(),
+    })
+}
+
+/// Severities that start the message part of a stderr line (`SEVERITY:  message`).
+const SEVERITIES: &[&str] = &[
+    "LOG",
+    "ERROR",
+    "FATAL",
+    "PANIC",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
+    "DEBUG1",
+    "DEBUG2",
+    "DEBUG3",
+    "DEBUG4",
+    "DEBUG5",
+    "DETAIL",
+    "STATEMENT",
+    "HINT",
+    "CONTEXT",
+    "QUERY",
+    "LOCATION",
+];
+
+/// Parses one RDS/Aurora stderr entry (one CloudWatch event, continuation lines included),
+/// `stream` and `event_id` naming it. `fallback_ms` (the event's timestamp) is used when the
+/// prefix's time cannot be read.
+pub fn rds_stderr(
+    message: &str,
+    stream: &str,
+    event_id: &str,
+    fallback_ms: i64,
+) -> Result<LogRecord, RecordError> {
+    // `%t` is `YYYY-MM-DD HH:MM:SS ZONE`, `%m` adds `.mmm`: the time ends at the first `:` after
+    // the zone, i.e. the first `:` after position 19 that follows a space-separated zone.
+    let time_end = message
+        .get(19..)
+        .and_then(|rest| rest.find(':'))
+        .map(|i| i + 19)
+        .ok_or(RecordError::Prefix)?;
+    let time_ms = parse_time(&message[..time_end]).unwrap_or(fallback_ms);
+    let rest = &message[time_end + 1..];
+    // `%r:%u@%d:[%p]:` — anchor on `:[digits]:`, since names may contain `:` and `@`.
+    let (who, after_pid, pid) = split_pid(rest).ok_or(RecordError::Prefix)?;
+    let who = who.strip_prefix(remote_part(who)).unwrap_or(who);
+    let who = who.strip_prefix(':').unwrap_or(who);
+    let (user, database) = who.rsplit_once('@').unwrap_or((who, ""));
+    // Optional `%l:%e:%s:%v:%x:%c:%q%a:` before `SEVERITY:  `.
+    let (prefix, severity, text) = split_severity(after_pid).ok_or(RecordError::Prefix)?;
+    let fields: Vec<&str> = prefix.split(':').collect();
+    // `%s` (the session start) holds two `:` itself, so `%c` and `%a` are counted from the end
+    // (`…:%c:%a:` leaves an empty last field).
+    let (session, state_code, application) = if fields.len() >= 9 {
+        (
+            fields[fields.len() - 3].to_owned(),
+            fields[1].to_owned(),
+            fields[fields.len() - 2].to_owned(),
+        )
+    } else {
+        (format!("{stream}/{pid}"), String::new(), String::new())
+    };
+    Ok(LogRecord {
+        time_ms,
+        user: user.to_owned(),
+        database: database.to_owned(),
+        session,
+        key: format!("{stream}:{event_id}"),
+        severity: severity.to_owned(),
+        state_code,
+        // Continuation lines start with a TAB that stderr logging inserted.
+        message: text.replace("\n\t", "\n"),
+        statement: String::new(),
+        application,
+    })
+}
+
+/// The `%r` part at the start of `who`: `host(port)`, `[local]`, or nothing.
+fn remote_part(who: &str) -> &str {
+    if let Some(end) = who.find("):") {
+        &who[..=end]
+    } else if who.starts_with("[local]") {
+        "[local]"
+    } else {
+        ""
+    }
+}
+
+/// Splits at the first `:[digits]:`: (before, after, pid).
+fn split_pid(rest: &str) -> Option<(&str, &str, &str)> {
+    let mut from = 0;
+    while let Some(i) = rest[from..].find(":[") {
+        let start = from + i;
+        let digits_start = start + 2;
+        if let Some(close) = rest[digits_start..].find("]:") {
+            let pid = &rest[digits_start..digits_start + close];
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                return Some((&rest[..start], &rest[digits_start + close + 2..], pid));
+            }
+        }
+        from = digits_start;
+    }
+    None
+}
+
+/// Finds `SEVERITY:  ` at a field start: (prefix fields, severity, message).
+fn split_severity(text: &str) -> Option<(&str, &str, &str)> {
+    let mut start = 0;
+    loop {
+        let candidate = &text[start..];
+        for severity in SEVERITIES {
+            if let Some(message) = candidate
+                .strip_prefix(severity)
+                .and_then(|rest| rest.strip_prefix(":  "))
+            {
+                return Some((&text[..start], severity, message));
+            }
+        }
+        start += candidate.find(':')? + 1;
+    }
+}
+
+/// Parses PostgreSQL's log time `YYYY-MM-DD HH:MM:SS[.fff] ZONE` (ZONE: `UTC`, `GMT`, `Z` or a
+/// numeric offset such as `+04` or `-05:30`) into unix epoch milliseconds.
+pub fn parse_time(text: &str) -> Result<i64, RecordError> {
+    let bad = || RecordError::Time(text.to_owned());
+    let text = text.trim();
+    let (datetime, zone) = match text.rfind(' ') {
+        Some(i) if i > 10 => (&text[..i], &text[i + 1..]),
+        _ => (text, "UTC"),
+    };
+    let b = datetime.as_bytes();
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Result<i64, RecordError> {
+        datetime
+            .get(range)
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(bad)
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let millis = match datetime.get(19..) {
+        None | Some("") => 0,
+        Some(fraction) => {
+            let digits = fraction.strip_prefix('.').ok_or_else(bad)?;
+            let mut padded: String = digits.chars().take(3).collect();
+            while padded.len() < 3 {
+                padded.push('0');
+            }
+            padded.parse::<i64>().map_err(|_| bad())?
+        }
+    };
+    let offset_seconds = match zone {
+        "UTC" | "GMT" | "Z" | "+00" | "+00:00" => 0,
+        zone if zone.starts_with('+') || zone.starts_with('-') => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+            let (h, m) = match digits.len() {
+                2 => (digits.parse::<i64>().map_err(|_| bad())?, 0),
+                4 => (
+                    digits[..2].parse::<i64>().map_err(|_| bad())?,
+                    digits[2..].parse::<i64>().map_err(|_| bad())?,
+                ),
+                _ => return Err(bad()),
+            };
+            sign * (h * 3600 + m * 60)
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(year, month, day);
+    Ok(((days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds) * 1000) + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// What a `LOG` message says about statements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message<'a> {
+    /// `statement: TEXT` or `execute NAME: TEXT` (log_statement): received, about to run.
+    Statement(&'a str),
+    /// `duration: X ms` (after a logged statement) or `duration: X ms  statement: TEXT`
+    /// (log_min_duration_statement alone): completed. Parse and bind steps are `Other`.
+    Duration {
+        /// Milliseconds.
+        millis: f64,
+        /// The statement, when the line carries it.
+        text: Option<&'a str>,
+    },
+    /// A pgaudit line.
+    Audit(Audit),
+    /// Anything else (connections, checkpoints, parse/bind durations…).
+    Other,
+}
+
+/// The fields of a pgaudit `AUDIT:` payload this connector uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audit {
+    /// `STATEMENT_ID`: one per top-level statement of a session.
+    pub statement_id: u64,
+    /// The statement text (the whole string of a multi-statement query).
+    pub statement: String,
+    /// `ROWS`, with `pgaudit.log_rows = on`.
+    pub rows: Option<i64>,
+}
+
+/// Classifies a `LOG` message.
+pub fn message(text: &str) -> Message<'_> {
+    if let Some(statement) = text.strip_prefix("statement: ") {
+        return Message::Statement(statement);
+    }
+    if let Some(rest) = text.strip_prefix("execute ")
+        && let Some((_, statement)) = rest.split_once(": ")
+    {
+        return Message::Statement(statement);
+    }
+    if let Some(rest) = text.strip_prefix("duration: ") {
+        let (number, after) = rest.split_once(" ms").unwrap_or((rest, ""));
+        let Ok(millis) = number.trim().parse::<f64>() else {
+            return Message::Other;
+        };
+        let after = after.trim_start();
+        if after.is_empty() {
+            return Message::Duration { millis, text: None };
+        }
+        if let Some(statement) = after.strip_prefix("statement: ") {
+            return Message::Duration {
+                millis,
+                text: Some(statement),
+            };
+        }
+        if let Some(rest) = after.strip_prefix("execute ")
+            && let Some((_, statement)) = rest.split_once(": ")
+        {
+            return Message::Duration {
+                millis,
+                text: Some(statement),
+            };
+        }
+        return Message::Other;
+    }
+    if let Some(payload) = text.strip_prefix("AUDIT: ")
+        && let Some(audit) = audit(payload)
+    {
+        return Message::Audit(audit);
+    }
+    Message::Other
+}
+
+/// Parses `AUDIT_TYPE,STATEMENT_ID,SUBSTATEMENT_ID,CLASS,COMMAND,OBJECT_TYPE,OBJECT_NAME,
+/// STATEMENT,PARAMETER[,ROWS]` (CSV).
+fn audit(payload: &str) -> Option<Audit> {
+    let fields = csv_fields(payload.as_bytes())?;
+    if fields.len() < 8 {
+        return None;
+    }
+    Some(Audit {
+        statement_id: fields[1].parse().ok()?,
+        statement: fields[7].clone(),
+        rows: fields.get(9).and_then(|rows| rows.trim().parse().ok()),
+    })
+}
+
+/// Splits one complete CSV record.
+pub fn csv_fields(input: &[u8]) -> Option<Vec<String>> {
+    let mut reader = csv_core::Reader::new();
+    let mut output = vec![0u8; input.len() + 16];
+    let mut ends = vec![0usize; 32];
+    let (mut consumed, mut written, mut nends) = (0, 0, 0);
+    loop {
+        let (result, in_n, out_n, ends_n) = reader.read_record(
+            &input[consumed..],
+            &mut output[written..],
+            &mut ends[nends..],
+        );
+        consumed += in_n;
+        written += out_n;
+        nends += ends_n;
+        match result {
+            csv_core::ReadRecordResult::OutputFull => output.resize(output.len() * 2, 0),
+            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+            csv_core::ReadRecordResult::InputEmpty => {
+                if consumed >= input.len() {
+                    // End of input: one more call with no input finishes the record.
+                    let (result, _, out_n, ends_n) =
+                        reader.read_record(&[], &mut output[written..], &mut ends[nends..]);
+                    written += out_n;
+                    nends += ends_n;
+                    if !matches!(result, csv_core::ReadRecordResult::Record) {
+                        return None;
+                    }
+                    break;
+                }
+            }
+            csv_core::ReadRecordResult::Record => break,
+            csv_core::ReadRecordResult::End => return None,
+        }
+    }
+    let mut fields = Vec::with_capacity(nends);
+    let mut start = 0;
+    for &end in &ends[..nends] {
+        fields.push(String::from_utf8_lossy(&output[start..end]).into_owned());
+        start = end;
+    }
+    let _ = written;
+    Some(fields)
+}
+
+/// Splits a csvlog byte stream into records, chunk by chunk: a record split across two chunks
+/// is completed by the next one, so the file never needs to be in memory whole.
+pub struct CsvSplitter {
+    reader: csv_core::Reader,
+    output: Vec<u8>,
+    ends: Vec<usize>,
+    written: usize,
+    nends: usize,
+}
+
+impl Default for CsvSplitter {
+    fn default() -> Self {
+        Self {
+            reader: csv_core::Reader::new(),
+            output: vec![0; 64 * 1024],
+            ends: vec![0; 64],
+            written: 0,
+            nends: 0,
+        }
+    }
+}
+
+impl CsvSplitter {
+    /// Feeds `chunk`, calling `each` with the fields of every record it completes.
+    pub fn feed(&mut self, mut chunk: &[u8], each: &mut dyn FnMut(&[&str])) {
+        loop {
+            let (result, in_n, out_n, ends_n) = self.reader.read_record(
+                chunk,
+                &mut self.output[self.written..],
+                &mut self.ends[self.nends..],
+            );
+            chunk = &chunk[in_n..];
+            self.written += out_n;
+            self.nends += ends_n;
+            match result {
+                csv_core::ReadRecordResult::InputEmpty => return,
+                csv_core::ReadRecordResult::OutputFull => {
+                    let len = self.output.len();
+                    self.output.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    let len = self.ends.len();
+                    self.ends.resize(len * 2, 0);
+                }
+                csv_core::ReadRecordResult::Record => {
+                    let mut fields: Vec<&str> = Vec::with_capacity(self.nends);
+                    let mut start = 0;
+                    for &end in &self.ends[..self.nends] {
+                        fields.push(std::str::from_utf8(&self.output[start..end]).unwrap_or(""));
+                        start = end;
+                    }
+                    each(&fields);
+                    self.written = 0;
+                    self.nends = 0;
+                }
+                csv_core::ReadRecordResult::End => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn log_times_in_utc_and_offsets_become_epoch_milliseconds() {
+        assert_eq!(parse_time("1970-01-01 00:00:01.5 UTC").unwrap(), 1_500);
+        assert_eq!(
+            parse_time("2026-11-22 05:56:07.958 UTC").unwrap(),
+            1_795_326_967_958
+        );
+        assert_eq!(
+            parse_time("2026-11-22 09:56:07 +04").unwrap(),
+            1_795_326_967_000
+        );
+        assert!(parse_time("2026-11-22 00:59:07.800 EST").is_err());
+    }
+
+    #[test]
+    fn a_jsonlog_line_becomes_a_record() {
+        let line = br#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"alice","dbname":"appdb","pid":18358,"session_id":"6b0283f7.47b6","line_num":9,"error_severity":"ERROR","state_code":"42501","message":"permission denied for table Mixed Case","statement":"SELECT * FROM public.\"Mixed Case\";","application_name":"usage-test"}"#;
+        let record = jsonlog(line).unwrap();
+        assert_eq!(record.key, "6b0283f7.47b6:9");
+        assert_eq!(record.severity, "ERROR");
+        assert_eq!(record.statement, "SELECT * FROM public.\"Mixed Case\";");
+    }
+
+    #[test]
+    fn csvlog_records_may_span_chunks_and_lines() {
+        let data = "2026-11-22 05:56:07.958 UTC,\"alice\",\"appdb\",1,\"[local]\",6b.47,3,\"idle\",2026-11-22 05:56:07 UTC,3/31,0,LOG,00000,\"statement: SELECT 1,\n\"\"x\"\";\",,,,,,,,,\"usage-test\",\"client backend\",,0\n";
+        let mut splitter = CsvSplitter::default();
+        let mut records = Vec::new();
+        for piece in data.as_bytes().chunks(7) {
+            splitter.feed(piece, &mut |fields| records.push(csvlog(fields).unwrap()));
+        }
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].message, "statement: SELECT 1,\n\"x\";");
+        assert_eq!(records[0].key, "6b.47:3");
+    }
+
+    #[test]
+    fn rds_stderr_lines_give_user_database_and_message() {
+        let record = rds_stderr(
+            "2026-11-22 06:02:32 UTC:127.0.0.1(34364):alice@example.com@appdb:[21230]:LOG:  statement: SELECT id\n\tFROM sales.orders;",
+            "mydb",
+            "42",
+            0,
+        )
+        .unwrap();
+        assert_eq!(record.user, "alice@example.com");
+        assert_eq!(record.database, "appdb");
+        assert_eq!(record.session, "mydb/21230");
+        assert_eq!(record.key, "mydb:42");
+        assert_eq!(record.message, "statement: SELECT id\nFROM sales.orders;");
+        let long = rds_stderr(
+            "2026-11-22 06:02:34.321 UTC:127.0.0.1(34368):alice@appdb:[21243]:6:42501:2026-11-22 06:02:34 UTC:3/298:0:6b02857a.52fb:psql:ERROR:  permission denied for table x",
+            "mydb",
+            "43",
+            0,
+        )
+        .unwrap();
+        assert_eq!(long.severity, "ERROR");
+        assert_eq!(long.state_code, "42501");
+        assert_eq!(long.session, "6b02857a.52fb");
+    }
+
+    #[test]
+    fn statement_duration_and_audit_messages_are_recognised() {
+        assert_eq!(
+            message("statement: SELECT 1"),
+            Message::Statement("SELECT 1")
+        );
+        assert_eq!(
+            message("execute P_0: SELECT $1"),
+            Message::Statement("SELECT $1")
+        );
+        assert_eq!(
+            message("duration: 1.950 ms"),
+            Message::Duration {
+                millis: 1.95,
+                text: None
+            }
+        );
+        assert_eq!(
+            message("duration: 2.5 ms  statement: SELECT 2"),
+            Message::Duration {
+                millis: 2.5,
+                text: Some("SELECT 2")
+            }
+        );
+        assert_eq!(
+            message("duration: 0.1 ms  parse <unnamed>: SELECT 2"),
+            Message::Other
+        );
+        assert_eq!(
+            message(
+                r#"AUDIT: SESSION,7,1,DDL,CREATE TABLE,TABLE,"""Sales Data"".""Q1""","CREATE TABLE ""Sales Data"".""Q1"" (x int);",<none>,3"#
+            ),
+            Message::Audit(Audit {
+                statement_id: 7,
+                statement: r#"CREATE TABLE "Sales Data"."Q1" (x int);"#.into(),
+                rows: Some(3)
+            })
+        );
+    }
+}

@@ -1,0 +1,592 @@
+//! The PostgreSQL usage sync against the test cluster's real statement log (dev/services.sh
+//! turns on `log_statement`, jsonlog and csvlog, and loads pgaudit), and against moto for the
+//! CloudWatch Logs source: exact statements and accessed objects, incremental runs, and a run
+//! cut short by its deadline then resumed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use raito_common::aws::secrets::NoSecrets;
+use raito_common::config::{Config, Target};
+use raito_common::connector::{self, Sink, UsageRequest};
+use raito_common::connectors::postgres::naming;
+use raito_common::model::usage::{Statement, UNPARSED};
+use raito_common::output;
+use raito_common::sync::Outcome;
+use raito_common::sync::usage::{self as usage_step, LocalParts};
+
+use crate::support;
+
+/// The workload's schema, created by the superuser before the workload runs.
+const SCHEMA: &str = r#"
+CREATE SCHEMA sales;
+CREATE SCHEMA "Sales.EU";
+CREATE TABLE sales.orders (id int, customer text, amount numeric);
+CREATE TABLE public.customers (id int, name text);
+CREATE TABLE "Sales.EU"."Amount €" (id int, "Amount €" numeric);
+CREATE TABLE public."orders.2024" (id int);
+CREATE VIEW sales.big_orders AS SELECT * FROM sales.orders WHERE amount > 100;
+INSERT INTO public.customers VALUES (1, 'acme'), (2, 'globex');
+"#;
+
+/// A database with the schema, a workload role (search_path `sales, public` in it) and a
+/// least-privileged sync role: (database, workload role, sync role, sync password).
+async fn setup() -> (String, String, String, String) {
+    let database = support::unique_name("usage");
+    let user = support::unique_name("worker");
+    let syncer = support::unique_name("syncer");
+    let password = "s3cret-usage";
+    support::create_database(&database, SCHEMA).await;
+    let admin = support::pg_admin(&database).await;
+    admin
+        .batch_execute(&format!(
+            r#"CREATE ROLE {user} LOGIN PASSWORD '{password}';
+               ALTER ROLE {user} IN DATABASE {database} SET search_path = sales, public;
+               GRANT ALL ON SCHEMA sales, "Sales.EU", public TO {user};
+               GRANT ALL ON ALL TABLES IN SCHEMA sales, "Sales.EU", public TO {user};
+               CREATE ROLE {syncer} LOGIN PASSWORD '{password}';
+               GRANT pg_monitor TO {syncer};
+               GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO {syncer};
+               ALTER ROLE {syncer} SET log_statement = 'none';
+               ALTER ROLE {syncer} SET log_min_duration_statement = -1;"#
+        ))
+        .await
+        .expect("roles");
+    (database, user, syncer, password.to_owned())
+}
+
+async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgres::Client {
+    let pg = support::postgres();
+    let (client, connection) = tokio_postgres::Config::new()
+        .host(&pg.host)
+        .port(pg.port)
+        .user(user)
+        .password(password)
+        .dbname(database)
+        .application_name("usage-test")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect as the workload role");
+    tokio::spawn(connection);
+    client
+}
+
+/// A target that syncs as `user`, connecting first to `database` (where its EXECUTE grant on
+/// `pg_read_binary_file` is: functions belong to a database).
+async fn target(user: &str, password: &str, database: &str, extra: &str) -> Target {
+    let pg = support::postgres();
+    let yaml = format!(
+        "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {user}\n    pg-password: {password}\n    \
+         pg-database: {database}\n    pg-sslmode: disable\n    pg-usage-settle-seconds: 0\n{extra}",
+        pg.host, pg.port
+    );
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config");
+    config.targets[0].clone()
+}
+
+/// The server's clock, epoch seconds.
+async fn server_now() -> i64 {
+    support::pg_admin("postgres")
+        .await
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
+        .await
+        .expect("now")
+        .get(0)
+}
+
+/// Waits until the current second is over, so that a run with `pg-usage-settle-seconds: 0`
+/// (which never reads the current second) sees everything logged so far.
+async fn let_the_second_pass() {
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+}
+
+async fn sync(target: &Target, since: i64) -> Vec<Statement> {
+    let connector = connector::build(target).expect("valid target");
+    let mut statements = Vec::new();
+    connector
+        .usage()
+        .expect("postgresql has a usage sync")
+        .sync_usage(
+            &UsageRequest {
+                since: Some(since),
+                deadline: None,
+            },
+            &mut statements,
+        )
+        .await
+        .expect("usage sync");
+    statements
+}
+
+/// (query, success, sorted accessed objects as `permission fullName (type)`).
+type Seen = (String, bool, Vec<String>);
+
+fn seen(statement: &Statement) -> Seen {
+    let mut objects: Vec<String> = statement
+        .accessed_data_objects
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {} ({})",
+                serde_json::to_value(a.global_permission)
+                    .unwrap()
+                    .as_str()
+                    .unwrap(),
+                a.data_object.full_name,
+                a.data_object.r#type
+            )
+        })
+        .collect();
+    objects.sort();
+    (statement.query.clone(), statement.success, objects)
+}
+
+fn of_user<'a>(statements: &'a [Statement], user: &str) -> Vec<&'a Statement> {
+    statements.iter().filter(|s| s.user == user).collect()
+}
+
+/// The workload, one statement per simple query, and what each must yield.
+async fn run_workload(client: &tokio_postgres::Client, d: &str) -> Vec<Seen> {
+    let t = |name: &str| format!("{d}.{name}");
+    let expect = |query: &str, success: bool, objects: &[String]| -> Seen {
+        let mut objects = objects.to_vec();
+        objects.sort();
+        (query.to_owned(), success, objects)
+    };
+    let mut expected = Vec::new();
+    let ok = [
+        (
+            "SELECT o.id, c.name FROM orders o JOIN public.customers c ON c.id = o.id",
+            vec![
+                format!("read {} (table)", t("sales.orders")),
+                format!("read {} (table)", t("public.customers")),
+            ],
+        ),
+        (
+            "WITH big AS (SELECT * FROM sales.big_orders) SELECT count(*) FROM big",
+            vec![format!("read {} (view)", t("sales.big_orders"))],
+        ),
+        (
+            "SELECT * FROM customers WHERE id IN (SELECT id FROM sales.orders)",
+            vec![
+                format!("read {} (table)", t("sales.orders")),
+                format!("read {} (table)", t("public.customers")),
+            ],
+        ),
+        (
+            "INSERT INTO sales.orders SELECT id, name, 1 FROM public.customers",
+            vec![
+                format!("write {} (table)", t("sales.orders")),
+                format!("read {} (table)", t("public.customers")),
+            ],
+        ),
+        (
+            r#"UPDATE "Sales.EU"."Amount €" SET "Amount €" = 2 WHERE id = 1"#,
+            vec![format!("write {} (table)", t(r#""Sales.EU"."Amount €""#))],
+        ),
+        (
+            r#"DELETE FROM public."orders.2024""#,
+            vec![format!("write {} (table)", t(r#"public."orders.2024""#))],
+        ),
+        (
+            "CREATE TABLE sales.archive (id int)",
+            vec![format!("admin {} (table)", t("sales.archive"))],
+        ),
+        (
+            "GRANT SELECT ON sales.archive TO PUBLIC",
+            vec![format!("admin {} (table)", t("sales.archive"))],
+        ),
+        (
+            r#"TRUNCATE public."orders.2024""#,
+            vec![format!("write {} (table)", t(r#"public."orders.2024""#))],
+        ),
+    ];
+    for (query, objects) in ok {
+        client.batch_execute(query).await.expect(query);
+        expected.push(expect(query, true, &objects));
+    }
+    let copy = "COPY sales.orders (id, customer, amount) FROM STDIN";
+    {
+        use futures::SinkExt;
+        let sink = client.copy_in(copy).await.expect("copy in");
+        let mut sink = std::pin::pin!(sink);
+        sink.send(bytes::Bytes::from_static(b"9\tinitech\t5\n"))
+            .await
+            .expect("copy data");
+        sink.as_mut().finish().await.expect("copy finish");
+    }
+    expected.push(expect(
+        copy,
+        true,
+        &[format!("write {} (table)", t("sales.orders"))],
+    ));
+    let missing = "SELECT * FROM sales.nope";
+    client
+        .batch_execute(missing)
+        .await
+        .expect_err("no such table");
+    expected.push(expect(missing, false, &[]));
+    let garbage = "SELEC 1";
+    client
+        .batch_execute(garbage)
+        .await
+        .expect_err("syntax error");
+    expected.push(expect(garbage, false, &[]));
+    expected
+}
+
+async fn workload_is_imported_exactly(log_format: &str) {
+    let (database, user, syncer, password) = setup().await;
+    let d = naming::component(&database);
+    let target = target(
+        &syncer,
+        &password,
+        &database,
+        &format!("    pg-usage-log-format: {log_format}\n"),
+    )
+    .await;
+    let since = server_now().await - 1;
+    let client = connect_as(&user, &password, &database).await;
+    let expected = run_workload(&client, &d).await;
+    let_the_second_pass().await;
+
+    // Through the pipeline, with a part cap small enough to split.
+    let out = tempfile::tempdir().expect("temp dir");
+    let mut parts = LocalParts::new(out.path().join("usage.json"));
+    let connector = connector::build(&target).expect("valid target");
+    let result = usage_step::run(
+        connector.as_ref(),
+        &target,
+        UsageRequest {
+            since: Some(since),
+            deadline: None,
+        },
+        &mut parts,
+        2_000,
+    )
+    .await
+    .expect("usage step");
+    let Outcome::Completed(report) = &result.outcome else {
+        panic!("skipped: {:?}", result.outcome);
+    };
+    assert!(report.written.len() > 1, "split into parts: {report:?}");
+    let mut statements: Vec<Statement> = Vec::new();
+    for (i, written) in report.written.iter().enumerate() {
+        assert_eq!(
+            written.location,
+            parts.path(i as u32 + 1).display().to_string()
+        );
+        let text = std::fs::read_to_string(&written.location).expect("part");
+        assert!(
+            text.len() as u64 <= 2_000 || written.elements == 1,
+            "{text}"
+        );
+        statements.extend(serde_json::from_str::<Vec<Statement>>(&text).expect("JSON array"));
+    }
+    assert!(report.counts["unparsed"] >= 1, "{:?}", report.counts);
+
+    let ours = of_user(&statements, &user);
+    let got: Vec<Seen> = ours.iter().map(|s| seen(s)).collect();
+    assert_eq!(got, expected);
+    // Failures carry the server's error; the unparseable one says so too.
+    assert!(ours[ours.len() - 2].error.starts_with("ERROR 42P01"));
+    assert!(ours[ours.len() - 1].error.contains(UNPARSED));
+    // Ids are unique, times ordered, ends after starts.
+    let ids: BTreeSet<&str> = statements.iter().map(|s| s.external_id.as_str()).collect();
+    assert_eq!(ids.len(), statements.len());
+    assert!(
+        statements
+            .windows(2)
+            .all(|w| w[0].start_time <= w[1].start_time)
+    );
+    assert!(
+        ours.iter()
+            .all(|s| s.start_time > since && s.end_time >= s.start_time)
+    );
+    let last = result.last_start_time.expect("a last start time");
+    assert_eq!(last, statements.last().unwrap().start_time);
+
+    // A second run from there imports nothing new; a new query then comes alone.
+    let again = sync(&target, last).await;
+    assert!(of_user(&again, &user).is_empty(), "{again:?}");
+    let fresh = "SELECT * FROM archive";
+    client.batch_execute(fresh).await.expect(fresh);
+    let_the_second_pass().await;
+    let new = sync(&target, last).await;
+    let new: Vec<Seen> = of_user(&new, &user).iter().map(|s| seen(s)).collect();
+    assert_eq!(
+        new,
+        vec![(
+            fresh.to_owned(),
+            true,
+            vec![format!("read {d}.sales.archive (table)")]
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_known_workload_is_imported_from_jsonlog_with_exact_statements_and_objects() {
+    workload_is_imported_exactly("jsonlog").await;
+}
+
+#[tokio::test]
+async fn a_known_workload_is_imported_from_csvlog_with_exact_statements_and_objects() {
+    workload_is_imported_exactly("csvlog").await;
+}
+
+#[tokio::test]
+async fn pgaudit_adds_row_counts_without_doubling_statements() {
+    let (database, user, syncer, password) = setup().await;
+    let admin = support::pg_admin(&database).await;
+    admin
+        .batch_execute(&format!(
+            "CREATE EXTENSION pgaudit; ALTER DATABASE {database} SET pgaudit.log = 'read, write, ddl'"
+        ))
+        .await
+        .expect("pgaudit on (run dev/setup.sh to install postgresql-15-pgaudit, then restart the services)");
+    let target = target(&syncer, &password, &database, "").await;
+    let since = server_now().await - 1;
+    let client = connect_as(&user, &password, &database).await;
+    let update = "UPDATE sales.orders SET amount = 3";
+    client
+        .batch_execute("INSERT INTO sales.orders VALUES (1, 'a', 1), (2, 'b', 2)")
+        .await
+        .expect("insert");
+    client.batch_execute(update).await.expect(update);
+    let_the_second_pass().await;
+    let statements = sync(&target, since).await;
+    let ours = of_user(&statements, &user);
+    assert_eq!(ours.len(), 2, "{ours:?}");
+    assert_eq!(ours[1].query, update);
+    assert_eq!(ours[1].rows, 2);
+    assert_eq!(ours[0].rows, 2);
+}
+
+/// A sink that takes its time over the workload's statements, so that a deadline falls in
+/// the middle of a run.
+struct SlowSink {
+    user: String,
+    statements: Vec<Statement>,
+}
+
+#[async_trait::async_trait]
+impl Sink<Statement> for SlowSink {
+    async fn push(&mut self, item: Statement) -> Result<(), output::Error> {
+        if item.user == self.user {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        self.statements.push(item);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_once() {
+    let (database, user, syncer, password) = setup().await;
+    let target = target(&syncer, &password, &database, "").await;
+    let since = server_now().await - 1;
+    let client = connect_as(&user, &password, &database).await;
+    for i in 0..36 {
+        client
+            .batch_execute(&format!("SELECT {i} FROM sales.orders"))
+            .await
+            .expect("select");
+        tokio::time::sleep(Duration::from_millis(80)).await;
+    }
+    let_the_second_pass().await;
+    let all: Vec<String> = of_user(&sync(&target, since).await, &user)
+        .iter()
+        .map(|s| s.external_id.clone())
+        .collect();
+    assert_eq!(all.len(), 36);
+
+    let connector = connector::build(&target).expect("valid target");
+    let usage = connector.usage().expect("usage sync");
+    let mut resumed_from = since;
+    let mut collected: Vec<String> = Vec::new();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs < 30, "no progress");
+        let mut sink = SlowSink {
+            user: user.clone(),
+            statements: Vec::new(),
+        };
+        // Long enough to get past connecting and reading under the load of the other tests,
+        // short enough to cut the 36 slow statements (about 3 s of log) into several runs.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(2_500);
+        usage
+            .sync_usage(
+                &UsageRequest {
+                    since: Some(resumed_from),
+                    deadline: Some(deadline),
+                },
+                &mut sink,
+            )
+            .await
+            .expect("usage sync");
+        let finished_in_time = tokio::time::Instant::now() < deadline;
+        collected.extend(
+            of_user(&sink.statements, &user)
+                .iter()
+                .map(|s| s.external_id.clone()),
+        );
+        if finished_in_time {
+            break;
+        }
+        // Stopped at a second boundary: resume from its last second (or from the same place
+        // when it stopped before pushing anything).
+        if let Some(last) = sink.statements.iter().map(|s| s.start_time).max() {
+            resumed_from = last;
+        }
+    }
+    assert!(runs > 2, "the deadline never cut a run short ({runs} runs)");
+    assert_eq!(collected, all);
+}
+
+#[tokio::test]
+async fn rds_log_events_in_cloudwatch_logs_are_imported() {
+    let (database, user, syncer, password) = setup().await;
+    let d = naming::component(&database);
+    let group = format!(
+        "/aws/rds/instance/{}/postgresql",
+        support::unique_name("db")
+    );
+    let stream = "mydb-instance";
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&support::moto_sdk_config());
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .expect("create log group (is moto running?)");
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .expect("create log stream");
+
+    let now = server_now().await;
+    let at = |seconds_ago: i64| -> (i64, String) {
+        let epoch = now - seconds_ago;
+        let days = epoch.div_euclid(86_400);
+        let secs = epoch.rem_euclid(86_400);
+        let (y, m, dd) = civil(days);
+        (
+            epoch * 1000,
+            format!(
+                "{y:04}-{m:02}-{dd:02} {:02}:{:02}:{:02} UTC",
+                secs / 3600,
+                secs % 3600 / 60,
+                secs % 60
+            ),
+        )
+    };
+    let prefix = |t: &str, pid: u32| format!("{t}:10.0.0.7(5544):{user}@{database}:[{pid}]:");
+    let mut events = Vec::new();
+    let (ms, t) = at(20);
+    events.push((
+        ms,
+        format!(
+            "{}LOG:  statement: SELECT id\n\tFROM sales.orders\n\tWHERE id = 1;",
+            prefix(&t, 100)
+        ),
+    ));
+    events.push((
+        ms,
+        format!("{}LOG:  duration: 1500.000 ms", prefix(&t, 100)),
+    ));
+    let (ms, t) = at(15);
+    events.push((
+        ms,
+        format!("{}LOG:  statement: DELETE FROM customers;", prefix(&t, 101)),
+    ));
+    events.push((
+        ms,
+        format!(
+            "{}ERROR:  permission denied for table customers",
+            prefix(&t, 101)
+        ),
+    ));
+    events.push((
+        ms,
+        format!("{}STATEMENT:  DELETE FROM customers;", prefix(&t, 101)),
+    ));
+    let (ms, t) = at(10);
+    events.push((ms, format!("{t}::@:[355]:LOG:  checkpoint starting: time")));
+    events.push((ms, format!("{}LOG:  AUDIT: SESSION,1,1,WRITE,INSERT,TABLE,\"\"\"Sales.EU\"\".\"\"Amount €\"\"\",\"INSERT INTO \"\"Sales.EU\"\".\"\"Amount €\"\" VALUES (1, 2)\",<none>,1", prefix(&t, 102))));
+    let mut put = logs
+        .put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(stream);
+    for (ms, message) in &events {
+        put = put.log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(*ms)
+                .message(message)
+                .build()
+                .expect("event"),
+        );
+    }
+    put.send().await.expect("put log events");
+
+    let target = target(
+        &syncer,
+        &password,
+        &database,
+        &format!("    pg-usage-source: cloudwatch\n    pg-usage-cloudwatch-log-group: {group}\n"),
+    )
+    .await;
+    let statements = sync(&target, now - 60).await;
+    let got: Vec<Seen> = statements.iter().map(seen).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "SELECT id\nFROM sales.orders\nWHERE id = 1;".to_owned(),
+                true,
+                vec![format!("read {d}.sales.orders (table)")]
+            ),
+            (
+                "DELETE FROM customers;".to_owned(),
+                false,
+                vec![format!("write {d}.public.customers (table)")]
+            ),
+            (
+                r#"INSERT INTO "Sales.EU"."Amount €" VALUES (1, 2)"#.to_owned(),
+                true,
+                vec![format!(r#"write {d}."Sales.EU"."Amount €" (table)"#)]
+            ),
+        ]
+    );
+    assert_eq!(statements[0].end_time, statements[0].start_time + 1);
+    assert_eq!(statements[2].rows, 1);
+    assert!(statements.iter().all(|s| s.user == user));
+    assert!(
+        statements
+            .iter()
+            .all(|s| s.external_id.starts_with(&format!("{stream}:")))
+    );
+    // The same events again: nothing new after the last one.
+    let again = sync(&target, statements[2].start_time).await;
+    assert!(again.is_empty(), "{again:?}");
+}
+
+/// (year, month, day) of days since 1970-01-01.
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
