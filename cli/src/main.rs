@@ -106,6 +106,8 @@ enum Only {
     Metadata,
     /// The identity store sync (users and groups).
     Identities,
+    /// The data usage sync (statements since Raito's last one).
+    Usage,
 }
 
 impl Only {
@@ -113,6 +115,7 @@ impl Only {
         match self {
             Only::Metadata => Step::DataSource,
             Only::Identities => Step::IdentityStore,
+            Only::Usage => Step::DataUsage,
         }
     }
 }
@@ -127,8 +130,8 @@ struct RunArgs {
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
 
-    /// Run only this step; repeat for several. Default: every step (data source, then
-    /// identity store), each where the target has the id for it.
+    /// Run only this step; repeat for several. Default: every step (data source, identity
+    /// store, then data usage), each where the target has the id for it.
     #[arg(long, value_enum)]
     only: Vec<Only>,
 
@@ -460,15 +463,15 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let limits = Limits {
-        deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(args.timeout),
         poll_interval: std::time::Duration::from_secs_f64(args.poll_interval.max(0.0)),
+        ..Limits::until(tokio::time::Instant::now() + std::time::Duration::from_secs(args.timeout))
     };
     let selection = Selection {
         targets: args.targets.clone(),
         ..Default::default()
     };
     let steps: Vec<Step> = if args.only.is_empty() {
-        vec![Step::DataSource, Step::IdentityStore]
+        vec![Step::DataSource, Step::IdentityStore, Step::DataUsage]
     } else {
         args.only.iter().map(|only| only.step()).collect()
     };

@@ -10,6 +10,9 @@
 //! - `RAITO_BUCKET` and `RAITO_STAGING_PREFIX` (default `staged/`): where files are staged.
 //! - `RAITO_API_URL`, `RAITO_COGNITO_ENDPOINT`: overrides, for a stand-in.
 //! - `RAITO_POLL_INTERVAL_MS` (default 5000), `RAITO_DEADLINE_MARGIN_MS` (default 10000).
+//! - sync-usage: `RAITO_USAGE_PART_BYTES` (default 256 MiB), the size cap of one usage part;
+//!   `RAITO_USAGE_RESERVE_MS`, the time kept for uploading and importing what was read
+//!   (default a quarter of the time left, at most 2 minutes; see `sync::run::usage_reserve`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -102,6 +105,8 @@ pub struct Environment {
     staging: Staging,
     poll_interval: Duration,
     deadline_margin: Duration,
+    usage_part_bytes: u64,
+    usage_reserve: Option<Duration>,
     /// Built on first use and kept, so the Raito token survives between invocations.
     raito: OnceCell<raito::Client>,
 }
@@ -150,6 +155,19 @@ impl Environment {
             cognito_endpoint: var("RAITO_COGNITO_ENDPOINT"),
             poll_interval: millis("RAITO_POLL_INTERVAL_MS", 5_000)?,
             deadline_margin: millis("RAITO_DEADLINE_MARGIN_MS", 10_000)?,
+            usage_part_bytes: match var("RAITO_USAGE_PART_BYTES") {
+                None => crate::sync::usage::DEFAULT_PART_BYTES,
+                Some(value) => value.parse().ok().filter(|n| *n >= 1024).ok_or_else(|| {
+                    Error::Environment {
+                        name: "RAITO_USAGE_PART_BYTES",
+                        message: format!("\"{value}\" is not a number of bytes (at least 1024)"),
+                    }
+                })?,
+            },
+            usage_reserve: var("RAITO_USAGE_RESERVE_MS")
+                .is_some()
+                .then(|| millis("RAITO_USAGE_RESERVE_MS", 0))
+                .transpose()?,
             raito: OnceCell::new(),
         })
     }
@@ -297,7 +315,8 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 }
 
 /// The handler of a sync function that runs `step` (sync-metadata: the data source step,
-/// sync-identities: the identity store step) for the targets the event selects, and returns
+/// sync-identities: the identity store step, sync-usage: the data usage step) for the targets
+/// the event selects, and returns
 /// the run summary. Fails (so Lambda counts an error and the alarm fires) when any target
 /// failed; the error carries the summary.
 pub async fn handle(
@@ -316,6 +335,8 @@ pub async fn handle(
             .checked_sub(env.deadline_margin)
             .unwrap_or(deadline),
         poll_interval: env.poll_interval,
+        usage_part_bytes: env.usage_part_bytes,
+        usage_reserve: env.usage_reserve,
     };
     let summary = run::run(raito, &config, &selection, &[step], &env.staging, limits).await?;
     let failed = summary
@@ -386,7 +407,23 @@ fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
                     )),
                 }
             }
-            Step::DataAccess | Step::DataUsage => Err(Error::Unsupported(format!(
+            Step::DataUsage => {
+                if !trigger.usage_sync {
+                    return Err(Error::Unsupported(
+                        "this syncTrigger does not ask for a usage sync (usageSync is false); \
+                         sync-usage runs only that step"
+                            .into(),
+                    ));
+                }
+                let data_source = trigger.data_source.ok_or_else(|| {
+                    Error::Unsupported("a syncTrigger for a usage sync must name dataSource".into())
+                })?;
+                Ok(Selection {
+                    data_source: Some(data_source),
+                    ..Default::default()
+                })
+            }
+            Step::DataAccess => Err(Error::Unsupported(format!(
                 "no function handles the {step} yet"
             ))),
         },

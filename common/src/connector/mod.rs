@@ -147,7 +147,8 @@ pub trait AccessSync: Send + Sync {
 ///   `start_time` order;
 /// - when it stops early because of `deadline`, it stops only at a second boundary: after the
 ///   last statement of the second it was in (it never pushes some statements of a second and
-///   leaves others of the same second for later);
+///   leaves others of the same second for later); it always pushes the first second with new
+///   statements, even past the deadline, so that every run makes progress;
 /// - so the next run, with `since` = the largest `start_time` pushed (or the same `since` if
 ///   nothing was pushed), continues with no gap and no duplicate.
 ///

@@ -1,6 +1,6 @@
 //! A run over the targets of a `raito.yml`, reported to Raito Cloud: for each target a job,
-//! and for each step (data source, identity store) its task events, the staged files uploaded
-//! and imported; at the end `endOfTargetsSync`. A failing step stops the later steps of its
+//! and for each step (data source, identity store, data usage) its task events, the staged
+//! files uploaded and imported; at the end `endOfTargetsSync`. A failing step stops the later steps of its
 //! target; the next target still runs. The Lambda functions and `raito-sync run` both come
 //! through here.
 
@@ -12,10 +12,10 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::staging::Staging;
-use super::{Outcome, Report, identities, metadata};
+use super::{Outcome, Report, identities, metadata, usage};
 use crate::config::{Config, Target};
-use crate::connector::{self, Connector, DataSourceRequest, Step};
-use crate::output::Written;
+use crate::connector::{self, Connector, DataSourceRequest, Step, UsageRequest};
+use crate::output::{self, Destination, Written};
 use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
 
 /// What to run.
@@ -41,6 +41,30 @@ pub struct Limits {
     pub deadline: Instant,
     /// Pause between two polls of an import's progress (5 s in the Raito CLI).
     pub poll_interval: Duration,
+    /// The size cap of one usage part ([`usage::DEFAULT_PART_BYTES`] unless set).
+    pub usage_part_bytes: u64,
+    /// The time a usage step keeps for uploading and importing; `None`: [`usage_reserve`].
+    pub usage_reserve: Option<Duration>,
+}
+
+impl Limits {
+    /// Limits with this deadline, a 5 s poll interval and the default usage part size.
+    pub fn until(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            poll_interval: Duration::from_secs(5),
+            usage_part_bytes: usage::DEFAULT_PART_BYTES,
+            usage_reserve: None,
+        }
+    }
+}
+
+/// The part of the time left that a usage step keeps, by default, for uploading and importing
+/// what it read: a quarter, at most two minutes. Reading stops (at a statement second boundary)
+/// when only this much is left, so a large backlog is imported over several runs instead of
+/// timing out.
+pub fn usage_reserve(left: Duration) -> Duration {
+    (left / 4).min(Duration::from_secs(120))
 }
 
 /// What a run did, returned by the function as its JSON result.
@@ -177,7 +201,7 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
     Ok(selected)
 }
 
-/// Runs `steps` (data source and/or identity store, in that order) for every selected target
+/// Runs `steps` (data source, identity store, data usage: in that order) for every selected target
 /// and reports them to Raito Cloud.
 pub async fn run(
     raito: &raito::Client,
@@ -217,7 +241,7 @@ pub async fn run(
 }
 
 /// The steps a run can do, in the order the Raito CLI runs them.
-const ORDER: [Step; 2] = [Step::DataSource, Step::IdentityStore];
+const ORDER: [Step; 3] = [Step::DataSource, Step::IdentityStore, Step::DataUsage];
 
 /// The name of a step in summaries and logs.
 fn step_name(step: Step) -> &'static str {
@@ -267,10 +291,10 @@ impl TargetRun<'_> {
             .filter(|step| steps.contains(step))
             .filter(|step| {
                 let (has_id, key) = match step {
-                    Step::DataSource => (data_source.is_some(), "data-source-id"),
-                    _ => (identity_store.is_some(), "identity-store-id"),
+                    Step::IdentityStore => (identity_store.is_some(), "identity-store-id"),
+                    _ => (data_source.is_some(), "data-source-id"),
                 };
-                if !has_id {
+                if !has_id && !missing.contains(&key) {
                     missing.push(key);
                 }
                 has_id
@@ -371,7 +395,9 @@ impl StepContext<'_> {
             let connector = connector.map_err(String::clone)?;
             match self.step {
                 Step::DataSource => self.data_source(connector, &mut summary).await,
-                _ => self.identity_store(connector, &mut summary).await,
+                Step::IdentityStore => self.identity_store(connector, &mut summary).await,
+                Step::DataUsage => self.data_usage(connector, &mut summary).await,
+                Step::DataAccess => Err(format!("a run does not do the {} yet", self.step)),
             }
         };
         let error = match tokio::time::timeout_at(self.run.limits.deadline, work).await {
@@ -416,9 +442,14 @@ impl StepContext<'_> {
         summary.message = Some(reason);
     }
 
+    /// Where this job's files for this target are staged: `<job>/<target>`.
+    fn staging_prefix(&self) -> String {
+        format!("{}/{}", self.job, file_safe(&self.run.target.name))
+    }
+
     /// The staged file `name` of this job and target.
-    async fn destination(&self, name: &str) -> Result<crate::output::Destination, String> {
-        let name = format!("{}/{}/{name}", self.job, file_safe(&self.run.target.name));
+    async fn destination(&self, name: &str) -> Result<Destination, String> {
+        let name = format!("{}/{name}", self.staging_prefix());
         self.run
             .staging
             .destination(&name)
@@ -603,6 +634,95 @@ impl StepContext<'_> {
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
         self.finish_import(subtask, "", summary).await
+    }
+
+    /// The data usage step: Raito's `usageLastUsed`, the statements after it (stopping in time
+    /// to upload, see [`usage_reserve`]), every part uploaded, one import of them all. A run
+    /// with nothing new imports nothing.
+    async fn data_usage(
+        &self,
+        connector: &dyn Connector,
+        summary: &mut StepSummary,
+    ) -> Result<(), String> {
+        let target = self.run.target;
+        let data_source_id = target.data_source_id.clone().unwrap_or_default();
+        if target.skip_data_usage_sync || connector.usage().is_none() {
+            let reason = if target.skip_data_usage_sync {
+                "the target sets skip-data-usage-sync".to_owned()
+            } else {
+                format!("the {} connector has no data usage sync", connector.name())
+            };
+            self.skipped(summary, reason).await;
+            return Ok(());
+        }
+        self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
+        let dates = self
+            .run
+            .raito
+            .data_source_usage(&data_source_id)
+            .await
+            .map_err(|e| format!("reading the data source's usage dates from Raito Cloud: {e}"))?;
+
+        self.task(JobStatus::DataRetrieve, Vec::new(), Vec::new())
+            .await;
+        let limits = self.run.limits;
+        let left = limits.deadline.saturating_duration_since(Instant::now());
+        let request = UsageRequest {
+            since: dates.last_used,
+            deadline: Some(
+                Instant::now()
+                    + left.saturating_sub(limits.usage_reserve.unwrap_or(usage_reserve(left))),
+            ),
+        };
+        let mut parts = StagedParts {
+            staging: self.run.staging,
+            prefix: self.staging_prefix(),
+        };
+        let outcome = usage::run(
+            connector,
+            target,
+            request,
+            &mut parts,
+            limits.usage_part_bytes,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let report = Self::completed(outcome.outcome, summary)?;
+        let statements = report
+            .counts
+            .get(usage::count::STATEMENTS)
+            .copied()
+            .unwrap_or(0);
+        if statements == 0 {
+            let since = dates.last_used.map_or("the window".to_owned(), |t| t.to_string());
+            tracing::info!(since, "no new statements: nothing to import");
+            summary.message = Some(format!("no new statements after {since}"));
+            self.task(JobStatus::Completed, Vec::new(), Vec::new()).await;
+            return Ok(());
+        }
+        let keys = self.upload(&report.written).await?;
+        let subtask = self
+            .run
+            .raito
+            .import_data_usage(self.job, &data_source_id, keys)
+            .await
+            .map_err(|e| format!("requesting the import: {e}"))?;
+        self.finish_import(subtask, "statement", summary).await
+    }
+}
+
+/// The usage parts of one step, staged as `<job>/<target>/usage-0001.json`, ….
+struct StagedParts<'a> {
+    staging: &'a Staging,
+    prefix: String,
+}
+
+#[async_trait::async_trait]
+impl usage::Parts for StagedParts<'_> {
+    async fn open(&mut self, number: u32) -> Result<Destination, output::Error> {
+        self.staging
+            .destination(&format!("{}/usage-{number:04}.json", self.prefix))
+            .await
     }
 }
 

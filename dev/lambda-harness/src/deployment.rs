@@ -61,6 +61,18 @@ impl Deployment {
     /// # Panics
     /// When moto is not running or the binary cannot start.
     pub async fn start(binary: &str, raito_yml: &str, api_secret: &str, standin: StandIn) -> Self {
+        Self::start_with_env(binary, raito_yml, api_secret, standin, &[]).await
+    }
+
+    /// [`Deployment::start`] with extra environment variables for the function (set last, so
+    /// they override the defaults here).
+    pub async fn start_with_env(
+        binary: &str,
+        raito_yml: &str,
+        api_secret: &str,
+        standin: StandIn,
+        env: &[(&str, &str)],
+    ) -> Self {
         let aws = test_support::moto_sdk_config();
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&aws)
@@ -118,6 +130,7 @@ impl Deployment {
             .env("RAITO_POLL_INTERVAL_MS", "50")
             .env("RAITO_DEADLINE_MARGIN_MS", "2000")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -20,7 +20,8 @@ pub(crate) fn now_rfc3339() -> String {
     )
 }
 
-fn format_rfc3339(since_epoch: Duration) -> String {
+/// `since_epoch` as RFC 3339 in UTC with milliseconds.
+pub(crate) fn format_rfc3339(since_epoch: Duration) -> String {
     let secs = since_epoch.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (year, month, day) = civil_from_days(days);
@@ -45,6 +46,26 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
     (year, month, day)
+}
+
+/// The epoch seconds of an RFC 3339 time in UTC (`YYYY-MM-DDTHH:MM:SS[.frac]Z`), as this
+/// stand-in writes them; `None` for anything else.
+pub(crate) fn epoch_seconds(text: &str) -> Option<i64> {
+    if !is_rfc3339(text) || !text.ends_with('Z') {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    // Howard Hinnant's days_from_civil.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
 }
 
 /// Whether `text` is an RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), as Go's
@@ -113,6 +134,15 @@ pub(crate) fn is_rfc3339(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_seconds_read_back_what_is_written() {
+        for secs in [0_u64, 951_782_400, 1_795_000_123] {
+            let text = format_rfc3339(Duration::from_secs(secs));
+            assert_eq!(epoch_seconds(&text), Some(secs as i64), "{text}");
+        }
+        assert_eq!(epoch_seconds("2026-11-22T10:00:00+01:00"), None);
+    }
 
     #[test]
     fn formats_the_epoch_and_a_leap_day() {

@@ -36,6 +36,7 @@ mod server;
 mod state;
 mod subtask;
 mod upload;
+mod usage;
 
 use std::fmt;
 use std::sync::Arc;
@@ -48,8 +49,9 @@ use tokio::task::JoinHandle;
 
 pub use faults::{Fault, Target};
 pub use state::{
-    DataObject, Group, IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Subtask,
-    SubtaskEvent, SubtaskResult, Tag, TaskEvent, TaskResult, Upload, User,
+    AccessedDataObject, DataObject, DataObjectReference, GlobalPermission, Group,
+    IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Statement, Subtask,
+    SubtaskEvent, SubtaskResult, Tag, TaskEvent, TaskResult, Upload, UsageImportResult, User,
 };
 
 use server::Shared;
@@ -215,6 +217,12 @@ impl StandIn {
                 last_used: last_used.map(str::to_owned),
             },
         );
+    }
+
+    /// What `dataSource(id)` answers now for `usageFirstUsed` and `usageLastUsed`.
+    pub fn usage_dates(&self, data_source: &str) -> (Option<String>, Option<String>) {
+        let dates = self.shared.lock().usage.get(data_source).cloned().unwrap_or_default();
+        (dates.first_used, dates.last_used)
     }
 
     /// Stops serving and waits until the server has stopped.

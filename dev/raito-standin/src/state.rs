@@ -28,6 +28,9 @@ pub struct Snapshot {
     /// The data objects stored per data source id, in file order (a partial import updates in
     /// place and appends new objects).
     pub data_objects: BTreeMap<String, Vec<DataObject>>,
+    /// The usage statements stored per data source id, in import order (a statement already
+    /// stored is skipped, not stored twice).
+    pub statements: BTreeMap<String, Vec<Statement>>,
     /// Jobs in creation order.
     pub jobs: Vec<Job>,
     /// Every `addTaskEvent`, in arrival order.
@@ -63,6 +66,11 @@ impl Snapshot {
     /// The groups stored for `identity_store` (empty if none).
     pub fn groups(&self, identity_store: &str) -> &[Group] {
         self.groups.get(identity_store).map_or(&[], Vec::as_slice)
+    }
+
+    /// The usage statements stored for `data_source` (empty if none).
+    pub fn statements(&self, data_source: &str) -> &[Statement] {
+        self.statements.get(data_source).map_or(&[], Vec::as_slice)
     }
 
     /// The requests received for `operation` so far.
@@ -108,6 +116,54 @@ pub struct DataObject {
     pub tags: Option<Vec<Tag>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_type: Option<String>,
+}
+
+/// One element of a usage part, exactly the fields Raito accepts, every one present (the Raito
+/// CLI writes them all).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Statement {
+    /// Stable across runs: the same log line never becomes two statements.
+    pub external_id: String,
+    pub user: String,
+    pub role: String,
+    pub success: bool,
+    pub status: String,
+    pub query: String,
+    pub error: String,
+    /// Unix epoch seconds.
+    pub start_time: i64,
+    pub end_time: i64,
+    pub bytes: i64,
+    pub rows: i64,
+    pub credits: f64,
+    pub accessed_data_objects: Vec<AccessedDataObject>,
+}
+
+/// A data object a statement used, and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessedDataObject {
+    pub data_object: DataObjectReference,
+    pub global_permission: GlobalPermission,
+}
+
+/// `{fullName, type}` of a data object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataObjectReference {
+    pub full_name: String,
+    pub r#type: String,
+}
+
+/// The global permission a statement exercised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GlobalPermission {
+    UnknownAction,
+    Read,
+    Write,
+    Admin,
 }
 
 /// Reads an `Option` field that must be present but may be `null` (serde would otherwise treat a
@@ -262,6 +318,9 @@ pub struct Subtask {
     /// The groups file (IS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups_file_key: Option<String>,
+    /// The usage parts, in order (DU).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_keys: Option<Vec<String>>,
     /// As requested, or Raito's default `true`.
     pub delete_untouched: bool,
     /// IS: whether each user's groups are replaced by the file's (else added to); as requested,
@@ -290,13 +349,30 @@ impl Subtask {
 }
 
 /// What a completed import changed. JSON: `{"dataSource": {...}}` or `{"identityStore": {...}}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum SubtaskResult {
     /// A data source import (DS).
     DataSource(ImportResult),
     /// An identity import (IS).
     IdentityStore(IdentityImportResult),
+    /// A usage import (DU).
+    DataUsage(UsageImportResult),
+}
+
+/// What a completed usage import did (`DataUsageImportResult`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageImportResult {
+    /// Accessed data objects of the statements added.
+    pub edges_created_or_updated: u64,
+    pub statements_added: u64,
+    /// Statements added that failed on the server.
+    pub statements_failed: u64,
+    /// Statements already stored (same `externalId`).
+    pub statements_skipped: u64,
+    /// Accessed data objects that are not data objects of the data source.
+    pub warnings: Vec<String>,
 }
 
 /// What a completed data source import changed, relative to what was stored before.

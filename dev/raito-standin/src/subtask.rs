@@ -1,21 +1,23 @@
-//! Import subtasks: `importDataSourceRequest` and `importIdentityRequest` create one (QUEUED)
+//! Import subtasks: `importDataSourceRequest`, `importIdentityRequest` and
+//! `importDataUsageRequest` create one (QUEUED)
 //! and start its processing in the background (DATA_PROCESSING after half the configured
 //! delay, then COMPLETED or FAILED), and `jobSubtask` answers polls with its status, errors and
 //! result.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, MutexGuard};
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::clock::now_rfc3339;
+use crate::clock::{format_rfc3339, now_rfc3339};
 use crate::faults::is_stuck;
 use crate::identities;
 use crate::import::{self, Rules};
 use crate::server::Shared;
-use crate::state::{DataObject, Group, Snapshot, State, Subtask, SubtaskResult, User};
+use crate::state::{DataObject, Group, State, Statement, Subtask, SubtaskResult, User};
+use crate::usage;
 
 /// `importDataSourceRequest(input: DataSourceImportRequest!)`.
 #[derive(Deserialize)]
@@ -64,6 +66,27 @@ struct IdentityImportSettings {
     replace_groups: Option<bool>,
     users_file_key: String,
     groups_file_key: String,
+}
+
+/// `importDataUsageRequest(input: DataUsageImportRequest!)`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UsageImportArgs {
+    input: UsageImportRequest,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageImportRequest {
+    job_id: String,
+    import_settings: UsageImportSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UsageImportSettings {
+    data_source: String,
+    file_keys: Vec<String>,
 }
 
 /// `jobSubtask(jobId, jobType, subtaskId)`.
@@ -157,6 +180,37 @@ pub(crate) fn request_identity_import(
     Ok(queue(shared, state, subtask, import))
 }
 
+pub(crate) fn request_usage_import(
+    shared: &Arc<Shared>,
+    args: UsageImportArgs,
+) -> Result<Value, String> {
+    let UsageImportRequest {
+        job_id,
+        import_settings: settings,
+    } = args.input;
+    if !shared.config.data_sources.contains(&settings.data_source) {
+        return Err(format!("data source {:?} not found", settings.data_source));
+    }
+    if settings.file_keys.is_empty() {
+        return Err("importSettings.fileKeys is empty: a usage import needs at least one file".into());
+    }
+    let state = shared.lock();
+    if state.job(&job_id).is_none() {
+        return Err(format!("job {job_id:?} not found"));
+    }
+    let import = UsageImport {
+        data_source: settings.data_source.clone(),
+        file_keys: settings.file_keys.clone(),
+    };
+    let subtask = Subtask {
+        job_type: "DU".to_owned(),
+        data_source: Some(settings.data_source),
+        file_keys: Some(settings.file_keys),
+        ..queued(shared, job_id)
+    };
+    Ok(queue(shared, state, subtask, import))
+}
+
 pub(crate) fn poll(shared: &Shared, args: PollArgs) -> Result<Value, String> {
     let mut state = shared.lock();
     state.record.subtask_polls += 1;
@@ -176,7 +230,7 @@ pub(crate) fn poll(shared: &Shared, args: PollArgs) -> Result<Value, String> {
 /// The `Subtask` object as the schema has it.
 pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
     let errors = (!subtask.errors.is_empty()).then_some(&subtask.errors);
-    let result = subtask.result.map(|result| match result {
+    let result = subtask.result.as_ref().map(|result| match result {
         SubtaskResult::DataSource(r) => json!({
             "__typename": "DataSourceImportResult",
             "dataObjectsAdded": r.added,
@@ -193,6 +247,15 @@ pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
             "groupsUpdated": r.groups.updated,
             "groupsRemoved": r.groups.removed,
             "warnings": [],
+        }),
+        SubtaskResult::DataUsage(r) => json!({
+            "__typename": "DataUsageImportResult",
+            "edgesCreatedOrUpdated": r.edges_created_or_updated,
+            "edgesRemoved": 0,
+            "statementsAdded": r.statements_added,
+            "statementsFailed": r.statements_failed,
+            "statementsSkipped": r.statements_skipped,
+            "warnings": r.warnings,
         }),
     });
     json!({
@@ -217,6 +280,7 @@ fn queued(shared: &Shared, job_id: String) -> Subtask {
         file_key: None,
         users_file_key: None,
         groups_file_key: None,
+        file_keys: None,
         delete_untouched: true,
         replace_groups: None,
         status: "QUEUED".to_owned(),
@@ -260,7 +324,7 @@ trait Import: Send + Sync + 'static {
     fn check(&self, input: Self::Input) -> Result<Self::Checked, Vec<String>>;
 
     /// Stores what passed, under the lock, and counts the changes.
-    fn apply(&self, checked: Self::Checked, record: &mut Snapshot) -> SubtaskResult;
+    fn apply(&self, checked: Self::Checked, state: &mut State) -> SubtaskResult;
 }
 
 /// Processes one import in the background: DATA_PROCESSING after half the configured delay
@@ -296,7 +360,7 @@ async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
     };
 
     let mut state = shared.lock();
-    let outcome = checked.map(|checked| import.apply(checked, &mut state.record));
+    let outcome = checked.map(|checked| import.apply(checked, &mut state));
     if let Some(subtask) = state.subtask_mut(&id) {
         match outcome {
             Ok(result) => {
@@ -366,8 +430,9 @@ impl Import for DataSourceImport {
         )
     }
 
-    fn apply(&self, objects: Vec<DataObject>, record: &mut Snapshot) -> SubtaskResult {
-        let stored = record
+    fn apply(&self, objects: Vec<DataObject>, state: &mut State) -> SubtaskResult {
+        let stored = state
+            .record
             .data_objects
             .entry(self.data_source.clone())
             .or_default();
@@ -420,8 +485,9 @@ impl Import for IdentityImport {
         identities::check_files(&users, &groups)
     }
 
-    fn apply(&self, (users, groups): Self::Checked, record: &mut Snapshot) -> SubtaskResult {
+    fn apply(&self, (users, groups): Self::Checked, state: &mut State) -> SubtaskResult {
         let store = &self.identity_store;
+        let record = &mut state.record;
         SubtaskResult::IdentityStore(identities::apply(
             record.users.entry(store.clone()).or_default(),
             record.groups.entry(store.clone()).or_default(),
@@ -431,4 +497,71 @@ impl Import for IdentityImport {
             self.replace_groups,
         ))
     }
+}
+
+/// `importDataUsageRequest`: the usage parts, in order.
+struct UsageImport {
+    data_source: String,
+    file_keys: Vec<String>,
+}
+
+impl Import for UsageImport {
+    /// The parts, and the stored data objects' full names.
+    type Input = (Result<Vec<Bytes>, Vec<String>>, HashSet<String>);
+    /// The statements and the warnings.
+    type Checked = (Vec<Statement>, Vec<String>);
+
+    fn target(&self) -> &str {
+        &self.data_source
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        let mut parts = Vec::with_capacity(self.file_keys.len());
+        let mut problems = Vec::new();
+        for key in &self.file_keys {
+            match uploaded(state, key) {
+                Ok(body) => parts.push(body),
+                Err(mut missing) => problems.append(&mut missing),
+            }
+        }
+        let known = state
+            .record
+            .data_objects(&self.data_source)
+            .iter()
+            .map(|o| o.full_name.clone())
+            .collect();
+        (
+            if problems.is_empty() { Ok(parts) } else { Err(problems) },
+            known,
+        )
+    }
+
+    fn check(&self, (parts, known): Self::Input) -> Result<Self::Checked, Vec<String>> {
+        usage::check_parts(&parts?, &known)
+    }
+
+    fn apply(&self, (statements, warnings): Self::Checked, state: &mut State) -> SubtaskResult {
+        let stored = state
+            .record
+            .statements
+            .entry(self.data_source.clone())
+            .or_default();
+        let start = stored.len();
+        let result = usage::apply(stored, statements, warnings);
+        let times = stored[start..].iter().map(|s| s.start_time);
+        if let (Some(first), Some(last)) = (times.clone().min(), times.max()) {
+            let dates = state.usage.entry(self.data_source.clone()).or_default();
+            let epoch = |s: &Option<String>| s.as_deref().and_then(crate::clock::epoch_seconds);
+            let first = epoch(&dates.first_used).map_or(first, |f| f.min(first));
+            let last = epoch(&dates.last_used).map_or(last, |l| l.max(last));
+            dates.first_used = Some(rfc3339(first));
+            dates.last_used = Some(rfc3339(last));
+        }
+        SubtaskResult::DataUsage(result)
+    }
+}
+
+/// Epoch seconds as RFC 3339.
+fn rfc3339(epoch_seconds: i64) -> String {
+    format_rfc3339(std::time::Duration::from_secs(epoch_seconds.max(0) as u64))
 }

@@ -43,6 +43,7 @@ impl ObjectValue for Root<'_> {
             "importDataSourceRequest" => subtask::request_import(shared, arguments(info)?),
             "setIdentityStoreMetaData" => set_identity_store_metadata(shared, arguments(info)?),
             "importIdentityRequest" => subtask::request_identity_import(shared, arguments(info)?),
+            "importDataUsageRequest" => subtask::request_usage_import(shared, arguments(info)?),
             "jobSubtask" => subtask::poll(shared, arguments(info)?),
             "endOfTargetsSync" => end_of_targets_sync(shared, arguments(info)?),
             "dataSource" => Ok(data_source(shared, arguments::<IdArgs>(info)?.id)),

@@ -188,11 +188,12 @@ impl Emitter<'_> {
         }
     }
 
-    /// Checked by sources between reads: past the deadline with nothing pushed yet, stop at
-    /// once (resuming from the same `since` loses nothing).
+    /// Checked by sources between reads. A run past its deadline with nothing pushed yet goes
+    /// on to its first second of statements: every run makes progress, even when reaching
+    /// `since` in the log takes longer than the time it was given (stopping there would leave
+    /// the next run in the same place).
     fn between_reads(&mut self) -> Flow {
-        if self.stopped || (self.past_deadline() && self.last_pushed.is_none()) {
-            self.stopped = true;
+        if self.stopped {
             Flow::Stop
         } else {
             Flow::Continue

@@ -1,0 +1,7 @@
+//! The data usage sync (who queried what, incrementally) as an AWS Lambda function; everything
+//! but the choice of step lives in `raito_common::function`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    raito_common::function::serve(raito_common::connector::Step::DataUsage).await
+}
