@@ -50,8 +50,8 @@ use tokio::task::JoinHandle;
 pub use faults::{Fault, Target};
 pub use state::{
     AccessedDataObject, DataObject, DataObjectReference, GlobalPermission, Group,
-    IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Statement, Subtask,
-    SubtaskEvent, SubtaskResult, Tag, TaskEvent, TaskResult, Upload, UsageImportResult, User,
+    IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Statement, Subtask, SubtaskEvent,
+    SubtaskResult, Tag, TaskEvent, TaskResult, Upload, UsageImportResult, User,
 };
 
 use server::Shared;
@@ -221,7 +221,13 @@ impl StandIn {
 
     /// What `dataSource(id)` answers now for `usageFirstUsed` and `usageLastUsed`.
     pub fn usage_dates(&self, data_source: &str) -> (Option<String>, Option<String>) {
-        let dates = self.shared.lock().usage.get(data_source).cloned().unwrap_or_default();
+        let dates = self
+            .shared
+            .lock()
+            .usage
+            .get(data_source)
+            .cloned()
+            .unwrap_or_default();
         (dates.first_used, dates.last_used)
     }
 

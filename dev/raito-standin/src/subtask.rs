@@ -192,7 +192,9 @@ pub(crate) fn request_usage_import(
         return Err(format!("data source {:?} not found", settings.data_source));
     }
     if settings.file_keys.is_empty() {
-        return Err("importSettings.fileKeys is empty: a usage import needs at least one file".into());
+        return Err(
+            "importSettings.fileKeys is empty: a usage import needs at least one file".into(),
+        );
     }
     let state = shared.lock();
     if state.job(&job_id).is_none() {
@@ -531,7 +533,11 @@ impl Import for UsageImport {
             .map(|o| o.full_name.clone())
             .collect();
         (
-            if problems.is_empty() { Ok(parts) } else { Err(problems) },
+            if problems.is_empty() {
+                Ok(parts)
+            } else {
+                Err(problems)
+            },
             known,
         )
     }

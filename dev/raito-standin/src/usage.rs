@@ -117,14 +117,18 @@ mod tests {
     fn valid_parts_are_read_in_order_and_unknown_objects_warned() {
         let second = GOOD.replace("s:1", "s:2").replace("db.s.t", "db.s.other");
         let known: HashSet<String> = ["db.s.t".to_owned()].into();
-        let (statements, warnings) =
-            check_parts(&[part(&format!("[{GOOD}]")), part(&format!("[{second}]"))], &known)
-                .expect("valid");
+        let (statements, warnings) = check_parts(
+            &[part(&format!("[{GOOD}]")), part(&format!("[{second}]"))],
+            &known,
+        )
+        .expect("valid");
         let ids: Vec<&str> = statements.iter().map(|s| s.external_id.as_str()).collect();
         assert_eq!(ids, ["s:1", "s:2"]);
         assert_eq!(
             warnings,
-            ["statement \"s:2\": accessed data object \"db.s.other\" (table) is not a data object of this data source"]
+            [
+                "statement \"s:2\": accessed data object \"db.s.other\" (table) is not a data object of this data source"
+            ]
         );
     }
 
@@ -144,27 +148,39 @@ mod tests {
         )
         .expect_err("invalid");
         assert_eq!(problems.len(), 5, "{problems:#?}");
-        assert!(problems[0].starts_with("usage part 1 element 1 (externalId \"s:1\"), field `externalId`: duplicate"));
+        assert!(problems[0].starts_with(
+            "usage part 1 element 1 (externalId \"s:1\"), field `externalId`: duplicate"
+        ));
         assert!(problems[1].starts_with("usage part 1 element 1 (externalId \"s:1\"), field `endTime`: 101 is before startTime 102"));
         assert!(
-            problems[2].starts_with("usage part 2 element 0") && problems[2].contains("unknown field `extra`"),
+            problems[2].starts_with("usage part 2 element 0")
+                && problems[2].contains("unknown field `extra`"),
             "{}",
             problems[2]
         );
         assert!(
-            problems[3].starts_with("usage part 3 element 0, field `accessedDataObjects[0].globalPermission`"),
+            problems[3].starts_with(
+                "usage part 3 element 0, field `accessedDataObjects[0].globalPermission`"
+            ),
             "{}",
             problems[3]
         );
-        assert!(problems[4].starts_with("usage part 4 is not one JSON array"), "{}", problems[4]);
+        assert!(
+            problems[4].starts_with("usage part 4 is not one JSON array"),
+            "{}",
+            problems[4]
+        );
     }
 
     #[test]
     fn missing_fields_are_problems() {
         let without_query = GOOD.replace("\"query\":\"SELECT 1\",", "");
-        let problems =
-            check_parts(&[part(&format!("[{without_query}]"))], &HashSet::new()).expect_err("invalid");
-        assert!(problems[0].contains("missing field `query`"), "{problems:?}");
+        let problems = check_parts(&[part(&format!("[{without_query}]"))], &HashSet::new())
+            .expect_err("invalid");
+        assert!(
+            problems[0].contains("missing field `query`"),
+            "{problems:?}"
+        );
     }
 
     #[test]
@@ -173,7 +189,14 @@ mod tests {
             check_parts(&[part(&format!("[{GOOD}]"))], &HashSet::new()).expect("valid");
         let mut stored = Vec::new();
         let first = apply(&mut stored, statements.clone(), Vec::new());
-        assert_eq!((first.statements_added, first.statements_skipped, first.edges_created_or_updated), (1, 0, 1));
+        assert_eq!(
+            (
+                first.statements_added,
+                first.statements_skipped,
+                first.edges_created_or_updated
+            ),
+            (1, 0, 1)
+        );
         let again = apply(&mut stored, statements, Vec::new());
         assert_eq!((again.statements_added, again.statements_skipped), (0, 1));
         assert_eq!(stored.len(), 1);

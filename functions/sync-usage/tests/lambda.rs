@@ -98,7 +98,7 @@ async fn rfc3339(epoch_seconds: i64) -> String {
     test_support::pg_admin("postgres")
         .await
         .query_one(
-            "SELECT to_char(to_timestamp($1) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+            "SELECT to_char(to_timestamp($1) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\".000Z\"')",
             &[&(epoch_seconds as f64)],
         )
         .await
@@ -149,7 +149,10 @@ fn seen(statement: &Statement) -> Seen {
         .map(|a| {
             format!(
                 "{} {} ({})",
-                serde_json::to_value(a.global_permission).unwrap().as_str().unwrap(),
+                serde_json::to_value(a.global_permission)
+                    .unwrap()
+                    .as_str()
+                    .unwrap(),
                 a.data_object.full_name,
                 a.data_object.r#type
             )
@@ -214,7 +217,11 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
         ("SELECT * FROM sales.nope", false, vec![]),
     ];
     for (query, success, _) in &workload {
-        assert_eq!(client.batch_execute(query).await.is_ok(), *success, "{query}");
+        assert_eq!(
+            client.batch_execute(query).await.is_ok(),
+            *success,
+            "{query}"
+        );
     }
     let_the_second_pass().await;
 
@@ -234,8 +241,17 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
         })
         .collect();
     assert_eq!(got, expected, "{summary}");
-    assert!(step["staged"][0].as_str().unwrap().ends_with("/usage-0001.json"), "{step}");
-    assert!(step["counts"]["statements"].as_u64().unwrap() >= 4, "{step}");
+    assert!(
+        step["staged"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/usage-0001.json"),
+        "{step}"
+    );
+    assert!(
+        step["counts"]["statements"].as_u64().unwrap() >= 4,
+        "{step}"
+    );
     let statuses: Vec<String> = deployment
         .standin
         .state()
@@ -245,7 +261,13 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
         .collect();
     assert_eq!(
         statuses,
-        ["STARTED", "DATA_RETRIEVE", "DATA_UPLOAD", "QUEUED", "COMPLETED"]
+        [
+            "STARTED",
+            "DATA_RETRIEVE",
+            "DATA_UPLOAD",
+            "QUEUED",
+            "COMPLETED"
+        ]
     );
     let (_, last_used) = deployment.standin.usage_dates(&ds);
     let last = stored_of(&deployment.standin, &ds, &worker)
@@ -284,7 +306,10 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
                 accessed.data_object.full_name.clone(),
                 accessed.data_object.r#type.clone(),
             );
-            assert!(names.contains(&key), "{key:?} is a data object of the metadata sync");
+            assert!(
+                names.contains(&key),
+                "{key:?} is a data object of the metadata sync"
+            );
         }
     }
 
@@ -352,7 +377,10 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
             break;
         }
     }
-    assert!(runs >= 4, "the workload took {runs} runs: the deadline cut them short");
+    assert!(
+        runs >= 4,
+        "the workload took {runs} runs: the deadline cut them short"
+    );
     let got: Vec<String> = stored_of(&deployment.standin, &ds, &worker)
         .into_iter()
         .map(|s| s.query)
