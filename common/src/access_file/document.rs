@@ -25,15 +25,16 @@ pub(super) enum Message {
 /// Why the parsing thread stops early.
 #[derive(Debug)]
 pub(super) enum Halt {
-    /// The document cannot be read further: report this.
-    Failed(Error),
+    /// The document cannot be read further: report this (boxed: errors are large, and
+    /// every step of the parse returns this).
+    Failed(Box<Error>),
     /// The consumer dropped the reader: stop quietly.
     Stopped,
 }
 
 impl From<Error> for Halt {
     fn from(error: Error) -> Self {
-        Halt::Failed(error)
+        Halt::Failed(Box::new(error))
     }
 }
 
@@ -117,7 +118,7 @@ impl Context {
     pub(super) fn first_time(&self, key: &str, position: Option<Position>) -> Result<(), Halt> {
         let mut seen = self.seen.borrow_mut();
         if seen.iter().any(|k| k == key) {
-            return Err(Halt::Failed(Error::Invalid {
+            return Err(Halt::from(Error::Invalid {
                 location: self.location.clone(),
                 part: Part::Document,
                 position,
@@ -138,7 +139,7 @@ impl Context {
     ) -> Result<(), Halt> {
         self.first_time(&key, position)?;
         let invalid = |error: serde_json::Error| {
-            Halt::Failed(Error::Invalid {
+            Halt::from(Error::Invalid {
                 location: self.location.clone(),
                 part: Part::Document,
                 position,
@@ -168,11 +169,7 @@ impl Context {
     }
 
     /// One access provider as JSON text (`raw` starts at its `{`, found at `start`).
-    pub(super) fn access_provider_json(
-        &self,
-        raw: &str,
-        start: Position,
-    ) -> Result<(), Halt> {
+    pub(super) fn access_provider_json(&self, raw: &str, start: Position) -> Result<(), Halt> {
         let mut deserializer = serde_json::Deserializer::from_str(raw);
         match serde_path_to_error::deserialize::<_, ExportedAccessProvider>(&mut deserializer) {
             Ok(access_provider) => self.deliver(access_provider),
@@ -186,11 +183,7 @@ impl Context {
     }
 
     /// One access provider as a value built from YAML events (starting at `start`).
-    pub(super) fn access_provider_value(
-        &self,
-        value: Value,
-        start: Position,
-    ) -> Result<(), Halt> {
+    pub(super) fn access_provider_value(&self, value: Value, start: Position) -> Result<(), Halt> {
         let id = match value.get("id") {
             Some(Value::String(id)) => Some(id.clone()),
             _ => None,
@@ -241,7 +234,9 @@ impl Context {
     }
 
     fn send(&self, message: Result<Message, Error>) -> Result<(), Halt> {
-        self.sender.blocking_send(message).map_err(|_| Halt::Stopped)
+        self.sender
+            .blocking_send(message)
+            .map_err(|_| Halt::Stopped)
     }
 }
 

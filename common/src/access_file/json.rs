@@ -23,7 +23,9 @@ pub(super) fn read(reader: impl BufRead, cx: &Context) -> Result<(), Halt> {
         .and_then(|()| deserializer.end());
     match outcome {
         Ok(()) => Ok(()),
-        Err(error) => Err(cx.take_halt().unwrap_or_else(|| Halt::Failed(convert(cx, error)))),
+        Err(error) => Err(cx
+            .take_halt()
+            .unwrap_or_else(|| Halt::from(convert(cx, error)))),
     }
 }
 
@@ -60,7 +62,7 @@ struct DocumentVisitor<'a> {
 
 impl DocumentVisitor<'_> {
     fn not_an_export<E: serde::de::Error>(self, found: &str) -> Result<(), E> {
-        Err(self.cx.abort(Halt::Failed(Error::NotAnExport {
+        Err(self.cx.abort(Halt::from(Error::NotAnExport {
             location: self.cx.location.clone(),
             found: found.to_owned(),
         })))

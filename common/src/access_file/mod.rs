@@ -38,6 +38,9 @@ mod input;
 mod json;
 mod yaml;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::path::Path;
 
@@ -256,6 +259,6 @@ fn parse(
     .and_then(|()| cx.finish());
     match outcome {
         Ok(()) | Err(Halt::Stopped) => {}
-        Err(Halt::Failed(error)) => cx.fail(error),
+        Err(Halt::Failed(error)) => cx.fail(*error),
     }
 }

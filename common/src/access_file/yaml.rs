@@ -76,7 +76,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
     fn next(&mut self) -> Result<(Event<'input>, Span), Halt> {
         let next = self.parser.next_event();
         if self.cx.meter.exceeded() {
-            return Err(Halt::Failed(Error::TooLarge {
+            return Err(Halt::from(Error::TooLarge {
                 location: self.cx.location.clone(),
                 part: self.cx.part(),
                 position: None,
@@ -84,7 +84,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
             }));
         }
         if let Some(failure) = self.cx.meter.take_failure() {
-            return Err(Halt::Failed(
+            return Err(Halt::from(
                 if failure.kind() == std::io::ErrorKind::InvalidData {
                     Error::Syntax {
                         location: self.cx.location.clone(),
@@ -110,7 +110,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
 
     fn scan_error(&self, error: &ScanError) -> Halt {
         let marker = error.marker();
-        Halt::Failed(Error::Syntax {
+        Halt::from(Error::Syntax {
             location: self.cx.location.clone(),
             format: Format::Yaml,
             part: self.cx.part(),
@@ -123,7 +123,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
     }
 
     fn syntax(&self, message: &str, span: Option<Span>) -> Halt {
-        Halt::Failed(Error::Syntax {
+        Halt::from(Error::Syntax {
             location: self.cx.location.clone(),
             format: Format::Yaml,
             part: self.cx.part(),
@@ -133,7 +133,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
     }
 
     fn unsupported(&self, span: Span, what: &str) -> Halt {
-        Halt::Failed(Error::Unsupported {
+        Halt::from(Error::Unsupported {
             location: self.cx.location.clone(),
             part: self.cx.part(),
             position: Some(position(span)),
@@ -142,7 +142,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
     }
 
     fn not_an_export(&self, found: &str) -> Halt {
-        Halt::Failed(Error::NotAnExport {
+        Halt::from(Error::NotAnExport {
             location: self.cx.location.clone(),
             found: found.to_owned(),
         })
@@ -155,7 +155,9 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
         }
         match tag {
             None => Ok(()),
-            Some(tag) if tag.is_yaml_core_schema() && matches!(tag.suffix.as_str(), "seq" | "map") => {
+            Some(tag)
+                if tag.is_yaml_core_schema() && matches!(tag.suffix.as_str(), "seq" | "map") =>
+            {
                 Ok(())
             }
             Some(tag) => Err(self.unsupported(span, &format!("the tag `{tag}`: {TAGS}"))),
@@ -186,7 +188,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
                     }
                     (Event::Scalar(text, ScalarStyle::Plain, 0, None), _) if is_null(&text) => {}
                     (_, span) => {
-                        return Err(Halt::Failed(Error::Invalid {
+                        return Err(Halt::from(Error::Invalid {
                             location: self.cx.location.clone(),
                             part: Part::Document,
                             position: Some(position(span)),
@@ -290,10 +292,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
 
     fn deeper(&self, stack: &[Frame], span: Span) -> Result<(), Halt> {
         if stack.len() >= MAX_DEPTH {
-            return Err(self.unsupported(
-                span,
-                &format!("nesting deeper than {MAX_DEPTH} levels"),
-            ));
+            return Err(self.unsupported(span, &format!("nesting deeper than {MAX_DEPTH} levels")));
         }
         Ok(())
     }
