@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::document::{Context, Halt, split_json_error};
 use super::input::CountingRead;
-use super::{Error, Format};
+use super::{Error, Format, Part};
 
 /// Reads a whole JSON document, handing over access providers as they come.
 pub(super) fn read(reader: impl BufRead, cx: &Context) -> Result<(), Halt> {
@@ -142,6 +142,18 @@ struct ListVisitor<'a> {
     cx: &'a Context,
 }
 
+impl ListVisitor<'_> {
+    fn not_a_list<E: serde::de::Error>(self, found: &str) -> Result<(), E> {
+        Err(self.cx.abort(Halt::from(Error::Invalid {
+            location: self.cx.location.clone(),
+            part: Part::Document,
+            position: Some(self.cx.meter.position()),
+            field: Some("accessProviders".to_owned()),
+            message: format!("expected a list of access providers, found {found}"),
+        })))
+    }
+}
+
 impl<'de> Visitor<'de> for ListVisitor<'_> {
     type Value = ();
 
@@ -151,6 +163,30 @@ impl<'de> Visitor<'de> for ListVisitor<'_> {
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
         Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_a_list("a boolean")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_a_list("a number")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_a_list("a number")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_a_list("a number")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_a_list("a string")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
+        self.not_a_list("a mapping")
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {

@@ -368,6 +368,26 @@ async fn an_invalid_header_value_ends_reading() {
 }
 
 #[tokio::test]
+async fn access_providers_that_is_not_a_list_is_said_so() {
+    for (text, expected) in [
+        (
+            r#"{"accessProviders": 5}"#,
+            "test-input: document, line 1 column 22: field accessProviders: expected a list \
+             of access providers, found a number",
+        ),
+        (
+            "accessProviders:\n  id: ap-1\n",
+            "test-input: document, line 2 column 3: field accessProviders: expected a list \
+             of access providers, found a mapping",
+        ),
+    ] {
+        let (items, _, complete) = read_all(text, None, Options::default()).await;
+        assert!(!complete);
+        assert_eq!(items[0].as_ref().unwrap_err().to_string(), expected);
+    }
+}
+
+#[tokio::test]
 async fn unknown_fields_are_kept_not_errors() {
     let yaml = "\
 accessProviders:
@@ -469,7 +489,7 @@ async fn syntax_errors_give_line_and_column() {
     let (items, _, _) = read_all(yaml, None, Options::default()).await;
     let message = items[1].as_ref().unwrap_err().to_string();
     assert!(
-        message.starts_with("test-input: access provider 1, line 5 column 1: invalid YAML:"),
+        message.starts_with("test-input: access provider 1, line 4 column 9: invalid YAML: while scanning a quoted scalar"),
         "{message}"
     );
 }

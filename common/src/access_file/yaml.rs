@@ -187,13 +187,17 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
                         self.list()?;
                     }
                     (Event::Scalar(text, ScalarStyle::Plain, 0, None), _) if is_null(&text) => {}
-                    (_, span) => {
+                    (event, span) => {
+                        let found = match event {
+                            Event::MappingStart(..) => "a mapping",
+                            _ => "a single value",
+                        };
                         return Err(Halt::from(Error::Invalid {
                             location: self.cx.location.clone(),
                             part: Part::Document,
                             position: Some(position(span)),
                             field: Some(key),
-                            message: "expected a list of access providers".to_owned(),
+                            message: format!("expected a list of access providers, found {found}"),
                         }));
                     }
                 }
