@@ -157,18 +157,12 @@ impl Environment {
             deadline_margin: millis("RAITO_DEADLINE_MARGIN_MS", 10_000)?,
             usage_part_bytes: match var("RAITO_USAGE_PART_BYTES") {
                 None => crate::sync::usage::DEFAULT_PART_BYTES,
-                Some(value) => {
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1024)
-                        .ok_or_else(|| Error::Environment {
-                            name: "RAITO_USAGE_PART_BYTES",
-                            message: format!(
-                                "\"{value}\" is not a number of bytes (at least 1024)"
-                            ),
-                        })?
-                }
+                Some(value) => value.parse().ok().filter(|n| *n >= 1024).ok_or_else(|| {
+                    Error::Environment {
+                        name: "RAITO_USAGE_PART_BYTES",
+                        message: format!("\"{value}\" is not a number of bytes (at least 1024)"),
+                    }
+                })?,
             },
             usage_reserve: var("RAITO_USAGE_RESERVE_MS")
                 .is_some()

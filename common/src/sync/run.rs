@@ -694,13 +694,10 @@ impl StepContext<'_> {
             .copied()
             .unwrap_or(0);
         if statements == 0 {
-            let since = dates
-                .last_used
-                .map_or("the window".to_owned(), |t| t.to_string());
+            let since = dates.last_used.map_or("the window".to_owned(), |t| t.to_string());
             tracing::info!(since, "no new statements: nothing to import");
             summary.message = Some(format!("no new statements after {since}"));
-            self.task(JobStatus::Completed, Vec::new(), Vec::new())
-                .await;
+            self.task(JobStatus::Completed, Vec::new(), Vec::new()).await;
             return Ok(());
         }
         let keys = self.upload(&report.written).await?;
