@@ -17,6 +17,7 @@
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
 
+pub mod access_file;
 pub mod aws;
 pub mod config;
 pub mod connector;
