@@ -124,18 +124,41 @@ pub trait IdentityStoreSync: Send + Sync {
     ) -> Result<(), Error>;
 }
 
+/// Whether an export is applied to the target or only planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// Execute the statements.
+    Apply,
+    /// Read the target's current state and work out the statements; execute nothing.
+    Plan,
+}
+
+/// What applying (or planning) one exported access provider did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccessOutcome {
+    /// Its feedback for Raito: the actual name, and the errors and warnings.
+    pub feedback: AccessProviderFeedback,
+    /// The statements executed ([`ApplyMode::Apply`]) or that would be executed
+    /// ([`ApplyMode::Plan`]), in order, exactly as sent; empty when the target already matches.
+    pub statements: Vec<String>,
+}
+
 /// Reads and applies access controls.
 #[async_trait]
 pub trait AccessSync: Send + Sync {
-    /// Pushes the access controls that exist in the target (import into Raito).
+    /// Pushes the access controls that exist in the target and that this connector does not
+    /// manage (import into Raito).
     async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error>;
 
-    /// Applies the access providers Raito manages, pushing one feedback per access provider.
-    /// A failing access provider is reported in its feedback; the others are still applied.
+    /// Applies (or plans) the access providers Raito manages, pushing one outcome per access
+    /// provider, in any order, each exactly once. A failing access provider is reported in its
+    /// feedback; the others are still applied. An `Err` means the target could not be worked
+    /// on at all (e.g. no connection); outcomes already pushed stand.
     async fn sync_to_target(
         &self,
+        mode: ApplyMode,
         access_providers: &mut dyn Source<ExportedAccessProvider>,
-        feedback: &mut dyn Sink<AccessProviderFeedback>,
+        outcomes: &mut dyn Sink<AccessOutcome>,
     ) -> Result<(), Error>;
 }
 
