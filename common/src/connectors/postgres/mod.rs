@@ -11,6 +11,7 @@
 //!   read over SQL, or the CloudWatch Logs export of RDS and Aurora; see there for the server
 //!   settings and grants it needs). Full names follow [`naming`].
 
+pub mod access;
 mod client;
 pub mod config;
 pub mod identities;
@@ -23,9 +24,10 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{
-    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink, UsageRequest,
-    UsageSync,
+    AccessOutcome, AccessSync, ApplyMode, Connector, DataSourceRequest, DataSourceSync, Error,
+    IdentityStoreSync, Sink, Source, UsageRequest, UsageSync,
 };
+use crate::model::access::{AccessProvider, ExportedAccessProvider};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::model::usage::Statement;
@@ -63,6 +65,26 @@ impl Connector for Postgres {
 
     fn usage(&self) -> Option<&dyn UsageSync> {
         Some(self)
+    }
+
+    fn access(&self) -> Option<&dyn AccessSync> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl AccessSync for Postgres {
+    async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error> {
+        access::import::run(&self.config, sink).await
+    }
+
+    async fn sync_to_target(
+        &self,
+        mode: ApplyMode,
+        access_providers: &mut dyn Source<ExportedAccessProvider>,
+        outcomes: &mut dyn Sink<AccessOutcome>,
+    ) -> Result<(), Error> {
+        access::apply::run(&self.config, mode, access_providers, outcomes).await
     }
 }
 
