@@ -1,6 +1,6 @@
 //! `raito-sync`: runs the sync steps of the Lambda functions locally, from the command line,
-//! with the same library code. Results go to a local file or an S3 object; nothing is sent
-//! to Raito Cloud by the commands here.
+//! with the same library code. Results go to a local file or an S3 object; only `run` and
+//! `access export` talk to Raito Cloud.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,11 +52,96 @@ enum Command {
     /// Data usage sync: writes the statements (queries) the target logged since a time, with
     /// the data objects each touched, without contacting Raito Cloud.
     Usage(UsageArgs),
+    /// Data access sync: apply an access file (access-as-code, or an export of Raito Cloud) to
+    /// a target, plan it, import the target's own access, or fetch Raito's export.
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Runs the syncs of your targets once and reports them to Raito Cloud (or a stand-in),
     /// as the Lambda functions do: a job per target, its task events, the staged file
     /// uploaded and imported, then endOfTargetsSync. Uses `domain`, `api-user` and
     /// `api-secret` of raito.yml.
     Run(RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum AccessCommand {
+    /// Prints exactly the statements `apply` would run for FILE (one block per access
+    /// provider, on stdout) and changes nothing: the target's state is only read.
+    Plan(AccessFileArgs),
+    /// Applies FILE to the target: each access provider in its own transaction; writes one
+    /// feedback per access provider (errors included) to --feedback and prints the statements
+    /// it ran. Exit status 1 when any access provider failed.
+    Apply(AccessApplyArgs),
+    /// Writes the access that exists in the target and that Raito does not manage (roles and
+    /// their grants), as Raito's access import file, without contacting Raito Cloud.
+    Import(AccessImportArgs),
+    /// Fetches Raito Cloud's export of the access providers of the target's data source into
+    /// FILE (the access file format), without applying it. Uses `domain`, `api-user` and
+    /// `api-secret` of raito.yml; creates a job in Raito for the export.
+    Export(AccessExportArgs),
+}
+
+#[derive(Debug, Args)]
+struct AccessFileArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// The access file: Raito's export format, in YAML (or JSON): `accessProviders`, each with
+    /// `id`, `name`, `namingHint`, `action`, `who`, `what`, `delete`.
+    #[arg(long, value_name = "ACCESS.yaml")]
+    file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct AccessApplyArgs {
+    #[command(flatten)]
+    file: AccessFileArgs,
+
+    /// Where to write the feedback: a local path or `s3://bucket/key`.
+    #[arg(long, value_name = "FILE")]
+    feedback: String,
+}
+
+#[derive(Debug, Args)]
+struct AccessImportArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// Where to write the import file: a local path or `s3://bucket/key`.
+    #[arg(long, value_name = "FILE")]
+    out: String,
+}
+
+#[derive(Debug, Args)]
+struct AccessExportArgs {
+    #[command(flatten)]
+    target: Target,
+
+    /// Where to write the export, exactly as Raito serves it (YAML or JSON).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+
+    /// Only the access providers that are out of sync (what an `apUpdate` would apply).
+    #[arg(long)]
+    out_of_sync: bool,
+
+    #[command(flatten)]
+    raito: RaitoArgs,
+}
+
+#[derive(Debug, Args)]
+struct RaitoArgs {
+    /// Raito Cloud's API base URL.
+    #[arg(
+        long,
+        env = "RAITO_API_URL",
+        default_value = "https://api.raito.cloud/"
+    )]
+    raito_url: String,
+
+    /// The Cognito endpoint to sign in with (default: Raito's, in eu-central-1).
+    #[arg(long, env = "RAITO_COGNITO_ENDPOINT", value_name = "URL")]
+    cognito_endpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +191,8 @@ enum Only {
     Metadata,
     /// The identity store sync (users and groups).
     Identities,
+    /// The data access sync (apply Raito's export, then import the target's own access).
+    Access,
     /// The data usage sync (statements since Raito's last one).
     Usage,
 }
@@ -115,6 +202,7 @@ impl Only {
         match self {
             Only::Metadata => Step::DataSource,
             Only::Identities => Step::IdentityStore,
+            Only::Access => Step::DataAccess,
             Only::Usage => Step::DataUsage,
         }
     }
@@ -131,7 +219,7 @@ struct RunArgs {
     targets: Vec<String>,
 
     /// Run only this step; repeat for several. Default: every step (data source, identity
-    /// store, then data usage), each where the target has the id for it.
+    /// store, data access, then data usage), each where the target has the id for it.
     #[arg(long, value_enum)]
     only: Vec<Only>,
 
@@ -140,17 +228,8 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     stage_dir: Option<PathBuf>,
 
-    /// Raito Cloud's API base URL.
-    #[arg(
-        long,
-        env = "RAITO_API_URL",
-        default_value = "https://api.raito.cloud/"
-    )]
-    raito_url: String,
-
-    /// The Cognito endpoint to sign in with (default: Raito's, in eu-central-1).
-    #[arg(long, env = "RAITO_COGNITO_ENDPOINT", value_name = "URL")]
-    cognito_endpoint: Option<String>,
+    #[command(flatten)]
+    raito: RaitoArgs,
 
     /// Give up after this many seconds (the running job is marked failed).
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
@@ -227,6 +306,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Metadata(args) => metadata(args).await,
         Command::Identities(args) => identities(args).await,
         Command::Usage(args) => usage(args).await,
+        Command::Access(command) => access(command).await,
         Command::Run(args) => run_targets(args).await,
     }
 }
@@ -429,20 +509,21 @@ fn format_rfc3339(epoch: i64) -> String {
     )
 }
 
-async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
+/// The Raito Cloud client of raito.yml's `domain`, `api-user` and `api-secret`.
+fn raito_client(
+    config: &Config,
+    file: &std::path::Path,
+    args: &RaitoArgs,
+) -> anyhow::Result<raito_common::raito::Client> {
     use raito_common::raito;
     use raito_common::secrecy::ExposeSecret;
-    use raito_common::sync::run::{self, Limits, Selection};
-    use raito_common::sync::staging::Staging;
 
-    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
-    let config = Config::load(&args.config, &secrets).await?;
-    let file = args.config.display();
     let (Some(domain), Some(user), Some(secret)) =
         (&config.domain, &config.api_user, &config.api_secret)
     else {
         bail!(
-            "{file}: `domain`, `api-user` and `api-secret` are needed to run against Raito Cloud"
+            "{}: `domain`, `api-user` and `api-secret` are needed to run against Raito Cloud",
+            file.display()
         );
     };
     let mut client = raito::ClientConfig::new(
@@ -452,7 +533,16 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
     );
     client.base_url = args.raito_url.clone();
     client.cognito_endpoint = args.cognito_endpoint.clone();
-    let raito = raito::Client::new(client)?;
+    Ok(raito::Client::new(client)?)
+}
+
+async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
+    use raito_common::sync::run::{self, Limits, Selection};
+    use raito_common::sync::staging::Staging;
+
+    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
+    let config = Config::load(&args.config, &secrets).await?;
+    let raito = raito_client(&config, &args.config, &args.raito)?;
 
     let temporary;
     let stage_dir = match &args.stage_dir {
@@ -471,7 +561,12 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let steps: Vec<Step> = if args.only.is_empty() {
-        vec![Step::DataSource, Step::IdentityStore, Step::DataUsage]
+        vec![
+            Step::DataSource,
+            Step::IdentityStore,
+            Step::DataAccess,
+            Step::DataUsage,
+        ]
     } else {
         args.only.iter().map(|only| only.step()).collect()
     };
@@ -500,6 +595,176 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
     if summary.failed() {
         bail!("some targets failed; see above");
     }
+    Ok(())
+}
+
+async fn access(command: AccessCommand) -> anyhow::Result<()> {
+    use raito_common::connector::ApplyMode;
+    use raito_common::sync::access::{self, ExportInput};
+
+    let (args, mode, feedback) = match command {
+        AccessCommand::Plan(args) => (args, ApplyMode::Plan, None),
+        AccessCommand::Apply(args) => (args.file, ApplyMode::Apply, Some(args.feedback)),
+        AccessCommand::Import(args) => return access_import(args).await,
+        AccessCommand::Export(args) => return access_export(args).await,
+    };
+    let target = load_target(&args.target).await?;
+    let connector = connector::build(&target)?;
+    let feedback = match &feedback {
+        Some(out) => Some(destination(out).await?),
+        None => None,
+    };
+    let mut print = |outcome: &connector::AccessOutcome| print_outcome(mode, outcome);
+    let Some(applied) = access::apply(
+        connector.as_ref(),
+        &target,
+        &ExportInput::File(args.file.clone()),
+        mode,
+        feedback,
+        &mut print,
+    )
+    .await?
+    else {
+        bail!(
+            "target \"{}\": the {} connector has no data access sync",
+            target.name,
+            connector.name()
+        );
+    };
+    let verb = match mode {
+        ApplyMode::Plan => "planned",
+        ApplyMode::Apply => "applied",
+    };
+    eprintln!(
+        "access of target \"{}\" {verb} from {} in {:.2} s",
+        target.name,
+        args.file.display(),
+        applied.report.elapsed.as_secs_f64()
+    );
+    let width = applied.report.counts.keys().map(String::len).max().unwrap_or(0);
+    for (kind, count) in &applied.report.counts {
+        eprintln!("  {kind:<width$}  {count:>9}");
+    }
+    for written in &applied.report.written {
+        eprintln!("  feedback: {} ({} access providers)", written.location, written.elements);
+    }
+    let failed = applied
+        .report
+        .counts
+        .get(access::count::FAILED)
+        .copied()
+        .unwrap_or(0);
+    if failed > 0 {
+        bail!("{failed} access provider(s) could not be {verb}; see the errors above");
+    }
+    Ok(())
+}
+
+/// One access provider's block of a plan or apply, on stdout: a comment naming it, its
+/// statements, its errors and warnings as comments.
+fn print_outcome(mode: raito_common::connector::ApplyMode, outcome: &connector::AccessOutcome) {
+    let feedback = &outcome.feedback;
+    let what = match (outcome.statements.len(), mode) {
+        (0, _) if feedback.errors.is_empty() => "up to date".to_owned(),
+        (0, _) => "not applied".to_owned(),
+        (n, raito_common::connector::ApplyMode::Plan) => format!("{n} statement(s) to run"),
+        (n, raito_common::connector::ApplyMode::Apply) => format!("{n} statement(s) run"),
+    };
+    println!(
+        "-- access provider {:?} (role {:?}): {what}",
+        feedback.access_provider, feedback.actual_name
+    );
+    for error in &feedback.errors {
+        println!("-- error: {}", error.replace('\n', " "));
+    }
+    for warning in &feedback.warnings {
+        println!("-- warning: {}", warning.replace('\n', " "));
+    }
+    for statement in &outcome.statements {
+        println!("{statement};");
+    }
+}
+
+async fn access_import(args: AccessImportArgs) -> anyhow::Result<()> {
+    let target = load_target(&args.target).await?;
+    let connector = connector::build(&target)?;
+    let destination = destination(&args.out).await?;
+    let outcome = sync::access::import(connector.as_ref(), &target, destination).await?;
+    print_summary(&target.name, "access import", &outcome);
+    Ok(())
+}
+
+async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
+    use raito_common::raito::{JobStatus, JobTarget, SubtaskResult};
+    use tokio::io::AsyncWriteExt;
+
+    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
+    let config = Config::load(&args.target.config, &secrets).await?;
+    let target = load_target(&args.target).await?;
+    let Some(data_source) = target.data_source_id.as_deref() else {
+        bail!("target \"{}\" has no data-source-id", target.name);
+    };
+    let raito = raito_client(&config, &args.target.config, &args.raito)?;
+    let job_target = JobTarget::of(Some(data_source), None).context("the job's target")?;
+    let job = raito.create_job(&job_target).await?;
+    let result = async {
+        let subtask = raito
+            .export_access_providers(&job, data_source, args.out_of_sync)
+            .await?;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
+        let outcome = raito
+            .wait_for_subtask(
+                &job,
+                Step::DataAccess,
+                &subtask,
+                deadline,
+                std::time::Duration::from_secs(1),
+            )
+            .await?;
+        let Some(SubtaskResult::AccessProviderExport {
+            file_location: Some(url),
+            ..
+        }) = outcome.result
+        else {
+            bail!("Raito's export finished without a file location");
+        };
+        let mut response = raito
+            .http()
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| e.without_url())?
+            .error_for_status()
+            .map_err(|e| e.without_url())?;
+        let partial = args.out.with_extension("partial");
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let mut bytes = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url())? {
+            bytes += chunk.len() as u64;
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        tokio::fs::rename(&partial, &args.out)
+            .await
+            .with_context(|| format!("moving {} into place", partial.display()))?;
+        Ok(bytes)
+    }
+    .await;
+    let (status, errors) = match &result {
+        Ok(_) => (JobStatus::Completed, Vec::new()),
+        Err(error) => (JobStatus::Failed, vec![format!("{error:#}")]),
+    };
+    if let Err(error) = raito.update_job(&job, &job_target, status, errors).await {
+        tracing::warn!(%error, "could not update the job");
+    }
+    let bytes = result?;
+    eprintln!(
+        "access export of data source {data_source:?} (target \"{}\"): {} ({bytes} bytes)",
+        target.name,
+        args.out.display()
+    );
     Ok(())
 }
 

@@ -77,7 +77,9 @@ impl Client {
         &self.inner.base
     }
 
-    pub(crate) fn http(&self) -> &reqwest::Client {
+    /// The HTTP client, with no credentials attached: for plain downloads such as the
+    /// presigned location of an access export.
+    pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
     }
 

@@ -2,6 +2,7 @@
 //! `raito-sync` command run the same code. A pipeline asks a connector for its results,
 //! streams them into a file or S3 object, and reports what it wrote.
 
+pub mod access;
 pub mod identities;
 pub mod metadata;
 pub mod run;
@@ -36,6 +37,16 @@ pub enum Error {
         /// The connector's error.
         #[source]
         source: connector::Error,
+    },
+
+    /// An access document could not be read, or is not well-formed (nothing was applied).
+    #[error("target \"{target}\": {source}")]
+    AccessFile {
+        /// The target's name.
+        target: String,
+        /// The reader's error.
+        #[source]
+        source: crate::access_file::Error,
     },
 
     /// The output could not be written.

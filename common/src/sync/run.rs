@@ -1,5 +1,5 @@
 //! A run over the targets of a `raito.yml`, reported to Raito Cloud: for each target a job,
-//! and for each step (data source, identity store, data usage) its task events, the staged
+//! and for each step (data source, identity store, data access, data usage) its task events, the staged
 //! files uploaded and imported; at the end `endOfTargetsSync`. A failing step stops the later steps of its
 //! target; the next target still runs. The Lambda functions and `raito-sync run` both come
 //! through here.
@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::staging::Staging;
-use super::{Outcome, Report, identities, metadata, usage};
+use super::{Outcome, Report, access, identities, metadata, usage};
 use crate::config::{Config, Target};
-use crate::connector::{self, Connector, DataSourceRequest, Step, UsageRequest};
+use crate::connector::{self, ApplyMode, Connector, DataSourceRequest, Step, UsageRequest};
 use crate::output::{self, Destination, Written};
 use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
 
@@ -31,6 +31,9 @@ pub struct Selection {
     pub data_object_parent: Option<String>,
     /// Subtrees left out of a partial sync.
     pub data_object_excludes: Vec<String>,
+    /// An `apUpdate` run: export only the access providers out of sync, and skip the import
+    /// of the target's own access (as the Raito CLI does).
+    pub access_out_of_sync_only: bool,
 }
 
 /// How long a run may take and how it waits for Raito.
@@ -201,7 +204,7 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
     Ok(selected)
 }
 
-/// Runs `steps` (data source, identity store, data usage: in that order) for every selected target
+/// Runs `steps` (data source, identity store, data access, data usage: in that order) for every selected target
 /// and reports them to Raito Cloud.
 pub async fn run(
     raito: &raito::Client,
@@ -241,7 +244,12 @@ pub async fn run(
 }
 
 /// The steps a run can do, in the order the Raito CLI runs them.
-const ORDER: [Step; 3] = [Step::DataSource, Step::IdentityStore, Step::DataUsage];
+const ORDER: [Step; 4] = [
+    Step::DataSource,
+    Step::IdentityStore,
+    Step::DataAccess,
+    Step::DataUsage,
+];
 
 /// The name of a step in summaries and logs.
 fn step_name(step: Step) -> &'static str {
@@ -397,7 +405,7 @@ impl StepContext<'_> {
                 Step::DataSource => self.data_source(connector, &mut summary).await,
                 Step::IdentityStore => self.identity_store(connector, &mut summary).await,
                 Step::DataUsage => self.data_usage(connector, &mut summary).await,
-                Step::DataAccess => Err(format!("a run does not do the {} yet", self.step)),
+                Step::DataAccess => self.data_access(connector, &mut summary).await,
             }
         };
         let error = match tokio::time::timeout_at(self.run.limits.deadline, work).await {
@@ -711,6 +719,174 @@ impl StepContext<'_> {
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
         self.finish_import(subtask, "statement", summary).await
+    }
+}
+
+
+impl StepContext<'_> {
+    /// The data access step: the export of what Raito manages (all of it, or only what is out
+    /// of sync in an `apUpdate` run) downloaded and applied, its feedback uploaded and
+    /// imported; then, except in an `apUpdate` run, the target's own access imported.
+    async fn data_access(
+        &self,
+        connector: &dyn Connector,
+        summary: &mut StepSummary,
+    ) -> Result<(), String> {
+        let (target, selection) = (self.run.target, self.run.selection);
+        let data_source_id = target.data_source_id.clone().unwrap_or_default();
+        if target.skip_data_access_sync || connector.access().is_none() {
+            let reason = if target.skip_data_access_sync {
+                "the target sets skip-data-access-sync".to_owned()
+            } else {
+                format!("the {} connector has no data access sync", connector.name())
+            };
+            self.skipped(summary, reason).await;
+            return Ok(());
+        }
+        self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
+        self.task(JobStatus::DataRetrieve, Vec::new(), Vec::new())
+            .await;
+        self.access_sync_event(JobStatus::Started, None).await;
+        let exported = self.export_and_apply(connector, &data_source_id, summary).await;
+        let received = exported.as_ref().ok().and_then(|h| h.file_build_time);
+        let status = if exported.is_ok() {
+            JobStatus::Completed
+        } else {
+            JobStatus::Failed
+        };
+        self.access_sync_event(status, received).await;
+        exported?;
+
+        if selection.access_out_of_sync_only {
+            self.task(JobStatus::Completed, Vec::new(), Vec::new())
+                .await;
+            return Ok(());
+        }
+        let destination = self.destination("access-providers.json").await?;
+        let outcome = access::import(connector, target, destination)
+            .await
+            .map_err(|e| e.to_string())?;
+        let applied = std::mem::take(&mut summary.counts);
+        let report = Self::completed(outcome, summary)?;
+        summary.counts.extend(applied);
+        let keys = self.upload(&report.written).await?;
+        let key = keys.first().ok_or("the access import wrote no file")?;
+        let subtask = self
+            .run
+            .raito
+            .import_access_providers(self.job, &data_source_id, target.delete_untouched, key)
+            .await
+            .map_err(|e| format!("requesting the access import: {e}"))?;
+        self.finish_import(subtask, "accessprovider", summary).await
+    }
+
+    /// Asks Raito for the export, applies it, and imports the feedback; returns the export's
+    /// header.
+    async fn export_and_apply(
+        &self,
+        connector: &dyn Connector,
+        data_source_id: &str,
+        summary: &mut StepSummary,
+    ) -> Result<crate::access_file::Header, String> {
+        let (raito, limits) = (self.run.raito, self.run.limits);
+        let subtask = raito
+            .export_access_providers(
+                self.job,
+                data_source_id,
+                self.run.selection.access_out_of_sync_only,
+            )
+            .await
+            .map_err(|e| format!("requesting the access export: {e}"))?;
+        // The Raito CLI polls an export every second.
+        let interval = limits.poll_interval.min(Duration::from_secs(1));
+        let outcome = raito
+            .wait_for_subtask(self.job, self.step, &subtask, limits.deadline, interval)
+            .await
+            .map_err(|e| format!("exporting the access from Raito Cloud: {e}"))?;
+        let Some(raito::SubtaskResult::AccessProviderExport {
+            file_location: Some(url),
+            ..
+        }) = outcome.result
+        else {
+            return Err("Raito's export finished without a file location".to_owned());
+        };
+        self.access_sync_event(JobStatus::InProgress, None).await;
+        let input = access::ExportInput::Url {
+            http: raito.http().clone(),
+            url,
+        };
+        let feedback = self.destination("access-feedback.json").await?;
+        let mut log = |outcome: &connector::AccessOutcome| {
+            for statement in &outcome.statements {
+                tracing::debug!(
+                    access_provider = %outcome.feedback.access_provider,
+                    statement = %statement,
+                    "executed"
+                );
+            }
+        };
+        let applied = access::apply(
+            connector,
+            self.run.target,
+            &input,
+            ApplyMode::Apply,
+            Some(feedback),
+            &mut log,
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the connector has no data access sync")?;
+        summary.counts = applied.report.counts.clone();
+        summary.staged = applied
+            .report
+            .written
+            .iter()
+            .map(|w| w.location.clone())
+            .collect();
+        let failed = summary.counts.get(access::count::FAILED).copied().unwrap_or(0);
+        if failed > 0 {
+            summary.message = Some(format!(
+                "{failed} access provider(s) could not be applied; their errors are in their \
+                 feedback"
+            ));
+        }
+        if applied.report.written.iter().all(|w| w.elements == 0) {
+            tracing::info!("the export has no access provider: no feedback to import");
+            return Ok(applied.header);
+        }
+        let keys = self.upload(&applied.report.written).await?;
+        let key = keys.first().ok_or("the apply wrote no feedback file")?;
+        let subtask = raito
+            .import_access_feedback(self.job, data_source_id, key)
+            .await
+            .map_err(|e| format!("requesting the feedback import: {e}"))?;
+        let outcome = raito
+            .wait_for_subtask(
+                self.job,
+                self.step,
+                &subtask,
+                limits.deadline,
+                limits.poll_interval,
+            )
+            .await
+            .map_err(|e| format!("importing the access feedback into Raito Cloud: {e}"))?;
+        for warning in outcome.result.iter().flat_map(|r| r.warnings()) {
+            tracing::warn!(warning = %warning, "Raito's feedback import reported a warning");
+        }
+        Ok(applied.header)
+    }
+
+    /// The client-side `AccessSync` subtask event; failures are only logged, as Raito ignores
+    /// them.
+    async fn access_sync_event(&self, status: JobStatus, received: Option<i64>) {
+        if let Err(error) = self
+            .run
+            .raito
+            .add_access_sync_event(self.job, self.job_target, status, received)
+            .await
+        {
+            tracing::warn!(%error, ?status, "could not report the AccessSync subtask event");
+        }
     }
 }
 

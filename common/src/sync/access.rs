@@ -1,0 +1,499 @@
+//! The data access step, both ways.
+//!
+//! - **Apply** (Raito → target): an access export document (the file Raito exported to, an
+//!   access-as-code file in S3, a local file) is read twice, streaming. The first pass checks
+//!   the whole document: a document that is not well-formed is refused before anything is
+//!   applied, so a truncated or hand-broken file never leaves the target half-changed. An
+//!   access provider that does not fit the model (a wrong type, a duplicate id) gets an error
+//!   in its feedback and the others are still applied. The second pass hands the access
+//!   providers to the connector one at a time; each outcome's feedback is streamed into a JSON
+//!   array (the feedback file for Raito) and its statements to a listener (the plan printed by
+//!   `raito-sync access plan`, the log). Memory holds the ids seen (to refuse duplicates) and
+//!   the feedback of the invalid access providers, never the document.
+//! - **Import** (target → Raito): the access the connector finds and does not manage, streamed
+//!   into one JSON array, like the other steps.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+use tracing::Instrument;
+
+use super::{Error, Outcome, Report};
+use crate::access_file::{self, Format, Header, Part, Reader};
+use crate::config::Target;
+use crate::connector::{AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, Step};
+use crate::model::access::{AccessProvider, AccessProviderFeedback, ExportedAccessProvider};
+use crate::output::{self, Destination, JsonArrayWriter};
+
+/// The keys of an apply's counts.
+pub mod count {
+    /// Access providers whose statements ran (or would run, in a plan).
+    pub const CHANGED: &str = "changed";
+    /// Access providers the target already matched.
+    pub const UNCHANGED: &str = "unchanged";
+    /// Access providers with an error in their feedback.
+    pub const FAILED: &str = "failed";
+    /// Statements run (or planned).
+    pub const STATEMENTS: &str = "statement";
+}
+
+/// Where an access export document is read from. It is opened twice (see the module docs).
+#[derive(Debug, Clone)]
+pub enum ExportInput {
+    /// A local file; the format comes from its extension, else from its content.
+    File(PathBuf),
+    /// An S3 object (an access-as-code file in the bundle's bucket).
+    S3 {
+        /// The S3 client.
+        client: aws_sdk_s3::Client,
+        /// The bucket.
+        bucket: String,
+        /// The object's key.
+        key: String,
+    },
+    /// A URL to GET with no credentials: the presigned location of Raito's export.
+    Url {
+        /// The HTTP client.
+        http: reqwest::Client,
+        /// The URL; its query string (a signature) is never logged.
+        url: String,
+    },
+}
+
+impl ExportInput {
+    /// The input as errors and logs name it: a URL without its query string.
+    pub fn location(&self) -> String {
+        match self {
+            ExportInput::File(path) => path.display().to_string(),
+            ExportInput::S3 { bucket, key, .. } => format!("s3://{bucket}/{key}"),
+            ExportInput::Url { url, .. } => {
+                let end = url.find(['?', '#']).unwrap_or(url.len());
+                url[..end].to_owned()
+            }
+        }
+    }
+
+    fn format(&self) -> Option<Format> {
+        match self {
+            ExportInput::File(path) => Format::from_path(path),
+            ExportInput::S3 { key, .. } => Format::from_path(std::path::Path::new(key)),
+            // Raito serves YAML or JSON under any name: tell by the content.
+            ExportInput::Url { .. } => None,
+        }
+    }
+
+    async fn open(&self, options: access_file::Options) -> Result<Reader, access_file::Error> {
+        let location = self.location();
+        let io = |source: std::io::Error| access_file::Error::Io {
+            location: location.clone(),
+            source,
+        };
+        let body: Box<dyn AsyncRead + Send + Unpin> = match self {
+            ExportInput::File(path) => return Reader::open(path, options).await,
+            ExportInput::S3 {
+                client,
+                bucket,
+                key,
+            } => {
+                let object = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        io(std::io::Error::other(
+                            aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                        ))
+                    })?;
+                Box::new(object.body.into_async_read())
+            }
+            ExportInput::Url { http, url } => {
+                let response = http
+                    .get(url)
+                    .send()
+                    .await
+                    .map_err(|e| io(std::io::Error::other(e.without_url())))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(io(std::io::Error::other(format!(
+                        "the download answered HTTP {status} (an expired export link? run again)"
+                    ))));
+                }
+                let stream = futures::TryStreamExt::map_err(
+                    response.bytes_stream(),
+                    |e: reqwest::Error| std::io::Error::other(e.without_url()),
+                );
+                Box::new(tokio_util::io::StreamReader::new(stream))
+            }
+        };
+        Ok(Reader::from_reader(body, self.format(), location, options))
+    }
+}
+
+/// What the first pass found.
+struct Checked {
+    /// Access providers in the document, valid or not.
+    count: u64,
+    /// The feedback of the invalid ones, by position.
+    invalid: HashMap<u64, AccessProviderFeedback>,
+}
+
+/// Reads the whole document once: refuses it when it is not well-formed, and notes the
+/// access providers that cannot be applied.
+async fn check(input: &ExportInput, options: access_file::Options) -> Result<Checked, AccessError> {
+    let mut reader = input.open(options).await.map_err(AccessError::File)?;
+    let mut ids = HashSet::new();
+    let mut checked = Checked {
+        count: 0,
+        invalid: HashMap::new(),
+    };
+    loop {
+        let index = checked.count;
+        match reader.next().await {
+            Ok(Some(access_provider)) => {
+                checked.count += 1;
+                if !ids.insert(access_provider.id.clone()) {
+                    checked.invalid.insert(
+                        index,
+                        failed(
+                            &access_provider.id,
+                            format!(
+                                "access provider {index}: the id {:?} appears more than once in \
+                                 the document; none but the first is applied",
+                                access_provider.id
+                            ),
+                        ),
+                    );
+                }
+            }
+            Ok(None) => return Ok(checked),
+            Err(error) if !error.ends_reading() => {
+                checked.count += 1;
+                let Some(Part::AccessProvider { id: Some(id), .. }) = error.part() else {
+                    // Without an id its feedback cannot name it: the document must be fixed.
+                    return Err(AccessError::File(error));
+                };
+                checked.invalid.insert(index, failed(id, error.to_string()));
+            }
+            Err(error) => return Err(AccessError::File(error)),
+        }
+    }
+}
+
+/// A feedback with one error.
+fn failed(id: &str, error: String) -> AccessProviderFeedback {
+    AccessProviderFeedback {
+        access_provider: id.to_owned(),
+        errors: vec![error],
+        ..Default::default()
+    }
+}
+
+/// Why applying a document stopped.
+#[derive(Debug)]
+enum AccessError {
+    File(access_file::Error),
+    Changed(String),
+}
+
+/// The second pass: the valid access providers, one at a time; the invalid ones' feedback is
+/// set aside.
+struct Valid {
+    reader: Reader,
+    checked: Checked,
+    index: u64,
+    set_aside: Vec<AccessProviderFeedback>,
+    failure: Option<AccessError>,
+}
+
+impl Valid {
+    /// Stops the connector's reading; the pipeline reports `error`.
+    fn stop(&mut self, error: AccessError) -> output::Error {
+        let location = match &error {
+            AccessError::File(e) => e.to_string(),
+            AccessError::Changed(message) => message.clone(),
+        };
+        self.failure = Some(error);
+        output::Error::Abandoned { location }
+    }
+
+    fn changed(&mut self) -> output::Error {
+        let message = format!(
+            "the document changed between the check and the apply (at access provider {})",
+            self.index
+        );
+        self.stop(AccessError::Changed(message))
+    }
+}
+
+#[async_trait]
+impl Source<ExportedAccessProvider> for Valid {
+    async fn next(&mut self) -> Result<Option<ExportedAccessProvider>, output::Error> {
+        loop {
+            let index = self.index;
+            match self.reader.next().await {
+                Ok(Some(access_provider)) => {
+                    self.index += 1;
+                    if index >= self.checked.count {
+                        return Err(self.changed());
+                    }
+                    if let Some(feedback) = self.checked.invalid.remove(&index) {
+                        self.set_aside.push(feedback);
+                        continue;
+                    }
+                    return Ok(Some(access_provider));
+                }
+                Ok(None) if index == self.checked.count => return Ok(None),
+                Ok(None) => return Err(self.changed()),
+                Err(error) if error.ends_reading() => {
+                    return Err(self.stop(AccessError::File(error)));
+                }
+                Err(_) => {
+                    self.index += 1;
+                    match self.checked.invalid.remove(&index) {
+                        Some(feedback) => self.set_aside.push(feedback),
+                        None => return Err(self.changed()),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Receives each outcome as it comes: to print a plan or log the statements.
+pub type Listener<'a> = dyn FnMut(&AccessOutcome) + Send + 'a;
+
+/// The outcomes' sink: counts, feedback file, listener.
+struct Outcomes<'a> {
+    feedback: Option<JsonArrayWriter>,
+    listener: &'a mut Listener<'a>,
+    counts: BTreeMap<String, u64>,
+}
+
+impl Outcomes<'_> {
+    fn count(&mut self, key: &str, n: u64) {
+        *self.counts.entry(key.to_owned()).or_default() += n;
+    }
+}
+
+#[async_trait]
+impl Sink<AccessOutcome> for Outcomes<'_> {
+    async fn push(&mut self, outcome: AccessOutcome) -> Result<(), output::Error> {
+        (self.listener)(&outcome);
+        let key = if !outcome.feedback.errors.is_empty() {
+            count::FAILED
+        } else if outcome.statements.is_empty() {
+            count::UNCHANGED
+        } else {
+            count::CHANGED
+        };
+        self.count(key, 1);
+        self.count(count::STATEMENTS, outcome.statements.len() as u64);
+        if !outcome.feedback.errors.is_empty() {
+            tracing::warn!(
+                access_provider = %outcome.feedback.access_provider,
+                errors = ?outcome.feedback.errors,
+                "access provider not applied"
+            );
+        }
+        match &mut self.feedback {
+            Some(writer) => writer.write(&outcome.feedback).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The feedback file written (if one was asked for), the counts ([`count`]), the time.
+    pub report: Report,
+    /// The document's header: `lastCalculated`, `fileBuildTime`.
+    pub header: Header,
+}
+
+/// Applies (or plans) the access export document `input` to the target through its
+/// connector; writes one feedback per access provider into `feedback` (when given) and hands
+/// every outcome to `listener`. See the module docs for the two passes.
+pub async fn apply(
+    connector: &dyn Connector,
+    target: &Target,
+    input: &ExportInput,
+    mode: ApplyMode,
+    feedback: Option<Destination>,
+    listener: &mut Listener<'_>,
+) -> Result<Option<Applied>, Error> {
+    let span = tracing::info_span!("step", target = %target.name, step = "data-access", ?mode);
+    async move {
+        let Some(sync) = connector.access() else {
+            if let Some(destination) = feedback {
+                destination.abort().await;
+            }
+            tracing::info!("the {} connector has no access sync", connector.name());
+            return Ok(None);
+        };
+        let started = Instant::now();
+        let location = input.location();
+        let fail = |error: AccessError| match error {
+            AccessError::File(source) => Error::AccessFile {
+                target: target.name.clone(),
+                source,
+            },
+            AccessError::Changed(message) => Error::Target {
+                target: target.name.clone(),
+                message: format!("{location}: {message}; nothing more was applied"),
+            },
+        };
+        let options = access_file::Options::default();
+        tracing::info!(input = %location, "checking the access document");
+        let checked = match check(input, options).await {
+            Ok(checked) => checked,
+            Err(error) => {
+                if let Some(destination) = feedback {
+                    destination.abort().await;
+                }
+                return Err(fail(error));
+            }
+        };
+        tracing::info!(
+            access_providers = checked.count,
+            invalid = checked.invalid.len(),
+            "the access document is well-formed; applying"
+        );
+        let reader = match input.open(options).await {
+            Ok(reader) => reader,
+            Err(error) => {
+                if let Some(destination) = feedback {
+                    destination.abort().await;
+                }
+                return Err(fail(AccessError::File(error)));
+            }
+        };
+        let mut source = Valid {
+            reader,
+            checked,
+            index: 0,
+            set_aside: Vec::new(),
+            failure: None,
+        };
+        let mut outcomes = Outcomes {
+            feedback: feedback.map(JsonArrayWriter::new),
+            listener,
+            counts: BTreeMap::new(),
+        };
+        let result = sync.sync_to_target(mode, &mut source, &mut outcomes).await;
+        let mut failure = match (result, source.failure.take()) {
+            (_, Some(error)) => Some(fail(error)),
+            (Err(error), None) => Some(Error::connector(&target.name, Step::DataAccess, error)),
+            (Ok(()), None) => None,
+        };
+        if failure.is_none() {
+            for feedback in std::mem::take(&mut source.set_aside) {
+                let outcome = AccessOutcome {
+                    feedback,
+                    statements: Vec::new(),
+                };
+                if let Err(source) = outcomes.push(outcome).await {
+                    failure = Some(Error::Output {
+                        target: target.name.clone(),
+                        step: Step::DataAccess,
+                        source,
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            if let Some(writer) = outcomes.feedback {
+                writer.abort().await;
+            }
+            tracing::error!(%error, counts = ?outcomes.counts, "applying access stopped");
+            return Err(error);
+        }
+        let header = source.reader.header().clone();
+        let written = match outcomes.feedback {
+            Some(writer) => vec![writer.finish().await.map_err(|source| Error::Output {
+                target: target.name.clone(),
+                step: Step::DataAccess,
+                source,
+            })?],
+            None => Vec::new(),
+        };
+        let elapsed = started.elapsed();
+        tracing::info!(
+            counts = ?outcomes.counts,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "access {}",
+            if mode == ApplyMode::Plan { "planned" } else { "applied" }
+        );
+        Ok(Some(Applied {
+            report: Report {
+                written,
+                counts: outcomes.counts,
+                elapsed,
+            },
+            header,
+        }))
+    }
+    .instrument(span)
+    .await
+}
+
+/// Runs the import side of the access sync of `target` into `destination`: one access
+/// provider per access control the connector finds and does not manage.
+pub async fn import(
+    connector: &dyn Connector,
+    target: &Target,
+    destination: Destination,
+) -> Result<Outcome, Error> {
+    let span = tracing::info_span!("step", target = %target.name, step = "data-access-import");
+    async move {
+        let Some(sync) = connector.access() else {
+            destination.abort().await;
+            let reason = format!("the {} connector has no access sync", connector.name());
+            return Ok(Outcome::Skipped { reason });
+        };
+        let started = Instant::now();
+        tracing::info!(output = %destination.location(), "access import started");
+        let mut writer = JsonArrayWriter::new(destination);
+        let mut counting = CountingSink::new(&mut writer, |access_provider: &AccessProvider| {
+            if access_provider.not_internalizable {
+                "notInternalizable"
+            } else {
+                "accessProvider"
+            }
+        });
+        let result = sync.sync_from_target(&mut counting).await;
+        let counts = counting.into_counts();
+        if let Err(error) = result {
+            writer.abort().await;
+            let error = Error::connector(&target.name, Step::DataAccess, error);
+            tracing::error!(%error, "access import failed; nothing was written");
+            return Err(error);
+        }
+        let written = writer.finish().await.map_err(|source| Error::Output {
+            target: target.name.clone(),
+            step: Step::DataAccess,
+            source,
+        })?;
+        let elapsed = started.elapsed();
+        tracing::info!(
+            access_providers = written.elements,
+            bytes = written.bytes,
+            elapsed_ms = elapsed.as_millis() as u64,
+            output = %written.location,
+            "access import completed"
+        );
+        Ok(Outcome::Completed(Report {
+            written: vec![written],
+            counts,
+            elapsed,
+        }))
+    }
+    .instrument(span)
+    .await
+}
