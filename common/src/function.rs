@@ -321,7 +321,8 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 }
 
 /// The handler of a sync function that runs `step` (sync-metadata: the data source step,
-/// sync-identities: the identity store step, sync-usage: the data usage step) for the targets
+/// sync-identities: the identity store step, sync-access: the data access step, sync-usage:
+/// the data usage step) for the targets
 /// the event selects, and returns
 /// the run summary. Fails (so Lambda counts an error and the alarm fires) when any target
 /// failed; the error carries the summary.
@@ -382,7 +383,7 @@ fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
                     )
                 })?;
                 Ok(Selection {
-                    data_source: Some(data_source),
+                    data_sources: vec![data_source],
                     data_object_parent: trigger.data_object_parent.filter(|p| !p.is_empty()),
                     data_object_excludes: trigger.data_object_excludes,
                     ..Default::default()
@@ -403,7 +404,7 @@ fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
                         ..Default::default()
                     }),
                     (None, Some(data_source)) => Ok(Selection {
-                        data_source: Some(data_source),
+                        data_sources: vec![data_source],
                         ..Default::default()
                     }),
                     (None, None) => Err(Error::Unsupported(
@@ -425,16 +426,45 @@ fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
                     Error::Unsupported("a syncTrigger for a usage sync must name dataSource".into())
                 })?;
                 Ok(Selection {
-                    data_source: Some(data_source),
+                    data_sources: vec![data_source],
                     ..Default::default()
                 })
             }
-            Step::DataAccess => Err(Error::Unsupported(format!(
-                "no function handles the {step} yet"
-            ))),
+            Step::DataAccess => {
+                if !trigger.access_sync {
+                    return Err(Error::Unsupported(
+                        "this syncTrigger does not ask for an access sync (accessSync is false); \
+                         sync-access runs only that step"
+                            .into(),
+                    ));
+                }
+                let data_source = trigger.data_source.ok_or_else(|| {
+                    Error::Unsupported(
+                        "a syncTrigger for an access sync must name dataSource".into(),
+                    )
+                })?;
+                Ok(Selection {
+                    data_sources: vec![data_source],
+                    ..Default::default()
+                })
+            }
         },
-        Trigger::ApUpdate(_) => Err(Error::Unsupported(
-            "apUpdate asks for an access sync; send it to the sync-access function".into(),
-        )),
+        Trigger::ApUpdate(update) => {
+            if step != Step::DataAccess {
+                return Err(Error::Unsupported(
+                    "apUpdate asks for an access sync; send it to the sync-access function".into(),
+                ));
+            }
+            if update.data_source_names.is_empty() {
+                return Err(Error::Unsupported(
+                    "this apUpdate names no data source (dataSourceNames is empty)".into(),
+                ));
+            }
+            Ok(Selection {
+                data_sources: update.data_source_names,
+                access_out_of_sync_only: true,
+                ..Default::default()
+            })
+        }
     }
 }

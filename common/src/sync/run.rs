@@ -23,8 +23,9 @@ use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent,
 pub struct Selection {
     /// Target names; empty means every target.
     pub targets: Vec<String>,
-    /// Only the targets of this data source (Raito's id), e.g. from a `syncTrigger`.
-    pub data_source: Option<String>,
+    /// Only the targets of these data sources (Raito's ids), e.g. from a `syncTrigger` or an
+    /// `apUpdate`; empty: no such restriction.
+    pub data_sources: Vec<String>,
     /// Only the targets of this identity store (Raito's id), e.g. from a `syncTrigger`.
     pub identity_store: Option<String>,
     /// A partial data source sync below this object (no deletes outside it).
@@ -181,10 +182,10 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
         .iter()
         .filter(|t| selection.targets.is_empty() || selection.targets.contains(&t.name))
         .filter(|t| {
-            selection
-                .data_source
-                .as_ref()
-                .is_none_or(|ds| t.data_source_id.as_ref() == Some(ds))
+            selection.data_sources.is_empty()
+                || t.data_source_id
+                    .as_ref()
+                    .is_some_and(|ds| selection.data_sources.contains(ds))
         })
         .filter(|t| {
             selection
@@ -194,8 +195,8 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
         })
         .collect();
     if selected.is_empty() {
-        if let Some(ds) = &selection.data_source {
-            return Err(RunError::UnknownDataSource(ds.clone()));
+        if !selection.data_sources.is_empty() {
+            return Err(RunError::UnknownDataSource(selection.data_sources.join("\", \"")));
         }
         if let Some(is) = &selection.identity_store {
             return Err(RunError::UnknownIdentityStore(is.clone()));

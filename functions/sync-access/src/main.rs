@@ -1,0 +1,8 @@
+//! The data access sync (apply Raito's access with feedback, import the target's own access,
+//! Raito's webhooks, access-as-code) as an AWS Lambda function; everything but the choice of
+//! step lives in `raito_common::function`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    raito_common::function::serve(raito_common::connector::Step::DataAccess).await
+}
