@@ -497,3 +497,225 @@ pub async fn import(
     .instrument(span)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline's own behaviour (two passes, invalid and duplicate access providers,
+    //! feedback file), with a connector that records what it is handed; applying to a real
+    //! database is covered by each connector's tests.
+
+    use super::*;
+    use crate::aws::secrets::NoSecrets;
+    use crate::config::Config;
+    use crate::connector::AccessSync;
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Recording {
+        seen: Mutex<Vec<String>>,
+    }
+
+    impl Connector for Recording {
+        fn name(&self) -> &'static str {
+            "recording"
+        }
+        fn access(&self) -> Option<&dyn AccessSync> {
+            Some(self)
+        }
+    }
+
+    #[async_trait]
+    impl AccessSync for Recording {
+        async fn sync_from_target(
+            &self,
+            sink: &mut dyn Sink<AccessProvider>,
+        ) -> Result<(), crate::connector::Error> {
+            for name in ["a", "b"] {
+                sink.push(AccessProvider {
+                    external_id: name.to_owned(),
+                    not_internalizable: name == "b",
+                    ..Default::default()
+                })
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn sync_to_target(
+            &self,
+            mode: ApplyMode,
+            access_providers: &mut dyn Source<ExportedAccessProvider>,
+            outcomes: &mut dyn Sink<AccessOutcome>,
+        ) -> Result<(), crate::connector::Error> {
+            while let Some(access_provider) = access_providers.next().await? {
+                self.seen.lock().unwrap().push(access_provider.id.clone());
+                outcomes
+                    .push(AccessOutcome {
+                        feedback: AccessProviderFeedback {
+                            access_provider: access_provider.id.clone(),
+                            actual_name: access_provider.naming_hint.clone(),
+                            ..Default::default()
+                        },
+                        statements: if mode == ApplyMode::Apply || access_provider.id != "p1" {
+                            vec![format!("GRANT {}", access_provider.id)]
+                        } else {
+                            Vec::new()
+                        },
+                    })
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
+    async fn target() -> Target {
+        let yaml = "targets:\n  - name: t\n    connector-name: postgresql\n    data-source-id: ds\n";
+        let config = Config::from_yaml_str(yaml, "test.yml", &NoSecrets)
+            .await
+            .unwrap();
+        config.targets[0].clone()
+    }
+
+    async fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> ExportInput {
+        let path = dir.path().join(name);
+        tokio::fs::write(&path, text).await.unwrap();
+        ExportInput::File(path)
+    }
+
+    async fn run(
+        input: &ExportInput,
+        feedback: &std::path::Path,
+    ) -> (Result<Option<Applied>, Error>, Vec<String>, usize) {
+        let connector = Recording::default();
+        let mut heard = 0;
+        let mut listener = |_: &AccessOutcome| heard += 1;
+        let result = apply(
+            &connector,
+            &target().await,
+            input,
+            ApplyMode::Apply,
+            Some(Destination::file(feedback).await.unwrap()),
+            &mut listener,
+        )
+        .await;
+        let seen = connector.seen.into_inner().unwrap();
+        (result, seen, heard)
+    }
+
+    #[tokio::test]
+    async fn every_valid_access_provider_is_applied_and_each_gets_one_feedback() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(
+            &dir,
+            "access.yaml",
+            "lastCalculated: 7\naccessProviders:\n  - {id: p1, name: one, namingHint: one, action: grant}\n  - {id: p2, action: frobnicate}\n  - {id: p3, name: three, namingHint: three, action: grant}\n  - {id: p1, action: grant}\n",
+        )
+        .await;
+        let feedback_path = dir.path().join("feedback.json");
+        let (result, seen, heard) = run(&input, &feedback_path).await;
+        let applied = result.unwrap().unwrap();
+        assert_eq!(seen, ["p1", "p3"], "the invalid and the duplicate are not applied");
+        assert_eq!(heard, 4, "every access provider has an outcome");
+        assert_eq!(applied.header.last_calculated, 7);
+        assert_eq!(applied.report.counts[count::CHANGED], 2);
+        assert_eq!(applied.report.counts[count::FAILED], 2);
+        assert_eq!(applied.report.counts[count::STATEMENTS], 2);
+        let text = std::fs::read_to_string(&feedback_path).unwrap();
+        let feedback: Vec<AccessProviderFeedback> = serde_json::from_str(&text).unwrap();
+        let ids: Vec<&str> = feedback.iter().map(|f| f.access_provider.as_str()).collect();
+        assert_eq!(ids, ["p1", "p3", "p2", "p1"]);
+        assert!(feedback[2].errors[0].contains("frobnicate"), "{:?}", feedback[2]);
+        assert!(feedback[3].errors[0].contains("more than once"), "{:?}", feedback[3]);
+        assert!(feedback[0].errors.is_empty() && feedback[1].errors.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_document_that_is_not_well_formed_applies_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        // Well-formed at first, broken at the end: the check reads it all before applying.
+        let input = write(
+            &dir,
+            "access.json",
+            r#"{"accessProviders": [{"id": "p1", "action": "grant"}, {"id": "p2", "action": "grant"}"#,
+        )
+        .await;
+        let feedback_path = dir.path().join("feedback.json");
+        let (result, seen, heard) = run(&input, &feedback_path).await;
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("access.json"), "{error}");
+        assert!(seen.is_empty() && heard == 0, "nothing applied: {seen:?}");
+        assert!(!feedback_path.exists(), "no feedback file for a refused document");
+    }
+
+    #[tokio::test]
+    async fn an_access_provider_without_an_id_refuses_the_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(
+            &dir,
+            "access.yaml",
+            "accessProviders:\n  - {id: p1, action: grant}\n  - {name: nameless, action: grant}\n",
+        )
+        .await;
+        let (result, seen, _) = run(&input, &dir.path().join("feedback.json")).await;
+        assert!(result.is_err());
+        assert!(seen.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_plan_hands_every_outcome_to_the_listener_and_writes_no_feedback() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(
+            &dir,
+            "access.yaml",
+            "accessProviders:\n  - {id: p1, action: grant}\n  - {id: p2, action: grant}\n",
+        )
+        .await;
+        let connector = Recording::default();
+        let mut statements = Vec::new();
+        let mut listener = |o: &AccessOutcome| statements.extend(o.statements.clone());
+        let applied = apply(
+            &connector,
+            &target().await,
+            &input,
+            ApplyMode::Plan,
+            None,
+            &mut listener,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(statements, ["GRANT p2"]);
+        assert!(applied.report.written.is_empty());
+        assert_eq!(applied.report.counts[count::UNCHANGED], 1);
+    }
+
+    #[tokio::test]
+    async fn the_import_counts_what_raito_may_manage() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("access-providers.json");
+        let outcome = import(
+            &Recording::default(),
+            &target().await,
+            Destination::file(&out).await.unwrap(),
+        )
+        .await
+        .unwrap();
+        let Outcome::Completed(report) = outcome else {
+            panic!("skipped")
+        };
+        assert_eq!(report.counts["accessProvider"], 1);
+        assert_eq!(report.counts["notInternalizable"], 1);
+        let written: Vec<AccessProvider> =
+            serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(written.len(), 2);
+    }
+
+    #[test]
+    fn a_presigned_url_is_named_without_its_signature() {
+        let input = ExportInput::Url {
+            http: reqwest::Client::new(),
+            url: "https://bucket.s3.amazonaws.com/export.yaml?X-Amz-Signature=secret".into(),
+        };
+        assert_eq!(input.location(), "https://bucket.s3.amazonaws.com/export.yaml");
+    }
+}
