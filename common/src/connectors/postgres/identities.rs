@@ -2,23 +2,37 @@
 //! roles that cannot are groups; direct memberships (`pg_auth_members`) become the users'
 //! `groupExternalIds` and the groups' `parentGroupExternalIds`. Built-in roles (`pg_*`) are
 //! left out. External ids are role names, as GRANT statements name them.
+//!
+//! Roles Raito manages (comment marker, see [`super::access::managed_for`]) are Raito's access
+//! providers, not groups: they are never pushed as groups and never listed as a parent, so
+//! their members are reported without them (a managed role that can log in is still a user).
 
 use tokio_postgres::types::ToSql;
 
+use super::access::managed_for;
 use super::config::Config;
 use super::{NAME, client};
 use crate::connector::{Error, Sink};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
-/// Every role with its comment, its direct parent groups (roles that cannot log in), and
-/// whether its name matches the machine-user pattern ($1, a POSIX regular expression, or null).
+/// Every role with its comment, its direct parent groups (roles that cannot log in), whether
+/// its name matches the machine-user pattern ($1, a POSIX regular expression, or null), and
+/// the comments of its parents in the same order (to leave out managed ones). `EXISTS`
+/// rather than a join: from PostgreSQL 16 on, one membership may be recorded once per grantor.
 const LIST_ROLES: &str = "\
 SELECT r.rolname, r.rolcanlogin,
        coalesce(shobj_description(r.oid, 'pg_authid'), ''),
-       array(SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-             WHERE m.member = r.oid AND NOT g.rolcanlogin AND g.rolname !~ '^pg_'
+       array(SELECT g.rolname FROM pg_roles g
+             WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
+               AND EXISTS (SELECT FROM pg_auth_members m
+                           WHERE m.member = r.oid AND m.roleid = g.oid)
              ORDER BY g.rolname COLLATE \"C\"),
-       coalesce(r.rolname ~ $1::text, false)
+       coalesce(r.rolname ~ $1::text, false),
+       array(SELECT coalesce(shobj_description(g.oid, 'pg_authid'), '') FROM pg_roles g
+             WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
+               AND EXISTS (SELECT FROM pg_auth_members m
+                           WHERE m.member = r.oid AND m.roleid = g.oid)
+             ORDER BY g.rolname COLLATE \"C\")
 FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
 ORDER BY r.rolname COLLATE \"C\"";
@@ -54,13 +68,20 @@ pub async fn sync(
     let mut roles = client::Cursor::open(&transaction, LIST_ROLES, &params)
         .await
         .map_err(fail("listing roles"))?;
-    let (mut user_count, mut group_count) = (0u64, 0u64);
+    let (mut user_count, mut group_count, mut managed_count) = (0u64, 0u64, 0u64);
     while let Some(rows) = roles.next_batch().await.map_err(fail("listing roles"))? {
         for row in &rows {
             let name: String = row.get(0);
             let can_login: bool = row.get(1);
             let description: String = row.get(2);
-            let parents: Vec<String> = row.get(3);
+            let parent_comments: Vec<String> = row.get(5);
+            let parents: Vec<String> = row
+                .get::<_, Vec<String>>(3)
+                .into_iter()
+                .zip(parent_comments)
+                .filter(|(_, comment)| managed_for(comment).is_none())
+                .map(|(parent, _)| parent)
+                .collect();
             if can_login {
                 users
                     .push(User {
@@ -73,6 +94,9 @@ pub async fn sync(
                     })
                     .await?;
                 user_count += 1;
+            } else if managed_for(&description).is_some() {
+                // An access provider Raito manages, not a group.
+                managed_count += 1;
             } else {
                 groups
                     .push(Group {
@@ -92,6 +116,11 @@ pub async fn sync(
         .commit()
         .await
         .map_err(fail("ending the read-only transaction"))?;
-    tracing::info!(users = user_count, groups = group_count, "listed roles");
+    tracing::info!(
+        users = user_count,
+        groups = group_count,
+        managed_roles_skipped = managed_count,
+        "listed roles"
+    );
     Ok(())
 }
