@@ -123,10 +123,10 @@ impl ExportInput {
                         "the download answered HTTP {status} (an expired export link? run again)"
                     ))));
                 }
-                let stream = futures::TryStreamExt::map_err(
-                    response.bytes_stream(),
-                    |e: reqwest::Error| std::io::Error::other(e.without_url()),
-                );
+                let stream =
+                    futures::TryStreamExt::map_err(response.bytes_stream(), |e: reqwest::Error| {
+                        std::io::Error::other(e.without_url())
+                    });
                 Box::new(tokio_util::io::StreamReader::new(stream))
             }
         };
@@ -569,7 +569,8 @@ mod tests {
     }
 
     async fn target() -> Target {
-        let yaml = "targets:\n  - name: t\n    connector-name: postgresql\n    data-source-id: ds\n";
+        let yaml =
+            "targets:\n  - name: t\n    connector-name: postgresql\n    data-source-id: ds\n";
         let config = Config::from_yaml_str(yaml, "test.yml", &NoSecrets)
             .await
             .unwrap();
@@ -614,7 +615,11 @@ mod tests {
         let feedback_path = dir.path().join("feedback.json");
         let (result, seen, heard) = run(&input, &feedback_path).await;
         let applied = result.unwrap().unwrap();
-        assert_eq!(seen, ["p1", "p3"], "the invalid and the duplicate are not applied");
+        assert_eq!(
+            seen,
+            ["p1", "p3"],
+            "the invalid and the duplicate are not applied"
+        );
         assert_eq!(heard, 4, "every access provider has an outcome");
         assert_eq!(applied.header.last_calculated, 7);
         assert_eq!(applied.report.counts[count::CHANGED], 2);
@@ -622,10 +627,21 @@ mod tests {
         assert_eq!(applied.report.counts[count::STATEMENTS], 2);
         let text = std::fs::read_to_string(&feedback_path).unwrap();
         let feedback: Vec<AccessProviderFeedback> = serde_json::from_str(&text).unwrap();
-        let ids: Vec<&str> = feedback.iter().map(|f| f.access_provider.as_str()).collect();
+        let ids: Vec<&str> = feedback
+            .iter()
+            .map(|f| f.access_provider.as_str())
+            .collect();
         assert_eq!(ids, ["p1", "p3", "p2", "p1"]);
-        assert!(feedback[2].errors[0].contains("frobnicate"), "{:?}", feedback[2]);
-        assert!(feedback[3].errors[0].contains("more than once"), "{:?}", feedback[3]);
+        assert!(
+            feedback[2].errors[0].contains("frobnicate"),
+            "{:?}",
+            feedback[2]
+        );
+        assert!(
+            feedback[3].errors[0].contains("more than once"),
+            "{:?}",
+            feedback[3]
+        );
         assert!(feedback[0].errors.is_empty() && feedback[1].errors.is_empty());
     }
 
@@ -644,7 +660,10 @@ mod tests {
         let error = result.unwrap_err().to_string();
         assert!(error.contains("access.json"), "{error}");
         assert!(seen.is_empty() && heard == 0, "nothing applied: {seen:?}");
-        assert!(!feedback_path.exists(), "no feedback file for a refused document");
+        assert!(
+            !feedback_path.exists(),
+            "no feedback file for a refused document"
+        );
     }
 
     #[tokio::test]
@@ -716,6 +735,9 @@ mod tests {
             http: reqwest::Client::new(),
             url: "https://bucket.s3.amazonaws.com/export.yaml?X-Amz-Signature=secret".into(),
         };
-        assert_eq!(input.location(), "https://bucket.s3.amazonaws.com/export.yaml");
+        assert_eq!(
+            input.location(),
+            "https://bucket.s3.amazonaws.com/export.yaml"
+        );
     }
 }

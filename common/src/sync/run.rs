@@ -196,7 +196,9 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
         .collect();
     if selected.is_empty() {
         if !selection.data_sources.is_empty() {
-            return Err(RunError::UnknownDataSource(selection.data_sources.join("\", \"")));
+            return Err(RunError::UnknownDataSource(
+                selection.data_sources.join("\", \""),
+            ));
         }
         if let Some(is) = &selection.identity_store {
             return Err(RunError::UnknownIdentityStore(is.clone()));
@@ -723,7 +725,6 @@ impl StepContext<'_> {
     }
 }
 
-
 impl StepContext<'_> {
     /// The data access step: the export of what Raito manages (all of it, or only what is out
     /// of sync in an `apUpdate` run) downloaded and applied, its feedback uploaded and
@@ -748,7 +749,9 @@ impl StepContext<'_> {
         self.task(JobStatus::DataRetrieve, Vec::new(), Vec::new())
             .await;
         self.access_sync_event(JobStatus::Started, None).await;
-        let exported = self.export_and_apply(connector, &data_source_id, summary).await;
+        let exported = self
+            .export_and_apply(connector, &data_source_id, summary)
+            .await;
         let received = exported.as_ref().ok().and_then(|h| h.file_build_time);
         let status = if exported.is_ok() {
             JobStatus::Completed
@@ -844,7 +847,11 @@ impl StepContext<'_> {
             .iter()
             .map(|w| w.location.clone())
             .collect();
-        let failed = summary.counts.get(access::count::FAILED).copied().unwrap_or(0);
+        let failed = summary
+            .counts
+            .get(access::count::FAILED)
+            .copied()
+            .unwrap_or(0);
         if failed > 0 {
             summary.message = Some(format!(
                 "{failed} access provider(s) could not be applied; their errors are in their \

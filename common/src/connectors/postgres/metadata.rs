@@ -19,8 +19,9 @@ pub const MATERIALIZED_VIEW: &str = "materialized-view";
 /// Data object type of foreign tables (a PostgreSQL-specific type; a kind of table).
 pub const FOREIGN_TABLE: &str = "foreign-table";
 
-/// Databases the configured user may connect to, in name order.
-const LIST_DATABASES: &str = "\
+/// Databases the configured user may connect to, in name order: connectable, not a template,
+/// `CONNECT` for `pg-user`, not excluded by `$1`; `$2`, when not null, only that one.
+pub(crate) const LIST_DATABASES: &str = "\
 SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
 FROM pg_database
 WHERE datallowconn AND NOT datistemplate
@@ -523,7 +524,7 @@ async fn sync_database(
 }
 
 /// The data object type of a `pg_class.relkind`.
-fn relation_type(relkind: &str) -> &'static str {
+pub(crate) fn relation_type(relkind: &str) -> &'static str {
     match relkind {
         "v" => object_type::VIEW,
         "m" => MATERIALIZED_VIEW,

@@ -75,7 +75,7 @@ use tokio_postgres::{Row, Transaction};
 use tracing::Instrument;
 
 use super::super::config::Config;
-use super::super::metadata::{self, FOREIGN_TABLE, MATERIALIZED_VIEW};
+use super::super::metadata;
 use super::super::{client, naming};
 use super::managed_for;
 use crate::connector::{Error, Sink};
@@ -84,16 +84,6 @@ use crate::model::data_source::object_type;
 
 /// The access provider type of every imported role.
 pub const ROLE_TYPE: &str = "role";
-
-/// Databases covered, in name order: the data source sync's filter (connectable, not a
-/// template, `CONNECT` for `pg-user`, not excluded by `$1`).
-const LIST_DATABASES: &str = "\
-SELECT datname
-FROM pg_database
-WHERE datallowconn AND NOT datistemplate
-  AND has_database_privilege(datname, 'CONNECT')
-  AND NOT (datname = ANY($1::text[]))
-ORDER BY datname COLLATE \"C\"";
 
 /// Every role but the built-in ones, by OID, with what decides whether Raito may manage it,
 /// its comment (the managed marker), and its direct members that can log in (users) and
@@ -326,7 +316,7 @@ impl<'t> GrantStream<'t> {
         let r#type = match level {
             0 => object_type::DATABASE,
             1 => object_type::SCHEMA,
-            2 => relation_type(row.get::<_, Option<String>>(5).as_deref()),
+            2 => metadata::relation_type(row.get::<_, Option<String>>(5).as_deref().unwrap_or("r")),
             _ => object_type::COLUMN,
         };
         Grant {
@@ -353,17 +343,6 @@ impl<'t> GrantStream<'t> {
                 _ => return Ok(None),
             }
         }
-    }
-}
-
-/// The data object type the data source sync gives a relation of this `relkind`.
-fn relation_type(relkind: Option<&str>) -> &'static str {
-    match relkind {
-        Some("v") => object_type::VIEW,
-        Some("m") => MATERIALIZED_VIEW,
-        Some("f") => FOREIGN_TABLE,
-        // "r" (table) and "p" (partitioned table); the query selects nothing else.
-        _ => object_type::TABLE,
     }
 }
 
@@ -486,7 +465,10 @@ async fn run_inner(config: &Config, sink: &mut dyn Sink<AccessProvider>) -> Resu
 
     let mut server = client::connect(config, &config.database).await?;
     let databases: Vec<String> = server
-        .query(LIST_DATABASES, &[&config.excluded_databases])
+        .query(
+            metadata::LIST_DATABASES,
+            &[&config.excluded_databases, &None::<String>],
+        )
         .await
         .map_err(fail("listing databases"))?
         .iter()
@@ -614,11 +596,11 @@ mod tests {
 
     #[test]
     fn relation_kinds_get_the_types_of_the_data_source_sync() {
-        assert_eq!(relation_type(Some("r")), "table");
-        assert_eq!(relation_type(Some("p")), "table");
-        assert_eq!(relation_type(Some("v")), "view");
-        assert_eq!(relation_type(Some("m")), "materialized-view");
-        assert_eq!(relation_type(Some("f")), "foreign-table");
+        assert_eq!(metadata::relation_type("r"), "table");
+        assert_eq!(metadata::relation_type("p"), "table");
+        assert_eq!(metadata::relation_type("v"), "view");
+        assert_eq!(metadata::relation_type("m"), "materialized-view");
+        assert_eq!(metadata::relation_type("f"), "foreign-table");
     }
 
     fn grant(full_name: &str, r#type: &'static str, privilege: &str) -> Grant {
