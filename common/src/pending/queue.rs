@@ -68,6 +68,8 @@ impl Listing {
 pub struct Pending {
     client: aws_sdk_s3::Client,
     bucket: String,
+    list_limit: usize,
+    page_size: usize,
 }
 
 impl Pending {
@@ -76,7 +78,18 @@ impl Pending {
         Self {
             client,
             bucket: bucket.into(),
+            list_limit: LIST_LIMIT,
+            page_size: LIST_LIMIT,
         }
+    }
+
+    /// At most `list_limit` triggers per [`Pending::list`] (1 to [`LIST_LIMIT`], the
+    /// default), asked for `page_size` keys per S3 ListObjectsV2 request (1 to 1000, default
+    /// 1000). Smaller batches bound one run's work more tightly.
+    pub fn with_batch(mut self, list_limit: usize, page_size: usize) -> Self {
+        self.list_limit = list_limit.clamp(1, LIST_LIMIT);
+        self.page_size = page_size.clamp(1, 1000);
+        self
     }
 
     fn s3_error(&self, operation: &'static str, key: &str, message: String) -> Error {
@@ -120,8 +133,9 @@ impl Pending {
         Ok(key)
     }
 
-    /// The pending triggers of `step` for `target`, at most [`LIST_LIMIT`] (and a bounded
-    /// number of bytes) per call, with their bodies read.
+    /// The pending triggers of `step` for `target`, in key order, with their bodies read: at
+    /// most [`LIST_LIMIT`] (or the limit of [`Pending::with_batch`]) and a bounded number of
+    /// bytes per call.
     pub async fn list(&self, step: Step, target: &str) -> Result<Listing, Error> {
         let prefix = format!("{}/", step_target_key(TRIGGERS_PREFIX, step, target)?);
         let mut found: Vec<(String, i64, Option<SystemTime>)> = Vec::new();
@@ -129,7 +143,7 @@ impl Pending {
         let mut more = false;
         let mut token: Option<String> = None;
         'pages: loop {
-            let remaining = LIST_LIMIT - found.len();
+            let remaining = (self.list_limit - found.len()).min(self.page_size);
             let page = self
                 .client
                 .list_objects_v2()
@@ -151,7 +165,7 @@ impl Pending {
                 let size = object.size().unwrap_or(0);
                 // What reading it costs: an oversized object is reported, not read.
                 let cost = size.clamp(0, MAX_TRIGGER_BYTES);
-                if found.len() == LIST_LIMIT
+                if found.len() == self.list_limit
                     || (!found.is_empty() && bytes.saturating_add(cost) > LIST_BYTE_BUDGET)
                 {
                     more = true;
@@ -167,7 +181,7 @@ impl Pending {
             if token.is_none() {
                 break;
             }
-            if found.len() == LIST_LIMIT {
+            if found.len() == self.list_limit {
                 more = true;
                 break;
             }

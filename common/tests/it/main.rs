@@ -13,6 +13,8 @@ mod ldap;
 mod model;
 mod okta;
 mod output;
+mod pending;
 mod postgres;
 mod postgres_usage;
 mod raito;
+mod webhook;
