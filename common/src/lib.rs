@@ -15,6 +15,8 @@
 //! - [`function`]: the Lambda side: environment, JSON logs, deadline, the handlers.
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
+//! - [`webhook`]: Raito's signed webhooks on a Lambda Function URL: signature, replay guard.
+//! - [`pending`]: triggers waiting per target and step, and the per-target run lease, in S3.
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
 
 pub mod access_file;
@@ -27,11 +29,13 @@ pub mod function;
 pub mod http;
 pub mod model;
 pub mod output;
+pub mod pending;
 pub mod raito;
 pub mod sync;
 #[cfg(any(feature = "postgresql", feature = "ldap"))]
 pub mod tls;
 pub mod trigger;
+pub mod webhook;
 
 /// Re-exported: secrets in this crate's API are `secrecy::SecretString`s.
 pub use secrecy;

@@ -1,0 +1,195 @@
+//! The Lambda Function URL side of a webhook: the invocation event (payload format 2.0:
+//! `requestContext.http.method`, `headers` with lower-case names, `body`, `isBase64Encoded`)
+//! read into small structs, and the response object Lambda turns into the HTTP answer.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{DeliveryId, Recorded, Rejection, ReplayGuard, Verifier};
+use super::{MAX_BODY_BYTES, parse_trigger};
+use crate::trigger::Trigger;
+
+/// The parts of a Function URL invocation event the receiver reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Event {
+    request_context: RequestContext,
+    #[serde(default)]
+    headers: HashMap<String, String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    is_base64_encoded: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct RequestContext {
+    http: Http,
+}
+
+#[derive(Debug, Deserialize)]
+struct Http {
+    method: String,
+}
+
+/// Whether `event` is a Function URL (or API Gateway HTTP API) request, rather than a
+/// schedule, an S3 notification or a direct invocation: it has `requestContext.http.method`.
+pub fn is_function_url_event(event: &Value) -> bool {
+    event
+        .pointer("/requestContext/http/method")
+        .is_some_and(Value::is_string)
+}
+
+/// A delivery that passed every check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The delivery id (recorded by [`receive`], not by [`check`]).
+    pub delivery: DeliveryId,
+    /// The trigger in the body.
+    pub trigger: Trigger,
+    /// The body's JSON text, exactly as signed (what `pending::Pending::enqueue` stores).
+    pub body: String,
+    /// The signature matched only the previous secret.
+    pub used_previous_secret: bool,
+}
+
+/// Everything but the replay record: method, size, headers, timestamp, signature, body.
+/// Takes the event by value so the body is not copied.
+pub fn check(event: Value, verifier: &Verifier, now: SystemTime) -> Result<Accepted, Rejection> {
+    let event: Event = serde_json::from_value(event).map_err(|_| Rejection::MalformedRequest {
+        reason: "not a Function URL request (payload format 2.0)".to_owned(),
+    })?;
+    if !event
+        .request_context
+        .http
+        .method
+        .eq_ignore_ascii_case("POST")
+    {
+        return Err(Rejection::MethodNotAllowed);
+    }
+    let text = event.body.unwrap_or_default();
+    let too_large = Rejection::TooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    let body: Vec<u8> = if event.is_base64_encoded {
+        // Base64 of at most MAX_BODY_BYTES bytes: checked before decoding anything.
+        if text.len() > MAX_BODY_BYTES.div_ceil(3) * 4 {
+            return Err(too_large);
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map_err(|_| Rejection::MalformedRequest {
+                reason: "the body is marked base64-encoded but is not valid base64".to_owned(),
+            })?
+    } else {
+        if text.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+        text.into_bytes()
+    };
+    let verified = verifier.verify(&event.headers, &body, now)?;
+    let trigger = parse_trigger(&body)?;
+    // parse_trigger read the body as JSON, which is UTF-8.
+    let body = String::from_utf8(body).map_err(|_| Rejection::InvalidBody {
+        reason: "it is not UTF-8".to_owned(),
+    })?;
+    Ok(Accepted {
+        delivery: verified.delivery,
+        trigger,
+        body,
+        used_previous_secret: verified.used_previous_secret,
+    })
+}
+
+/// Checks a Function URL request and records its delivery id: the accepted delivery, or the
+/// response to answer with. The id is recorded only once everything else passed, so a caller
+/// without the secret cannot burn ids. When the caller cannot act on the delivery after this
+/// (e.g. queuing it failed), call [`ReplayGuard::forget`] before answering 503 so that Raito's
+/// retry is not refused as a replay.
+pub async fn receive(
+    event: Value,
+    verifier: &Verifier,
+    guard: &ReplayGuard,
+    now: SystemTime,
+) -> Result<Accepted, Response> {
+    let accepted = check(event, verifier, now).map_err(|rejection| {
+        tracing::warn!(status = rejection.status(), reason = %rejection, "webhook rejected");
+        Response::rejected(&rejection)
+    })?;
+    if accepted.used_previous_secret {
+        tracing::warn!(
+            delivery = %accepted.delivery,
+            "webhook signed with the previous secret only: finish the secret rotation in Raito"
+        );
+    }
+    let rejection = match guard.record(&accepted.delivery, now).await {
+        Ok(Recorded::First) => {
+            tracing::info!(delivery = %accepted.delivery, "webhook accepted");
+            return Ok(accepted);
+        }
+        Ok(Recorded::Replay) => Rejection::Replayed {
+            delivery: accepted.delivery.to_string(),
+        },
+        Err(error) => {
+            tracing::error!(delivery = %accepted.delivery, %error, "webhook delivery not recorded");
+            Rejection::Unavailable
+        }
+    };
+    tracing::warn!(status = rejection.status(), reason = %rejection, "webhook rejected");
+    Err(Response::rejected(&rejection))
+}
+
+/// An HTTP answer, as a Function URL response object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status.
+    pub status: u16,
+    /// Extra headers besides `content-type: application/json`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl Response {
+    /// `202 Accepted` for `delivery`.
+    pub fn accepted(delivery: &DeliveryId) -> Self {
+        Self {
+            status: 202,
+            headers: Vec::new(),
+            body: json!({"status": "accepted", "delivery": delivery.as_str()}),
+        }
+    }
+
+    /// The answer to `rejection`: its status and `{"error": message}`; a 405 also says
+    /// `allow: POST`.
+    pub fn rejected(rejection: &Rejection) -> Self {
+        let headers = match rejection {
+            Rejection::MethodNotAllowed => vec![("allow", "POST".to_owned())],
+            _ => Vec::new(),
+        };
+        Self {
+            status: rejection.status(),
+            headers,
+            body: json!({"error": rejection.to_string()}),
+        }
+    }
+
+    /// The response object a Function URL handler returns:
+    /// `{"statusCode", "headers", "body"}` (the body as a JSON string).
+    pub fn to_event(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        headers.insert("content-type".into(), "application/json".into());
+        for (name, value) in &self.headers {
+            headers.insert((*name).into(), value.clone().into());
+        }
+        json!({
+            "statusCode": self.status,
+            "headers": headers,
+            "body": self.body.to_string(),
+        })
+    }
+}
