@@ -446,9 +446,8 @@ fn spec_problems(spec: &AccessProviderSpec) -> Vec<String> {
 }
 
 fn action_problem(action: &str) -> Option<String> {
-    (!ACTIONS.contains(&action)).then(|| {
-        format!("`action` {action:?} is not one of {ACTIONS:?} (lower case)")
-    })
+    (!ACTIONS.contains(&action))
+        .then(|| format!("`action` {action:?} is not one of {ACTIONS:?} (lower case)"))
 }
 
 /// What a feedback file is checked against, taken when the import runs.
@@ -664,28 +663,33 @@ pub(crate) fn check_import(
     let mut problems = Problems::default();
     let mut warnings = Problems::default();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let read = read_array(bytes, "access providers", |index, ap: &ImportedAccessProvider| {
-        let id = &ap.external_id;
-        let at = format!("element {index} (externalId \"{id}\")");
-        if id.is_empty() {
-            problems.add(format!("element {index}, field `externalId`: must not be empty"));
-        } else if let Some(first) = seen.insert(id.clone(), index) {
-            problems.add(format!(
-                "{at}, field `externalId`: duplicate (first in element {first})"
-            ));
-        }
-        if let Some(problem) = action_problem(&ap.action) {
-            problems.add(format!("{at}, field {problem}"));
-        }
-        for (i, item) in ap.what.iter().flatten().enumerate() {
-            let object = &item.data_object;
-            if object.full_name.is_empty() || object.r#type.is_empty() {
+    let read = read_array(
+        bytes,
+        "access providers",
+        |index, ap: &ImportedAccessProvider| {
+            let id = &ap.external_id;
+            let at = format!("element {index} (externalId \"{id}\")");
+            if id.is_empty() {
                 problems.add(format!(
-                    "{at}, field `what[{i}].dataObject`: fullName and type must not be empty"
+                    "element {index}, field `externalId`: must not be empty"
                 ));
-                continue;
+            } else if let Some(first) = seen.insert(id.clone(), index) {
+                problems.add(format!(
+                    "{at}, field `externalId`: duplicate (first in element {first})"
+                ));
             }
-            match rules.objects.get(&object.full_name) {
+            if let Some(problem) = action_problem(&ap.action) {
+                problems.add(format!("{at}, field {problem}"));
+            }
+            for (i, item) in ap.what.iter().flatten().enumerate() {
+                let object = &item.data_object;
+                if object.full_name.is_empty() || object.r#type.is_empty() {
+                    problems.add(format!(
+                        "{at}, field `what[{i}].dataObject`: fullName and type must not be empty"
+                    ));
+                    continue;
+                }
+                match rules.objects.get(&object.full_name) {
                 None => warnings.add(format!(
                     "access provider \"{id}\": what[{i}] data object \"{}\" ({}) is not a data object of this data source",
                     object.full_name, object.r#type
@@ -696,20 +700,21 @@ pub(crate) fn check_import(
                 )),
                 Some(_) => {}
             }
-        }
-        if !ap.actual_name.is_empty()
-            && let Some(raito_id) = rules.managed_names.get(&ap.actual_name)
-        {
-            warnings.add(format!(
+            }
+            if !ap.actual_name.is_empty()
+                && let Some(raito_id) = rules.managed_names.get(&ap.actual_name)
+            {
+                warnings.add(format!(
                 "access provider \"{id}\": actualName \"{}\" is the actual name of access provider \"{raito_id}\" that Raito manages in this data source: a connector must not import the access it applies",
                 ap.actual_name
             ));
-        } else if let Some(raito_id) = rules.managed_ids.get(id) {
-            warnings.add(format!(
+            } else if let Some(raito_id) = rules.managed_ids.get(id) {
+                warnings.add(format!(
                 "access provider \"{id}\": externalId is that of access provider \"{raito_id}\" that Raito manages in this data source: a connector must not import the access it applies"
             ));
-        }
-    });
+            }
+        },
+    );
     let imported = match read {
         Ok(imported) => imported,
         Err(error) => {
@@ -722,7 +727,10 @@ pub(crate) fn check_import(
         return Err(problems);
     }
     for ap in &imported {
-        let parents = ap.who.iter().flat_map(|w| w.access_providers.iter().flatten());
+        let parents = ap
+            .who
+            .iter()
+            .flat_map(|w| w.access_providers.iter().flatten());
         for parent in parents {
             let known = seen.contains_key(parent)
                 || (!rules.delete_untouched && rules.stored.contains(parent))

@@ -215,9 +215,8 @@ pub(crate) async fn download(
         return s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired");
     }
     let chunks = body.access_providers.len().div_ceil(CHUNK);
-    let stream = futures::stream::iter(0..chunks + 2).map(move |part| {
-        render(&body, format, part, chunks).map_err(std::io::Error::other)
-    });
+    let stream = futures::stream::iter(0..chunks + 2)
+        .map(move |part| render(&body, format, part, chunks).map_err(std::io::Error::other));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, format.content_type())],
@@ -331,7 +330,10 @@ mod tests {
             serde_norway::from_str(&whole(&body, ExportFormat::Yaml)).unwrap();
         assert_eq!(json, yaml);
         assert_eq!(json["accessProviders"].as_array().unwrap().len(), 450);
-        assert_eq!(json["accessProviders"][3]["who"]["inheritFrom"][0], "ID:ap-1");
+        assert_eq!(
+            json["accessProviders"][3]["who"]["inheritFrom"][0],
+            "ID:ap-1"
+        );
         assert_eq!(json["fileBuildTime"], 2);
     }
 

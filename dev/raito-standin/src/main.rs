@@ -49,14 +49,11 @@ struct Args {
 }
 
 /// Seeds the access providers of every `--access-providers DS=FILE`.
-fn seed_access_providers(
-    standin: &raito_standin::StandIn,
-    seeds: &[String],
-) -> Result<(), String> {
+fn seed_access_providers(standin: &raito_standin::StandIn, seeds: &[String]) -> Result<(), String> {
     for seed in seeds {
-        let (data_source, path) = seed
-            .split_once('=')
-            .ok_or_else(|| format!("--access-providers {seed:?}: expected <DATA SOURCE ID>=<FILE>"))?;
+        let (data_source, path) = seed.split_once('=').ok_or_else(|| {
+            format!("--access-providers {seed:?}: expected <DATA SOURCE ID>=<FILE>")
+        })?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--access-providers: cannot read {path:?}: {e}"))?;
         let list: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {

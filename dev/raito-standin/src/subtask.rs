@@ -278,8 +278,18 @@ pub(crate) fn request_usage_import(
 
 /// The checks every DA request shares: the data source exists, the job exists and is a job of
 /// that data source.
-fn access_job(shared: &Shared, state: &State, job_id: &str, data_source: &str) -> Result<(), String> {
-    if !shared.config.data_sources.iter().any(|ds| ds == data_source) {
+fn access_job(
+    shared: &Shared,
+    state: &State,
+    job_id: &str,
+    data_source: &str,
+) -> Result<(), String> {
+    if !shared
+        .config
+        .data_sources
+        .iter()
+        .any(|ds| ds == data_source)
+    {
         return Err(format!("data source {data_source:?} not found"));
     }
     let job = state
@@ -289,7 +299,10 @@ fn access_job(shared: &Shared, state: &State, job_id: &str, data_source: &str) -
         return Err(format!(
             "job {job_id:?} is not a job of data source {data_source:?} (created for {:?}): \
              access is synced in a job created with that dataSourceId",
-            job.data_source_id.as_deref().or(job.identity_store_id.as_deref()).unwrap_or_default()
+            job.data_source_id
+                .as_deref()
+                .or(job.identity_store_id.as_deref())
+                .unwrap_or_default()
         ));
     }
     Ok(())
