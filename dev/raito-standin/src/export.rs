@@ -54,7 +54,10 @@ impl ExportFormat {
 
 /// A built export: what the file says, in order.
 pub(crate) struct ExportBody {
+    /// When the access was calculated: unix epoch milliseconds (the export's time here).
     pub(crate) last_calculated: i64,
+    /// When the file was built: unix epoch milliseconds (the CLI reports it back as the
+    /// `receivedDate` of the `AccessSync` subtask event).
     pub(crate) file_build_time: i64,
     pub(crate) access_providers: Vec<AccessProviderSpec>,
 }

@@ -60,7 +60,8 @@ pub struct Snapshot {
     /// The `jobIds` of every `endOfTargetsSync` call.
     pub end_of_targets_syncs: Vec<Vec<String>>,
     /// Requests received per operation: the GraphQL root field (`createJob`…), or `orgLookup`,
-    /// `InitiateAuth`, `signedUrl`, `upload`. Counted before faults and authentication.
+    /// `InitiateAuth`, `signedUrl`, `upload`, `exportDownload`. Counted before faults and
+    /// authentication.
     pub request_counts: BTreeMap<String, u64>,
 }
 

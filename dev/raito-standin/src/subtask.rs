@@ -811,6 +811,9 @@ impl Import for AccessExportJob {
 
     fn apply(&self, (documents, versions): Self::Checked, state: &mut State) -> SubtaskResult {
         let now = export::epoch_millis();
+        // Expired files can never be downloaded again.
+        let instant = Instant::now();
+        state.export_files.retain(|_, file| file.expires > instant);
         state.export_files.insert(
             self.token.clone(),
             ExportFile {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use raito_standin::{Config, ExportFormat, SubtaskResult};
+use raito_standin::{Config, ExportFormat, Fault, SubtaskResult, Target};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -676,7 +676,8 @@ async fn malformed_access_import_files_fail_the_subtask() {
         ),
     ];
     for (element, expected) in cases {
-        let problems = errors(&send_import(&harness, &job, &[element.clone()], true).await);
+        let problems =
+            errors(&send_import(&harness, &job, std::slice::from_ref(&element), true).await);
         assert!(problems[0].contains(expected), "{element}: {problems:?}");
     }
     let problems = errors(
@@ -958,4 +959,23 @@ async fn seeding_refuses_what_is_not_an_access_provider() {
         problems[0].contains("inherits from \"ghost\""),
         "{problems:?}"
     );
+}
+
+#[tokio::test]
+async fn a_download_fault_fails_once_and_the_same_url_works_again() {
+    let harness = seeded(config()).await;
+    let job = harness.create_job().await;
+    let answer = export(&harness, &job, false).await;
+    let location = answer["result"]["fileLocation"].as_str().unwrap();
+    harness.standin.inject(Fault::Status {
+        target: Target::Operation("exportDownload".to_owned()),
+        status: 503,
+        times: 1,
+    });
+    assert_eq!(download(location).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    let (status, _, text) = download(location).await;
+    assert_eq!(status, StatusCode::OK);
+    let document: Value = serde_norway::from_str(&text).unwrap();
+    assert_eq!(ids(&document), ["a", "b", "c"]);
+    assert_eq!(harness.standin.state().count("exportDownload"), 2);
 }
