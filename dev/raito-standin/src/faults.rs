@@ -59,10 +59,11 @@ impl Fault {
 #[serde(rename_all = "camelCase")]
 pub enum Target {
     /// A GraphQL root field (`createJob`, `jobSubtask`, `importDataSourceRequest`…) or a REST
-    /// endpoint's name: `orgLookup`, `InitiateAuth`, `signedUrl`, `upload`.
+    /// endpoint's name: `orgLookup`, `InitiateAuth`, `signedUrl`, `upload`, `exportDownload`.
     Operation(String),
     /// A path relative to the base URL, matched as a prefix: `query`, `file/upload/signed-url`,
-    /// `upload/` (every file PUT), `cognito/`, `admin/org/`.
+    /// `upload/` (every file PUT), `export/` (every access export download), `cognito/`,
+    /// `admin/org/`.
     Path(String),
 }
 

@@ -8,6 +8,8 @@
 //! - `GET file/upload/signed-url?contentLength=<n>&sha256=<base64>` and the signed
 //!   `PUT upload/<key>?sig=...` it returns;
 //! - `POST query`: GraphQL, validated against `common/src/raito/graphql/schema.graphql`;
+//! - `GET export/<token>`: an access export file (the `fileLocation` of an export subtask), no
+//!   authentication, like a presigned S3 URL;
 //! - `GET _standin/state` (the [`Snapshot`] as JSON) and `POST _standin/faults` (a [`Fault`]
 //!   as JSON), for the demo; no authentication.
 //!
@@ -18,14 +20,19 @@
 //! - `server`: routes, the shared state, the gate (count, faults, token check);
 //! - `auth`: org lookup and Cognito sign-in; `upload`: signed URLs and file PUTs;
 //! - `graphql`: request decoding, validation, execution (`operations`, `shape`);
-//! - `subtask`: import subtasks and their background processing (one driver for both kinds);
+//! - `subtask`: import and export subtasks and their background processing (one driver for
+//!   every kind);
 //!   `import` and `identities`: the checks of data source files and of users and groups files,
-//!   on `files` (streaming a JSON array element by element, capped problem lists);
+//!   on `files` (streaming a JSON array element by element, capped problem lists); `usage`:
+//!   usage parts; `access`: managed access providers (seeding, sync state), the feedback and
+//!   access import checks; `export`: the access export document and its download;
 //! - `state`: what is recorded ([`Snapshot`]); `faults`: fault injection;
 //! - `secret`: HMAC and ids; `clock`: RFC 3339 times.
 
+mod access;
 mod auth;
 mod clock;
+mod export;
 mod faults;
 mod files;
 mod graphql;
@@ -47,6 +54,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use access::{
+    AccessExport, AccessExportResult, AccessFeedback, AccessFeedbackResult, AccessImportResult,
+    AccessProviderSpec, ExportWho, ExportedVersion, FeedbackState, ImportedAccessProvider,
+    ImportedWho, ManagedAccessProvider, Owner, SeedError, WhatItem,
+};
+pub use export::ExportFormat;
 pub use faults::{Fault, Target};
 pub use state::{
     AccessedDataObject, DataObject, DataObjectReference, GlobalPermission, Group,
@@ -76,6 +89,11 @@ pub struct Config {
     /// How long an import subtask takes (QUEUED for the first half, DATA_PROCESSING for the
     /// second). Default zero.
     pub processing_delay: Duration,
+    /// The format access export files are written in (see [`StandIn::set_export_format`]).
+    /// Default YAML, as Raito Cloud.
+    pub export_format: ExportFormat,
+    /// How long an access export's `fileLocation` can be downloaded. Default 1 hour.
+    pub export_url_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +106,8 @@ impl Default for Config {
             identity_stores: Vec::new(),
             token_lifetime: Duration::from_secs(3600),
             processing_delay: Duration::ZERO,
+            export_format: ExportFormat::Yaml,
+            export_url_lifetime: Duration::from_secs(3600),
         }
     }
 }
@@ -102,6 +122,8 @@ impl fmt::Debug for Config {
             .field("identity_stores", &self.identity_stores)
             .field("token_lifetime", &self.token_lifetime)
             .field("processing_delay", &self.processing_delay)
+            .field("export_format", &self.export_format)
+            .field("export_url_lifetime", &self.export_url_lifetime)
             .finish()
     }
 }
@@ -229,6 +251,49 @@ impl StandIn {
             .cloned()
             .unwrap_or_default();
         (dates.first_used, dates.last_used)
+    }
+
+    /// Puts (adds, or replaces by `id`) an access provider Raito manages in `data_source`, given
+    /// in the export shape (see [`AccessProviderSpec`]; unknown keys are refused):
+    /// `{"id", "name", "namingHint", "action", "who": {"users", "groups", "inheritFrom"},
+    /// "what": [{"dataObject": {"fullName", "type"}, "permissions"}], ...}`. `who.inheritFrom`
+    /// lists Raito ids of other access providers of the data source (the export writes their
+    /// actual name once known, else `ID:<raito id>`) or `externalId`s of imported ones. A
+    /// replacement that changes anything makes it out of sync until the next feedback.
+    ///
+    /// # Errors
+    /// An unknown data source, a value that is not an access provider (the message names the
+    /// field), an empty id, an unknown action, an empty data object full name or type.
+    pub fn put_access_provider(
+        &self,
+        data_source: &str,
+        access_provider: serde_json::Value,
+    ) -> Result<(), SeedError> {
+        access::put(
+            &mut self.shared.lock(),
+            &self.shared.config.data_sources,
+            data_source,
+            access_provider,
+        )
+    }
+
+    /// Marks access provider `id` of `data_source` deleted: the next export carries it with
+    /// `delete: true`, and a feedback for that export without errors removes it.
+    ///
+    /// # Errors
+    /// An unknown data source or access provider.
+    pub fn delete_access_provider(&self, data_source: &str, id: &str) -> Result<(), SeedError> {
+        access::mark_deleted(
+            &mut self.shared.lock(),
+            &self.shared.config.data_sources,
+            data_source,
+            id,
+        )
+    }
+
+    /// The format of the access exports made from now on (files already made keep theirs).
+    pub fn set_export_format(&self, format: ExportFormat) {
+        self.shared.lock().export_format = format;
     }
 
     /// Stops serving and waits until the server has stopped.

@@ -35,6 +35,37 @@ struct Args {
     /// How long an import subtask takes, in milliseconds.
     #[arg(long, default_value_t = 0)]
     processing_delay_ms: u64,
+    /// The format of access export files: `yaml` (as Raito Cloud) or `json`.
+    #[arg(long, default_value = "yaml", value_parser = ["yaml", "json"])]
+    export_format: String,
+    /// How long an access export's download URL is valid, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    export_url_lifetime_secs: u64,
+    /// Access providers Raito manages, as `<DATA SOURCE ID>=<FILE>`: a JSON array of access
+    /// providers in the export shape (`id`, `name`, `namingHint`, `action`, `who`, `what`...;
+    /// `who.inheritFrom` lists Raito ids). Repeat for more.
+    #[arg(long = "access-providers", value_name = "DS=FILE")]
+    access_providers: Vec<String>,
+}
+
+/// Seeds the access providers of every `--access-providers DS=FILE`.
+fn seed_access_providers(standin: &raito_standin::StandIn, seeds: &[String]) -> Result<(), String> {
+    for seed in seeds {
+        let (data_source, path) = seed.split_once('=').ok_or_else(|| {
+            format!("--access-providers {seed:?}: expected <DATA SOURCE ID>=<FILE>")
+        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--access-providers: cannot read {path:?}: {e}"))?;
+        let list: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+            format!("--access-providers: {path:?} is not a JSON array of access providers: {e}")
+        })?;
+        for (i, access_provider) in list.into_iter().enumerate() {
+            standin
+                .put_access_provider(data_source, access_provider)
+                .map_err(|e| format!("--access-providers: {path:?} element {i}: {e}"))?;
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -55,9 +86,16 @@ async fn main() -> std::io::Result<()> {
             identity_stores: args.identity_stores,
             token_lifetime: Duration::from_secs(args.token_lifetime_secs),
             processing_delay: Duration::from_millis(args.processing_delay_ms),
+            export_format: if args.export_format == "json" {
+                raito_standin::ExportFormat::Json
+            } else {
+                raito_standin::ExportFormat::Yaml
+            },
+            export_url_lifetime: Duration::from_secs(args.export_url_lifetime_secs),
         },
     )
     .await;
+    seed_access_providers(&standin, &args.access_providers).map_err(std::io::Error::other)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", standin.base_url())?;
     stdout.flush()?;

@@ -16,7 +16,7 @@ use crate::Config;
 use crate::faults::{self, Fault, Injected};
 use crate::secret::Secret;
 use crate::state::State;
-use crate::{auth, graphql, upload};
+use crate::{auth, export, graphql, upload};
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -33,13 +33,17 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config, base_url: String, schema: Valid<Schema>) -> Self {
         let client_app_id = format!("standin{}client", config.domain.replace('-', ""));
+        let state = State {
+            export_format: config.export_format,
+            ..State::default()
+        };
         Self {
             config,
             base_url,
             client_app_id,
             secret: Secret::new(),
             schema,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
         }
     }
 
@@ -159,6 +163,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             put(upload::put_file).layer(DefaultBodyLimit::disable()),
         )
         .route("/query", post(graphql::serve))
+        .route("/export/{token}", get(export::download))
         .route("/_standin/state", get(state_json))
         .route("/_standin/faults", post(inject_fault))
         .fallback(not_found)

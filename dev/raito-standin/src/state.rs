@@ -8,6 +8,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::access::{
+    AccessExport, AccessExportResult, AccessFeedbackResult, AccessImportResult,
+    ImportedAccessProvider, ManagedAccessProvider,
+};
+use crate::export::{ExportFile, ExportFormat};
 use crate::faults::Fault;
 
 /// A copy of what the stand-in has recorded so far, as `StandIn::state` returns it and
@@ -31,6 +36,15 @@ pub struct Snapshot {
     /// The usage statements stored per data source id, in import order (a statement already
     /// stored is skipped, not stored twice).
     pub statements: BTreeMap<String, Vec<Statement>>,
+    /// The access providers Raito manages per data source id, in seed order, with their sync
+    /// state (seeded with `StandIn::put_access_provider`; a delete applied without errors
+    /// removes one).
+    pub access_providers: BTreeMap<String, Vec<ManagedAccessProvider>>,
+    /// The access providers imported from the target per data source id
+    /// (`importAccessProvidersRequest`), in file order.
+    pub imported_access_providers: BTreeMap<String, Vec<ImportedAccessProvider>>,
+    /// Every completed access export, in order.
+    pub access_exports: Vec<AccessExport>,
     /// Jobs in creation order.
     pub jobs: Vec<Job>,
     /// Every `addTaskEvent`, in arrival order.
@@ -46,7 +60,8 @@ pub struct Snapshot {
     /// The `jobIds` of every `endOfTargetsSync` call.
     pub end_of_targets_syncs: Vec<Vec<String>>,
     /// Requests received per operation: the GraphQL root field (`createJob`…), or `orgLookup`,
-    /// `InitiateAuth`, `signedUrl`, `upload`. Counted before faults and authentication.
+    /// `InitiateAuth`, `signedUrl`, `upload`, `exportDownload`. Counted before faults and
+    /// authentication.
     pub request_counts: BTreeMap<String, u64>,
 }
 
@@ -71,6 +86,27 @@ impl Snapshot {
     /// The usage statements stored for `data_source` (empty if none).
     pub fn statements(&self, data_source: &str) -> &[Statement] {
         self.statements.get(data_source).map_or(&[], Vec::as_slice)
+    }
+
+    /// The managed access providers of `data_source` (empty if none).
+    pub fn access_providers(&self, data_source: &str) -> &[ManagedAccessProvider] {
+        self.access_providers
+            .get(data_source)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The managed access provider `id` of `data_source`.
+    pub fn access_provider(&self, data_source: &str, id: &str) -> Option<&ManagedAccessProvider> {
+        self.access_providers(data_source)
+            .iter()
+            .find(|ap| ap.id() == id)
+    }
+
+    /// The access providers imported from the target into `data_source` (empty if none).
+    pub fn imported_access_providers(&self, data_source: &str) -> &[ImportedAccessProvider] {
+        self.imported_access_providers
+            .get(data_source)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The requests received for `operation` so far.
@@ -293,8 +329,10 @@ pub struct SubtaskEvent {
     pub received_date: Option<i64>,
 }
 
-/// An import subtask (`importDataSourceRequest`, job type `DS`, or `importIdentityRequest`,
-/// job type `IS`) and how far it got. In JSON, the fields that do not apply to its job type are
+/// A server-side subtask and how far it got: an import (`importDataSourceRequest`, job type
+/// `DS`; `importIdentityRequest`, `IS`; `importDataUsageRequest`, `DU`;
+/// `importAccessProvidersSyncFeedback` and `importAccessProvidersRequest`, `DA`) or an access
+/// export (`exportAccessProvidersRequest`, `DA`). In JSON, the fields that do not apply to its job type are
 /// left out.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -321,6 +359,9 @@ pub struct Subtask {
     /// The usage parts, in order (DU).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_keys: Option<Vec<String>>,
+    /// DA export: whether only out-of-sync access providers were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out_of_sync_only: Option<bool>,
     /// As requested, or Raito's default `true`.
     pub delete_untouched: bool,
     /// IS: whether each user's groups are replaced by the file's (else added to); as requested,
@@ -358,6 +399,12 @@ pub enum SubtaskResult {
     IdentityStore(IdentityImportResult),
     /// A usage import (DU).
     DataUsage(UsageImportResult),
+    /// An access export (DA).
+    AccessExport(AccessExportResult),
+    /// An access feedback import (DA).
+    AccessFeedback(AccessFeedbackResult),
+    /// An access import (DA).
+    AccessImport(AccessImportResult),
 }
 
 /// What a completed usage import did (`DataUsageImportResult`).
@@ -426,6 +473,10 @@ pub(crate) struct State {
     pub(crate) refresh_tokens: HashMap<String, String>,
     pub(crate) faults: Vec<Fault>,
     pub(crate) usage: HashMap<String, UsageDates>,
+    /// Access export files by download token.
+    pub(crate) export_files: HashMap<String, ExportFile>,
+    /// The format new exports are written in.
+    pub(crate) export_format: ExportFormat,
 }
 
 impl State {

@@ -1,17 +1,24 @@
-//! Import subtasks: `importDataSourceRequest`, `importIdentityRequest` and
-//! `importDataUsageRequest` create one (QUEUED)
+//! Server-side subtasks: `importDataSourceRequest`, `importIdentityRequest`,
+//! `importDataUsageRequest`, `exportAccessProvidersRequest`, `importAccessProvidersSyncFeedback`
+//! and `importAccessProvidersRequest` create one (QUEUED)
 //! and start its processing in the background (DATA_PROCESSING after half the configured
 //! delay, then COMPLETED or FAILED), and `jobSubtask` answers polls with its status, errors and
 //! result.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::access::{
+    self, AccessExport, AccessExportResult, AccessFeedback, AccessProviderSpec, ExportedVersion,
+    FeedbackRules, ImportRules, ImportedAccessProvider,
+};
 use crate::clock::{format_rfc3339, now_rfc3339};
+use crate::export::{self, ExportBody, ExportFile, ExportFormat};
 use crate::faults::is_stuck;
 use crate::identities;
 use crate::import::{self, Rules};
@@ -87,6 +94,62 @@ struct UsageImportRequest {
 struct UsageImportSettings {
     data_source: String,
     file_keys: Vec<String>,
+}
+
+/// `exportAccessProvidersRequest(input: AccessProviderExportRequest!, filter:
+/// AccessProviderExportRequestFilter)`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExportArgs {
+    input: ExportRequest,
+    filter: Option<ExportFilter>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportRequest {
+    job_id: String,
+    export_settings: ExportSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportSettings {
+    data_source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportFilter {
+    status: Option<ExportStatusFilter>,
+    export_properties: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportStatusFilter {
+    out_of_sync: Option<bool>,
+}
+
+/// `importAccessProvidersSyncFeedback(input: AccessProviderSyncFeedbackImportRequest!)`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FeedbackArgs {
+    input: FeedbackRequest,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedbackRequest {
+    job_id: String,
+    import_settings: FeedbackSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeedbackSettings {
+    data_source: String,
+    file_key: String,
 }
 
 /// `jobSubtask(jobId, jobType, subtaskId)`.
@@ -213,6 +276,136 @@ pub(crate) fn request_usage_import(
     Ok(queue(shared, state, subtask, import))
 }
 
+/// The checks every DA request shares: the data source exists, the job exists and is a job of
+/// that data source.
+fn access_job(
+    shared: &Shared,
+    state: &State,
+    job_id: &str,
+    data_source: &str,
+) -> Result<(), String> {
+    if !shared
+        .config
+        .data_sources
+        .iter()
+        .any(|ds| ds == data_source)
+    {
+        return Err(format!("data source {data_source:?} not found"));
+    }
+    let job = state
+        .job(job_id)
+        .ok_or_else(|| format!("job {job_id:?} not found"))?;
+    if job.data_source_id.as_deref() != Some(data_source) {
+        return Err(format!(
+            "job {job_id:?} is not a job of data source {data_source:?} (created for {:?}): \
+             access is synced in a job created with that dataSourceId",
+            job.data_source_id
+                .as_deref()
+                .or(job.identity_store_id.as_deref())
+                .unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn request_access_export(
+    shared: &Arc<Shared>,
+    args: ExportArgs,
+) -> Result<Value, String> {
+    let ExportRequest {
+        job_id,
+        export_settings: settings,
+    } = args.input;
+    let filter = args.filter;
+    if filter
+        .as_ref()
+        .is_some_and(|f| f.export_properties.is_some())
+    {
+        return Err(
+            "filter.exportProperties is not supported by the stand-in (the Raito CLI never sends it)"
+                .into(),
+        );
+    }
+    let out_of_sync_only = filter
+        .and_then(|f| f.status)
+        .and_then(|s| s.out_of_sync)
+        .unwrap_or(false);
+    let state = shared.lock();
+    access_job(shared, &state, &job_id, &settings.data_source)?;
+    let format = state.export_format;
+    let subtask = Subtask {
+        job_type: "DA".to_owned(),
+        data_source: Some(settings.data_source.clone()),
+        out_of_sync_only: Some(out_of_sync_only),
+        delete_untouched: false,
+        ..queued(shared, job_id.clone())
+    };
+    let token = shared.secret.new_token();
+    let export = AccessExportJob {
+        subtask_id: subtask.id.clone(),
+        job_id,
+        file_key: format!("access-export/{}.{}", subtask.id, format.extension()),
+        file_location: format!("{}export/{token}", shared.base_url),
+        data_source: settings.data_source,
+        out_of_sync_only,
+        format,
+        token,
+        lifetime: shared.config.export_url_lifetime,
+    };
+    Ok(queue(shared, state, subtask, export))
+}
+
+pub(crate) fn request_access_feedback(
+    shared: &Arc<Shared>,
+    args: FeedbackArgs,
+) -> Result<Value, String> {
+    let FeedbackRequest {
+        job_id,
+        import_settings: settings,
+    } = args.input;
+    let state = shared.lock();
+    access_job(shared, &state, &job_id, &settings.data_source)?;
+    let import = AccessFeedbackImport {
+        data_source: settings.data_source.clone(),
+        job_id: job_id.clone(),
+        file_key: settings.file_key.clone(),
+    };
+    let subtask = Subtask {
+        job_type: "DA".to_owned(),
+        data_source: Some(settings.data_source),
+        file_key: Some(settings.file_key),
+        delete_untouched: false,
+        ..queued(shared, job_id)
+    };
+    Ok(queue(shared, state, subtask, import))
+}
+
+pub(crate) fn request_access_import(
+    shared: &Arc<Shared>,
+    args: ImportArgs,
+) -> Result<Value, String> {
+    let ImportRequest {
+        job_id,
+        import_settings: settings,
+    } = args.input;
+    let state = shared.lock();
+    access_job(shared, &state, &job_id, &settings.data_source)?;
+    let delete_untouched = settings.delete_untouched.unwrap_or(true);
+    let import = AccessImport {
+        data_source: settings.data_source.clone(),
+        file_key: settings.file_key.clone(),
+        delete_untouched,
+    };
+    let subtask = Subtask {
+        job_type: "DA".to_owned(),
+        data_source: Some(settings.data_source),
+        file_key: Some(settings.file_key),
+        delete_untouched,
+        ..queued(shared, job_id)
+    };
+    Ok(queue(shared, state, subtask, import))
+}
+
 pub(crate) fn poll(shared: &Shared, args: PollArgs) -> Result<Value, String> {
     let mut state = shared.lock();
     state.record.subtask_polls += 1;
@@ -259,6 +452,24 @@ pub(crate) fn subtask_json(subtask: &Subtask) -> Value {
             "statementsSkipped": r.statements_skipped,
             "warnings": r.warnings,
         }),
+        SubtaskResult::AccessExport(r) => json!({
+            "__typename": "AccessProviderExportResult",
+            "fileKey": r.file_key,
+            "fileLocation": r.file_location,
+            "warnings": r.warnings,
+        }),
+        SubtaskResult::AccessFeedback(r) => json!({
+            "__typename": "AccessProviderSyncFeedbackResult",
+            "accessNamesAdded": r.access_names_added,
+            "warnings": r.warnings,
+        }),
+        SubtaskResult::AccessImport(r) => json!({
+            "__typename": "AccessProviderImportResult",
+            "accessAdded": r.added,
+            "accessRemoved": r.removed,
+            "accessUpdated": r.updated,
+            "warnings": r.warnings,
+        }),
     });
     json!({
         "jobId": subtask.job_id,
@@ -283,6 +494,7 @@ fn queued(shared: &Shared, job_id: String) -> Subtask {
         users_file_key: None,
         groups_file_key: None,
         file_keys: None,
+        out_of_sync_only: None,
         delete_untouched: true,
         replace_groups: None,
         status: "QUEUED".to_owned(),
@@ -564,6 +776,157 @@ impl Import for UsageImport {
             dates.last_used = Some(rfc3339(last));
         }
         SubtaskResult::DataUsage(result)
+    }
+}
+
+/// `exportAccessProvidersRequest`: builds the document and makes it downloadable.
+struct AccessExportJob {
+    subtask_id: String,
+    job_id: String,
+    data_source: String,
+    out_of_sync_only: bool,
+    format: ExportFormat,
+    file_key: String,
+    /// The download URL, `{base}export/<token>`.
+    file_location: String,
+    token: String,
+    lifetime: Duration,
+}
+
+impl Import for AccessExportJob {
+    type Input = export::ExportInput;
+    type Checked = (Vec<AccessProviderSpec>, Vec<ExportedVersion>);
+
+    fn target(&self) -> &str {
+        &self.data_source
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        export::gather(state, &self.data_source, self.out_of_sync_only)
+    }
+
+    fn check(&self, input: Self::Input) -> Result<Self::Checked, Vec<String>> {
+        export::build(input)
+    }
+
+    fn apply(&self, (documents, versions): Self::Checked, state: &mut State) -> SubtaskResult {
+        let now = export::epoch_millis();
+        // Expired files can never be downloaded again.
+        let instant = Instant::now();
+        state.export_files.retain(|_, file| file.expires > instant);
+        state.export_files.insert(
+            self.token.clone(),
+            ExportFile {
+                expires: Instant::now() + self.lifetime,
+                format: self.format,
+                body: Arc::new(ExportBody {
+                    last_calculated: now,
+                    file_build_time: now,
+                    access_providers: documents,
+                }),
+            },
+        );
+        state.record.access_exports.push(AccessExport {
+            subtask_id: self.subtask_id.clone(),
+            job_id: self.job_id.clone(),
+            data_source: self.data_source.clone(),
+            out_of_sync_only: self.out_of_sync_only,
+            file_key: self.file_key.clone(),
+            access_providers: versions,
+        });
+        SubtaskResult::AccessExport(AccessExportResult {
+            file_key: self.file_key.clone(),
+            file_location: self.file_location.clone(),
+            warnings: Vec::new(),
+        })
+    }
+}
+
+/// `importAccessProvidersSyncFeedback`: the feedback of an export of the same job.
+struct AccessFeedbackImport {
+    data_source: String,
+    job_id: String,
+    file_key: String,
+}
+
+impl Import for AccessFeedbackImport {
+    type Input = (Result<Bytes, Vec<String>>, FeedbackRules);
+    type Checked = (
+        Vec<AccessFeedback>,
+        Vec<String>,
+        HashMap<String, ExportedVersion>,
+    );
+
+    fn target(&self) -> &str {
+        &self.data_source
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        (
+            uploaded(state, &self.file_key),
+            FeedbackRules::gather(state, &self.data_source, &self.job_id),
+        )
+    }
+
+    fn check(&self, (body, rules): Self::Input) -> Result<Self::Checked, Vec<String>> {
+        let (feedback, warnings) = access::check_feedback(&body?, &rules)?;
+        Ok((feedback, warnings, rules.exported))
+    }
+
+    fn apply(
+        &self,
+        (feedback, warnings, exported): Self::Checked,
+        state: &mut State,
+    ) -> SubtaskResult {
+        let stored = state
+            .record
+            .access_providers
+            .entry(self.data_source.clone())
+            .or_default();
+        SubtaskResult::AccessFeedback(access::apply_feedback(
+            stored, feedback, &exported, warnings,
+        ))
+    }
+}
+
+/// `importAccessProvidersRequest`: the access found in the target.
+struct AccessImport {
+    data_source: String,
+    file_key: String,
+    delete_untouched: bool,
+}
+
+impl Import for AccessImport {
+    type Input = (Result<Bytes, Vec<String>>, ImportRules);
+    type Checked = (Vec<ImportedAccessProvider>, Vec<String>);
+
+    fn target(&self) -> &str {
+        &self.data_source
+    }
+
+    fn gather(&self, state: &State) -> Self::Input {
+        (
+            uploaded(state, &self.file_key),
+            ImportRules::gather(state, &self.data_source, self.delete_untouched),
+        )
+    }
+
+    fn check(&self, (body, rules): Self::Input) -> Result<Self::Checked, Vec<String>> {
+        access::check_import(&body?, &rules)
+    }
+
+    fn apply(&self, (imported, warnings): Self::Checked, state: &mut State) -> SubtaskResult {
+        let stored = state
+            .record
+            .imported_access_providers
+            .entry(self.data_source.clone())
+            .or_default();
+        SubtaskResult::AccessImport(access::apply_import(
+            stored,
+            imported,
+            self.delete_untouched,
+            warnings,
+        ))
     }
 }
 

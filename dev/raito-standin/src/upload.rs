@@ -128,7 +128,7 @@ fn signature(shared: &Shared, key: &str, content_length: u64, sha256: &str) -> S
 }
 
 /// An S3-style XML error.
-fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
     );

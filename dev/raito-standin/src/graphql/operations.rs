@@ -1,5 +1,6 @@
 //! The root fields the stand-in serves (jobs, task and subtask events, data source and identity
-//! store metadata and imports, subtask polls, end of sync, data source usage dates), each taking its coerced
+//! store metadata and imports, usage imports, the access export and the two access imports,
+//! subtask polls, end of sync, data source usage dates), each taking its coerced
 //! arguments as a typed struct and answering plain JSON. Any other field is a GraphQL error.
 
 use std::sync::Arc;
@@ -44,6 +45,15 @@ impl ObjectValue for Root<'_> {
             "setIdentityStoreMetaData" => set_identity_store_metadata(shared, arguments(info)?),
             "importIdentityRequest" => subtask::request_identity_import(shared, arguments(info)?),
             "importDataUsageRequest" => subtask::request_usage_import(shared, arguments(info)?),
+            "exportAccessProvidersRequest" => {
+                subtask::request_access_export(shared, arguments(info)?)
+            }
+            "importAccessProvidersSyncFeedback" => {
+                subtask::request_access_feedback(shared, arguments(info)?)
+            }
+            "importAccessProvidersRequest" => {
+                subtask::request_access_import(shared, arguments(info)?)
+            }
             "jobSubtask" => subtask::poll(shared, arguments(info)?),
             "endOfTargetsSync" => end_of_targets_sync(shared, arguments(info)?),
             "dataSource" => Ok(data_source(shared, arguments::<IdArgs>(info)?.id)),
