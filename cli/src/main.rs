@@ -641,12 +641,21 @@ async fn access(command: AccessCommand) -> anyhow::Result<()> {
         args.file.display(),
         applied.report.elapsed.as_secs_f64()
     );
-    let width = applied.report.counts.keys().map(String::len).max().unwrap_or(0);
+    let width = applied
+        .report
+        .counts
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(0);
     for (kind, count) in &applied.report.counts {
         eprintln!("  {kind:<width$}  {count:>9}");
     }
     for written in &applied.report.written {
-        eprintln!("  feedback: {} ({} access providers)", written.location, written.elements);
+        eprintln!(
+            "  feedback: {} ({} access providers)",
+            written.location, written.elements
+        );
     }
     let failed = applied
         .report

@@ -1,6 +1,9 @@
-//! S3 event notifications (`{"Records": [{"eventName", "s3": {"bucket": {"name"}, "object":
-//! {"key"}}}]}`) read into what they wake a function for: a pending trigger of a step and
-//! target, or an access-as-code file of a target.
+//! S3 events read into what they wake a function for: a pending trigger of a step and target,
+//! or an access-as-code file of a target. Two shapes: an S3 event notification (`{"Records":
+//! [{"eventName", "s3": {"bucket": {"name"}, "object": {"key"}}}]}`, keys URL-encoded) and the
+//! event S3 sends to EventBridge, which template.yaml routes to the functions (`{"source":
+//! "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name"}, "object":
+//! {"key"}}}`, keys as they are).
 
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
@@ -77,11 +80,40 @@ pub fn is_s3_event(event: &Value) -> bool {
         .pointer("/Records/0/eventSource")
         .and_then(Value::as_str)
         == Some("aws:s3")
+        || event.get("source").and_then(Value::as_str) == Some("aws.s3")
+}
+
+/// The event S3 sends to EventBridge.
+#[derive(Deserialize)]
+struct BridgeEvent {
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    detail: BridgeDetail,
+}
+
+#[derive(Deserialize)]
+struct BridgeDetail {
+    bucket: Bucket,
+    object: Object,
 }
 
 /// The records of an S3 event notification, keys decoded (S3 sends them URL-encoded, with `+`
 /// for a space).
 pub fn parse_s3_event(event: &Value) -> Result<Vec<Notice>, Error> {
+    if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
+        let event = BridgeEvent::deserialize(event).map_err(|e| {
+            Error::Notification(format!(
+                "expected detail.bucket.name and detail.object.key: {e}"
+            ))
+        })?;
+        let key = event.detail.object.key;
+        return Ok(vec![Notice {
+            bucket: event.detail.bucket.name,
+            kind: kind(&key),
+            key,
+            created: event.detail_type == "Object Created",
+        }]);
+    }
     let notification = Notification::deserialize(event)
         .map_err(|e| Error::Notification(format!("expected Records[].s3.bucket/object: {e}")))?;
     notification
@@ -139,6 +171,29 @@ mod tests {
             "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "bundle", "arn": "arn:aws:s3:::bundle"},
                    "object": {"key": key, "size": 42, "eTag": "abc", "sequencer": "00"}}
         })).collect::<Vec<_>>()})
+    }
+
+    #[test]
+    fn eventbridge_events_carry_the_key_as_it_is() {
+        let event = json!({"version": "0", "id": "x", "detail-type": "Object Created",
+            "source": "aws.s3", "account": "1", "time": "2026-11-22T06:00:00Z", "region": "eu-west-1",
+            "resources": ["arn:aws:s3:::bundle"],
+            "detail": {"version": "0", "bucket": {"name": "bundle"},
+                       "object": {"key": "access-as-code/warehouse/team a/grants.yaml", "size": 1},
+                       "reason": "PutObject"}});
+        assert!(is_s3_event(&event));
+        let notices = parse_s3_event(&event).unwrap();
+        assert_eq!(
+            notices[0].key,
+            "access-as-code/warehouse/team a/grants.yaml"
+        );
+        assert!(notices[0].created);
+        assert_eq!(
+            notices[0].kind,
+            NoticeKind::AccessAsCode {
+                target: "warehouse".into()
+            }
+        );
     }
 
     #[test]

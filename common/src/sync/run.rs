@@ -19,7 +19,7 @@ use crate::output::{self, Destination, Written};
 use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
 
 /// What to run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Selection {
     /// Target names; empty means every target.
     pub targets: Vec<String>,

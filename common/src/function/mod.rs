@@ -10,9 +10,16 @@
 //! - `RAITO_BUCKET` and `RAITO_STAGING_PREFIX` (default `staged/`): where files are staged.
 //! - `RAITO_API_URL`, `RAITO_COGNITO_ENDPOINT`: overrides, for a stand-in.
 //! - `RAITO_POLL_INTERVAL_MS` (default 5000), `RAITO_DEADLINE_MARGIN_MS` (default 10000).
+//! - sync-access: `RAITO_WEBHOOK_SECRET_NAME`, the Secrets Manager secret with the webhook
+//!   signing secret, a JSON object `{"secret": "...", "previous": "..."}` (`previous` only
+//!   during a rotation); without it the function refuses webhooks (503).
 //! - sync-usage: `RAITO_USAGE_PART_BYTES` (default 256 MiB), the size cap of one usage part;
 //!   `RAITO_USAGE_RESERVE_MS`, the time kept for uploading and importing what was read
 //!   (default a quarter of the time left, at most 2 minutes; see `sync::run::usage_reserve`).
+
+mod access_as_code;
+mod pending;
+mod webhook;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -65,6 +72,17 @@ pub enum Error {
     /// The selection does not match the configuration.
     #[error(transparent)]
     Selection(#[from] run::RunError),
+    /// The pending runs or the lease in the bucket could not be read or written.
+    #[error("the pending runs in the bucket: {0}")]
+    Pending(#[from] crate::pending::Error),
+    /// An access-as-code file could not be applied, or some of its access providers failed.
+    #[error("access-as-code {key}: {message}")]
+    AccessAsCode {
+        /// The file's key.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Some targets failed; the summary names them.
     #[error("{failed} of {total} targets failed: {summary}")]
     TargetsFailed {
@@ -89,6 +107,8 @@ impl Error {
             Error::Raito(e) if e.is_retryable() => "RetryableRaito",
             Error::Raito(_) => "InvalidRaitoSettings",
             Error::Trigger(_) | Error::Unsupported(_) | Error::Selection(_) => "InvalidEvent",
+            Error::Pending(_) => "RetryablePending",
+            Error::AccessAsCode { .. } => "AccessAsCodeFailed",
             Error::TargetsFailed { .. } => "TargetsFailed",
         }
     }
@@ -107,6 +127,16 @@ pub struct Environment {
     deadline_margin: Duration,
     usage_part_bytes: u64,
     usage_reserve: Option<Duration>,
+    /// The bundle's bucket.
+    bucket: String,
+    /// Pending triggers per step and target (`triggers/`).
+    pending: crate::pending::Pending,
+    /// One run per step and target at a time (`locks/`).
+    leases: crate::pending::Leases,
+    /// Webhook deliveries already accepted (`webhooks/deliveries/`).
+    deliveries: crate::webhook::ReplayGuard,
+    /// The secret with the webhook signing secret.
+    webhook_secret: Option<String>,
     /// Built on first use and kept, so the Raito token survives between invocations.
     raito: OnceCell<raito::Client>,
 }
@@ -143,6 +173,11 @@ impl Environment {
         })?;
         Ok(Self {
             secrets: SecretsManager::new(&aws),
+            pending: crate::pending::Pending::new(s3.clone(), bucket.clone()),
+            leases: crate::pending::Leases::new(s3.clone(), bucket.clone()),
+            deliveries: crate::webhook::ReplayGuard::new(s3.clone(), bucket.clone()),
+            webhook_secret: var("RAITO_WEBHOOK_SECRET_NAME"),
+            bucket: bucket.clone(),
             staging: Staging::S3 {
                 client: s3.clone(),
                 bucket,
@@ -309,7 +344,8 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         let env = &env;
         async move {
-            handle(env, step, event.payload, deadline)
+            let holder = event.context.request_id.clone();
+            handle(env, step, event.payload, deadline, &holder)
                 .await
                 .map_err(|e| Diagnostic {
                     error_type: e.kind().to_owned(),
@@ -322,21 +358,33 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 
 /// The handler of a sync function that runs `step` (sync-metadata: the data source step,
 /// sync-identities: the identity store step, sync-access: the data access step, sync-usage:
-/// the data usage step) for the targets
-/// the event selects, and returns
-/// the run summary. Fails (so Lambda counts an error and the alarm fires) when any target
-/// failed; the error carries the summary.
+/// the data usage step). `holder` names this invocation (the Lambda request id) in leases.
+///
+/// - A Function URL request (sync-access only) is a Raito webhook: checked, recorded, queued
+///   under `triggers/<step>/<target>/`, answered `202` at once ([`webhook`]).
+/// - An S3 event for `triggers/<step>/` runs what is pending for this step ([`pending`]); one
+///   for `access-as-code/<target>/` (sync-access only) applies that file ([`access_as_code`]).
+/// - A schedule or a `syncTrigger` invoked directly queues a trigger for each target it
+///   selects and runs it the same way, so runs of one target never overlap and requests that
+///   pile up while a run is busy coalesce into its next pass.
+///
+/// The answer is the run summary (or the HTTP response of a webhook). Fails (so Lambda counts
+/// an error and the alarm fires) when any target failed; the error carries the summary.
 pub async fn handle(
     env: &Environment,
     step: Step,
     event: serde_json::Value,
     deadline: Instant,
-) -> Result<RunSummary, Error> {
-    let selection = selection(step, Trigger::from_event(event)?)?;
-    let config = env.load_config().await?;
-    // Validate the selection before signing in, so a typo fails fast.
-    run::select(&config, &selection)?;
-    let raito = env.raito(&config).await?;
+    holder: &str,
+) -> Result<serde_json::Value, Error> {
+    if crate::webhook::function_url::is_function_url_event(&event) {
+        if step != Step::DataAccess {
+            return Err(Error::Unsupported(
+                "webhooks are received by the sync-access function's URL".into(),
+            ));
+        }
+        return Ok(webhook::receive(env, event).await.to_event());
+    }
     let limits = Limits {
         deadline: deadline
             .checked_sub(env.deadline_margin)
@@ -345,24 +393,44 @@ pub async fn handle(
         usage_part_bytes: env.usage_part_bytes,
         usage_reserve: env.usage_reserve,
     };
-    let summary = run::run(raito, &config, &selection, &[step], &env.staging, limits).await?;
+    let config = env.load_config().await?;
+    let runner = pending::Runner {
+        env,
+        config: &config,
+        step,
+        limits,
+        holder,
+    };
+    if crate::pending::is_s3_event(&event) {
+        return runner.on_s3_event(&event).await;
+    }
+    let selection = selection(step, Trigger::from_event(event.clone())?)?;
+    // Validate the selection before signing in, so a typo fails fast.
+    let targets = run::select(&config, &selection)?;
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    runner.run_now(&names, &event).await
+}
+
+/// Fails with the summary when any target failed, else answers it.
+fn answer(summary: RunSummary) -> Result<serde_json::Value, Error> {
     let failed = summary
         .targets
         .iter()
         .filter(|t| t.status == run::TargetStatus::Failed)
         .count();
+    let json = serde_json::to_value(&summary).unwrap_or_default();
     if failed > 0 {
         return Err(Error::TargetsFailed {
             failed,
             total: summary.targets.len(),
-            summary: serde_json::to_string(&summary).unwrap_or_default(),
+            summary: json.to_string(),
         });
     }
-    Ok(summary)
+    Ok(json)
 }
 
 /// The targets an event selects for a function that runs `step`.
-fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
+pub(crate) fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
     match trigger {
         Trigger::Schedule(input) => Ok(Selection {
             targets: input.targets,

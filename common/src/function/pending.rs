@@ -1,0 +1,314 @@
+//! Runs what is pending for one step, target by target, never two runs of a target at a time:
+//! the protocol of [`crate::pending`] (take the target's lease, run once for every trigger
+//! listed, remove them, again until none is left, release, check again).
+//!
+//! Triggers that pile up while a run is busy coalesce: one pass covers all of them. When they
+//! all ask for the same thing (e.g. only the access providers out of sync, or one subtree of
+//! the data source) the pass does exactly that; when they differ it runs the whole step for
+//! the target, which covers each of them.
+
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use super::{Environment, Error, access_as_code, answer, selection};
+use crate::config::Config;
+use crate::connector::Step;
+use crate::pending::{Acquired, Listing, NoticeKind, Released, parse_s3_event};
+use crate::sync::run::{self, Limits, RunSummary, Selection, TargetStatus, TargetSummary};
+use crate::webhook::DeliveryId;
+
+/// A pass is not started with less time than this left before the deadline.
+const MIN_PASS: Duration = Duration::from_secs(60);
+
+/// One invocation's runner.
+pub(super) struct Runner<'a> {
+    pub(super) env: &'a Environment,
+    pub(super) config: &'a Config,
+    pub(super) step: Step,
+    pub(super) limits: Limits,
+    /// Names this invocation in leases (the Lambda request id).
+    pub(super) holder: &'a str,
+}
+
+impl Runner<'_> {
+    /// An S3 event: pending triggers of this step (any target named in the event), or, for the
+    /// access step, access-as-code files.
+    pub(super) async fn on_s3_event(
+        &self,
+        event: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        let mut targets: Vec<String> = Vec::new();
+        let mut files = Vec::new();
+        for notice in parse_s3_event(event)? {
+            let wanted = notice.created && notice.bucket == self.env.bucket;
+            match notice.kind {
+                NoticeKind::Pending { step, target } if wanted && step == self.step => {
+                    if !targets.contains(&target) {
+                        targets.push(target);
+                    }
+                }
+                NoticeKind::AccessAsCode { target } if wanted && self.step == Step::DataAccess => {
+                    files.push((target, notice.key));
+                }
+                _ => tracing::info!(
+                    bucket = %notice.bucket,
+                    key = %notice.key,
+                    "S3 event not for this function: ignored"
+                ),
+            }
+        }
+        if !files.is_empty() {
+            let mut results = Vec::new();
+            for (target, key) in files {
+                results.push(access_as_code::apply(self, &target, &key).await?);
+            }
+            return Ok(serde_json::Value::Array(results));
+        }
+        let mut summary = RunSummary::default();
+        let started = std::time::Instant::now();
+        for target in &targets {
+            if self.config.target(target).is_none() {
+                tracing::warn!(target = %target, "pending triggers for a target raito.yml does not have: left alone");
+                continue;
+            }
+            self.drain(target, &mut summary).await?;
+        }
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        answer(summary)
+    }
+
+    /// A schedule or a `syncTrigger` invoked directly: queued for each target, then run like
+    /// any pending trigger (so it waits for, or joins, a run already going).
+    pub(super) async fn run_now(
+        &self,
+        targets: &[String],
+        event: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        let delivery = DeliveryId::parse(&format!("direct-{}", self.holder))
+            .or_else(|| DeliveryId::parse(&format!("direct-{}", now_ms())))
+            .ok_or_else(|| Error::Unsupported("no delivery id for this invocation".into()))?;
+        let body = event.to_string();
+        for target in targets {
+            self.env
+                .pending
+                .enqueue(self.step, target, &delivery, &body)
+                .await?;
+        }
+        let started = std::time::Instant::now();
+        let mut summary = RunSummary::default();
+        for target in targets {
+            self.drain(target, &mut summary).await?;
+        }
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        answer(summary)
+    }
+
+    /// Runs everything pending for `target`, under its lease.
+    async fn drain(&self, target: &str, summary: &mut RunSummary) -> Result<(), Error> {
+        loop {
+            let Some(lease) = self.acquire(target).await? else {
+                summary.targets.push(TargetSummary {
+                    name: target.to_owned(),
+                    status: TargetStatus::Skipped,
+                    job_id: None,
+                    steps: Vec::new(),
+                    message: Some(
+                        "another run of this target is going: it runs what was queued here next"
+                            .into(),
+                    ),
+                });
+                return Ok(());
+            };
+            let passes = self.passes(target, summary).await;
+            match lease.release().await {
+                Ok(Released::Released) => {}
+                Ok(Released::Lost) => {
+                    tracing::warn!(
+                        target,
+                        "the lease expired during the run and was taken over"
+                    )
+                }
+                Err(error) => tracing::warn!(target, %error, "the lease could not be released"),
+            }
+            passes?;
+            // A trigger that came after the last listing and found the lease held.
+            if self.env.pending.list(self.step, target).await?.is_empty() {
+                return Ok(());
+            }
+            if !self.time_for_a_pass() {
+                tracing::warn!(
+                    target,
+                    "triggers left for the next invocation: no time left"
+                );
+                return Ok(());
+            }
+        }
+    }
+
+    /// The target's lease, for longer than this invocation can live; `None` when held.
+    pub(super) async fn acquire(
+        &self,
+        target: &str,
+    ) -> Result<Option<crate::pending::Lease>, Error> {
+        let left = self
+            .limits
+            .deadline
+            .saturating_duration_since(Instant::now());
+        let acquired = self
+            .env
+            .leases
+            .acquire(
+                self.step,
+                target,
+                self.holder,
+                left + MIN_PASS + self.env.deadline_margin,
+                SystemTime::now(),
+            )
+            .await?;
+        match acquired {
+            Acquired::Held(lease) => Ok(Some(lease)),
+            Acquired::Busy { holder, .. } => {
+                tracing::info!(
+                    target,
+                    holder = holder.as_deref().unwrap_or("unknown"),
+                    "another run of this target is going: it will run what is queued"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    pub(super) fn time_for_a_pass(&self) -> bool {
+        Instant::now() + MIN_PASS < self.limits.deadline
+    }
+
+    /// Lists, runs once for all, removes; again until nothing is pending or time runs out.
+    async fn passes(&self, target: &str, summary: &mut RunSummary) -> Result<(), Error> {
+        loop {
+            let listing = self.env.pending.list(self.step, target).await?;
+            if listing.triggers.is_empty() {
+                return Ok(());
+            }
+            if let Some(selection) = coalesce(self.step, target, &listing) {
+                tracing::info!(
+                    target,
+                    triggers = listing.triggers.len(),
+                    ?selection,
+                    "running the pending triggers"
+                );
+                let raito = self.env.raito(self.config).await?;
+                let run = run::run(
+                    raito,
+                    self.config,
+                    &selection,
+                    &[self.step],
+                    &self.env.staging,
+                    self.limits,
+                )
+                .await;
+                // Consumed whatever the outcome: a failure is reported to Raito and alarms;
+                // the next schedule runs the step again.
+                self.env.pending.remove(&listing.keys()).await?;
+                summary.targets.extend(run?.targets);
+            } else {
+                self.env.pending.remove(&listing.keys()).await?;
+            }
+            if !self.time_for_a_pass() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One selection covering every readable trigger of the listing for `target`; `None` when
+/// none asks for anything this step does.
+fn coalesce(step: Step, target: &str, listing: &Listing) -> Option<Selection> {
+    let mut selections = Vec::new();
+    for pending in &listing.triggers {
+        let wanted = pending
+            .trigger
+            .clone()
+            .and_then(|trigger| selection(step, trigger).map_err(|e| e.to_string()));
+        match wanted {
+            Ok(selection) => selections.push(Selection {
+                targets: vec![target.to_owned()],
+                data_sources: Vec::new(),
+                identity_store: None,
+                ..selection
+            }),
+            Err(reason) => tracing::warn!(
+                key = %pending.key,
+                reason = %reason,
+                "pending trigger dropped: nothing this step can do"
+            ),
+        }
+    }
+    let first = selections.first()?.clone();
+    if selections.iter().all(|s| *s == first) {
+        Some(first)
+    } else {
+        Some(Selection {
+            targets: vec![target.to_owned()],
+            ..Default::default()
+        })
+    }
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pending::PendingTrigger;
+    use crate::trigger::Trigger;
+
+    fn listing(bodies: &[serde_json::Value]) -> Listing {
+        Listing {
+            triggers: bodies
+                .iter()
+                .enumerate()
+                .map(|(i, body)| PendingTrigger {
+                    key: format!("triggers/access/t/{i}.json"),
+                    delivery: i.to_string(),
+                    enqueued_at: None,
+                    trigger: Trigger::from_event(body.clone()).map_err(|e| e.to_string()),
+                })
+                .collect(),
+            more: false,
+        }
+    }
+
+    #[test]
+    fn identical_requests_keep_their_scope_and_different_ones_run_the_whole_step() {
+        let update = serde_json::json!({"apUpdate": {"domain": "d", "dataSourceNames": ["ds"]}});
+        let only_updates = coalesce(
+            Step::DataAccess,
+            "t",
+            &listing(&[update.clone(), update.clone()]),
+        )
+        .unwrap();
+        assert!(only_updates.access_out_of_sync_only);
+        assert_eq!(only_updates.targets, ["t"]);
+
+        let mixed = coalesce(
+            Step::DataAccess,
+            "t",
+            &listing(&[update, serde_json::json!({"targets": []})]),
+        )
+        .unwrap();
+        assert!(!mixed.access_out_of_sync_only, "a full run covers both");
+
+        let unreadable = coalesce(
+            Step::DataAccess,
+            "t",
+            &listing(&[serde_json::json!({"usageSync": 1})]),
+        );
+        assert_eq!(unreadable, None);
+    }
+}
