@@ -1,0 +1,329 @@
+//! sync-access end to end: the real function binary driven through the Lambda Runtime API,
+//! raito.yml and the webhook secret in moto, the Raito stand-in as Raito Cloud (seeded with
+//! access providers; it records the feedback and the imported access), and the test cluster's
+//! real PostgreSQL, whose catalog each test checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hmac::{Hmac, KeyInit, Mac};
+use lambda_harness::Outcome;
+use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
+use raito_standin::{Config as StandInConfig, StandIn};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_sync-access");
+const WEBHOOK_SECRET: &str = "whsec-test";
+
+/// A database with one table, a login role (a user Raito grants to) and an unmanaged role
+/// with a grant (access Raito should import): (database, user, unmanaged role).
+async fn setup() -> (String, String, String) {
+    let database = test_support::unique_name("lacc");
+    let user = test_support::unique_name("lalice");
+    let legacy = test_support::unique_name("llegacy");
+    test_support::create_database(
+        &database,
+        "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int, region text);",
+    )
+    .await;
+    test_support::pg_admin(&database)
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {user} LOGIN; CREATE ROLE {legacy} NOLOGIN;
+             GRANT USAGE ON SCHEMA sales TO {legacy}; GRANT SELECT ON sales.orders TO {legacy};"
+        ))
+        .await
+        .expect("roles");
+    (database, user, legacy)
+}
+
+/// raito.yml with one PostgreSQL target on `database`; every other database of the shared
+/// test cluster is excluded, so the import reads only this test's.
+async fn raito_yml(ds: &str, database: &str) -> String {
+    let pg = test_support::postgres();
+    let others: Vec<String> = test_support::pg_admin("postgres")
+        .await
+        .query("SELECT datname FROM pg_database WHERE datname <> $1", &[&database])
+        .await
+        .expect("databases")
+        .iter()
+        .map(|row| format!("\"{}\"", row.get::<_, String>(0).replace('"', "\"\"")))
+        .collect();
+    let secret = put_secret("raito/pg-access", json!({ "password": pg.password })).await;
+    format!(
+        "targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: {ds}\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    \
+         pg-password: \"{{{{secret:{secret}#password}}}}\"\n    pg-database: {database}\n    \
+         pg-sslmode: require\n    pg-excluded-databases: '{}'\n",
+        pg.host,
+        pg.port,
+        pg.user,
+        others.join(", ").replace('\'', "''")
+    )
+}
+
+async fn standin(ds: &str) -> StandIn {
+    raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        StandInConfig {
+            data_sources: vec![ds.to_owned()],
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// An access provider granting SELECT on the table to `user`, as Raito exports it.
+fn grant(id: &str, hint: &str, database: &str, user: &str) -> Value {
+    json!({
+        "id": id, "name": hint, "namingHint": hint, "action": "grant",
+        "who": {"users": [user]},
+        "what": [{"dataObject": {"fullName": format!("{database}.sales.orders"), "type": "table"},
+                  "permissions": ["SELECT"]}]
+    })
+}
+
+async fn deploy(ds: &str, database: &str, env: &[(&str, &str)]) -> Deployment {
+    let yml = raito_yml(ds, database).await;
+    Deployment::start_with_env(BINARY, &yml, API_SECRET, standin(ds).await, env).await
+}
+
+async fn query_bool(database: &str, sql: &str) -> bool {
+    test_support::pg_admin(database)
+        .await
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
+
+async fn can_select(database: &str, user: &str) -> bool {
+    query_bool(
+        database,
+        &format!("SELECT has_table_privilege('{user}', 'sales.orders', 'SELECT')"),
+    )
+    .await
+}
+
+fn response(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Response(value) => value,
+        other => panic!("the function answers: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_once() {
+    let (database, user, legacy) = setup().await;
+    let ds = test_support::unique_name("ds");
+    let hint = test_support::unique_name("analysts");
+    let deployment = deploy(&ds, &database, &[]).await;
+    deployment
+        .standin
+        .put_access_provider(&ds, grant("ap-1", &hint, &database, &user))
+        .unwrap();
+    assert!(!can_select(&database, &user).await);
+
+    let summary = response(
+        deployment
+            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+            .await,
+    );
+    let step = &summary["targets"][0]["steps"][0];
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    assert_eq!(step["step"], "data-access");
+    assert_eq!(step["counts"]["changed"], 1, "{summary}");
+
+    // The role exists, is marked as Raito's, has the grant, and the user is in it.
+    assert!(can_select(&database, &user).await, "the user can read the table");
+    let comment: String = test_support::pg_admin(&database)
+        .await
+        .query_one(
+            "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1",
+            &[&hint],
+        )
+        .await
+        .expect("the role exists")
+        .get(0);
+    assert_eq!(comment, "Managed by Raito Cloud (access provider ap-1)");
+
+    // Raito has the feedback (the actual name) and the imported access: the unmanaged role,
+    // not Raito's own.
+    let snapshot = deployment.standin.state();
+    let managed = snapshot.access_provider(&ds, "ap-1").unwrap();
+    assert!(managed.in_sync(), "{managed:?}");
+    assert_eq!(managed.actual_name.as_deref(), Some(hint.as_str()));
+    let imported: Vec<&str> = snapshot
+        .imported_access_providers(&ds)
+        .iter()
+        .map(|ap| ap.external_id.as_str())
+        .collect();
+    assert!(imported.contains(&legacy.as_str()), "{imported:?}");
+    assert!(!imported.contains(&hint.as_str()), "{imported:?}");
+
+    // Nothing changed: the next run executes no statement.
+    let again = response(
+        deployment
+            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+            .await,
+    );
+    let step = &again["targets"][0]["steps"][0];
+    assert_eq!(step["counts"]["unchanged"], 1, "{again}");
+    assert_eq!(step["counts"]["statement"], 0, "{again}");
+}
+
+/// A Function URL event signed as Raito signs its webhooks.
+fn webhook(body: &str, delivery: &str, secret: &str) -> Value {
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let signature = hex::encode(mac.finalize().into_bytes());
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
+        "headers": {"content-type": "application/json", "x-raito-timestamp": timestamp,
+                    "x-raito-delivery": delivery, "x-raito-signature": format!("v1={signature}")},
+        "requestContext": {"http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1",
+                                    "sourceIp": "203.0.113.7", "userAgent": "Raito"}},
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+/// The event S3 sends through EventBridge when `key` is written.
+fn object_created(bucket: &str, key: &str) -> Value {
+    json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
+           "account": "000000000000", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
+           "resources": [format!("arn:aws:s3:::{bucket}")],
+           "detail": {"version": "0", "bucket": {"name": bucket},
+                      "object": {"key": key, "size": 1}, "reason": "PutObject"}})
+}
+
+async fn keys(deployment: &Deployment, prefix: &str) -> Vec<String> {
+    deployment
+        .s3
+        .list_objects_v2()
+        .bucket(&deployment.bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .expect("list")
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out_of_sync() {
+    let (database, user, _) = setup().await;
+    let ds = test_support::unique_name("ds");
+    let hint = test_support::unique_name("webhooked");
+    let secret = put_secret("raito/webhook", json!({ "secret": WEBHOOK_SECRET })).await;
+    let deployment = deploy(&ds, &database, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)]).await;
+    deployment
+        .standin
+        .put_access_provider(&ds, grant("ap-w", &hint, &database, &user))
+        .unwrap();
+    let body = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}}).to_string();
+
+    // A forged one is refused and queues nothing.
+    let forged = response(
+        deployment
+            .invoke(webhook(&body, "d-forged", "not-the-secret"), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(forged["statusCode"], 401, "{forged}");
+    assert!(keys(&deployment, "triggers/").await.is_empty());
+
+    let accepted = response(
+        deployment
+            .invoke(webhook(&body, "d-1", WEBHOOK_SECRET), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(accepted["statusCode"], 202, "{accepted}");
+    let queued = keys(&deployment, "triggers/access/").await;
+    assert_eq!(queued, ["triggers/access/warehouse/d-1.json"]);
+    assert!(!can_select(&database, &user).await, "nothing runs before the answer");
+    let replay = response(
+        deployment
+            .invoke(webhook(&body, "d-1", WEBHOOK_SECRET), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(replay["statusCode"], 409, "{replay}");
+
+    // The queued trigger's event runs the export of what is out of sync, without the import.
+    let summary = response(
+        deployment
+            .invoke(object_created(&deployment.bucket, &queued[0]), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    assert!(can_select(&database, &user).await);
+    let snapshot = deployment.standin.state();
+    assert!(snapshot.access_exports.iter().all(|e| e.out_of_sync_only));
+    assert!(snapshot.access_provider(&ds, "ap-w").unwrap().in_sync());
+    assert!(snapshot.imported_access_providers(&ds).is_empty());
+    assert!(keys(&deployment, "triggers/").await.is_empty(), "consumed");
+}
+
+#[tokio::test]
+async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_to_it() {
+    let (database, user, _) = setup().await;
+    let ds = test_support::unique_name("ds");
+    let hint = test_support::unique_name("coded");
+    let deployment = deploy(&ds, &database, &[]).await;
+    let file = format!(
+        "accessProviders:\n\
+         - id: team-read\n  name: Team read\n  namingHint: {hint}\n  action: grant\n  \
+           who: {{users: [{user}]}}\n  \
+           what:\n  - dataObject: {{fullName: {database}.sales.orders, type: table}}\n    permissions: [SELECT]\n\
+         - id: team-mask\n  name: Team mask\n  action: mask\n  \
+           what:\n  - dataObject: {{fullName: {database}.sales.orders.region, type: column}}\n    permissions: []\n"
+    );
+    let key = "access-as-code/warehouse/team/grants.yaml";
+    deployment
+        .s3
+        .put_object()
+        .bucket(&deployment.bucket)
+        .key(key)
+        .body(file.into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+
+    let outcome = deployment
+        .invoke(object_created(&deployment.bucket, key), INVOKE_TIMEOUT)
+        .await;
+    // The mask cannot be applied: the invocation fails (the alarm fires), the grant is applied.
+    let Outcome::Error(error) = outcome else {
+        panic!("a failed access provider fails the invocation: {outcome:?}");
+    };
+    assert_eq!(error["errorType"], "AccessAsCodeFailed", "{error}");
+    assert!(can_select(&database, &user).await);
+
+    let feedback = deployment
+        .s3
+        .get_object()
+        .bucket(&deployment.bucket)
+        .key("access-as-code/warehouse/team/grants.feedback.json")
+        .send()
+        .await
+        .expect("the feedback is next to the file")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let feedback: Vec<Value> = serde_json::from_slice(&feedback).unwrap();
+    assert_eq!(feedback.len(), 2, "{feedback:?}");
+    let by_id = |id: &str| feedback.iter().find(|f| f["accessProvider"] == id).unwrap();
+    assert_eq!(by_id("team-read")["actualName"], hint.as_str());
+    assert_eq!(by_id("team-read")["errors"], json!([]));
+    let mask_errors = by_id("team-mask")["errors"].to_string();
+    assert!(mask_errors.contains("mask"), "{mask_errors}");
+    // Raito Cloud is not involved in access-as-code.
+    assert!(deployment.standin.state().jobs.is_empty());
+}
