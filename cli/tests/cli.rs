@@ -290,3 +290,134 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
         .expect("staged file");
     assert!(std::path::Path::new(staged).starts_with(&stage), "{staged}");
 }
+
+/// The statement lines of a plan or apply output (its `--` comment lines left out).
+fn statements(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|line| !line.starts_with("--") && !line.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_to_do() {
+    let database = test_support::unique_name("cliacc");
+    let user = test_support::unique_name("clireader");
+    let legacy = test_support::unique_name("clilegacy");
+    let hint = test_support::unique_name("cli_analysts");
+    test_support::create_database(
+        &database,
+        &format!(
+            "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int);
+             CREATE ROLE {user} LOGIN; CREATE ROLE {legacy};
+             GRANT SELECT ON sales.orders TO {legacy};"
+        ),
+    )
+    .await;
+    let others: Vec<String> = test_support::pg_admin("postgres")
+        .await
+        .query(
+            "SELECT datname FROM pg_database WHERE datname <> $1",
+            &[&database],
+        )
+        .await
+        .expect("databases")
+        .iter()
+        .map(|row| format!("\"{}\"", row.get::<_, String>(0)))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "    pg-database: {database}\n    pg-excluded-databases: '{}'\n",
+            others.join(", ")
+        ),
+    );
+    let file = dir.path().join("access.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "accessProviders:\n  - id: analysts\n    name: Analysts\n    namingHint: {hint}\n    \
+             action: grant\n    who: {{users: [{user}]}}\n    what:\n      - dataObject: \
+             {{fullName: {database}.sales.orders, type: table}}\n        permissions: [SELECT]\n"
+        ),
+    )
+    .expect("write the access file");
+    let access = |verb: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+            .args(["access", verb, "--config", config.to_str().expect("utf-8")])
+            .args(["--target", "warehouse"])
+            .args(extra)
+            .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run")
+    };
+    let file_arg = file.to_str().expect("utf-8");
+    let role_exists = || async {
+        test_support::pg_admin("postgres")
+            .await
+            .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&hint])
+            .await
+            .expect("query")
+            .is_some()
+    };
+
+    let plan = access("plan", &["--file", file_arg]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let planned = statements(&plan.stdout);
+    assert!(
+        planned.iter().any(|s| s.starts_with("CREATE ROLE"))
+            && planned.iter().any(|s| s.starts_with("GRANT")),
+        "{planned:?}"
+    );
+    assert!(!role_exists().await, "a plan changes nothing");
+
+    let feedback = dir.path().join("feedback.json");
+    let apply = access(
+        "apply",
+        &[
+            "--file",
+            file_arg,
+            "--feedback",
+            feedback.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(apply.status.success(), "{}", stderr(&apply));
+    assert_eq!(
+        statements(&apply.stdout),
+        planned,
+        "apply runs exactly the plan"
+    );
+    assert!(role_exists().await);
+    let feedback: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&feedback).expect("feedback")).expect("JSON");
+    assert_eq!(feedback.len(), 1);
+    assert_eq!(feedback[0]["accessProvider"], "analysts");
+    assert_eq!(feedback[0]["actualName"], hint.as_str());
+
+    let again = access("plan", &["--file", file_arg]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        statements(&again.stdout).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("up to date"));
+
+    let out = dir.path().join("access-providers.json");
+    let import = access("import", &["--out", out.to_str().expect("utf-8")]);
+    assert!(import.status.success(), "{}", stderr(&import));
+    let imported: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("import")).expect("JSON");
+    let names: Vec<&str> = imported
+        .iter()
+        .filter_map(|ap| ap["externalId"].as_str())
+        .collect();
+    assert!(names.contains(&legacy.as_str()), "{names:?}");
+    assert!(
+        !names.contains(&hint.as_str()),
+        "Raito's own role is not imported: {names:?}"
+    );
+}
