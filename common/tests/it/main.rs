@@ -14,5 +14,6 @@ mod model;
 mod okta;
 mod output;
 mod postgres;
+mod postgres_access;
 mod postgres_usage;
 mod raito;
