@@ -436,7 +436,10 @@ impl<'c> Engine<'c> {
                 Err(e) => warnings.push(format!("deleteWhat ignored: {e}")),
             }
         }
-        for item in items.iter().chain(&delete_items) {
+        // deleteWhat only narrows: its objects may be gone, or in databases the role never
+        // had privileges in (those it has are all read below anyway).
+        delete_items.retain(|item| !self.config.excluded_databases.contains(&item.database));
+        for item in &items {
             if self.config.excluded_databases.contains(&item.database) {
                 errors.push(format!(
                     "what {}: the database is excluded from the sync (pg-excluded-databases)",
@@ -495,7 +498,6 @@ impl<'c> Engine<'c> {
         // The databases involved.
         let mut databases: BTreeSet<String> = wanted.keys().cloned().collect();
         databases.extend(items.iter().map(|i| i.database.clone()));
-        databases.extend(delete_items.iter().map(|i| i.database.clone()));
         if let Some(role) = existing {
             let held = state::role_databases(&self.main, role.oid)
                 .await
