@@ -244,7 +244,8 @@ async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue
     assert!(again.statements.is_empty(), "{:?}", again.statements);
 
     // Bob instead of Alice, INSERT added, the view added, and a missing user warned about.
-    sales.who = users(&[&bob, "nobody_by_that_name"]);
+    let connecting = support::postgres().user;
+    sales.who = users(&[&bob, "nobody_by_that_name", &connecting]);
     sales.what = vec![
         what(&format!("{db}.shop.orders"), "table", &["SELECT", "INSERT"]),
         what(&format!("{db}.shop.big_orders"), "view", &["SELECT"]),
@@ -260,8 +261,15 @@ async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue
             format!("GRANT INSERT ON TABLE \"shop\".\"orders\" TO {r}"),
         ]
     );
-    assert_eq!(changed.feedback.warnings.len(), 1);
+    // The missing user is warned about; the connecting role (a superuser here) is skipped.
+    assert_eq!(
+        changed.feedback.warnings.len(),
+        2,
+        "{:?}",
+        changed.feedback.warnings
+    );
     assert!(changed.feedback.warnings[0].contains("nobody_by_that_name"));
+    assert!(changed.feedback.warnings[1].contains(&connecting));
     assert_eq!(members(&role).await, set(&[&bob]));
 
     // deleteWhat is revoked; what it no longer lists is revoked too.
@@ -855,4 +863,37 @@ async fn plan_executes_nothing_and_lists_exactly_what_apply_then_executes() {
     assert_eq!(privileges(&db, &role).await, before);
     let applied = apply_one(planned).await;
     assert_eq!(applied.statements, plan[0].statements);
+}
+
+#[tokio::test]
+async fn superusers_memberships_are_never_changed() {
+    let (root, ivy) = (unique("root"), unique("ivy"));
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {} SUPERUSER; CREATE ROLE {} LOGIN",
+            q(&root),
+            q(&ivy)
+        ))
+        .await
+        .expect("create roles");
+    let role = unique("guarded");
+    let mut guarded = ap(&unique("ap"), &role);
+    guarded.who = users(&[&root, &ivy]);
+    let outcome = apply_one(guarded.clone()).await;
+    ok(&outcome);
+    assert_eq!(outcome.feedback.warnings.len(), 1);
+    assert!(outcome.feedback.warnings[0].contains("superuser"));
+    assert_eq!(members(&role).await, set(&[&ivy]));
+
+    // Granted by hand to the superuser, and not in who: still not revoked.
+    admin
+        .batch_execute(&format!("GRANT {} TO {}", q(&role), q(&root)))
+        .await
+        .expect("grant by hand");
+    guarded.who = users(&[&ivy]);
+    let outcome = apply_one(guarded).await;
+    ok(&outcome);
+    assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+    assert_eq!(members(&role).await, set(&[&ivy, &root]));
 }

@@ -600,7 +600,12 @@ impl<'c> Engine<'c> {
                 warnings.push(format!(
                     "{kind} {member:?} is a system role, which Raito never changes; skipped"
                 ));
-            } else if existing_roles.contains(&member)
+            } else if existing_roles.get(&member) == Some(&true) {
+                warnings.push(format!(
+                    "{kind} {member:?} is a superuser, which has every privilege already and \
+                     whose memberships Raito never changes; skipped"
+                ));
+            } else if existing_roles.contains_key(&member)
                 || (self.mode == ApplyMode::Plan && self.claimed.contains(&member))
             {
                 wanted.insert(member);

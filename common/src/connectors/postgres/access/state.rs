@@ -2,7 +2,7 @@
 //! privileges a role holds (from the ACL columns through `aclexplode`), the objects a what
 //! item names, and the row-level-security policies this connector manages.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use tokio_postgres::Client;
 
@@ -59,26 +59,27 @@ pub async fn roles_by_marker(client: &Client, id: &str) -> PgResult<Vec<Role>> {
     Ok(rows.iter().map(role).collect())
 }
 
-/// Which of `names` are existing roles.
-pub async fn existing_roles(client: &Client, names: &[String]) -> PgResult<HashSet<String>> {
+/// Which of `names` are existing roles, with whether each is a superuser.
+pub async fn existing_roles(client: &Client, names: &[String]) -> PgResult<HashMap<String, bool>> {
     if names.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(HashMap::new());
     }
     let rows = client
         .query(
-            "SELECT rolname::text FROM pg_roles WHERE rolname = ANY($1::text[])",
+            "SELECT rolname::text, rolsuper FROM pg_roles WHERE rolname = ANY($1::text[])",
             &[&names],
         )
         .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// The direct members of the role (each once, whoever granted it).
+/// The direct members of the role (each once, whoever granted it), superusers left out:
+/// their memberships are never changed.
 pub async fn members(client: &Client, role: u32) -> PgResult<BTreeSet<String>> {
     let rows = client
         .query(
             "SELECT DISTINCT r.rolname::text FROM pg_auth_members m \
-             JOIN pg_roles r ON r.oid = m.member WHERE m.roleid = $1",
+             JOIN pg_roles r ON r.oid = m.member WHERE m.roleid = $1 AND NOT r.rolsuper",
             &[&role],
         )
         .await?;
