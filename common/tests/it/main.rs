@@ -15,6 +15,7 @@ mod okta;
 mod output;
 mod pending;
 mod postgres;
+mod postgres_access;
 mod postgres_access_import;
 mod postgres_usage;
 mod raito;

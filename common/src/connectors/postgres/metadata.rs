@@ -11,7 +11,7 @@ use super::{NAME, client, naming};
 use crate::connector::{Error, Sink};
 use crate::model::data_source::{
     AccessProviderType, DataObject, DataObjectType, DataObjectTypePermission, DataSourceMetaData,
-    UsageLevel, UsageMetaInfo, object_type,
+    UsageLevel, UsageMetaInfo, feature, object_type,
 };
 
 /// Data object type of materialized views (a PostgreSQL-specific type; a kind of view).
@@ -112,7 +112,8 @@ pub fn data_source_metadata() -> DataSourceMetaData {
         r#type: NAME.to_owned(),
         icon: NAME.to_owned(),
         supports_ap_inheritance: true,
-        supported_features: Vec::new(),
+        // Row filters become row-level-security policies (see `access::apply`).
+        supported_features: vec![feature::ROW_FILTERING.to_owned()],
         data_object_types: vec![
             data_object_type(
                 object_type::DATASOURCE,

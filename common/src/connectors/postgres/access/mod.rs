@@ -10,7 +10,12 @@
 //! connecting role) is left as it is.
 
 pub mod apply;
+mod diff;
+mod filter;
 pub mod import;
+mod names;
+mod state;
+mod what;
 
 /// How the comment of a role this connector manages starts.
 pub const MANAGED_PREFIX: &str = "Managed by Raito Cloud (access provider ";

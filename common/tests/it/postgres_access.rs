@@ -1,0 +1,899 @@
+//! The PostgreSQL apply engine against a real server: roles, memberships, grants, renames,
+//! collisions, deletion, failures, deferred inheritance, row filters, hostile names and plan
+//! mode. Each test uses its own database and role names, so tests run in parallel.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use raito_common::aws::secrets::NoSecrets;
+use raito_common::config::Config;
+use raito_common::connector::{self, AccessOutcome, ApplyMode, Connector};
+use raito_common::connectors::postgres::access::managed_comment;
+use raito_common::connectors::postgres::naming;
+use raito_common::model::access::{
+    Action, DataObjectReference, ExportedAccessProvider, ExportedWho, WhatItem,
+};
+
+use crate::support;
+
+async fn connector() -> Box<dyn Connector> {
+    let pg = support::postgres();
+    let yaml = format!(
+        "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
+         pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n    pg-sslmode: disable\n",
+        pg.host, pg.port, pg.user, pg.password
+    );
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config");
+    connector::build(&config.targets[0]).expect("valid target")
+}
+
+/// Runs the export through the connector and returns the outcomes, in the order pushed.
+async fn sync(mode: ApplyMode, aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
+    let connector = connector().await;
+    let mut source: VecDeque<ExportedAccessProvider> = aps.into();
+    let mut outcomes: Vec<AccessOutcome> = Vec::new();
+    connector
+        .access()
+        .expect("postgres applies access")
+        .sync_to_target(mode, &mut source, &mut outcomes)
+        .await
+        .expect("the sync runs");
+    outcomes
+}
+
+async fn apply(aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
+    sync(ApplyMode::Apply, aps).await
+}
+
+async fn apply_one(ap: ExportedAccessProvider) -> AccessOutcome {
+    let mut outcomes = apply(vec![ap]).await;
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+fn ap(id: &str, hint: &str) -> ExportedAccessProvider {
+    ExportedAccessProvider {
+        id: id.to_owned(),
+        name: hint.to_owned(),
+        naming_hint: hint.to_owned(),
+        action: Action::Grant,
+        ..Default::default()
+    }
+}
+
+fn what(full_name: &str, r#type: &str, permissions: &[&str]) -> WhatItem {
+    WhatItem {
+        data_object: DataObjectReference::new(full_name, r#type),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+fn users(names: &[&str]) -> ExportedWho {
+    ExportedWho {
+        users: names.iter().map(|n| (*n).to_owned()).collect(),
+        ..Default::default()
+    }
+}
+
+fn q(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+fn ok(outcome: &AccessOutcome) {
+    assert!(
+        outcome.feedback.errors.is_empty(),
+        "unexpected errors: {:?}",
+        outcome.feedback.errors
+    );
+}
+
+/// A unique, plain name (lower case, so naming hints map to themselves).
+fn unique(prefix: &str) -> String {
+    support::unique_name(prefix).to_lowercase()
+}
+
+/// Creates login roles (as the superuser).
+async fn create_users(names: &[&str]) {
+    let admin = support::pg_admin("postgres").await;
+    for name in names {
+        admin
+            .batch_execute(&format!("CREATE ROLE {} LOGIN", q(name)))
+            .await
+            .expect("create user");
+    }
+}
+
+/// The explicit privileges of `role` in `database`: `PRIV on <full name>` (database-level
+/// ones as `PRIV on database`).
+async fn privileges(database: &str, role: &str) -> BTreeSet<String> {
+    let client = support::pg_admin(database).await;
+    let rows = client
+        .query(
+            "WITH r AS (SELECT oid FROM pg_roles WHERE rolname = $1)
+             SELECT a.privilege_type || ' on database' FROM pg_database d, aclexplode(d.datacl) a, r
+               WHERE d.datname = current_database() AND a.grantee = r.oid
+             UNION ALL
+             SELECT a.privilege_type || ' on ' || quote_ident(n.nspname) FROM pg_namespace n, aclexplode(n.nspacl) a, r
+               WHERE a.grantee = r.oid
+             UNION ALL
+             SELECT a.privilege_type || ' on ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a, r
+               WHERE a.grantee = r.oid
+             UNION ALL
+             SELECT a.privilege_type || ' on ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || '.' || quote_ident(at.attname)
+               FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(at.attacl) a, r
+               WHERE a.grantee = r.oid",
+            &[&role],
+        )
+        .await
+        .expect("read privileges");
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// The direct members of `role`.
+async fn members(role: &str) -> BTreeSet<String> {
+    let client = support::pg_admin("postgres").await;
+    let rows = client
+        .query(
+            "SELECT DISTINCT m.rolname::text FROM pg_auth_members am
+             JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+             WHERE r.rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("read members");
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// The comment of `role`, `None` when the role does not exist, `Some("")` without comment.
+async fn role_comment(role: &str) -> Option<String> {
+    let client = support::pg_admin("postgres").await;
+    client
+        .query_opt(
+            "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("read role")
+        .map(|r| r.get(0))
+}
+
+const SHOP: &str = "
+CREATE SCHEMA shop;
+CREATE TABLE shop.orders (id int, region text, amount numeric);
+INSERT INTO shop.orders VALUES (1, 'EU', 10), (2, 'US', 20), (3, 'EU', 30);
+CREATE TABLE shop.customers (id int, name text, email text);
+CREATE VIEW shop.big_orders AS SELECT * FROM shop.orders WHERE amount > 15;
+";
+
+#[tokio::test]
+async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue_only_the_difference()
+ {
+    let db = unique("acc_basic");
+    support::create_database(&db, SHOP).await;
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    create_users(&[&alice, &bob]).await;
+    let hint = unique("Sales Readers");
+    let role = hint.replace(' ', "_");
+
+    let mut sales = ap(&unique("ap"), &hint);
+    sales.who = users(&[&alice]);
+    sales.what = vec![what(&format!("{db}.shop.orders"), "table", &["select"])];
+    let outcome = apply_one(sales.clone()).await;
+    ok(&outcome);
+    assert_eq!(outcome.feedback.access_provider, sales.id);
+    assert_eq!(outcome.feedback.actual_name, role);
+    assert_eq!(outcome.feedback.external_id.as_deref(), Some(role.as_str()));
+    assert_eq!(outcome.feedback.r#type.as_deref(), Some("role"));
+    let r = q(&role);
+    assert_eq!(
+        outcome.statements,
+        vec![
+            format!("CREATE ROLE {r} NOLOGIN"),
+            format!(
+                "COMMENT ON ROLE {r} IS 'Managed by Raito Cloud (access provider {})'",
+                sales.id
+            ),
+            format!("GRANT {r} TO {}", q(&alice)),
+            format!("GRANT CONNECT ON DATABASE {} TO {r}", q(&db)),
+            format!("GRANT USAGE ON SCHEMA \"shop\" TO {r}"),
+            format!("GRANT SELECT ON TABLE \"shop\".\"orders\" TO {r}"),
+        ]
+    );
+    assert_eq!(role_comment(&role).await, Some(managed_comment(&sales.id)));
+    assert_eq!(members(&role).await, set(&[&alice]));
+    assert_eq!(
+        privileges(&db, &role).await,
+        set(&[
+            "CONNECT on database",
+            "USAGE on shop",
+            "SELECT on shop.orders"
+        ])
+    );
+    // Alice can read through the role.
+    let admin = support::pg_admin(&db).await;
+    let can: bool = admin
+        .query_one(
+            "SELECT has_table_privilege($1, 'shop.orders', 'SELECT')",
+            &[&alice],
+        )
+        .await
+        .expect("check")
+        .get(0);
+    assert!(can);
+
+    // The same export again, with the actual name Raito got back: nothing to do.
+    sales.actual_name = Some(role.clone());
+    let again = apply_one(sales.clone()).await;
+    ok(&again);
+    assert!(again.statements.is_empty(), "{:?}", again.statements);
+
+    // Without the actual name the role is found by its marker: still nothing to do.
+    let mut by_marker = sales.clone();
+    by_marker.actual_name = None;
+    let again = apply_one(by_marker).await;
+    ok(&again);
+    assert_eq!(again.feedback.actual_name, role);
+    assert!(again.statements.is_empty(), "{:?}", again.statements);
+
+    // Bob instead of Alice, INSERT added, the view added, and a missing user warned about.
+    let connecting = support::postgres().user;
+    sales.who = users(&[&bob, "nobody_by_that_name", &connecting]);
+    sales.what = vec![
+        what(&format!("{db}.shop.orders"), "table", &["SELECT", "INSERT"]),
+        what(&format!("{db}.shop.big_orders"), "view", &["SELECT"]),
+    ];
+    let changed = apply_one(sales.clone()).await;
+    ok(&changed);
+    assert_eq!(
+        changed.statements,
+        vec![
+            format!("REVOKE {r} FROM {}", q(&alice)),
+            format!("GRANT {r} TO {}", q(&bob)),
+            format!("GRANT SELECT ON TABLE \"shop\".\"big_orders\" TO {r}"),
+            format!("GRANT INSERT ON TABLE \"shop\".\"orders\" TO {r}"),
+        ]
+    );
+    // The missing user is warned about; the connecting role (a superuser here) is skipped.
+    assert_eq!(
+        changed.feedback.warnings.len(),
+        2,
+        "{:?}",
+        changed.feedback.warnings
+    );
+    assert!(changed.feedback.warnings[0].contains("nobody_by_that_name"));
+    assert!(changed.feedback.warnings[1].contains(&connecting));
+    assert_eq!(members(&role).await, set(&[&bob]));
+
+    // deleteWhat is revoked; what it no longer lists is revoked too.
+    sales.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    sales.delete_what = vec![
+        what(&format!("{db}.shop.big_orders"), "view", &["SELECT"]),
+        // Objects that are gone (here a whole database) are simply not there to revoke.
+        what("acc_no_such_database.s.t", "table", &["SELECT"]),
+    ];
+    let narrowed = apply_one(sales).await;
+    ok(&narrowed);
+    assert_eq!(
+        narrowed.statements,
+        vec![
+            format!("REVOKE INSERT ON TABLE \"shop\".\"orders\" FROM {r}"),
+            format!("REVOKE SELECT ON TABLE \"shop\".\"big_orders\" FROM {r}"),
+        ]
+    );
+    assert_eq!(
+        privileges(&db, &role).await,
+        set(&[
+            "CONNECT on database",
+            "USAGE on shop",
+            "SELECT on shop.orders"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn column_schema_and_database_privileges_are_granted_with_their_parents() {
+    let db = unique("acc_cols");
+    support::create_database(&db, SHOP).await;
+    let role = unique("col_readers");
+    let mut cols = ap(&unique("ap"), &role);
+    cols.what = vec![
+        what(&format!("{db}.shop.customers.name"), "column", &["SELECT"]),
+        what(
+            &format!("{db}.shop.customers.email"),
+            "column",
+            &["SELECT", "UPDATE"],
+        ),
+        what(&format!("{db}.public"), "schema", &["CREATE"]),
+        what(&db, "database", &["temporary"]),
+    ];
+    let outcome = apply_one(cols.clone()).await;
+    ok(&outcome);
+    let r = q(&role);
+    assert_eq!(
+        outcome.statements[2..],
+        [
+            format!("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {r}", q(&db)),
+            format!("GRANT CREATE ON SCHEMA \"public\" TO {r}"),
+            format!("GRANT USAGE ON SCHEMA \"shop\" TO {r}"),
+            format!(
+                "GRANT SELECT (\"email\", \"name\"), UPDATE (\"email\") ON TABLE \"shop\".\"customers\" TO {r}"
+            ),
+        ]
+    );
+    assert_eq!(
+        privileges(&db, &role).await,
+        set(&[
+            "CONNECT on database",
+            "TEMPORARY on database",
+            "CREATE on public",
+            "USAGE on shop",
+            "SELECT on shop.customers.name",
+            "SELECT on shop.customers.email",
+            "UPDATE on shop.customers.email",
+        ])
+    );
+    let again = apply_one(cols).await;
+    ok(&again);
+    assert!(again.statements.is_empty(), "{:?}", again.statements);
+}
+
+#[tokio::test]
+async fn invalid_what_is_an_error_and_nothing_is_applied() {
+    let db = unique("acc_invalid");
+    support::create_database(&db, SHOP).await;
+    let cases = [
+        (
+            what(&format!("{db}.shop.orders"), "table", &["USAGE"]),
+            "USAGE",
+        ),
+        (
+            what(&format!("{db}.shop.missing"), "table", &["SELECT"]),
+            "does not exist",
+        ),
+        (
+            what(&format!("{db}.shop.orders"), "view", &["SELECT"]),
+            "not a view",
+        ),
+        (what("ds", "datasource", &["SELECT"]), "whole data source"),
+        (
+            what(&format!("{db}.shop.orders"), "bucket", &["READ"]),
+            "unknown data object type",
+        ),
+        (
+            what("no_such_database_at_all.s.t", "table", &["SELECT"]),
+            "no_such_database_at_all",
+        ),
+    ];
+    for (item, expected) in cases {
+        let role = unique("invalid");
+        let mut bad = ap(&unique("ap"), &role);
+        bad.what = vec![item];
+        let outcome = apply_one(bad).await;
+        assert_eq!(outcome.feedback.errors.len(), 1, "{expected}");
+        assert!(
+            outcome.feedback.errors[0].contains(expected),
+            "{expected}: {:?}",
+            outcome.feedback.errors
+        );
+        assert!(outcome.statements.is_empty());
+        assert_eq!(role_comment(&role).await, None, "no role for {expected}");
+    }
+}
+
+#[tokio::test]
+async fn a_changed_naming_hint_renames_the_role_and_keeps_its_grants() {
+    let db = unique("acc_rename");
+    support::create_database(&db, SHOP).await;
+    let old = unique("old_name");
+    let new = unique("new_name");
+    let mut renamed = ap(&unique("ap"), &old);
+    renamed.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    ok(&apply_one(renamed.clone()).await);
+
+    renamed.naming_hint = new.clone();
+    renamed.actual_name = Some(old.clone());
+    let outcome = apply_one(renamed.clone()).await;
+    ok(&outcome);
+    assert_eq!(outcome.feedback.actual_name, new);
+    assert_eq!(
+        outcome.statements,
+        vec![format!("ALTER ROLE {} RENAME TO {}", q(&old), q(&new))]
+    );
+    assert_eq!(role_comment(&old).await, None);
+    assert!(
+        privileges(&db, &new)
+            .await
+            .contains("SELECT on shop.orders")
+    );
+
+    // A changed display name alone (same base name) keeps the role as it is.
+    renamed.name = "Something else".to_owned();
+    renamed.actual_name = Some(new.clone());
+    let outcome = apply_one(renamed).await;
+    ok(&outcome);
+    assert!(outcome.statements.is_empty());
+}
+
+#[tokio::test]
+async fn a_name_taken_by_an_unmanaged_role_gets_a_suffix_and_the_unmanaged_role_is_untouched() {
+    let db = unique("acc_collide");
+    support::create_database(&db, SHOP).await;
+    let taken = unique("analysts");
+    let carol = unique("carol");
+    create_users(&[&taken, &carol]).await;
+    let admin = support::pg_admin(&db).await;
+    admin
+        .batch_execute(&format!(
+            "GRANT SELECT ON shop.customers TO {t}; GRANT {t} TO {c}",
+            t = q(&taken),
+            c = q(&carol)
+        ))
+        .await
+        .expect("unmanaged setup");
+    let before_privileges = privileges(&db, &taken).await;
+
+    let id = unique("ap");
+    let mut managed = ap(&id, &taken);
+    managed.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let outcome = apply_one(managed.clone()).await;
+    ok(&outcome);
+    let actual = &outcome.feedback.actual_name;
+    assert_ne!(actual, &taken);
+    let suffix = actual.strip_prefix(&format!("{taken}_")).expect("suffixed");
+    assert_eq!(suffix.len(), 4);
+    assert!(suffix.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(role_comment(actual).await, Some(managed_comment(&id)));
+
+    // The unmanaged role: same comment (none), members and privileges.
+    assert_eq!(role_comment(&taken).await, Some(String::new()));
+    assert_eq!(members(&taken).await, set(&[&carol]));
+    assert_eq!(privileges(&db, &taken).await, before_privileges);
+
+    // The suffixed name is kept on the next run.
+    managed.actual_name = Some(actual.clone());
+    let again = apply_one(managed).await;
+    ok(&again);
+    assert_eq!(&again.feedback.actual_name, actual);
+    assert!(again.statements.is_empty());
+}
+
+#[tokio::test]
+async fn an_actual_name_of_an_unmanaged_role_is_refused_and_untouched() {
+    let db = unique("acc_unmanaged");
+    support::create_database(&db, SHOP).await;
+    let theirs = unique("theirs");
+    let dave = unique("dave");
+    create_users(&[&theirs, &dave]).await;
+    let mut hijack = ap(&unique("ap"), &theirs);
+    hijack.actual_name = Some(theirs.clone());
+    hijack.who = users(&[&dave]);
+    hijack.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let outcome = apply_one(hijack.clone()).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert!(outcome.feedback.errors[0].contains("not managed by Raito"));
+    assert!(outcome.statements.is_empty());
+    assert!(members(&theirs).await.is_empty());
+    assert!(privileges(&db, &theirs).await.is_empty());
+
+    // Deleting it is refused the same way.
+    hijack.delete = true;
+    let outcome = apply_one(hijack).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert_eq!(role_comment(&theirs).await, Some(String::new()));
+}
+
+#[tokio::test]
+async fn delete_revokes_everything_then_drops_the_role_and_refuses_owners() {
+    let db = unique("acc_delete");
+    support::create_database(&db, SHOP).await;
+    let other_db = unique("acc_delete_other");
+    support::create_database(&other_db, SHOP).await;
+    let role = unique("doomed");
+    let erin = unique("erin");
+    create_users(&[&erin]).await;
+    let mut doomed = ap(&unique("ap"), &role);
+    doomed.who = users(&[&erin]);
+    doomed.what = vec![
+        what(&format!("{db}.shop.orders"), "table", &["SELECT"]),
+        what(&format!("{other_db}.shop.orders"), "table", &["SELECT"]),
+    ];
+    ok(&apply_one(doomed.clone()).await);
+    assert!(!privileges(&other_db, &role).await.is_empty());
+
+    doomed.delete = true;
+    doomed.actual_name = Some(role.clone());
+    let outcome = apply_one(doomed.clone()).await;
+    ok(&outcome);
+    assert_eq!(outcome.feedback.actual_name, role);
+    assert_eq!(
+        outcome.statements.last().map(String::as_str),
+        Some(format!("DROP ROLE {}", q(&role)).as_str())
+    );
+    assert!(
+        outcome
+            .statements
+            .iter()
+            .any(|s| s.starts_with("REVOKE SELECT ON TABLE"))
+    );
+    assert!(!outcome.statements.iter().any(|s| s.contains("OWNED")));
+    assert_eq!(role_comment(&role).await, None);
+
+    // Deleting what is already gone is a success with nothing to do.
+    let again = apply_one(doomed).await;
+    ok(&again);
+    assert!(again.statements.is_empty());
+
+    // A role that owns something is reported and left as it is.
+    let owner = unique("owner");
+    let mut owning = ap(&unique("ap"), &owner);
+    owning.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    ok(&apply_one(owning.clone()).await);
+    support::pg_admin(&db)
+        .await
+        .batch_execute(&format!(
+            "ALTER TABLE shop.customers OWNER TO {}",
+            q(&owner)
+        ))
+        .await
+        .expect("give ownership");
+    owning.delete = true;
+    let outcome = apply_one(owning).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert!(outcome.feedback.errors[0].contains("owns"));
+    assert!(outcome.statements.is_empty());
+    assert!(role_comment(&owner).await.is_some());
+    assert!(
+        privileges(&db, &owner)
+            .await
+            .contains("SELECT on shop.orders")
+    );
+}
+
+#[tokio::test]
+async fn a_failing_access_provider_leaves_nothing_behind_and_the_others_are_applied() {
+    let db = unique("acc_fail");
+    support::create_database(
+        &db,
+        &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
+    )
+    .await;
+    let frank = unique("frank");
+    create_users(&[&frank]).await;
+    let (first, broken, last) = (unique("first"), unique("broken"), unique("last"));
+    let mut a = ap(&unique("ap"), &first);
+    a.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    // Valid as far as the connector can tell; the server refuses it (no such column), so the
+    // whole transaction (role, membership, policy) is rolled back.
+    let mut b = ap(&unique("ap"), &broken);
+    b.action = Action::Filtered;
+    b.who = users(&[&frank]);
+    b.what = vec![what(&format!("{db}.shop.orders"), "table", &[])];
+    b.policy_rule = Some("no_such_column = 1".to_owned());
+    let mut c = ap(&unique("ap"), &last);
+    c.what = vec![what(&format!("{db}.shop.customers"), "table", &["SELECT"])];
+    let mut d = ap(&unique("ap"), &unique("masked"));
+    d.action = Action::Mask;
+    d.what = vec![what(&format!("{db}.shop.customers.email"), "column", &[])];
+
+    let outcomes = apply(vec![a, b, c, d]).await;
+    assert_eq!(outcomes.len(), 4);
+    ok(&outcomes[0]);
+    ok(&outcomes[2]);
+    assert_eq!(outcomes[1].feedback.errors.len(), 1);
+    assert!(
+        outcomes[1].feedback.errors[0].contains("no_such_column"),
+        "{:?}",
+        outcomes[1].feedback.errors
+    );
+    assert!(outcomes[1].statements.is_empty());
+    assert_eq!(role_comment(&broken).await, None);
+    assert!(role_comment(&first).await.is_some());
+    assert!(role_comment(&last).await.is_some());
+    // mask cannot be applied: said so, nothing done.
+    assert_eq!(outcomes[3].feedback.errors.len(), 1);
+    assert!(outcomes[3].feedback.errors[0].contains("cannot apply action \"mask\""));
+    assert!(outcomes[3].statements.is_empty());
+}
+
+#[tokio::test]
+async fn unknown_fields_are_an_error_listing_them() {
+    let mut strange = ap(&unique("ap"), &unique("strange"));
+    strange
+        .unknown_fields
+        .insert("whoAbacRule".to_owned(), serde_json::json!({"x": 1}));
+    let outcome = apply_one(strange.clone()).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert!(outcome.feedback.errors[0].contains("whoAbacRule"));
+    assert_eq!(role_comment(&strange.naming_hint).await, None);
+}
+
+#[tokio::test]
+async fn inheritance_by_id_waits_for_a_role_created_later_in_the_export() {
+    let db = unique("acc_inherit");
+    support::create_database(&db, SHOP).await;
+    let (giver, heir, named) = (unique("giver"), unique("heir"), unique("named_heir"));
+    let (giver_id, heir_id) = (unique("ap_giver"), unique("ap_heir"));
+    create_users(&[&named]).await;
+    // The giver's access goes to whoever has the heir's role, which comes later.
+    let mut a = ap(&giver_id, &giver);
+    a.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    a.who.inherit_from = vec![format!("ID:{heir_id}"), named.clone()];
+    let mut b = ap(&heir_id, &heir);
+    b.what = vec![what(&format!("{db}.shop.customers"), "table", &["SELECT"])];
+
+    // Plan first: nothing exists, and yet the deferred membership is planned.
+    let planned = sync(ApplyMode::Plan, vec![a.clone(), b.clone()]).await;
+    assert_eq!(planned.len(), 2);
+    assert_eq!(planned[0].feedback.access_provider, heir_id);
+    assert_eq!(planned[1].feedback.access_provider, giver_id);
+    assert_eq!(
+        planned[1].statements.last().map(String::as_str),
+        Some(format!("GRANT {} TO {}", q(&giver), q(&heir)).as_str())
+    );
+    assert_eq!(role_comment(&giver).await, None);
+
+    let outcomes = apply(vec![a.clone(), b.clone()]).await;
+    assert_eq!(outcomes.len(), 2);
+    // The heir is pushed first; the giver's outcome waited for the end of the export.
+    assert_eq!(outcomes[0].feedback.access_provider, heir_id);
+    assert_eq!(outcomes[1].feedback.access_provider, giver_id);
+    ok(&outcomes[0]);
+    ok(&outcomes[1]);
+    assert_eq!(outcomes[1].statements, planned[1].statements);
+    assert_eq!(members(&giver).await, set(&[&heir, &named]));
+
+    // Again: the heir now exists, nothing to do for anyone.
+    let again = apply(vec![a, b]).await;
+    for outcome in &again {
+        ok(outcome);
+        assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+    }
+}
+
+#[tokio::test]
+async fn a_row_filter_shows_a_member_only_its_rows_and_needs_row_level_security() {
+    let db = unique("acc_filter");
+    support::create_database(
+        &db,
+        &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
+    )
+    .await;
+    let gina = unique("gina");
+    create_users(&[&gina]).await;
+    let mut readers = ap(&unique("ap"), &unique("order_readers"));
+    readers.who = users(&[&gina]);
+    readers.what = vec![
+        what(&format!("{db}.shop.orders"), "table", &["SELECT"]),
+        what(&format!("{db}.shop.customers"), "table", &["SELECT"]),
+    ];
+    let filter_role = unique("eu_orders");
+    let mut eu = ap(&unique("ap"), &filter_role);
+    eu.action = Action::Filtered;
+    eu.who = users(&[&gina]);
+    eu.what = vec![what(&format!("{db}.shop.orders"), "table", &[])];
+    eu.policy_rule = Some("Region = 'EU' AND amount BETWEEN 0 AND 100".to_owned());
+    let outcomes = apply(vec![readers.clone(), eu.clone()]).await;
+    ok(&outcomes[0]);
+    ok(&outcomes[1]);
+    let create = outcomes[1]
+        .statements
+        .iter()
+        .find(|s| s.starts_with("CREATE POLICY"))
+        .expect("a policy");
+    assert!(
+        create.ends_with(&format!(
+            "ON \"shop\".\"orders\" AS PERMISSIVE FOR SELECT TO {} USING (((\"region\" = 'EU') AND (\"amount\" BETWEEN 0 AND 100)))",
+            q(&filter_role)
+        )),
+        "{create}"
+    );
+    assert!(
+        outcomes[1]
+            .statements
+            .iter()
+            .all(|s| !s.contains("ROW LEVEL SECURITY"))
+    );
+
+    let admin = support::pg_admin(&db).await;
+    admin
+        .batch_execute(&format!("SET ROLE {}", q(&gina)))
+        .await
+        .expect("become gina");
+    let ids: Vec<i32> = admin
+        .query("SELECT id FROM shop.orders ORDER BY id", &[])
+        .await
+        .expect("gina reads")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, vec![1, 3]);
+    admin.batch_execute("RESET ROLE").await.expect("reset");
+
+    // Unchanged: nothing to do. Changed rule: the policy is replaced.
+    let again = apply(vec![readers, eu.clone()]).await;
+    assert!(
+        again
+            .iter()
+            .all(|o| o.statements.is_empty() && o.feedback.errors.is_empty())
+    );
+    eu.policy_rule = Some("region = 'US'".to_owned());
+    let changed = apply_one(eu.clone()).await;
+    ok(&changed);
+    assert_eq!(changed.statements.len(), 3, "{:?}", changed.statements);
+    assert!(changed.statements[0].starts_with("DROP POLICY"));
+
+    // Row-level security off on the table: an error, and the connector does not enable it.
+    let mut off = ap(&unique("ap"), &unique("rls_off"));
+    off.action = Action::Filtered;
+    off.what = vec![what(&format!("{db}.shop.customers"), "table", &[])];
+    off.policy_rule = Some("id = 1".to_owned());
+    let outcome = apply_one(off).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert!(outcome.feedback.errors[0].contains("row-level security is off"));
+    let rls: bool = admin
+        .query_one(
+            "SELECT relrowsecurity FROM pg_class WHERE oid = 'shop.customers'::regclass",
+            &[],
+        )
+        .await
+        .expect("rls")
+        .get(0);
+    assert!(!rls);
+
+    // An unsafe rule is refused.
+    let mut evil = eu;
+    evil.policy_rule = Some("pg_sleep(1) IS NOT NULL".to_owned());
+    let outcome = apply_one(evil).await;
+    assert_eq!(outcome.feedback.errors.len(), 1);
+    assert!(outcome.statements.is_empty());
+
+    // Deleting the filter drops its policy, then its role.
+    let mut gone = ap(&changed.feedback.access_provider, &filter_role);
+    gone.delete = true;
+    let outcome = apply_one(gone).await;
+    ok(&outcome);
+    assert!(outcome.statements[0].starts_with("DROP POLICY"));
+    let policies: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_policy WHERE polrelid = 'shop.orders'::regclass",
+            &[],
+        )
+        .await
+        .expect("policies")
+        .get(0);
+    assert_eq!(policies, 0);
+}
+
+#[tokio::test]
+async fn hostile_identifiers_round_trip() {
+    let db = format!("Hostile \"DB\"; {}", unique("h."));
+    support::create_database(
+        &db,
+        r#"
+CREATE SCHEMA "Sch.""ema;";
+CREATE TABLE "Sch.""ema;"."Tä'ble ""x""" ("Cöl.""1""';" int, plain int);
+"#,
+    )
+    .await;
+    let user = format!("Ü'ser \"{}\"; DROP", unique("x"));
+    create_users(&[&user]).await;
+    let table = naming::full_name([db.as_str(), "Sch.\"ema;", "Tä'ble \"x\""]);
+    let column = naming::full_name([db.as_str(), "Sch.\"ema;", "Tä'ble \"x\"", "Cöl.\"1\"';"]);
+    let id = format!("ap'\"); DROP ROLE x; -- {}", unique("id"));
+    let mut hostile = ap(&id, &format!("Hö'stile \"{}\"", unique("Name")));
+    hostile.who = users(&[&user]);
+    hostile.what = vec![
+        what(&table, "table", &["SELECT"]),
+        what(&column, "column", &["UPDATE"]),
+    ];
+    let outcome = apply_one(hostile.clone()).await;
+    ok(&outcome);
+    let role = outcome.feedback.actual_name.clone();
+    assert!(
+        role.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    );
+    assert_eq!(role_comment(&role).await, Some(managed_comment(&id)));
+    assert_eq!(members(&role).await, set(&[&user]));
+    let privileges = privileges(&db, &role).await;
+    assert_eq!(
+        privileges,
+        set(&[
+            "CONNECT on database",
+            "USAGE on \"Sch.\"\"ema;\"",
+            "SELECT on \"Sch.\"\"ema;\".\"Tä'ble \"\"x\"\"\"",
+            "UPDATE on \"Sch.\"\"ema;\".\"Tä'ble \"\"x\"\"\".\"Cöl.\"\"1\"\"';\"",
+        ])
+    );
+    hostile.actual_name = Some(role);
+    let again = apply_one(hostile).await;
+    ok(&again);
+    assert!(again.statements.is_empty(), "{:?}", again.statements);
+}
+
+#[tokio::test]
+async fn plan_executes_nothing_and_lists_exactly_what_apply_then_executes() {
+    let db = unique("acc_plan");
+    support::create_database(&db, SHOP).await;
+    let henk = unique("henk");
+    create_users(&[&henk]).await;
+    let role = unique("planned");
+    let mut planned = ap(&unique("ap"), &role);
+    planned.who = users(&[&henk]);
+    planned.what = vec![
+        what(&format!("{db}.shop.orders"), "table", &["SELECT", "UPDATE"]),
+        what(&format!("{db}.shop.customers.name"), "column", &["SELECT"]),
+    ];
+    let plan = sync(ApplyMode::Plan, vec![planned.clone()]).await;
+    ok(&plan[0]);
+    assert!(plan[0].statements.len() >= 6, "{:?}", plan[0].statements);
+    assert_eq!(role_comment(&role).await, None);
+    assert!(members(&role).await.is_empty());
+
+    let applied = apply_one(planned.clone()).await;
+    ok(&applied);
+    assert_eq!(applied.statements, plan[0].statements);
+
+    // A change planned on an existing role: listed, not executed.
+    planned.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let before = privileges(&db, &role).await;
+    let plan = sync(ApplyMode::Plan, vec![planned.clone()]).await;
+    ok(&plan[0]);
+    assert_eq!(
+        plan[0].statements,
+        vec![
+            format!(
+                "REVOKE SELECT (\"name\") ON TABLE \"shop\".\"customers\" FROM {}",
+                q(&role)
+            ),
+            format!(
+                "REVOKE UPDATE ON TABLE \"shop\".\"orders\" FROM {}",
+                q(&role)
+            ),
+        ]
+    );
+    assert_eq!(privileges(&db, &role).await, before);
+    let applied = apply_one(planned).await;
+    assert_eq!(applied.statements, plan[0].statements);
+}
+
+#[tokio::test]
+async fn superusers_memberships_are_never_changed() {
+    let (root, ivy) = (unique("root"), unique("ivy"));
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {} SUPERUSER; CREATE ROLE {} LOGIN",
+            q(&root),
+            q(&ivy)
+        ))
+        .await
+        .expect("create roles");
+    let role = unique("guarded");
+    let mut guarded = ap(&unique("ap"), &role);
+    guarded.who = users(&[&root, &ivy]);
+    let outcome = apply_one(guarded.clone()).await;
+    ok(&outcome);
+    assert_eq!(outcome.feedback.warnings.len(), 1);
+    assert!(outcome.feedback.warnings[0].contains("superuser"));
+    assert_eq!(members(&role).await, set(&[&ivy]));
+
+    // Granted by hand to the superuser, and not in who: still not revoked.
+    admin
+        .batch_execute(&format!("GRANT {} TO {}", q(&role), q(&root)))
+        .await
+        .expect("grant by hand");
+    guarded.who = users(&[&ivy]);
+    let outcome = apply_one(guarded).await;
+    ok(&outcome);
+    assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+    assert_eq!(members(&role).await, set(&[&ivy, &root]));
+}
