@@ -274,7 +274,7 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
     assert_eq!(state.jobs.len(), 1, "one job for both steps");
     assert_eq!(state.jobs[0].status(), "COMPLETED");
     assert_eq!(state.end_of_targets_syncs.len(), 1);
-    for step in ["DS", "IS"] {
+    for step in ["DS", "IS", "DA"] {
         let last = state.task_events_of(step).last().map(|e| e.status.clone());
         assert_eq!(last.as_deref(), Some("COMPLETED"), "{step}");
     }
@@ -306,6 +306,8 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
     let user = test_support::unique_name("clireader");
     let legacy = test_support::unique_name("clilegacy");
     let hint = test_support::unique_name("cli_analysts");
+    // Raito's ids are unique; the test cluster outlives one test run.
+    let id = test_support::unique_name("analysts");
     test_support::create_database(
         &database,
         &format!(
@@ -324,21 +326,21 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
         .await
         .expect("databases")
         .iter()
-        .map(|row| format!("\"{}\"", row.get::<_, String>(0)))
+        .map(|row| format!("\"{}\"", row.get::<_, String>(0).replace('"', "\"\"")))
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(
         dir.path(),
         &format!(
             "    pg-database: {database}\n    pg-excluded-databases: '{}'\n",
-            others.join(", ")
+            others.join(", ").replace('\'', "''")
         ),
     );
     let file = dir.path().join("access.yaml");
     std::fs::write(
         &file,
         format!(
-            "accessProviders:\n  - id: analysts\n    name: Analysts\n    namingHint: {hint}\n    \
+            "accessProviders:\n  - id: {id}\n    name: Analysts\n    namingHint: {hint}\n    \
              action: grant\n    who: {{users: [{user}]}}\n    what:\n      - dataObject: \
              {{fullName: {database}.sales.orders, type: table}}\n        permissions: [SELECT]\n"
         ),
@@ -394,7 +396,7 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
     let feedback: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&feedback).expect("feedback")).expect("JSON");
     assert_eq!(feedback.len(), 1);
-    assert_eq!(feedback[0]["accessProvider"], "analysts");
+    assert_eq!(feedback[0]["accessProvider"], id.as_str());
     assert_eq!(feedback[0]["actualName"], hint.as_str());
 
     let again = access("plan", &["--file", file_arg]);

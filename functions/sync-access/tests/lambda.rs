@@ -43,7 +43,10 @@ async fn raito_yml(ds: &str, database: &str) -> String {
     let pg = test_support::postgres();
     let others: Vec<String> = test_support::pg_admin("postgres")
         .await
-        .query("SELECT datname FROM pg_database WHERE datname <> $1", &[&database])
+        .query(
+            "SELECT datname FROM pg_database WHERE datname <> $1",
+            &[&database],
+        )
         .await
         .expect("databases")
         .iter()
@@ -118,9 +121,11 @@ async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_onc
     let ds = test_support::unique_name("ds");
     let hint = test_support::unique_name("analysts");
     let deployment = deploy(&ds, &database, &[]).await;
+    // Raito's ids are unique; the test cluster outlives one test run.
+    let id = test_support::unique_name("ap");
     deployment
         .standin
-        .put_access_provider(&ds, grant("ap-1", &hint, &database, &user))
+        .put_access_provider(&ds, grant(&id, &hint, &database, &user))
         .unwrap();
     assert!(!can_select(&database, &user).await);
 
@@ -135,7 +140,10 @@ async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_onc
     assert_eq!(step["counts"]["changed"], 1, "{summary}");
 
     // The role exists, is marked as Raito's, has the grant, and the user is in it.
-    assert!(can_select(&database, &user).await, "the user can read the table");
+    assert!(
+        can_select(&database, &user).await,
+        "the user can read the table"
+    );
     let comment: String = test_support::pg_admin(&database)
         .await
         .query_one(
@@ -145,12 +153,15 @@ async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_onc
         .await
         .expect("the role exists")
         .get(0);
-    assert_eq!(comment, "Managed by Raito Cloud (access provider ap-1)");
+    assert_eq!(
+        comment,
+        format!("Managed by Raito Cloud (access provider {id})")
+    );
 
     // Raito has the feedback (the actual name) and the imported access: the unmanaged role,
     // not Raito's own.
     let snapshot = deployment.standin.state();
-    let managed = snapshot.access_provider(&ds, "ap-1").unwrap();
+    let managed = snapshot.access_provider(&ds, &id).unwrap();
     assert!(managed.in_sync(), "{managed:?}");
     assert_eq!(managed.actual_name.as_deref(), Some(hint.as_str()));
     let imported: Vec<&str> = snapshot
@@ -223,9 +234,10 @@ async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out
     let hint = test_support::unique_name("webhooked");
     let secret = put_secret("raito/webhook", json!({ "secret": WEBHOOK_SECRET })).await;
     let deployment = deploy(&ds, &database, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)]).await;
+    let id = test_support::unique_name("ap");
     deployment
         .standin
-        .put_access_provider(&ds, grant("ap-w", &hint, &database, &user))
+        .put_access_provider(&ds, grant(&id, &hint, &database, &user))
         .unwrap();
     let body = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}}).to_string();
 
@@ -246,7 +258,10 @@ async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out
     assert_eq!(accepted["statusCode"], 202, "{accepted}");
     let queued = keys(&deployment, "triggers/access/").await;
     assert_eq!(queued, ["triggers/access/warehouse/d-1.json"]);
-    assert!(!can_select(&database, &user).await, "nothing runs before the answer");
+    assert!(
+        !can_select(&database, &user).await,
+        "nothing runs before the answer"
+    );
     let replay = response(
         deployment
             .invoke(webhook(&body, "d-1", WEBHOOK_SECRET), INVOKE_TIMEOUT)
@@ -257,14 +272,17 @@ async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out
     // The queued trigger's event runs the export of what is out of sync, without the import.
     let summary = response(
         deployment
-            .invoke(object_created(&deployment.bucket, &queued[0]), INVOKE_TIMEOUT)
+            .invoke(
+                object_created(&deployment.bucket, &queued[0]),
+                INVOKE_TIMEOUT,
+            )
             .await,
     );
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
     assert!(can_select(&database, &user).await);
     let snapshot = deployment.standin.state();
     assert!(snapshot.access_exports.iter().all(|e| e.out_of_sync_only));
-    assert!(snapshot.access_provider(&ds, "ap-w").unwrap().in_sync());
+    assert!(snapshot.access_provider(&ds, &id).unwrap().in_sync());
     assert!(snapshot.imported_access_providers(&ds).is_empty());
     assert!(keys(&deployment, "triggers/").await.is_empty(), "consumed");
 }
@@ -275,12 +293,16 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     let ds = test_support::unique_name("ds");
     let hint = test_support::unique_name("coded");
     let deployment = deploy(&ds, &database, &[]).await;
+    let (read, mask) = (
+        test_support::unique_name("team-read"),
+        test_support::unique_name("team-mask"),
+    );
     let file = format!(
         "accessProviders:\n\
-         - id: team-read\n  name: Team read\n  namingHint: {hint}\n  action: grant\n  \
+         - id: {read}\n  name: Team read\n  namingHint: {hint}\n  action: grant\n  \
            who: {{users: [{user}]}}\n  \
            what:\n  - dataObject: {{fullName: {database}.sales.orders, type: table}}\n    permissions: [SELECT]\n\
-         - id: team-mask\n  name: Team mask\n  action: mask\n  \
+         - id: {mask}\n  name: Team mask\n  action: mask\n  \
            what:\n  - dataObject: {{fullName: {database}.sales.orders.region, type: column}}\n    permissions: []\n"
     );
     let key = "access-as-code/warehouse/team/grants.yaml";
@@ -320,9 +342,9 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     let feedback: Vec<Value> = serde_json::from_slice(&feedback).unwrap();
     assert_eq!(feedback.len(), 2, "{feedback:?}");
     let by_id = |id: &str| feedback.iter().find(|f| f["accessProvider"] == id).unwrap();
-    assert_eq!(by_id("team-read")["actualName"], hint.as_str());
-    assert_eq!(by_id("team-read")["errors"], json!([]));
-    let mask_errors = by_id("team-mask")["errors"].to_string();
+    assert_eq!(by_id(&read)["actualName"], hint.as_str());
+    assert_eq!(by_id(&read)["errors"], json!([]));
+    let mask_errors = by_id(&mask)["errors"].to_string();
     assert!(mask_errors.contains("mask"), "{mask_errors}");
     // Raito Cloud is not involved in access-as-code.
     assert!(deployment.standin.state().jobs.is_empty());
