@@ -113,7 +113,7 @@ pub struct TargetSummary {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StepSummary {
-    /// `data-source` or `identity-store`.
+    /// `data-source`, `identity-store`, `data-access` or `data-usage`.
     pub step: &'static str,
     /// Completed, skipped or failed.
     pub status: TargetStatus,

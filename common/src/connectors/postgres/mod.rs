@@ -7,9 +7,11 @@
 //! - Needs: `CONNECT` on the databases to sync. The catalog is readable by every role, so
 //!   reading metadata needs no other grant.
 //! - Supports: the data source sync ([`metadata`]), the identity sync of its own roles
-//!   ([`identities`]) and the usage sync from the server's statement log ([`usage`]: log files
-//!   read over SQL, or the CloudWatch Logs export of RDS and Aurora; see there for the server
-//!   settings and grants it needs). Full names follow [`naming`].
+//!   ([`identities`]), the access sync both ways ([`access`]: Raito's access providers applied
+//!   as roles, grants and row-level-security policies; the other roles imported; applying needs
+//!   `CREATEROLE` and the privileges to grant) and the usage sync from the server's statement
+//!   log ([`usage`]: log files read over SQL, or the CloudWatch Logs export of RDS and Aurora;
+//!   see there for the server settings and grants it needs). Full names follow [`naming`].
 
 pub mod access;
 mod client;
