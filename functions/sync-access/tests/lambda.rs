@@ -228,7 +228,7 @@ async fn keys(deployment: &Deployment, prefix: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out_of_sync() {
+async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out_of_sync() {
     let (database, user, _) = setup().await;
     let ds = test_support::unique_name("ds");
     let hint = test_support::unique_name("webhooked");
@@ -268,6 +268,14 @@ async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out
             .await,
     );
     assert_eq!(replay["statusCode"], 409, "{replay}");
+    // A second change before the run: both are queued, one run covers them.
+    let second = response(
+        deployment
+            .invoke(webhook(&body, "d-2", WEBHOOK_SECRET), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(second["statusCode"], 202, "{second}");
+    assert_eq!(keys(&deployment, "triggers/access/").await.len(), 2);
 
     // The queued trigger's event runs the export of what is out of sync, without the import.
     let summary = response(
@@ -281,6 +289,11 @@ async fn a_signed_webhook_is_queued_at_once_and_its_run_applies_only_what_is_out
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
     assert!(can_select(&database, &user).await);
     let snapshot = deployment.standin.state();
+    assert_eq!(
+        snapshot.access_exports.len(),
+        1,
+        "the two deliveries coalesced"
+    );
     assert!(snapshot.access_exports.iter().all(|e| e.out_of_sync_only));
     assert!(snapshot.access_provider(&ds, &id).unwrap().in_sync());
     assert!(snapshot.imported_access_providers(&ds).is_empty());
@@ -348,4 +361,57 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     assert!(mask_errors.contains("mask"), "{mask_errors}");
     // Raito Cloud is not involved in access-as-code.
     assert!(deployment.standin.state().jobs.is_empty());
+}
+
+#[tokio::test]
+async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
+    let (database, _, _) = setup().await;
+    let ds = test_support::unique_name("ds");
+    let secret = put_secret("raito/webhook", json!({ "secret": WEBHOOK_SECRET })).await;
+    let deployment = deploy(&ds, &database, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)]).await;
+    let body =
+        json!({"syncTrigger": {"dataSource": ds, "dataSourceSync": true, "usageSync": true}})
+            .to_string();
+    let accepted = response(
+        deployment
+            .invoke(webhook(&body, "d-st", WEBHOOK_SECRET), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(accepted["statusCode"], 202, "{accepted}");
+    let mut queued = keys(&deployment, "triggers/").await;
+    queued.sort();
+    assert_eq!(
+        queued,
+        [
+            "triggers/metadata/warehouse/d-st.json",
+            "triggers/usage/warehouse/d-st.json"
+        ]
+    );
+    // An event for another step's queue is not this function's: it runs nothing.
+    let ignored = response(
+        deployment
+            .invoke(
+                object_created(&deployment.bucket, &queued[0]),
+                INVOKE_TIMEOUT,
+            )
+            .await,
+    );
+    assert_eq!(ignored["targets"], json!([]), "{ignored}");
+    assert_eq!(
+        keys(&deployment, "triggers/").await.len(),
+        2,
+        "left for their functions"
+    );
+
+    // A data source no target has: signed, but nothing to queue.
+    let unknown = json!({"apUpdate": {"domain": "demo", "dataSourceNames": ["nope"]}}).to_string();
+    let refused = response(
+        deployment
+            .invoke(
+                webhook(&unknown, "d-unknown", WEBHOOK_SECRET),
+                INVOKE_TIMEOUT,
+            )
+            .await,
+    );
+    assert_eq!(refused["statusCode"], 422, "{refused}");
 }
