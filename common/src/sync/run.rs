@@ -453,6 +453,26 @@ impl StepContext<'_> {
         summary.message = Some(reason);
     }
 
+    /// Reports the step skipped when the target skips it (its `skip-…-sync` setting) or the
+    /// connector does not support it; whether it was.
+    async fn skipped_unless(
+        &self,
+        summary: &mut StepSummary,
+        target_skips: bool,
+        supported: bool,
+        connector: &dyn Connector,
+    ) -> bool {
+        let reason = if target_skips {
+            format!("the target sets skip-{}-sync", step_name(self.step))
+        } else if !supported {
+            format!("the {} connector has no {}", connector.name(), self.step)
+        } else {
+            return false;
+        };
+        self.skipped(summary, reason).await;
+        true
+    }
+
     /// Where this job's files for this target are staged: `<job>/<target>`.
     fn staging_prefix(&self) -> String {
         format!("{}/{}", self.job, file_safe(&self.run.target.name))
@@ -537,13 +557,15 @@ impl StepContext<'_> {
     ) -> Result<(), String> {
         let (target, selection) = (self.run.target, self.run.selection);
         let data_source_id = target.data_source_id.clone().unwrap_or_default();
-        if target.skip_data_source_sync || connector.data_source().is_none() {
-            let reason = if target.skip_data_source_sync {
-                "the target sets skip-data-source-sync".to_owned()
-            } else {
-                format!("the {} connector has no data source sync", connector.name())
-            };
-            self.skipped(summary, reason).await;
+        if self
+            .skipped_unless(
+                summary,
+                target.skip_data_source_sync,
+                connector.data_source().is_some(),
+                connector,
+            )
+            .await
+        {
             return Ok(());
         }
         self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
@@ -657,13 +679,15 @@ impl StepContext<'_> {
     ) -> Result<(), String> {
         let target = self.run.target;
         let data_source_id = target.data_source_id.clone().unwrap_or_default();
-        if target.skip_data_usage_sync || connector.usage().is_none() {
-            let reason = if target.skip_data_usage_sync {
-                "the target sets skip-data-usage-sync".to_owned()
-            } else {
-                format!("the {} connector has no data usage sync", connector.name())
-            };
-            self.skipped(summary, reason).await;
+        if self
+            .skipped_unless(
+                summary,
+                target.skip_data_usage_sync,
+                connector.usage().is_some(),
+                connector,
+            )
+            .await
+        {
             return Ok(());
         }
         self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
@@ -736,13 +760,15 @@ impl StepContext<'_> {
     ) -> Result<(), String> {
         let (target, selection) = (self.run.target, self.run.selection);
         let data_source_id = target.data_source_id.clone().unwrap_or_default();
-        if target.skip_data_access_sync || connector.access().is_none() {
-            let reason = if target.skip_data_access_sync {
-                "the target sets skip-data-access-sync".to_owned()
-            } else {
-                format!("the {} connector has no data access sync", connector.name())
-            };
-            self.skipped(summary, reason).await;
+        if self
+            .skipped_unless(
+                summary,
+                target.skip_data_access_sync,
+                connector.access().is_some(),
+                connector,
+            )
+            .await
+        {
             return Ok(());
         }
         self.task(JobStatus::Started, Vec::new(), Vec::new()).await;
