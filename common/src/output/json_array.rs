@@ -46,6 +46,16 @@ impl JsonArrayWriter {
         Ok(())
     }
 
+    /// Appends one element that the caller already serialised with `serde_json` (one JSON
+    /// value, e.g. from [`serde_json::to_writer`]): for callers that need its size first.
+    pub async fn write_encoded(&mut self, json: &[u8]) -> Result<(), Error> {
+        let separator: &[u8] = if self.count == 0 { b"[\n" } else { b",\n" };
+        self.destination.write(separator).await?;
+        self.destination.write(json).await?;
+        self.count += 1;
+        Ok(())
+    }
+
     /// How many elements were written so far.
     pub fn count(&self) -> u64 {
         self.count

@@ -224,7 +224,7 @@ impl Sink<Statement> for PartSink<'_> {
                 location: format!("usage part {}", self.number),
             });
         };
-        writer.write(&statement).await?;
+        writer.write_encoded(&self.scratch).await?;
         *bytes += size;
         self.count(count::STATEMENTS, 1);
         if statement.error.contains(UNPARSED) {

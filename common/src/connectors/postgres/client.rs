@@ -263,6 +263,50 @@ impl<'t> Cursor<'t> {
     }
 }
 
+/// A query's rows as the server sends them, taken in batches of up to [`FETCH_SIZE`]: no
+/// cursor round trip per batch, so the server produces rows while the client handles the
+/// previous ones. Memory stays bounded: the driver reads the socket only as fast as rows are
+/// taken. The connection serves nothing else until the rows are read to the end, so use it
+/// for one query at a time per connection (a [`Cursor`] where several interleave).
+pub struct RowBatches {
+    stream: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    done: bool,
+}
+
+impl RowBatches {
+    /// Sends `query` with `params` in `transaction`.
+    pub async fn query(
+        transaction: &Transaction<'_>,
+        query: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Self, tokio_postgres::Error> {
+        let stream = transaction.query_raw(query, params.iter().copied()).await?;
+        Ok(Self {
+            stream: Box::pin(stream),
+            done: false,
+        })
+    }
+
+    /// The next batch of rows, `None` after the last.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, tokio_postgres::Error> {
+        use futures::StreamExt;
+        if self.done {
+            return Ok(None);
+        }
+        let mut rows = Vec::with_capacity(FETCH_SIZE as usize);
+        while rows.len() < FETCH_SIZE as usize {
+            match self.stream.next().await.transpose()? {
+                Some(row) => rows.push(row),
+                None => {
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+        Ok((!rows.is_empty()).then_some(rows))
+    }
+}
+
 /// Turns a driver error into a connector error by meaning: refused logins and missing
 /// privileges are `PermissionDenied`, an unreachable server is `Connect`.
 pub fn classify(error: tokio_postgres::Error, endpoint: &str, operation: &str) -> Error {

@@ -1,7 +1,7 @@
 //! The PostgreSQL data source sync: databases, schemas, relations and columns, read from the
-//! catalog through a cursor (a portal fetched in batches) inside a read-only, repeatable-read
-//! transaction per database, so memory stays flat and each database is one consistent
-//! snapshot.
+//! catalog as the rows stream in (no cursor round trips; the driver reads only as fast as rows
+//! are written, so memory stays flat) inside a read-only, repeatable-read transaction per
+//! database, so each database is one consistent snapshot.
 
 use tokio_postgres::types::ToSql;
 use tracing::Instrument;
@@ -421,7 +421,7 @@ async fn sync_database(
     let only_schema = scope.level(1);
     let params: [&(dyn ToSql + Sync); 2] = [&excluded, &only_schema];
 
-    let mut schemas = client::Cursor::open(&transaction, LIST_SCHEMAS, &params)
+    let mut schemas = client::RowBatches::query(&transaction, LIST_SCHEMAS, &params)
         .await
         .map_err(fail("listing schemas"))?;
     while let Some(rows) = schemas
@@ -449,7 +449,7 @@ async fn sync_database(
         }
     }
 
-    let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
+    let mut relations = client::RowBatches::query(&transaction, LIST_RELATIONS, &params)
         .await
         .map_err(fail("listing tables and columns"))?;
     // The relation of the previous row: columns arrive right after their relation.

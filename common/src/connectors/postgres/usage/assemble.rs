@@ -14,7 +14,9 @@
 //! statement. An ERROR logged more than that after its statement started becomes a failed
 //! statement of its own (keyed by its own log line).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use super::parse::{self, LogRecord, Message};
 
@@ -50,7 +52,8 @@ pub struct Draft {
 /// Turns records (roughly in time order) into drafts in start-time order.
 #[derive(Default)]
 pub struct Assembler {
-    buffer: BTreeMap<(i64, u64), Draft>,
+    /// Boxed: the map moves its values around as it rebalances.
+    buffer: BTreeMap<(i64, u64), Box<Draft>>,
     /// The open statement of each session, by buffer key.
     open: HashMap<String, (i64, u64)>,
     sequence: u64,
@@ -59,23 +62,23 @@ pub struct Assembler {
 
 impl Assembler {
     /// Takes one record.
-    pub fn push(&mut self, record: LogRecord) {
+    pub fn push(&mut self, record: LogRecord<'_>) {
         self.watermark = self.watermark.max(record.time_ms);
-        match record.severity.as_str() {
+        match record.severity.as_ref() {
             "LOG" => self.log(record),
             "ERROR" => self.error(record),
             "STATEMENT" => {
                 if let Some(draft) = self.open_draft(&record.session)
                     && draft.query.is_empty()
                 {
-                    draft.query = record.message;
+                    draft.query = record.message.into_owned();
                 }
             }
             _ => {}
         }
     }
 
-    fn log(&mut self, record: LogRecord) {
+    fn log(&mut self, record: LogRecord<'_>) {
         match parse::message(&record.message) {
             Message::Statement(text) => {
                 let text = text.to_owned();
@@ -121,7 +124,7 @@ impl Assembler {
         }
     }
 
-    fn error(&mut self, record: LogRecord) {
+    fn error(&mut self, record: LogRecord<'_>) {
         let error = if record.state_code.is_empty() {
             format!("ERROR: {}", record.message)
         } else {
@@ -138,7 +141,7 @@ impl Assembler {
             // A background process's error: not a statement.
             return;
         }
-        let text = record.statement.clone();
+        let text = record.statement.to_string();
         let session = record.session.clone();
         self.anchor(record, text, None);
         if let Some(draft) = self.open_draft(&session) {
@@ -147,30 +150,31 @@ impl Assembler {
     }
 
     /// Starts a statement at `record`.
-    fn anchor(&mut self, record: LogRecord, query: String, audit_id: Option<u64>) {
+    fn anchor(&mut self, record: LogRecord<'_>, query: String, audit_id: Option<u64>) {
         self.sequence += 1;
         let position = (record.time_ms, self.sequence);
-        self.open.insert(record.session.clone(), position);
+        let session = record.session.into_owned();
+        self.open.insert(session.clone(), position);
         self.buffer.insert(
             position,
-            Draft {
-                key: record.key,
-                session: record.session,
+            Box::new(Draft {
+                key: record.key.to_string(),
+                session,
                 start_ms: record.time_ms,
                 end_ms: None,
-                user: record.user,
-                database: record.database,
+                user: record.user.into_owned(),
+                database: record.database.into_owned(),
                 query,
                 error: String::new(),
                 rows: None,
                 audit_id,
-            },
+            }),
         );
     }
 
     fn open_draft(&mut self, session: &str) -> Option<&mut Draft> {
         let position = self.open.get(session)?;
-        self.buffer.get_mut(position)
+        self.buffer.get_mut(position).map(|draft| &mut **draft)
     }
 
     /// The statement of `session` takes no more records.
@@ -180,11 +184,17 @@ impl Assembler {
 
     /// The next statement whose hold time has passed, in start-time order.
     pub fn pop_ready(&mut self) -> Option<Draft> {
-        let (&(start, _), _) = self.buffer.first_key_value()?;
-        if start + HOLD_MS > self.watermark {
+        if !self.has_ready() {
             return None;
         }
         self.pop()
+    }
+
+    /// Whether [`Self::pop_ready`] has a statement.
+    pub fn has_ready(&self) -> bool {
+        self.buffer
+            .first_key_value()
+            .is_some_and(|(&(start, _), _)| start + HOLD_MS <= self.watermark)
     }
 
     /// The next statement, ready or not (at the end of the log).
@@ -193,7 +203,7 @@ impl Assembler {
         if self.open.get(&draft.session) == Some(&position) {
             self.open.remove(&draft.session);
         }
-        Some(draft)
+        Some(*draft)
     }
 
     /// Statements waiting.
@@ -215,15 +225,24 @@ mod tests {
 
     use super::*;
 
-    fn record(time_ms: i64, session: &str, line: u32, severity: &str, message: &str) -> LogRecord {
+    fn record(
+        time_ms: i64,
+        session: &str,
+        line: u32,
+        severity: &str,
+        message: &str,
+    ) -> LogRecord<'static> {
         LogRecord {
             time_ms,
             user: "alice".into(),
             database: "app".into(),
-            session: session.into(),
-            key: format!("{session}:{line}"),
-            severity: severity.into(),
-            message: message.into(),
+            session: session.to_owned().into(),
+            key: parse::Key {
+                name: session.to_owned().into(),
+                number: Some(line.into()),
+            },
+            severity: severity.to_owned().into(),
+            message: message.to_owned().into(),
             ..Default::default()
         }
     }

@@ -47,8 +47,8 @@ FROM pg_settings WHERE name = 'search_path'";
 #[derive(Debug, Default)]
 pub struct Catalog {
     database: String,
-    /// (schema, relation) → data object type.
-    relations: HashMap<(String, String), &'static str>,
+    /// schema → relation → data object type (nested, so lookups need no owned key).
+    relations: HashMap<String, HashMap<String, &'static str>>,
     schemas: HashSet<String>,
     /// Schemas the metadata sync does not report.
     excluded: HashSet<String>,
@@ -90,7 +90,9 @@ impl Catalog {
                 let kind: String = row.get(2);
                 catalog
                     .relations
-                    .insert((row.get(0), row.get(1)), relation_type(&kind));
+                    .entry(row.get(0))
+                    .or_default()
+                    .insert(row.get(1), relation_type(&kind));
             }
         }
         drop(relations);
@@ -132,7 +134,7 @@ impl Catalog {
             .map_err(fail("ending the read-only transaction"))?;
         tracing::debug!(
             database,
-            relations = catalog.relations.len(),
+            relations = catalog.relations.values().map(HashMap::len).sum::<usize>(),
             schemas = catalog.schemas.len(),
             "read the catalog for the usage sync"
         );
@@ -147,10 +149,12 @@ impl Catalog {
     ) -> Self {
         Catalog {
             database: database.to_owned(),
-            relations: relations
-                .iter()
-                .map(|(s, r, t)| ((s.to_string(), r.to_string()), *t))
-                .collect(),
+            relations: relations.iter().fold(HashMap::new(), |mut map, (s, r, t)| {
+                map.entry(s.to_string())
+                    .or_insert_with(HashMap::new)
+                    .insert(r.to_string(), *t);
+                map
+            }),
             schemas: relations.iter().map(|(s, _, _)| s.to_string()).collect(),
             default_path: parse_search_path(default_path),
             ..Default::default()
@@ -190,21 +194,18 @@ impl Catalog {
             }
             NameKind::Relation => {
                 let (schema, relation) = match name.as_slice() {
-                    [relation] => {
-                        let schema = self.lookup(user, relation)?;
-                        (schema, relation)
-                    }
-                    [schema, relation] => (schema.clone(), relation),
+                    [relation] => (self.lookup(user, relation)?, relation.as_str()),
+                    [schema, relation] => (schema.as_str(), relation.as_str()),
                     [database, schema, relation] if *database == self.database => {
-                        (schema.clone(), relation)
+                        (schema.as_str(), relation.as_str())
                     }
                     _ => return None,
                 };
-                let kind = self.relations.get(&(schema.clone(), relation.clone()))?;
-                if !self.synced_schema(&schema) {
+                let kind = self.relations.get(schema)?.get(relation)?;
+                if !self.synced_schema(schema) {
                     return None;
                 }
-                let full_name = naming::full_name([self.database.as_str(), &schema, relation]);
+                let full_name = naming::full_name([self.database.as_str(), schema, relation]);
                 return Some(reference(full_name, kind));
             }
         };
@@ -218,22 +219,18 @@ impl Catalog {
     }
 
     /// The schema an unqualified relation name resolves to.
-    fn lookup(&self, user: &str, relation: &str) -> Option<String> {
+    fn lookup<'a>(&'a self, user: &'a str, relation: &str) -> Option<&'a str> {
         let path = self.search_path(user);
         let implicit_catalog = !path.iter().any(|s| s == "pg_catalog");
         let schemas = implicit_catalog
             .then_some("pg_catalog")
             .into_iter()
             .chain(path.iter().map(|s| if s == "$user" { user } else { s }));
-        for schema in schemas {
-            if self
-                .relations
-                .contains_key(&(schema.to_owned(), relation.to_owned()))
-            {
-                return Some(schema.to_owned());
-            }
-        }
-        None
+        schemas.into_iter().find(|schema| {
+            self.relations
+                .get(*schema)
+                .is_some_and(|relations| relations.contains_key(relation))
+        })
     }
 }
 

@@ -66,14 +66,9 @@ pub(super) async fn read(emitter: &mut Emitter<'_>, now_s: i64) -> Result<(), Er
             };
             let event_id = event.event_id().unwrap_or_default();
             let timestamp = event.timestamp().unwrap_or_default();
-            match parse::rds_stderr(message, stream, event_id, timestamp) {
-                Ok(record) if record.time_ms < from_ms || record.time_ms >= horizon_ms => {}
-                Ok(record) => {
-                    if emitter.record(record).await? == Flow::Stop {
-                        return Ok(());
-                    }
-                }
-                Err(error) => emitter.unreadable(&error),
+            let record = parse::rds_stderr(message, stream, event_id, timestamp);
+            if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
+                return Ok(());
             }
         }
         if emitter.between_reads() == Flow::Stop {

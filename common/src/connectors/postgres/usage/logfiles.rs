@@ -77,13 +77,13 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         let mut csv = CsvSplitter::default();
         let mut records = Vec::new();
         loop {
-            let chunk: Option<Vec<u8>> = client
+            let row = client
                 .query_one(READ_CHUNK, &[&path, &offset, &CHUNK_BYTES])
                 .await
                 .map_err(fail(
                     "reading a log file with pg_read_binary_file() (grant EXECUTE on it)",
-                ))?
-                .get(0);
+                ))?;
+            let chunk: Option<&[u8]> = row.get(0);
             let Some(chunk) = chunk else {
                 break; // removed since it was listed
             };
@@ -93,41 +93,59 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
             offset += chunk.len() as i64;
             match format {
                 LogFormat::Json => {
-                    carry.extend_from_slice(&chunk);
+                    // Lines are read from the chunk in place; only a line split across two
+                    // chunks goes through `carry`. Records borrow from the line: most
+                    // complete a statement and are dropped without a copy.
+                    let mut data: &[u8] = chunk;
                     if skip_partial_line {
-                        match carry.iter().position(|b| *b == b'\n') {
+                        match memchr::memchr(b'\n', data) {
                             Some(end) => {
-                                carry.drain(..=end);
+                                data = &data[end + 1..];
                                 skip_partial_line = false;
                             }
-                            None => carry.clear(),
+                            None => data = &[],
                         }
                     }
-                    let complete = match carry.iter().rposition(|b| *b == b'\n') {
-                        Some(last) => last + 1,
-                        None => 0,
-                    };
-                    for line in carry[..complete].split(|b| *b == b'\n') {
-                        if line.is_empty() {
-                            continue;
+                    match memchr::memrchr(b'\n', data) {
+                        None => carry.extend_from_slice(data),
+                        Some(last) => {
+                            let (mut lines, tail) = data.split_at(last + 1);
+                            if !carry.is_empty() {
+                                // The line that started in the previous chunk.
+                                let end = memchr::memchr(b'\n', lines).unwrap_or(lines.len() - 1);
+                                carry.extend_from_slice(&lines[..end]);
+                                lines = &lines[end + 1..];
+                                let record = parse::jsonlog(&carry);
+                                if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
+                                    return Ok(());
+                                }
+                                carry.clear();
+                            }
+                            let mut start = 0;
+                            for end in memchr::memchr_iter(b'\n', lines) {
+                                let line = &lines[start..end];
+                                start = end + 1;
+                                if line.is_empty() {
+                                    continue;
+                                }
+                                let record = parse::jsonlog(line);
+                                if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
+                                    return Ok(());
+                                }
+                            }
+                            carry.extend_from_slice(tail);
                         }
-                        records.push(parse::jsonlog(line));
                     }
-                    carry.drain(..complete);
                 }
                 LogFormat::Csv => {
-                    csv.feed(&chunk, &mut |fields| records.push(parse::csvlog(fields)));
-                }
-            }
-            for record in records.drain(..) {
-                match record {
-                    Ok(record) if record.time_ms < from_ms || record.time_ms >= horizon_ms => {}
-                    Ok(record) => {
-                        if emitter.record(record).await? == Flow::Stop {
+                    csv.feed(chunk, &mut |fields| {
+                        records.push(parse::csvlog(fields).map(parse::LogRecord::into_owned))
+                    });
+                    for record in records.drain(..) {
+                        if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
                             return Ok(());
                         }
                     }
-                    Err(error) => emitter.unreadable(&error),
                 }
             }
             if emitter.between_reads() == Flow::Stop {

@@ -93,6 +93,7 @@ pub async fn sync(
         sink,
         catalogs: HashMap::new(),
         assembler: Assembler::default(),
+        analyses: sql::AnalysisCache::default(),
         last_pushed: None,
         stopped: false,
         counts: Counts::default(),
@@ -109,6 +110,7 @@ pub async fn sync(
     result?;
     emitter.finish().await?;
     let c = &emitter.counts;
+    let (parse_cache_hits, parsed_shapes) = emitter.analyses.hits_and_misses();
     tracing::info!(
         records = c.records,
         unreadable_records = c.unreadable,
@@ -117,6 +119,8 @@ pub async fn sync(
         unparsed = c.unparsed,
         accessed_objects = c.accessed,
         unresolved_names = c.unresolved,
+        parse_cache_hits,
+        parsed_shapes,
         stopped_at_deadline = emitter.stopped,
         last_start_time = emitter.last_pushed,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -154,6 +158,8 @@ struct Emitter<'a> {
     /// Per database; `None` when the catalog could not be read (logged once).
     catalogs: HashMap<String, Option<Catalog>>,
     assembler: Assembler,
+    /// Statement shapes already parsed.
+    analyses: sql::AnalysisCache,
     last_pushed: Option<i64>,
     stopped: bool,
     counts: Counts,
@@ -165,13 +171,51 @@ impl Emitter<'_> {
         self.since.saturating_add(1).saturating_mul(1000) - assemble::HOLD_MS
     }
 
-    /// Takes one record that the source read. Records of the sync itself are dropped.
-    async fn record(&mut self, record: parse::LogRecord) -> Result<Flow, Error> {
+    /// Takes one record that a source read (or could not read), and pushes the statements
+    /// that became ready. Records outside `from_ms..horizon_ms` and records of the sync itself
+    /// are dropped.
+    async fn offer(
+        &mut self,
+        record: Result<parse::LogRecord<'_>, parse::RecordError>,
+        from_ms: i64,
+        horizon_ms: i64,
+    ) -> Result<Flow, Error> {
+        // The common case (a record that completes a statement, or that nothing is ready
+        // after) stays synchronous: no future is built per record.
+        if self.take(record, from_ms, horizon_ms) {
+            self.push_ready().await
+        } else {
+            Ok(self.between_reads())
+        }
+    }
+
+    /// Feeds one record to the assembler; whether statements are ready to go.
+    fn take(
+        &mut self,
+        record: Result<parse::LogRecord<'_>, parse::RecordError>,
+        from_ms: i64,
+        horizon_ms: i64,
+    ) -> bool {
+        let record = match record {
+            Ok(record) if record.time_ms < from_ms || record.time_ms >= horizon_ms => {
+                return false;
+            }
+            Ok(record) => record,
+            Err(error) => {
+                self.unreadable(&error);
+                return false;
+            }
+        };
         self.counts.records += 1;
         if record.application == "raito-sync" && record.user == self.config.user {
-            return Ok(Flow::Continue);
+            return false;
         }
         self.assembler.push(record);
+        self.assembler.has_ready()
+    }
+
+    /// Pushes the statements whose hold time has passed.
+    async fn push_ready(&mut self) -> Result<Flow, Error> {
         while let Some(draft) = self.assembler.pop_ready() {
             if self.emit(draft).await? == Flow::Stop {
                 return Ok(Flow::Stop);
@@ -244,12 +288,12 @@ impl Emitter<'_> {
         let mut accessed = Vec::new();
         let mut unresolved = 0;
         let mut error = draft.error;
-        match sql::analyze(&draft.query) {
+        match self.analyses.analyze(&draft.query) {
             Ok(touched) => {
                 if !touched.is_empty()
                     && let Some(catalog) = self.catalog(&draft.database).await?
                 {
-                    for item in &touched {
+                    for item in touched.iter() {
                         match catalog.resolve(&draft.user, item) {
                             Some(object) => {
                                 let entry = AccessedDataObject {
@@ -287,7 +331,7 @@ impl Emitter<'_> {
             user: draft.user,
             success,
             status: if success { "SUCCESS" } else { "FAILED" }.to_owned(),
-            query: truncate(redact_passwords(&draft.query)),
+            query: truncate(redact_passwords(draft.query)),
             error,
             start_time: start,
             end_time: end,
@@ -306,7 +350,9 @@ impl Emitter<'_> {
             {
                 None
             } else {
-                match Catalog::load(self.config, database).await {
+                // Boxed: connecting is a large future, and this one is part of every
+                // record's (moved around once per record) when it is inlined.
+                match Box::pin(Catalog::load(self.config, database)).await {
                     Ok(catalog) => Some(catalog),
                     // The server is unreachable: the run cannot go on.
                     Err(error @ Error::Connect { .. }) => return Err(error),
@@ -325,15 +371,21 @@ impl Emitter<'_> {
 /// The query with the literal after every `PASSWORD` keyword (CREATE/ALTER ROLE or USER …
 /// PASSWORD '…') replaced by `'********'`: a statement log holds such passwords in clear, and
 /// they must not travel on to Raito Cloud.
-pub fn redact_passwords(query: &str) -> String {
-    let lower = query.to_ascii_lowercase();
+pub fn redact_passwords(query: String) -> String {
+    const KEYWORD: &[u8] = b"password";
     let bytes = query.as_bytes();
-    let mut out = String::with_capacity(query.len());
-    let mut copied = 0;
+    let find = |from: usize| {
+        bytes
+            .get(from..)?
+            .windows(KEYWORD.len())
+            .position(|w| w.eq_ignore_ascii_case(KEYWORD))
+            .map(|i| from + i)
+    };
+    // The literals to mask, as byte ranges (quotes included).
+    let mut literals = Vec::new();
     let mut from = 0;
-    while let Some(found) = lower[from..].find("password") {
-        let keyword = from + found;
-        from = keyword + "password".len();
+    while let Some(keyword) = find(from) {
+        from = keyword + KEYWORD.len();
         let standalone = (keyword == 0 || !is_word_byte(bytes[keyword - 1]))
             && bytes.get(from).is_none_or(|b| !is_word_byte(*b));
         if !standalone {
@@ -362,10 +414,18 @@ pub fn redact_passwords(query: &str) -> String {
                 Some(_) => end += 1,
             }
         }
+        literals.push((start, end));
+        from = end;
+    }
+    if literals.is_empty() {
+        return query;
+    }
+    let mut out = String::with_capacity(query.len());
+    let mut copied = 0;
+    for (start, end) in literals {
         out.push_str(&query[copied..start]);
         out.push_str("'********'");
         copied = end;
-        from = end;
     }
     out.push_str(&query[copied..]);
     out
@@ -376,6 +436,9 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 fn truncate(mut query: String) -> String {
+    if query.len() <= MAX_QUERY_CHARS {
+        return query; // fewer bytes than the limit: fewer characters too
+    }
     if let Some((index, _)) = query.char_indices().nth(MAX_QUERY_CHARS) {
         query.truncate(index);
     }
@@ -389,15 +452,15 @@ mod tests {
     #[test]
     fn passwords_in_role_statements_are_redacted() {
         assert_eq!(
-            redact_passwords("CREATE ROLE a LOGIN PASSWORD 'it''s secret' VALID UNTIL 'x'"),
+            redact_passwords("CREATE ROLE a LOGIN PASSWORD 'it''s secret' VALID UNTIL 'x'".into()),
             "CREATE ROLE a LOGIN PASSWORD '********' VALID UNTIL 'x'"
         );
         assert_eq!(
-            redact_passwords("alter user b with password  E'x'; select password from t"),
+            redact_passwords("alter user b with password  E'x'; select password from t".into()),
             "alter user b with password  E'********'; select password from t"
         );
         assert_eq!(
-            redact_passwords("SELECT 'no password here'"),
+            redact_passwords("SELECT 'no password here'".into()),
             "SELECT 'no password here'"
         );
     }

@@ -3,57 +3,100 @@
 //! CloudWatch Logs (`%t:%r:%u@%d:[%p]:` or the longer `%m:%r:%u@%d:[%p]:%l:%e:%s:%v:%x:%c:%q%a:`
 //! prefix). Also the pgaudit `AUDIT:` payload and the messages that carry statements.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
-/// One log record, whatever the format.
+/// One log record, whatever the format. Borrowed from the bytes it was read from where it
+/// can be (most records only complete a statement and are dropped right away).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogRecord {
+pub struct LogRecord<'a> {
     /// When it was logged, unix epoch milliseconds.
     pub time_ms: i64,
     /// The session user.
-    pub user: String,
+    pub user: Cow<'a, str>,
     /// The database.
-    pub database: String,
+    pub database: Cow<'a, str>,
     /// What ties the records of one backend together (`session_id`, or stream and pid).
-    pub session: String,
-    /// The record's stable identity: `session_id:line_num` in files, `stream:eventId` in
-    /// CloudWatch Logs.
-    pub key: String,
+    pub session: Cow<'a, str>,
+    /// The record's stable identity.
+    pub key: Key<'a>,
     /// `LOG`, `ERROR`, `STATEMENT`, …
-    pub severity: String,
+    pub severity: Cow<'a, str>,
     /// The SQLSTATE code, when the format has it.
-    pub state_code: String,
+    pub state_code: Cow<'a, str>,
     /// The message.
-    pub message: String,
+    pub message: Cow<'a, str>,
     /// The statement an ERROR refers to (csvlog `query`, jsonlog `statement`).
-    pub statement: String,
+    pub statement: Cow<'a, str>,
     /// The client's `application_name`.
-    pub application: String,
+    pub application: Cow<'a, str>,
+}
+
+impl LogRecord<'_> {
+    /// The record with every field owned.
+    pub fn into_owned(self) -> LogRecord<'static> {
+        LogRecord {
+            time_ms: self.time_ms,
+            user: Cow::Owned(self.user.into_owned()),
+            database: Cow::Owned(self.database.into_owned()),
+            session: Cow::Owned(self.session.into_owned()),
+            key: Key {
+                name: Cow::Owned(self.key.name.into_owned()),
+                number: self.key.number,
+            },
+            severity: Cow::Owned(self.severity.into_owned()),
+            state_code: Cow::Owned(self.state_code.into_owned()),
+            message: Cow::Owned(self.message.into_owned()),
+            statement: Cow::Owned(self.statement.into_owned()),
+            application: Cow::Owned(self.application.into_owned()),
+        }
+    }
+}
+
+/// A record's stable identity: `session_id:line_num` in files, `stream:eventId` in CloudWatch
+/// Logs. Kept in parts, and written out ([`std::fmt::Display`]) only for the records that
+/// start a statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Key<'a> {
+    /// The part before the number (or all of it).
+    pub name: Cow<'a, str>,
+    /// The line number, appended after a `:`.
+    pub number: Option<u64>,
+}
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.number {
+            Some(number) => write!(f, "{}:{number}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
 }
 
 /// The fields of a jsonlog line this connector uses; absent keys are empty.
 #[derive(Deserialize)]
-struct JsonLine {
-    #[serde(default)]
-    timestamp: String,
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    dbname: String,
-    #[serde(default)]
-    session_id: String,
+struct JsonLine<'a> {
+    #[serde(default, borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(default, borrow)]
+    user: Cow<'a, str>,
+    #[serde(default, borrow)]
+    dbname: Cow<'a, str>,
+    #[serde(default, borrow)]
+    session_id: Cow<'a, str>,
     #[serde(default)]
     line_num: u64,
-    #[serde(default)]
-    error_severity: String,
-    #[serde(default)]
-    state_code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    statement: String,
-    #[serde(default)]
-    application_name: String,
+    #[serde(default, borrow)]
+    error_severity: Cow<'a, str>,
+    #[serde(default, borrow)]
+    state_code: Cow<'a, str>,
+    #[serde(default, borrow)]
+    message: Cow<'a, str>,
+    #[serde(default, borrow)]
+    statement: Cow<'a, str>,
+    #[serde(default, borrow)]
+    application_name: Cow<'a, str>,
 }
 
 /// Why a record could not be read.
@@ -74,12 +117,19 @@ pub enum RecordError {
 }
 
 /// Parses one jsonlog line.
-pub fn jsonlog(line: &[u8]) -> Result<LogRecord, RecordError> {
-    let json: JsonLine =
-        serde_json::from_slice(line).map_err(|error| RecordError::Json(error.to_string()))?;
+pub fn jsonlog(line: &[u8]) -> Result<LogRecord<'_>, RecordError> {
+    // Checked as UTF-8 once, as a whole: `from_slice` would check every string on its own.
+    let json: JsonLine = match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(line),
+    }
+    .map_err(|error| RecordError::Json(error.to_string()))?;
     Ok(LogRecord {
         time_ms: parse_time(&json.timestamp)?,
-        key: format!("{}:{}", json.session_id, json.line_num),
+        key: Key {
+            name: json.session_id.clone(),
+            number: Some(json.line_num),
+        },
         user: json.user,
         database: json.dbname,
         session: json.session_id,
@@ -96,21 +146,30 @@ pub fn jsonlog(line: &[u8]) -> Result<LogRecord, RecordError> {
 /// session_line_num, command_tag, session_start_time, virtual_transaction_id, transaction_id,
 /// error_severity, sql_state_code, message, detail, hint, internal_query, internal_query_pos,
 /// context, query, query_pos, location, application_name, …`).
-pub fn csvlog(fields: &[&str]) -> Result<LogRecord, RecordError> {
+pub fn csvlog<'a>(fields: &[&'a str]) -> Result<LogRecord<'a>, RecordError> {
     if fields.len() < 23 {
         return Err(RecordError::Csv(fields.len()));
     }
     Ok(LogRecord {
         time_ms: parse_time(fields[0])?,
-        user: fields[1].to_owned(),
-        database: fields[2].to_owned(),
-        session: fields[5].to_owned(),
-        key: format!("{}:{}", fields[5], fields[6]),
-        severity: fields[11].to_owned(),
-        state_code: fields[12].to_owned(),
-        message: fields[13].to_owned(),
-        statement: fields[19].to_owned(),
-        application: fields[22].to_owned(),
+        user: fields[1].into(),
+        database: fields[2].into(),
+        session: fields[5].into(),
+        key: match fields[6].parse() {
+            Ok(number) => Key {
+                name: fields[5].into(),
+                number: Some(number),
+            },
+            Err(_) => Key {
+                name: format!("{}:{}", fields[5], fields[6]).into(),
+                number: None,
+            },
+        },
+        severity: fields[11].into(),
+        state_code: fields[12].into(),
+        message: fields[13].into(),
+        statement: fields[19].into(),
+        application: fields[22].into(),
     })
 }
 
@@ -140,12 +199,12 @@ const SEVERITIES: &[&str] = &[
 /// Parses one RDS/Aurora stderr entry (one CloudWatch event, continuation lines included),
 /// `stream` and `event_id` naming it. `fallback_ms` (the event's timestamp) is used when the
 /// prefix's time cannot be read.
-pub fn rds_stderr(
-    message: &str,
+pub fn rds_stderr<'a>(
+    message: &'a str,
     stream: &str,
     event_id: &str,
     fallback_ms: i64,
-) -> Result<LogRecord, RecordError> {
+) -> Result<LogRecord<'a>, RecordError> {
     // `%t` is `YYYY-MM-DD HH:MM:SS ZONE`, `%m` adds `.mmm`: the time ends at the first `:` after
     // the zone, i.e. the first `:` after position 19 that follows a space-separated zone.
     let time_end = message
@@ -167,24 +226,35 @@ pub fn rds_stderr(
     // (`…:%c:%a:` leaves an empty last field).
     let (session, state_code, application) = if fields.len() >= 9 {
         (
-            fields[fields.len() - 3].to_owned(),
-            fields[1].to_owned(),
-            fields[fields.len() - 2].to_owned(),
+            Cow::Borrowed(fields[fields.len() - 3]),
+            Cow::Borrowed(fields[1]),
+            Cow::Borrowed(fields[fields.len() - 2]),
         )
     } else {
-        (format!("{stream}/{pid}"), String::new(), String::new())
+        (
+            Cow::Owned(format!("{stream}/{pid}")),
+            Cow::Borrowed(""),
+            Cow::Borrowed(""),
+        )
     };
     Ok(LogRecord {
         time_ms,
-        user: user.to_owned(),
-        database: database.to_owned(),
+        user: user.into(),
+        database: database.into(),
         session,
-        key: format!("{stream}:{event_id}"),
-        severity: severity.to_owned(),
+        key: Key {
+            name: format!("{stream}:{event_id}").into(),
+            number: None,
+        },
+        severity: severity.into(),
         state_code,
         // Continuation lines start with a TAB that stderr logging inserted.
-        message: text.replace("\n\t", "\n"),
-        statement: String::new(),
+        message: if text.contains("\n\t") {
+            text.replace("\n\t", "\n").into()
+        } else {
+            text.into()
+        },
+        statement: Cow::Borrowed(""),
         application,
     })
 }
@@ -515,7 +585,7 @@ mod tests {
     fn a_jsonlog_line_becomes_a_record() {
         let line = br#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"alice","dbname":"appdb","pid":18358,"session_id":"6b0283f7.47b6","line_num":9,"error_severity":"ERROR","state_code":"42501","message":"permission denied for table Mixed Case","statement":"SELECT * FROM public.\"Mixed Case\";","application_name":"usage-test"}"#;
         let record = jsonlog(line).unwrap();
-        assert_eq!(record.key, "6b0283f7.47b6:9");
+        assert_eq!(record.key.to_string(), "6b0283f7.47b6:9");
         assert_eq!(record.severity, "ERROR");
         assert_eq!(record.statement, "SELECT * FROM public.\"Mixed Case\";");
     }
@@ -526,11 +596,13 @@ mod tests {
         let mut splitter = CsvSplitter::default();
         let mut records = Vec::new();
         for piece in data.as_bytes().chunks(7) {
-            splitter.feed(piece, &mut |fields| records.push(csvlog(fields).unwrap()));
+            splitter.feed(piece, &mut |fields| {
+                records.push(csvlog(fields).unwrap().into_owned())
+            });
         }
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].message, "statement: SELECT 1,\n\"x\";");
-        assert_eq!(records[0].key, "6b.47:3");
+        assert_eq!(records[0].key.to_string(), "6b.47:3");
     }
 
     #[test]
@@ -545,7 +617,7 @@ mod tests {
         assert_eq!(record.user, "alice@example.com");
         assert_eq!(record.database, "appdb");
         assert_eq!(record.session, "mydb/21230");
-        assert_eq!(record.key, "mydb:42");
+        assert_eq!(record.key.to_string(), "mydb:42");
         assert_eq!(record.message, "statement: SELECT id\nFROM sales.orders;");
         let long = rds_stderr(
             "2026-11-22 06:02:34.321 UTC:127.0.0.1(34368):alice@appdb:[21243]:6:42501:2026-11-22 06:02:34 UTC:3/298:0:6b02857a.52fb:psql:ERROR:  permission denied for table x",

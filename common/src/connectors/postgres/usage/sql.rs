@@ -14,7 +14,10 @@
 //!   are not tracked: a CTE shadows a table of the same bare name anywhere in the statement.)
 
 use std::collections::HashSet;
+
+use foldhash::HashMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     CommentObject, CopySource, FromTable, GrantObjects, ObjectName, ObjectNamePart, ObjectType,
@@ -55,6 +58,198 @@ pub fn analyze(sql: &str) -> Result<Vec<Touched>, String> {
         analyze_statement(statement, &mut touched);
     }
     Ok(touched)
+}
+
+/// The analyses of recent statement shapes ([`shape`]): a log repeats the same statements with
+/// different literals, and parsing is most of the cost of a statement. Bounded: two
+/// generations of at most `capacity` shapes each; a shape used in the older generation moves
+/// to the newer one, the older one is dropped when the newer one fills up. Only successful
+/// analyses are kept (a failure is parsed again, so that its message is its own).
+#[derive(Debug)]
+pub struct AnalysisCache {
+    capacity: usize,
+    current: HashMap<String, Arc<[Touched]>>,
+    previous: HashMap<String, Arc<[Touched]>>,
+    hits: u64,
+    misses: u64,
+}
+
+impl AnalysisCache {
+    /// Shapes kept per generation by [`AnalysisCache::default`]: 4,096 (a few MiB at most).
+    pub const DEFAULT_CAPACITY: usize = 4_096;
+
+    /// A cache of at most `capacity` shapes per generation.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            current: HashMap::default(),
+            previous: HashMap::default(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    /// [`analyze`], answered from the cache when a statement of the same shape was analysed.
+    pub fn analyze(&mut self, sql: &str) -> Result<Arc<[Touched]>, String> {
+        let Some(key) = shape(sql) else {
+            self.misses += 1;
+            return analyze(sql).map(Arc::from);
+        };
+        if let Some(found) = self.current.get(&key) {
+            self.hits += 1;
+            return Ok(found.clone());
+        }
+        if let Some(found) = self.previous.remove(&key) {
+            self.hits += 1;
+            self.insert(key, found.clone());
+            return Ok(found);
+        }
+        self.misses += 1;
+        let touched: Arc<[Touched]> = analyze(sql)?.into();
+        self.insert(key, touched.clone());
+        Ok(touched)
+    }
+
+    fn insert(&mut self, key: String, touched: Arc<[Touched]>) {
+        if self.current.len() >= self.capacity {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, touched);
+    }
+
+    /// Statements answered from the cache, and statements parsed.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (self.hits, self.misses)
+    }
+}
+
+impl Default for AnalysisCache {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CAPACITY)
+    }
+}
+
+/// The statement with its literals replaced: numbers by `0`, strings by `''`, runs of
+/// whitespace and `--` comments by one space. What [`analyze`] finds depends only on the
+/// identifiers, keywords and punctuation, which are kept byte for byte (quoted identifiers
+/// included), so two statements of one shape touch the same objects. `None` where the text
+/// holds what this scan does not model exactly (dollar quotes, `/* */` comments, backslashes
+/// in strings, a number run into a name, an unterminated quote): such statements are parsed
+/// every time.
+pub fn shape(sql: &str) -> Option<String> {
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    // The last byte copied: a number starts a literal only after a non-name byte.
+    let mut previous = b' ';
+    let mut i = 0;
+    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\'' => {
+                let mut j = i + 1;
+                loop {
+                    match bytes.get(j)? {
+                        b'\'' if bytes.get(j + 1) == Some(&b'\'') => j += 2,
+                        b'\'' => break,
+                        b'\\' => return None,
+                        _ => j += 1,
+                    }
+                }
+                out.push_str("''");
+                previous = b'\'';
+                i = j + 1;
+            }
+            b'"' => {
+                let mut j = i + 1;
+                loop {
+                    match bytes.get(j)? {
+                        b'"' if bytes.get(j + 1) == Some(&b'"') => j += 2,
+                        b'"' => break,
+                        _ => j += 1,
+                    }
+                }
+                out.push_str(&sql[i..=j]);
+                previous = b'"';
+                i = j + 1;
+            }
+            b'$' if !is_name(previous) => {
+                // `$1` parameters are names here; `$tag$` and `$$` quotes are not modelled.
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if digits == 0 {
+                    return None;
+                }
+                out.push_str(&sql[i..i + 1 + digits]);
+                previous = b'0';
+                i += 1 + digits;
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                if previous != b' ' {
+                    out.push(' ');
+                    previous = b' ';
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => return None,
+            b'0'..=b'9' if !is_name(previous) => {
+                let mut j = i;
+                while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                    j += 1;
+                }
+                if bytes.get(j) == Some(&b'.') {
+                    j += 1;
+                    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                        j += 1;
+                    }
+                }
+                if matches!(bytes.get(j), Some(b'e' | b'E')) {
+                    j += 1;
+                    if matches!(bytes.get(j), Some(b'+' | b'-')) {
+                        j += 1;
+                    }
+                    if !bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                        return None;
+                    }
+                    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                        j += 1;
+                    }
+                }
+                if bytes.get(j).is_some_and(|&b| is_name(b) || b == b'.') {
+                    return None;
+                }
+                out.push('0');
+                previous = b'0';
+                i = j;
+            }
+            b if b.is_ascii_whitespace() => {
+                while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+                    i += 1;
+                }
+                if previous != b' ' {
+                    out.push(' ');
+                    previous = b' ';
+                }
+            }
+            _ => {
+                // A name (with any non-ASCII characters in it), keyword or punctuation.
+                let mut j = i + 1;
+                if is_name(b) {
+                    while bytes.get(j).is_some_and(|&b| is_name(b)) {
+                        j += 1;
+                    }
+                }
+                out.push_str(&sql[i..j]);
+                previous = bytes[j - 1];
+                i = j;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Collects every relation the visitor reaches, whether it lies inside a query, and every CTE
@@ -481,5 +676,59 @@ mod tests {
     #[test]
     fn garbage_is_reported_as_unparseable() {
         assert!(analyze("SELEC 1").is_err());
+    }
+
+    #[test]
+    fn shapes_drop_literals_and_keep_names() {
+        let a = shape("SELECT * FROM t1 WHERE id = 42 AND note = 'it''s'  -- why\n LIMIT 1.5e3");
+        assert_eq!(
+            a.as_deref(),
+            Some("SELECT * FROM t1 WHERE id = 0 AND note = '' LIMIT 0")
+        );
+        assert_eq!(
+            shape(r#"UPDATE "Sales.EU"."Orders 7" SET "Amount €" = 1 WHERE id = $1"#).as_deref(),
+            Some(r#"UPDATE "Sales.EU"."Orders 7" SET "Amount €" = 0 WHERE id = $1"#)
+        );
+        assert_eq!(
+            shape("SELECT * FROM café.t2 x1 WHERE x1.n > -7"),
+            Some("SELECT * FROM café.t2 x1 WHERE x1.n > -0".to_owned())
+        );
+        // Not modelled: parsed every time.
+        for sql in [
+            "DO $$ BEGIN PERFORM 1; END $$",
+            "SELECT /* hint */ 1",
+            r"SELECT E'a\'b' FROM t",
+            "SELECT 1abc",
+            "SELECT 'open",
+            "SELECT \"open",
+        ] {
+            assert_eq!(shape(sql), None, "{sql}");
+        }
+    }
+
+    #[test]
+    fn the_cache_answers_statements_of_one_shape_and_reparses_failures() {
+        let mut cache = AnalysisCache::new(2);
+        let first = cache.analyze("SELECT * FROM app.t1 WHERE id = 1").unwrap();
+        let second = cache.analyze("SELECT * FROM app.t1 WHERE id = 2").unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.to_vec(), vec![rel(&["app", "t1"], Read)]);
+        // Another table is another shape.
+        let other = cache.analyze("SELECT * FROM app.t2 WHERE id = 1").unwrap();
+        assert_eq!(other.to_vec(), vec![rel(&["app", "t2"], Read)]);
+        assert_eq!(cache.hits_and_misses(), (1, 2));
+        // Failures are not kept: each one carries its own message.
+        let e1 = cache.analyze("SELEC 1").unwrap_err();
+        let e2 = cache.analyze("\n SELEC 1").unwrap_err();
+        assert_ne!(e1, e2);
+        // Bounded: a third shape pushes the first two into the older generation, a fourth
+        // drops them unless they were used again.
+        cache.analyze("DELETE FROM app.t3").unwrap();
+        cache.analyze("SELECT * FROM app.t1 WHERE id = 3").unwrap();
+        cache.analyze("DELETE FROM app.t4").unwrap();
+        assert!(cache.current.len() + cache.previous.len() <= 4);
+        let (hits, _) = cache.hits_and_misses();
+        cache.analyze("SELECT * FROM app.t1 WHERE id = 4").unwrap();
+        assert_eq!(cache.hits_and_misses().0, hits + 1);
     }
 }
