@@ -1,94 +1,74 @@
 #!/usr/bin/env bash
-# Measures `raito-sync access` against an ephemeral PostgreSQL 15 cluster: a database of
-# BENCH_TABLES tables (default 1,000) and BENCH_USERS login roles (default 200), and a generated
-# access file of BENCH_APS access providers (default 1,000; each grants SELECT on 5 tables and
-# 2 columns to 3 users and inherits from the previous one). Times, with peak RSS
-# (`/usr/bin/time -v`): the plan of the whole file, its first apply, the plan and apply of the
-# same file again (nothing to do: no statement), and the import of the roles Raito does not
-# manage. Builds raito-sync in release and stops its cluster again (also on failure or Ctrl-C).
+# Bench part `access`: `raito-sync access apply` against an ephemeral PostgreSQL 15 cluster: a
+# database of TABLES tables (default 1,000) and USERS login roles (default 200), and a generated
+# access file of APS access providers (default 10,000; each grants SELECT on 8 tables and 2
+# columns to 3 users, and inherits from the previous one). Runs, each timed with peak RSS
+# (`/usr/bin/time -v`): the apply from empty, the same file again (nothing to do), and a file
+# where 1 % of the access providers changed (one table swapped for another).
+# Figures per run: wall, statements and round trips (the `statements` and `round_trips` fields
+# of the closing log event `access export processed`, "n/a" when the binary does not log
+# them), statements per round trip (target >= 50 for the first apply), and the DDL run (the
+# statements `apply` prints: target 0 for the unchanged file).
 #
-#   dev/bench-access.sh                     the figures go to stdout, progress to stderr
-#   BENCH_APS=10000 dev/bench-access.sh
-#   BENCH_KEEP=1 dev/bench-access.sh        keep the temp dir (config, access file, outputs)
-set -euo pipefail
+#   dev/bench/access.sh                 the rows on stdout, progress on stderr
+#   BENCH_APS=1000 BENCH_TABLES=100 dev/bench/access.sh
+#   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init access
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo_root"
+aps=$(bench_scale "${BENCH_APS:-10000}")
+tables=$(bench_scale "${BENCH_TABLES:-1000}")
+users=$(bench_scale "${BENCH_USERS:-200}")
 
-aps=${BENCH_APS:-1000}
-tables=${BENCH_TABLES:-1000}
-users=${BENCH_USERS:-200}
-pg_bin=${RAITO_PG_BIN:-/usr/lib/postgresql/15/bin}
-bin="${CARGO_TARGET_DIR:-$repo_root/target}/release/raito-sync"
-
-say() { printf '\n== bench-access: %s\n' "$*" >&2; }
-
-say "setup"
-# shellcheck source=dev/setup.sh
-source dev/setup.sh --no-venv
-
-say "building raito-sync (release)"
-cargo build --release -p raito-sync
-[[ -x "$bin" ]] || {
-    echo "bench-access: no binary at $bin" >&2
-    exit 1
-}
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/raito-bench-access.XXXXXX")
-services_state=''
-cleanup() {
-    local rc=$?
-    if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "bench-access: kept $work" >&2
-    else
-        rm -rf -- "$work"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_build raito-sync
 say "starting an ephemeral PostgreSQL 15 cluster"
-services_env=$(dev/services.sh start --no-moto --no-ldap)
-eval "$services_env"
-services_state=$RAITO_SERVICES_STATE
-
-psql_() {
-    PGPASSWORD=$RAITO_TEST_PG_PASSWORD PGSSLMODE=require "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
-        -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" "$@"
-}
+bench_services_start --no-moto --no-ldap
 
 say "creating $tables tables and $users users"
-psql_ -d postgres -c "CREATE DATABASE bench"
-psql_ -d bench <<SQL
+bench_psql -d postgres -c "CREATE DATABASE bench"
+bench_psql -d bench <<SQL
 CREATE SCHEMA sales;
-SELECT format('CREATE TABLE sales.t%s (id int, region text, amount numeric)', g)
-FROM generate_series(1, $tables) g \gexec
-SELECT format('CREATE ROLE bench_user_%s LOGIN', g) FROM generate_series(1, $users) g \gexec
+DO \$\$
+BEGIN
+  FOR t IN 1..$tables LOOP
+    EXECUTE format('CREATE TABLE sales.t%s (id int, region text, amount numeric)', t);
+  END LOOP;
+  FOR u IN 1..$users LOOP
+    EXECUTE format('CREATE ROLE bench_user_%s LOGIN', u);
+  END LOOP;
+END
+\$\$;
 SQL
 
-say "generating $aps access providers"
-python3 - "$aps" "$tables" "$users" > "$work/access.yaml" <<'PY'
+say "generating $aps access providers (and a copy with 1 % of them changed)"
+generate() { # CHANGED (0 or 1)
+    python3 - "$aps" "$tables" "$users" "$1" <<'PY'
 import sys
-aps, tables, users = (int(a) for a in sys.argv[1:4])
-print("accessProviders:")
+aps, tables, users, changed = (int(a) for a in sys.argv[1:5])
+out = sys.stdout
+out.write("accessProviders:\n")
 for i in range(aps):
     who = ", ".join(f"bench_user_{(i * 3 + k) % users + 1}" for k in range(3))
-    print(f"  - id: ap-{i}\n    name: Access {i}\n    namingHint: bench_ap_{i}\n    action: grant")
-    print(f"    who:\n      users: [{who}]")
+    out.write(f"  - id: ap-{i}\n    name: Access {i}\n    namingHint: bench_ap_{i}\n    action: grant\n")
+    out.write(f"    who:\n      users: [{who}]\n")
     if i:
-        print(f"      inheritFrom: ['ID:ap-{i - 1}']")
-    print("    what:")
-    for k in range(5):
-        t = (i * 5 + k) % tables + 1
-        print(f"      - dataObject: {{fullName: bench.sales.t{t}, type: table}}\n        permissions: [SELECT]")
+        out.write(f"      inheritFrom: ['ID:ap-{i - 1}']\n")
+    out.write("    what:\n")
+    for k in range(8):
+        t = (i * 8 + k) % tables + 1
+        if changed and i % 100 == 0 and k == 0:
+            t = (t + tables // 2) % tables + 1
+        out.write(f"      - dataObject: {{fullName: bench.sales.t{t}, type: table}}\n        permissions: [SELECT]\n")
     for column in ("region", "amount"):
         t = (i * 7) % tables + 1
-        print(f"      - dataObject: {{fullName: bench.sales.t{t}.{column}, type: column}}\n        permissions: [SELECT]")
+        out.write(f"      - dataObject: {{fullName: bench.sales.t{t}.{column}, type: column}}\n        permissions: [SELECT]\n")
 PY
-cat > "$work/raito.yml" <<YML
+}
+generate 0 >"$work/access.yaml"
+generate 1 >"$work/changed.yaml"
+
+cat >"$work/raito.yml" <<YML
 targets:
   - name: bench
     connector-name: postgresql
@@ -101,29 +81,65 @@ targets:
     pg-sslmode: require
 YML
 
-measure() { # name, then the command
-    local name=$1
-    shift
-    local started ended
-    started=$(date +%s.%N)
-    /usr/bin/time -v -o "$work/$name.time" "$@" > "$work/$name.out" 2> "$work/$name.err" || {
-        cat "$work/$name.err" >&2
-        echo "bench-access: $name failed" >&2
-        exit 1
-    }
-    ended=$(date +%s.%N)
-    local rss statements
-    rss=$(awk -F': ' '/Maximum resident/ {printf "%.1f", $2 / 1024}' "$work/$name.time")
-    statements=$(grep -cv '^--' "$work/$name.out" || true)
-    printf '| %-28s | %8.2f s | %8s MiB | %10s |\n' "$name" "$(echo "$ended - $started" | bc)" "$rss" "$statements"
+# apply NAME FILE: one apply, its log as JSON lines in $work/NAME.err.
+apply() {
+    say "raito-sync access apply: $1"
+    RUST_LOG=info bench_run "$1" "$release/raito-sync" --log-format json access apply \
+        --config "$work/raito.yml" --target bench --file "$2" --feedback "$work/$1.feedback.json"
 }
+# field NAME KEY: KEY of the last `access export processed` event in NAME's log, or n/a.
+field() {
+    python3 - "$work/$1.err" "$2" <<'PY'
+import json, sys
+value = "n/a"
+with open(sys.argv[1], encoding="utf-8", errors="replace") as log:
+    for line in log:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        fields = event.get("fields", {}) if isinstance(event, dict) else {}
+        if fields.get("message") == "access export processed" and sys.argv[2] in fields:
+            value = fields[sys.argv[2]]
+print(value)
+PY
+}
+# ddl NAME: the statements NAME ran (apply prints them, one per line ending in `;`).
+ddl() { grep -v '^--' "$work/$1.out" | grep -c ';$' || true; }
 
-common=(--config "$work/raito.yml" --target bench)
-echo "raito-sync access: $aps access providers, $tables tables, $users users (PostgreSQL 15, loopback)"
-printf '| %-28s | %10s | %12s | %10s |\n' run "wall time" "peak RSS" statements
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..30})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..12})"
-measure "plan (first)" "$bin" access plan "${common[@]}" --file "$work/access.yaml"
-measure "apply (first)" "$bin" access apply "${common[@]}" --file "$work/access.yaml" --feedback "$work/feedback.json"
-measure "plan (unchanged)" "$bin" access plan "${common[@]}" --file "$work/access.yaml"
-measure "apply (unchanged)" "$bin" access apply "${common[@]}" --file "$work/access.yaml" --feedback "$work/feedback2.json"
-measure "import" "$bin" access import "${common[@]}" --out "$work/access-providers.json"
+apply first "$work/access.yaml"
+apply unchanged "$work/access.yaml"
+apply changed "$work/changed.yaml"
+
+bench_header
+for run in first unchanged changed; do
+    case $run in
+    first) label="apply from empty ($(bench_int "$aps") APs x 10 grants)" ;;
+    unchanged) label="apply unchanged (no-op)" ;;
+    changed) label="apply with 1 % of APs changed" ;;
+    esac
+    statements=$(field "$run" statements)
+    round_trips=$(field "$run" round_trips)
+    ddl_run=$(ddl "$run")
+    bench_row access "$label: wall" "$(bench_wall "$run") s"
+    bench_row access "$label: peak RSS" "$(bench_rss "$run") MiB"
+    bench_row access "$label: statements (reads included)" "$statements"
+    bench_row access "$label: round trips" "$round_trips"
+    if [[ $statements =~ ^[0-9]+$ && $round_trips =~ ^[0-9]+$ && $round_trips -gt 0 ]]; then
+        per=$(bench_calc "$statements / $round_trips" %.1f)
+    else
+        per=n/a
+    fi
+    if [[ $run == first ]]; then
+        met=n/a
+        if [[ $per != n/a ]]; then met=$(bench_met "$per >= 50"); fi
+        bench_row access "$label: statements / round trip" "$per" - ">= 50" "$met"
+    else
+        bench_row access "$label: statements / round trip" "$per"
+    fi
+    if [[ $run == unchanged ]]; then
+        bench_row access "$label: DDL run" "$ddl_run" - 0 "$(bench_met "$ddl_run == 0")"
+    else
+        bench_row access "$label: DDL run" "$(bench_int "$ddl_run")"
+    fi
+done

@@ -1,41 +1,21 @@
 #!/usr/bin/env bash
-# Measures `raito-sync identities` on large directories: USERS users and GROUPS groups (default
-# 100,000 and 10,000; each user in 3 groups, every 100th group nested in the next) from
-# (a) slapd, seeded with a generated LDIF (dev/services.sh with RAITO_LDAP_SEED), and (b) the
-# Okta stand-in serving a generated org. Prints wall time, peak RSS, requests (LDAP search
-# pages / HTTP requests) and what was written. Builds release binaries; starts and stops its
-# own services.
+# Bench part `identities`: `raito-sync identities` on large directories: USERS users and GROUPS
+# groups (default 100,000 and 10,000; each user in 3 groups, every 100th group nested in the
+# next) from (a) slapd, seeded with a generated LDIF (dev/services.sh with RAITO_LDAP_SEED), and
+# (b) the Okta stand-in serving a generated org. Figures per source: wall, peak RSS, requests
+# (LDAP search pages of 1,000 / HTTP requests, from the log) and what was written.
 #
-#   dev/bench-identities.sh                       the table goes to stdout, progress to stderr
-#   BENCH_USERS=10000 BENCH_GROUPS=1000 dev/bench-identities.sh
-set -euo pipefail
+#   dev/bench/identities.sh             the rows on stdout, progress on stderr
+#   BENCH_USERS=10000 BENCH_GROUPS=1000 dev/bench/identities.sh
+#   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init identities
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo_root"
-users=${BENCH_USERS:-100000}
-groups=${BENCH_GROUPS:-10000}
-release="${CARGO_TARGET_DIR:-$repo_root/target}/release"
+users=$(bench_scale "${BENCH_USERS:-100000}")
+groups=$(bench_scale "${BENCH_GROUPS:-10000}")
 
-say() { printf '\n== bench: %s\n' "$*" >&2; }
-
-say "setup"
-# shellcheck source=dev/setup.sh
-source dev/setup.sh --no-venv
-say "building raito-sync and okta-standin (release)"
-cargo build --release -p raito-sync -p okta-standin
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/raito-bench-identities.XXXXXX")
-services_state='' okta_pid=''
-cleanup() {
-    local rc=$?
-    if [[ -n "$okta_pid" ]]; then kill "$okta_pid" 2>/dev/null || true; fi
-    if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
-    rm -rf -- "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_build raito-sync okta-standin
 
 say "generating an LDIF of $users users and $groups groups"
 python3 - "$users" "$groups" >"$work/bench.ldif" <<'PY'
@@ -60,30 +40,25 @@ for g in range(groups):
 PY
 say "starting slapd with it (slapadd; takes a while)"
 start=$SECONDS
-services_env=$(RAITO_LDAP_SEED="$work/bench.ldif" dev/services.sh start --no-moto)
-eval "$services_env"
-services_state=$RAITO_SERVICES_STATE
-printf '   loaded in %d s\n' $((SECONDS - start)) >&2
+RAITO_LDAP_SEED="$work/bench.ldif" bench_services_start --no-moto
+say "loaded in $((SECONDS - start)) s"
 
-rows=()
-# measure LABEL CONFIG: raito-sync identities under /usr/bin/time -v, requests from its log.
+bench_header
+# measure LABEL CONFIG: raito-sync identities, its requests from its log.
 measure() {
     local label=$1 config=$2
-    local tlog="$work/$label.time" log="$work/$label.log"
     say "raito-sync identities: $label"
-    RUST_LOG=info /usr/bin/time -v -o "$tlog" "$release/raito-sync" --log-format json identities --config "$config" \
-        --target bench --out-users "$work/$label-users.json" --out-groups "$work/$label-groups.json" 2>"$log" >/dev/null || {
-        tail -n 20 "$log" >&2
-        return 1
-    }
-    local wall rss_kb requests written_users written_groups
-    wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tlog")
-    rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tlog")
-    requests=$(grep -o '"requests":[0-9]*' "$log" | grep -o '[0-9]*$' | tail -n 1)
-    written_users=$(grep -c . <(python3 -c 'import json,sys; [print(1) for _ in json.load(open(sys.argv[1]))]' "$work/$label-users.json"))
-    written_groups=$(grep -c . <(python3 -c 'import json,sys; [print(1) for _ in json.load(open(sys.argv[1]))]' "$work/$label-groups.json"))
-    rows+=("$(printf '%-10s %9s %9s %10s %10s %10s' "$label" "$written_users" "$written_groups" "$wall" \
-        "$(numfmt --to=iec-i --suffix=B --format=%.1f $((rss_kb * 1024)))" "${requests:-?}")")
+    RUST_LOG=info bench_run "$label" "$release/raito-sync" --log-format json identities \
+        --config "$config" --target bench --out-users "$work/$label-users.json" \
+        --out-groups "$work/$label-groups.json"
+    local requests written_users written_groups
+    requests=$(grep -o '"requests":[0-9]*' "$work/$label.err" | grep -o '[0-9]*$' | tail -n 1)
+    written_users=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$work/$label-users.json")
+    written_groups=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))))' "$work/$label-groups.json")
+    bench_row identities "$label: users / groups written" "$(bench_int "$written_users") / $(bench_int "$written_groups")"
+    bench_row identities "$label: wall" "$(bench_wall "$label") s"
+    bench_row identities "$label: peak RSS" "$(bench_rss "$label") MiB"
+    bench_row identities "$label: requests" "$(bench_int "${requests:-0}")"
 }
 
 export BENCH_LDAP_URL=$RAITO_TEST_LDAP_URL BENCH_LDAP_PASSWORD=$RAITO_TEST_LDAP_PASSWORD
@@ -102,6 +77,7 @@ measure slapd "$work/ldap.yml"
 say "starting the Okta stand-in with $users users and $groups groups"
 "$release/okta-standin" --users "$users" --groups "$groups" --groups-per-user 3 >"$work/okta.url" 2>"$work/okta.log" &
 okta_pid=$!
+bench_on_exit "kill $okta_pid 2>/dev/null || true"
 for _ in $(seq 1 100); do [[ -s "$work/okta.url" ]] && break; sleep 0.1; done
 export BENCH_OKTA_URL
 BENCH_OKTA_URL=$(head -n 1 "$work/okta.url")
@@ -114,8 +90,3 @@ targets:
     okta-concurrency: 8
 EOF2
 measure okta "$work/okta.yml"
-
-{
-    printf '\n%-10s %9s %9s %10s %10s %10s\n' source users groups wall 'peak RSS' requests
-    printf '%s\n' "${rows[@]}"
-}

@@ -1,66 +1,71 @@
 #!/usr/bin/env bash
-# Measures `raito-sync metadata` on PostgreSQL: objects written, wall time, peak RSS and output
-# size, on (a) the demo warehouse (dev/demo/warehouse.sql) and (b) one generated database with
-# SCHEMAS x TABLES x COLUMNS columns (default 20 x 100 x 50 = 100,000 columns). Builds raito-sync
-# in release, starts its own ephemeral cluster and stops it again (also on failure or Ctrl-C).
+# Bench part `metadata`: `raito-sync metadata` to a local file on two generated PostgreSQL
+# catalogs, a large one of SCHEMAS x TABLES x COLUMNS (default 20 x 2,500 x 20: 50,000 tables,
+# 1,000,000 columns, ~1,050,000 data objects) and a small one ten times smaller (TABLES / 10),
+# each in its own database of one ephemeral cluster (the other database excluded). Baseline:
+# psql running the same catalog queries as the connector (LIST_SCHEMAS and LIST_RELATIONS of
+# common/src/connectors/postgres/metadata.rs) as `COPY (...) TO STDOUT` into /dev/null.
+# Figures: wall, ratio to the baseline (target <= 1.5), peak RSS (target <= 64 MiB) and its
+# growth from the small to the large catalog (target: none, <= 10 %).
 #
-#   dev/bench.sh                      the table goes to stdout, progress to stderr
-#   BENCH_SCHEMAS=5 BENCH_TABLES=40 BENCH_COLUMNS=20 dev/bench.sh    a smaller (b)
-#   BENCH_KEEP=1 dev/bench.sh         keep the temp dir (config, output files, time logs)
-set -euo pipefail
-
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo_root"
+#   dev/bench/metadata.sh              the rows on stdout, progress on stderr
+#   BENCH_SCHEMAS=5 BENCH_TABLES=400 BENCH_COLUMNS=20 dev/bench/metadata.sh
+#   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init metadata
 
 schemas=${BENCH_SCHEMAS:-20}
-tables=${BENCH_TABLES:-100}
-columns=${BENCH_COLUMNS:-50}
-pg_bin=${RAITO_PG_BIN:-/usr/lib/postgresql/15/bin}
-bin="${CARGO_TARGET_DIR:-$repo_root/target}/release/raito-sync"
+tables=$(bench_scale "${BENCH_TABLES:-2500}")
+columns=${BENCH_COLUMNS:-20}
+small_tables=$((tables / 10 > 0 ? tables / 10 : 1))
 
-say() { printf '\n== bench: %s\n' "$*" >&2; }
-
-say "setup"
-# shellcheck source=dev/setup.sh
-source dev/setup.sh --no-venv
-
-say "building raito-sync (release)"
-cargo build --release -p raito-sync
-[[ -x "$bin" ]] || {
-    echo "bench: no binary at $bin" >&2
-    exit 1
-}
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/raito-bench.XXXXXX")
-services_state=''
-cleanup() {
-    local rc=$?
-    if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "bench: kept $work" >&2
-    else
-        rm -rf -- "$work"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_build raito-sync
 say "starting an ephemeral PostgreSQL 15 cluster"
-services_env=$(dev/services.sh start --no-moto)
-eval "$services_env"
-services_state=$RAITO_SERVICES_STATE
+bench_services_start --no-moto --no-ldap
 
-psql_() {
-    PGPASSWORD=$RAITO_TEST_PG_PASSWORD PGSSLMODE=require "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
-        -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" "$@"
+# generate DATABASE TABLES_PER_SCHEMA: one DO block per schema, generated server-side, with a
+# COMMIT every 250 tables (the locks of one transaction stay well under the lock table).
+generate() {
+    local database=$1 per_schema=$2 started=$SECONDS
+    say "generating $database: $schemas schemas x $per_schema tables x $columns columns"
+    bench_psql -d postgres -c "CREATE DATABASE $database"
+    bench_psql -d "$database" -v schemas="$schemas" -v tables="$per_schema" -v columns="$columns" <<'SQL'
+SELECT format($do$
+DO $body$
+DECLARE
+    t int;
+    cols text;
+BEGIN
+    EXECUTE format('CREATE SCHEMA %%I', 's%1$s');
+    EXECUTE format('COMMENT ON SCHEMA %%I IS %%L', 's%1$s', 'generated schema %1$s');
+    SELECT string_agg(format('c%%s %%s', c,
+               (ARRAY['integer', 'text', 'numeric(12,2)', 'timestamptz', 'boolean',
+                      'varchar(64)', 'bigint', 'jsonb', 'date', 'uuid'])[1 + c %% 10]), ', ')
+      INTO cols FROM generate_series(1, %3$s) AS c;
+    FOR t IN 1..%2$s LOOP
+        EXECUTE format('CREATE TABLE %%I.%%I (%%s)', 's%1$s', 't' || t, cols);
+        IF t %% 250 = 0 THEN
+            COMMIT;
+        END IF;
+    END LOOP;
+END
+$body$;
+$do$, s, :tables, :columns)
+FROM generate_series(1, :schemas) AS s
+\gexec
+SQL
+    bench_psql -d "$database" -c 'VACUUM ANALYZE pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_namespace, pg_catalog.pg_description'
+    say "$database generated in $((SECONDS - started)) s"
 }
+generate bench_small "$small_tables"
+generate bench_large "$tables"
 
-export BENCH_PG_HOST=$RAITO_TEST_PG_HOST
-export BENCH_PG_PORT=$RAITO_TEST_PG_PORT
+export BENCH_PG_HOST=$RAITO_TEST_PG_HOST BENCH_PG_PORT=$RAITO_TEST_PG_PORT
 export BENCH_PG_PASSWORD=$RAITO_TEST_PG_PASSWORD
-cat >"$work/raito.yml" <<'EOF'
+for size in small large; do
+    other=$([[ $size == small ]] && echo large || echo small)
+    cat >"$work/$size.yml" <<YAML
 targets:
   - name: bench
     connector-name: postgresql
@@ -71,76 +76,80 @@ targets:
     pg-password: "{{BENCH_PG_PASSWORD}}"
     pg-database: postgres
     pg-sslmode: require
-EOF
+    pg-excluded-databases: bench_$other
+YAML
+done
 
-rows=()
-# measure NAME LABEL: runs raito-sync metadata under /usr/bin/time -v (output: $work/NAME.json)
-# and adds a row to the table.
-measure() {
-    local name=$1 label=$2
-    local out="$work/$name.json" tlog="$work/$name.time"
-    say "raito-sync metadata: $label"
-    /usr/bin/time -v -o "$tlog" "$bin" metadata --config "$work/raito.yml" --target bench --out "$out"
-    local wall rss_kb size objects
-    wall=$(sed -n 's/^[[:space:]]*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tlog")
-    rss_kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tlog")
-    size=$(stat -c %s "$out")
-    objects=$(python3 - "$out" 2>/dev/null <<'PY' || echo '?'
-import json, sys
-with open(sys.argv[1], encoding="utf-8") as f:
-    data = json.load(f)
-print(len(data) if isinstance(data, list) else "?")
-PY
-    )
-    rows+=("$(printf '%-32s %10s %10s %10s %10s' "$label" "$objects" "$wall" \
-        "$(numfmt --to=iec-i --suffix=B --format=%.1f $((rss_kb * 1024)))" \
-        "$(numfmt --to=iec-i --suffix=B --format=%.1f "$size")")")
-}
+# The connector's two catalog queries, with no excluded schema ($1) and no schema filter ($2).
+cat >"$work/baseline.sql" <<'SQL'
+COPY (
+SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '')
+FROM pg_namespace n
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+  AND n.nspname !~ '^pg_(toast_)?temp_'
+ORDER BY n.nspname COLLATE "C"
+) TO STDOUT;
+COPY (
+WITH RECURSIVE relations AS (
+  SELECT c.oid, c.relispartition
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND n.nspname !~ '^pg_(toast_)?temp_'
+), tree AS (
+  SELECT r.oid, 0 AS depth, NULL::oid AS parent
+  FROM relations r
+  WHERE NOT r.relispartition OR NOT EXISTS (
+    SELECT FROM pg_inherits i JOIN relations p ON p.oid = i.inhparent WHERE i.inhrelid = r.oid)
+  UNION ALL
+  SELECT i.inhrelid, t.depth + 1, i.inhparent
+  FROM tree t
+  JOIN pg_inherits i ON i.inhparent = t.oid
+  JOIN relations r ON r.oid = i.inhrelid AND r.relispartition
+)
+SELECT n.nspname, c.relname, c.relkind::text,
+       pn.nspname, pc.relname,
+       coalesce(obj_description(c.oid, 'pg_class'), ''),
+       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(c.oid, a.attnum), '')
+FROM tree t
+JOIN pg_class c ON c.oid = t.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_class pc ON pc.oid = t.parent
+LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY t.depth, n.nspname COLLATE "C", c.relname COLLATE "C", a.attnum
+) TO STDOUT;
+SQL
 
-# (a) the demo warehouse
-say "loading the demo warehouse"
-dev/demo/load.sh
-measure demo demo-warehouse
+psql_copy() { bench_psql -d "bench_$1" -f "$work/baseline.sql" >/dev/null; }
+export -f bench_psql psql_copy
+export work pg_bin
 
-# (b) one wide database, alone in the cluster: the demo databases are dropped first.
-say "generating bench_wide: $schemas schemas x $tables tables x $columns columns"
-start=$SECONDS
-psql_ -d postgres <<'EOF'
-DROP DATABASE sales WITH (FORCE);
-DROP DATABASE marketing WITH (FORCE);
-DROP DATABASE "Finance Dept" WITH (FORCE);
-DROP DATABASE "café.Lab" WITH (FORCE);
-CREATE DATABASE bench_wide;
-EOF
-# One DO block per schema: generated server-side, one transaction per schema (keeps the locks
-# held by one transaction well under max_locks_per_transaction).
-psql_ -d bench_wide -v schemas="$schemas" -v tables="$tables" -v columns="$columns" <<'EOF'
-SELECT format($do$
-DO $body$
-DECLARE
-    t int;
-    cols text;
-BEGIN
-    EXECUTE format('CREATE SCHEMA %%I', 's%1$s');
-    EXECUTE format('COMMENT ON SCHEMA %%I IS %%L', 's%1$s', 'generated schema %1$s');
-    FOR t IN 1..%2$s LOOP
-        SELECT string_agg(format('c%%s %%s', c,
-                   (ARRAY['integer', 'text', 'numeric(12,2)', 'timestamptz', 'boolean',
-                          'varchar(64)', 'bigint', 'jsonb', 'date', 'uuid'])[1 + c %% 10]), ', ')
-          INTO cols FROM generate_series(1, %3$s) AS c;
-        EXECUTE format('CREATE TABLE %%I.%%I (%%s)', 's%1$s', 't' || t, cols);
-    END LOOP;
-END
-$body$;
-$do$, s, :tables, :columns)
-FROM generate_series(1, :schemas) AS s
-\gexec
-EOF
-created=$(psql_ -d bench_wide -A -t -c "SELECT count(*) FROM information_schema.columns WHERE table_schema LIKE 's%'")
-printf '   %s columns generated in %d s\n' "$created" $((SECONDS - start)) >&2
-measure wide "bench_wide (${schemas}x${tables}x${columns})"
+declare -A wall rss objects
+for size in small large; do
+    say "baseline (psql COPY of the catalog queries), $size"
+    psql_copy "$size" # warms the catalog caches for both runs
+    bench_run "baseline-$size" bash -c "psql_copy $size"
+    say "raito-sync metadata, $size"
+    bench_run "sync-$size" "$release/raito-sync" metadata --config "$work/$size.yml" --target bench \
+        --out "$work/$size.json"
+    wall[$size]=$(bench_wall "sync-$size")
+    rss[$size]=$(bench_rss "sync-$size")
+    objects[$size]=$(grep -o '"externalId"' "$work/$size.json" | wc -l)
+done
 
-{
-    printf '\n%-32s %10s %10s %10s %10s\n' database objects wall 'peak RSS' output
-    printf '%s\n' "${rows[@]}"
-}
+bench_header
+for size in small large; do
+    n=$(bench_int "${objects[$size]}")
+    base=$(bench_wall "baseline-$size")
+    ratio=$(bench_calc "${wall[$size]} / $base")
+    bench_row metadata "wall, $size catalog ($n objects)" "${wall[$size]} s" "$base s (psql COPY)"
+    bench_row metadata "wall / baseline, $size" "${ratio}x" 1x "<= 1.5x" "$(bench_met "$ratio <= 1.5")"
+    bench_row metadata "peak RSS, $size" "${rss[$size]} MiB" "$(bench_rss "baseline-$size") MiB (psql)" \
+        "<= 64 MiB" "$(bench_met "${rss[$size]} <= 64")"
+done
+bench_row metadata "output, large" "$(bench_calc "$(stat -c %s "$work/large.json") / 1048576" %.1f) MiB"
+growth=$(bench_calc "(${rss[large]} / ${rss[small]} - 1) * 100" %.1f)
+bench_row metadata "peak RSS growth, small -> large" "${growth} %" - "<= 10 %" "$(bench_met "$growth <= 10")"
+bench_row metadata "wall growth, small -> large" "$(bench_calc "${wall[large]} / ${wall[small]}" %.1f)x" \
+    "$(bench_calc "$(bench_wall baseline-large) / $(bench_wall baseline-small)" %.1f)x"

@@ -1,66 +1,32 @@
 #!/usr/bin/env bash
-# Measures `raito-sync usage` on PostgreSQL's `logfiles` source: a generated jsonlog file of
-# BENCH_STATEMENTS statements (default 1,000,000: each a `statement:` record plus its
+# Bench part `usage`: `raito-sync usage` on PostgreSQL's `logfiles` source: a generated jsonlog
+# file of STATEMENTS statements (default 1,000,000: each a `statement:` record plus its
 # `duration:` record, a realistic mix of joins, CTEs, subqueries, writes, DDL and failures over
 # a schema of 50 tables) is put in the log directory of an ephemeral cluster, served by
 # pg_ls_logdir()/pg_read_binary_file() like any log file, then parsed, assembled, mapped to data
-# objects and written. Reports statements per second and peak RSS (`/usr/bin/time -v`). Builds
-# raito-sync in release and stops its cluster again (also on failure or Ctrl-C).
+# objects and written. Baseline: the same file only read, in the same 1 MiB chunks, by psql
+# (`COPY (SELECT pg_read_binary_file(...) ...) TO STDOUT (FORMAT binary)` into /dev/null: the
+# server-side read and the transfer), and `cat` of the file for reference.
+# Figures: statements per CPU-second (user + system of raito-sync; target >= 300,000 per core),
+# statements per wall second, wall, peak RSS.
 #
-#   dev/bench-usage.sh                     the figures go to stdout, progress to stderr
-#   BENCH_STATEMENTS=100000 dev/bench-usage.sh
-#   BENCH_KEEP=1 dev/bench-usage.sh        keep the temp dir (config, log, output, time log)
-set -euo pipefail
+#   dev/bench/usage.sh                  the rows on stdout, progress on stderr
+#   BENCH_STATEMENTS=100000 dev/bench/usage.sh
+#   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init usage
 
-repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo_root"
+statements=$(bench_scale "${BENCH_STATEMENTS:-1000000}")
 
-statements=${BENCH_STATEMENTS:-1000000}
-pg_bin=${RAITO_PG_BIN:-/usr/lib/postgresql/15/bin}
-bin="${CARGO_TARGET_DIR:-$repo_root/target}/release/raito-sync"
-
-say() { printf '\n== bench-usage: %s\n' "$*" >&2; }
-
-say "setup"
-# shellcheck source=dev/setup.sh
-source dev/setup.sh --no-venv
-
-say "building raito-sync (release)"
-cargo build --release -p raito-sync
-[[ -x "$bin" ]] || {
-    echo "bench-usage: no binary at $bin" >&2
-    exit 1
-}
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/raito-bench-usage.XXXXXX")
-services_state=''
-cleanup() {
-    local rc=$?
-    if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
-    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-        echo "bench-usage: kept $work" >&2
-    else
-        rm -rf -- "$work"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
+bench_build raito-sync
 say "starting an ephemeral PostgreSQL 15 cluster"
-services_env=$(dev/services.sh start --no-moto --no-ldap)
-eval "$services_env"
+bench_services_start --no-moto --no-ldap
 services_state=$RAITO_SERVICES_STATE
 
-psql_() {
-    PGPASSWORD=$RAITO_TEST_PG_PASSWORD PGSSLMODE=require "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
-        -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" "$@"
-}
-
 say "creating database bench (schemas app and \"Sales.EU\", 50 tables, a view)"
-psql_ -d postgres -c 'CREATE DATABASE bench'
-psql_ -d bench <<'SQL'
+bench_psql -d postgres -c 'CREATE DATABASE bench'
+bench_psql -d bench <<'SQL'
 CREATE SCHEMA app;
 CREATE SCHEMA "Sales.EU";
 DO $$
@@ -153,24 +119,38 @@ targets:
     pg-usage-settle-seconds: 0
 YAML
 
-say "raito-sync usage (log of $log_bytes bytes)"
-since_text=$(date -u -d "@$since" +%Y-%m-%dT%H:%M:%SZ)
-BENCH_PG_PASSWORD=$RAITO_TEST_PG_PASSWORD RUST_LOG=warn /usr/bin/time -v -o "$work/time.log" \
-    "$bin" usage --config "$work/raito.yml" --target bench --out "$work/usage.json" \
-    --since "$since_text" 2>"$work/summary.txt"
-cat "$work/summary.txt" >&2
+say "baseline: the log ($(bench_int "$log_bytes") bytes) read by the server and sent to psql"
+cat >"$work/read.sql" <<SQL
+COPY (
+  SELECT pg_read_binary_file('log/postgresql-bench.json', o, 1048576, true)
+  FROM generate_series(0::bigint, $log_bytes - 1, 1048576) AS o
+  ORDER BY o
+) TO STDOUT (FORMAT binary);
+SQL
+bench_psql -d postgres -f "$work/read.sql" >/dev/null # into the page cache
+bench_run read bench_psql -d postgres -o /dev/null -f "$work/read.sql"
+bench_run cat bash -c 'cat -- "$1" >/dev/null' cat "$log_dir/postgresql-bench.json"
 
-wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/time.log")
-rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time.log")
-written=$(awk '$1 == "statements" {print $2; exit}' "$work/summary.txt")
-seconds=$(python3 -c 'import sys
-parts = [float(p) for p in sys.argv[1].split(":")]
-s = 0
-for p in parts: s = s * 60 + p
-print(s)' "$wall")
-printf '%-28s %s\n' "statements in the log" "$statements" \
-    "log file (jsonlog)" "$((log_bytes / 1024 / 1024)) MiB" \
-    "statements written" "$written" \
-    "wall time" "${seconds} s" \
-    "statements per second" "$(python3 -c "print(round($written / $seconds))")" \
-    "peak RSS" "$((rss_kb / 1024)) MiB"
+say "raito-sync usage"
+since_text=$(date -u -d "@$since" +%Y-%m-%dT%H:%M:%SZ)
+BENCH_PG_PASSWORD=$RAITO_TEST_PG_PASSWORD RUST_LOG=warn bench_run usage "$release/raito-sync" usage \
+    --config "$work/raito.yml" --target bench --out "$work/usage.json" --since "$since_text"
+cat "$work/usage.err" >&2
+written=$(awk '$1 == "statements" {print $2; exit}' "$work/usage.err")
+written=${written:-$statements}
+
+wall=$(bench_wall usage)
+cpu=$(bench_cpu usage)
+read_wall=$(bench_wall read)
+cat_wall=$(bench_wall cat)
+per_core=$(bench_calc "$written / $cpu" %d)
+bench_header
+bench_row usage "statements written (log: $(bench_int "$statements") statements, $(bench_calc "$log_bytes / 1048576" %.0f) MiB)" \
+    "$(bench_int "$written")"
+bench_row usage "statements / CPU-second (user+sys $cpu s)" "$(bench_int "$per_core")" \
+    "$(bench_int "$(bench_calc "$statements / ($(bench_cpu read) + 0.001)" %d)") (psql read, client CPU)" \
+    ">= 300,000" "$(bench_met "$per_core >= 300000")"
+bench_row usage "statements / wall second" "$(bench_int "$(bench_calc "$written / $wall" %d)")" \
+    "$(bench_int "$(bench_calc "$statements / $read_wall" %d)") (server read + transfer)"
+bench_row usage "wall" "$wall s" "$read_wall s (server read + transfer); $cat_wall s (cat)"
+bench_row usage "peak RSS" "$(bench_rss usage) MiB" "$(bench_rss read) MiB (psql)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loads the demo warehouse (dev/demo/warehouse.sql) into the PostgreSQL cluster named by the
-# RAITO_TEST_PG_* variables that `dev/services.sh start` prints. Used by dev/demo.sh and
-# dev/bench.sh. Re-loading drops and recreates the demo databases.
+# RAITO_TEST_PG_* variables that `dev/services.sh start` prints. Used by dev/demo.sh.
+# Re-loading drops and recreates the demo databases.
 set -euo pipefail
 
 demo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Bench part `coldstart`: each function binary (functions/*, release) started RUNS times
+# (default 20) against a local Lambda Runtime API by `coldstart` (dev/lambda-harness): the
+# median time from spawn to the function's first answer to one Function URL GET (target
+# <= 30 ms), and to its first poll (ready). Then each function's deployment zip:
+# `cargo lambda build --release --arm64 --output-format zip` (cargo-lambda and zig from the
+# venv of `dev/setup.sh --all`; target <= 10 MB each), or with BENCH_ZIP=host the zip of the
+# x86_64 release binary named `bootstrap` (a fallback where the arm64 build is not possible).
+#
+#   dev/bench/coldstart.sh              the rows on stdout, progress on stderr
+#   BENCH_RUNS=50 dev/bench/coldstart.sh
+#   BENCH_ZIP=host dev/bench/coldstart.sh
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init coldstart
+
+runs=${BENCH_RUNS:-20}
+functions=(sync-metadata sync-identities sync-usage sync-access)
+bench_build lambda-harness "${functions[@]}"
+
+say "cold starts: ${functions[*]}, $runs each"
+binaries=()
+for f in "${functions[@]}"; do binaries+=("$release/$f"); done
+"$release/coldstart" --runs "$runs" "${binaries[@]}" >"$work/coldstart.txt"
+cat "$work/coldstart.txt" >&2
+
+zip_mode=${BENCH_ZIP:-arm64}
+declare -A zip_bytes
+case $zip_mode in
+arm64)
+    say "cargo lambda build --release --arm64 --output-format zip (slow the first time)"
+    # shellcheck source=dev/setup.sh
+    source dev/setup.sh --all >&2
+    lambda_dir="$work/lambda"
+    args=()
+    for f in "${functions[@]}"; do args+=(-p "$f"); done
+    cargo lambda build --release --arm64 --output-format zip --lambda-dir "$lambda_dir" "${args[@]}" >&2
+    for f in "${functions[@]}"; do
+        zip_bytes[$f]=$(stat -c %s "$lambda_dir/$f/bootstrap.zip")
+    done
+    zip_label="arm64 zip (cargo lambda)"
+    ;;
+host)
+    for f in "${functions[@]}"; do
+        mkdir -p "$work/zip/$f"
+        cp "$release/$f" "$work/zip/$f/bootstrap"
+        (cd "$work/zip/$f" && python3 -c 'import sys, zipfile
+with zipfile.ZipFile("bootstrap.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    info = zipfile.ZipInfo("bootstrap")
+    info.external_attr = 0o755 << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(info, open("bootstrap", "rb").read())')
+        zip_bytes[$f]=$(stat -c %s "$work/zip/$f/bootstrap.zip")
+    done
+    zip_label="x86_64 zip (BENCH_ZIP=host)"
+    ;;
+*)
+    echo "bench coldstart: BENCH_ZIP is arm64 (default) or host, not $zip_mode" >&2
+    exit 2
+    ;;
+esac
+
+bench_header
+while read -r name median min max ready count answer; do
+    bench_row coldstart "$name: spawn -> first answer, median of $count ($answer; min $min, max $max)" \
+        "$median ms" - "<= 30 ms" "$(bench_met "$median <= 30")"
+    bench_row coldstart "$name: spawn -> ready (first poll), median" "$ready ms"
+done <"$work/coldstart.txt"
+for f in "${functions[@]}"; do
+    mb=$(bench_calc "${zip_bytes[$f]} / 1000000")
+    bench_row coldstart "$f: $zip_label" "$mb MB" - "<= 10 MB" "$(bench_met "$mb <= 10")"
+done
