@@ -9,6 +9,7 @@
 #   bench_on_exit COMMAND        run COMMAND (a string, eval'd) on exit, also on failure or Ctrl-C
 #   bench_services_start ARGS... dev/services.sh start ARGS, its variables exported, stopped on exit
 #   bench_psql ARGS...           psql as the services' superuser (ON_ERROR_STOP, quiet)
+#   bench_psql_env CMD...        CMD with the password and sslmode of bench_psql in its environment
 #   bench_run NAME CMD...        CMD under /usr/bin/time -v: stdout in $work/NAME.out, stderr in
 #                                $work/NAME.err, times in $work/NAME.time, wall in $work/NAME.wall
 #   bench_wall NAME              its wall time in seconds (nanosecond clock, 3 decimals)
@@ -85,10 +86,10 @@ bench_services_start() {
     bench_on_exit "dev/services.sh stop '$RAITO_SERVICES_STATE' >&2"
 }
 
-bench_psql() {
-    PGPASSWORD=$RAITO_TEST_PG_PASSWORD PGSSLMODE=require "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
-        -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" "$@"
-}
+bench_psql() { bench_psql_env "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$RAITO_TEST_PG_HOST" \
+    -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" "$@"; }
+
+bench_psql_env() { PGPASSWORD=$RAITO_TEST_PG_PASSWORD PGSSLMODE=require "$@"; }
 
 bench_run() {
     local name=$1

@@ -121,15 +121,13 @@ ORDER BY t.depth, n.nspname COLLATE "C", c.relname COLLATE "C", a.attnum
 ) TO STDOUT;
 SQL
 
-psql_copy() { bench_psql -d "bench_$1" -f "$work/baseline.sql" >/dev/null; }
-export -f bench_psql psql_copy
-export work pg_bin
-
 declare -A wall rss objects
 for size in small large; do
     say "baseline (psql COPY of the catalog queries), $size"
-    psql_copy "$size" # warms the catalog caches for both runs
-    bench_run "baseline-$size" bash -c "psql_copy $size"
+    bench_psql -d "bench_$size" -f "$work/baseline.sql" >/dev/null # warms the caches for both runs
+    bench_psql_env bench_run "baseline-$size" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" \
+        -d "bench_$size" -o /dev/null -f "$work/baseline.sql"
     say "raito-sync metadata, $size"
     bench_run "sync-$size" "$release/raito-sync" metadata --config "$work/$size.yml" --target bench \
         --out "$work/$size.json"

@@ -128,7 +128,8 @@ COPY (
 ) TO STDOUT (FORMAT binary);
 SQL
 bench_psql -d postgres -f "$work/read.sql" >/dev/null # into the page cache
-bench_run read bench_psql -d postgres -o /dev/null -f "$work/read.sql"
+bench_psql_env bench_run read "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$RAITO_TEST_PG_HOST" \
+    -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" -d postgres -o /dev/null -f "$work/read.sql"
 bench_run cat bash -c 'cat -- "$1" >/dev/null' cat "$log_dir/postgresql-bench.json"
 
 say "raito-sync usage"
@@ -143,7 +144,7 @@ wall=$(bench_wall usage)
 cpu=$(bench_cpu usage)
 read_wall=$(bench_wall read)
 cat_wall=$(bench_wall cat)
-per_core=$(bench_calc "$written / $cpu" %d)
+per_core=$(bench_calc "$cpu > 0 ? $written / $cpu : 0" %d)
 bench_header
 bench_row usage "statements written (log: $(bench_int "$statements") statements, $(bench_calc "$log_bytes / 1048576" %.0f) MiB)" \
     "$(bench_int "$written")"
