@@ -114,7 +114,7 @@ bench_cpu() {
 
 bench_rss() { awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$work/$1.time"; }
 
-bench_calc() { awk "BEGIN { printf \"${2:-%.2f}\\n\", $1 }"; }
+bench_calc() { awk "BEGIN { printf \"${2:-%.2f}\\n\", ($1) }"; }
 
 bench_int() {
     awk -v n="$1" 'BEGIN {
