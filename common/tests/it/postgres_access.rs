@@ -913,11 +913,7 @@ impl Figures {
 }
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Figures {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         #[derive(Default)]
         struct Visit(std::collections::HashMap<String, u64>, bool);
         impl tracing::field::Visit for Visit {
@@ -928,8 +924,8 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Figures {
                 self.1 |= field.name() == "message" && value == "access export processed";
             }
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                self.1 |= field.name() == "message"
-                    && format!("{value:?}") == "access export processed";
+                self.1 |=
+                    field.name() == "message" && format!("{value:?}") == "access export processed";
             }
         }
         let mut visit = Visit::default();
@@ -983,7 +979,11 @@ async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_tr
         assert_eq!(outcome.statements, plan.statements);
     }
     assert_eq!(plan_figures.get("access_providers"), 300);
-    assert!(plan_figures.get("round_trips") <= 20, "plan: {}", plan_figures.get("round_trips"));
+    assert!(
+        plan_figures.get("round_trips") <= 20,
+        "plan: {}",
+        plan_figures.get("round_trips")
+    );
     let (statements, round_trips) = (figures.get("statements"), figures.get("round_trips"));
     assert_eq!(figures.get("access_providers"), 300);
     assert!(round_trips <= 20, "{round_trips} round trips");
@@ -1016,8 +1016,7 @@ async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_tr
 }
 
 #[tokio::test]
-async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_across_two_databases()
-{
+async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_across_two_databases() {
     // Two databases: the filter's column exists in the first, not in the second.
     let (first, second) = (unique("acc_mid_a"), unique("acc_mid_b"));
     support::create_database(
@@ -1068,7 +1067,11 @@ async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_acro
         for db in [&first, &second] {
             assert_eq!(
                 privileges(db, role).await,
-                set(&["CONNECT on database", "USAGE on shop", "SELECT on shop.customers"]),
+                set(&[
+                    "CONNECT on database",
+                    "USAGE on shop",
+                    "SELECT on shop.customers"
+                ]),
                 "{role} in {db}"
             );
         }
@@ -1076,9 +1079,17 @@ async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_acro
     // The filter: its role and its policy in the first database committed; the second
     // database's transaction was taken out of the batch and reported.
     let failed = &outcomes[2];
-    assert_eq!(failed.feedback.errors.len(), 1, "{:?}", failed.feedback.errors);
+    assert_eq!(
+        failed.feedback.errors.len(),
+        1,
+        "{:?}",
+        failed.feedback.errors
+    );
     let error = &failed.feedback.errors[0];
-    assert!(error.contains("region") && error.contains(&second), "{error}");
+    assert!(
+        error.contains("region") && error.contains(&second),
+        "{error}"
+    );
     let role = &failed.feedback.actual_name;
     assert!(role_comment(role).await.is_some());
     assert!(
@@ -1100,7 +1111,11 @@ async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_acro
     assert_eq!(policies(first.clone()).await, 1);
     assert_eq!(policies(second.clone()).await, 0);
     // One extra round trip for the failure, not one per access provider.
-    assert!(figures.get("round_trips") <= 15, "{}", figures.get("round_trips"));
+    assert!(
+        figures.get("round_trips") <= 15,
+        "{}",
+        figures.get("round_trips")
+    );
 }
 
 #[tokio::test]

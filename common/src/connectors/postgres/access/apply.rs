@@ -270,7 +270,10 @@ impl Work {
 /// read).
 enum Intent {
     Grant(GrantIntent),
-    Delete { role: Role, databases: Vec<String> },
+    Delete {
+        role: Role,
+        databases: Vec<String>,
+    },
     /// Deleting a role that does not exist.
     Nothing,
 }
@@ -918,7 +921,10 @@ impl<'c> Engine<'c> {
                         state.roles.extend(intent.role_oid);
                     }
                 }
-                Some(Intent::Delete { role, databases: held }) => {
+                Some(Intent::Delete {
+                    role,
+                    databases: held,
+                }) => {
                     for database in held {
                         databases
                             .entry(database.clone())
@@ -1162,8 +1168,7 @@ impl<'c> Engine<'c> {
     /// of those whose first step committed.
     async fn execute(&mut self, works: &mut [Work]) {
         for step in 0..2 {
-            let mut batches: BTreeMap<(bool, String), Vec<(usize, Vec<String>)>> =
-                BTreeMap::new();
+            let mut batches: BTreeMap<(bool, String), Vec<(usize, Vec<String>)>> = BTreeMap::new();
             for (index, work) in works.iter_mut().enumerate() {
                 if !work.alive() {
                     continue;
@@ -1183,7 +1188,7 @@ impl<'c> Engine<'c> {
             let mut failures: BTreeMap<usize, Vec<Failure>> = BTreeMap::new();
             for ((_, database), entries) in batches {
                 let results = if self.mode == ApplyMode::Apply {
-                    let span = tracing::info_span!("access_batch", database, step);
+                    let span = tracing::info_span!("access_batch", database = %database, step);
                     self.batch(&database, &entries).instrument(span).await
                 } else {
                     entries.iter().map(|_| Ok(())).collect()
@@ -1305,6 +1310,7 @@ impl<'c> Engine<'c> {
     async fn finish_deferred(&mut self, held: Vec<Held>) -> Vec<(AccessOutcome, tracing::Span)> {
         self.roles.clear();
         self.markers.clear();
+        self.members.clear();
         let names: Vec<String> = held
             .iter()
             .map(|h| h.outcome.feedback.actual_name.clone())
@@ -1322,10 +1328,12 @@ impl<'c> Engine<'c> {
         let mut read = self.fetch_roles(names, ids).await;
         if read.is_ok() {
             let oids: Vec<u32> = self.roles.values().flatten().map(|r| r.oid).collect();
-            self.reads(1);
-            match state::members_of(&self.main, &oids).await {
-                Ok(members) => self.members = members,
-                Err(e) => read = Err(read_failure(e, "reading role members")),
+            if !oids.is_empty() {
+                self.reads(1);
+                match state::members_of(&self.main, &oids).await {
+                    Ok(members) => self.members = members,
+                    Err(e) => read = Err(read_failure(e, "reading role members")),
+                }
             }
         }
         let mut done = Vec::new();
@@ -1412,10 +1420,7 @@ fn current_policies(state: &DatabaseState, id: &str, role: Option<u32>) -> Vec<C
 
 /// Sends a batch with the simple query protocol; on failure, how many statements completed
 /// before it (each completed statement sends one `CommandComplete`).
-async fn run_counting(
-    client: &Client,
-    batch: &str,
-) -> Result<(), (usize, tokio_postgres::Error)> {
+async fn run_counting(client: &Client, batch: &str) -> Result<(), (usize, tokio_postgres::Error)> {
     let stream = client.simple_query_raw(batch).await.map_err(|e| (0, e))?;
     let mut stream = std::pin::pin!(stream);
     let mut completed = 0;
@@ -1468,19 +1473,24 @@ fn validate(ap: &ExportedAccessProvider) -> Result<(), Failure> {
 /// The first field (name, value) of the access provider the connector uses that holds a NUL.
 fn nul_field(ap: &ExportedAccessProvider) -> Option<(&'static str, &str)> {
     let mut fields: Vec<(&'static str, &str)> = vec![
-        ("id", &ap.id),
-        ("name", &ap.name),
-        ("namingHint", &ap.naming_hint),
+        ("id", ap.id.as_str()),
+        ("name", ap.name.as_str()),
+        ("namingHint", ap.naming_hint.as_str()),
     ];
     fields.extend(ap.actual_name.as_deref().map(|a| ("actualName", a)));
     fields.extend(ap.policy_rule.as_deref().map(|r| ("policyRule", r)));
     fields.extend(ap.who.users.iter().map(|u| ("who user", u.as_str())));
     fields.extend(ap.who.groups.iter().map(|g| ("who group", g.as_str())));
-    fields.extend(ap.who.inherit_from.iter().map(|i| ("inheritFrom", i.as_str())));
+    fields.extend(
+        ap.who
+            .inherit_from
+            .iter()
+            .map(|i| ("inheritFrom", i.as_str())),
+    );
     for (field, items) in [("what", &ap.what), ("deleteWhat", &ap.delete_what)] {
         for item in items {
-            fields.push((field, &item.data_object.full_name));
-            fields.push((field, &item.data_object.r#type));
+            fields.push((field, item.data_object.full_name.as_str()));
+            fields.push((field, item.data_object.r#type.as_str()));
             fields.extend(item.permissions.iter().map(|p| (field, p.as_str())));
         }
     }

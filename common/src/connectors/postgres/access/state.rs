@@ -171,14 +171,15 @@ pub async fn members_of(
 pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, Vec<String>>> {
     let rows = client
         .query(
-            "SELECT s.refobjid, d.datname::text FROM pg_shdepend s
-             JOIN pg_database d ON d.oid = s.dbid
-             WHERE d.datallowconn AND s.refclassid = 'pg_authid'::regclass
-               AND s.refobjid = ANY($1::oid[]) AND s.deptype IN ('a', 'r')
-             UNION
-             SELECT a.grantee, d.datname::text FROM pg_database d, aclexplode(d.datacl) a
-             WHERE d.datallowconn AND a.grantee = ANY($1::oid[])
-             ORDER BY 2 COLLATE \"C\"",
+            "SELECT role, datname FROM (
+               SELECT s.refobjid AS role, d.datname::text AS datname FROM pg_shdepend s
+               JOIN pg_database d ON d.oid = s.dbid
+               WHERE d.datallowconn AND s.refclassid = 'pg_authid'::regclass
+                 AND s.refobjid = ANY($1::oid[]) AND s.deptype IN ('a', 'r')
+               UNION
+               SELECT a.grantee, d.datname::text FROM pg_database d, aclexplode(d.datacl) a
+               WHERE d.datallowconn AND a.grantee = ANY($1::oid[])) u
+             ORDER BY datname COLLATE \"C\"",
             &[&roles],
         )
         .await?;
@@ -248,7 +249,9 @@ pub async fn grants_of(
     roles: &[u32],
     excluded_schemas: &[String],
 ) -> PgResult<HashMap<u32, BTreeSet<Grant>>> {
-    let rows = client.query(GRANTS_OF, &[&roles, &excluded_schemas]).await?;
+    let rows = client
+        .query(GRANTS_OF, &[&roles, &excluded_schemas])
+        .await?;
     let mut grants: HashMap<u32, BTreeSet<Grant>> = HashMap::new();
     for row in &rows {
         let kind: &str = row.get(1);
