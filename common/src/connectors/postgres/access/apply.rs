@@ -295,6 +295,9 @@ struct Plan {
     steps: [Vec<(String, Vec<String>)>; 2],
 }
 
+/// One access provider's transaction in a batch: its index in the chunk, its statements.
+type Entry = (usize, Vec<String>);
+
 /// What a chunk needs from one database, and what was read there.
 #[derive(Default)]
 struct DatabaseState {
@@ -1168,7 +1171,7 @@ impl<'c> Engine<'c> {
     /// of those whose first step committed.
     async fn execute(&mut self, works: &mut [Work]) {
         for step in 0..2 {
-            let mut batches: BTreeMap<(bool, String), Vec<(usize, Vec<String>)>> = BTreeMap::new();
+            let mut batches: BTreeMap<(bool, String), Vec<Entry>> = BTreeMap::new();
             for (index, work) in works.iter_mut().enumerate() {
                 if !work.alive() {
                     continue;
@@ -1214,11 +1217,7 @@ impl<'c> Engine<'c> {
     /// `BEGIN; …; COMMIT;` batch. When a statement fails, the access provider it belongs to is
     /// found by counting the statements that completed; it is taken out and the batch sent
     /// again (after a `ROLLBACK` in the same round trip). One result per entry.
-    async fn batch(
-        &mut self,
-        database: &str,
-        entries: &[(usize, Vec<String>)],
-    ) -> Vec<Result<(), Failure>> {
+    async fn batch(&mut self, database: &str, entries: &[Entry]) -> Vec<Result<(), Failure>> {
         if let Err(failure) = self.open(database).await {
             return entries.iter().map(|_| Err(failure.clone())).collect();
         }
