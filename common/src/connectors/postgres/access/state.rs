@@ -1,6 +1,7 @@
-//! Reading the current state from the catalog: roles and their markers, memberships, the
-//! privileges a role holds (from the ACL columns through `aclexplode`), the objects a what
-//! item names, and the row-level-security policies this connector manages.
+//! Reading the current state from the catalog, for a whole chunk of access providers at once:
+//! roles and their markers, memberships, the privileges the roles hold (the objects found
+//! through `pg_shdepend`, their ACL columns expanded with `aclexplode`), the objects what
+//! items name, and the row-level-security policies this connector manages.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -121,8 +122,8 @@ pub fn policy_fingerprint<'c>(comment: &'c str, id: &str) -> Option<&'c str> {
         .then_some(fingerprint)
 }
 
-/// Set-based reads for a chunk of access providers: one query each, whatever the chunk size.
-///
+// Set-based reads for a chunk of access providers: one query each, whatever the chunk size.
+
 /// Every role named in `names`, and every role whose comment is the marker of one of
 /// `markers` (already rendered with [`managed_comment`]), ordered by name.
 pub async fn roles_named_or_marked(
