@@ -178,7 +178,8 @@ pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u3
                WHERE d.datallowconn AND s.refclassid = 'pg_authid'::regclass
                  AND s.refobjid = ANY($1::oid[]) AND s.deptype IN ('a', 'r')
                UNION
-               SELECT a.grantee, d.datname::text FROM pg_database d, aclexplode(d.datacl) a
+               SELECT a.grantee, d.datname::text
+               FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
                WHERE d.datallowconn AND a.grantee = ANY($1::oid[])) u
              ORDER BY datname COLLATE \"C\"",
             &[&roles],
@@ -206,7 +207,9 @@ pub async fn owned_by(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, i
 
 /// The privileges of each of `$1` (role oids) in the connected database. The objects are
 /// found through the shared dependency catalog (an ACL entry is a dependency of the object on
-/// the role), so only their ACLs are expanded, never every ACL of the database.
+/// the role), so only their ACLs are expanded, never every ACL of the database. Each ACL item is
+/// expanded on its own: `aclexplode` of a whole array costs quadratic time in its length, which
+/// the database's and a schema's ACLs reach with thousands of managed roles.
 const GRANTS_OF: &str = concat!(
     "WITH deps AS (
   SELECT DISTINCT s.classid, s.objid, s.objsubid FROM pg_shdepend s
@@ -214,13 +217,13 @@ const GRANTS_OF: &str = concat!(
     AND s.refclassid = 'pg_authid'::regclass AND s.refobjid = ANY($1::oid[])
     AND s.deptype = 'a')
 SELECT a.grantee, 'd', NULL::text, NULL::text, NULL::text, a.privilege_type
-FROM pg_database d, aclexplode(d.datacl) a
+FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE d.datname = current_database() AND a.grantee = ANY($1::oid[])
 UNION ALL
 SELECT a.grantee, 's', n.nspname::text, NULL, NULL, a.privilege_type
 FROM deps JOIN pg_namespace n
   ON deps.classid = 'pg_namespace'::regclass AND n.oid = deps.objid,
-  aclexplode(n.nspacl) a
+  unnest(n.nspacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND ",
     schema_filter!(),
     "
@@ -228,7 +231,7 @@ UNION ALL
 SELECT a.grantee, 'r', n.nspname::text, c.relname::text, NULL, a.privilege_type
 FROM deps JOIN pg_class c
   ON deps.classid = 'pg_class'::regclass AND c.oid = deps.objid AND deps.objsubid = 0
-JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
+JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(c.relacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
     schema_filter!(),
     "
@@ -238,7 +241,7 @@ FROM deps JOIN pg_attribute at
   ON deps.classid = 'pg_class'::regclass AND at.attrelid = deps.objid
      AND at.attnum = deps.objsubid AND deps.objsubid > 0
 JOIN pg_class c ON c.oid = at.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(at.attacl) a
+JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(at.attacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND NOT at.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
     schema_filter!()
