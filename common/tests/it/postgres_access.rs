@@ -897,3 +897,252 @@ async fn superusers_memberships_are_never_changed() {
     assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
     assert_eq!(members(&role).await, set(&[&ivy, &root]));
 }
+
+/// The figures of the closing event of a sync (`access export processed`): access providers,
+/// statements and round trips.
+#[derive(Clone, Default)]
+struct Figures(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>);
+
+impl Figures {
+    fn get(&self, field: &str) -> u64 {
+        let figures = self.0.lock().expect("figures lock");
+        *figures
+            .get(field)
+            .unwrap_or_else(|| panic!("no {field} in the closing event: {figures:?}"))
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Figures {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Visit(std::collections::HashMap<String, u64>, bool);
+        impl tracing::field::Visit for Visit {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                self.0.insert(field.name().to_owned(), value);
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                self.1 |= field.name() == "message" && value == "access export processed";
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.1 |=
+                    field.name() == "message" && format!("{value:?}") == "access export processed";
+            }
+        }
+        let mut visit = Visit::default();
+        event.record(&mut visit);
+        if visit.1 {
+            *self.0.lock().expect("figures lock") = visit.0;
+        }
+    }
+}
+
+/// [`sync`], with the figures of its closing event.
+async fn sync_counted(
+    mode: ApplyMode,
+    aps: Vec<ExportedAccessProvider>,
+) -> (Vec<AccessOutcome>, Figures) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let figures = Figures::default();
+    let subscriber = tracing_subscriber::registry().with(figures.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let outcomes = sync(mode, aps).await;
+    (outcomes, figures)
+}
+
+#[tokio::test]
+async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_trips() {
+    let db = unique("acc_many");
+    support::create_database(&db, SHOP).await;
+    let (ann, bob) = (unique("ann"), unique("bob"));
+    create_users(&[&ann, &bob]).await;
+    let prefix = unique("many");
+    let aps: Vec<ExportedAccessProvider> = (0..300)
+        .map(|i| {
+            let mut a = ap(&format!("{prefix}_ap_{i}"), &format!("{prefix}_{i}"));
+            a.who = users(&[if i % 2 == 0 { &ann } else { &bob }]);
+            if i > 0 {
+                a.who.inherit_from = vec![format!("ID:{prefix}_ap_{}", i - 1)];
+            }
+            a.what = vec![
+                what(&format!("{db}.shop.orders"), "table", &["SELECT"]),
+                what(&format!("{db}.shop.customers.name"), "column", &["SELECT"]),
+            ];
+            a
+        })
+        .collect();
+
+    let (planned, plan_figures) = sync_counted(ApplyMode::Plan, aps.clone()).await;
+    let (outcomes, figures) = sync_counted(ApplyMode::Apply, aps.clone()).await;
+    assert_eq!(outcomes.len(), 300);
+    for (outcome, plan) in outcomes.iter().zip(&planned) {
+        ok(outcome);
+        assert_eq!(outcome.statements, plan.statements);
+    }
+    assert_eq!(plan_figures.get("access_providers"), 300);
+    assert!(
+        plan_figures.get("round_trips") <= 20,
+        "plan: {}",
+        plan_figures.get("round_trips")
+    );
+    let (statements, round_trips) = (figures.get("statements"), figures.get("round_trips"));
+    assert_eq!(figures.get("access_providers"), 300);
+    assert!(round_trips <= 20, "{round_trips} round trips");
+    assert!(
+        statements >= 50 * round_trips,
+        "{statements} statements in {round_trips} round trips"
+    );
+    let last = &outcomes[299].feedback.actual_name;
+    assert_eq!(
+        members(last).await,
+        set(&[&bob, &outcomes[298].feedback.actual_name])
+    );
+    assert_eq!(
+        privileges(&db, last).await,
+        set(&[
+            "CONNECT on database",
+            "USAGE on shop",
+            "SELECT on shop.orders",
+            "SELECT on shop.customers.name",
+        ])
+    );
+
+    // Again: nothing to do, a few reads per chunk and no batch at all.
+    let (again, figures) = sync_counted(ApplyMode::Apply, aps).await;
+    for outcome in &again {
+        ok(outcome);
+        assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+    }
+    assert!(figures.get("round_trips") <= 20);
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_across_two_databases() {
+    // Two databases: the filter's column exists in the first, not in the second.
+    let (first, second) = (unique("acc_mid_a"), unique("acc_mid_b"));
+    support::create_database(
+        &first,
+        &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
+    )
+    .await;
+    support::create_database(
+        &second,
+        "CREATE SCHEMA shop;
+         CREATE TABLE shop.orders (id int, amount numeric);
+         ALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;
+         CREATE TABLE shop.customers (id int, name text);",
+    )
+    .await;
+    let gus = unique("gus");
+    create_users(&[&gus]).await;
+    let mut aps = Vec::new();
+    for i in 0..5 {
+        let mut a = ap(&unique("ap"), &unique(&format!("mid{i}")));
+        a.who = users(&[&gus]);
+        a.what = vec![
+            what(&format!("{first}.shop.customers"), "table", &["SELECT"]),
+            what(&format!("{second}.shop.customers"), "table", &["SELECT"]),
+        ];
+        aps.push(a);
+    }
+    // In the middle: a row filter both databases get, which only the first can take.
+    let mut filtered = ap(&unique("ap"), &unique("mid_filter"));
+    filtered.action = Action::Filtered;
+    filtered.who = users(&[&gus]);
+    filtered.what = vec![
+        what(&format!("{first}.shop.orders"), "table", &[]),
+        what(&format!("{second}.shop.orders"), "table", &[]),
+    ];
+    filtered.policy_rule = Some("region = 'EU'".to_owned());
+    aps.insert(2, filtered);
+
+    let (outcomes, figures) = sync_counted(ApplyMode::Apply, aps).await;
+    assert_eq!(outcomes.len(), 6);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        if i == 2 {
+            continue;
+        }
+        ok(outcome);
+        let role = &outcome.feedback.actual_name;
+        assert_eq!(members(role).await, set(&[&gus]));
+        for db in [&first, &second] {
+            assert_eq!(
+                privileges(db, role).await,
+                set(&[
+                    "CONNECT on database",
+                    "USAGE on shop",
+                    "SELECT on shop.customers"
+                ]),
+                "{role} in {db}"
+            );
+        }
+    }
+    // The filter: its role and its policy in the first database committed; the second
+    // database's transaction was taken out of the batch and reported.
+    let failed = &outcomes[2];
+    assert_eq!(
+        failed.feedback.errors.len(),
+        1,
+        "{:?}",
+        failed.feedback.errors
+    );
+    let error = &failed.feedback.errors[0];
+    assert!(
+        error.contains("region") && error.contains(&second),
+        "{error}"
+    );
+    let role = &failed.feedback.actual_name;
+    assert!(role_comment(role).await.is_some());
+    assert!(
+        failed
+            .statements
+            .iter()
+            .any(|s| s.starts_with("CREATE POLICY")),
+        "{:?}",
+        failed.statements
+    );
+    let policies = |db: String| async move {
+        support::pg_admin(&db)
+            .await
+            .query_one("SELECT count(*) FROM pg_policy", &[])
+            .await
+            .expect("count policies")
+            .get::<_, i64>(0)
+    };
+    assert_eq!(policies(first.clone()).await, 1);
+    assert_eq!(policies(second.clone()).await, 0);
+    // One extra round trip for the failure, not one per access provider.
+    assert!(
+        figures.get("round_trips") <= 15,
+        "{}",
+        figures.get("round_trips")
+    );
+}
+
+#[tokio::test]
+async fn a_nul_byte_in_a_name_fails_clearly_and_the_others_are_applied() {
+    let db = unique("acc_nul");
+    support::create_database(&db, SHOP).await;
+    let (good, bad) = (unique("good"), unique("bad"));
+    let mut a = ap(&unique("ap"), &good);
+    a.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let mut b = ap(&unique("ap"), &bad);
+    b.who = users(&["nul\0user"]);
+    b.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let mut c = ap(&unique("ap"), &unique("bad_what"));
+    c.what = vec![what(&format!("{db}.shop.ord\0ers"), "table", &["SELECT"])];
+
+    let outcomes = apply(vec![a, b, c]).await;
+    assert_eq!(outcomes.len(), 3);
+    ok(&outcomes[0]);
+    assert!(role_comment(&good).await.is_some());
+    for failed in &outcomes[1..] {
+        assert_eq!(failed.feedback.errors.len(), 1);
+        assert!(
+            failed.feedback.errors[0].contains("NUL byte"),
+            "{:?}",
+            failed.feedback.errors
+        );
+        assert!(failed.statements.is_empty());
+    }
+    assert_eq!(role_comment(&bad).await, None);
+}

@@ -20,19 +20,30 @@
 //! named in `deleteWhat` is revoked even if `what` names it too). Running the same export again
 //! issues nothing.
 //!
-//! **Transactions.** Each access provider is applied in transactions of its own, each sent as
-//! one `BEGIN; …; COMMIT;` batch (one round trip). The role's own statements (create, rename,
-//! memberships) go with its privileges in one database (the configured `pg-database` when the
-//! access provider has privileges there or none anywhere, else the first database it has
-//! privileges in); its privileges in every other database follow, database by database, each
-//! in a transaction on that database's connection (PostgreSQL cannot span databases in one
-//! transaction). A failure rolls back that database's transaction and is reported in the
-//! access provider's feedback; what was committed in other databases stays, every database is
-//! consistent on its own, and because applying is a diff the next run converges. A failing
-//! access provider never stops the others.
+//! **Transactions.** The export is read in chunks of at most [`CHUNK_ACCESS_PROVIDERS`]
+//! access providers (or [`CHUNK_WEIGHT`] who and what entries), so memory stays bounded. For
+//! a chunk the current state is read set-based (the roles by name and by marker, their
+//! memberships and databases in one query each; per database the objects named, the
+//! privileges of the chunk's roles and the managed policies), every access provider is
+//! planned in memory, and the statements are sent per database as one
+//! `BEGIN; <first access provider's statements>; <second's>; …; COMMIT;` batch (one round
+//! trip). Each access provider keeps transactional semantics of its own within that batch:
+//! when a statement fails the server aborts the batch, the failing access provider is found
+//! by counting the statements that completed, it is reported in its feedback, and the batch
+//! is sent again without it (so a batch converges in failures + 1 round trips). The role's own
+//! statements (create, rename, memberships) go with its privileges in one database (the
+//! configured `pg-database` when the access provider has privileges there or none anywhere,
+//! else the first database it has privileges in); its privileges in every other database
+//! follow, in the next batch of that database (PostgreSQL cannot span databases in one
+//! transaction). A failure takes that access provider's statements out of that database's
+//! transaction and is reported in its feedback; what was committed in other databases stays,
+//! every database is consistent on its own, and because applying is a diff the next run
+//! converges. A failing access provider never stops the others. The closing event counts the
+//! statements sent (reads included) and the round trips.
 //!
 //! **Deletion.** `delete: true` revokes every privilege of the role and drops its managed
-//! policies in each database it has any (other databases first), then drops the role. Objects
+//! policies in each database it has any (other databases first, in the first batch of the
+//! chunk), then drops the role (in the second). Objects
 //! the role owns are never dropped or reassigned: such a role is reported and left alone. A
 //! role that does not exist is already deleted.
 //!
@@ -51,14 +62,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use tokio_postgres::Client;
+use futures::StreamExt as _;
+use tokio_postgres::{Client, SimpleQueryMessage};
 use tracing::Instrument;
 
 use super::super::config::Config;
 use super::super::{NAME, client};
-use super::diff::{self, RoleChange, WantedPolicy};
+use super::diff::{self, CurrentPolicy, RoleChange, WantedPolicy};
 use super::names::{self, quote_ident};
-use super::state::{self, Role};
+use super::state::{self, Found, ManagedPolicy, Role};
 use super::what::{self, Catalog, Grant, Grants, Item, Object};
 use super::{filter, managed_comment, managed_for};
 use crate::connector::{AccessOutcome, ApplyMode, Error, Sink, Source};
@@ -74,6 +86,12 @@ const SESSION: &str = "SET standard_conforming_strings = on; SET lock_timeout = 
 /// The access provider type this connector applies.
 const ROLE_TYPE: &str = "role";
 
+/// At most this many access providers are read, planned and sent together.
+pub const CHUNK_ACCESS_PROVIDERS: usize = 200;
+
+/// A chunk also ends when the who and what entries of its access providers add up to this.
+pub const CHUNK_WEIGHT: usize = 4_000;
+
 /// Applies (or plans) the access providers, one outcome each.
 pub async fn run(
     config: &Config,
@@ -84,31 +102,69 @@ pub async fn run(
     let mut engine = Engine::start(config, mode).await?;
     let mut held = Vec::new();
     let mut count = 0u64;
-    while let Some(ap) = access_providers.next().await? {
-        count += 1;
-        let span =
-            tracing::info_span!("access_provider", id = %ap.id, role = tracing::field::Empty);
-        let (outcome, pending) = engine.process(&ap).instrument(span.clone()).await;
-        if pending.is_empty() {
+    let mut chunk = Vec::new();
+    let mut weight = 0usize;
+    loop {
+        let next = access_providers.next().await?;
+        let end = next.is_none();
+        if let Some(ap) = next {
+            count += 1;
+            weight += weight_of(&ap);
+            chunk.push(ap);
+        }
+        let full = chunk.len() >= CHUNK_ACCESS_PROVIDERS || weight >= CHUNK_WEIGHT;
+        if !chunk.is_empty() && (end || full) {
+            weight = 0;
+            let span = tracing::info_span!("access_chunk", access_providers = chunk.len());
+            let done = engine
+                .process_chunk(std::mem::take(&mut chunk))
+                .instrument(span)
+                .await;
+            for work in done {
+                if work.pending.is_empty() {
+                    report(&work.outcome, &work.span);
+                    outcomes.push(work.outcome).await?;
+                } else {
+                    held.push(Held {
+                        outcome: work.outcome,
+                        pending: work.pending,
+                        span: work.span,
+                    });
+                }
+            }
+            engine.check_connection()?;
+        }
+        if end {
+            break;
+        }
+    }
+    let mut held = held.into_iter().peekable();
+    while held.peek().is_some() {
+        let batch: Vec<Held> = held.by_ref().take(CHUNK_ACCESS_PROVIDERS).collect();
+        let span = tracing::info_span!("access_deferred", access_providers = batch.len());
+        for (outcome, span) in engine.finish_deferred(batch).instrument(span).await {
             report(&outcome, &span);
             outcomes.push(outcome).await?;
-        } else {
-            held.push(Held {
-                outcome,
-                pending,
-                span,
-            });
         }
-        engine.check_connection()?;
     }
-    for held in held {
-        let span = held.span.clone();
-        let outcome = engine.finish_deferred(held).instrument(span.clone()).await;
-        report(&outcome, &span);
-        outcomes.push(outcome).await?;
-    }
-    tracing::info!(access_providers = count, mode = ?mode, "access export processed");
+    tracing::info!(
+        access_providers = count,
+        statements = engine.statements,
+        round_trips = engine.round_trips,
+        mode = ?mode,
+        "access export processed"
+    );
     Ok(())
+}
+
+/// How much of a chunk an access provider takes: its who and what entries (at least 1).
+fn weight_of(ap: &ExportedAccessProvider) -> usize {
+    (ap.who.users.len()
+        + ap.who.groups.len()
+        + ap.who.inherit_from.len()
+        + ap.what.len()
+        + ap.delete_what.len())
+    .max(1)
 }
 
 fn report(outcome: &AccessOutcome, span: &tracing::Span) {
@@ -144,8 +200,118 @@ struct Held {
 /// Why an access provider could not be (fully) applied; goes to its feedback.
 type Failure = String;
 
-/// The run's state: connections (one per database, kept for the run) and what earlier access
-/// providers of this export became.
+/// One access provider of a chunk, from its arrival to its outcome.
+struct Work {
+    ap: ExportedAccessProvider,
+    span: tracing::Span,
+    outcome: AccessOutcome,
+    /// Raito ids of inheriting access providers whose roles do not exist yet.
+    pending: Vec<String>,
+    /// Why it failed: nothing more is done for it.
+    failure: Option<Failure>,
+    /// The role it already has.
+    existing: Option<Role>,
+    /// What it asks for, before the databases are read.
+    intent: Option<Intent>,
+    /// Its transactions.
+    plan: Option<Plan>,
+}
+
+impl Work {
+    fn new(ap: ExportedAccessProvider) -> Self {
+        let span =
+            tracing::info_span!("access_provider", id = %ap.id, role = tracing::field::Empty);
+        let outcome = AccessOutcome {
+            feedback: AccessProviderFeedback {
+                access_provider: ap.id.clone(),
+                actual_name: ap.actual_name.clone().unwrap_or_default(),
+                r#type: Some(ROLE_TYPE.to_owned()),
+                ..Default::default()
+            },
+            statements: Vec::new(),
+        };
+        Self {
+            ap,
+            span,
+            outcome,
+            pending: Vec::new(),
+            failure: None,
+            existing: None,
+            intent: None,
+            plan: None,
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    fn fail(&mut self, failure: Failure) {
+        if self.failure.is_none() {
+            self.failure = Some(failure);
+        }
+    }
+
+    /// The failure goes to the feedback; the role to the external id.
+    fn finish(&mut self) {
+        if let Some(failure) = self.failure.take() {
+            self.outcome.feedback.errors.push(failure);
+            self.pending.clear();
+        }
+        let feedback = &mut self.outcome.feedback;
+        if !feedback.actual_name.is_empty() {
+            feedback.external_id = Some(feedback.actual_name.clone());
+            self.span.record("role", feedback.actual_name.as_str());
+        }
+    }
+}
+
+/// What an access provider asks for, worked out from the roles (before the databases are
+/// read).
+enum Intent {
+    Grant(GrantIntent),
+    Delete {
+        role: Role,
+        databases: Vec<String>,
+    },
+    /// Deleting a role that does not exist.
+    Nothing,
+}
+
+struct GrantIntent {
+    role: String,
+    role_oid: Option<u32>,
+    items: Vec<Item>,
+    wanted: Grants,
+    expression: Option<String>,
+    /// The role's own statements: create or rename, memberships.
+    role_statements: Vec<String>,
+    databases: BTreeSet<String>,
+}
+
+/// The transactions of one access provider, (database, statements) each: the first step's,
+/// then, when they all committed, the second's.
+struct Plan {
+    steps: [Vec<(String, Vec<String>)>; 2],
+}
+
+/// One access provider's transaction in a batch: its index in the chunk, its statements.
+type Entry = (usize, Vec<String>);
+
+/// What a chunk needs from one database, and what was read there.
+#[derive(Default)]
+struct DatabaseState {
+    /// Why it could not be read: every access provider needing it fails.
+    error: Option<Failure>,
+    objects: BTreeSet<Object>,
+    roles: BTreeSet<u32>,
+    found: HashMap<Object, Found>,
+    grants: HashMap<u32, BTreeSet<Grant>>,
+    policies: Vec<ManagedPolicy>,
+}
+
+/// The run's state: connections (one per database, kept for the run), what earlier access
+/// providers of this export became, what was read for the current chunk, and the counters.
 struct Engine<'c> {
     config: &'c Config,
     mode: ApplyMode,
@@ -159,17 +325,22 @@ struct Engine<'c> {
     current_user: String,
     /// Raito id → role name of the access providers applied (or planned) in this run.
     run_roles: HashMap<String, String>,
-    /// Role names planned in this run (plan mode creates nothing, so they must be reserved).
+    /// Role names planned in this run (not necessarily created yet, so they are reserved).
     claimed: HashSet<String>,
-}
-
-/// Everything computed for one access provider before anything is executed.
-struct Plan {
-    role: String,
-    /// Statements per database; the primary database's come with the role statements.
-    by_database: BTreeMap<String, Vec<String>>,
-    /// The database whose transaction carries the role statements.
-    primary: String,
+    /// Chunk: roles by name (`None`: no such role).
+    roles: HashMap<String, Option<Role>>,
+    /// Chunk: the roles carrying the marker of each access provider id, by name.
+    markers: HashMap<String, Vec<Role>>,
+    /// Chunk: the members of the existing roles.
+    members: HashMap<u32, BTreeSet<String>>,
+    /// Chunk: the databases the existing roles hold privileges in.
+    role_databases: HashMap<u32, Vec<String>>,
+    /// Chunk: how many objects the roles to delete own.
+    owned: HashMap<u32, i64>,
+    /// Statements sent (reads included).
+    statements: u64,
+    /// Queries and batches sent.
+    round_trips: u64,
 }
 
 impl<'c> Engine<'c> {
@@ -197,7 +368,20 @@ impl<'c> Engine<'c> {
             current_user,
             run_roles: HashMap::new(),
             claimed: HashSet::new(),
+            roles: HashMap::new(),
+            markers: HashMap::new(),
+            members: HashMap::new(),
+            role_databases: HashMap::new(),
+            owned: HashMap::new(),
+            statements: settings(mode).split(';').count() as u64 + 1,
+            round_trips: 2,
         })
+    }
+
+    /// Counts `n` read queries.
+    fn reads(&mut self, n: u64) {
+        self.statements += n;
+        self.round_trips += n;
     }
 
     /// A closed main connection means nothing more can be done: the run fails.
@@ -220,6 +404,8 @@ impl<'c> Engine<'c> {
         let client = open(self.config, database, self.mode)
             .await
             .map_err(|e| format!("database {database:?}: {e}"))?;
+        self.round_trips += 1;
+        self.statements += settings(self.mode).split(';').count() as u64;
         self.others.insert(database.to_owned(), client);
         Ok(())
     }
@@ -234,94 +420,181 @@ impl<'c> Engine<'c> {
             .ok_or_else(|| format!("database {database:?}: not connected"))
     }
 
-    /// Applies one access provider; returns its outcome and the Raito ids of inheriting
-    /// access providers whose roles do not exist yet.
-    async fn process(&mut self, ap: &ExportedAccessProvider) -> (AccessOutcome, Vec<String>) {
-        let mut outcome = AccessOutcome {
-            feedback: AccessProviderFeedback {
-                access_provider: ap.id.clone(),
-                actual_name: ap.actual_name.clone().unwrap_or_default(),
-                r#type: Some(ROLE_TYPE.to_owned()),
-                ..Default::default()
-            },
-            statements: Vec::new(),
-        };
-        let mut pending = Vec::new();
-        if let Err(failure) = self.try_process(ap, &mut outcome, &mut pending).await {
-            outcome.feedback.errors.push(failure);
-            pending.clear();
+    /// Applies (or plans) one chunk of access providers: set-based reads, planning in memory,
+    /// one batch per database and step.
+    async fn process_chunk(&mut self, aps: Vec<ExportedAccessProvider>) -> Vec<Work> {
+        let mut works: Vec<Work> = aps.into_iter().map(Work::new).collect();
+        for work in &mut works {
+            if let Err(failure) = validate(&work.ap) {
+                work.fail(failure);
+            }
         }
-        let feedback = &mut outcome.feedback;
-        if !feedback.actual_name.is_empty() {
-            feedback.external_id = Some(feedback.actual_name.clone());
-            tracing::Span::current().record("role", feedback.actual_name.as_str());
+        if let Err(failure) = self.read_roles(&works).await {
+            works.iter_mut().for_each(|w| w.fail(failure.clone()));
         }
-        (outcome, pending)
+        for work in works.iter_mut().filter(|w| w.alive()) {
+            let _entered = work.span.clone().entered();
+            match self.existing_role(&work.ap, &mut work.outcome.feedback.warnings) {
+                Ok(existing) => {
+                    if let Some(role) = &existing
+                        && let Err(failure) = self.check_changeable(role)
+                    {
+                        work.fail(failure);
+                    }
+                    work.existing = existing;
+                }
+                Err(failure) => work.fail(failure),
+            }
+        }
+        if let Err(failure) = self.read_role_state(&works).await {
+            works.iter_mut().for_each(|w| w.fail(failure.clone()));
+        }
+        for work in works.iter_mut().filter(|w| w.alive()) {
+            let span = work.span.clone();
+            match self.prepare(work).instrument(span).await {
+                Ok(intent) => work.intent = Some(intent),
+                Err(failure) => work.fail(failure),
+            }
+        }
+        let databases = self.read_databases(&works).await;
+        for work in works.iter_mut().filter(|w| w.alive()) {
+            let _entered = work.span.clone().entered();
+            let Some(intent) = work.intent.take() else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let plan = self.finish(&work.ap, intent, &databases, &mut errors);
+            if errors.is_empty() {
+                work.plan = Some(plan);
+            } else {
+                work.fail(errors.join("; "));
+            }
+        }
+        self.execute(&mut works).await;
+        works.iter_mut().for_each(Work::finish);
+        works
     }
 
-    async fn try_process(
-        &mut self,
-        ap: &ExportedAccessProvider,
-        outcome: &mut AccessOutcome,
-        pending: &mut Vec<String>,
-    ) -> Result<(), Failure> {
-        let unknown = ap.unknown_field_paths();
-        if !unknown.is_empty() {
-            return Err(format!(
-                "the access provider has fields this connector does not understand ({}); \
-                 nothing was applied because they may narrow the access",
-                unknown.join(", ")
-            ));
+    /// Reads every role the chunk names (actual names, base names, members, inherited roles)
+    /// and every role carrying the marker of one of its access providers (or of one they
+    /// inherit from by id): one query.
+    async fn read_roles(&mut self, works: &[Work]) -> Result<(), Failure> {
+        self.roles.clear();
+        self.markers.clear();
+        self.members.clear();
+        self.role_databases.clear();
+        self.owned.clear();
+        let mut names = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for work in works.iter().filter(|w| w.alive()) {
+            let ap = &work.ap;
+            if let Some(actual) = ap.actual_name.as_deref().filter(|a| !a.is_empty()) {
+                names.insert(actual.to_owned());
+            }
+            names.insert(names::base_name(&ap.naming_hint, &ap.name, &ap.id));
+            names.extend(ap.who.users.iter().cloned());
+            names.extend(ap.who.groups.iter().cloned());
+            for entry in &ap.who.inherit_from {
+                match inherit_from_raito_id(entry) {
+                    Some(id) if !self.run_roles.contains_key(id) => {
+                        ids.insert(id.to_owned());
+                    }
+                    Some(_) => {}
+                    None => {
+                        names.insert(entry.clone());
+                    }
+                }
+            }
+            ids.insert(ap.id.clone());
         }
-        if let Some(t) = ap.r#type.as_deref()
-            && !t.is_empty()
-            && !t.eq_ignore_ascii_case(ROLE_TYPE)
-        {
-            return Err(format!(
-                "access provider type {t:?} is not supported by PostgreSQL (only {ROLE_TYPE:?})"
-            ));
+        if names.is_empty() && ids.is_empty() {
+            return Ok(());
         }
-        if !ap.delete && !matches!(ap.action, Action::Grant | Action::Filtered) {
-            return Err(format!(
-                "the PostgreSQL connector cannot apply action {:?} (supported: grant, \
-                 filtered); nothing was applied",
-                ap.action.as_str()
-            ));
-        }
-        let base = names::base_name(&ap.naming_hint, &ap.name, &ap.id);
-        let existing = self
-            .existing_role(ap, &mut outcome.feedback.warnings)
-            .await?;
-        if let Some(role) = &existing {
-            self.check_changeable(role)?;
-        }
-        if ap.delete {
-            return self.delete(ap, existing, &base, outcome).await;
-        }
-        let (name, change) = self.choose_name(ap, &base, existing.as_ref()).await?;
-        outcome.feedback.actual_name = name.clone();
+        self.fetch_roles(names.into_iter().collect(), ids.into_iter().collect())
+            .await
+    }
 
-        let plan = self
-            .plan(ap, &name, &change, existing.as_ref(), outcome, pending)
-            .await?;
-        self.execute(plan, outcome).await
+    /// Reads the roles named `names` or marked for one of `ids` into the chunk's caches.
+    async fn fetch_roles(&mut self, names: Vec<String>, ids: Vec<String>) -> Result<(), Failure> {
+        let markers: Vec<String> = ids.iter().map(|id| managed_comment(id)).collect();
+        self.reads(1);
+        let roles = state::roles_named_or_marked(&self.main, &names, &markers)
+            .await
+            .map_err(|e| read_failure(e, "reading roles"))?;
+        for name in names {
+            self.roles.entry(name).or_insert(None);
+        }
+        for id in ids {
+            self.markers.entry(id).or_default();
+        }
+        for role in roles {
+            if let Some(id) = managed_for(&role.comment)
+                && let Some(marked) = self.markers.get_mut(id)
+            {
+                marked.push(role.clone());
+            }
+            self.roles.insert(role.name.clone(), Some(role));
+        }
+        Ok(())
+    }
+
+    /// The role named `name`: from the chunk's cache, else read (and cached).
+    async fn role_named(&mut self, name: &str) -> Result<Option<Role>, Failure> {
+        if let Some(role) = self.roles.get(name) {
+            return Ok(role.clone());
+        }
+        self.reads(1);
+        let role = state::role_by_name(&self.main, name)
+            .await
+            .map_err(|e| read_failure(e, "reading roles"))?;
+        self.roles.insert(name.to_owned(), role.clone());
+        Ok(role)
+    }
+
+    /// Reads the members and databases of the chunk's existing roles, and what the roles to
+    /// delete own: one query each.
+    async fn read_role_state(&mut self, works: &[Work]) -> Result<(), Failure> {
+        let existing: Vec<u32> = works
+            .iter()
+            .filter(|w| w.alive())
+            .filter_map(|w| w.existing.as_ref().map(|r| r.oid))
+            .collect();
+        if existing.is_empty() {
+            return Ok(());
+        }
+        self.reads(2);
+        self.members = state::members_of(&self.main, &existing)
+            .await
+            .map_err(|e| read_failure(e, "reading role members"))?;
+        self.role_databases = state::databases_of(&self.main, &existing)
+            .await
+            .map_err(|e| read_failure(e, "reading the databases the role has privileges in"))?;
+        let deleting: Vec<u32> = works
+            .iter()
+            .filter(|w| w.alive() && w.ap.delete)
+            .filter_map(|w| w.existing.as_ref().map(|r| r.oid))
+            .collect();
+        if !deleting.is_empty() {
+            self.reads(1);
+            self.owned = state::owned_by(&self.main, &deleting)
+                .await
+                .map_err(|e| read_failure(e, "reading what the role owns"))?;
+        }
+        Ok(())
     }
 
     /// The role this access provider already has: its `actualName` when that is a role
     /// managed for it, else the role carrying its marker.
-    async fn existing_role(
+    fn existing_role(
         &self,
         ap: &ExportedAccessProvider,
         warnings: &mut Vec<String>,
     ) -> Result<Option<Role>, Failure> {
-        let read_error = |e| read_failure(e, "reading roles");
         if let Some(actual) = ap.actual_name.as_deref().filter(|a| !a.is_empty())
-            && let Some(role) = state::role_by_name(&self.main, actual)
-                .await
-                .map_err(read_error)?
+            && let Some(Some(role)) = self.roles.get(actual)
         {
             if managed_for(&role.comment) == Some(ap.id.as_str()) {
-                return Ok(Some(role));
+                return Ok(Some(role.clone()));
             }
             return Err(format!(
                 "the role {actual:?} (actualName) exists but is not managed by Raito for this \
@@ -330,9 +603,7 @@ impl<'c> Engine<'c> {
                 managed_comment(&ap.id)
             ));
         }
-        let mut marked = state::roles_by_marker(&self.main, &ap.id)
-            .await
-            .map_err(read_error)?;
+        let marked = self.markers.get(&ap.id).map(Vec::as_slice).unwrap_or(&[]);
         if marked.len() > 1 {
             warnings.push(format!(
                 "several roles carry the marker of this access provider ({}); using {:?}",
@@ -344,7 +615,7 @@ impl<'c> Engine<'c> {
                 marked[0].name
             ));
         }
-        Ok((!marked.is_empty()).then(|| marked.swap_remove(0)))
+        Ok(marked.first().cloned())
     }
 
     /// Refuses to change a role that only looks managed: system roles, superusers, ourselves.
@@ -362,7 +633,7 @@ impl<'c> Engine<'c> {
     /// Keeps the current name unless the base name changed; otherwise the first free
     /// candidate (base name, then suffixed).
     async fn choose_name(
-        &self,
+        &mut self,
         ap: &ExportedAccessProvider,
         base: &str,
         existing: Option<&Role>,
@@ -376,9 +647,7 @@ impl<'c> Engine<'c> {
             if self.claimed.contains(&candidate) {
                 continue;
             }
-            let holder = state::role_by_name(&self.main, &candidate)
-                .await
-                .map_err(|e| read_failure(e, "reading roles"))?;
+            let holder = self.role_named(&candidate).await?;
             let free = match (&holder, existing) {
                 (None, _) => true,
                 (Some(h), Some(e)) => h.oid == e.oid,
@@ -401,16 +670,54 @@ impl<'c> Engine<'c> {
         ))
     }
 
-    /// Reads the current state and works out every statement of the access provider.
-    async fn plan(
-        &mut self,
-        ap: &ExportedAccessProvider,
-        name: &str,
-        change: &RoleChange,
-        existing: Option<&Role>,
-        outcome: &mut AccessOutcome,
-        pending: &mut Vec<String>,
-    ) -> Result<Plan, Failure> {
+    /// Works out what the access provider asks for from the roles read: its name, its own
+    /// statements, the privileges wanted and the databases involved (or what to delete).
+    async fn prepare(&mut self, work: &mut Work) -> Result<Intent, Failure> {
+        let ap = &work.ap;
+        let outcome = &mut work.outcome;
+        let existing = work.existing.as_ref();
+        let base = names::base_name(&ap.naming_hint, &ap.name, &ap.id);
+        if ap.delete {
+            let Some(role) = existing.cloned() else {
+                if outcome.feedback.actual_name.is_empty() {
+                    outcome.feedback.actual_name = base;
+                }
+                tracing::debug!("role already absent");
+                return Ok(Intent::Nothing);
+            };
+            outcome.feedback.actual_name = role.name.clone();
+            let owned = self.owned.get(&role.oid).copied().unwrap_or(0);
+            if owned > 0 {
+                return Err(format!(
+                    "the role {:?} owns {owned} object(s); Raito never drops or reassigns owned \
+                     objects. Transfer their ownership (ALTER … OWNER TO) and sync again; \
+                     nothing was changed",
+                    role.name
+                ));
+            }
+            let databases = self
+                .role_databases
+                .get(&role.oid)
+                .cloned()
+                .unwrap_or_default();
+            let errors: Vec<String> = databases
+                .iter()
+                .filter(|d| self.config.excluded_databases.contains(d))
+                .map(|database| {
+                    format!(
+                        "the role has privileges in the excluded database {database:?}, which \
+                         Raito does not touch; revoke them there and sync again"
+                    )
+                })
+                .collect();
+            if !errors.is_empty() {
+                return Err(errors.join("; "));
+            }
+            return Ok(Intent::Delete { role, databases });
+        }
+        let (name, change) = self.choose_name(ap, &base, existing).await?;
+        outcome.feedback.actual_name = name.clone();
+
         let warnings = &mut outcome.feedback.warnings;
         let filtered = ap.action == Action::Filtered;
         let mut errors = Vec::new();
@@ -437,7 +744,7 @@ impl<'c> Engine<'c> {
             }
         }
         // deleteWhat only narrows: its objects may be gone, or in databases the role never
-        // had privileges in (those it has are all read below anyway).
+        // had privileges in (those it has are all read anyway).
         delete_items.retain(|item| !self.config.excluded_databases.contains(&item.database));
         for item in &items {
             if self.config.excluded_databases.contains(&item.database) {
@@ -492,81 +799,57 @@ impl<'c> Engine<'c> {
         }
 
         // Who.
-        let role_statements = diff::role_statements(change, name, &managed_comment(&ap.id));
-        let member_statements = self.members(ap, name, existing, warnings, pending).await?;
+        let mut role_statements = diff::role_statements(&change, &name, &managed_comment(&ap.id));
+        role_statements.extend(self.members(ap, &name, existing, warnings, &mut work.pending));
 
         // The databases involved.
         let mut databases: BTreeSet<String> = wanted.keys().cloned().collect();
         databases.extend(items.iter().map(|i| i.database.clone()));
-        if let Some(role) = existing {
-            let held = state::role_databases(&self.main, role.oid)
-                .await
-                .map_err(|e| read_failure(e, "reading the databases the role has privileges in"))?;
+        if let Some(role) = existing
+            && let Some(held) = self.role_databases.get(&role.oid)
+        {
             databases.extend(
-                held.into_iter()
-                    .filter(|d| !self.config.excluded_databases.contains(d)),
+                held.iter()
+                    .filter(|d| !self.config.excluded_databases.contains(d))
+                    .cloned(),
             );
         }
+        self.run_roles.insert(ap.id.clone(), name.clone());
+        self.claimed.insert(name.clone());
+        Ok(Intent::Grant(GrantIntent {
+            role: name,
+            role_oid: existing.map(|r| r.oid),
+            items,
+            wanted,
+            expression,
+            role_statements,
+            databases,
+        }))
+    }
 
-        let mut by_database = BTreeMap::new();
-        let role_oid = existing.map(|r| r.oid);
-        for database in &databases {
-            let database_items: Vec<&Item> =
-                items.iter().filter(|i| &i.database == database).collect();
-            let empty = BTreeSet::new();
-            let wanted_here = wanted.get(database).unwrap_or(&empty);
-            let statements = self
-                .plan_database(
-                    ap,
-                    database,
-                    name,
-                    role_oid,
-                    &database_items,
-                    wanted_here,
-                    expression.as_deref(),
-                    &mut errors,
-                )
-                .await?;
-            by_database.insert(database.clone(), statements);
+    /// The role of another access provider by its Raito id: applied earlier in this run, or
+    /// found by its marker.
+    fn resolve_id(&self, id: &str) -> Option<String> {
+        if let Some(role) = self.run_roles.get(id) {
+            return Some(role.clone());
         }
-        if !errors.is_empty() {
-            return Err(errors.join("; "));
-        }
-
-        let primary = if by_database
-            .get(&self.config.database)
-            .is_some_and(|s| !s.is_empty())
-        {
-            self.config.database.clone()
-        } else {
-            by_database
-                .iter()
-                .find(|(_, s)| !s.is_empty())
-                .map(|(d, _)| d.clone())
-                .unwrap_or_else(|| self.config.database.clone())
-        };
-        let mut first: Vec<String> = role_statements;
-        first.extend(member_statements);
-        first.extend(by_database.remove(&primary).unwrap_or_default());
-        by_database.insert(primary.clone(), first);
-        Ok(Plan {
-            role: name.to_owned(),
-            by_database,
-            primary,
-        })
+        self.markers
+            .get(id)
+            .and_then(|marked| marked.first())
+            .map(|r| r.name.clone())
     }
 
     /// The membership statements: who's users and groups and the inheriting roles, against
     /// the current members. Missing users and groups are warnings; inheriting access providers
     /// whose roles do not exist yet go to `pending`.
-    async fn members(
+    fn members(
         &self,
         ap: &ExportedAccessProvider,
         name: &str,
         existing: Option<&Role>,
         warnings: &mut Vec<String>,
         pending: &mut Vec<String>,
-    ) -> Result<Vec<String>, Failure> {
+    ) -> Vec<String> {
         let mut candidates: Vec<(String, &str)> = Vec::new();
         for user in &ap.who.users {
             candidates.push((user.clone(), "user"));
@@ -576,7 +859,7 @@ impl<'c> Engine<'c> {
         }
         for entry in &ap.who.inherit_from {
             match inherit_from_raito_id(entry) {
-                Some(id) => match self.resolve_id(id).await? {
+                Some(id) => match self.resolve_id(id) {
                     Some(role) => candidates.push((role, "inheriting role")),
                     None => pending.push(id.to_owned()),
                 },
@@ -584,11 +867,8 @@ impl<'c> Engine<'c> {
             }
         }
         let mut wanted = BTreeSet::new();
-        let names: Vec<String> = candidates.iter().map(|(n, _)| n.clone()).collect();
-        let existing_roles = state::existing_roles(&self.main, &names)
-            .await
-            .map_err(|e| read_failure(e, "reading roles"))?;
         for (member, kind) in candidates {
+            let known = self.roles.get(&member).and_then(Option::as_ref);
             if member == name {
                 warnings.push(format!("{kind} {member:?} is the role itself; skipped"));
             } else if member == self.current_user {
@@ -600,14 +880,12 @@ impl<'c> Engine<'c> {
                 warnings.push(format!(
                     "{kind} {member:?} is a system role, which Raito never changes; skipped"
                 ));
-            } else if existing_roles.get(&member) == Some(&true) {
+            } else if known.is_some_and(|r| r.superuser) {
                 warnings.push(format!(
                     "{kind} {member:?} is a superuser, which has every privilege already and \
                      whose memberships Raito never changes; skipped"
                 ));
-            } else if existing_roles.contains_key(&member)
-                || (self.mode == ApplyMode::Plan && self.claimed.contains(&member))
-            {
+            } else if known.is_some() || self.claimed.contains(&member) {
                 wanted.insert(member);
             } else {
                 warnings.push(format!(
@@ -617,60 +895,197 @@ impl<'c> Engine<'c> {
         }
         let current = match existing {
             Some(role) => {
-                let mut members = state::members(&self.main, role.oid)
-                    .await
-                    .map_err(|e| read_failure(e, "reading role members"))?;
+                let mut members = self.members.get(&role.oid).cloned().unwrap_or_default();
                 // PostgreSQL 16 makes the creating role an admin member; never revoked.
                 members.remove(&self.current_user);
                 members
             }
             None => BTreeSet::new(),
         };
-        Ok(diff::member_statements(name, &wanted, &current))
+        diff::member_statements(name, &wanted, &current)
     }
 
-    /// The role of another access provider by its Raito id: applied earlier in this run, or
-    /// found by its marker.
-    async fn resolve_id(&self, id: &str) -> Result<Option<String>, Failure> {
-        if let Some(role) = self.run_roles.get(id) {
-            return Ok(Some(role.clone()));
+    /// Reads, per database the chunk involves, the objects it names, the privileges of its
+    /// existing roles and the managed policies: at most three queries per database.
+    async fn read_databases(&mut self, works: &[Work]) -> BTreeMap<String, DatabaseState> {
+        let mut databases: BTreeMap<String, DatabaseState> = BTreeMap::new();
+        for work in works.iter().filter(|w| w.alive()) {
+            match &work.intent {
+                Some(Intent::Grant(intent)) => {
+                    for database in &intent.databases {
+                        let state = databases.entry(database.clone()).or_default();
+                        state.objects.extend(
+                            intent
+                                .items
+                                .iter()
+                                .filter(|i| &i.database == database)
+                                .map(|i| i.object.clone()),
+                        );
+                        state.roles.extend(intent.role_oid);
+                    }
+                }
+                Some(Intent::Delete {
+                    role,
+                    databases: held,
+                }) => {
+                    for database in held {
+                        databases
+                            .entry(database.clone())
+                            .or_default()
+                            .roles
+                            .insert(role.oid);
+                    }
+                }
+                Some(Intent::Nothing) | None => {}
+            }
         }
-        let marked = state::roles_by_marker(&self.main, id)
-            .await
-            .map_err(|e| read_failure(e, "reading roles"))?;
-        Ok(marked.into_iter().next().map(|r| r.name))
+        for (database, state) in &mut databases {
+            if let Err(failure) = self.read_database(database, state).await {
+                state.error = Some(failure);
+            }
+        }
+        databases
+    }
+
+    async fn read_database(
+        &mut self,
+        database: &str,
+        state: &mut DatabaseState,
+    ) -> Result<(), Failure> {
+        self.open(database).await?;
+        let read = |what: &str| {
+            let what = format!("{what} in database {database:?}");
+            move |e| read_failure(e, &what)
+        };
+        let roles: Vec<u32> = state.roles.iter().copied().collect();
+        let reads = u64::from(!state.objects.is_empty()) + 2 * u64::from(!roles.is_empty());
+        self.reads(reads);
+        let excluded_schemas = self.config.excluded_schemas_in(database);
+        let client = self.client(database)?;
+        if !state.objects.is_empty() {
+            let objects: Vec<&Object> = state.objects.iter().collect();
+            let found = state::find(client, &objects)
+                .await
+                .map_err(read("looking up the what items"))?;
+            state.found = objects.into_iter().cloned().zip(found).collect();
+        }
+        if !roles.is_empty() {
+            state.grants = state::grants_of(client, &roles, &excluded_schemas)
+                .await
+                .map_err(read("reading the roles' privileges"))?;
+            state.policies = state::managed_policies(client)
+                .await
+                .map_err(read("reading row-level-security policies"))?;
+        }
+        Ok(())
+    }
+
+    /// Every statement of the access provider, in its transactions. Problems go to `errors`.
+    fn finish(
+        &self,
+        ap: &ExportedAccessProvider,
+        intent: Intent,
+        databases: &BTreeMap<String, DatabaseState>,
+        errors: &mut Vec<String>,
+    ) -> Plan {
+        let no_state = DatabaseState::default();
+        let state_of = |database: &str| databases.get(database).unwrap_or(&no_state);
+        match intent {
+            Intent::Nothing => Plan {
+                steps: [Vec::new(), Vec::new()],
+            },
+            Intent::Delete {
+                role,
+                databases: held,
+            } => {
+                let mut by_database = BTreeMap::new();
+                for database in held {
+                    let state = state_of(&database);
+                    if let Some(error) = &state.error {
+                        errors.push(error.clone());
+                        continue;
+                    }
+                    let current = state.grants.get(&role.oid).cloned().unwrap_or_default();
+                    let policies = current_policies(state, &ap.id, Some(role.oid));
+                    let mut statements = diff::policy_statements(&role.name, &[], &policies);
+                    statements.extend(diff::grant_statements(
+                        &database,
+                        &role.name,
+                        &BTreeSet::new(),
+                        &current,
+                    ));
+                    by_database.insert(database, statements);
+                }
+                let primary = self.config.database.clone();
+                let mut last = by_database.remove(&primary).unwrap_or_default();
+                last.push(format!("DROP ROLE {}", quote_ident(&role.name)));
+                Plan {
+                    steps: [by_database.into_iter().collect(), vec![(primary, last)]],
+                }
+            }
+            Intent::Grant(intent) => {
+                let mut by_database = BTreeMap::new();
+                for database in &intent.databases {
+                    let items: Vec<&Item> = intent
+                        .items
+                        .iter()
+                        .filter(|i| &i.database == database)
+                        .collect();
+                    let empty = BTreeSet::new();
+                    let wanted = intent.wanted.get(database).unwrap_or(&empty);
+                    let statements = self.plan_database(
+                        ap,
+                        database,
+                        &intent,
+                        &items,
+                        wanted,
+                        state_of(database),
+                        errors,
+                    );
+                    by_database.insert(database.clone(), statements);
+                }
+                let primary = if by_database
+                    .get(&self.config.database)
+                    .is_some_and(|s| !s.is_empty())
+                {
+                    self.config.database.clone()
+                } else {
+                    by_database
+                        .iter()
+                        .find(|(_, s)| !s.is_empty())
+                        .map(|(d, _)| d.clone())
+                        .unwrap_or_else(|| self.config.database.clone())
+                };
+                let mut first = intent.role_statements;
+                first.extend(by_database.remove(&primary).unwrap_or_default());
+                Plan {
+                    steps: [vec![(primary, first)], by_database.into_iter().collect()],
+                }
+            }
+        }
     }
 
     /// The grant, revoke and policy statements for one database. Missing objects and tables
     /// without row-level security are added to `errors`.
     #[allow(clippy::too_many_arguments)]
-    async fn plan_database(
-        &mut self,
+    fn plan_database(
+        &self,
         ap: &ExportedAccessProvider,
         database: &str,
-        role: &str,
-        role_oid: Option<u32>,
+        intent: &GrantIntent,
         items: &[&Item],
         wanted: &BTreeSet<Grant>,
-        expression: Option<&str>,
+        state: &DatabaseState,
         errors: &mut Vec<String>,
-    ) -> Result<Vec<String>, Failure> {
-        if let Err(e) = self.open(database).await {
-            errors.push(e);
-            return Ok(Vec::new());
+    ) -> Vec<String> {
+        if let Some(error) = &state.error {
+            errors.push(error.clone());
+            return Vec::new();
         }
+        let role = intent.role.as_str();
+        let expression = intent.expression.as_deref();
         let excluded_schemas = self.config.excluded_schemas_in(database);
-        let client = self.client(database)?;
-        let read = |what: &str| {
-            let what = format!("{what} in database {database:?}");
-            move |e| read_failure(e, &what)
-        };
-
-        let objects: Vec<&Object> = items.iter().map(|i| &i.object).collect();
-        let found = state::find(client, &objects)
-            .await
-            .map_err(read("looking up the what items"))?;
-        for (item, found) in items.iter().zip(&found) {
+        for item in items {
             let full_name = item.object.full_name(&item.database);
             let schema = match &item.object {
                 Object::Schema(s) | Object::Relation(s, _) | Object::Column(s, _, _) => Some(s),
@@ -684,6 +1099,7 @@ impl<'c> Engine<'c> {
                 ));
                 continue;
             }
+            let found = state.found.get(&item.object).cloned().unwrap_or_default();
             if !found.exists {
                 errors.push(format!("what {full_name} ({}) does not exist", item.r#type));
                 continue;
@@ -714,20 +1130,14 @@ impl<'c> Engine<'c> {
             }
         }
 
-        let current = match role_oid {
-            Some(oid) => state::grants(client, oid, &excluded_schemas)
-                .await
-                .map_err(read("reading the role's privileges"))?,
-            None => BTreeSet::new(),
-        };
+        let current = intent
+            .role_oid
+            .and_then(|oid| state.grants.get(&oid))
+            .cloned()
+            .unwrap_or_default();
         let mut statements = diff::grant_statements(database, role, wanted, &current);
 
-        let current_policies = match role_oid {
-            Some(oid) => state::policies(client, &ap.id, oid)
-                .await
-                .map_err(read("reading row-level-security policies"))?,
-            None => Vec::new(),
-        };
+        let current_policies = current_policies(state, &ap.id, intent.role_oid);
         let wanted_policies: Vec<WantedPolicy> = match expression {
             Some(expression) => {
                 let fingerprint = names::fingerprint(expression);
@@ -753,169 +1163,200 @@ impl<'c> Engine<'c> {
             &wanted_policies,
             &current_policies,
         ));
-        Ok(statements)
+        statements
     }
 
-    /// Runs (apply) or records (plan) the transactions: the primary database first (it may
-    /// create the role), then the others.
-    async fn execute(&mut self, plan: Plan, outcome: &mut AccessOutcome) -> Result<(), Failure> {
-        let Plan {
-            role,
-            mut by_database,
-            primary,
-        } = plan;
-        let first = by_database.remove(&primary).unwrap_or_default();
-        self.transaction(&primary, first, outcome).await?;
-        self.run_roles
-            .insert(outcome.feedback.access_provider.clone(), role.clone());
-        if self.mode == ApplyMode::Plan {
-            self.claimed.insert(role);
-        }
-        let mut failures = Vec::new();
-        for (database, statements) in by_database {
-            if let Err(e) = self.transaction(&database, statements, outcome).await {
-                failures.push(e);
+    /// Runs (apply) or records (plan) the chunk's transactions: the first step of every
+    /// access provider, one batch per database (`pg-database` first), then the second step
+    /// of those whose first step committed.
+    async fn execute(&mut self, works: &mut [Work]) {
+        for step in 0..2 {
+            let mut batches: BTreeMap<(bool, String), Vec<Entry>> = BTreeMap::new();
+            for (index, work) in works.iter_mut().enumerate() {
+                if !work.alive() {
+                    continue;
+                }
+                let Some(plan) = &mut work.plan else {
+                    continue;
+                };
+                for (database, statements) in std::mem::take(&mut plan.steps[step]) {
+                    if !statements.is_empty() {
+                        batches
+                            .entry((database != self.config.database, database))
+                            .or_default()
+                            .push((index, statements));
+                    }
+                }
+            }
+            let mut failures: BTreeMap<usize, Vec<Failure>> = BTreeMap::new();
+            for ((_, database), entries) in batches {
+                let results = if self.mode == ApplyMode::Apply {
+                    let span = tracing::info_span!("access_batch", database = %database, step);
+                    self.batch(&database, &entries).instrument(span).await
+                } else {
+                    entries.iter().map(|_| Ok(())).collect()
+                };
+                for ((index, statements), result) in entries.into_iter().zip(results) {
+                    match result {
+                        Ok(()) => works[index].outcome.statements.extend(statements),
+                        Err(failure) => failures.entry(index).or_default().push(failure),
+                    }
+                }
+            }
+            for (index, failures) in failures {
+                let work = &mut works[index];
+                if step == 0 && !work.ap.delete {
+                    self.run_roles.remove(&work.ap.id);
+                }
+                work.fail(failures.join("; "));
             }
         }
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures.join("; "))
-        }
     }
 
-    /// One transaction on `database`: sent as one batch in apply mode, recorded only in plan
-    /// mode. Its statements are added to the outcome when it commits (or would).
-    async fn transaction(
-        &mut self,
-        database: &str,
-        statements: Vec<String>,
-        outcome: &mut AccessOutcome,
-    ) -> Result<(), Failure> {
-        if statements.is_empty() {
-            return Ok(());
+    /// Sends the transactions of several access providers on `database` as one
+    /// `BEGIN; …; COMMIT;` batch. When a statement fails, the access provider it belongs to is
+    /// found by counting the statements that completed; it is taken out and the batch sent
+    /// again (after a `ROLLBACK` in the same round trip). One result per entry.
+    async fn batch(&mut self, database: &str, entries: &[Entry]) -> Vec<Result<(), Failure>> {
+        if let Err(failure) = self.open(database).await {
+            return entries.iter().map(|_| Err(failure.clone())).collect();
         }
-        if self.mode == ApplyMode::Apply {
-            self.open(database).await?;
-            let client = self.client(database)?;
-            let batch = format!("BEGIN;\n{};\nCOMMIT;", statements.join(";\n"));
-            if let Err(e) = client.batch_execute(&batch).await {
-                // The failed batch leaves the transaction aborted; end it. Best effort: the
-                // connection may be gone, which the next use reports.
+        let mut results: Vec<Result<(), Failure>> = entries.iter().map(|_| Ok(())).collect();
+        let mut alive: Vec<usize> = (0..entries.len()).collect();
+        let mut aborted = false;
+        while !alive.is_empty() {
+            let mut batch = String::new();
+            if aborted {
+                batch.push_str("ROLLBACK;\n");
+            }
+            batch.push_str("BEGIN;\n");
+            let mut count = 0u64;
+            for &k in &alive {
+                for statement in &entries[k].1 {
+                    batch.push_str(statement);
+                    batch.push_str(";\n");
+                    count += 1;
+                }
+            }
+            batch.push_str("COMMIT;");
+            let offset = 1 + usize::from(aborted);
+            self.round_trips += 1;
+            self.statements += count;
+            let client = match self.client(database) {
+                Ok(client) => client,
+                Err(failure) => {
+                    for k in alive.drain(..) {
+                        results[k] = Err(failure.clone());
+                    }
+                    break;
+                }
+            };
+            let Err((completed, error)) = run_counting(client, &batch).await else {
+                aborted = false;
+                break;
+            };
+            aborted = true;
+            let failing = completed.checked_sub(offset).and_then(|mut index| {
+                alive.iter().position(|&k| {
+                    let n = entries[k].1.len();
+                    if index < n {
+                        true
+                    } else {
+                        index -= n;
+                        false
+                    }
+                })
+            });
+            match failing {
+                Some(position) if error.as_db_error().is_some() => {
+                    let k = alive.remove(position);
+                    tracing::warn!(database, error = %describe(&error), "transaction rolled back");
+                    results[k] = Err(format!(
+                        "in database {database:?}: {}; the {} statements of this database were \
+                         rolled back",
+                        describe(&error),
+                        entries[k].1.len()
+                    ));
+                }
+                _ => {
+                    // Not one access provider's statement (the connection failed, or BEGIN or
+                    // COMMIT did): the whole batch failed.
+                    tracing::warn!(database, error = %describe(&error), "batch rolled back");
+                    let failure = format!(
+                        "in database {database:?}: {}; the transaction was rolled back",
+                        describe(&error)
+                    );
+                    for k in alive.drain(..) {
+                        results[k] = Err(failure.clone());
+                    }
+                }
+            }
+        }
+        if aborted {
+            // End the aborted transaction. Best effort: the connection may be gone, which the
+            // next use reports.
+            self.round_trips += 1;
+            self.statements += 1;
+            if let Ok(client) = self.client(database) {
                 let _ = client.batch_execute("ROLLBACK").await;
-                tracing::warn!(database, error = %describe(&e), "transaction rolled back");
-                return Err(format!(
-                    "in database {database:?}: {}; the {} statements of this database were \
-                     rolled back",
-                    describe(&e),
-                    statements.len()
-                ));
             }
         }
-        outcome.statements.extend(statements);
-        Ok(())
+        results
     }
 
-    /// `delete: true`: revoke everything in every database (others first), drop the managed
-    /// policies, drop the role. Never touches ownership.
-    async fn delete(
-        &mut self,
-        ap: &ExportedAccessProvider,
-        existing: Option<Role>,
-        base: &str,
-        outcome: &mut AccessOutcome,
-    ) -> Result<(), Failure> {
-        let Some(role) = existing else {
-            if outcome.feedback.actual_name.is_empty() {
-                outcome.feedback.actual_name = base.to_owned();
+    /// Makes the memberships that waited for the end of the export (for up to a chunk of
+    /// held outcomes): one read of the roles, one of their members, one batch.
+    async fn finish_deferred(&mut self, held: Vec<Held>) -> Vec<(AccessOutcome, tracing::Span)> {
+        self.roles.clear();
+        self.markers.clear();
+        self.members.clear();
+        let names: Vec<String> = held
+            .iter()
+            .map(|h| h.outcome.feedback.actual_name.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let ids: Vec<String> = held
+            .iter()
+            .flat_map(|h| h.pending.iter())
+            .filter(|id| !self.run_roles.contains_key(*id))
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut read = self.fetch_roles(names, ids).await;
+        if read.is_ok() {
+            let oids: Vec<u32> = self.roles.values().flatten().map(|r| r.oid).collect();
+            if !oids.is_empty() {
+                self.reads(1);
+                match state::members_of(&self.main, &oids).await {
+                    Ok(members) => self.members = members,
+                    Err(e) => read = Err(read_failure(e, "reading role members")),
+                }
             }
-            tracing::debug!("role already absent");
-            return Ok(());
-        };
-        outcome.feedback.actual_name = role.name.clone();
-        let owned = state::owned_objects(&self.main, role.oid)
-            .await
-            .map_err(|e| read_failure(e, "reading what the role owns"))?;
-        if owned > 0 {
-            return Err(format!(
-                "the role {:?} owns {owned} object(s); Raito never drops or reassigns owned \
-                 objects. Transfer their ownership (ALTER … OWNER TO) and sync again; nothing \
-                 was changed",
-                role.name
-            ));
         }
-        let databases = state::role_databases(&self.main, role.oid)
-            .await
-            .map_err(|e| read_failure(e, "reading the databases the role has privileges in"))?;
-        let mut by_database = BTreeMap::new();
-        let mut errors = Vec::new();
-        for database in databases {
-            if self.config.excluded_databases.contains(&database) {
-                errors.push(format!(
-                    "the role has privileges in the excluded database {database:?}, which Raito \
-                     does not touch; revoke them there and sync again"
-                ));
+        let mut done = Vec::new();
+        let mut entries = Vec::new();
+        for held in held {
+            let Held {
+                mut outcome,
+                pending,
+                span,
+            } = held;
+            if let Err(failure) = &read {
+                outcome.feedback.errors.push(failure.clone());
+                done.push((outcome, span, Vec::new()));
                 continue;
             }
-            self.open(&database).await?;
-            let client = self.client(&database)?;
-            let read = |what: &str| {
-                let what = format!("{what} in database {database:?}");
-                move |e| read_failure(e, &what)
-            };
-            let current = state::grants(
-                client,
-                role.oid,
-                &self.config.excluded_schemas_in(&database),
-            )
-            .await
-            .map_err(read("reading the role's privileges"))?;
-            let policies = state::policies(client, &ap.id, role.oid)
-                .await
-                .map_err(read("reading row-level-security policies"))?;
-            let mut statements = diff::policy_statements(&role.name, &[], &policies);
-            statements.extend(diff::grant_statements(
-                &database,
-                &role.name,
-                &BTreeSet::new(),
-                &current,
-            ));
-            by_database.insert(database, statements);
-        }
-        if !errors.is_empty() {
-            return Err(errors.join("; "));
-        }
-        let primary = self.config.database.clone();
-        let mut last = by_database.remove(&primary).unwrap_or_default();
-        last.push(format!("DROP ROLE {}", quote_ident(&role.name)));
-        for (database, statements) in by_database {
-            self.transaction(&database, statements, outcome).await?;
-        }
-        self.transaction(&primary, last, outcome).await
-    }
-
-    /// Makes the memberships that waited for the end of the export.
-    async fn finish_deferred(&mut self, held: Held) -> AccessOutcome {
-        let Held {
-            mut outcome,
-            pending,
-            ..
-        } = held;
-        let role = outcome.feedback.actual_name.clone();
-        let result = async {
-            let current = match state::role_by_name(&self.main, &role)
-                .await
-                .map_err(|e| read_failure(e, "reading roles"))?
-            {
-                Some(r) => state::members(&self.main, r.oid)
-                    .await
-                    .map_err(|e| read_failure(e, "reading role members"))?,
+            let role = outcome.feedback.actual_name.clone();
+            let current = match self.roles.get(&role).and_then(Option::as_ref) {
+                Some(r) => self.members.get(&r.oid).cloned().unwrap_or_default(),
                 None => BTreeSet::new(),
             };
             let mut wanted = BTreeSet::new();
             let mut errors = Vec::new();
             for id in &pending {
-                match self.resolve_id(id).await? {
+                match self.resolve_id(id) {
                     Some(inheritor) if inheritor == self.current_user => {
                         outcome.feedback.warnings.push(format!(
                             "inheriting role {inheritor:?} is the connecting role; skipped"
@@ -934,21 +1375,135 @@ impl<'c> Engine<'c> {
                 .difference(&current)
                 .map(|m| format!("GRANT {} TO {}", quote_ident(&role), quote_ident(m)))
                 .collect();
-            let database = self.config.database.clone();
-            self.transaction(&database, statements, &mut outcome)
-                .await?;
-            if errors.is_empty() {
-                Ok(())
-            } else {
-                Err(errors.join("; "))
+            if !statements.is_empty() {
+                entries.push((done.len(), statements));
+            }
+            done.push((outcome, span, errors));
+        }
+        let database = self.config.database.clone();
+        let results = if self.mode == ApplyMode::Apply && !entries.is_empty() {
+            self.batch(&database, &entries).await
+        } else {
+            entries.iter().map(|_| Ok(())).collect()
+        };
+        for ((index, statements), result) in entries.into_iter().zip(results) {
+            let (outcome, _, errors) = &mut done[index];
+            match result {
+                Ok(()) => outcome.statements.extend(statements),
+                Err(failure) => *errors = vec![failure],
             }
         }
-        .await;
-        if let Err(failure) = result {
-            outcome.feedback.errors.push(failure);
-        }
-        outcome
+        done.into_iter()
+            .map(|(mut outcome, span, errors)| {
+                if !errors.is_empty() {
+                    outcome.feedback.errors.push(errors.join("; "));
+                }
+                (outcome, span)
+            })
+            .collect()
     }
+}
+
+/// The managed policies of access provider `id` in a database, as seen for its role.
+fn current_policies(state: &DatabaseState, id: &str, role: Option<u32>) -> Vec<CurrentPolicy> {
+    match role {
+        Some(oid) => state
+            .policies
+            .iter()
+            .filter(|p| p.id == id)
+            .map(|p| p.for_role(oid))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Sends a batch with the simple query protocol; on failure, how many statements completed
+/// before it (each completed statement sends one `CommandComplete`).
+async fn run_counting(client: &Client, batch: &str) -> Result<(), (usize, tokio_postgres::Error)> {
+    let stream = client.simple_query_raw(batch).await.map_err(|e| (0, e))?;
+    let mut stream = std::pin::pin!(stream);
+    let mut completed = 0;
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(SimpleQueryMessage::CommandComplete(_)) => completed += 1,
+            Ok(_) => {}
+            Err(e) => return Err((completed, e)),
+        }
+    }
+    Ok(())
+}
+
+/// The checks that need no catalog: fields this connector does not understand, the type,
+/// the action, and NUL bytes (which PostgreSQL cannot store, and which would fail the reads
+/// of the whole chunk).
+fn validate(ap: &ExportedAccessProvider) -> Result<(), Failure> {
+    let unknown = ap.unknown_field_paths();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "the access provider has fields this connector does not understand ({}); \
+             nothing was applied because they may narrow the access",
+            unknown.join(", ")
+        ));
+    }
+    if let Some((field, value)) = nul_field(ap) {
+        return Err(format!(
+            "{field} {value:?} contains a NUL byte, which PostgreSQL cannot store in a name or \
+             text; nothing was applied"
+        ));
+    }
+    if let Some(t) = ap.r#type.as_deref()
+        && !t.is_empty()
+        && !t.eq_ignore_ascii_case(ROLE_TYPE)
+    {
+        return Err(format!(
+            "access provider type {t:?} is not supported by PostgreSQL (only {ROLE_TYPE:?})"
+        ));
+    }
+    if !ap.delete && !matches!(ap.action, Action::Grant | Action::Filtered) {
+        return Err(format!(
+            "the PostgreSQL connector cannot apply action {:?} (supported: grant, \
+             filtered); nothing was applied",
+            ap.action.as_str()
+        ));
+    }
+    Ok(())
+}
+
+/// The first field (name, value) of the access provider the connector uses that holds a NUL.
+fn nul_field(ap: &ExportedAccessProvider) -> Option<(&'static str, &str)> {
+    let mut fields: Vec<(&'static str, &str)> = vec![
+        ("id", ap.id.as_str()),
+        ("name", ap.name.as_str()),
+        ("namingHint", ap.naming_hint.as_str()),
+    ];
+    fields.extend(ap.actual_name.as_deref().map(|a| ("actualName", a)));
+    fields.extend(ap.policy_rule.as_deref().map(|r| ("policyRule", r)));
+    fields.extend(ap.who.users.iter().map(|u| ("who user", u.as_str())));
+    fields.extend(ap.who.groups.iter().map(|g| ("who group", g.as_str())));
+    fields.extend(
+        ap.who
+            .inherit_from
+            .iter()
+            .map(|i| ("inheritFrom", i.as_str())),
+    );
+    for (field, items) in [("what", &ap.what), ("deleteWhat", &ap.delete_what)] {
+        for item in items {
+            fields.push((field, item.data_object.full_name.as_str()));
+            fields.push((field, item.data_object.r#type.as_str()));
+            fields.extend(item.permissions.iter().map(|p| (field, p.as_str())));
+        }
+    }
+    fields.into_iter().find(|(_, value)| value.contains('\0'))
+}
+
+/// The session settings of a connection in `mode`.
+fn settings(mode: ApplyMode) -> String {
+    let mut settings = SESSION.to_owned();
+    if mode == ApplyMode::Plan {
+        // Plan mode must not change anything, whatever happens: every transaction read-only.
+        settings.push_str("; SET default_transaction_read_only = on");
+    }
+    settings
 }
 
 /// The name of the row-level-security policy of access provider `id`: stable across role
@@ -960,12 +1515,7 @@ fn policy_name(id: &str) -> String {
 /// Opens a connection with the engine's session settings.
 async fn open(config: &Config, database: &str, mode: ApplyMode) -> Result<Client, Error> {
     let client = client::connect(config, database).await?;
-    let mut settings = SESSION.to_owned();
-    if mode == ApplyMode::Plan {
-        // Plan mode must not change anything, whatever happens: every transaction read-only.
-        settings.push_str("; SET default_transaction_read_only = on");
-    }
-    client.batch_execute(&settings).await.map_err(|e| {
+    client.batch_execute(&settings(mode)).await.map_err(|e| {
         client::classify(
             e,
             &format!("{} (database {database:?})", config.endpoint()),

@@ -1,6 +1,7 @@
-//! Reading the current state from the catalog: roles and their markers, memberships, the
-//! privileges a role holds (from the ACL columns through `aclexplode`), the objects a what
-//! item names, and the row-level-security policies this connector manages.
+//! Reading the current state from the catalog, for a whole chunk of access providers at once:
+//! roles and their markers, memberships, the privileges the roles hold (the objects found
+//! through `pg_shdepend`, their ACL columns expanded with `aclexplode`), the objects what
+//! items name, and the row-level-security policies this connector manages.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -45,77 +46,6 @@ pub async fn role_by_name(client: &Client, name: &str) -> PgResult<Option<Role>>
     Ok(rows.first().map(role))
 }
 
-/// The roles that carry the marker of access provider `id`, by name.
-pub async fn roles_by_marker(client: &Client, id: &str) -> PgResult<Vec<Role>> {
-    let rows = client
-        .query(
-            &format!(
-                "{ROLE_COLUMNS} WHERE shobj_description(oid, 'pg_authid') = $1 \
-                 ORDER BY rolname COLLATE \"C\""
-            ),
-            &[&managed_comment(id)],
-        )
-        .await?;
-    Ok(rows.iter().map(role).collect())
-}
-
-/// Which of `names` are existing roles, with whether each is a superuser.
-pub async fn existing_roles(client: &Client, names: &[String]) -> PgResult<HashMap<String, bool>> {
-    if names.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = client
-        .query(
-            "SELECT rolname::text, rolsuper FROM pg_roles WHERE rolname = ANY($1::text[])",
-            &[&names],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// The direct members of the role (each once, whoever granted it), superusers left out:
-/// their memberships are never changed.
-pub async fn members(client: &Client, role: u32) -> PgResult<BTreeSet<String>> {
-    let rows = client
-        .query(
-            "SELECT DISTINCT r.rolname::text FROM pg_auth_members m \
-             JOIN pg_roles r ON r.oid = m.member WHERE m.roleid = $1 AND NOT r.rolsuper",
-            &[&role],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// The databases (that accept connections) in which the role holds privileges or is named
-/// by a policy, from the shared dependency catalog and the databases' own ACLs.
-pub async fn role_databases(client: &Client, role: u32) -> PgResult<Vec<String>> {
-    let rows = client
-        .query(
-            "SELECT d.datname::text FROM pg_database d
-             WHERE d.datallowconn AND (
-               EXISTS (SELECT FROM pg_shdepend s
-                       WHERE s.dbid = d.oid AND s.refclassid = 'pg_authid'::regclass
-                         AND s.refobjid = $1 AND s.deptype IN ('a', 'r'))
-               OR EXISTS (SELECT FROM aclexplode(d.datacl) a WHERE a.grantee = $1))
-             ORDER BY d.datname COLLATE \"C\"",
-            &[&role],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// How many objects (in any database) the role owns.
-pub async fn owned_objects(client: &Client, role: u32) -> PgResult<i64> {
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM pg_shdepend \
-             WHERE refclassid = 'pg_authid'::regclass AND refobjid = $1 AND deptype = 'o'",
-            &[&role],
-        )
-        .await?;
-    Ok(row.get(0))
-}
-
 /// The schemas whose objects the apply engine never reads or changes (system schemas and the
 /// configured exclusions, `$2`).
 macro_rules! schema_filter {
@@ -124,58 +54,6 @@ macro_rules! schema_filter {
   AND n.nspname !~ '^pg_(toast_)?temp_'
   AND NOT (n.nspname = ANY($2::text[]))"
     };
-}
-
-/// The privileges of the role in the connected database: on the database, its schemas,
-/// relations and columns (system and excluded schemas left out).
-const GRANTS: &str = concat!(
-    "SELECT 'd', NULL::text, NULL::text, NULL::text, a.privilege_type
-FROM pg_database d, aclexplode(d.datacl) a
-WHERE d.datname = current_database() AND a.grantee = $1
-UNION ALL
-SELECT 's', n.nspname::text, NULL, NULL, a.privilege_type
-FROM pg_namespace n, aclexplode(n.nspacl) a
-WHERE a.grantee = $1 AND ",
-    schema_filter!(),
-    "
-UNION ALL
-SELECT 'r', n.nspname::text, c.relname::text, NULL, a.privilege_type
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a
-WHERE a.grantee = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!(),
-    "
-UNION ALL
-SELECT 'c', n.nspname::text, c.relname::text, at.attname::text, a.privilege_type
-FROM pg_attribute at JOIN pg_class c ON c.oid = at.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(at.attacl) a
-WHERE a.grantee = $1 AND at.attnum > 0 AND NOT at.attisdropped
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!()
-);
-
-/// The privileges `role` holds in the database `client` is connected to.
-pub async fn grants(
-    client: &Client,
-    role: u32,
-    excluded_schemas: &[String],
-) -> PgResult<BTreeSet<Grant>> {
-    let rows = client.query(GRANTS, &[&role, &excluded_schemas]).await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let kind: &str = row.get(0);
-            let s = || row.get::<_, Option<String>>(1).unwrap_or_default();
-            let r = || row.get::<_, Option<String>>(2).unwrap_or_default();
-            let c = || row.get::<_, Option<String>>(3).unwrap_or_default();
-            let object = match kind {
-                "d" => Object::Database,
-                "s" => Object::Schema(s()),
-                "r" => Object::Relation(s(), r()),
-                _ => Object::Column(s(), r(), c()),
-            };
-            Grant::new(object, row.get::<_, String>(4))
-        })
-        .collect())
 }
 
 /// What the catalog says about an object a what item names.
@@ -244,35 +122,221 @@ pub fn policy_fingerprint<'c>(comment: &'c str, id: &str) -> Option<&'c str> {
         .then_some(fingerprint)
 }
 
-/// The policies in the connected database managed for access provider `id`; `role` is the
-/// oid the policies must apply to (0 when the role does not exist).
-pub async fn policies(client: &Client, id: &str, role: u32) -> PgResult<Vec<CurrentPolicy>> {
+// Set-based reads for a chunk of access providers: one query each, whatever the chunk size.
+
+/// Every role named in `names`, and every role whose comment is the marker of one of
+/// `markers` (already rendered with [`managed_comment`]), ordered by name.
+pub async fn roles_named_or_marked(
+    client: &Client,
+    names: &[String],
+    markers: &[String],
+) -> PgResult<Vec<Role>> {
+    let rows = client
+        .query(
+            "SELECT r.oid, r.rolname::text, r.rolsuper, coalesce(d.description, '')
+             FROM pg_roles r
+             LEFT JOIN pg_shdescription d
+                    ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+             WHERE r.rolname = ANY($1::text[])
+                OR r.oid IN (SELECT objoid FROM pg_shdescription
+                             WHERE classoid = 'pg_authid'::regclass
+                               AND description = ANY($2::text[]))
+             ORDER BY r.rolname COLLATE \"C\"",
+            &[&names, &markers],
+        )
+        .await?;
+    Ok(rows.iter().map(role).collect())
+}
+
+/// The direct members of each of `roles` (superusers left out), by role oid.
+pub async fn members_of(
+    client: &Client,
+    roles: &[u32],
+) -> PgResult<HashMap<u32, BTreeSet<String>>> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT m.roleid, r.rolname::text FROM pg_auth_members m \
+             JOIN pg_roles r ON r.oid = m.member \
+             WHERE m.roleid = ANY($1::oid[]) AND NOT r.rolsuper",
+            &[&roles],
+        )
+        .await?;
+    let mut members: HashMap<u32, BTreeSet<String>> = HashMap::new();
+    for row in &rows {
+        members.entry(row.get(0)).or_default().insert(row.get(1));
+    }
+    Ok(members)
+}
+
+/// [`role_databases`] for each of `roles`, by role oid (databases in name order).
+pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, Vec<String>>> {
+    let rows = client
+        .query(
+            "SELECT role, datname FROM (
+               SELECT s.refobjid AS role, d.datname::text AS datname FROM pg_shdepend s
+               JOIN pg_database d ON d.oid = s.dbid
+               WHERE d.datallowconn AND s.refclassid = 'pg_authid'::regclass
+                 AND s.refobjid = ANY($1::oid[]) AND s.deptype IN ('a', 'r')
+               UNION
+               SELECT a.grantee, d.datname::text
+               FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
+               WHERE d.datallowconn AND a.grantee = ANY($1::oid[])) u
+             ORDER BY datname COLLATE \"C\"",
+            &[&roles],
+        )
+        .await?;
+    let mut databases: HashMap<u32, Vec<String>> = HashMap::new();
+    for row in &rows {
+        databases.entry(row.get(0)).or_default().push(row.get(1));
+    }
+    Ok(databases)
+}
+
+/// [`owned_objects`] for each of `roles` that owns anything, by role oid.
+pub async fn owned_by(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, i64>> {
+    let rows = client
+        .query(
+            "SELECT refobjid, count(*) FROM pg_shdepend \
+             WHERE refclassid = 'pg_authid'::regclass AND refobjid = ANY($1::oid[]) \
+               AND deptype = 'o' GROUP BY 1",
+            &[&roles],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The privileges of each of `$1` (role oids) in the connected database. The objects are
+/// found through the shared dependency catalog (an ACL entry is a dependency of the object on
+/// the role), so only their ACLs are expanded, never every ACL of the database. Each ACL item is
+/// expanded on its own: `aclexplode` of a whole array costs quadratic time in its length, which
+/// the database's and a schema's ACLs reach with thousands of managed roles.
+const GRANTS_OF: &str = concat!(
+    "WITH deps AS (
+  SELECT DISTINCT s.classid, s.objid, s.objsubid FROM pg_shdepend s
+  WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND s.refclassid = 'pg_authid'::regclass AND s.refobjid = ANY($1::oid[])
+    AND s.deptype = 'a')
+SELECT a.grantee, 'd', NULL::text, NULL::text, NULL::text, a.privilege_type
+FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
+WHERE d.datname = current_database() AND a.grantee = ANY($1::oid[])
+UNION ALL
+SELECT a.grantee, 's', n.nspname::text, NULL, NULL, a.privilege_type
+FROM deps JOIN pg_namespace n
+  ON deps.classid = 'pg_namespace'::regclass AND n.oid = deps.objid,
+  unnest(n.nspacl) AS i(item), aclexplode(ARRAY[i.item]) a
+WHERE a.grantee = ANY($1::oid[]) AND ",
+    schema_filter!(),
+    "
+UNION ALL
+SELECT a.grantee, 'r', n.nspname::text, c.relname::text, NULL, a.privilege_type
+FROM deps JOIN pg_class c
+  ON deps.classid = 'pg_class'::regclass AND c.oid = deps.objid AND deps.objsubid = 0
+JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(c.relacl) AS i(item), aclexplode(ARRAY[i.item]) a
+WHERE a.grantee = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
+    schema_filter!(),
+    "
+UNION ALL
+SELECT a.grantee, 'c', n.nspname::text, c.relname::text, at.attname::text, a.privilege_type
+FROM deps JOIN pg_attribute at
+  ON deps.classid = 'pg_class'::regclass AND at.attrelid = deps.objid
+     AND at.attnum = deps.objsubid AND deps.objsubid > 0
+JOIN pg_class c ON c.oid = at.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(at.attacl) AS i(item), aclexplode(ARRAY[i.item]) a
+WHERE a.grantee = ANY($1::oid[]) AND NOT at.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
+    schema_filter!()
+);
+
+/// The privileges each of `roles` holds in the database `client` is connected to, by oid.
+pub async fn grants_of(
+    client: &Client,
+    roles: &[u32],
+    excluded_schemas: &[String],
+) -> PgResult<HashMap<u32, BTreeSet<Grant>>> {
+    let rows = client
+        .query(GRANTS_OF, &[&roles, &excluded_schemas])
+        .await?;
+    let mut grants: HashMap<u32, BTreeSet<Grant>> = HashMap::new();
+    for row in &rows {
+        let kind: &str = row.get(1);
+        let s = || row.get::<_, Option<String>>(2).unwrap_or_default();
+        let r = || row.get::<_, Option<String>>(3).unwrap_or_default();
+        let c = || row.get::<_, Option<String>>(4).unwrap_or_default();
+        let object = match kind {
+            "d" => Object::Database,
+            "s" => Object::Schema(s()),
+            "r" => Object::Relation(s(), r()),
+            _ => Object::Column(s(), r(), c()),
+        };
+        grants
+            .entry(row.get(0))
+            .or_default()
+            .insert(Grant::new(object, row.get::<_, String>(5)));
+    }
+    Ok(grants)
+}
+
+/// A managed row-level-security policy of the connected database, not yet tied to a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagedPolicy {
+    /// The Raito id of the access provider it is managed for.
+    pub id: String,
+    /// The policy, with `shape_ok` telling only whether it is a permissive SELECT policy.
+    pub policy: CurrentPolicy,
+    /// The roles it applies to.
+    pub roles: Vec<u32>,
+}
+
+impl ManagedPolicy {
+    /// The policy as [`policies`] reads it for the role `role`.
+    pub fn for_role(&self, role: u32) -> CurrentPolicy {
+        let mut policy = self.policy.clone();
+        policy.shape_ok = policy.shape_ok && self.roles == [role];
+        policy
+    }
+}
+
+/// Every policy of the connected database managed by this connector (for any access provider).
+pub async fn managed_policies(client: &Client) -> PgResult<Vec<ManagedPolicy>> {
     let rows = client
         .query(
             "SELECT n.nspname::text, c.relname::text, p.polname::text,
                     obj_description(p.oid, 'pg_policy'),
-                    p.polcmd = 'r' AND p.polpermissive AND p.polroles = ARRAY[$2::oid]
+                    p.polcmd = 'r' AND p.polpermissive, p.polroles::oid[]
              FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE starts_with(obj_description(p.oid, 'pg_policy'), $1)
              ORDER BY 1, 2, 3",
-            &[&MANAGED_PREFIX, &role],
+            &[&MANAGED_PREFIX],
         )
         .await?;
     Ok(rows
         .iter()
         .filter_map(|row| {
             let comment: String = row.get(3);
+            let id = policy_owner(&comment)?;
             let fingerprint = policy_fingerprint(&comment, id)?.to_owned();
-            Some(CurrentPolicy {
-                schema: row.get(0),
-                table: row.get(1),
-                name: row.get(2),
-                fingerprint,
-                shape_ok: row.get(4),
+            Some(ManagedPolicy {
+                id: id.to_owned(),
+                policy: CurrentPolicy {
+                    schema: row.get(0),
+                    table: row.get(1),
+                    name: row.get(2),
+                    fingerprint,
+                    shape_ok: row.get(4),
+                },
+                roles: row.get(5),
             })
         })
         .collect())
+}
+
+/// The Raito id a managed policy's comment names (see [`policy_comment`]).
+fn policy_owner(comment: &str) -> Option<&str> {
+    // " rule " and a 16-digit fingerprint end the comment.
+    let cut = comment.len().checked_sub(" rule ".len() + 16)?;
+    let marker = comment.get(..cut)?;
+    super::managed_for(marker)
 }
 
 /// The name of the connecting role, and whether `standard_conforming_strings` is on.
@@ -302,5 +366,8 @@ mod tests {
         // An id crafted to look like another's marker plus a rule does not match.
         let crafted = policy_comment("a) rule q", "0123456789abcdef");
         assert_eq!(policy_fingerprint(&crafted, "a"), None);
+        assert_eq!(policy_owner(&comment), Some("ap-1"));
+        assert_eq!(policy_owner(&crafted), Some("a) rule q"));
+        assert_eq!(policy_owner("short"), None);
     }
 }
