@@ -168,7 +168,8 @@ pub async fn members_of(
     Ok(members)
 }
 
-/// [`role_databases`] for each of `roles`, by role oid (databases in name order).
+/// The databases each of `roles` holds privileges in or depends on (database-level ACL
+/// entries and shared dependencies), by role oid (databases in name order).
 pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, Vec<String>>> {
     let rows = client
         .query(
@@ -192,7 +193,7 @@ pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u3
     Ok(databases)
 }
 
-/// [`owned_objects`] for each of `roles` that owns anything, by role oid.
+/// How many objects each of `roles` owns, for the roles that own anything, by role oid.
 pub async fn owned_by(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, i64>> {
     let rows = client
         .query(
