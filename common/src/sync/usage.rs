@@ -193,7 +193,13 @@ struct PartSink<'p> {
 
 impl PartSink<'_> {
     fn count(&mut self, key: &str, n: u64) {
-        *self.counts.entry(key.to_owned()).or_insert(0) += n;
+        // Several times per statement: the key is allocated only the first time.
+        match self.counts.get_mut(key) {
+            Some(count) => *count += n,
+            None => {
+                self.counts.insert(key.to_owned(), n);
+            }
+        }
     }
 }
 

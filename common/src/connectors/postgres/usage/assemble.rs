@@ -158,7 +158,7 @@ impl Assembler {
         self.buffer.insert(
             position,
             Box::new(Draft {
-                key: record.key.to_string(),
+                key: record.key.to_text(),
                 session,
                 start_ms: record.time_ms,
                 end_ms: None,

@@ -65,6 +65,31 @@ pub struct Key<'a> {
     pub number: Option<u64>,
 }
 
+impl Key<'_> {
+    /// The key as text, as [`std::fmt::Display`] writes it (without the formatting machinery:
+    /// one per statement).
+    pub fn to_text(&self) -> String {
+        let Some(mut number) = self.number else {
+            return self.name.clone().into_owned();
+        };
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (number % 10) as u8;
+            number /= 10;
+            if number == 0 {
+                break;
+            }
+        }
+        let mut text = String::with_capacity(self.name.len() + 1 + digits.len() - at);
+        text.push_str(&self.name);
+        text.push(':');
+        text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
+        text
+    }
+}
+
 impl std::fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.number {
@@ -75,7 +100,7 @@ impl std::fmt::Display for Key<'_> {
 }
 
 /// The fields of a jsonlog line this connector uses; absent keys are empty.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct JsonLine<'a> {
     #[serde(default, borrow)]
     timestamp: Cow<'a, str>,
@@ -117,10 +142,18 @@ pub enum RecordError {
 }
 
 /// Parses one jsonlog line.
+///
+/// PostgreSQL writes one flat object per line (string and number values, a fixed key order),
+/// of which this connector needs ten keys: [`scan_jsonlog`] reads those in one pass without
+/// decoding the others. A line it does not take (not UTF-8, nested values, escaped keys,
+/// anything malformed) goes to `serde_json`, which reads it or says what is wrong with it.
 pub fn jsonlog(line: &[u8]) -> Result<LogRecord<'_>, RecordError> {
     // Checked as UTF-8 once, as a whole: `from_slice` would check every string on its own.
     let json: JsonLine = match std::str::from_utf8(line) {
-        Ok(text) => serde_json::from_str(text),
+        Ok(text) => match scan_jsonlog(text) {
+            Some(json) => Ok(json),
+            None => serde_json::from_str(text),
+        },
         Err(_) => serde_json::from_slice(line),
     }
     .map_err(|error| RecordError::Json(error.to_string()))?;
@@ -139,6 +172,141 @@ pub fn jsonlog(line: &[u8]) -> Result<LogRecord<'_>, RecordError> {
         statement: json.statement,
         application: json.application_name,
     })
+}
+
+/// Reads the keys of [`JsonLine`] from one jsonlog object; `None` when the line is not a flat
+/// JSON object of strings and scalars (the caller then lets `serde_json` read it). String
+/// values are borrowed from the line unless they hold escapes; the values of other keys are
+/// skipped without being decoded.
+fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
+    let bytes = text.as_bytes();
+    let mut line = JsonLine::default();
+    let mut i = skip_space(bytes, 0);
+    if bytes.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(bytes, i + 1);
+    if bytes.get(i) == Some(&b'}') {
+        return (skip_space(bytes, i + 1) == bytes.len()).then_some(line);
+    }
+    loop {
+        if bytes.get(i) != Some(&b'"') {
+            return None;
+        }
+        let (key_end, key_escaped) = string_end(bytes, i + 1)?;
+        if key_escaped {
+            return None;
+        }
+        let key = &text[i + 1..key_end];
+        i = skip_space(bytes, key_end + 1);
+        if bytes.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_space(bytes, i + 1);
+        if *bytes.get(i)? == b'"' {
+            let (end, escaped) = string_end(bytes, i + 1)?;
+            let slot = match key {
+                "timestamp" => Some(&mut line.timestamp),
+                "user" => Some(&mut line.user),
+                "dbname" => Some(&mut line.dbname),
+                "session_id" => Some(&mut line.session_id),
+                "error_severity" => Some(&mut line.error_severity),
+                "state_code" => Some(&mut line.state_code),
+                "message" => Some(&mut line.message),
+                "statement" => Some(&mut line.statement),
+                "application_name" => Some(&mut line.application_name),
+                // A number as a string: serde_json's error says so.
+                "line_num" => return None,
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                *slot = if escaped {
+                    // Rare (multi-line statements, quotes): the whole literal, decoded exactly.
+                    Cow::Owned(serde_json::from_str::<String>(&text[i..=end]).ok()?)
+                } else {
+                    Cow::Borrowed(&text[i + 1..end])
+                };
+            }
+            i = end + 1;
+        } else {
+            let start = i;
+            while bytes
+                .get(i)
+                .is_some_and(|b| matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'-' | b'+' | b'.' | b'E'))
+            {
+                i += 1;
+            }
+            let value = &text[start..i];
+            match key {
+                "line_num" => line.line_num = value.parse().ok()?,
+                _ if matches!(value, "true" | "false" | "null") || is_json_number(value) => {}
+                _ => return None,
+            }
+        }
+        i = skip_space(bytes, i);
+        match *bytes.get(i)? {
+            b',' => i = skip_space(bytes, i + 1),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    (skip_space(bytes, i + 1) == bytes.len()).then_some(line)
+}
+
+/// The index of the `"` that ends the string starting at `from` (after its opening quote), and
+/// whether the string holds escapes.
+fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        let i = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
+        if bytes[i] == b'"' {
+            return Some((i, escaped));
+        }
+        escaped = true;
+        from = i + 2;
+    }
+}
+
+/// Whether `text` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(text: &str) -> bool {
+    fn digits(bytes: &[u8]) -> usize {
+        bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+    }
+    let bytes = text.as_bytes();
+    let mut i = usize::from(bytes.first() == Some(&b'-'));
+    match digits(&bytes[i..]) {
+        0 => return false,
+        n if n > 1 && bytes[i] == b'0' => return false,
+        n => i += n,
+    }
+    if bytes.get(i) == Some(&b'.') {
+        match digits(&bytes[i + 1..]) {
+            0 => return false,
+            n => i += 1 + n,
+        }
+    }
+    if matches!(bytes.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        match digits(&bytes[i..]) {
+            0 => return false,
+            n => i += n,
+        }
+    }
+    i == bytes.len()
+}
+
+/// The index of the first byte at or after `from` that is not JSON whitespace.
+fn skip_space(bytes: &[u8], mut from: usize) -> usize {
+    while bytes
+        .get(from)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        from += 1;
+    }
+    from
 }
 
 /// Builds a record from the fields of one csvlog record (PostgreSQL 13 and later order:
@@ -317,24 +485,26 @@ pub fn parse_time(text: &str) -> Result<i64, RecordError> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return Err(bad());
     }
+    // Every record has a time: read in place, digit by digit.
     let num = |range: std::ops::Range<usize>| -> Result<i64, RecordError> {
-        datetime
-            .get(range)
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or_else(bad)
+        b[range].iter().try_fold(0i64, |value, &digit| {
+            if digit.is_ascii_digit() {
+                Ok(value * 10 + i64::from(digit - b'0'))
+            } else {
+                Err(bad())
+            }
+        })
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let millis = match datetime.get(19..) {
-        None | Some("") => 0,
-        Some(fraction) => {
-            let digits = fraction.strip_prefix('.').ok_or_else(bad)?;
-            let mut padded: String = digits.chars().take(3).collect();
-            while padded.len() < 3 {
-                padded.push('0');
-            }
-            padded.parse::<i64>().map_err(|_| bad())?
-        }
+    let millis = match &b[19..] {
+        [] => 0,
+        [b'.', fraction @ ..] if fraction.iter().all(u8::is_ascii_digit) => fraction
+            .iter()
+            .chain(std::iter::repeat(&b'0'))
+            .take(3)
+            .fold(0, |value, &digit| value * 10 + i64::from(digit - b'0')),
+        _ => return Err(bad()),
     };
     let offset_seconds = match zone {
         "UTC" | "GMT" | "Z" | "+00" | "+00:00" => 0,
@@ -579,6 +749,11 @@ mod tests {
             1_795_326_967_000
         );
         assert!(parse_time("2026-11-22 00:59:07.800 EST").is_err());
+        assert_eq!(parse_time("1970-01-01 00:00:00.123456 UTC").unwrap(), 123);
+        assert_eq!(parse_time("1970-01-01 00:00:00. UTC").unwrap(), 0);
+        assert!(parse_time("1970-01-01 00:00:0x UTC").is_err());
+        assert!(parse_time("1970-01-01 00:00:00.1x UTC").is_err());
+        assert!(parse_time("1970-01-01 00:00:00Z UTC").is_err());
     }
 
     #[test]
@@ -586,8 +761,73 @@ mod tests {
         let line = br#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"alice","dbname":"appdb","pid":18358,"session_id":"6b0283f7.47b6","line_num":9,"error_severity":"ERROR","state_code":"42501","message":"permission denied for table Mixed Case","statement":"SELECT * FROM public.\"Mixed Case\";","application_name":"usage-test"}"#;
         let record = jsonlog(line).unwrap();
         assert_eq!(record.key.to_string(), "6b0283f7.47b6:9");
+        assert_eq!(record.key.to_text(), "6b0283f7.47b6:9");
+        for number in [None, Some(0), Some(7), Some(10), Some(u64::MAX)] {
+            let key = Key {
+                name: "s.1".into(),
+                number,
+            };
+            assert_eq!(key.to_text(), key.to_string());
+        }
         assert_eq!(record.severity, "ERROR");
         assert_eq!(record.statement, "SELECT * FROM public.\"Mixed Case\";");
+    }
+
+    #[test]
+    fn the_jsonlog_scanner_reads_what_serde_json_reads_and_leaves_the_rest_to_it() {
+        let lines: &[&str] = &[
+            r#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"alice","dbname":"appdb","pid":18358,"session_id":"6b0283f7.47b6","line_num":9,"error_severity":"LOG","message":"statement: SELECT 1","application_name":"psql","query_id":-4.5e+3,"leader_pid":null}"#,
+            r#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"b\"o\\b","message":"statement: SELECT \"Caf\u00e9\",\n\t'x' -- \ud83d\ude00 €","line_num":0}"#,
+            r#" { "timestamp" : "2026-11-22 05:56:07 UTC" , "line_num" : 12 , "ps" : "" } "#,
+            r#"{}"#,
+            // serde_json's cases: nested values, escaped keys, strings where numbers go.
+            r#"{"timestamp":"2026-11-22 05:56:07 UTC","extra":{"a":[1,2]},"message":"m"}"#,
+            r#"{"timestamp":"2026-11-22 05:56:07 UTC","mess\u0061ge":"m"}"#,
+        ];
+        for line in lines {
+            let scanned = scan_jsonlog(line);
+            let read: JsonLine = serde_json::from_str(line).unwrap();
+            if let Some(scanned) = &scanned {
+                assert_eq!(scanned.timestamp, read.timestamp, "{line}");
+                assert_eq!(scanned.user, read.user, "{line}");
+                assert_eq!(scanned.dbname, read.dbname, "{line}");
+                assert_eq!(scanned.session_id, read.session_id, "{line}");
+                assert_eq!(scanned.line_num, read.line_num, "{line}");
+                assert_eq!(scanned.error_severity, read.error_severity, "{line}");
+                assert_eq!(scanned.message, read.message, "{line}");
+                assert_eq!(scanned.application_name, read.application_name, "{line}");
+            }
+            assert_eq!(
+                scanned.is_none(),
+                line.contains("extra") || line.contains("\\u0061"),
+                "{line}"
+            );
+        }
+        // Unescaped strings are borrowed from the line.
+        let scanned = scan_jsonlog(lines[0]).unwrap();
+        assert!(matches!(
+            scanned.message,
+            Cow::Borrowed("statement: SELECT 1")
+        ));
+        // Malformed lines are left to serde_json, whose error says what is wrong.
+        for bad in [
+            r#"{"timestamp":"x""#,
+            r#"{"timestamp":"x"} trailing"#,
+            r#"{"line_num":"9"}"#,
+            r#"{"line_num":-1}"#,
+            r#"{"pid":01}"#,
+            r#"{"pid":nan}"#,
+            r#"{"pid":1.}"#,
+            r#"{"a":1,}"#,
+        ] {
+            assert!(scan_jsonlog(bad).is_none(), "{bad}");
+            assert!(
+                matches!(jsonlog(bad.as_bytes()), Err(RecordError::Json(_))),
+                "{bad}"
+            );
+        }
+        assert!(scan_jsonlog(r#"["timestamp"]"#).is_none());
+        assert_eq!(jsonlog(lines[4].as_bytes()).unwrap().message, "m");
     }
 
     #[test]
