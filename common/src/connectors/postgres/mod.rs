@@ -12,6 +12,7 @@
 //!   `CREATEROLE` and the privileges to grant) and the usage sync from the server's statement
 //!   log ([`usage`]: log files read over SQL, or the CloudWatch Logs export of RDS and Aurora;
 //!   see there for the server settings and grants it needs). Full names follow [`naming`].
+//!   The access sync is compiled with the `access` feature, the usage sync with `usage`.
 
 pub mod access;
 mod client;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod identities;
 pub mod metadata;
 pub mod naming;
+#[cfg(feature = "usage")]
 pub mod usage;
 
 use async_trait::async_trait;
@@ -26,12 +28,17 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{
-    AccessOutcome, AccessSync, ApplyMode, Connector, DataSourceRequest, DataSourceSync, Error,
-    IdentityStoreSync, Sink, Source, UsageRequest, UsageSync,
+    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
 };
+#[cfg(feature = "access")]
+use crate::connector::{AccessOutcome, AccessSync, ApplyMode, Source};
+#[cfg(feature = "usage")]
+use crate::connector::{UsageRequest, UsageSync};
+#[cfg(feature = "access")]
 use crate::model::access::{AccessProvider, ExportedAccessProvider};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
+#[cfg(feature = "usage")]
 use crate::model::usage::Statement;
 
 /// The `connector-name` of this connector.
@@ -65,15 +72,18 @@ impl Connector for Postgres {
         Some(self)
     }
 
+    #[cfg(feature = "usage")]
     fn usage(&self) -> Option<&dyn UsageSync> {
         Some(self)
     }
 
+    #[cfg(feature = "access")]
     fn access(&self) -> Option<&dyn AccessSync> {
         Some(self)
     }
 }
 
+#[cfg(feature = "access")]
 #[async_trait]
 impl AccessSync for Postgres {
     async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error> {
@@ -90,6 +100,7 @@ impl AccessSync for Postgres {
     }
 }
 
+#[cfg(feature = "usage")]
 #[async_trait]
 impl UsageSync for Postgres {
     async fn sync_usage(

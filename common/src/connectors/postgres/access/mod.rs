@@ -8,13 +8,23 @@
 //! [`MANAGED_PREFIX`]; the connector alters, renames, drops and revokes from managed roles only,
 //! and never imports them. Every other role (users, groups, system roles, superusers, the
 //! connecting role) is left as it is.
+//!
+//! The marker is always compiled (the identity sync leaves managed roles out); the sync itself
+//! only with the `access` feature.
 
+#[cfg(feature = "access")]
 pub mod apply;
+#[cfg(feature = "access")]
 mod diff;
+#[cfg(feature = "access")]
 mod filter;
+#[cfg(feature = "access")]
 pub mod import;
+#[cfg(feature = "access")]
 mod names;
+#[cfg(feature = "access")]
 mod state;
+#[cfg(feature = "access")]
 mod what;
 
 /// How the comment of a role this connector manages starts.

@@ -54,7 +54,6 @@
 
 pub mod assemble;
 pub mod catalog;
-#[cfg(feature = "cloudwatch-logs")]
 mod cloudwatch;
 mod logfiles;
 pub mod parse;
@@ -103,15 +102,7 @@ pub async fn sync(
     let result = async {
         match config.usage.source {
             UsageSource::LogFiles => logfiles::read(&mut emitter).await,
-            #[cfg(feature = "cloudwatch-logs")]
             UsageSource::CloudWatch => cloudwatch::read(&mut emitter, now_s).await,
-            #[cfg(not(feature = "cloudwatch-logs"))]
-            UsageSource::CloudWatch => Err(Error::InvalidRequest {
-                connector: super::NAME,
-                message: "pg-usage-source: cloudwatch needs the cloudwatch-logs feature, which \
-                          this build lacks (the sync-usage function and raito-sync have it)"
-                    .to_owned(),
-            }),
         }
     }
     .instrument(span)
