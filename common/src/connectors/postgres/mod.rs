@@ -27,11 +27,11 @@ use async_trait::async_trait;
 
 pub use config::Config;
 
+#[cfg(feature = "access")]
+use crate::connector::{AccessOutcome, AccessSync, ApplyMode, Source};
 use crate::connector::{
     Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
 };
-#[cfg(feature = "access")]
-use crate::connector::{AccessOutcome, AccessSync, ApplyMode, Source};
 #[cfg(feature = "usage")]
 use crate::connector::{UsageRequest, UsageSync};
 #[cfg(feature = "access")]
