@@ -238,7 +238,9 @@ fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
             }
             let value = &text[start..i];
             match key {
-                "line_num" => line.line_num = value.parse().ok()?,
+                // `parse` would also take `+9`, which is not JSON.
+                "line_num" if is_json_number(value) => line.line_num = value.parse().ok()?,
+                "line_num" => return None,
                 _ if matches!(value, "true" | "false" | "null") || is_json_number(value) => {}
                 _ => return None,
             }
@@ -815,6 +817,8 @@ mod tests {
             r#"{"timestamp":"x"} trailing"#,
             r#"{"line_num":"9"}"#,
             r#"{"line_num":-1}"#,
+            r#"{"line_num":+9}"#,
+            r#"{"line_num":9.5}"#,
             r#"{"pid":01}"#,
             r#"{"pid":nan}"#,
             r#"{"pid":1.}"#,
