@@ -11,7 +11,7 @@ mod sink;
 
 pub use error::{BoxError, Error};
 pub use registry::{ConnectorKind, build};
-pub use sink::{CountingSink, Sink, Source};
+pub use sink::{CountingSink, Sink, Source, add_count};
 
 use async_trait::async_trait;
 

@@ -35,6 +35,17 @@ impl<T: Send> Source<T> for std::collections::VecDeque<T> {
     }
 }
 
+/// Adds `n` to `counts[key]`. Counting runs once or more per element: the key is allocated
+/// only when it is new.
+pub fn add_count(counts: &mut std::collections::BTreeMap<String, u64>, key: &str, n: u64) {
+    match counts.get_mut(key) {
+        Some(count) => *count += n,
+        None => {
+            counts.insert(key.to_owned(), n);
+        }
+    }
+}
+
 /// Wraps a sink and counts what passes through, by a key of the caller's choosing (e.g. the
 /// data object type), for the summary a pipeline reports.
 pub struct CountingSink<'a, T, K: Fn(&T) -> &str + Send> {
@@ -62,12 +73,7 @@ impl<'a, T: Send, K: Fn(&T) -> &str + Send> CountingSink<'a, T, K> {
 #[async_trait]
 impl<T: Send, K: Fn(&T) -> &str + Send> Sink<T> for CountingSink<'_, T, K> {
     async fn push(&mut self, item: T) -> Result<(), output::Error> {
-        let key = (self.key)(&item);
-        if let Some(count) = self.counts.get_mut(key) {
-            *count += 1;
-        } else {
-            self.counts.insert(key.to_owned(), 1);
-        }
+        add_count(&mut self.counts, (self.key)(&item), 1);
         self.inner.push(item).await
     }
 }

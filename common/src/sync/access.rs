@@ -24,7 +24,9 @@ use tracing::Instrument;
 use super::{Error, Outcome, Report};
 use crate::access_file::{self, Format, Header, Part, Reader};
 use crate::config::Target;
-use crate::connector::{AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, Step};
+use crate::connector::{
+    AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, Step, add_count,
+};
 use crate::model::access::{AccessProvider, AccessProviderFeedback, ExportedAccessProvider};
 use crate::output::{self, Destination, JsonArrayWriter};
 
@@ -276,7 +278,7 @@ struct Outcomes<'a> {
 
 impl Outcomes<'_> {
     fn count(&mut self, key: &str, n: u64) {
-        *self.counts.entry(key.to_owned()).or_default() += n;
+        add_count(&mut self.counts, key, n);
     }
 }
 

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use super::{Error, Outcome, Report};
 use crate::config::Target;
-use crate::connector::{Connector, Sink, Step, UsageRequest};
+use crate::connector::{Connector, Sink, Step, UsageRequest, add_count};
 use crate::model::usage::{Statement, UNPARSED};
 use crate::output::{self, Destination, JsonArrayWriter, Written};
 
@@ -193,13 +193,7 @@ struct PartSink<'p> {
 
 impl PartSink<'_> {
     fn count(&mut self, key: &str, n: u64) {
-        // Several times per statement: the key is allocated only the first time.
-        match self.counts.get_mut(key) {
-            Some(count) => *count += n,
-            None => {
-                self.counts.insert(key.to_owned(), n);
-            }
-        }
+        add_count(&mut self.counts, key, n);
     }
 }
 

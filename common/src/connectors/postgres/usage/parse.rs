@@ -55,8 +55,8 @@ impl LogRecord<'_> {
 }
 
 /// A record's stable identity: `session_id:line_num` in files, `stream:eventId` in CloudWatch
-/// Logs. Kept in parts, and written out ([`std::fmt::Display`]) only for the records that
-/// start a statement.
+/// Logs. Kept in parts, and written out ([`Key::to_text`]) only for the records that start a
+/// statement.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Key<'a> {
     /// The part before the number (or all of it).
@@ -66,8 +66,8 @@ pub struct Key<'a> {
 }
 
 impl Key<'_> {
-    /// The key as text, as [`std::fmt::Display`] writes it (without the formatting machinery:
-    /// one per statement).
+    /// The key as text: `name:number`, or `name` alone (written without the formatting
+    /// machinery: one per statement).
     pub fn to_text(&self) -> String {
         let Some(mut number) = self.number else {
             return self.name.clone().into_owned();
@@ -87,15 +87,6 @@ impl Key<'_> {
         text.push(':');
         text.extend(digits[at..].iter().map(|&digit| char::from(digit)));
         text
-    }
-}
-
-impl std::fmt::Display for Key<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.number {
-            Some(number) => write!(f, "{}:{number}", self.name),
-            None => f.write_str(&self.name),
-        }
     }
 }
 
@@ -762,14 +753,19 @@ mod tests {
     fn a_jsonlog_line_becomes_a_record() {
         let line = br#"{"timestamp":"2026-11-22 05:56:07.961 UTC","user":"alice","dbname":"appdb","pid":18358,"session_id":"6b0283f7.47b6","line_num":9,"error_severity":"ERROR","state_code":"42501","message":"permission denied for table Mixed Case","statement":"SELECT * FROM public.\"Mixed Case\";","application_name":"usage-test"}"#;
         let record = jsonlog(line).unwrap();
-        assert_eq!(record.key.to_string(), "6b0283f7.47b6:9");
         assert_eq!(record.key.to_text(), "6b0283f7.47b6:9");
-        for number in [None, Some(0), Some(7), Some(10), Some(u64::MAX)] {
+        for (number, text) in [
+            (None, "s.1"),
+            (Some(0), "s.1:0"),
+            (Some(7), "s.1:7"),
+            (Some(10), "s.1:10"),
+            (Some(u64::MAX), "s.1:18446744073709551615"),
+        ] {
             let key = Key {
                 name: "s.1".into(),
                 number,
             };
-            assert_eq!(key.to_text(), key.to_string());
+            assert_eq!(key.to_text(), text);
         }
         assert_eq!(record.severity, "ERROR");
         assert_eq!(record.statement, "SELECT * FROM public.\"Mixed Case\";");
@@ -846,7 +842,7 @@ mod tests {
         }
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].message, "statement: SELECT 1,\n\"x\";");
-        assert_eq!(records[0].key.to_string(), "6b.47:3");
+        assert_eq!(records[0].key.to_text(), "6b.47:3");
     }
 
     #[test]
@@ -861,7 +857,7 @@ mod tests {
         assert_eq!(record.user, "alice@example.com");
         assert_eq!(record.database, "appdb");
         assert_eq!(record.session, "mydb/21230");
-        assert_eq!(record.key.to_string(), "mydb:42");
+        assert_eq!(record.key.to_text(), "mydb:42");
         assert_eq!(record.message, "statement: SELECT id\nFROM sales.orders;");
         let long = rds_stderr(
             "2026-11-22 06:02:34.321 UTC:127.0.0.1(34368):alice@appdb:[21243]:6:42501:2026-11-22 06:02:34 UTC:3/298:0:6b02857a.52fb:psql:ERROR:  permission denied for table x",
