@@ -395,9 +395,12 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
     assert!(role_exists().await);
     let feedback: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&feedback).expect("feedback")).expect("JSON");
+    // Go's nested shape (raito-io/cli base/access_provider/sync_to_target/model.go).
     assert_eq!(feedback.len(), 1);
-    assert_eq!(feedback[0]["accessProvider"], id.as_str());
-    assert_eq!(feedback[0]["actualName"], hint.as_str());
+    assert_eq!(feedback[0]["externalId"], id.as_str());
+    assert_eq!(feedback[0]["access"][0]["accessId"], id.as_str());
+    assert_eq!(feedback[0]["access"][0]["actualName"], hint.as_str());
+    assert_eq!(feedback[0]["access"][0]["errors"], serde_json::Value::Null);
 
     let again = access("plan", &["--file", file_arg]);
     assert!(again.status.success(), "{}", stderr(&again));

@@ -307,7 +307,7 @@ async fn a_malformed_json_provider_names_index_id_field_and_line_and_the_next_is
     assert!(
         message.starts_with(
             "test-input: access provider 1 (id \"ap-9\"), line 4 column 67: \
-             field what[0].permissions: invalid type: string \"SELECT\", expected a sequence"
+             field what[0].permissions: invalid type: string \"SELECT\", expected a list of strings"
         ),
         "{message}"
     );
@@ -341,7 +341,7 @@ accessProviders:
         messages,
         [
             "test-input: access provider 1 (id \"ap-9\"), line 4 column 5: field \
-             what[0].permissions: invalid type: string \"SELECT\", expected a sequence",
+             what[0].permissions: invalid type: string \"SELECT\", expected a list of strings",
             "test-input: access provider 2 (id \"ap-3\"), line 9 column 5: field action: \
              unknown access provider action \"superuser\": expected one of grant, deny, mask, \
              filtered, share (or the deprecated promise, purpose)",
@@ -776,4 +776,84 @@ async fn two_hundred_megabytes_of_json_stream_through_one_provider_at_a_time() {
 async fn fifty_thousand_yaml_providers_stream_through_one_at_a_time() {
     // 50,000 providers of ~1 KB: ~50 MB of YAML.
     assert_eq!(count_generated(Format::Yaml, 50_000, 730).await, 50_000);
+}
+
+/// Scalars read as the Go CLI's YAML decoder (gopkg.in/yaml.v2, raito-io/cli
+/// `base/access_provider/sync_to_target/access_provider_file_parser.go`) reads them into the
+/// string fields of `sync_to_target/model.go`'s `AccessProvider`: by their text. The shape of
+/// the Go CLI's own test inputs (`sync_to_target/testdata/data-access.yaml`: an unquoted numeric
+/// id and a capitalised action; `cmd/testdata/apply-input1.yaml`: `type: null`,
+/// `deletedWho: null`, `dataObject.id`, `ID:` inheritance), written anew here.
+#[tokio::test]
+async fn scalars_in_text_fields_are_read_as_written_like_the_go_cli() {
+    let yaml = "\
+lastCalculated: 100
+accessProviders:
+  -
+    id: 11111111
+    name: blah
+    description: Lots of blah
+    namingHint: 2024
+    action: Mask
+    type: role_test
+    who:
+      users:
+        - 007
+        - true
+        - 1.50
+        - 12
+    what:
+      - dataObject:
+          type: table
+          fullName: zzz.yyy.1e3
+        permissions:
+          - select
+    actualName: 0x1F
+    owners:
+      - email: owner@raito.io
+        accountName: 42
+      - groupName: ownerGroup
+  - id: a5Icfw4TgWmFPczOsuITp
+    name: Nicolas is testing
+    who:
+      inheritFrom:
+        - ID:RebzHIG6rJ6fi33qug47r
+    deletedWho: null
+    delete: false
+    whoLocked: false
+    whatLocked: true
+    what:
+      - dataObject:
+          fullName: RUBEN_TEST.PUBLIC
+          id: lrHXEdrGhU_95zhmf1cgC
+          type: schema
+        permissions:
+          - SELECT
+    deleteWhat: []
+    type: null
+";
+    let read = ok(read_all(yaml, None, Options::default()).await.0);
+    let ap = &read[0];
+    assert_eq!(ap.id, "11111111");
+    assert_eq!(ap.naming_hint, "2024");
+    assert_eq!(ap.action, Action::Mask);
+    assert_eq!(ap.who.users, ["007", "true", "1.50", "12"]);
+    assert_eq!(ap.what[0].data_object.full_name, "zzz.yyy.1e3");
+    assert_eq!(ap.actual_name.as_deref(), Some("0x1F"));
+    assert_eq!(ap.owners[0].account_name.as_deref(), Some("42"));
+    assert!(ap.unknown_field_paths().is_empty());
+    let second = &read[1];
+    assert_eq!(
+        second.action,
+        Action::Promise,
+        "an absent action is Go's zero value"
+    );
+    assert_eq!(second.r#type, None);
+    assert_eq!(second.deleted_who, None);
+    assert_eq!(second.who.inherit_from, ["ID:RebzHIG6rJ6fi33qug47r"]);
+    assert_eq!(second.what_locked, Some(true));
+    assert!(
+        second.unknown_field_paths().is_empty(),
+        "dataObject.id is modelled"
+    );
 }

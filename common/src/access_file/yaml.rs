@@ -322,7 +322,7 @@ impl<'input, T: Iterator<Item = char>> Events<'_, 'input, T> {
     ) -> Result<Value, Halt> {
         let Some(tag) = tag else {
             return Ok(match style {
-                ScalarStyle::Plain => resolve_plain(text),
+                ScalarStyle::Plain => resolve_untagged(text),
                 _ => Value::String(text.into_owned()),
             });
         };
@@ -397,6 +397,17 @@ fn resolve_plain(text: Cow<'_, str>) -> Value {
         return Value::Number(number);
     }
     Value::String(text.into_owned())
+}
+
+/// An untagged plain scalar: as [`resolve_plain`], except that a number not spelled the way
+/// it is written back (`007`, `+5`, `1e3`, `0x1F`) stays text. A text field then reads it as
+/// written, as the Go CLI's YAML decoder does (`model::scalar_text`): `users: [007]` is the
+/// user "007", not "7".
+fn resolve_untagged(text: Cow<'_, str>) -> Value {
+    match number(&text) {
+        Some(number) if number.to_string() != *text => Value::String(text.into_owned()),
+        _ => resolve_plain(text),
+    }
 }
 
 fn number(s: &str) -> Option<Number> {

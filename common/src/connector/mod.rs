@@ -101,8 +101,10 @@ pub trait DataSourceSync: Send + Sync {
     async fn metadata(&self) -> Result<DataSourceMetaData, Error>;
 
     /// Pushes every data object into `sink`, parents before their children. Objects that hang
-    /// directly under the data source have an empty `parent_external_id`; the data source
-    /// element itself is written by the pipeline, not by the connector.
+    /// directly under the data source have an empty `parent_external_id` (or the data source
+    /// id): the pipeline writes the data source id there, as the Go CLI's writer does, so the
+    /// file Raito receives never has an empty one. The data source element itself is written
+    /// by the pipeline, not by the connector.
     async fn sync_data_objects(
         &self,
         request: &DataSourceRequest,

@@ -3,12 +3,15 @@
 //! the feedback written back after applying it, one element per exported access provider.
 //!
 //! Unknown keys in the export document: Raito Cloud adds fields to the export without notice
-//! (real exports carry e.g. `dataObject.id`, absent from the Go CLI's model), so rejecting
-//! unknown keys would fail every DA sync on a server upgrade. Dropping them silently is no better:
-//! a new field may narrow what should be granted. So every object of the export tree keeps the
-//! keys it does not know in `unknown_fields` (written back unchanged), and
-//! [`ExportedAccessProvider::unknown_field_paths`] lists them, so the applier can refuse or warn
-//! about that one access provider in its feedback while the others are still applied.
+//! (real exports carry e.g. `dataObject.id`, absent from the Go CLI's model), and the Go CLI
+//! ignores them (`base/access_provider/sync_to_target/access_provider_file_parser.go`), so
+//! rejecting them would fail access providers that Go applies. Dropping them silently is no
+//! better: someone should see that Raito sent something new. So every object of the export tree
+//! keeps the keys it does not know in `unknown_fields` (written back unchanged), and
+//! [`ExportedAccessProvider::unknown_field_paths`] lists them: the pipeline applies what is
+//! understood and puts one warning per unknown key in that access provider's feedback. What
+//! would change the meaning of access if ignored (an action a connector cannot apply) stays an
+//! error of that access provider.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +19,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Tag, null_as_default};
+use super::{Tag, null_as_default, scalar_text};
 
 /// Keys of an object that its Rust type does not model, with their values as received.
 pub type UnknownFields = BTreeMap<String, serde_json::Value>;
@@ -83,6 +86,17 @@ impl Action {
     }
 }
 
+impl Action {
+    fn promise() -> Self {
+        Self::Promise
+    }
+
+    /// An export's `action`: `null` reads as `promise`, like an absent one.
+    fn or_promise<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<Action>::deserialize(deserializer)?.unwrap_or(Self::Promise))
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -129,13 +143,17 @@ impl<'de> Deserialize<'de> for Action {
 #[serde(rename_all = "camelCase")]
 pub struct DataObjectReference {
     /// The object's full name, e.g. `DB.SCHEMA.TABLE` (the `fullName` of the data object).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::string")]
     pub full_name: String,
     /// The object's type, e.g. `table` (see `data_source::object_type`).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::string")]
     pub r#type: String,
     /// Raito's own id of the object; only in exports (Raito sends it, the Go CLI ignores it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     /// Keys this type does not model, as received (see the module docs).
     #[serde(flatten)]
@@ -161,7 +179,7 @@ pub struct WhatItem {
     #[serde(default, deserialize_with = "null_as_default")]
     pub data_object: DataObjectReference,
     /// The permissions as the source names them, e.g. `["SELECT", "INSERT"]`.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::list")]
     pub permissions: Vec<String>,
     /// Keys this type does not model, as received (see the module docs).
     #[serde(flatten)]
@@ -200,7 +218,11 @@ pub struct AccessProvider {
     #[serde(default)]
     pub naming_hint: String,
     /// The access provider type (one of the metadata's `accessProviderTypes`), e.g. `role`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub r#type: Option<String>,
     /// What it does with its what items.
     pub action: Action,
@@ -223,37 +245,61 @@ pub struct AccessProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub who_locked: Option<bool>,
     /// Why the who is locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub who_locked_reason: Option<String>,
     /// Raito may not change what it inherits from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inheritance_locked: Option<bool>,
     /// Why the inheritance is locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inheritance_locked_reason: Option<String>,
     /// Raito may not change its what.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub what_locked: Option<bool>,
     /// Why the what is locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub what_locked_reason: Option<String>,
     /// Raito may not rename it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_locked: Option<bool>,
     /// Why the name is locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name_locked_reason: Option<String>,
     /// Raito may not delete it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_locked: Option<bool>,
     /// Why deletion is locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub delete_locked_reason: Option<String>,
     /// Raito may not change its owners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owners_locked: Option<bool>,
     /// Why the owners are locked, shown to people.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owners_locked_reason: Option<String>,
     /// The connector could not express all of it (some who, what or permissions are missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -262,7 +308,11 @@ pub struct AccessProvider {
     #[serde(default)]
     pub tags: Vec<Tag>,
     /// For action `share`: the full name of the data object all what items share as a parent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub common_what_data_object: Option<String>,
 }
 
@@ -301,14 +351,14 @@ pub struct ExportedWho {
     /// Account names of users directly in it.
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "scalar_text::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub users: Vec<String>,
     /// Group names directly in it.
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "scalar_text::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub groups: Vec<String>,
@@ -316,14 +366,14 @@ pub struct ExportedWho {
     /// `ID:<raito id>` for one not created yet (see [`inherit_from_raito_id`]).
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "scalar_text::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub inherit_from: Vec<String>,
     /// Identifiers of data share recipients (action `share` only).
     #[serde(
         default,
-        deserialize_with = "null_as_default",
+        deserialize_with = "scalar_text::list",
         skip_serializing_if = "Vec::is_empty"
     )]
     pub recipients: Vec<String>,
@@ -337,13 +387,25 @@ pub struct ExportedWho {
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
     /// The owner's e-mail address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub email: Option<String>,
     /// The owner's account name in the target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub account_name: Option<String>,
     /// The owning group's name in the target.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group_name: Option<String>,
     /// Keys this type does not model, as received (see the module docs).
     #[serde(flatten)]
@@ -354,24 +416,35 @@ pub struct Owner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedAccessProvider {
-    /// Raito's id of the access provider; the feedback's `accessProvider` (required).
+    /// Raito's id of the access provider, the feedback's `externalId` and `accessId` (required).
+    #[serde(deserialize_with = "scalar_text::string")]
     pub id: String,
     /// The name shown in Raito.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::string")]
     pub name: String,
     /// A free-text description (e.g. for the role comment).
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::string")]
     pub description: String,
     /// The name to derive the target name from, within the target's naming rules.
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, deserialize_with = "scalar_text::string")]
     pub naming_hint: String,
     /// The access provider type (one of the metadata's `accessProviderTypes`); `None` = default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub r#type: Option<String>,
     /// Its id in the target, when it already exists there (from an import or earlier feedback).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_id: Option<String>,
-    /// What to do with the what items (required).
+    /// What to do with the what items. Absent or `null` is `promise`, Go's zero value
+    /// (`base/access_provider/types/action.go`).
+    #[serde(default = "Action::promise", deserialize_with = "Action::or_promise")]
     pub action: Action,
     /// Who it must apply to, complete (not a diff).
     #[serde(default, deserialize_with = "null_as_default")]
@@ -395,14 +468,22 @@ pub struct ExportedAccessProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_locked: Option<bool>,
     /// For action `filtered`: the row filter as a SQL-like rule text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub policy_rule: Option<String>,
     /// For action `filtered`: the row filter as Raito's expression tree, kept as received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_criteria: Option<serde_json::Value>,
     /// The name it has in the target, when it already exists there; keep it unless the naming
     /// hint's base name changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub actual_name: Option<String>,
     /// The permissions it must give, per data object, complete (not a diff).
     #[serde(default, deserialize_with = "null_as_default")]
@@ -411,7 +492,11 @@ pub struct ExportedAccessProvider {
     #[serde(default, deserialize_with = "null_as_default")]
     pub delete_what: Vec<WhatItem>,
     /// For action `share`: the full name of the common parent of the what items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "scalar_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub common_data_object: Option<String>,
     /// Its owners in Raito.
     #[serde(
@@ -457,38 +542,72 @@ fn push_keys(paths: &mut Vec<String>, prefix: &str, fields: &UnknownFields) {
     paths.extend(fields.keys().map(|key| format!("{prefix}{key}")));
 }
 
-/// The result of applying one exported access provider, written back to Raito (flat shape).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// The result of applying one exported access provider, as a connector reports it (Go's
+/// connector-side `AccessProviderSyncFeedback`). The file uploaded to Raito holds it as a
+/// [`FeedbackElement`], the shape Raito imports.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccessProviderFeedback {
     /// Raito's id of the access provider (the export's `id`).
-    #[serde(default)]
     pub access_provider: String,
     /// The name really used in the target, e.g. the role name.
-    #[serde(default)]
     pub actual_name: String,
     /// Its id in the target, for Raito to match later imports.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// The access provider type it was applied as.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub r#type: Option<String>,
     /// Why applying it failed; empty on success.
-    #[serde(default)]
     pub errors: Vec<String>,
     /// Things applied only partly or differently than asked.
-    #[serde(default)]
     pub warnings: Vec<String>,
-    /// The who as it really is in the target after applying (newer CLI field, optional).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<AccessProviderFeedbackState>,
 }
 
-/// The state of an access provider in the target after applying it.
+/// One element of the feedback file Raito imports (`importAccessProvidersSyncFeedback`): the
+/// nested "legacy" shape the Go CLI converts every feedback into before writing it, because
+/// Raito's appserver reads only that (`base/access_provider/sync_to_target/model.go`,
+/// `accessProviderFeedbackInformation`, and `sync_to_target.go`, `AddAccessProviderFeedback`).
+/// One element per access provider: Go refuses a second element with the same id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct AccessProviderFeedbackState {
-    /// Who it really applies to.
-    #[serde(default)]
-    pub who: ExportedWho,
+pub struct FeedbackElement {
+    /// Raito's id of the access provider.
+    pub external_id: String,
+    /// Always exactly one item, for the same access provider.
+    pub access: Vec<FeedbackAccess>,
+}
+
+/// The one item of a [`FeedbackElement`] (Go's `accessSyncFeedbackInformation`). Every key is
+/// written, `null` where Go writes a nil pointer or slice: no `omitempty` in Go's tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackAccess {
+    /// Raito's id of the access provider, again.
+    pub access_id: String,
+    /// The name really used in the target ("" when it failed before one was chosen).
+    pub actual_name: String,
+    /// Its id in the target.
+    pub external_id: Option<String>,
+    /// The access provider type it was applied as.
+    pub r#type: Option<String>,
+    /// Why applying it failed; `null` when nothing failed.
+    pub errors: Option<Vec<String>>,
+    /// Things applied only partly or differently than asked; `null` when none.
+    pub warnings: Option<Vec<String>>,
+}
+
+impl From<&AccessProviderFeedback> for FeedbackElement {
+    fn from(feedback: &AccessProviderFeedback) -> Self {
+        // A Go connector leaves the slices nil when there is nothing to say: `null`.
+        let list = |items: &Vec<String>| (!items.is_empty()).then(|| items.clone());
+        Self {
+            external_id: feedback.access_provider.clone(),
+            access: vec![FeedbackAccess {
+                access_id: feedback.access_provider.clone(),
+                actual_name: feedback.actual_name.clone(),
+                external_id: feedback.external_id.clone(),
+                r#type: feedback.r#type.clone(),
+                errors: list(&feedback.errors),
+                warnings: list(&feedback.warnings),
+            }],
+        }
+    }
 }

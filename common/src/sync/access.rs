@@ -15,6 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -27,7 +28,9 @@ use crate::config::Target;
 use crate::connector::{
     AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, Step, add_count,
 };
-use crate::model::access::{AccessProvider, AccessProviderFeedback, ExportedAccessProvider};
+use crate::model::access::{
+    AccessProvider, AccessProviderFeedback, ExportedAccessProvider, FeedbackElement,
+};
 use crate::output::{self, Destination, JsonArrayWriter};
 
 /// The keys of an apply's counts.
@@ -140,36 +143,66 @@ impl ExportInput {
 struct Checked {
     /// Access providers in the document, valid or not.
     count: u64,
-    /// The feedback of the invalid ones, by position.
+    /// The feedback of the invalid ones (the first with their id), by position.
     invalid: HashMap<u64, AccessProviderFeedback>,
+    /// Positions of access providers whose id an earlier one has: never applied, their error
+    /// goes into the feedback of that id (one element per id, as Go writes the file).
+    repeated: HashSet<u64>,
+    /// What to add to the feedback of an id when it is written.
+    notes: Notes,
+}
+
+/// Errors and warnings the pipeline adds to the feedback of an access provider, by id: the
+/// repeated ids found by the check, the keys the model does not know found by the apply pass.
+type Notes = Arc<Mutex<HashMap<String, Note>>>;
+
+#[derive(Debug, Default)]
+struct Note {
+    errors: Vec<String>,
+    warnings: Vec<String>,
+}
+
+fn note(notes: &Notes) -> std::sync::MutexGuard<'_, HashMap<String, Note>> {
+    // A panic while holding the lock cannot leave the map half-changed (single inserts).
+    notes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Reads the whole document once: refuses it when it is not well-formed, and notes the
 /// access providers that cannot be applied.
 async fn check(input: &ExportInput, options: access_file::Options) -> Result<Checked, AccessError> {
     let mut reader = input.open(options).await.map_err(AccessError::File)?;
-    let mut ids = HashSet::new();
+    // The position of the first access provider with each id.
+    let mut first: HashMap<String, u64> = HashMap::new();
     let mut checked = Checked {
         count: 0,
         invalid: HashMap::new(),
+        repeated: HashSet::new(),
+        notes: Notes::default(),
+    };
+    let repeated = |checked: &mut Checked, id: &str, index: u64, earlier: u64| {
+        checked.repeated.insert(index);
+        note(&checked.notes)
+            .entry(id.to_owned())
+            .or_default()
+            .errors
+            .push(format!(
+                "the id {id:?} appears more than once in the document (access providers \
+                 {earlier} and {index}); only access provider {earlier} is applied"
+            ));
     };
     loop {
         let index = checked.count;
         match reader.next().await {
             Ok(Some(access_provider)) => {
                 checked.count += 1;
-                if !ids.insert(access_provider.id.clone()) {
-                    checked.invalid.insert(
-                        index,
-                        failed(
-                            &access_provider.id,
-                            format!(
-                                "access provider {index}: the id {:?} appears more than once in \
-                                 the document; none but the first is applied",
-                                access_provider.id
-                            ),
-                        ),
-                    );
+                let id = access_provider.id;
+                match first.get(&id) {
+                    Some(&earlier) => repeated(&mut checked, &id, index, earlier),
+                    None => {
+                        first.insert(id, index);
+                    }
                 }
             }
             Ok(None) => return Ok(checked),
@@ -179,7 +212,13 @@ async fn check(input: &ExportInput, options: access_file::Options) -> Result<Che
                     // Without an id its feedback cannot name it: the document must be fixed.
                     return Err(AccessError::File(error));
                 };
-                checked.invalid.insert(index, failed(id, error.to_string()));
+                match first.get(id) {
+                    Some(&earlier) => repeated(&mut checked, id, index, earlier),
+                    None => {
+                        first.insert(id.clone(), index);
+                        checked.invalid.insert(index, failed(id, error.to_string()));
+                    }
+                }
             }
             Err(error) => return Err(AccessError::File(error)),
         }
@@ -193,6 +232,43 @@ fn failed(id: &str, error: String) -> AccessProviderFeedback {
         errors: vec![error],
         ..Default::default()
     }
+}
+
+/// One warning per key of `access_provider` the model does not know (Go ignores them,
+/// `sync_to_target/access_provider_file_parser.go`; we apply what is understood and say what
+/// was not). Positions in lists are folded: `what[].columns` once, however many items have it.
+fn unknown_key_warnings(access_provider: &ExportedAccessProvider) -> Vec<String> {
+    // In the order first seen; an access provider has few distinct keys.
+    let mut keys: Vec<(String, usize)> = Vec::new();
+    for path in access_provider.unknown_field_paths() {
+        let mut folded = String::with_capacity(path.len());
+        let mut in_index = false;
+        for c in path.chars() {
+            match c {
+                '[' => {
+                    in_index = true;
+                    folded.push_str("[]");
+                }
+                ']' => in_index = false,
+                _ if in_index => {}
+                _ => folded.push(c),
+            }
+        }
+        match keys.iter_mut().find(|(key, _)| *key == folded) {
+            Some((_, n)) => *n += 1,
+            None => keys.push((folded, 1)),
+        }
+    }
+    keys.into_iter()
+        .map(|(key, n)| {
+            let times = if n > 1 {
+                format!(" ({n} times)")
+            } else {
+                String::new()
+            };
+            format!("the key `{key}`{times} is not understood by this connector and was ignored")
+        })
+        .collect()
 }
 
 /// Why applying a document stopped.
@@ -243,9 +319,20 @@ impl Source<ExportedAccessProvider> for Valid {
                     if index >= self.checked.count {
                         return Err(self.changed());
                     }
+                    if self.checked.repeated.contains(&index) {
+                        continue;
+                    }
                     if let Some(feedback) = self.checked.invalid.remove(&index) {
                         self.set_aside.push(feedback);
                         continue;
+                    }
+                    let warnings = unknown_key_warnings(&access_provider);
+                    if !warnings.is_empty() {
+                        note(&self.checked.notes)
+                            .entry(access_provider.id.clone())
+                            .or_default()
+                            .warnings
+                            .extend(warnings);
                     }
                     return Ok(Some(access_provider));
                 }
@@ -256,6 +343,9 @@ impl Source<ExportedAccessProvider> for Valid {
                 }
                 Err(_) => {
                     self.index += 1;
+                    if self.checked.repeated.contains(&index) {
+                        continue;
+                    }
                     match self.checked.invalid.remove(&index) {
                         Some(feedback) => self.set_aside.push(feedback),
                         None => return Err(self.changed()),
@@ -269,8 +359,9 @@ impl Source<ExportedAccessProvider> for Valid {
 /// Receives each outcome as it comes: to print a plan or log the statements.
 pub type Listener<'a> = dyn FnMut(&AccessOutcome) + Send + 'a;
 
-/// The outcomes' sink: counts, feedback file, listener.
+/// The outcomes' sink: notes, counts, feedback file, listener.
 struct Outcomes<'a> {
+    notes: Notes,
     feedback: Option<JsonArrayWriter>,
     listener: &'a mut Listener<'a>,
     counts: BTreeMap<String, u64>,
@@ -284,7 +375,11 @@ impl Outcomes<'_> {
 
 #[async_trait]
 impl Sink<AccessOutcome> for Outcomes<'_> {
-    async fn push(&mut self, outcome: AccessOutcome) -> Result<(), output::Error> {
+    async fn push(&mut self, mut outcome: AccessOutcome) -> Result<(), output::Error> {
+        if let Some(note) = note(&self.notes).remove(&outcome.feedback.access_provider) {
+            outcome.feedback.errors.extend(note.errors);
+            outcome.feedback.warnings.extend(note.warnings);
+        }
         (self.listener)(&outcome);
         let key = if !outcome.feedback.errors.is_empty() {
             count::FAILED
@@ -303,7 +398,11 @@ impl Sink<AccessOutcome> for Outcomes<'_> {
             );
         }
         match &mut self.feedback {
-            Some(writer) => writer.write(&outcome.feedback).await,
+            Some(writer) => {
+                writer
+                    .write(&FeedbackElement::from(&outcome.feedback))
+                    .await
+            }
             None => Ok(()),
         }
     }
@@ -383,6 +482,7 @@ pub async fn apply(
             failure: None,
         };
         let mut outcomes = Outcomes {
+            notes: source.checked.notes.clone(),
             feedback: feedback.map(JsonArrayWriter::new),
             listener,
             counts: BTreeMap::new(),
@@ -510,7 +610,7 @@ mod tests {
     use crate::aws::secrets::NoSecrets;
     use crate::config::Config;
     use crate::connector::AccessSync;
-    use std::sync::Mutex;
+    use crate::model::access::FeedbackAccess;
 
     #[derive(Default)]
     struct Recording {
@@ -605,13 +705,28 @@ mod tests {
         (result, seen, heard)
     }
 
+    /// The feedback file as Raito reads it: (id, the one item).
+    fn read_feedback(path: &std::path::Path) -> Vec<(String, FeedbackAccess)> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let elements: Vec<FeedbackElement> = serde_json::from_str(&text).unwrap();
+        elements
+            .into_iter()
+            .map(|mut e| {
+                assert_eq!(e.access.len(), 1, "{text}");
+                let access = e.access.remove(0);
+                assert_eq!(access.access_id, e.external_id, "{text}");
+                (e.external_id, access)
+            })
+            .collect()
+    }
+
     #[tokio::test]
-    async fn every_valid_access_provider_is_applied_and_each_gets_one_feedback() {
+    async fn every_valid_access_provider_is_applied_and_each_id_gets_one_feedback() {
         let dir = tempfile::tempdir().unwrap();
         let input = write(
             &dir,
             "access.yaml",
-            "lastCalculated: 7\naccessProviders:\n  - {id: p1, name: one, namingHint: one, action: grant}\n  - {id: p2, action: frobnicate}\n  - {id: p3, name: three, namingHint: three, action: grant}\n  - {id: p1, action: grant}\n",
+            "lastCalculated: 7\naccessProviders:\n  - {id: p1, name: one, namingHint: one, action: grant}\n  - {id: p2, action: frobnicate}\n  - {id: p3, name: three, namingHint: three, action: grant}\n  - {id: p1, action: grant}\n  - {id: p2, action: grant}\n",
         )
         .await;
         let feedback_path = dir.path().join("feedback.json");
@@ -620,31 +735,57 @@ mod tests {
         assert_eq!(
             seen,
             ["p1", "p3"],
-            "the invalid and the duplicate are not applied"
+            "the invalid and the repeated ids are not applied"
         );
-        assert_eq!(heard, 4, "every access provider has an outcome");
+        assert_eq!(heard, 3, "one outcome per id");
         assert_eq!(applied.header.last_calculated, 7);
-        assert_eq!(applied.report.counts[count::CHANGED], 2);
+        assert_eq!(applied.report.counts[count::CHANGED], 1);
         assert_eq!(applied.report.counts[count::FAILED], 2);
         assert_eq!(applied.report.counts[count::STATEMENTS], 2);
-        let text = std::fs::read_to_string(&feedback_path).unwrap();
-        let feedback: Vec<AccessProviderFeedback> = serde_json::from_str(&text).unwrap();
-        let ids: Vec<&str> = feedback
-            .iter()
-            .map(|f| f.access_provider.as_str())
-            .collect();
-        assert_eq!(ids, ["p1", "p3", "p2", "p1"]);
+        let feedback = read_feedback(&feedback_path);
+        let ids: Vec<&str> = feedback.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["p1", "p3", "p2"], "Go writes one element per id");
+        let errors = |i: usize| feedback[i].1.errors.clone().unwrap_or_default();
+        assert_eq!(errors(0).len(), 1, "{feedback:?}");
+        assert!(errors(0)[0].contains("more than once"), "{feedback:?}");
+        assert_eq!(feedback[1].1.errors, None, "no error is null, as Go writes");
+        assert_eq!(feedback[1].1.warnings, None);
+        assert_eq!(errors(2).len(), 2, "{feedback:?}");
+        assert!(errors(2)[0].contains("frobnicate"), "{feedback:?}");
+        assert!(errors(2)[1].contains("more than once"), "{feedback:?}");
+    }
+
+    #[tokio::test]
+    async fn keys_the_model_does_not_know_are_applied_with_one_warning_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = write(
+            &dir,
+            "access.json",
+            r#"{"accessProviders": [
+                {"id": "p1", "action": "grant", "whoAbacRule": {}, "what": [
+                    {"dataObject": {"fullName": "a", "type": "table", "id": "x", "v": 1}, "permissions": [], "columns": 1},
+                    {"dataObject": {"fullName": "b", "type": "table"}, "permissions": [], "columns": 2}]},
+                {"id": "p2", "action": "grant"}]}"#,
+        )
+        .await;
+        let feedback_path = dir.path().join("feedback.json");
+        let (result, seen, _) = run(&input, &feedback_path).await;
+        result.unwrap().unwrap();
+        assert_eq!(seen, ["p1", "p2"], "both applied");
+        let feedback = read_feedback(&feedback_path);
+        let warnings = feedback[0].1.warnings.clone().unwrap();
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].contains("`whoAbacRule`"), "{warnings:?}");
         assert!(
-            feedback[2].errors[0].contains("frobnicate"),
-            "{:?}",
-            feedback[2]
+            warnings[1].contains("`what[].columns` (2 times)"),
+            "{warnings:?}"
         );
         assert!(
-            feedback[3].errors[0].contains("more than once"),
-            "{:?}",
-            feedback[3]
+            warnings[2].contains("`what[].dataObject.v`"),
+            "{warnings:?}"
         );
-        assert!(feedback[0].errors.is_empty() && feedback[1].errors.is_empty());
+        assert_eq!(feedback[0].1.errors, None);
+        assert_eq!(feedback[1].1.warnings, None);
     }
 
     #[tokio::test]

@@ -124,10 +124,33 @@ async fn write_objects(
             .await
             .map_err(output_error)?;
     }
-    sync.sync_data_objects(request, &mut counting)
+    let mut filled = UnderDataSource {
+        inner: &mut counting,
+        data_source_id: &request.data_source_id,
+    };
+    sync.sync_data_objects(request, &mut filled)
         .await
         .map_err(|source| Error::connector(&target.name, Step::DataSource, source))?;
     Ok(counting.into_counts())
+}
+
+/// Gives the objects directly under the data source (an empty `parentExternalId`) the data
+/// source's external id as their parent, as the Go writer does for every object but the data
+/// source element, in full and partial syncs alike (raito-io/cli `base/data_source/exporter.go`,
+/// `AddDataObjects`): Raito never receives an empty `parentExternalId`.
+struct UnderDataSource<'a, 'b> {
+    inner: &'a mut (dyn Sink<DataObject> + 'b),
+    data_source_id: &'a str,
+}
+
+#[async_trait::async_trait]
+impl Sink<DataObject> for UnderDataSource<'_, '_> {
+    async fn push(&mut self, mut object: DataObject) -> Result<(), crate::output::Error> {
+        if object.parent_external_id.is_empty() && object.r#type != object_type::DATASOURCE {
+            object.parent_external_id = self.data_source_id.to_owned();
+        }
+        self.inner.push(object).await
+    }
 }
 
 fn skipped(reason: &str) -> Outcome {

@@ -76,7 +76,8 @@ pub fn check_data_source_metadata(meta: &DataSourceMetaData) {
 
 /// Runs the connector's data source sync through the real pipeline into a file, reads the
 /// file back as a stream, and checks the invariants Raito's import relies on: the data
-/// source element first, unique external ids, every parent already seen, every type declared
+/// source element first, unique external ids, every parent already seen (the data source id
+/// for the top-level objects, never empty), every type declared
 /// and allowed under its parent's type. Returns the objects after the data source element.
 pub async fn check_data_source_sync(connector: &dyn Connector, target: &Target) -> Vec<DataObject> {
     let meta = sync::metadata::data_source_metadata(connector, target)
@@ -130,7 +131,13 @@ pub async fn check_data_source_sync(connector: &dyn Connector, target: &Target) 
             object.r#type,
             object.full_name
         );
-        let parent_type = if object.parent_external_id.is_empty() {
+        // Never empty: objects under the data source name it, as the Go writer fills them in
+        // (raito-io/cli base/data_source/exporter.go, AddDataObjects).
+        assert!(
+            !object.parent_external_id.is_empty(),
+            "parentExternalId is set: {object:?}"
+        );
+        let parent_type = if object.parent_external_id == first.external_id {
             object_type::DATASOURCE.to_owned()
         } else {
             types

@@ -9,7 +9,7 @@ use std::path::Path;
 use raito_common::model::Tag;
 use raito_common::model::access::{
     AccessProvider, AccessProviderFeedback, Action, DataObjectReference, ExportDocument,
-    ExportedAccessProvider, inherit_from_raito_id,
+    ExportedAccessProvider, FeedbackElement, inherit_from_raito_id,
 };
 use raito_common::model::data_source::{
     DataObject, DataSourceMetaData, GlobalPermission, feature, object_type,
@@ -301,11 +301,18 @@ accessProviders:
 }
 
 #[test]
-fn exported_access_provider_without_id_or_action_is_rejected() {
+fn exported_access_provider_without_id_is_rejected_and_without_action_is_a_promise() -> TestResult {
     let no_id = r#"{"lastCalculated": 1, "accessProviders": [{"action": "grant"}]}"#;
-    let no_action = r#"{"lastCalculated": 1, "accessProviders": [{"id": "ap1"}]}"#;
     assert!(serde_json::from_str::<ExportDocument>(no_id).is_err());
-    assert!(serde_json::from_str::<ExportDocument>(no_action).is_err());
+    // Go's zero Action is Promise (raito-io/cli base/access_provider/types/action.go).
+    for no_action in [
+        r#"{"lastCalculated": 1, "accessProviders": [{"id": "ap1"}]}"#,
+        r#"{"lastCalculated": 1, "accessProviders": [{"id": "ap1", "action": null}]}"#,
+    ] {
+        let export: ExportDocument = serde_json::from_str(no_action)?;
+        assert_eq!(export.access_providers[0].action, Action::Promise);
+    }
+    Ok(())
 }
 
 #[test]
@@ -339,13 +346,43 @@ fn an_unknown_action_is_an_error_naming_the_value() {
     assert!(error.to_string().contains("\"revoke\""), "{error}");
 }
 
+/// The feedback file Raito imports: Go's nested legacy shape, written from the JSON tags of
+/// `accessProviderFeedbackInformation` and `accessSyncFeedbackInformation`
+/// (raito-io/cli `base/access_provider/sync_to_target/model.go`) as `AddAccessProviderFeedback`
+/// (`sync_to_target.go`) fills them: every key present, `null` for nil.
 #[test]
-fn feedback_round_trips_in_the_flat_shape() -> TestResult {
-    let feedback: Vec<AccessProviderFeedback> = round_trip("feedback.json")?;
-    assert_eq!(feedback[0].access_provider, "8VVXtWDQ2ftOozak-YJXd");
-    assert_eq!(feedback[0].r#type.as_deref(), Some("role"));
-    assert_eq!(feedback[1].external_id, None);
-    assert_eq!(feedback[1].errors.len(), 1);
+fn feedback_is_written_in_the_go_cli_nested_shape() -> TestResult {
+    let elements: Vec<FeedbackElement> = round_trip("feedback.json")?;
+    let written: Vec<FeedbackElement> = [
+        AccessProviderFeedback {
+            access_provider: "8VVXtWDQ2ftOozak-YJXd".into(),
+            actual_name: "FINANCE_ANALYSTS_READ".into(),
+            external_id: Some("FINANCE_ANALYSTS_READ".into()),
+            r#type: Some("role".into()),
+            errors: Vec::new(),
+            warnings: vec![
+                "permission TRIGGER on analytics.finance.invoices is not granted: not in the metadata"
+                    .into(),
+            ],
+        },
+        AccessProviderFeedback {
+            access_provider: "qSH6VcKUQgyEUNvDwV5u7".into(),
+            errors: vec![
+                "masking policy INVOICE_EMAIL_MASK_3F2A: column analytics.finance.invoices.email does not exist"
+                    .into(),
+            ],
+            ..AccessProviderFeedback::default()
+        },
+    ]
+    .iter()
+    .map(FeedbackElement::from)
+    .collect();
+    assert_eq!(written, elements);
+    assert_eq!(
+        serde_json::to_value(&written)?,
+        serde_json::from_str::<Value>(&fixture("feedback.json")?)?,
+        "the shape of model.go's accessProviderFeedbackInformation changed"
+    );
     Ok(())
 }
 

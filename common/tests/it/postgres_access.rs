@@ -16,6 +16,10 @@ use raito_common::model::access::{
 use crate::support;
 
 async fn connector() -> Box<dyn Connector> {
+    connector::build(&target().await).expect("valid target")
+}
+
+async fn target() -> raito_common::config::Target {
     let pg = support::postgres();
     let yaml = format!(
         "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
@@ -25,7 +29,7 @@ async fn connector() -> Box<dyn Connector> {
     let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
         .await
         .expect("valid config");
-    connector::build(&config.targets[0]).expect("valid target")
+    config.targets.into_iter().next().expect("one target")
 }
 
 /// Runs the export through the connector and returns the outcomes, in the order pushed.
@@ -603,16 +607,57 @@ async fn a_failing_access_provider_leaves_nothing_behind_and_the_others_are_appl
     assert!(outcomes[3].statements.is_empty());
 }
 
+/// An export whose access providers carry keys the model does not know: every access provider
+/// is applied, and its feedback has one warning per key (the Go CLI ignores them,
+/// raito-io/cli base/access_provider/sync_to_target/access_provider_file_parser.go).
 #[tokio::test]
-async fn unknown_fields_are_an_error_listing_them() {
-    let mut strange = ap(&unique("ap"), &unique("strange"));
-    strange
-        .unknown_fields
-        .insert("whoAbacRule".to_owned(), serde_json::json!({"x": 1}));
-    let outcome = apply_one(strange.clone()).await;
-    assert_eq!(outcome.feedback.errors.len(), 1);
-    assert!(outcome.feedback.errors[0].contains("whoAbacRule"));
-    assert_eq!(role_comment(&strange.naming_hint).await, None);
+async fn keys_the_model_does_not_know_are_applied_and_warned_about_once_each() {
+    let target = &target().await;
+    let connector = connector::build(target).expect("valid target");
+    let (first, second) = (unique("strange"), unique("stranger"));
+    let export = serde_json::json!({"lastCalculated": 1, "accessProviders": [
+        {"id": unique("ap"), "namingHint": first, "action": "grant", "whoAbacRule": {"x": 1}},
+        {"id": unique("ap"), "namingHint": second, "action": "grant", "newThing": true,
+         "who": {"users": [], "future": 1}},
+    ]});
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (input, feedback) = (dir.path().join("export.json"), dir.path().join("fb.json"));
+    std::fs::write(&input, export.to_string()).expect("write the export");
+    let applied = raito_common::sync::access::apply(
+        connector.as_ref(),
+        target,
+        &raito_common::sync::access::ExportInput::File(input),
+        ApplyMode::Apply,
+        Some(
+            raito_common::output::Destination::file(&feedback)
+                .await
+                .expect("feedback file"),
+        ),
+        &mut |_| {},
+    )
+    .await
+    .expect("applied")
+    .expect("postgres applies access");
+    assert_eq!(applied.report.counts.get("failed"), None, "{applied:?}");
+    assert!(role_comment(&first).await.is_some(), "applied");
+    assert!(role_comment(&second).await.is_some(), "applied");
+    let feedback: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&feedback).expect("read")).expect("JSON");
+    let warnings = |i: usize| feedback[i]["access"][0]["warnings"].clone();
+    assert_eq!(
+        warnings(0).as_array().map(Vec::len),
+        Some(1),
+        "{feedback:?}"
+    );
+    assert!(warnings(0)[0].as_str().unwrap().contains("`whoAbacRule`"));
+    assert_eq!(
+        warnings(1).as_array().map(Vec::len),
+        Some(2),
+        "{feedback:?}"
+    );
+    assert!(warnings(1)[0].as_str().unwrap().contains("`newThing`"));
+    assert!(warnings(1)[1].as_str().unwrap().contains("`who.future`"));
+    assert_eq!(feedback[0]["access"][0]["errors"], serde_json::Value::Null);
 }
 
 #[tokio::test]

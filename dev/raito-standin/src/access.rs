@@ -154,33 +154,77 @@ impl ManagedAccessProvider {
     }
 }
 
-/// One element of a feedback file (the flat shape), strict.
+/// One access provider's feedback, as recorded from a feedback file element.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct AccessFeedback {
     /// Raito's id of the exported access provider.
     pub access_provider: String,
-    /// Required; must be non-empty when `errors` is empty (except for a delete).
+    /// Must be non-empty when `errors` is empty (except for a delete).
     pub actual_name: String,
-    #[serde(default)]
     pub external_id: Option<String>,
-    #[serde(default)]
     pub r#type: Option<String>,
-    /// `null` (Go's nil slice) reads as empty.
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub errors: Vec<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
     pub warnings: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<FeedbackState>,
 }
 
-/// The state of an access provider in the target after applying it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One element of a feedback file, strict: the nested "legacy" shape, the only one the Go CLI
+/// uploads (`base/access_provider/sync_to_target/model.go`, `accessProviderFeedbackInformation`;
+/// `sync_to_target.go`, `AddAccessProviderFeedback`): `{"externalId": <id>, "access": [one
+/// item]}`. Go's connector-side flat shape (`accessProvider`, `state`) is never uploaded and is
+/// refused here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FeedbackState {
-    #[serde(default)]
-    pub who: ExportWho,
+pub struct FeedbackElement {
+    pub external_id: String,
+    pub access: Vec<FeedbackAccess>,
+}
+
+/// The item of a [`FeedbackElement`] (Go's `accessSyncFeedbackInformation`): Go's tags have no
+/// `omitempty`, so every key is always there, `null` for a nil pointer or slice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FeedbackAccess {
+    pub access_id: String,
+    pub actual_name: String,
+    #[serde(deserialize_with = "present")]
+    pub external_id: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub r#type: Option<String>,
+    #[serde(deserialize_with = "present")]
+    pub errors: Option<Vec<String>>,
+    #[serde(deserialize_with = "present")]
+    pub warnings: Option<Vec<String>>,
+}
+
+impl From<FeedbackElement> for AccessFeedback {
+    /// Of a checked element (exactly one item).
+    fn from(element: FeedbackElement) -> Self {
+        let access = element.access.into_iter().next();
+        let access = access.unwrap_or_else(|| FeedbackAccess {
+            access_id: element.external_id.clone(),
+            actual_name: String::new(),
+            external_id: None,
+            r#type: None,
+            errors: None,
+            warnings: None,
+        });
+        Self {
+            access_provider: element.external_id,
+            actual_name: access.actual_name,
+            external_id: access.external_id,
+            r#type: access.r#type,
+            errors: access.errors.unwrap_or_default(),
+            warnings: access.warnings.unwrap_or_default(),
+        }
+    }
+}
+
+/// A key that must be present but may be `null` (serde would default an absent `Option`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
 }
 
 /// One element of an access import file (target → Raito), strict: only `externalId` (non-empty,
@@ -319,10 +363,6 @@ impl fmt::Display for SeedError {
 }
 
 impl std::error::Error for SeedError {}
-
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
-}
 
 /// Stores (or replaces, by id) one managed access provider of `data_source` from its
 /// export-shaped JSON. A replacement that changes anything bumps the version (so the access
@@ -510,42 +550,64 @@ pub(crate) fn check_feedback(
         return Err(problems.finish());
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let read = read_array(bytes, "feedback elements", |index, fb: &AccessFeedback| {
-        let id = &fb.access_provider;
-        let at = format!("element {index} (accessProvider \"{id}\")");
-        if id.is_empty() {
-            problems.add(format!(
-                "element {index}, field `accessProvider`: must be the Raito id of an exported access provider, got \"\""
+    let read = read_array(
+        bytes,
+        "feedback elements",
+        |index, element: &FeedbackElement| {
+            let id = &element.external_id;
+            let at = format!("element {index} (externalId \"{id}\")");
+            if id.is_empty() {
+                problems.add(format!(
+                "element {index}, field `externalId`: must be the Raito id of an exported access provider, got \"\""
             ));
-            return;
-        }
-        if let Some(first) = seen.insert(id.clone(), index) {
-            problems.add(format!(
-                "{at}, field `accessProvider`: duplicate (first in element {first})"
+                return;
+            }
+            // Go writes exactly one item, for the same access provider (`AddAccessProviderFeedback`).
+            let [access] = element.access.as_slice() else {
+                problems.add(format!(
+                    "{at}, field `access`: must hold exactly one item, got {}",
+                    element.access.len()
+                ));
+                return;
+            };
+            if access.access_id != *id {
+                problems.add(format!(
+                "{at}, field `access[0].accessId`: must equal the element's externalId, got \"{}\"",
+                access.access_id
             ));
-        }
-        if !rules.known.contains(id) {
-            problems.add(format!(
-                "{at}, field `accessProvider`: data source \"{}\" has no access provider with this id",
+            }
+            if let Some(first) = seen.insert(id.clone(), index) {
+                problems.add(format!(
+                    "{at}, field `externalId`: duplicate (first in element {first})"
+                ));
+            }
+            if !rules.known.contains(id) {
+                problems.add(format!(
+                "{at}, field `externalId`: data source \"{}\" has no access provider with this id",
                 rules.data_source
             ));
-            return;
-        }
-        let Some(exported) = rules.exported.get(id) else {
-            problems.add(format!(
-                "{at}, field `accessProvider`: not in any access export of job \"{}\"",
-                rules.job_id
+                return;
+            }
+            let Some(exported) = rules.exported.get(id) else {
+                problems.add(format!(
+                    "{at}, field `externalId`: not in any access export of job \"{}\"",
+                    rules.job_id
+                ));
+                return;
+            };
+            let no_errors = access.errors.as_ref().is_none_or(Vec::is_empty);
+            if no_errors && access.actual_name.is_empty() && !exported.delete {
+                problems.add(format!(
+                "{at}, field `access[0].actualName`: empty, but there are no errors (the name the access provider has in the target is required)"
             ));
-            return;
-        };
-        if fb.errors.is_empty() && fb.actual_name.is_empty() && !exported.delete {
-            problems.add(format!(
-                "{at}, field `actualName`: empty, but there are no errors (the name the access provider has in the target is required)"
-            ));
-        }
-    });
+            }
+        },
+    );
     let feedback = match read {
-        Ok(feedback) => feedback,
+        Ok(elements) => elements
+            .into_iter()
+            .map(AccessFeedback::from)
+            .collect::<Vec<_>>(),
         Err(error) => {
             problems.add(error.message(Some("the feedback file")));
             return Err(problems.finish());

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::files::{Problems, read_array};
 use crate::state::{DataObject, ImportResult};
 
-/// The type name of the data source element, and of the implicit parent of top-level objects.
+/// The type name of the data source element, the parent of top-level objects.
 const DATASOURCE: &str = "datasource";
 
 /// What a file is checked against.
@@ -239,7 +239,17 @@ impl<'r> Checker<'r> {
 
     fn check_parent(&mut self, at: &str, object: &DataObject) {
         let parent = &object.parent_external_id;
-        let parent_type = if parent.is_empty() {
+        if parent.is_empty() {
+            // The Go writer fills in the data source id (raito-io/cli
+            // base/data_source/exporter.go, AddDataObjects): Raito never receives "".
+            self.report(format!(
+                "{at}: parentExternalId is empty (an object directly under the data source has the data source id \"{}\" as its parent)",
+                self.rules.data_source
+            ));
+            return;
+        }
+        let under_data_source = *parent == self.rules.data_source;
+        let parent_type = if under_data_source {
             DATASOURCE.to_owned()
         } else if let Some((_, parent_type)) = self.seen.get(parent.as_str()) {
             parent_type.clone()
@@ -257,7 +267,7 @@ impl<'r> Checker<'r> {
             return;
         };
         let Some(children) = self.rules.types.get(&parent_type) else {
-            if parent.is_empty() {
+            if under_data_source {
                 self.report(format!(
                     "{at}: hangs under the data source, but type \"{DATASOURCE}\" is not declared in the metadata"
                 ));
@@ -266,7 +276,7 @@ impl<'r> Checker<'r> {
             return;
         };
         if !children.contains(&object.r#type) {
-            let under = if parent.is_empty() {
+            let under = if under_data_source {
                 "the data source".to_owned()
             } else {
                 format!("parent \"{parent}\"")

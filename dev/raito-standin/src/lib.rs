@@ -56,8 +56,8 @@ use tokio::task::JoinHandle;
 
 pub use access::{
     AccessExport, AccessExportResult, AccessFeedback, AccessFeedbackResult, AccessImportResult,
-    AccessProviderSpec, ExportWho, ExportedVersion, FeedbackState, ImportedAccessProvider,
-    ImportedWho, ManagedAccessProvider, Owner, SeedError, WhatItem,
+    AccessProviderSpec, ExportWho, ExportedVersion, FeedbackAccess, FeedbackElement,
+    ImportedAccessProvider, ImportedWho, ManagedAccessProvider, Owner, SeedError, WhatItem,
 };
 pub use export::ExportFormat;
 pub use faults::{Fault, Target};

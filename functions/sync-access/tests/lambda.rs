@@ -354,9 +354,10 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
         .into_bytes();
     let feedback: Vec<Value> = serde_json::from_slice(&feedback).unwrap();
     assert_eq!(feedback.len(), 2, "{feedback:?}");
-    let by_id = |id: &str| feedback.iter().find(|f| f["accessProvider"] == id).unwrap();
+    // Go's nested shape (raito-io/cli base/access_provider/sync_to_target/model.go).
+    let by_id = |id: &str| &feedback.iter().find(|f| f["externalId"] == id).unwrap()["access"][0];
     assert_eq!(by_id(&read)["actualName"], hint.as_str());
-    assert_eq!(by_id(&read)["errors"], json!([]));
+    assert_eq!(by_id(&read)["errors"], Value::Null);
     let mask_errors = by_id(&mask)["errors"].to_string();
     assert!(mask_errors.contains("mask"), "{mask_errors}");
     // Raito Cloud is not involved in access-as-code.

@@ -119,7 +119,8 @@ async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
         .collect();
     let t = |s: &str| format!("{d}.{s}");
     let expected = vec![
-        (d.clone(), "database".into(), String::new()),
+        // Under the data source: its id, as the Go writer fills it in.
+        (d.clone(), "database".into(), ds.to_string()),
         (t(r#""Sales.EU""#), "schema".into(), d.clone()),
         (t("public"), "schema".into(), d.clone()),
         (

@@ -37,9 +37,11 @@ fn ap(id: &str, inherit_from: &[&str]) -> Value {
     })
 }
 
+/// A feedback element as the Go CLI writes it (raito-io/cli
+/// base/access_provider/sync_to_target/model.go, accessProviderFeedbackInformation).
 fn feedback(id: &str, actual_name: &str) -> Value {
-    json!({"accessProvider": id, "actualName": actual_name, "externalId": actual_name,
-           "type": "role", "errors": [], "warnings": []})
+    json!({"externalId": id, "access": [{"accessId": id, "actualName": actual_name,
+           "externalId": actual_name, "type": "role", "errors": null, "warnings": null}]})
 }
 
 /// A signed-in stand-in with `a`, `b` (inherits from `a`) and `c` in [`DS`].
@@ -277,8 +279,8 @@ async fn an_id_reference_is_resolved_once_feedback_names_the_parent() {
     export_document(&harness, &job, false).await;
     // a failed; b and c applied. a's name stays unknown and a stays out of sync.
     let mut failed = feedback("a", "");
-    failed["errors"] = json!(["permission denied"]);
-    failed["externalId"] = json!(null);
+    failed["access"][0]["errors"] = json!(["permission denied"]);
+    failed["access"][0]["externalId"] = json!(null);
     let answer = send_feedback(
         &harness,
         &job,
@@ -344,7 +346,7 @@ async fn a_deleted_access_provider_is_exported_with_delete_and_removed_after_cle
 
     // The delete failed: c stays, still to be deleted.
     let mut failed = feedback("c", "C_ROLE");
-    failed["errors"] = json!(["role is in use"]);
+    failed["access"][0]["errors"] = json!(["role is in use"]);
     send_feedback(&harness, &job, &[failed]).await;
     assert!(harness.standin.state().access_provider(DS, "c").is_some());
 
@@ -409,54 +411,84 @@ async fn malformed_feedback_fails_the_subtask_and_changes_nothing() {
 
     export_document(&harness, &job, false).await;
     let mut unknown_field = feedback("a", "A_ROLE");
-    unknown_field["access"] = json!([]);
+    unknown_field["state"] = json!({"who": {}});
     let problems = errors(&send_feedback(&harness, &job, &[unknown_field]).await);
     assert!(
         problems[0].starts_with("the feedback file element 0")
-            && problems[0].contains("unknown field `access`"),
+            && problems[0].contains("unknown field `state`"),
         "{problems:?}"
     );
 
+    // Go writes every key of the item, `null` for nil: a missing one is not Go's shape.
+    let mut missing = feedback("a", "A_ROLE");
+    missing["access"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("warnings");
+    let problems = errors(&send_feedback(&harness, &job, &[missing]).await);
+    assert!(
+        problems[0].contains("missing field `warnings`"),
+        "{problems:?}"
+    );
+
+    let mut two_items = feedback("a", "A_ROLE");
+    let item = two_items["access"][0].clone();
+    two_items["access"].as_array_mut().unwrap().push(item);
+    let mut other_id = feedback("c", "C_ROLE");
+    other_id["access"][0]["accessId"] = json!("b");
     let problems = errors(
         &send_feedback(
             &harness,
             &job,
             &[
+                two_items,
                 feedback("a", "A_ROLE"),
                 feedback("a", "A_ROLE"),
                 feedback("zzz", "Z"),
                 feedback("b", ""),
-                json!({"accessProvider": "", "actualName": "x"}),
+                json!({"externalId": "", "access": []}),
+                other_id,
             ],
         )
         .await,
     );
-    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert_eq!(problems.len(), 6, "{problems:?}");
     assert!(
-        problems[0]
-            .starts_with("element 1 (accessProvider \"a\"), field `accessProvider`: duplicate"),
+        problems[0].starts_with(
+            "element 0 (externalId \"a\"), field `access`: must hold exactly one item, got 2"
+        ),
         "{problems:?}"
     );
     assert!(
-        problems[1].contains("\"zzz\"")
-            && problems[1].contains("has no access provider with this id"),
+        problems[1].starts_with("element 2 (externalId \"a\"), field `externalId`: duplicate"),
         "{problems:?}"
     );
     assert!(
-        problems[2].starts_with("element 3 (accessProvider \"b\"), field `actualName`: empty"),
+        problems[2].contains("\"zzz\"")
+            && problems[2].contains("has no access provider with this id"),
         "{problems:?}"
     );
     assert!(
-        problems[3].starts_with("element 4, field `accessProvider`"),
+        problems[3]
+            .starts_with("element 4 (externalId \"b\"), field `access[0].actualName`: empty"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[4].starts_with("element 5, field `externalId`"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[5]
+            .starts_with("element 6 (externalId \"c\"), field `access[0].accessId`: must equal"),
         "{problems:?}"
     );
 
-    // The old nested shape of the Go CLI is not the API's.
-    let nested =
-        json!({"externalId": "A_ROLE", "access": [{"accessId": "a", "actualName": "A_ROLE"}]});
-    let problems = errors(&send_feedback(&harness, &job, &[nested]).await);
+    // The connector-side flat shape of the Go CLI is never uploaded: refused.
+    let flat = json!({"accessProvider": "a", "actualName": "A_ROLE", "externalId": "A_ROLE",
+                      "type": "role", "errors": [], "warnings": []});
+    let problems = errors(&send_feedback(&harness, &job, &[flat]).await);
     assert!(
-        problems[0].contains("unknown field `access`"),
+        problems[0].contains("unknown field `accessProvider`"),
         "{problems:?}"
     );
 

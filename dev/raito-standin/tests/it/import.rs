@@ -176,11 +176,26 @@ async fn a_type_its_parent_type_does_not_allow_fails() {
 #[tokio::test]
 async fn a_top_level_object_the_data_source_type_does_not_allow_fails() {
     let mut elements = warehouse();
-    elements.push(object("t", "table", ""));
+    elements.push(object("t", "table", DS));
     let error = the_error(&elements).await;
     assert_eq!(
         error,
         "element 5 (externalId \"t\"): type \"table\" is not allowed under the data source of type \"datasource\" (allowed children: [database])"
+    );
+}
+
+/// The Go writer gives every object but the data source a parent (raito-io/cli
+/// base/data_source/exporter.go, AddDataObjects): an empty one is refused.
+#[tokio::test]
+async fn an_empty_parent_external_id_fails() {
+    let mut elements = warehouse();
+    elements[1]["parentExternalId"] = json!("");
+    let error = the_error(&elements).await;
+    assert_eq!(
+        error,
+        format!(
+            "element 1 (externalId \"db\"): parentExternalId is empty (an object directly under the data source has the data source id \"{DS}\" as its parent)"
+        )
     );
 }
 

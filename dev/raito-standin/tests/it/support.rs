@@ -46,7 +46,7 @@ pub fn object(id: &str, kind: &str, parent: &str) -> Value {
 pub fn warehouse() -> Vec<Value> {
     vec![
         object(DS, "datasource", ""),
-        object("db", "database", ""),
+        object("db", "database", DS),
         object("db.s", "schema", "db"),
         object("db.s.t", "table", "db.s"),
         json!({

@@ -1433,18 +1433,10 @@ async fn run_counting(client: &Client, batch: &str) -> Result<(), (usize, tokio_
     Ok(())
 }
 
-/// The checks that need no catalog: fields this connector does not understand, the type,
-/// the action, and NUL bytes (which PostgreSQL cannot store, and which would fail the reads
-/// of the whole chunk).
+/// The checks that need no catalog: the type, the action, and NUL bytes (which PostgreSQL
+/// cannot store, and which would fail the reads of the whole chunk). Keys the model does not
+/// know are warned about by the pipeline (`sync::access`), as the Go CLI ignores them.
 fn validate(ap: &ExportedAccessProvider) -> Result<(), Failure> {
-    let unknown = ap.unknown_field_paths();
-    if !unknown.is_empty() {
-        return Err(format!(
-            "the access provider has fields this connector does not understand ({}); \
-             nothing was applied because they may narrow the access",
-            unknown.join(", ")
-        ));
-    }
     if let Some((field, value)) = nul_field(ap) {
         return Err(format!(
             "{field} {value:?} contains a NUL byte, which PostgreSQL cannot store in a name or \
