@@ -131,13 +131,10 @@ struct AccessExportArgs {
 
 #[derive(Debug, Args)]
 struct RaitoArgs {
-    /// Raito Cloud's API base URL.
-    #[arg(
-        long,
-        env = "RAITO_API_URL",
-        default_value = "https://api.raito.cloud/"
-    )]
-    raito_url: String,
+    /// Raito Cloud's API base URL (default: raito.yml's `raito-url-override`, else
+    /// https://api.raito.cloud/).
+    #[arg(long, env = "RAITO_API_URL", value_name = "URL")]
+    raito_url: Option<String>,
 
     /// The Cognito endpoint to sign in with (default: Raito's, in eu-central-1).
     #[arg(long, env = "RAITO_COGNITO_ENDPOINT", value_name = "URL")]
@@ -509,31 +506,38 @@ fn format_rfc3339(epoch: i64) -> String {
     )
 }
 
-/// The Raito Cloud client of raito.yml's `domain`, `api-user` and `api-secret`.
-fn raito_client(
+/// The Raito Cloud clients of raito.yml: the top-level `domain`, `api-user` and `api-secret`,
+/// and a target's own where it writes them.
+fn raito_clients(
     config: &Config,
     file: &std::path::Path,
     args: &RaitoArgs,
-) -> anyhow::Result<raito_common::raito::Client> {
+) -> raito_common::raito::Clients {
     use raito_common::raito;
     use raito_common::secrecy::ExposeSecret;
 
-    let (Some(domain), Some(user), Some(secret)) =
-        (&config.domain, &config.api_user, &config.api_secret)
-    else {
-        bail!(
+    let missing = match (&config.domain, &config.api_user, &config.api_secret) {
+        (Some(_), Some(_), Some(_)) => None,
+        _ => Some(format!(
             "{}: `domain`, `api-user` and `api-secret` are needed to run against Raito Cloud",
             file.display()
-        );
+        )),
     };
-    let mut client = raito::ClientConfig::new(
-        domain.clone(),
-        user.clone(),
-        secret.expose_secret().to_owned().into(),
+    let mut template = raito::ClientConfig::new(
+        config.domain.clone().unwrap_or_default(),
+        config.api_user.clone().unwrap_or_default(),
+        config
+            .api_secret
+            .as_ref()
+            .map(|s| s.expose_secret().to_owned())
+            .unwrap_or_default()
+            .into(),
     );
-    client.base_url = args.raito_url.clone();
-    client.cognito_endpoint = args.cognito_endpoint.clone();
-    Ok(raito::Client::new(client)?)
+    if let Some(url) = args.raito_url.as_ref().or(config.raito_url.as_ref()) {
+        template.base_url = url.clone();
+    }
+    template.cognito_endpoint = args.cognito_endpoint.clone();
+    raito::Clients::new(template, missing)
 }
 
 async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
@@ -542,7 +546,7 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
 
     let secrets = raito_common::aws::secrets::LazySecretsManager::new();
     let config = Config::load(&args.config, &secrets).await?;
-    let raito = raito_client(&config, &args.config, &args.raito)?;
+    let raito = raito_clients(&config, &args.config, &args.raito);
 
     let temporary;
     let stage_dir = match &args.stage_dir {
@@ -713,7 +717,9 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
     let Some(data_source) = target.data_source_id.as_deref() else {
         bail!("target \"{}\" has no data-source-id", target.name);
     };
-    let raito = raito_client(&config, &args.target.config, &args.raito)?;
+    let raito = raito_clients(&config, &args.target.config, &args.raito)
+        .client(&target.settings.raito)
+        .map_err(anyhow::Error::msg)?;
     let job_target = JobTarget::of(Some(data_source), None).context("the job's target")?;
     let job = raito.create_job(&job_target).await?;
     let result = async {

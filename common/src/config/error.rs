@@ -124,14 +124,19 @@ pub enum Error {
         /// The name used twice.
         name: String,
     },
-    /// A top-level key that neither this project nor the Raito CLI knows (likely a typo).
+    /// A key of a target that is neither a setting of the Raito CLI nor a parameter of the
+    /// target's connector (likely a typo).
     #[error(
-        "{at}: unknown top-level key: the top level holds `api-user`, `api-secret`, `domain` \
-         and `targets`; connector parameters belong inside a target"
+        "{at}: unknown key: neither a setting of the Raito CLI nor a parameter of the {connector} \
+         connector (its parameters: {known})"
     )]
     UnknownKey {
         /// The key.
         at: Location,
+        /// The target's connector.
+        connector: String,
+        /// The connector's parameters.
+        known: String,
     },
     /// A value has the wrong shape or is not allowed.
     #[error("{at}: {message}")]

@@ -30,11 +30,21 @@
 //! - Sensitive values (read from a secret, or under a key containing `password`, `secret`,
 //!   `token`, `private-key` or `api-key`) are never logged and are shown as `"[redacted]"` by
 //!   `Debug`.
-//! - Top-level keys of the Raito CLI that this project does not use ([`IGNORED_CLI_KEYS`]) are
-//!   ignored with a warning; other unknown top-level keys are errors. The top-level
-//!   `skip-...-sync` flags apply to every target, as in the Raito CLI.
+//! - Keys are read in lower case, as the Raito CLI's configuration library (viper) reads them.
+//! - Every key of the Raito CLI is accepted ([`cli`]): used where it means something here,
+//!   otherwise logged once as not used ([`cli::NOT_USED`], with the reason); none is ever passed
+//!   to a connector. Other top-level keys are ignored with a warning, as the Raito CLI ignores
+//!   them. A target setting written at the top level (`skip-...-sync`, `delete-untouched`, the
+//!   locks, the tag rules, ...) is the default of every target; the `skip-...-sync` flags apply
+//!   to every target, as in the Raito CLI.
+//! - Inside a target, a key that is neither the Raito CLI's nor a parameter of the target's
+//!   connector is an error naming the file, the target and the key (a typo is caught when the
+//!   connector is built).
+//! - The single-target form of the Raito CLI (a top-level `connector-name` with its keys, no
+//!   `targets`) is read as one target.
 //! - YAML anchors and merge keys (`<<: *defaults`) work.
 
+pub mod cli;
 mod error;
 mod parameters;
 mod resolve;
@@ -46,6 +56,7 @@ use std::path::Path;
 use secrecy::SecretString;
 use serde_json::Value;
 
+pub use cli::{RunSettings, TargetSettings};
 pub use error::{Error, Location, TargetRef};
 pub use parameters::{Parameters, is_sensitive_key};
 pub use resolve::EnvLookup;
@@ -54,66 +65,13 @@ use crate::aws::secrets::{self, SecretSource};
 use parameters::{REDACTED, kind, parse_bool, scalar_string};
 use resolve::{Resolved, Resolver, key_string};
 
-/// Top-level keys of the Raito CLI (v0.72) that this project does not use: they are ignored
-/// with a warning instead of failing, so that an existing `raito.yml` keeps working.
-pub const IGNORED_CLI_KEYS: &[&str] = &[
-    "access-file",
-    "cli-container-liveness-file",
-    "config-file",
-    "connector-version",
-    "cron",
-    "data-object-enrichers",
-    "data-source-id",
-    "debug",
-    "delete-temp-files",
-    "delete-untouched",
-    "disable-log-forwarding",
-    "disable-log-forwarding-data-access-sync",
-    "disable-log-forwarding-data-source-sync",
-    "disable-log-forwarding-data-usage-sync",
-    "disable-log-forwarding-identity-store-sync",
-    "disable-log-forwarding-resource-provider-sync",
-    "disable-log-forwarding-tag-sync",
-    "disable-websocket",
-    "environment",
-    "file-backup-location",
-    "filter-access",
-    "frequency",
-    "identity-store-id",
-    "lock-all-delete",
-    "lock-all-inheritance",
-    "lock-all-names",
-    "lock-all-owners",
-    "lock-all-what",
-    "lock-all-who",
-    "log-file",
-    "log-level",
-    "log-output",
-    "maximum-backups-per-target",
-    "maximum-file-size",
-    "name",
-    "only-targets",
-    "raito-url-override",
-    "replace-groups",
-    "replace-tags",
-    "repositories",
-    "skip-authentication",
-    "skip-file-upload",
-    "skip-resource-provider-sync",
-    "skip-tag-sync",
-    "sync-at-startup",
-    "tag-key-and-value-for-user-is-machine",
-    "tag-overwrite-key-for-access-provider-name",
-    "tag-overwrite-key-for-access-provider-owners",
-    "tag-overwrite-key-for-data-object-owners",
-];
-
 const SKIP_IDENTITY_STORE_SYNC: &str = "skip-identity-store-sync";
 const SKIP_DATA_SOURCE_SYNC: &str = "skip-data-source-sync";
 const SKIP_DATA_ACCESS_SYNC: &str = "skip-data-access-sync";
 const SKIP_DATA_USAGE_SYNC: &str = "skip-data-usage-sync";
 
-/// The keys of a target that are its own settings, not connector parameters.
+/// The keys of a target that are its own settings, not connector parameters (besides those of
+/// [`TargetSettings`] and the Go CLI keys of [`cli::NOT_USED`]).
 const TARGET_KEYS: &[&str] = &[
     "name",
     "connector-name",
@@ -138,7 +96,13 @@ pub struct Config {
     pub api_secret: Option<SecretString>,
     /// `domain`: the Raito Cloud domain (the `example` of `example.raito.cloud`).
     pub domain: Option<String>,
-    /// `targets`: the connectors to sync, in the order written.
+    /// `raito-url-override`: Raito Cloud's API base URL, when not the production one.
+    pub raito_url: Option<String>,
+    /// The Raito CLI's settings of the whole run (`debug`, `only-targets`, ...).
+    pub settings: RunSettings,
+    /// `targets`: the connectors to sync, in the order written (only those of `only-targets`
+    /// when it is set). In the single-target form (a top-level `connector-name`), the one
+    /// target written at the top level.
     pub targets: Vec<Target>,
 }
 
@@ -175,8 +139,12 @@ pub struct Target {
     /// `replace-groups`: have Raito Cloud replace the group memberships of the synced users
     /// instead of adding to them. Default `true`.
     pub replace_groups: bool,
+    /// The Raito CLI's other settings of the target: its own Raito Cloud credentials, locks,
+    /// tag rules, `skip-data-access-import`, `only-out-of-sync-data`.
+    pub settings: TargetSettings,
     /// Every other key of the target (e.g. `pg-host`, `okta-domain`), plus the keys of the
-    /// secrets named by `secret:`: the connector's parameters.
+    /// secrets named by `secret:`: the connector's parameters. No key of the Raito CLI is ever
+    /// among them.
     pub parameters: Parameters,
 }
 
@@ -225,56 +193,77 @@ impl Config {
             }
         };
 
+        // Keys in lower case, as viper reads them (the Go CLI's configuration library).
+        let mut entries = Vec::with_capacity(mapping.len());
+        for (key, value) in mapping {
+            entries.push((key_string(key, &file)?.to_ascii_lowercase(), value));
+        }
         let mut config = Config {
             api_user: None,
             api_secret: None,
             domain: None,
+            raito_url: None,
+            settings: RunSettings::default(),
             targets: Vec::new(),
         };
-        let mut skips = Skips::default();
+        // The single-target form (raito-io/cli internal/target/target.go, RunTargets): a
+        // top-level `connector-name` makes the top level the one target; `targets` is ignored.
+        let single = entries.iter().any(|(key, _)| key == "connector-name");
+        let mut defaults = Vec::new();
         let mut targets = None;
-        for (key, value) in mapping {
-            let key = key_string(key, &file)?;
+        for (key, value) in entries {
             let at = file.at_key(&key);
             match key.as_str() {
-                "api-user" => {
-                    config.api_user = optional_string(resolver.resolve(value, &at).await?, &at)?
+                "api-user" | "api-secret" | "domain" | "raito-url-override" => {
+                    let resolved = resolver.resolve(value.clone(), &at).await?;
+                    let text = optional_string(resolved, &at)?;
+                    match key.as_str() {
+                        "api-user" => config.api_user = text,
+                        "api-secret" => config.api_secret = text.map(SecretString::from),
+                        "domain" => config.domain = text,
+                        _ => config.raito_url = text,
+                    }
                 }
-                "api-secret" => {
-                    let secret = optional_string(resolver.resolve(value, &at).await?, &at)?;
-                    config.api_secret = secret.map(SecretString::from);
-                }
-                "domain" => {
-                    config.domain = optional_string(resolver.resolve(value, &at).await?, &at)?
-                }
-                "targets" => targets = Some((value, at)),
-                SKIP_IDENTITY_STORE_SYNC => {
-                    skips.identity_store = flag(resolver.resolve(value, &at).await?, &at, false)?
-                }
-                SKIP_DATA_SOURCE_SYNC => {
-                    skips.data_source = flag(resolver.resolve(value, &at).await?, &at, false)?
-                }
-                SKIP_DATA_ACCESS_SYNC => {
-                    skips.data_access = flag(resolver.resolve(value, &at).await?, &at, false)?
-                }
-                SKIP_DATA_USAGE_SYNC => {
-                    skips.data_usage = flag(resolver.resolve(value, &at).await?, &at, false)?
-                }
-                "connector-name" => {
-                    return Err(Error::invalid(
-                        &at,
-                        "a target written at the top level is not supported: move it into a list under `targets:`",
-                    ));
-                }
-                known if IGNORED_CLI_KEYS.contains(&known) => {
+                "targets" if single => {
                     tracing::warn!(
                         file = origin,
-                        key = known,
-                        "ignoring a Raito CLI setting that this sync does not use"
+                        "`targets` is ignored: a top-level connector-name makes the file's top \
+                         level its one target, as in the Raito CLI"
                     );
                 }
-                _ => return Err(Error::UnknownKey { at }),
+                "targets" => targets = Some((value, at)),
+                _ => {
+                    let resolved = resolver.resolve(value.clone(), &at).await?;
+                    if config.settings.set(&key, &resolved.value, &at)? {
+                        continue;
+                    }
+                    if single {
+                        defaults.push((key, value));
+                    } else if is_target_setting(&key) {
+                        // A target setting written at the top level: the default of every target.
+                        defaults.push((key, value));
+                    } else if let Some(why) = cli::not_used(&key) {
+                        tracing::info!(
+                            file = origin,
+                            key,
+                            why,
+                            "a Raito CLI setting not used here"
+                        );
+                    } else {
+                        // The Go CLI ignores keys it does not ask for (viper); so does this, loudly.
+                        tracing::warn!(
+                            file = origin,
+                            key,
+                            "ignoring an unknown top-level key (the Raito CLI ignores it too)"
+                        );
+                    }
+                }
             }
+        }
+        if single {
+            let target = parse_target(1, defaults, &[], &resolver, &file).await?;
+            config.targets.push(target);
+            return Ok(config);
         }
 
         let entries = match targets {
@@ -285,7 +274,18 @@ impl Config {
         };
         let mut names = HashSet::new();
         for (index, entry) in entries.into_iter().enumerate() {
-            let target = parse_target(index + 1, entry, &resolver, &file, &skips).await?;
+            let here = file.in_target(TargetRef::Position(index + 1));
+            let serde_norway::Value::Mapping(mapping) = entry else {
+                return Err(Error::invalid(
+                    &here,
+                    "a target must be a mapping of keys to values",
+                ));
+            };
+            let mut keys = Vec::with_capacity(mapping.len());
+            for (key, value) in mapping {
+                keys.push((key_string(key, &here)?.to_ascii_lowercase(), value));
+            }
+            let target = parse_target(index + 1, keys, &defaults, &resolver, &file).await?;
             if !names.insert(target.name.clone()) {
                 return Err(Error::DuplicateTarget {
                     origin: origin.to_owned(),
@@ -293,6 +293,24 @@ impl Config {
                 });
             }
             config.targets.push(target);
+        }
+        let only = &config.settings.only_targets;
+        if !only.is_empty() {
+            if let Some(missing) = only.iter().find(|name| !names.contains(*name)) {
+                return Err(Error::invalid(
+                    &file.at_key("only-targets"),
+                    format!(
+                        "no target is named {missing:?} (targets: {})",
+                        config
+                            .targets
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            config.targets.retain(|t| only.contains(&t.name));
         }
         Ok(config)
     }
@@ -309,18 +327,24 @@ impl fmt::Debug for Config {
             .field("api_user", &self.api_user)
             .field("api_secret", &self.api_secret.as_ref().map(|_| REDACTED))
             .field("domain", &self.domain)
+            .field("raito_url", &self.raito_url)
+            .field("settings", &self.settings)
             .field("targets", &self.targets)
             .finish()
     }
 }
 
-/// The top-level `skip-...-sync` flags, which apply to every target.
-#[derive(Default)]
-struct Skips {
-    identity_store: bool,
-    data_source: bool,
-    data_access: bool,
-    data_usage: bool,
+/// Whether `key` is a setting of a target that may also be written at the top level, as the
+/// default of every target (the `skip-...-sync` flags are OR-ed, as in the Raito CLI).
+fn is_target_setting(key: &str) -> bool {
+    (TARGET_KEYS.contains(&key) && !matches!(key, "name" | "connector-name" | "secret"))
+        || key.starts_with("lock-")
+        || key.starts_with("fully-lock-")
+        || key.starts_with("tag-")
+        || matches!(
+            key,
+            "make-not-internalizable" | "skip-data-access-import" | "only-out-of-sync-data"
+        )
 }
 
 fn parse_yaml(text: &str, origin: &str) -> Result<serde_norway::Value, Error> {
@@ -338,25 +362,17 @@ fn parse_yaml(text: &str, origin: &str) -> Result<serde_norway::Value, Error> {
     Ok(value)
 }
 
+/// Reads one target from its keys (lower case) and the top-level `defaults` (keys written at
+/// the top level that are target settings; the target's own keys win, `skip-...-sync` flags
+/// are OR-ed).
 async fn parse_target(
     position: usize,
-    entry: serde_norway::Value,
+    mut entries: Vec<(String, serde_norway::Value)>,
+    defaults: &[(String, serde_norway::Value)],
     resolver: &Resolver<'_>,
     file: &Location,
-    skips: &Skips,
 ) -> Result<Target, Error> {
     let here = file.in_target(TargetRef::Position(position));
-    let serde_norway::Value::Mapping(mapping) = entry else {
-        return Err(Error::invalid(
-            &here,
-            "a target must be a mapping of keys to values",
-        ));
-    };
-    let mut entries = Vec::with_capacity(mapping.len());
-    for (key, value) in mapping {
-        entries.push((key_string(key, &here)?, value));
-    }
-
     // The names first, so that messages about the other keys can name the target.
     let mut name = None;
     let mut connector_name = None;
@@ -386,32 +402,62 @@ async fn parse_target(
         skip_data_usage_sync: false,
         delete_untouched: true,
         replace_groups: true,
+        settings: TargetSettings::default(),
     };
+    // Defaults first, then the target's own keys over them.
+    let written: HashSet<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    let inherited: Vec<(String, serde_norway::Value)> = defaults
+        .iter()
+        .filter(|(key, _)| key.starts_with("skip-") || !written.contains(key.as_str()))
+        .cloned()
+        .collect();
     let mut secret_names = Vec::new();
-    for (key, value) in entries {
+    for (key, value) in inherited.into_iter().chain(entries) {
         let at = here.at_key(&key);
         let value = resolver.resolve(value, &at).await?;
         match key.as_str() {
             "data-source-id" => target.data_source_id = optional_string(value, &at)?,
             "identity-store-id" => target.identity_store_id = optional_string(value, &at)?,
-            SKIP_IDENTITY_STORE_SYNC => target.skip_identity_store_sync = flag(value, &at, false)?,
-            SKIP_DATA_SOURCE_SYNC => target.skip_data_source_sync = flag(value, &at, false)?,
-            SKIP_DATA_ACCESS_SYNC => target.skip_data_access_sync = flag(value, &at, false)?,
-            SKIP_DATA_USAGE_SYNC => target.skip_data_usage_sync = flag(value, &at, false)?,
+            SKIP_IDENTITY_STORE_SYNC => target.skip_identity_store_sync |= flag(value, &at, false)?,
+            SKIP_DATA_SOURCE_SYNC => target.skip_data_source_sync |= flag(value, &at, false)?,
+            SKIP_DATA_ACCESS_SYNC => target.skip_data_access_sync |= flag(value, &at, false)?,
+            SKIP_DATA_USAGE_SYNC => target.skip_data_usage_sync |= flag(value, &at, false)?,
             "delete-untouched" => target.delete_untouched = flag(value, &at, true)?,
             "replace-groups" => target.replace_groups = flag(value, &at, true)?,
             "secret" => secret_names = string_list(value, &at)?,
-            _ if value.value.is_null() => {}
-            _ => target
-                .parameters
-                .insert(&key, value.value, value.from_secret),
+            _ => {
+                let secret = if key == "api-secret" {
+                    optional_string(value.clone(), &at)?.map(SecretString::from)
+                } else {
+                    None
+                };
+                if target.settings.set(&key, &value.value, secret, &at)? {
+                    continue;
+                }
+                if let Some(why) = cli::not_used(&key) {
+                    tracing::info!(
+                        file = here.origin,
+                        target = target.name,
+                        key,
+                        why,
+                        "a Raito CLI setting not used here"
+                    );
+                } else if cli::GLOBAL_KEYS.contains(&key.as_str()) {
+                    tracing::warn!(
+                        file = here.origin,
+                        target = target.name,
+                        key,
+                        "ignoring a setting of the whole run written in a target: write it at \
+                         the top level"
+                    );
+                } else if !value.value.is_null() {
+                    target
+                        .parameters
+                        .insert_written(&key, value.value, value.from_secret);
+                }
+            }
         }
     }
-    // As in the Raito CLI: a step skipped at the top level is skipped for every target.
-    target.skip_identity_store_sync |= skips.identity_store;
-    target.skip_data_source_sync |= skips.data_source;
-    target.skip_data_access_sync |= skips.data_access;
-    target.skip_data_usage_sync |= skips.data_usage;
 
     // Keys written in the target win over keys from its secrets.
     let written: BTreeSet<String> = target.parameters.keys().map(str::to_owned).collect();

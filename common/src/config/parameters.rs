@@ -36,6 +36,8 @@ pub struct Parameters {
 struct Entry {
     value: Value,
     sensitive: bool,
+    /// Written in the target itself (not merged from a secret).
+    written: bool,
 }
 
 impl Parameters {
@@ -52,9 +54,34 @@ impl Parameters {
     /// `sensitive` is true or if the key's name says so (it contains `password`, `secret`,
     /// `token`, `private-key` or `api-key`).
     pub fn insert(&mut self, key: &str, value: serde_json::Value, sensitive: bool) {
+        self.put(key, value, sensitive, false);
+    }
+
+    /// Like [`Parameters::insert`], for a key written in the target itself: a connector refuses
+    /// one it does not know (see [`Parameters::written_keys`]).
+    pub fn insert_written(&mut self, key: &str, value: serde_json::Value, sensitive: bool) {
+        self.put(key, value, sensitive, true);
+    }
+
+    fn put(&mut self, key: &str, value: serde_json::Value, sensitive: bool, written: bool) {
         let sensitive = sensitive || is_sensitive_key(key);
+        self.entries.insert(
+            key.to_owned(),
+            Entry {
+                value,
+                sensitive,
+                written,
+            },
+        );
+    }
+
+    /// The keys written in the target itself (not merged from a secret), in alphabetical order:
+    /// each must be a parameter of the connector (secrets may hold more).
+    pub fn written_keys(&self) -> impl Iterator<Item = &str> {
         self.entries
-            .insert(key.to_owned(), Entry { value, sensitive });
+            .iter()
+            .filter(|(_, entry)| entry.written)
+            .map(|(key, _)| key.as_str())
     }
 
     /// Whether `key` has a value.

@@ -13,6 +13,7 @@ use crate::aws::secrets::{self, SecretSource};
 pub type EnvLookup<'a> = &'a (dyn Fn(&str) -> Option<String> + Send + Sync);
 
 /// A resolved value, and whether any part of it was read from a secret.
+#[derive(Clone)]
 pub(crate) struct Resolved {
     pub value: Value,
     pub from_secret: bool,

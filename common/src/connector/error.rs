@@ -19,6 +19,18 @@ pub enum Error {
         available: String,
     },
 
+    /// `connector-name` names a Raito CLI plugin that has no connector here.
+    #[error(
+        "connector-name \"{name}\" is a Raito CLI plugin this bundle has no connector for \
+         (available: {available})"
+    )]
+    UnsupportedPlugin {
+        /// The name asked for.
+        name: String,
+        /// The names this build knows.
+        available: String,
+    },
+
     /// A parameter is missing or invalid; the message names the file, target and key.
     #[error(transparent)]
     Config(#[from] config::Error),
@@ -81,6 +93,7 @@ impl Error {
             Error::Connect { .. } | Error::Operation { .. } => true,
             Error::Output(e) => e.is_transient(),
             Error::UnknownConnector { .. }
+            | Error::UnsupportedPlugin { .. }
             | Error::Config(_)
             | Error::InvalidRequest { .. }
             | Error::PermissionDenied { .. } => false,

@@ -21,7 +21,7 @@ use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::model::usage::Statement;
 
 /// The four syncs, named as Raito's job types name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Users and groups (`IS`).
     IdentityStore,

@@ -48,24 +48,92 @@ impl ConnectorKind {
         }
     }
 
-    /// The connector registered under `name`.
+    /// The Raito CLI plugin (the `connector-name` Go users write) this connector replaces, if
+    /// any: a raito.yml written for the Go CLI selects it unchanged.
+    pub fn go_plugin(self) -> Option<&'static str> {
+        match self {
+            #[cfg(feature = "entra-id")]
+            ConnectorKind::EntraId => Some("raito-io/cli-plugin-azure-ad"),
+            #[cfg(feature = "ldap")]
+            ConnectorKind::Ldap => None,
+            #[cfg(feature = "okta")]
+            ConnectorKind::Okta => Some("raito-io/cli-plugin-okta"),
+            #[cfg(feature = "postgresql")]
+            ConnectorKind::Postgres => None,
+        }
+    }
+
+    /// The parameters a target of this connector may have.
+    pub fn parameters(self) -> &'static [&'static str] {
+        match self {
+            #[cfg(feature = "entra-id")]
+            ConnectorKind::EntraId => crate::connectors::entra_id::config::PARAMETERS,
+            #[cfg(feature = "ldap")]
+            ConnectorKind::Ldap => crate::connectors::ldap::config::PARAMETERS,
+            #[cfg(feature = "okta")]
+            ConnectorKind::Okta => crate::connectors::okta::config::PARAMETERS,
+            #[cfg(feature = "postgresql")]
+            ConnectorKind::Postgres => crate::connectors::postgres::config::PARAMETERS,
+        }
+    }
+
+    /// The connector registered under `name`: its name here, or the Raito CLI plugin it
+    /// replaces (`raito-io/cli-plugin-okta`). A Raito CLI plugin without a connector here is an
+    /// error saying so, with the connectors there are.
     pub fn from_name(name: &str) -> Result<Self, Error> {
-        Self::ALL
+        let wanted = name.trim().to_ascii_lowercase();
+        if let Some(kind) = Self::ALL
             .iter()
             .copied()
-            .find(|kind| kind.name() == name)
-            .ok_or_else(|| Error::UnknownConnector {
-                name: name.to_owned(),
-                available: Self::ALL
-                    .iter()
-                    .map(|kind| kind.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+            .find(|kind| kind.name() == wanted || kind.go_plugin() == Some(wanted.as_str()))
+        {
+            return Ok(kind);
+        }
+        let available = Self::ALL
+            .iter()
+            .map(|kind| match kind.go_plugin() {
+                Some(plugin) => format!("{} (or {plugin})", kind.name()),
+                None => kind.name().to_owned(),
             })
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(if wanted.contains('/') {
+            Error::UnsupportedPlugin {
+                name: name.to_owned(),
+                available,
+            }
+        } else {
+            Error::UnknownConnector {
+                name: name.to_owned(),
+                available,
+            }
+        })
+    }
+
+    /// Refuses a key written in the target that is not a parameter of this connector (the
+    /// Raito CLI's own keys never reach the parameters: see `config`).
+    fn check_keys(self, target: &Target) -> Result<(), Error> {
+        let known = self.parameters();
+        let Some(key) = target
+            .parameters
+            .written_keys()
+            .find(|k| !known.contains(k))
+        else {
+            return Ok(());
+        };
+        let at = crate::config::Location::file(target.parameters.origin())
+            .in_target(crate::config::TargetRef::Name(target.name.clone()))
+            .at_key(key);
+        Err(Error::Config(crate::config::Error::UnknownKey {
+            at,
+            connector: self.name().to_owned(),
+            known: known.join(", "),
+        }))
     }
 
     /// Builds this connector from a target's parameters (validated here, before any I/O).
     pub fn build(self, target: &Target) -> Result<Box<dyn Connector>, Error> {
+        self.check_keys(target)?;
         match self {
             #[cfg(feature = "entra-id")]
             ConnectorKind::EntraId => Ok(Box::new(crate::connectors::entra_id::EntraId::new(

@@ -138,7 +138,7 @@ pub struct Environment {
     /// The secret with the webhook signing secret.
     webhook_secret: Option<String>,
     /// Built on first use and kept, so the Raito token survives between invocations.
-    raito: OnceCell<raito::Client>,
+    raito: OnceCell<raito::Clients>,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -244,10 +244,12 @@ impl Environment {
         Ok(Config::from_yaml_str(&text, uri, &self.secrets).await?)
     }
 
-    async fn raito(&self, config: &Config) -> Result<&raito::Client, Error> {
+    /// The Raito clients: the default one from the Raito secret (`RAITO_SECRET_NAME`) or
+    /// raito.yml's top level, and those of targets with their own credentials.
+    async fn raito(&self, config: &Config) -> Result<&raito::Clients, Error> {
         self.raito
             .get_or_try_init(|| async {
-                let (domain, user, secret) = match &self.raito_secret {
+                let credentials = match &self.raito_secret {
                     Some(name) => {
                         let object = secret_object(&self.secrets, name)
                             .await
@@ -263,39 +265,39 @@ impl Environment {
                                     ))
                                 })
                         };
-                        (
+                        Ok((
                             field("domain")?,
                             field("api-user")?,
                             SecretString::from(field("api-secret")?),
-                        )
+                        ))
                     }
-                    None => {
-                        let missing = |key: &str| {
-                            Error::Credentials(format!(
-                                "set RAITO_SECRET_NAME, or `{key}` in {}",
-                                self.config_uri
-                            ))
-                        };
-                        (
-                            config.domain.clone().ok_or_else(|| missing("domain"))?,
-                            config.api_user.clone().ok_or_else(|| missing("api-user"))?,
-                            SecretString::from(
-                                config
-                                    .api_secret
-                                    .as_ref()
-                                    .ok_or_else(|| missing("api-secret"))?
-                                    .expose_secret()
-                                    .to_owned(),
-                            ),
-                        )
-                    }
+                    None => match (&config.domain, &config.api_user, &config.api_secret) {
+                        (Some(domain), Some(user), Some(secret)) => Ok((
+                            domain.clone(),
+                            user.clone(),
+                            SecretString::from(secret.expose_secret().to_owned()),
+                        )),
+                        _ => Err(format!(
+                            "no Raito credentials: set RAITO_SECRET_NAME, or `domain`, `api-user` \
+                             and `api-secret` in {}",
+                            self.config_uri
+                        )),
+                    },
                 };
-                let mut client = raito::ClientConfig::new(domain, user, secret);
-                if let Some(url) = &self.api_url {
-                    client.base_url = url.clone();
+                let (credentials, missing) = match credentials {
+                    Ok(credentials) => (credentials, None),
+                    Err(why) => (
+                        (String::new(), String::new(), SecretString::from("")),
+                        Some(why),
+                    ),
+                };
+                let (domain, user, secret) = credentials;
+                let mut template = raito::ClientConfig::new(domain, user, secret);
+                if let Some(url) = self.api_url.as_ref().or(config.raito_url.as_ref()) {
+                    template.base_url = url.clone();
                 }
-                client.cognito_endpoint = self.cognito_endpoint.clone();
-                Ok(raito::Client::new(client)?)
+                template.cognito_endpoint = self.cognito_endpoint.clone();
+                Ok::<_, Error>(raito::Clients::new(template, missing))
             })
             .await
     }

@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::config::{COGNITO_REGION, ClientConfig};
+use super::config::{COGNITO_REGION, ClientConfig, org_domain};
 use super::error::{Error, excerpt};
 
 const ORG_LOOKUP: &str = "org lookup";
@@ -66,9 +66,11 @@ impl Auth {
         if let Some(endpoint) = &config.cognito_endpoint {
             cognito = cognito.endpoint_url(endpoint);
         }
+        // Lower-cased, as the Go CLI does (`internal/auth/auth.go`, `fetchClientAppId`); the
+        // `Raito-Domain` header keeps the domain as configured.
         let org_url = base
             .join("admin/org/")
-            .and_then(|url| url.join(&config.domain.to_lowercase()))
+            .and_then(|url| url.join(&org_domain(&config.domain)))
             .map_err(|e| Error::InvalidConfig {
                 field: "base_url",
                 reason: e.to_string(),

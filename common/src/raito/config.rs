@@ -16,14 +16,25 @@ pub const DEFAULT_BASE_URL: &str = "https://api.raito.cloud/";
 /// The AWS region of Raito's Cognito user pool (fixed, as in the Raito CLI).
 pub const COGNITO_REGION: &str = "eu-central-1";
 
+/// The default `User-Agent`: what sends the calls and its version. The Go CLI sends
+/// `Raito CLI v<semver> (<date>)` (`internal/util/connect/connect.go`, `AddHeaders`); this is
+/// not the Go CLI, so it does not claim that name.
+pub(crate) const DEFAULT_USER_AGENT: &str = concat!(
+    "raito-sync/",
+    env!("CARGO_PKG_VERSION"),
+    " (Raito CLI compatible)"
+);
+
 /// How to reach and sign in to Raito Cloud.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The API's base URL; default [`DEFAULT_BASE_URL`] (the CLI's `raito-url-override`). A
     /// trailing `/` is added when missing; paths such as `query` go after it.
     pub base_url: String,
-    /// The organisation's domain, e.g. `acme`: lower-case letters, digits and `-`, starting
-    /// with a letter and not ending with `-`. Sent as `Raito-Domain`.
+    /// The organisation's domain, e.g. `acme`: once lower-cased, letters, digits and `-`,
+    /// starting with a letter and not ending with `-`. As in the Go CLI, the organisation
+    /// lookup (`GET admin/org/<domain>`) uses it lower-cased and the `Raito-Domain` header
+    /// carries it as written, so `Acme` is accepted.
     pub domain: String,
     /// The API user (an e-mail address or user name), sent to Cognito as `USERNAME`.
     pub api_user: String,
@@ -32,7 +43,8 @@ pub struct ClientConfig {
     /// The Cognito endpoint, e.g. `http://127.0.0.1:9229` for a stand-in; default `None`: the
     /// real endpoint of [`COGNITO_REGION`].
     pub cognito_endpoint: Option<String>,
-    /// The `User-Agent` of every Raito API call; default `raito-sync/<crate version>`.
+    /// The `User-Agent` of every Raito API call; default
+    /// `raito-sync/<crate version> (Raito CLI compatible)`.
     pub user_agent: String,
     /// Retries of failed requests; see [`RetryPolicy`].
     pub retry: RetryPolicy,
@@ -57,7 +69,7 @@ impl ClientConfig {
             api_user: api_user.into(),
             api_secret,
             cognito_endpoint: None,
-            user_agent: format!("raito-sync/{}", env!("CARGO_PKG_VERSION")),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
             retry: RetryPolicy::default(),
             token_refresh_margin: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -87,9 +99,12 @@ impl ClientConfig {
     }
 }
 
-/// Checks a domain against `^[a-z][a-z0-9-]*[a-z0-9]$`, as the Raito CLI does.
+/// Checks a domain, lower-cased, against `^[a-z][a-z0-9-]*[a-z0-9]$`, as the Raito CLI does
+/// before its organisation lookup (`internal/auth/auth.go`, `fetchClientAppId`): `Acme` is
+/// accepted, `ac_me` is not.
 pub fn validate_domain(domain: &str) -> Result<(), Error> {
-    let bytes = domain.as_bytes();
+    let lower = org_domain(domain);
+    let bytes = lower.as_bytes();
     let valid = bytes.len() >= 2
         && bytes[0].is_ascii_lowercase()
         && bytes[bytes.len() - 1] != b'-'
@@ -102,11 +117,17 @@ pub fn validate_domain(domain: &str) -> Result<(), Error> {
         Err(invalid(
             "domain",
             format!(
-                "\"{domain}\" is not a Raito domain: use lower-case letters, digits and '-', \
-                 starting with a letter and ending with a letter or digit"
+                "\"{domain}\" is not a Raito domain: use letters, digits and '-', starting \
+                 with a letter and ending with a letter or digit"
             ),
         ))
     }
+}
+
+/// The domain as the organisation lookup takes it: lower-cased (Go's `strings.ToLower`, which
+/// is Unicode-aware, like [`str::to_lowercase`]).
+pub(crate) fn org_domain(domain: &str) -> String {
+    domain.to_lowercase()
 }
 
 fn parse_http_url(field: &'static str, text: &str) -> Result<Url, Error> {

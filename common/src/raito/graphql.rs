@@ -1,7 +1,11 @@
 //! Every GraphQL operation this client sends, in one place: the documents are the files in
 //! `graphql/` (one operation per file), checked against `graphql/schema.graphql` at compile
-//! time by `graphql_client`, which also generates their typed variables and responses. This
-//! file also posts them to `POST {base}query` and reads the answers.
+//! time by `graphql_client`, which also generates their typed variables and responses. The
+//! one exception is `set_data_source_metadata`, which `graphql_client` cannot derive (see
+//! [`set_data_source_meta_data`]): its variables and answer are written here. The stand-in's
+//! tests (`dev/raito-standin/tests/it/documents.rs`) validate every file of `graphql/`
+//! against the schema with apollo-compiler, so the hand-written one is checked too. This file
+//! also posts them to `POST {base}query` and reads the answers.
 //!
 //! Two kinds of document:
 //! - **With variables** (`create_job`, `update_job`, `add_task_event`,
@@ -74,20 +78,36 @@ pub(crate) struct UpdateJob;
 )]
 pub(crate) struct AddTaskEvent;
 
-/// `setDataSourceMetaData`: the data source's object types and permissions. The input is the
-/// crate's own wire type, which leaves out empty fields as Raito expects. The Raito CLI selects
-/// `... on BaseError { message }`; `graphql_client` rejects an interface spread inside a union
-/// selection, so the document spells out the three members of `DataSourceResult` that
-/// implement `BaseError` (confirmed members of the real union).
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "src/raito/graphql/schema.graphql",
-    query_path = "src/raito/graphql/set_data_source_metadata.graphql",
-    variable_types("String", "crate::model::data_source::DataSourceMetaData"),
-    variables_derives = "Debug",
-    response_derives = "Debug"
-)]
-pub(crate) struct SetDataSourceMetaData;
+/// `setDataSourceMetaData`: the data source's object types and permissions, with the Go
+/// CLI's selection (raito-io/cli `internal/data_source/metadata.go`, `SetMetaData`:
+/// `... on DataSource{id},... on BaseError{message}`) plus `__typename`. `graphql_client` 0.16
+/// refuses an interface spread (`BaseError`) inside a union selection, so this document is not
+/// derived: the file is included as it is and its variables and answer are declared here, in
+/// the shape of a generated module. The input is the crate's own wire type, which leaves out
+/// empty fields as Raito expects.
+pub(crate) mod set_data_source_meta_data {
+    use serde::{Deserialize, Serialize};
+
+    use super::Member;
+    use crate::model::data_source::DataSourceMetaData;
+
+    /// The document, from its one home `graphql/set_data_source_metadata.graphql`.
+    pub(crate) const QUERY: &str = include_str!("graphql/set_data_source_metadata.graphql");
+    pub(crate) const OPERATION_NAME: &str = "SetDataSourceMetaData";
+
+    /// `$id: ID!`, `$input: DataSourceMetaDataInput!`.
+    #[derive(Debug, Serialize)]
+    pub(crate) struct Variables<'a> {
+        pub(crate) id: &'a str,
+        pub(crate) input: &'a DataSourceMetaData,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub(crate) struct ResponseData {
+        #[serde(rename = "setDataSourceMetaData")]
+        pub(crate) set_data_source_meta_data: Option<Member>,
+    }
+}
 
 /// `endOfTargetsSync`: sent once at the end of a run, with every job created.
 #[derive(GraphQLQuery)]
@@ -131,8 +151,10 @@ pub(crate) struct ImportDataSourceRequest;
 )]
 pub(crate) struct ImportIdentityRequest;
 
-/// `setIdentityStoreMetaData` (the Raito CLI's operation `SetMetaData`): the identity store's
-/// type and icon. Literals `@id`, `@type`, `@icon`.
+/// `setIdentityStoreMetaData` (the Raito CLI's operation `SetMetaData`, raito-io/cli
+/// `internal/identity_store/metadata.go`): the identity store's type and icon. Literals `@id`,
+/// `@type`, `@icon`. The Go CLI's selection `... on IdentityStore { id }` plus `__typename`;
+/// the answer is read as a [`Member`].
 #[derive(GraphQLQuery)]
 #[graphql(
     schema_path = "src/raito/graphql/schema.graphql",
@@ -242,6 +264,40 @@ pub(crate) struct AddSubtaskEvent;
     reason = "only its generated module is used: the document is sent after `inline`"
 )]
 pub(crate) struct JobSubtask;
+
+/// One member of a result union as this client reads it: which member answered and, when the
+/// document selects it (`... on BaseError { message }`), its message.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Member {
+    #[serde(rename = "__typename")]
+    pub(crate) typename: String,
+    #[serde(default)]
+    pub(crate) message: Option<String>,
+}
+
+impl Member {
+    /// `Ok` when the answer is the `expected` object type; any other member (an error type, or
+    /// a type this schema does not know) is [`Error::Rejected`] naming the member and, if
+    /// selected, its message. No answer at all (`null` without `errors`) is `Ok`, as in the Go
+    /// CLI.
+    pub(crate) fn require(
+        answer: Option<Member>,
+        operation: &'static str,
+        expected: &str,
+    ) -> Result<(), Error> {
+        let Some(member) = answer else {
+            return Ok(());
+        };
+        if member.typename == expected {
+            return Ok(());
+        }
+        let message = match member.message.filter(|m| !m.is_empty()) {
+            Some(message) => format!("{}: {message}", member.typename),
+            None => format!("{} instead of {expected}", member.typename),
+        };
+        Err(Error::Rejected { operation, message })
+    }
+}
 
 /// Replaces each placeholder string literal `"@name"` of `document` by `value` as a GraphQL
 /// string literal (JSON string escaping is valid GraphQL string escaping).

@@ -179,6 +179,24 @@ impl<'de> Deserialize<'de> for JobStatus {
     }
 }
 
+/// The `objectType` of each line of a task's result, as the Go CLI writes them
+/// (raito-io/cli internal/data_source/sync.go, internal/identity_store/sync.go,
+/// internal/access_provider/sync.go, internal/data_usage/sync.go).
+pub mod object_type {
+    /// The data objects of a data source import.
+    pub const DATA_OBJECTS: &str = "data objects";
+    /// The users of an identity store import.
+    pub const USERS: &str = "users";
+    /// The groups of an identity store import.
+    pub const GROUPS: &str = "groups";
+    /// The access providers of the export, applied to the target.
+    pub const EXPORTED_ACCESS_PROVIDERS: &str = "exported access providers";
+    /// The access providers imported from the target.
+    pub const IMPORTED_ACCESS_PROVIDERS: &str = "imported access providers";
+    /// The statements of a usage import.
+    pub const STATEMENTS: &str = "statements";
+}
+
 /// The counts of one kind of object in a task's result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskResult {
@@ -218,7 +236,12 @@ impl TaskResult {
                 removed,
                 updated,
                 ..
-            }) => vec![line(object_type, *added, *updated, *removed, 0)],
+            }) => {
+                // Go counts the import's warnings as failed (internal/data_source/sync.go and
+                // internal/access_provider/sync.go, ProcessResults).
+                let warnings = result.as_ref().map_or(0, |r| r.warnings().len() as i64);
+                vec![line(object_type, *added, *updated, *removed, warnings)]
+            }
             Some(SubtaskResult::IdentityStoreImport {
                 users_added,
                 users_removed,
@@ -228,8 +251,20 @@ impl TaskResult {
                 groups_updated,
                 ..
             }) => vec![
-                line("user", *users_added, *users_updated, *users_removed, 0),
-                line("group", *groups_added, *groups_updated, *groups_removed, 0),
+                line(
+                    object_type::USERS,
+                    *users_added,
+                    *users_updated,
+                    *users_removed,
+                    0,
+                ),
+                line(
+                    object_type::GROUPS,
+                    *groups_added,
+                    *groups_updated,
+                    *groups_removed,
+                    0,
+                ),
             ],
             Some(SubtaskResult::DataUsageImport {
                 statements_added,

@@ -1,20 +1,22 @@
 //! `setDataSourceMetaData` and `setIdentityStoreMetaData`: tell Raito what a data source (object
 //! types, permissions, access provider types) or an identity store (type, icon, linking) is
 //! before its files are imported. The data source input is the crate's own wire type,
-//! [`DataSourceMetaData`], sent as it serialises (empty fields left out).
+//! [`DataSourceMetaData`], sent as it serialises (empty fields left out). Both answers are read
+//! by `__typename`: anything but the data source or identity store is [`Error::Rejected`].
 
 use std::borrow::Cow;
 
 use super::client::Client;
 use super::error::{Error, Idempotency};
-use super::graphql::{self, SetDataSourceMetaData, set_data_source_meta_data, set_meta_data};
+use super::graphql::{self, Member, set_data_source_meta_data, set_meta_data};
 use crate::model::data_source::DataSourceMetaData;
 use crate::model::identity::IdentityStoreMetaData;
 
 impl Client {
     /// Sets the metadata of data source `data_source_id`. Idempotent (it replaces the
-    /// metadata), so it is retried like a read. An error member in the answer
-    /// (`BaseError.message`, e.g. permission denied, not found) is [`Error::Rejected`].
+    /// metadata), so it is retried like a read. Any answer but the `DataSource` (a `BaseError`
+    /// such as permission denied or not found) is [`Error::Rejected`] naming the error type and
+    /// its message.
     pub async fn set_data_source_metadata(
         &self,
         data_source_id: &str,
@@ -22,30 +24,25 @@ impl Client {
     ) -> Result<(), Error> {
         const OPERATION: &str = "setDataSourceMetaData";
         let variables = set_data_source_meta_data::Variables {
-            id: data_source_id.to_owned(),
-            input: metadata.clone(),
+            id: data_source_id,
+            input: metadata,
         };
-        let data = self
-            .graphql::<SetDataSourceMetaData>(OPERATION, Idempotency::Idempotent, variables)
+        let data: set_data_source_meta_data::ResponseData = self
+            .graphql_document(
+                OPERATION,
+                Idempotency::Idempotent,
+                Cow::Borrowed(set_data_source_meta_data::QUERY),
+                set_data_source_meta_data::OPERATION_NAME,
+                &variables,
+            )
             .await?;
-        use set_data_source_meta_data::SetDataSourceMetaDataSetDataSourceMetaData as Answer;
-        match data.set_data_source_meta_data {
-            Some(Answer::DataSource(_)) | None => Ok(()),
-            Some(other) => match error_message(&other) {
-                Some(message) if !message.is_empty() => Err(Error::Rejected {
-                    operation: OPERATION,
-                    message: message.to_owned(),
-                }),
-                _ => Ok(()),
-            },
-        }
+        Member::require(data.set_data_source_meta_data, OPERATION, "DataSource")
     }
-}
 
-impl Client {
     /// Sets the metadata of identity store `identity_store_id`, as the Raito CLI's
-    /// `SetMetaData` does (values inline, see `graphql.rs`). Idempotent. An error member in the
-    /// answer (permission denied, not found) is [`Error::Rejected`].
+    /// `SetMetaData` does (values inline, see `graphql.rs`). Idempotent. Any answer but the
+    /// `IdentityStore` is [`Error::Rejected`] naming the member (the Go CLI selects no error
+    /// message, and neither does this document).
     pub async fn set_identity_store_metadata(
         &self,
         identity_store_id: &str,
@@ -64,7 +61,7 @@ impl Client {
             can_be_linked: metadata.can_be_linked,
             can_be_master: metadata.can_be_master,
         };
-        let data: set_meta_data::ResponseData = self
+        let data: IdentityStoreAnswer = self
             .graphql_document(
                 OPERATION,
                 Idempotency::Idempotent,
@@ -73,30 +70,18 @@ impl Client {
                 &variables,
             )
             .await?;
-        use set_meta_data::SetMetaDataSetIdentityStoreMetaData as Answer;
-        let message = match &data.set_identity_store_meta_data {
-            Some(Answer::PermissionDeniedError(e)) => Some(&e.message),
-            Some(Answer::NotFoundError(e)) => Some(&e.message),
-            _ => None,
-        };
-        match message {
-            Some(message) if !message.is_empty() => Err(Error::Rejected {
-                operation: OPERATION,
-                message: message.clone(),
-            }),
-            _ => Ok(()),
-        }
+        Member::require(
+            data.set_identity_store_meta_data,
+            OPERATION,
+            "IdentityStore",
+        )
     }
 }
 
-fn error_message(
-    answer: &set_data_source_meta_data::SetDataSourceMetaDataSetDataSourceMetaData,
-) -> Option<&str> {
-    use set_data_source_meta_data::SetDataSourceMetaDataSetDataSourceMetaData as Answer;
-    match answer {
-        Answer::PermissionDeniedError(e) => Some(&e.message),
-        Answer::NotFoundError(e) => Some(&e.message),
-        Answer::InvalidInputError(e) => Some(&e.message),
-        _ => None,
-    }
+/// The `data` of `SetMetaData`, read by `__typename` rather than as the generated union (which
+/// would fail to decode a member this schema does not know).
+#[derive(serde::Deserialize)]
+struct IdentityStoreAnswer {
+    #[serde(rename = "setIdentityStoreMetaData")]
+    set_identity_store_meta_data: Option<Member>,
 }

@@ -10,6 +10,7 @@
 mod access;
 mod auth;
 mod client;
+mod clients;
 mod config;
 mod error;
 mod graphql;
@@ -21,11 +22,12 @@ mod usage;
 
 pub use access::ACCESS_SYNC_SUBTASK;
 pub use client::Client;
+pub use clients::Clients;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};
 pub use error::{BODY_EXCERPT, BoxError, Error};
 pub use jobs::{
     DEFAULT_POLL_INTERVAL, IdentityImport, JobId, JobStatus, JobTarget, MAX_POLL_FAILURES, Subtask,
-    SubtaskOutcome, SubtaskResult, SubtaskState, TaskEvent, TaskResult,
+    SubtaskOutcome, SubtaskResult, SubtaskState, TaskEvent, TaskResult, object_type,
 };
 pub use retry::RetryPolicy;
 pub use upload::{BodyFuture, BodyOpener, Upload};

@@ -569,7 +569,12 @@ pub async fn import(
                 "accessProvider"
             }
         });
-        let result = sync.sync_from_target(&mut counting).await;
+        // The target's locks and tag rules, as the Raito CLI applies them.
+        let settings = &target.settings;
+        let mut changing = super::post::Changing::new(&mut counting, |ap: &mut AccessProvider| {
+            super::post::access_provider(ap, &settings.locks, &settings.tags)
+        });
+        let result = sync.sync_from_target(&mut changing).await;
         let counts = counting.into_counts();
         if let Err(error) = result {
             writer.abort().await;

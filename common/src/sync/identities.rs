@@ -49,13 +49,16 @@ pub async fn run(
         let result = {
             let mut user_sink = CountingSink::new(&mut user_writer, |_: &User| "user");
             let mut group_sink = CountingSink::new(&mut group_writer, |_: &Group| "group");
-            sync.sync_identities(&mut user_sink, &mut group_sink)
-                .await
-                .map(|()| {
-                    let mut counts = user_sink.into_counts();
-                    counts.extend(group_sink.into_counts());
-                    counts
-                })
+            let tags = &target.settings.tags;
+            let mut machines = super::post::Changing::new(&mut user_sink, |user: &mut User| {
+                super::post::user(user, tags)
+            });
+            let result = sync.sync_identities(&mut machines, &mut group_sink).await;
+            result.map(|()| {
+                let mut counts = user_sink.into_counts();
+                counts.extend(group_sink.into_counts());
+                counts
+            })
         };
         let counts = match result {
             Ok(counts) => counts,

@@ -124,8 +124,12 @@ async fn write_objects(
             .await
             .map_err(output_error)?;
     }
+    let tags = &target.settings.tags;
+    let mut owners = super::post::Changing::new(&mut counting, |object: &mut DataObject| {
+        super::post::data_object(object, tags)
+    });
     let mut filled = UnderDataSource {
-        inner: &mut counting,
+        inner: &mut owners,
         data_source_id: &request.data_source_id,
     };
     sync.sync_data_objects(request, &mut filled)

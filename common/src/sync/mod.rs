@@ -5,6 +5,7 @@
 pub mod access;
 pub mod identities;
 pub mod metadata;
+pub mod post;
 pub mod run;
 pub mod staging;
 pub mod usage;

@@ -16,7 +16,9 @@ use super::{Outcome, Report, access, identities, metadata, usage};
 use crate::config::{Config, Target};
 use crate::connector::{self, ApplyMode, Connector, DataSourceRequest, Step, UsageRequest};
 use crate::output::{self, Destination, Written};
-use crate::raito::{self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
+use crate::raito::{
+    self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult, object_type,
+};
 
 /// What to run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -210,7 +212,7 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
 /// Runs `steps` (data source, identity store, data access, data usage: in that order) for every selected target
 /// and reports them to Raito Cloud.
 pub async fn run(
-    raito: &raito::Client,
+    raito: &raito::Clients,
     config: &Config,
     selection: &Selection,
     steps: &[Step],
@@ -219,12 +221,36 @@ pub async fn run(
 ) -> Result<RunSummary, RunError> {
     let started = std::time::Instant::now();
     let targets = select(config, selection)?;
+    // raito.yml's `maximum-file-size` caps each usage file, as in the Raito CLI.
+    let limits = Limits {
+        usage_part_bytes: config
+            .settings
+            .maximum_file_size
+            .unwrap_or(limits.usage_part_bytes),
+        ..limits
+    };
     let mut summary = RunSummary::default();
-    let mut jobs = Vec::new();
+    // The jobs created, per organisation (client).
+    let mut jobs: Vec<(raito::Client, Vec<JobId>)> = Vec::new();
     for target in targets {
         let span = tracing::info_span!("target", target = %target.name);
+        let client = match raito.client(&target.settings.raito) {
+            Ok(client) => client,
+            Err(error) => {
+                let _entered = span.enter();
+                tracing::error!(%error, "no Raito Cloud client for this target");
+                summary.targets.push(TargetSummary {
+                    name: target.name.clone(),
+                    status: TargetStatus::Failed,
+                    job_id: None,
+                    steps: Vec::new(),
+                    message: Some(format!("signing in to Raito Cloud: {error}")),
+                });
+                continue;
+            }
+        };
         let run = TargetRun {
-            raito,
+            raito: &client,
             target,
             selection,
             staging,
@@ -232,18 +258,29 @@ pub async fn run(
         };
         let result = run.run(steps).instrument(span).await;
         if let Some(job) = &result.job_id {
-            jobs.push(JobId::from(job.clone()));
+            let job = JobId::from(job.clone());
+            match jobs.iter_mut().find(|(c, _)| same_organisation(c, &client)) {
+                Some((_, list)) => list.push(job),
+                None => jobs.push((client, vec![job])),
+            }
         }
         summary.targets.push(result);
     }
-    if !jobs.is_empty() {
-        // Raito starts its post-processing here; a failure does not undo the imports.
-        if let Err(error) = raito.end_of_targets_sync(&jobs).await {
-            tracing::warn!(%error, "endOfTargetsSync failed");
+    // Raito starts its post-processing here, in each organisation; a failure does not undo the
+    // imports. The Go CLI sends it after every run, triggered ones too (raito-io/cli
+    // internal/target_sync/sync_job.go, Finalize).
+    for (client, jobs) in &jobs {
+        if let Err(error) = client.end_of_targets_sync(jobs).await {
+            tracing::warn!(%error, domain = %client.config().domain, "endOfTargetsSync failed");
         }
     }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(summary)
+}
+
+fn same_organisation(a: &raito::Client, b: &raito::Client) -> bool {
+    let (a, b) = (a.config(), b.config());
+    a.base_url == b.base_url && a.domain == b.domain && a.api_user == b.api_user
 }
 
 /// The steps a run can do, in the order the Raito CLI runs them.
@@ -511,6 +548,7 @@ impl StepContext<'_> {
         subtask: raito::Subtask,
         object_type: &str,
         summary: &mut StepSummary,
+        first: Vec<TaskResult>,
     ) -> Result<(), String> {
         self.task(JobStatus::Queued, Vec::new(), Vec::new()).await;
         let limits = self.run.limits;
@@ -530,7 +568,11 @@ impl StepContext<'_> {
             tracing::warn!(warning = %warning, "Raito's import reported a warning");
         }
         tracing::info!(counts = ?summary.counts, imported = ?outcome.result, "imported");
-        let counts = TaskResult::from_subtask_result(object_type, &outcome.result);
+        let mut counts = first;
+        counts.extend(TaskResult::from_subtask_result(
+            object_type,
+            &outcome.result,
+        ));
         summary.imported = outcome.result;
         self.task(JobStatus::Completed, Vec::new(), counts).await;
         Ok(())
@@ -602,7 +644,8 @@ impl StepContext<'_> {
             .import_data_source(self.job, &data_source_id, delete_untouched, key)
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
-        self.finish_import(subtask, "dataobject", summary).await
+        self.finish_import(subtask, object_type::DATA_OBJECTS, summary, Vec::new())
+            .await
     }
 
     /// The identity store step: metadata, users and groups, upload, import.
@@ -666,7 +709,8 @@ impl StepContext<'_> {
             )
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
-        self.finish_import(subtask, "", summary).await
+        self.finish_import(subtask, object_type::USERS, summary, Vec::new())
+            .await
     }
 
     /// The data usage step: Raito's `usageLastUsed`, the statements after it (stopping in time
@@ -729,14 +773,13 @@ impl StepContext<'_> {
             .copied()
             .unwrap_or(0);
         if statements == 0 {
+            // Still uploaded and imported, as the Go CLI does (internal/data_usage/sync.go has
+            // no emptiness check): Raito records the run.
             let since = dates
                 .last_used
                 .map_or("the window".to_owned(), |t| t.to_string());
-            tracing::info!(since, "no new statements: nothing to import");
+            tracing::info!(since, "no new statements");
             summary.message = Some(format!("no new statements after {since}"));
-            self.task(JobStatus::Completed, Vec::new(), Vec::new())
-                .await;
-            return Ok(());
         }
         let keys = self.upload(&report.written).await?;
         let subtask = self
@@ -745,7 +788,8 @@ impl StepContext<'_> {
             .import_data_usage(self.job, &data_source_id, keys)
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
-        self.finish_import(subtask, "statement", summary).await
+        self.finish_import(subtask, object_type::STATEMENTS, summary, Vec::new())
+            .await
     }
 }
 
@@ -778,18 +822,28 @@ impl StepContext<'_> {
         let exported = self
             .export_and_apply(connector, &data_source_id, summary)
             .await;
-        let received = exported.as_ref().ok().and_then(|h| h.file_build_time);
+        let received = exported.as_ref().ok().and_then(|e| e.received);
         let status = if exported.is_ok() {
             JobStatus::Completed
         } else {
             JobStatus::Failed
         };
         self.access_sync_event(status, received).await;
-        exported?;
+        let exported = exported?;
+        // Go reports the access providers the connector handled first (raito-io/cli
+        // internal/access_provider/sync.go, accessSyncExport), then those imported.
+        let exported = vec![TaskResult {
+            object_type: object_type::EXPORTED_ACCESS_PROVIDERS.to_owned(),
+            added: i64::try_from(exported.access_providers).unwrap_or(i64::MAX),
+            updated: 0,
+            removed: 0,
+            failed: 0,
+        }];
 
-        if selection.access_out_of_sync_only {
-            self.task(JobStatus::Completed, Vec::new(), Vec::new())
-                .await;
+        // An apUpdate run never imports (cmd/run.go, handleApUpdateTrigger), nor a target with
+        // skip-data-access-import.
+        if selection.access_out_of_sync_only || target.settings.skip_data_access_import {
+            self.task(JobStatus::Completed, Vec::new(), exported).await;
             return Ok(());
         }
         let destination = self.destination("access-providers.json").await?;
@@ -807,23 +861,30 @@ impl StepContext<'_> {
             .import_access_providers(self.job, &data_source_id, target.delete_untouched, key)
             .await
             .map_err(|e| format!("requesting the access import: {e}"))?;
-        self.finish_import(subtask, "accessprovider", summary).await
+        self.finish_import(
+            subtask,
+            object_type::IMPORTED_ACCESS_PROVIDERS,
+            summary,
+            exported,
+        )
+        .await
     }
 
-    /// Asks Raito for the export, applies it, and imports the feedback; returns the export's
-    /// header.
+    /// Asks Raito for the export, applies it, and imports the feedback; returns what was
+    /// exported.
     async fn export_and_apply(
         &self,
         connector: &dyn Connector,
         data_source_id: &str,
         summary: &mut StepSummary,
-    ) -> Result<crate::access_file::Header, String> {
+    ) -> Result<Exported, String> {
         let (raito, limits) = (self.run.raito, self.run.limits);
         let subtask = raito
             .export_access_providers(
                 self.job,
                 data_source_id,
-                self.run.selection.access_out_of_sync_only,
+                self.run.selection.access_out_of_sync_only
+                    || self.run.target.settings.only_out_of_sync_data,
             )
             .await
             .map_err(|e| format!("requesting the access export: {e}"))?;
@@ -884,10 +945,9 @@ impl StepContext<'_> {
                  feedback"
             ));
         }
-        if applied.report.written.iter().all(|w| w.elements == 0) {
-            tracing::info!("the export has no access provider: no feedback to import");
-            return Ok(applied.header);
-        }
+        // An empty feedback file is still uploaded and imported, as the Go CLI does
+        // (internal/access_provider/sync.go has no emptiness check).
+        let access_providers = applied.report.written.iter().map(|w| w.elements).sum();
         let keys = self.upload(&applied.report.written).await?;
         let key = keys.first().ok_or("the apply wrote no feedback file")?;
         let subtask = raito
@@ -907,7 +967,10 @@ impl StepContext<'_> {
         for warning in outcome.result.iter().flat_map(|r| r.warnings()) {
             tracing::warn!(warning = %warning, "Raito's feedback import reported a warning");
         }
-        Ok(applied.header)
+        Ok(Exported {
+            received: applied.header.file_build_time,
+            access_providers,
+        })
     }
 
     /// The client-side `AccessSync` subtask event; failures are only logged, as Raito ignores
@@ -922,6 +985,14 @@ impl StepContext<'_> {
             tracing::warn!(%error, ?status, "could not report the AccessSync subtask event");
         }
     }
+}
+
+/// What the export side of an access step did.
+struct Exported {
+    /// The export's `fileBuildTime`, reported back as the `AccessSync` subtask's receivedDate.
+    received: Option<i64>,
+    /// The access providers in the export (one feedback element each).
+    access_providers: u64,
 }
 
 /// The usage parts of one step, staged as `<job>/<target>/usage-0001.json`, ….

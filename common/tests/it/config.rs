@@ -234,11 +234,14 @@ targets:
 "#;
     let config = parse(text, &[]).await.unwrap();
     let params = &config.targets[0].parameters;
+    assert!(
+        config.targets[0].settings.locks.who.all,
+        "a Raito CLI key is a setting, never a parameter"
+    );
 
     assert_eq!(
         params.keys().collect::<Vec<_>>(),
         [
-            "lock-all-who",
             "sf-account",
             "sf-excluded-databases",
             "sf-roles",
@@ -254,11 +257,7 @@ targets:
         params.string("sf-warehouse-size").unwrap().as_deref(),
         Some("4")
     );
-    assert_eq!(
-        params.string("lock-all-who").unwrap().as_deref(),
-        Some("true")
-    );
-    assert_eq!(params.bool("lock-all-who").unwrap(), Some(true));
+
     assert_eq!(params.bool("sf-standard-edition").unwrap(), Some(false));
     assert_eq!(
         params.list("sf-excluded-databases").unwrap(),
@@ -343,19 +342,233 @@ async fn invalid_yaml_is_reported_with_the_file_and_the_line() {
     assert!(message.contains("line"), "{message}");
 }
 
+/// Every top-level key the Go CLI reads from raito.yml (raito-io/cli cmd/root.go, cmd/run.go,
+/// internal/constants/constants.go) is accepted; a key the Go CLI ignores (`dev: true`, in its
+/// own cmd/testdata/config1.yml) is warned about, not refused.
 #[tokio::test]
-async fn cli_settings_are_ignored_but_unknown_top_level_keys_are_rejected() {
-    let config = parse("debug: true\nlog-level: info\nfrequency: 60\n", &[])
-        .await
-        .unwrap();
-    assert!(config.targets.is_empty());
-
-    let err = parse("pg-host: db\n", &[]).await.unwrap_err();
-    assert!(matches!(err, Error::UnknownKey { .. }), "{err:?}");
+async fn every_go_cli_key_is_accepted_and_unknown_top_level_keys_are_not_refused() {
+    let text = r#"
+dev: true
+debug: true
+log-file: /tmp/raito.log
+log-output: true
+frequency: 60
+cron: "0 * * * *"
+sync-at-startup: true
+only-targets: "a , b"
+disable-websocket: true
+disable-log-forwarding: false
+disable-log-forwarding-data-source-sync: true
+disable-log-forwarding-identity-store-sync: false
+disable-log-forwarding-data-access-sync: false
+disable-log-forwarding-data-usage-sync: true
+disable-log-forwarding-resource-provider-sync: true
+disable-log-forwarding-tag-sync: true
+skip-authentication: false
+skip-file-upload: false
+file-backup-location: /tmp/backups
+maximum-backups-per-target: 3
+maximum-file-size: 64mb
+repositories:
+  - name: raito-io
+    token: x
+data-object-enrichers:
+  - name: collibra
+    connector-name: raito-io/cli-plugin-collibra
+raito-url-override: https://api.example.test/
+skip-tag-sync: true
+skip-resource-provider-sync: true
+Lock-All-Who: true
+targets:
+  - name: a
+    connector-name: postgresql
+  - name: b
+    connector-name: okta
+  - name: c
+    connector-name: okta
+"#;
+    let config = parse(text, &[]).await.unwrap();
+    let names: Vec<&str> = config.targets.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"], "only-targets");
+    let settings = &config.settings;
+    assert!(settings.debug);
+    assert_eq!(settings.maximum_file_size, Some(64 << 20));
+    use raito_common::connector::Step;
+    assert!(!settings.log_forwarding.enabled(Step::DataSource));
+    assert!(!settings.log_forwarding.enabled(Step::DataUsage));
+    assert!(settings.log_forwarding.enabled(Step::DataAccess));
+    assert_eq!(
+        config.raito_url.as_deref(),
+        Some("https://api.example.test/")
+    );
     assert!(
-        err.to_string()
-            .starts_with("raito.yml: key \"pg-host\": unknown top-level key"),
-        "{err}"
+        config.targets[0].settings.locks.who.all,
+        "keys are read in lower case, and a top-level lock is every target's default"
+    );
+
+    // `only-targets` naming no target is a mistake worth stopping for.
+    let err = parse(
+        "only-targets: nope\ntargets:\n  - connector-name: okta\n",
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("\"nope\""), "{err}");
+}
+
+/// Every per-target key of the Go CLI (internal/target/types/model.go, BaseTargetConfig) is a
+/// setting of the target; none reaches the connector's parameters.
+#[tokio::test]
+async fn every_go_cli_target_key_is_a_setting_never_a_parameter() {
+    let text = r#"
+targets:
+  - name: t
+    connector-name: okta
+    connector-version: latest
+    api-user: other@example.com
+    api-secret: other-secret
+    domain: Other-Org
+    raito-url-override: https://other.example.test/
+    lock-all-who: true
+    lock-who-by-name: "A.*, B"
+    lock-who-by-tag: "env:prod"
+    lock-who-when-incomplete: true
+    lock-all-inheritance: true
+    lock-inheritance-by-name: X
+    lock-inheritance-by-tag: "k:v"
+    lock-inheritance-when-incomplete: false
+    lock-all-what: false
+    lock-what-by-name: Y
+    lock-what-by-tag: "k:v"
+    lock-what-when-incomplete: true
+    lock-all-names: false
+    lock-names-by-name: Z
+    lock-names-by-tag: "k:v"
+    lock-names-when-incomplete: true
+    lock-all-delete: true
+    lock-delete-by-name: W
+    lock-delete-by-tag: "k:v"
+    lock-delete-when-incomplete: true
+    lock-all-owners: true
+    make-not-internalizable: SYSADMIN
+    fully-lock-all: false
+    fully-lock-by-name: SECURITYADMIN
+    fully-lock-by-tag: "system:true"
+    fully-lock-when-incomplete: false
+    tag-overwrite-key-for-access-provider-name: display
+    tag-overwrite-key-for-access-provider-owners: owner
+    tag-overwrite-key-for-data-object-owners: owner
+    tag-key-and-value-for-user-is-machine: "kind:service"
+    skip-data-access-import: true
+    only-out-of-sync-data: true
+    delete-temp-files: true
+    file-backup-location: /tmp
+    maximum-backups-per-target: 2
+    skip-tag-sync: true
+    skip-resource-provider: true
+    replace-tags: true
+    okta-domain: acme.okta.com
+    okta-token: t
+"#;
+    let config = parse(text, &[]).await.unwrap();
+    let target = &config.targets[0];
+    assert_eq!(
+        target.parameters.keys().collect::<Vec<_>>(),
+        ["okta-domain", "okta-token"],
+        "only the connector's own keys are parameters"
+    );
+    let settings = &target.settings;
+    assert_eq!(
+        settings.raito.api_user.as_deref(),
+        Some("other@example.com")
+    );
+    assert_eq!(settings.raito.domain.as_deref(), Some("Other-Org"));
+    assert_eq!(
+        settings.raito.api_secret.as_ref().unwrap().expose_secret(),
+        "other-secret"
+    );
+    assert!(settings.locks.who.all && settings.locks.who.by_name.matches("B"));
+    assert!(settings.locks.fully.by_tag.matches("system:true"));
+    assert!(settings.locks.make_not_internalizable.matches("SYSADMIN"));
+    assert_eq!(
+        settings.tags.user_is_machine,
+        Some(("kind".to_owned(), "service".to_owned()))
+    );
+    assert!(settings.skip_data_access_import && settings.only_out_of_sync_data);
+    assert!(
+        !format!("{config:?}").contains("other-secret"),
+        "the target's api-secret is redacted"
+    );
+    // The connector builds: no Raito CLI key is taken for an unknown parameter.
+    raito_common::connector::build(target).unwrap();
+}
+
+/// Inside a target, a key that is neither the Raito CLI's nor the connector's is an error
+/// naming file, target and key (a typo is caught).
+#[tokio::test]
+async fn a_target_key_nobody_knows_is_an_error_naming_it() {
+    let text = "targets:\n  - name: idp\n    connector-name: okta\n    okta-domain: a.okta.com\n    okta-tokne: x\n    delete-untouchd: false\n";
+    let config = parse(text, &[]).await.unwrap();
+    let Err(err) = raito_common::connector::build(&config.targets[0]) else {
+        panic!("a typo was accepted");
+    };
+    let message = err.to_string();
+    assert!(
+        message.starts_with("raito.yml: target \"idp\": key \"delete-untouchd\": unknown key"),
+        "{message}"
+    );
+    assert!(
+        message.contains("okta-domain"),
+        "lists the parameters: {message}"
+    );
+}
+
+/// The Go CLI's single-target form: a top-level connector-name and its keys, no `targets`.
+#[tokio::test]
+async fn the_single_target_form_is_one_target() {
+    let text = "api-user: u\napi-secret: s\ndomain: d\nconnector-name: raito-io/cli-plugin-okta\nname: idp\nidentity-store-id: is-1\nokta-domain: a.okta.com\nokta-token: t\nlock-all-who: true\ndebug: true\n";
+    let config = parse(text, &[]).await.unwrap();
+    assert_eq!(config.targets.len(), 1);
+    let target = &config.targets[0];
+    assert_eq!(target.name, "idp");
+    assert_eq!(target.identity_store_id.as_deref(), Some("is-1"));
+    assert_eq!(
+        target.parameters.keys().collect::<Vec<_>>(),
+        ["okta-domain", "okta-token"]
+    );
+    assert!(target.settings.locks.who.all);
+    assert!(config.settings.debug);
+    assert_eq!(config.api_user.as_deref(), Some("u"));
+    assert_eq!(
+        raito_common::connector::build(target).unwrap().name(),
+        "okta",
+        "the Go plugin's name selects our connector"
+    );
+}
+
+/// `connector-name` as Go users write it: the plugin's repository selects our connector; a
+/// Go plugin we do not have is an error listing the ones we do.
+#[tokio::test]
+async fn go_plugin_names_select_our_connectors() {
+    let text = "targets:\n  - name: a\n    connector-name: raito-io/cli-plugin-azure-ad\n    entra-tenant-id: t\n    entra-client-id: c\n    entra-client-secret: s\n  - name: b\n    connector-name: raito-io/cli-plugin-snowflake\n";
+    let config = parse(text, &[]).await.unwrap();
+    assert_eq!(
+        raito_common::connector::build(&config.targets[0])
+            .unwrap()
+            .name(),
+        "entra-id"
+    );
+    let Err(err) = raito_common::connector::build(&config.targets[1]) else {
+        panic!("snowflake is not here yet");
+    };
+    let message = err.to_string();
+    assert!(
+        message.contains("\"raito-io/cli-plugin-snowflake\" is a Raito CLI plugin"),
+        "{message}"
+    );
+    assert!(
+        message.contains("okta (or raito-io/cli-plugin-okta)"),
+        "{message}"
     );
 }
 

@@ -14,7 +14,7 @@ use raito_common::model::data_source::{DataObjectType, DataSourceMetaData};
 use raito_common::model::identity::IdentityStoreMetaData;
 use raito_common::raito::{
     Client, ClientConfig, Error, IdentityImport, JobId, JobStatus, JobTarget, RetryPolicy, Subtask,
-    SubtaskResult, TaskEvent, TaskResult, Upload, UsageDates,
+    SubtaskResult, TaskEvent, TaskResult, Upload, UsageDates, object_type,
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -551,7 +551,7 @@ async fn an_unknown_domain_is_an_authentication_error() {
 #[tokio::test]
 async fn an_invalid_domain_or_url_is_rejected_before_any_request() {
     let server = Server::start(raito(|_| job_answer())).await;
-    for domain in ["Acme", "-acme", "acme-", "a", "ac_me", "ac.me", ""] {
+    for domain in ["-acme", "acme-", "a", "ac_me", "ac.me", ""] {
         let mut config = config(&server);
         config.domain = domain.to_owned();
         let error = Client::new(config).unwrap_err();
@@ -900,7 +900,7 @@ async fn a_task_event_sends_the_job_type_status_and_counts() {
             errors: Vec::new(),
             warnings: vec!["a warning".into()],
             result: vec![TaskResult {
-                object_type: "dataobject".into(),
+                object_type: "data objects".into(),
                 added: 3,
                 updated: 2,
                 removed: 1,
@@ -926,7 +926,7 @@ async fn a_task_event_sends_the_job_type_status_and_counts() {
     assert!(input.get("errors").is_none());
     assert_eq!(
         input["result"],
-        json!([{"objectType": "dataobject", "added": 3, "updated": 2, "removed": 1, "failed": 0}])
+        json!([{"objectType": "data objects", "added": 3, "updated": 2, "removed": 1, "failed": 0}])
     );
 }
 
@@ -981,7 +981,9 @@ async fn data_source_metadata_is_sent_as_the_wire_type_and_an_error_member_is_re
             .is_none()
     );
     match error {
-        Error::Rejected { message, .. } => assert_eq!(message, "not yours"),
+        Error::Rejected { message, .. } => {
+            assert_eq!(message, "PermissionDeniedError: not yours")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -1103,7 +1105,9 @@ async fn identity_store_metadata_is_sent_like_the_cli_and_not_found_is_rejected(
         "{document}"
     );
     match error {
-        Error::Rejected { message, .. } => assert_eq!(message, "no such identity store"),
+        Error::Rejected { message, .. } => {
+            assert_eq!(message, "NotFoundError: no such identity store")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -1363,14 +1367,16 @@ async fn waiting_polls_until_completed_and_returns_the_result() {
             warnings: vec!["w".into()],
         })
     );
+    // Go's line for a data source import: "data objects", the warnings counted as failed
+    // (raito-io/cli internal/data_source/sync.go, ProcessResults).
     assert_eq!(
-        TaskResult::from_subtask_result("dataobject", &outcome.result),
+        TaskResult::from_subtask_result(object_type::DATA_OBJECTS, &outcome.result),
         vec![TaskResult {
-            object_type: "dataobject".into(),
+            object_type: "data objects".into(),
             added: 3,
             updated: 2,
             removed: 1,
-            failed: 0
+            failed: 1
         }]
     );
     let polls = server.graphql_requests();
@@ -1716,6 +1722,163 @@ fn subtask_results_serialise_tagged_by_kind() {
         .into_iter()
         .map(|line| (line.object_type.clone(), line))
         .collect();
-    assert_eq!(lines["user"].updated, 2);
-    assert_eq!(lines["group"].added, 3);
+    // raito-io/cli internal/identity_store/sync.go: "users" then "groups".
+    assert_eq!(lines["users"].updated, 2);
+    assert_eq!(lines["groups"].added, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// User-Agent, a mixed-case domain, the metadata answers read by `__typename`
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_default_user_agent_says_raito_sync_and_its_version() {
+    let expected = format!(
+        "raito-sync/{} (Raito CLI compatible)",
+        env!("CARGO_PKG_VERSION")
+    );
+    let server = Server::start(raito(|_| job_answer())).await;
+    let mut config = config(&server);
+    config.user_agent = ClientConfig::new("acme", API_USER, SecretString::from(API_SECRET))
+        .user_agent
+        .clone();
+    assert_eq!(config.user_agent, expected);
+
+    Client::new(config)
+        .unwrap()
+        .create_job(&JobTarget::DataSource("ds-1".into()))
+        .await
+        .unwrap();
+
+    let call = &server.graphql_requests()[0];
+    assert_eq!(call.header("user-agent"), Some(expected.as_str()));
+}
+
+#[tokio::test]
+async fn a_mixed_case_domain_is_looked_up_lower_cased_and_sent_as_configured() {
+    let server = Server::start(raito(|_| job_answer())).await;
+    let mut config = config(&server);
+    config.domain = "AcMe-Corp".to_owned();
+
+    Client::new(config)
+        .unwrap()
+        .create_job(&JobTarget::DataSource("ds-1".into()))
+        .await
+        .unwrap();
+
+    let requests = server.requests();
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].target, "/api/admin/org/acme-corp");
+    let call = &server.graphql_requests()[0];
+    assert_eq!(call.header("raito-domain"), Some("AcMe-Corp"));
+}
+
+#[test]
+fn a_domain_is_validated_lower_cased() {
+    for good in ["acme", "Acme", "ACME-1", "a1"] {
+        raito_common::raito::validate_domain(good).unwrap();
+    }
+    for bad in ["ACME-", "1acme", "Ac_me", "A"] {
+        assert!(raito_common::raito::validate_domain(bad).is_err(), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn data_source_metadata_selects_the_go_clis_members_and_any_other_member_is_rejected() {
+    let answers = [
+        json!({"__typename": "InvalidInputError", "message": "bad types"}),
+        json!({"__typename": "SomethingNew"}),
+        json!(null),
+    ];
+    let calls = AtomicUsize::new(0);
+    let server = Server::start(raito(move |_| {
+        let answer = answers[calls.fetch_add(1, Ordering::SeqCst)].clone();
+        data(json!({ "setDataSourceMetaData": answer }))
+    }))
+    .await;
+    let client = client(&server);
+    let metadata = DataSourceMetaData::default();
+
+    let invalid = client
+        .set_data_source_metadata("ds-1", &metadata)
+        .await
+        .unwrap_err();
+    let unknown = client
+        .set_data_source_metadata("ds-1", &metadata)
+        .await
+        .unwrap_err();
+    // No member and no errors: accepted, as the Go CLI does.
+    client
+        .set_data_source_metadata("ds-1", &metadata)
+        .await
+        .unwrap();
+
+    match invalid {
+        Error::Rejected { operation, message } => {
+            assert_eq!(operation, "setDataSourceMetaData");
+            assert_eq!(message, "InvalidInputError: bad types");
+        }
+        other => panic!("{other:?}"),
+    }
+    match unknown {
+        Error::Rejected { message, .. } => {
+            assert_eq!(message, "SomethingNew instead of DataSource")
+        }
+        other => panic!("{other:?}"),
+    }
+    let body = server.graphql_requests()[0].json();
+    assert_eq!(body["operationName"], "SetDataSourceMetaData");
+    let document: String = body["query"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let words: Vec<&str> = document.split_whitespace().collect();
+    assert_eq!(
+        words.join(" "),
+        "mutation SetDataSourceMetaData($id: ID!, $input: DataSourceMetaDataInput!) { \
+         setDataSourceMetaData(id: $id, input: $input) { __typename ... on DataSource { id } \
+         ... on BaseError { message } } }"
+    );
+}
+
+#[tokio::test]
+async fn identity_store_metadata_selects_only_the_identity_store_and_reports_any_other_member() {
+    let server = Server::start(raito(|_| {
+        data(json!({"setIdentityStoreMetaData": {"__typename": "PermissionDeniedError"}}))
+    }))
+    .await;
+    let metadata = IdentityStoreMetaData {
+        r#type: "okta".into(),
+        icon: "okta".into(),
+        can_be_linked: false,
+        can_be_master: true,
+    };
+
+    let error = client(&server)
+        .set_identity_store_metadata("is-1", &metadata)
+        .await
+        .unwrap_err();
+
+    match error {
+        Error::Rejected { operation, message } => {
+            assert_eq!(operation, "setIdentityStoreMetaData");
+            assert_eq!(message, "PermissionDeniedError instead of IdentityStore");
+        }
+        other => panic!("{other:?}"),
+    }
+    let body = server.graphql_requests()[0].json();
+    assert_eq!(
+        body["variables"],
+        json!({"canBeLinked": false, "canBeMaster": true})
+    );
+    let document = body["query"].as_str().unwrap();
+    let selection = document.rsplit(") {").next().unwrap();
+    let words: Vec<&str> = selection.split_whitespace().collect();
+    assert_eq!(
+        words.join(" "),
+        "__typename ... on IdentityStore { id } } }"
+    );
 }

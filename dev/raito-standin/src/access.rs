@@ -500,16 +500,20 @@ pub(crate) struct FeedbackRules {
     pub(crate) exported: HashMap<String, ExportedVersion>,
     /// The exported ids in file order (for the "no feedback" warnings).
     pub(crate) exported_order: Vec<String>,
+    /// Whether the job has a completed export of the data source (possibly empty).
+    pub(crate) has_export: bool,
 }
 
 impl FeedbackRules {
     pub(crate) fn gather(state: &State, data_source: &str, job_id: &str) -> Self {
         let mut exported = HashMap::new();
         let mut exported_order = Vec::new();
+        let mut has_export = false;
         for export in &state.record.access_exports {
             if export.job_id != job_id || export.data_source != data_source {
                 continue;
             }
+            has_export = true;
             for version in &export.access_providers {
                 if exported
                     .insert(version.id.clone(), version.clone())
@@ -530,6 +534,7 @@ impl FeedbackRules {
                 .collect(),
             exported,
             exported_order,
+            has_export,
         }
     }
 }
@@ -541,7 +546,8 @@ pub(crate) fn check_feedback(
     rules: &FeedbackRules,
 ) -> Result<(Vec<AccessFeedback>, Vec<String>), Vec<String>> {
     let mut problems = Problems::default();
-    if rules.exported.is_empty() {
+    // An empty export is answered by an empty feedback file, as the Go CLI uploads one.
+    if !rules.has_export {
         problems.add(format!(
             "job {:?} has no completed access export of data source {:?}: feedback can only \
              answer an export of the same job (call exportAccessProvidersRequest first)",

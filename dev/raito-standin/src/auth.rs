@@ -31,7 +31,18 @@ pub(crate) fn is_valid_domain(domain: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-/// `GET admin/org/<domain>`: the Cognito app client id of the configured organization.
+/// Whether `named` (an org lookup path or a `Raito-Domain` header) names the organization
+/// configured as `configured` (always lower-case, see [`is_valid_domain`]): compared
+/// lower-cased, as Raito matches organizations. The Go CLI lower-cases the domain only for the
+/// org lookup (`internal/auth/auth.go`, `fetchClientAppId`) and sends `Raito-Domain` as the
+/// user wrote it, so a mixed-case header must be accepted.
+pub(crate) fn same_organization(configured: &str, named: &str) -> bool {
+    named.to_lowercase() == configured
+}
+
+/// `GET admin/org/<domain>`: the Cognito app client id of the configured organization. The
+/// path must be a valid, hence lower-case, domain: the Go CLI lower-cases it and validates it
+/// before the lookup, so a mixed-case path is a client that did not.
 pub(crate) async fn org_lookup(
     AxumState(shared): AxumState<Arc<Shared>>,
     Path(domain): Path<String>,
@@ -40,7 +51,7 @@ pub(crate) async fn org_lookup(
     if let Some(response) = shared.admit(Api::Rest, &["orgLookup".to_owned()], &path) {
         return response;
     }
-    if !is_valid_domain(&domain) || domain != shared.config.domain {
+    if !is_valid_domain(&domain) || !same_organization(&shared.config.domain, &domain) {
         return Api::Rest.error(
             StatusCode::NOT_FOUND,
             &format!("no organization with domain {domain:?}"),
@@ -210,7 +221,16 @@ pub(crate) fn aws_error(status: StatusCode, code: &str, message: &str) -> Respon
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_domain;
+    use super::{is_valid_domain, same_organization};
+
+    #[test]
+    fn an_organization_is_named_whatever_the_case() {
+        assert!(same_organization("demo", "demo"));
+        assert!(same_organization("demo", "Demo"));
+        assert!(same_organization("acme-corp", "ACME-Corp"));
+        assert!(!same_organization("demo", "demo2"));
+        assert!(!same_organization("demo", " demo"));
+    }
 
     #[test]
     fn domains_follow_raitos_pattern() {

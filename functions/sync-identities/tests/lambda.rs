@@ -165,9 +165,10 @@ async fn postgres_roles_reach_raito_as_users_groups_and_memberships() {
     assert!(state.task_events_of("DS").is_empty(), "no data source step");
     let completed = state.task_events_of("IS").last().copied().unwrap();
     let result = completed.result.as_ref().unwrap();
-    assert_eq!(result[0].object_type, "user");
+    // The Go CLI's objectType strings (raito-io/cli internal/identity_store/sync.go).
+    assert_eq!(result[0].object_type, "users");
     assert_eq!(result[0].added as usize, state.users(&is).len());
-    assert_eq!(result[1].object_type, "group");
+    assert_eq!(result[1].object_type, "groups");
     assert_eq!(result[1].added as usize, state.groups(&is).len());
     assert_eq!(state.end_of_targets_syncs, vec![vec![job.id.clone()]]);
 

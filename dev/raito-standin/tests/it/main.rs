@@ -9,6 +9,7 @@ mod support;
 mod access;
 mod auth;
 mod binary;
+mod documents;
 mod faults;
 mod graphql;
 mod identities;
