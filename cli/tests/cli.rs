@@ -291,6 +291,115 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
     assert!(std::path::Path::new(staged).starts_with(&stage), "{staged}");
 }
 
+/// Two targets of one raito.yml in two Raito organisations: the second writes its own
+/// `domain`, `api-user` and `api-secret` (raito-io/cli internal/target/target.go: a target's
+/// values win over the top-level ones). Each signs in to its own organisation, its job is
+/// created there and `endOfTargetsSync` is sent to each organisation for its own job. Each
+/// step's log reaches its task (log forwarding), except where raito.yml turns it off.
+#[tokio::test]
+async fn targets_with_their_own_credentials_report_to_their_own_organisation() {
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind"),
+        raito_standin::Config {
+            data_sources: vec!["ds-a".into(), "ds-b".into()],
+            identity_stores: vec!["is-a".into(), "is-b".into()],
+            other_organizations: vec![raito_standin::Organization {
+                domain: "other-org".into(),
+                api_user: "other-user".into(),
+                api_secret: "other-secret".into(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    let pg_keys = format!(
+        "    pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
+         pg-excluded-schemas: [public]\n",
+        pg("RAITO_TEST_PG_HOST"),
+        pg("RAITO_TEST_PG_PORT"),
+        pg("RAITO_TEST_PG_USER"),
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "domain: demo\napi-user: api-user\napi-secret: api-secret\n\
+             disable-log-forwarding-identity-store-sync: true\n\
+             targets:\n  - name: a\n    connector-name: postgresql\n    data-source-id: ds-a\n    \
+             identity-store-id: is-a\n{pg_keys}\
+             \x20 - name: b\n    connector-name: postgresql\n    data-source-id: ds-b\n    \
+             identity-store-id: is-b\n    \
+             domain: Other-Org\n    api-user: other-user\n    api-secret: \"{{{{CLI_TEST_OTHER_SECRET}}}}\"\n{pg_keys}"
+        ),
+    )
+    .expect("write config");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["run", "--config", config.to_str().expect("utf-8")])
+        .args(["--only", "metadata", "--only", "identities"])
+        .args(["--raito-url", &standin.base_url()])
+        .args(["--cognito-endpoint", &standin.cognito_url()])
+        .args(["--poll-interval", "0.05", "--log-format", "json"])
+        .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
+        .env("CLI_TEST_OTHER_SECRET", "other-secret")
+        .env("RUST_LOG", "info")
+        .output()
+        .await
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("other-secret"),
+        "no secret in the log"
+    );
+
+    let state = standin.state();
+    let job_of = |ds: &str| {
+        state
+            .jobs
+            .iter()
+            .find(|job| job.data_source_id.as_deref() == Some(ds))
+            .unwrap_or_else(|| panic!("a job for {ds}"))
+    };
+    let (a, b) = (job_of("ds-a"), job_of("ds-b"));
+    assert_eq!(a.organization, "demo");
+    assert_eq!(b.organization, "other-org", "the target's own organisation");
+    assert_eq!((a.status(), b.status()), ("COMPLETED", "COMPLETED"));
+    let mut ends = state.end_of_targets_syncs.clone();
+    ends.sort();
+    let mut expected = vec![vec![a.id.clone()], vec![b.id.clone()]];
+    expected.sort();
+    assert_eq!(ends, expected, "endOfTargetsSync per organisation");
+    assert_eq!(state.data_objects("ds-b")[0].r#type, "datasource");
+
+    // Each DS task has its log, JSON lines of that target and step; the IS logs are off.
+    for (job, target) in [(a, "a"), (b, "b")] {
+        let logs = state.task_logs_of(&job.id, "DS");
+        assert_eq!(logs.len(), 1, "one log for the DS task of {target}");
+        let lines: Vec<serde_json::Value> = logs[0]
+            .text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect();
+        assert!(
+            lines.iter().any(|l| l["fields"]["message"]
+                .as_str()
+                .or(l["message"].as_str())
+                .is_some_and(|m| m.contains("data source sync completed"))),
+            "{}",
+            logs[0].text
+        );
+        assert!(
+            logs[0].text.contains(&format!("\"target\":\"{target}\"")),
+            "{}",
+            logs[0].text
+        );
+        assert!(!logs[0].text.contains("other-secret"));
+        assert!(state.task_logs_of(&job.id, "IS").is_empty(), "turned off");
+    }
+}
+
 /// The statement lines of a plan or apply output (its `--` comment lines left out).
 fn statements(stdout: &[u8]) -> Vec<String> {
     String::from_utf8_lossy(stdout)

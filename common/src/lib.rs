@@ -13,6 +13,7 @@
 //! - [`raito`]: the Raito Cloud client: sign-in, uploads, jobs, GraphQL operations, retries.
 //! - [`aws`]: AWS SDK configuration, Secrets Manager (cached) and S3 clients.
 //! - [`function`]: the Lambda side: environment, JSON logs, deadline, the handlers.
+//! - [`logs`]: each step's log lines, captured for Raito (log forwarding).
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 //! - [`webhook`]: Raito's signed webhooks on a Lambda Function URL: signature, replay guard.
@@ -27,6 +28,7 @@ pub mod connectors;
 pub mod function;
 #[cfg(feature = "rest")]
 pub mod http;
+pub mod logs;
 pub mod model;
 pub mod output;
 pub mod pending;

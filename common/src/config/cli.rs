@@ -102,6 +102,16 @@ pub const NOT_USED: &[(&str, &str)] = &[
         "skip-resource-provider",
         "no connector here is a resource provider",
     ),
+    // Keys of the single-target form, at the top level of a file with `targets`.
+    (
+        "data-source-id",
+        "with `targets`, each target names its own",
+    ),
+    (
+        "identity-store-id",
+        "with `targets`, each target names its own",
+    ),
+    ("name", "with `targets`, each target names its own"),
     // Older keys the Go CLI still tolerates in its own test configuration (cmd/testdata).
     (
         "connector",

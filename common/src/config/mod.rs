@@ -337,7 +337,11 @@ impl fmt::Debug for Config {
 /// Whether `key` is a setting of a target that may also be written at the top level, as the
 /// default of every target (the `skip-...-sync` flags are OR-ed, as in the Raito CLI).
 fn is_target_setting(key: &str) -> bool {
-    (TARGET_KEYS.contains(&key) && !matches!(key, "name" | "connector-name" | "secret"))
+    (TARGET_KEYS.contains(&key)
+        && !matches!(
+            key,
+            "name" | "connector-name" | "secret" | "data-source-id" | "identity-store-id"
+        ))
         || key.starts_with("lock-")
         || key.starts_with("fully-lock-")
         || key.starts_with("tag-")

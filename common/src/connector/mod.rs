@@ -81,6 +81,13 @@ pub trait Connector: Send + Sync {
     fn usage(&self) -> Option<&dyn UsageSync> {
         None
     }
+
+    /// The `source` of the tags this connector writes, sent as the imports'
+    /// `tagSourcesScope` (Raito then replaces the tags of that source), as the Go CLI sends its
+    /// plugin's `TagSource` (raito-io/cli internal/util/tag/tag.go). `None`: an empty scope.
+    fn tag_source(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// What a data source sync is asked to cover.

@@ -312,17 +312,27 @@ impl Environment {
 /// line with the level, the message, and the fields of the current spans (target, step).
 /// `RUST_LOG` sets the level (default `info`).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
+    let explicit = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
         .json()
+        .with_writer(crate::logs::Tee::stdout())
         .with_env_filter(filter)
         .flatten_event(true)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
         .without_time()
-        .try_init();
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    if builder.try_init().is_ok() && !explicit {
+        // raito.yml's `debug: true` lowers the level, unless RUST_LOG chose one.
+        crate::logs::on_debug(move |debug| {
+            let level = if debug { "debug" } else { "info" };
+            let _ = handle.reload(tracing_subscriber::EnvFilter::new(level));
+        });
+    }
 }
 
 /// Lambda's deadline (milliseconds since the epoch) as an instant of the tokio clock.
@@ -396,6 +406,7 @@ pub async fn handle(
         usage_reserve: env.usage_reserve,
     };
     let config = env.load_config().await?;
+    crate::logs::set_debug(config.settings.debug);
     let runner = pending::Runner {
         env,
         config: &config,

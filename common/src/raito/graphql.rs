@@ -8,7 +8,7 @@
 //! also posts them to `POST {base}query` and reads the answers.
 //!
 //! Two kinds of document:
-//! - **With variables** (`create_job`, `update_job`, `add_task_event`,
+//! - **With variables** (`create_job`, `update_job`, `add_task_event`, `add_log_file_to_task`,
 //!   `set_data_source_metadata`, `end_of_targets_sync`, `import_data_usage`,
 //!   `export_access_providers`, `add_subtask_event`): the variable declarations are exactly
 //!   those the Raito CLI's generated client writes (`$input:JobInput!`, `$id:String!` for
@@ -77,6 +77,18 @@ pub(crate) struct UpdateJob;
     response_derives = "Debug"
 )]
 pub(crate) struct AddTaskEvent;
+
+/// `addLogFileToTask`: attaches an uploaded step log to the step's task. The Raito CLI's
+/// generated document (raito-io/cli internal/logging/task_logging.go, via hasura):
+/// `mutation ($input:LogFileToTaskInput!){addLogFileToTask(input: $input){jobId,jobType}}`.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/add_log_file_to_task.graphql",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct AddLogFileToTask;
 
 /// `setDataSourceMetaData`: the data source's object types and permissions, with the Go
 /// CLI's selection (raito-io/cli `internal/data_source/metadata.go`, `SetMetaData`:

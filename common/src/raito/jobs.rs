@@ -13,9 +13,9 @@ use tokio::time::Instant;
 use super::client::Client;
 use super::error::{Error, Idempotency};
 use super::graphql::{
-    self, AddTaskEvent, CreateJob, EndOfTargetsSync, UpdateJob, add_task_event, create_job,
-    end_of_targets_sync, import_data_source_request, import_identity_request, job_subtask,
-    update_job,
+    self, AddLogFileToTask, AddTaskEvent, CreateJob, EndOfTargetsSync, UpdateJob,
+    add_log_file_to_task, add_task_event, create_job, end_of_targets_sync,
+    import_data_source_request, import_identity_request, job_subtask, update_job,
 };
 use crate::connector::Step;
 
@@ -294,6 +294,8 @@ pub struct IdentityImport<'a> {
     pub groups_file_key: &'a str,
     /// Remove users and groups that are not in the files (the target's `delete-untouched`).
     pub delete_untouched: bool,
+    /// The tag sources this import replaces (the connector's tag source, or none).
+    pub tag_sources_scope: &'a [&'a str],
     /// Replace each user's group memberships by the file's (the target's `replace-groups`).
     pub replace_groups: bool,
 }
@@ -550,6 +552,26 @@ impl Client {
         Ok(())
     }
 
+    /// Attaches the uploaded log `file_key` (see [`Client::upload_log`]) to the task of `step`
+    /// in `job`, so the step's log shows in Raito.
+    pub async fn add_log_file_to_task(
+        &self,
+        job: &JobId,
+        step: Step,
+        file_key: &str,
+    ) -> Result<(), Error> {
+        let variables = add_log_file_to_task::Variables {
+            input: add_log_file_to_task::LogFileToTaskInput {
+                job_id: job.0.clone(),
+                job_type: step.job_type().to_owned(),
+                file_key: file_key.to_owned(),
+            },
+        };
+        self.graphql::<AddLogFileToTask>("addLogFileToTask", Idempotency::Idempotent, variables)
+            .await?;
+        Ok(())
+    }
+
     /// Sends an import or export request (a document with inline literals after
     /// [`graphql::inline`]) and reads the subtask it started. Not idempotent: a retry could
     /// start a second import.
@@ -578,14 +600,16 @@ impl Client {
 
     /// `importDataSourceRequest`: starts importing the uploaded data object file `file_key`
     /// (from [`Client::upload`]) into data source `data_source_id`. `delete_untouched` is
-    /// false for a partial sync (objects outside the synced subtree must stay). Not
-    /// idempotent: a retry could start a second import.
+    /// false for a partial sync (objects outside the synced subtree must stay);
+    /// `tag_sources_scope` names the tag sources the file replaces. Not idempotent: a retry
+    /// could start a second import.
     pub async fn import_data_source(
         &self,
         job: &JobId,
         data_source_id: &str,
         delete_untouched: bool,
         file_key: &str,
+        tag_sources_scope: &[&str],
     ) -> Result<Subtask, Error> {
         const OPERATION: &str = "importDataSourceRequest";
         let document = graphql::inline(
@@ -596,7 +620,10 @@ impl Client {
                 ("fileKey", file_key),
             ],
         );
-        let variables = import_data_source_request::Variables { delete_untouched };
+        let variables = import_data_source_request::Variables {
+            delete_untouched,
+            tag_sources_scope: tag_sources_scope.iter().map(|s| (*s).to_owned()).collect(),
+        };
         self.subtask_request(
             OPERATION,
             document,
@@ -636,6 +663,11 @@ impl Client {
         let variables = import_identity_request::Variables {
             delete_untouched: settings.delete_untouched,
             replace_groups: settings.replace_groups,
+            tag_sources_scope: settings
+                .tag_sources_scope
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         };
         self.subtask_request(
             OPERATION,

@@ -144,9 +144,27 @@ impl Client {
     /// URL request and the `PUT` are retried (they are idempotent); every attempt of the
     /// `PUT` opens the content anew.
     pub async fn upload(&self, upload: Upload) -> Result<String, Error> {
+        self.upload_to("file/upload/signed-url", None, upload).await
+    }
+
+    /// Uploads the log of a step (`task`: its job type, `DS`, `IS`, `DA`, `DU`) and returns its
+    /// key, the `fileKey` of `addLogFileToTask`: the same flow as [`Client::upload`] with the
+    /// logs' endpoint, `file/upload/logs/signed-url?contentLength=…&sha256=…&task=…` (raito-io/cli
+    /// internal/file/file.go, getUploadLogsURL).
+    pub async fn upload_log(&self, task: &str, upload: Upload) -> Result<String, Error> {
+        self.upload_to("file/upload/logs/signed-url", Some(task), upload)
+            .await
+    }
+
+    async fn upload_to(
+        &self,
+        path: &str,
+        task: Option<&str>,
+        upload: Upload,
+    ) -> Result<String, Error> {
         let span = tracing::info_span!("raito_upload", length = upload.length);
         async {
-            let target = self.signed_url(&upload).await?;
+            let target = self.signed_url(path, task, &upload).await?;
             let config = self.config();
             config
                 .retry
@@ -194,13 +212,21 @@ impl Client {
         .await
     }
 
-    async fn signed_url(&self, upload: &Upload) -> Result<Target, Error> {
-        let mut url = self.url("file/upload/signed-url")?;
+    async fn signed_url(
+        &self,
+        path: &str,
+        task: Option<&str>,
+        upload: &Upload,
+    ) -> Result<Target, Error> {
+        let mut url = self.url(path)?;
         // Sorted parameter names, form-encoded (`+` → %2B, `/` → %2F, `=` → %3D), as Go's
         // `url.Values.Encode` writes them.
         url.query_pairs_mut()
             .append_pair("contentLength", &upload.length.to_string())
             .append_pair("sha256", &upload.sha256_base64());
+        if let Some(task) = task {
+            url.query_pairs_mut().append_pair("task", task);
+        }
         let answer = self
             .send(SIGNED_URL, Idempotency::Idempotent, false, |http| {
                 http.get(url.clone())

@@ -5,6 +5,7 @@
 //! through here.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,8 +14,10 @@ use tracing::Instrument;
 
 use super::staging::Staging;
 use super::{Outcome, Report, access, identities, metadata, usage};
+use crate::config::cli::LogForwarding;
 use crate::config::{Config, Target};
 use crate::connector::{self, ApplyMode, Connector, DataSourceRequest, Step, UsageRequest};
+use crate::logs;
 use crate::output::{self, Destination, Written};
 use crate::raito::{
     self, IdentityImport, JobId, JobStatus, JobTarget, TaskEvent, TaskResult, object_type,
@@ -255,6 +258,7 @@ pub async fn run(
             selection,
             staging,
             limits,
+            log_forwarding: &config.settings.log_forwarding,
         };
         let result = run.run(steps).instrument(span).await;
         if let Some(job) = &result.job_id {
@@ -278,10 +282,18 @@ pub async fn run(
     Ok(summary)
 }
 
+/// The `tagSourcesScope` of a connector's imports.
+fn tag_sources(connector: &dyn Connector) -> Vec<&'static str> {
+    connector.tag_source().into_iter().collect()
+}
+
 fn same_organisation(a: &raito::Client, b: &raito::Client) -> bool {
     let (a, b) = (a.config(), b.config());
     a.base_url == b.base_url && a.domain == b.domain && a.api_user == b.api_user
 }
+
+/// How long sending a step's log may take after the run's deadline.
+const LOG_FORWARDING_TIME: Duration = Duration::from_secs(3);
 
 /// The steps a run can do, in the order the Raito CLI runs them.
 const ORDER: [Step; 4] = [
@@ -308,6 +320,7 @@ struct TargetRun<'a> {
     selection: &'a Selection,
     staging: &'a Staging,
     limits: Limits,
+    log_forwarding: &'a LogForwarding,
 }
 
 /// What a step needs once the job exists.
@@ -448,7 +461,22 @@ impl StepContext<'_> {
                 Step::DataAccess => self.data_access(connector, &mut summary).await,
             }
         };
-        let error = match tokio::time::timeout_at(self.run.limits.deadline, work).await {
+        let timed = tokio::time::timeout_at(self.run.limits.deadline, work);
+        let capture = self
+            .run
+            .log_forwarding
+            .enabled(self.step)
+            .then(|| Arc::new(logs::Capture::new()));
+        let outcome = match &capture {
+            Some(capture) => logs::capture(Arc::clone(capture), timed).await,
+            None => timed.await,
+        };
+        // As the Go CLI: the log goes to Raito after the step's COMPLETED event, or before its
+        // FAILED one (raito-io/cli internal/target_sync/sync_job.go, sync).
+        if let Some(capture) = capture {
+            self.forward_log(&capture).await;
+        }
+        let error = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(message)) => Some(message),
             Err(_) => Some(format!(
@@ -465,6 +493,38 @@ impl StepContext<'_> {
             summary.message = Some(message);
         }
         summary
+    }
+
+    /// Uploads the step's captured log and attaches it to its task. A failure is logged, never
+    /// the step's: the log is a convenience. It may take a few seconds past the deadline (the
+    /// function keeps a margin), so the log of a step that ran out of time still arrives.
+    async fn forward_log(&self, capture: &logs::Capture) {
+        let raito = self.run.raito;
+        let forward = async {
+            let Some(captured) = capture.finish()? else {
+                return Ok(0);
+            };
+            let lines = captured.lines;
+            let upload = captured
+                .into_upload()
+                .map_err(|e| format!("reading the step's log: {e}"))?;
+            let key = raito
+                .upload_log(self.step.job_type(), upload)
+                .await
+                .map_err(|e| format!("uploading the step's log: {e}"))?;
+            raito
+                .add_log_file_to_task(self.job, self.step, &key)
+                .await
+                .map_err(|e| format!("attaching the step's log to its task: {e}"))?;
+            Ok::<u64, String>(lines)
+        };
+        let limit = self.run.limits.deadline.max(Instant::now()) + LOG_FORWARDING_TIME;
+        match tokio::time::timeout_at(limit, forward).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(lines)) => tracing::debug!(lines, "the step's log was sent to Raito"),
+            Ok(Err(error)) => tracing::warn!(%error, "the step's log was not sent to Raito"),
+            Err(_) => tracing::warn!("the step's log was not sent to Raito: no time left"),
+        }
     }
 
     async fn task(&self, status: JobStatus, errors: Vec<String>, result: Vec<TaskResult>) {
@@ -641,7 +701,13 @@ impl StepContext<'_> {
         let subtask = self
             .run
             .raito
-            .import_data_source(self.job, &data_source_id, delete_untouched, key)
+            .import_data_source(
+                self.job,
+                &data_source_id,
+                delete_untouched,
+                key,
+                &tag_sources(connector),
+            )
             .await
             .map_err(|e| format!("requesting the import: {e}"))?;
         self.finish_import(subtask, object_type::DATA_OBJECTS, summary, Vec::new())
@@ -705,6 +771,7 @@ impl StepContext<'_> {
                     groups_file_key,
                     delete_untouched: target.delete_untouched,
                     replace_groups: target.replace_groups,
+                    tag_sources_scope: &tag_sources(connector),
                 },
             )
             .await

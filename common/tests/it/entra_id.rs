@@ -40,6 +40,11 @@ pub fn fixture() -> graph_standin::Config {
             false,
         ),
     ];
+    // Anna has the properties the Go plugin tags; Ben's are null or empty.
+    users[0]["department"] = json!("Data");
+    users[0]["jobTitle"] = json!("Analyst");
+    users[1]["department"] = json!("");
+    users[1]["officeLocation"] = Value::Null;
     let bulk: Vec<String> = (0..120).map(|i| format!("u-bulk{i:03}")).collect();
     for id in &bulk {
         users.push(user(
@@ -175,7 +180,21 @@ async fn users_groups_and_nested_groups_are_read_and_disabled_accounts_left_out(
         ("Anna Łęcka", "anna@contoso.com", "anna.lecka@contoso.com")
     );
     assert_eq!(anna.group_external_ids, ["g-data"]);
+    // The Go plugin's tags (raito-io/cli-plugin-azure-ad ad/identity_store.go).
+    let tags: Vec<(&str, &str, &str)> = anna
+        .tags
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_str(), t.source.as_str()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("Department", "Data", "Azure Entra ID"),
+            ("JobTitle", "Analyst", "Azure Entra ID")
+        ]
+    );
     let ben = &users[1];
+    assert!(ben.tags.is_empty(), "no tag for an empty or null property");
     assert_eq!(ben.email, "ben@contoso.com", "the UPN when mail is null");
     assert_eq!(ben.group_external_ids, ["g-engineering"]);
     assert!(users.iter().all(|u| u.external_id != "u-old"));

@@ -171,7 +171,8 @@ async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_lef
         .collect();
     assert_eq!(
         tags,
-        [("department", "Data", "okta"), ("costCenter", "42", "okta")]
+        [("department", "Data", "Okta"), ("costCenter", "42", "Okta")],
+        "the Go plugin's source (raito-io/cli-plugin-okta identity_store.go, tagSource)"
     );
     let bob = &users[1];
     assert_eq!((bob.name.as_str(), bob.tags.len()), ("Bob Builder", 0));
@@ -183,6 +184,30 @@ async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_lef
         "suspended and deprovisioned users are left out"
     );
     assert_eq!(users[251].group_external_ids, ["00gbulk"]);
+}
+
+/// Without okta-tag-attributes, the Go plugin's tags, with its keys (raito-io/cli-plugin-okta
+/// identity_store.go): a target moving from the Go CLI keeps its tags.
+#[tokio::test]
+async fn the_go_plugin_tags_are_the_default() {
+    let standin = standin(fixture()).await;
+    let target = target(&standin, "    okta-token: test-token\n").await;
+    let (users, _) = sync(&target).await.unwrap();
+    let tags: Vec<(&str, &str, &str)> = users[0]
+        .tags
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_str(), t.source.as_str()))
+        .collect();
+    assert_eq!(
+        tags,
+        [("Department", "Data", "Okta"), ("CostCenter", "42", "Okta")]
+    );
+    assert!(users[1].tags.is_empty(), "null is no tag");
+    assert_eq!(
+        connector::build(&target).unwrap().tag_source(),
+        Some("Okta"),
+        "the imports' tagSourcesScope"
+    );
 }
 
 #[tokio::test]

@@ -996,7 +996,13 @@ async fn an_import_request_inlines_escaped_literals_and_returns_the_subtask() {
     .await;
 
     let subtask = client(&server)
-        .import_data_source(&JobId("job-1".into()), "ds-1", false, "key \"odd\"\\1")
+        .import_data_source(
+            &JobId("job-1".into()),
+            "ds-1",
+            false,
+            "key \"odd\"\\1",
+            &["PostgreSQL"],
+        )
         .await
         .unwrap();
 
@@ -1009,7 +1015,10 @@ async fn an_import_request_inlines_escaped_literals_and_returns_the_subtask() {
     );
     let body = server.graphql_requests()[0].json();
     assert_eq!(body["operationName"], "ImportDataSourceRequest");
-    assert_eq!(body["variables"], json!({"deleteUntouched": false}));
+    assert_eq!(
+        body["variables"],
+        json!({"deleteUntouched": false, "tagSourcesScope": ["PostgreSQL"]})
+    );
     let document = body["query"].as_str().unwrap();
     assert!(document.contains(r#"jobId: "job-1""#), "{document}");
     assert!(document.contains(r#"dataSource: "ds-1""#), "{document}");
@@ -1018,7 +1027,7 @@ async fn an_import_request_inlines_escaped_literals_and_returns_the_subtask() {
         "{document}"
     );
     assert!(document.contains("deleteUntouched: $deleteUntouched"));
-    assert!(document.contains("tagSourcesScope: []"));
+    assert!(document.contains("tagSourcesScope: $tagSourcesScope"));
     assert!(!document.contains('@'), "a placeholder is left: {document}");
 }
 
@@ -1038,6 +1047,7 @@ async fn an_identity_import_inlines_both_file_keys_and_sends_the_two_settings() 
                 groups_file_key: "groups/\"k2\"",
                 delete_untouched: true,
                 replace_groups: false,
+                tag_sources_scope: &["Okta"],
             },
         )
         .await
@@ -1048,7 +1058,7 @@ async fn an_identity_import_inlines_both_file_keys_and_sends_the_two_settings() 
     assert_eq!(body["operationName"], "ImportIdentityRequest");
     assert_eq!(
         body["variables"],
-        json!({"deleteUntouched": true, "replaceGroups": false})
+        json!({"deleteUntouched": true, "replaceGroups": false, "tagSourcesScope": ["Okta"]})
     );
     let document = body["query"].as_str().unwrap();
     assert!(document.contains(r#"identityStore: "is-1""#), "{document}");
@@ -1060,7 +1070,7 @@ async fn an_identity_import_inlines_both_file_keys_and_sends_the_two_settings() 
         document.contains(r#"groupsFileKey: "groups/\"k2\"""#),
         "{document}"
     );
-    assert!(document.contains("tagSourcesScope: []"));
+    assert!(document.contains("tagSourcesScope: $tagSourcesScope"));
     assert!(!document.contains('@'), "a placeholder is left: {document}");
 }
 

@@ -51,15 +51,18 @@ pub(crate) async fn org_lookup(
     if let Some(response) = shared.admit(Api::Rest, &["orgLookup".to_owned()], &path) {
         return response;
     }
-    if !is_valid_domain(&domain) || !same_organization(&shared.config.domain, &domain) {
+    let organization = shared
+        .organization(&domain)
+        .filter(|_| is_valid_domain(&domain));
+    let Some(organization) = organization else {
         return Api::Rest.error(
             StatusCode::NOT_FOUND,
             &format!("no organization with domain {domain:?}"),
         );
-    }
+    };
     json(
         StatusCode::OK,
-        &json!({ "AuthOrgId": format!("org-{domain}"), "ClientAppId": shared.client_app_id }),
+        &json!({ "AuthOrgId": format!("org-{domain}"), "ClientAppId": organization.client_app_id }),
     )
 }
 
@@ -102,13 +105,14 @@ pub(crate) async fn initiate_auth(
     let (Some(flow), Some(client_id)) = (request.auth_flow, request.client_id) else {
         return invalid_parameter("AuthFlow and ClientId are required");
     };
-    if client_id != shared.client_app_id {
+    let Some(organization) = shared.organization_of_client(&client_id) else {
         return aws_error(
             StatusCode::BAD_REQUEST,
             "ResourceNotFoundException",
             &format!("User pool client {client_id} does not exist."),
         );
-    }
+    };
+    let org = organization.domain.to_owned();
     let parameter = |name: &str| request.auth_parameters.get(name).map(String::as_str);
     match flow.as_str() {
         "USER_PASSWORD_AUTH" => {
@@ -118,16 +122,16 @@ pub(crate) async fn initiate_auth(
             };
             let mut state = shared.lock();
             if rejects_logins(&state.faults)
-                || user != shared.config.api_user
-                || password != shared.config.api_secret
+                || user != organization.api_user
+                || password != organization.api_secret
             {
                 return not_authorized("Incorrect username or password.");
             }
             let refresh_token = shared.secret.new_token();
             state
                 .refresh_tokens
-                .insert(refresh_token.clone(), user.to_owned());
-            let mut result = issue(&shared, &mut state.id_tokens, user);
+                .insert(refresh_token.clone(), (user.to_owned(), org.clone()));
+            let mut result = issue(&shared, &mut state.id_tokens, user, org);
             result["RefreshToken"] = json!(refresh_token);
             authenticated(result)
         }
@@ -137,26 +141,28 @@ pub(crate) async fn initiate_auth(
             };
             let mut state = shared.lock();
             let user = match state.refresh_tokens.get(refresh_token) {
-                Some(user) if !rejects_logins(&state.faults) => user.clone(),
+                Some((user, of)) if !rejects_logins(&state.faults) && *of == org => user.clone(),
                 _ => return not_authorized("Invalid Refresh Token"),
             };
-            let result = issue(&shared, &mut state.id_tokens, &user);
+            let result = issue(&shared, &mut state.id_tokens, &user, org);
             authenticated(result)
         }
         other => invalid_parameter(&format!("Initiate Auth method not supported: {other}")),
     }
 }
 
-/// A new id token (and access token) for `user`, valid for the configured lifetime.
+/// A new id token (and access token) for `user` of organization `org`, valid for the
+/// configured lifetime.
 fn issue(
     shared: &Shared,
-    id_tokens: &mut HashMap<String, Instant>,
+    id_tokens: &mut HashMap<String, (Instant, String)>,
     user: &str,
+    org: String,
 ) -> serde_json::Value {
     let lifetime = shared.config.token_lifetime;
     let id_token = jwt(shared, user, "id", lifetime);
     let access_token = jwt(shared, user, "access", lifetime);
-    id_tokens.insert(id_token.clone(), Instant::now() + lifetime);
+    id_tokens.insert(id_token.clone(), (Instant::now() + lifetime, org));
     // Cognito states whole seconds; round up so that a sub-second test lifetime is not "0".
     let expires_in = lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
     json!({

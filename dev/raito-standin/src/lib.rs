@@ -94,6 +94,22 @@ pub struct Config {
     pub export_format: ExportFormat,
     /// How long an access export's `fileLocation` can be downloaded. Default 1 hour.
     pub export_url_lifetime: Duration,
+    /// Other organizations served besides the one above, each with its own domain, API user
+    /// and Cognito app client; a token is good only for its own organization, and each job
+    /// records the organization that created it. (Data sources and identity stores are shared:
+    /// a simplification; ids are unique across organizations in the tests.) Default none.
+    pub other_organizations: Vec<Organization>,
+}
+
+/// An organization of [`Config::other_organizations`].
+#[derive(Clone)]
+pub struct Organization {
+    /// Its domain; same rules as [`Config::domain`].
+    pub domain: String,
+    /// Its API user.
+    pub api_user: String,
+    /// The API user's password.
+    pub api_secret: String,
 }
 
 impl Default for Config {
@@ -108,6 +124,7 @@ impl Default for Config {
             processing_delay: Duration::ZERO,
             export_format: ExportFormat::Yaml,
             export_url_lifetime: Duration::from_secs(3600),
+            other_organizations: Vec::new(),
         }
     }
 }

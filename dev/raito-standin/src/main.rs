@@ -92,6 +92,7 @@ async fn main() -> std::io::Result<()> {
                 raito_standin::ExportFormat::Yaml
             },
             export_url_lifetime: Duration::from_secs(args.export_url_lifetime_secs),
+            other_organizations: Vec::new(),
         },
     )
     .await;

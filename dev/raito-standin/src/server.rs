@@ -23,7 +23,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// `http://127.0.0.1:PORT/`, with the slash.
     pub(crate) base_url: String,
-    /// The Cognito app client id the org lookup hands out and `InitiateAuth` expects.
+    /// The Cognito app client id the org lookup hands out and `InitiateAuth` expects (of the
+    /// main organization; see [`Shared::organization`] for the others).
     pub(crate) client_app_id: String,
     pub(crate) secret: Secret,
     pub(crate) schema: Valid<Schema>,
@@ -32,7 +33,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(config: Config, base_url: String, schema: Valid<Schema>) -> Self {
-        let client_app_id = format!("standin{}client", config.domain.replace('-', ""));
+        let client_app_id = client_app_id(&config.domain);
         let state = State {
             export_format: config.export_format,
             ..State::default()
@@ -45,6 +46,45 @@ impl Shared {
             schema,
             state: Mutex::new(state),
         }
+    }
+
+    /// The organization named by `domain` (any case, as Raito matches them): its domain (as
+    /// configured), API user, password and Cognito app client id.
+    pub(crate) fn organization(&self, domain: &str) -> Option<Org<'_>> {
+        self.organizations()
+            .find(|org| crate::auth::same_organization(org.domain, domain))
+    }
+
+    /// The organization whose Cognito app client is `client_id`.
+    pub(crate) fn organization_of_client(&self, client_id: &str) -> Option<Org<'_>> {
+        self.organizations()
+            .find(|org| org.client_app_id == client_id)
+    }
+
+    fn organizations(&self) -> impl Iterator<Item = Org<'_>> {
+        let main = Org {
+            domain: &self.config.domain,
+            api_user: &self.config.api_user,
+            api_secret: &self.config.api_secret,
+            client_app_id: self.client_app_id.clone(),
+        };
+        std::iter::once(main).chain(self.config.other_organizations.iter().map(|o| Org {
+            domain: &o.domain,
+            api_user: &o.api_user,
+            api_secret: &o.api_secret,
+            client_app_id: client_app_id(&o.domain),
+        }))
+    }
+
+    /// The organization of the (valid) token of a request, `""` when there is none.
+    pub(crate) fn organization_of_request(&self, headers: &HeaderMap) -> String {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("token "));
+        token
+            .and_then(|token| self.lock().id_tokens.get(token).map(|(_, org)| org.clone()))
+            .unwrap_or_default()
     }
 
     /// The state. A handler that panicked while holding the lock cannot leave it half-updated in
@@ -80,23 +120,27 @@ impl Shared {
     }
 
     /// Requires `Authorization: token <IdToken>` (issued here, not expired) and
-    /// `Raito-Domain: <the configured domain>`; returns the 401 answer otherwise.
+    /// `Raito-Domain: <the token's organization's domain>` (any case: the Go CLI sends it as
+    /// configured, Raito matches organizations lower-cased); returns the 401 answer otherwise.
     pub(crate) fn authenticate(&self, api: Api, headers: &HeaderMap) -> Option<Response> {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let token = text("authorization").and_then(|v| v.strip_prefix("token "));
-        let valid = token.is_some_and(|token| {
+        let organization = token.and_then(|token| {
             self.lock()
                 .id_tokens
                 .get(token)
-                .is_some_and(|expiry| std::time::Instant::now() < *expiry)
+                .filter(|(expiry, _)| std::time::Instant::now() < *expiry)
+                .map(|(_, org)| org.clone())
         });
-        if !valid {
+        let Some(organization) = organization else {
             return Some(api.error(
                 StatusCode::UNAUTHORIZED,
                 "missing, unknown or expired token (expected `Authorization: token <IdToken>`)",
             ));
-        }
-        if text("raito-domain") != Some(self.config.domain.as_str()) {
+        };
+        if !text("raito-domain")
+            .is_some_and(|named| crate::auth::same_organization(&organization, named))
+        {
             return Some(api.error(
                 StatusCode::UNAUTHORIZED,
                 "the Raito-Domain header does not name this organization",
@@ -151,6 +195,19 @@ pub(crate) fn json(status: StatusCode, body: &serde_json::Value) -> Response {
         .into_response()
 }
 
+/// An organization the stand-in serves.
+pub(crate) struct Org<'a> {
+    pub(crate) domain: &'a str,
+    pub(crate) api_user: &'a str,
+    pub(crate) api_secret: &'a str,
+    pub(crate) client_app_id: String,
+}
+
+/// The Cognito app client id of an organization.
+fn client_app_id(domain: &str) -> String {
+    format!("standin{}client", domain.replace('-', ""))
+}
+
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/admin/org/{domain}", get(auth::org_lookup))
@@ -158,6 +215,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/cognito", post(auth::initiate_auth))
         .route("/cognito/", post(auth::initiate_auth))
         .route("/file/upload/signed-url", get(upload::signed_url))
+        .route("/file/upload/logs/signed-url", get(upload::log_signed_url))
         .route(
             "/upload/{*key}",
             put(upload::put_file).layer(DefaultBodyLimit::disable()),

@@ -59,13 +59,34 @@ pub struct Snapshot {
     pub uploads: Vec<Upload>,
     /// The `jobIds` of every `endOfTargetsSync` call.
     pub end_of_targets_syncs: Vec<Vec<String>>,
+    /// Every log attached to a task by `addLogFileToTask`.
+    pub task_logs: Vec<TaskLog>,
     /// Requests received per operation: the GraphQL root field (`createJob`…), or `orgLookup`,
     /// `InitiateAuth`, `signedUrl`, `upload`, `exportDownload`. Counted before faults and
     /// authentication.
     pub request_counts: BTreeMap<String, u64>,
 }
 
+/// A log attached to a task (`addLogFileToTask`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskLog {
+    pub job_id: String,
+    pub job_type: String,
+    pub file_key: String,
+    /// The log's text.
+    pub text: String,
+}
+
 impl Snapshot {
+    /// The logs attached to the task `job_type` of `job`, in arrival order.
+    pub fn task_logs_of(&self, job: &str, job_type: &str) -> Vec<&TaskLog> {
+        self.task_logs
+            .iter()
+            .filter(|log| log.job_id == job && log.job_type == job_type)
+            .collect()
+    }
+
     /// The data objects stored for `data_source` (empty if none).
     pub fn data_objects(&self, data_source: &str) -> &[DataObject] {
         self.data_objects
@@ -269,6 +290,8 @@ pub struct Tag {
 #[serde(rename_all = "camelCase")]
 pub struct Job {
     pub id: String,
+    /// The domain of the organization whose API user created it.
+    pub organization: String,
     pub data_source_id: Option<String>,
     pub identity_store_id: Option<String>,
     /// `STARTED` (or the status given to `createJob`), then one entry per `updateJob`.
@@ -450,6 +473,9 @@ pub struct Upload {
     pub sha256: String,
     /// Whether a matching body was stored.
     pub received: bool,
+    /// For a log upload (`file/upload/logs/signed-url`), the `task` it was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_task: Option<String>,
     /// The stored bytes (left out of the JSON state).
     #[serde(skip)]
     pub body: Option<Bytes>,
@@ -468,9 +494,10 @@ pub(crate) struct UsageDates {
 pub(crate) struct State {
     pub(crate) record: Snapshot,
     /// Issued id tokens and when they expire.
-    pub(crate) id_tokens: HashMap<String, Instant>,
-    /// Issued refresh tokens and their user.
-    pub(crate) refresh_tokens: HashMap<String, String>,
+    /// Id token → its expiry and organization (domain).
+    pub(crate) id_tokens: HashMap<String, (Instant, String)>,
+    /// Issued refresh tokens: their user and organization (domain).
+    pub(crate) refresh_tokens: HashMap<String, (String, String)>,
     pub(crate) faults: Vec<Fault>,
     pub(crate) usage: HashMap<String, UsageDates>,
     /// Access export files by download token.

@@ -17,21 +17,56 @@ use sha2::{Digest, Sha256};
 use crate::server::{Api, Shared, json};
 use crate::state::Upload;
 
+/// The job types a log can be uploaded for (raito-io/cli internal/target_sync/sync_job.go:
+/// the `task` of `file/upload/logs/signed-url` is the step's job type).
+const LOG_TASKS: &[&str] = &["IS", "DS", "DA", "DU", "RP", "TAG"];
+
 /// `GET file/upload/signed-url?contentLength=<n>&sha256=<base64>`.
 pub(crate) async fn signed_url(
     AxumState(shared): AxumState<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(response) = shared.admit(
-        Api::Rest,
-        &["signedUrl".to_owned()],
-        "file/upload/signed-url",
-    ) {
+    sign(&shared, &headers, &query, "file/upload/signed-url", None)
+}
+
+/// `GET file/upload/logs/signed-url?contentLength=<n>&sha256=<base64>&task=<job type>`: the
+/// same, for a step's log (raito-io/cli internal/file/file.go, getUploadLogsURL).
+pub(crate) async fn log_signed_url(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let task = query.get("task").cloned().unwrap_or_default();
+    sign(
+        &shared,
+        &headers,
+        &query,
+        "file/upload/logs/signed-url",
+        Some(task),
+    )
+}
+
+fn sign(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    path: &str,
+    log_task: Option<String>,
+) -> Response {
+    if let Some(response) = shared.admit(Api::Rest, &["signedUrl".to_owned()], path) {
         return response;
     }
-    if let Some(response) = shared.authenticate(Api::Rest, &headers) {
+    if let Some(response) = shared.authenticate(Api::Rest, headers) {
         return response;
+    }
+    if let Some(task) = &log_task
+        && !LOG_TASKS.contains(&task.as_str())
+    {
+        return Api::Rest.error(
+            StatusCode::BAD_REQUEST,
+            &format!("task must be one of {}, got {task:?}", LOG_TASKS.join(", ")),
+        );
     }
     let Some(content_length) = query
         .get("contentLength")
@@ -50,13 +85,14 @@ pub(crate) async fn signed_url(
         );
     }
     let key = shared.secret.new_id();
-    let signature = signature(&shared, &key, content_length, &sha256);
+    let signature = signature(shared, &key, content_length, &sha256);
     let url = format!("{}upload/{key}?sig={signature}", shared.base_url);
     shared.lock().record.uploads.push(Upload {
         key: key.clone(),
         content_length,
         sha256,
         received: false,
+        log_task,
         body: None,
     });
     json(

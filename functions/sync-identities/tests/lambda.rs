@@ -180,9 +180,28 @@ async fn postgres_roles_reach_raito_as_users_groups_and_memberships() {
         .map(|s| s.as_str().unwrap())
         .collect();
     assert!(staged[0].ends_with("/users.json") && staged[1].ends_with("/groups.json"));
-    let received: Vec<&raito_standin::Upload> =
-        state.uploads.iter().filter(|u| u.received).collect();
+    let received: Vec<&raito_standin::Upload> = state
+        .uploads
+        .iter()
+        .filter(|u| u.received && u.log_task.is_none())
+        .collect();
     assert_eq!(received.len(), 2);
+    // The step's log went to its task, as JSON lines with the target and step.
+    let logs = state.task_logs_of(&job.id, "IS");
+    assert_eq!(logs.len(), 1, "the IS task's log");
+    assert!(
+        logs[0]
+            .text
+            .lines()
+            .all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
+        "{}",
+        logs[0].text
+    );
+    assert!(
+        logs[0].text.contains("\"step\":\"identity-store\""),
+        "{}",
+        logs[0].text
+    );
     for (location, upload) in staged.iter().zip(received) {
         assert_eq!(
             deployment.standin.upload_body(&upload.key).unwrap(),

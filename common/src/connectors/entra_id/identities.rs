@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::client::Client;
 use super::config::Config;
 use crate::connector::{Error, Sink};
+use crate::model::Tag;
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// What Raito is told about the tenant.
@@ -46,6 +47,37 @@ struct GraphUser {
     mail: Option<String>,
     #[serde(default)]
     account_enabled: Option<bool>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    job_title: Option<String>,
+    #[serde(default)]
+    office_location: Option<String>,
+}
+
+/// The source of the user tags, as the Raito CLI's Azure AD plugin writes it
+/// (raito-io/cli-plugin-azure-ad ad/identity_store.go, `tagSource`). That plugin declares no
+/// `TagSource`, so its imports' `tagSourcesScope` is empty, and so are ours.
+pub const TAG_SOURCE: &str = "Azure Entra ID";
+
+impl GraphUser {
+    /// The plugin's tags: `Department`, `JobTitle`, `OfficeLocation`, when set.
+    fn tags(&mut self) -> Vec<Tag> {
+        [
+            ("Department", self.department.take()),
+            ("JobTitle", self.job_title.take()),
+            ("OfficeLocation", self.office_location.take()),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| {
+            Some(Tag {
+                key: key.to_owned(),
+                value: value.filter(|v| !v.is_empty())?,
+                source: TAG_SOURCE.to_owned(),
+            })
+        })
+        .collect()
+    }
 }
 
 #[derive(Deserialize)]
@@ -126,14 +158,15 @@ pub async fn sync(
 
     let mut written = 0u64;
     let mut next = Some(client.url(
-        "/users?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType&$top=999",
+        "/users?$select=id,displayName,userPrincipalName,mail,accountEnabled,userType,department,jobTitle,officeLocation&$top=999",
     ));
     while let Some(url) = next {
         let page = client.page::<GraphUser>(&url, "listing users").await?;
-        for user in page.value {
+        for mut user in page.value {
             if user.account_enabled == Some(false) && !config.include_disabled {
                 continue;
             }
+            let tags = user.tags();
             let principal = user.user_principal_name.unwrap_or_default();
             users
                 .push(User {
@@ -142,7 +175,7 @@ pub async fn sync(
                     name: user.display_name.unwrap_or_else(|| principal.clone()),
                     email: user.mail.unwrap_or_else(|| principal.clone()),
                     user_name: principal,
-                    tags: Vec::new(),
+                    tags,
                     is_machine: None,
                 })
                 .await?;

@@ -17,6 +17,18 @@ pub const PARAMETERS: &[&str] = &[
     "okta-concurrency",
 ];
 
+/// The user tags of the Raito CLI's Okta plugin: (profile attribute, tag key), in its order.
+const GO_PLUGIN_TAGS: [(&str, &str); 8] = [
+    ("department", "Department"),
+    ("division", "Division"),
+    ("organization", "Organization"),
+    ("costCenter", "CostCenter"),
+    ("countryCode", "CountryCode"),
+    ("state", "State"),
+    ("city", "City"),
+    ("title", "Title"),
+];
+
 /// How the connector authenticates.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -44,9 +56,12 @@ pub struct Config {
     /// `okta-excluded-statuses`: user statuses left out, comma-separated (or a YAML list).
     /// Default `DEPROVISIONED, SUSPENDED`.
     pub excluded_statuses: Vec<String>,
-    /// `okta-tag-attributes`: profile attributes written as tags of each user (source
-    /// `okta`), e.g. `department, costCenter`. Default none.
-    pub tag_attributes: Vec<String>,
+    /// The user tags: (profile attribute, tag key). `okta-tag-attributes` (e.g.
+    /// `department, costCenter`) names the attributes, each its own key; without it, the Raito
+    /// CLI's Okta plugin's eight (raito-io/cli-plugin-okta identity_store.go: `Department`,
+    /// `Division`, `Organization`, `CostCenter`, `CountryCode`, `State`, `City`, `Title`), so
+    /// tags keep their keys when a target moves from the Go CLI. Source [`super::TAG_SOURCE`].
+    pub tag_attributes: Vec<(String, String)>,
     /// `okta-concurrency`: group member lists read at the same time, 1 to 16. Default 4 (Okta
     /// allows 75 simultaneous requests per org, shared with every other client).
     pub concurrency: usize,
@@ -113,7 +128,17 @@ impl Config {
             base_url,
             auth,
             excluded_statuses,
-            tag_attributes: comma_list(parameters, "okta-tag-attributes")?,
+            tag_attributes: if parameters.contains("okta-tag-attributes") {
+                comma_list(parameters, "okta-tag-attributes")?
+                    .into_iter()
+                    .map(|attribute| (attribute.clone(), attribute))
+                    .collect()
+            } else {
+                GO_PLUGIN_TAGS
+                    .iter()
+                    .map(|(attribute, key)| ((*attribute).to_owned(), (*key).to_owned()))
+                    .collect()
+            },
             concurrency,
         })
     }

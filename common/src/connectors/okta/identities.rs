@@ -171,16 +171,17 @@ fn user_of(config: &Config, user: OktaUser, groups: Vec<String>) -> User {
     let tags = config
         .tag_attributes
         .iter()
-        .filter_map(|key| {
-            let value = match user.profile.get(key)? {
+        .filter_map(|(attribute, key)| {
+            let value = match user.profile.get(attribute)? {
                 Value::Null => return None,
+                Value::String(text) if text.is_empty() => return None,
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
             Some(Tag {
                 key: key.clone(),
                 value,
-                source: "okta".to_owned(),
+                source: super::TAG_SOURCE.to_owned(),
             })
         })
         .collect();

@@ -48,7 +48,15 @@ impl Connector for Okta {
     fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
         Some(self)
     }
+
+    fn tag_source(&self) -> Option<&'static str> {
+        Some(TAG_SOURCE)
+    }
 }
+
+/// The source of the Okta connector's tags, and its imports' `tagSourcesScope`: the Raito
+/// CLI's Okta plugin's (raito-io/cli-plugin-okta identity_store.go, `tagSource`).
+pub const TAG_SOURCE: &str = "Okta";
 
 #[async_trait]
 impl IdentityStoreSync for Okta {

@@ -20,11 +20,12 @@ pub const MATERIALIZED_VIEW: &str = "materialized-view";
 pub const FOREIGN_TABLE: &str = "foreign-table";
 
 /// Databases the configured user may connect to, in name order: connectable, not a template,
-/// `CONNECT` for `pg-user`, not excluded by `$1`; `$2`, when not null, only that one.
+/// not being dropped (`datconnlimit = -2` marks an invalid database, PostgreSQL 15.4 and
+/// later), `CONNECT` for `pg-user`, not excluded by `$1`; `$2`, when not null, only that one.
 pub(crate) const LIST_DATABASES: &str = "\
 SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
 FROM pg_database
-WHERE datallowconn AND NOT datistemplate
+WHERE datallowconn AND NOT datistemplate AND datconnlimit <> -2
   AND has_database_privilege(datname, 'CONNECT')
   AND NOT (datname = ANY($1::text[]))
   AND ($2::text IS NULL OR datname = $2)

@@ -59,6 +59,10 @@ impl Postgres {
     }
 }
 
+/// The source of the PostgreSQL connector's tags (it writes none today) and its imports'
+/// `tagSourcesScope`. The Raito CLI has no PostgreSQL plugin; this name is ours.
+pub const TAG_SOURCE: &str = "PostgreSQL";
+
 impl Connector for Postgres {
     fn name(&self) -> &'static str {
         NAME
@@ -70,6 +74,10 @@ impl Connector for Postgres {
 
     fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
         Some(self)
+    }
+
+    fn tag_source(&self) -> Option<&'static str> {
+        Some(TAG_SOURCE)
     }
 
     #[cfg(feature = "usage")]

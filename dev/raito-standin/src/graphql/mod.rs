@@ -72,6 +72,7 @@ pub(crate) async fn serve(
     if let Some(response) = shared.authenticate(Api::GraphQl, &headers) {
         return response;
     }
+    let organization = shared.organization_of_request(&headers);
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -81,7 +82,7 @@ pub(crate) async fn serve(
         return Api::GraphQl.error(StatusCode::BAD_REQUEST, "transport not supported");
     }
     match params {
-        Ok(params) => execute(&shared, params),
+        Ok(params) => execute(&shared, params, organization),
         Err(error) => Api::GraphQl.error(
             StatusCode::BAD_REQUEST,
             &format!("json body could not be decoded: {error}"),
@@ -120,7 +121,7 @@ fn root_fields(query: &str, operation_name: Option<&str>) -> Vec<String> {
 }
 
 /// Parse, validate, coerce the variables, run. Request errors answer 422 with gqlgen's codes.
-fn execute(shared: &Arc<Shared>, params: RawParams) -> Response {
+fn execute(shared: &Arc<Shared>, params: RawParams, organization: String) -> Response {
     if let Err(with_errors) = ast::Document::parse(params.query.as_str(), "query.graphql") {
         let errors = with_errors.errors.iter().map(|d| d.to_json()).collect();
         return request_errors(errors, "GRAPHQL_PARSE_FAILED");
@@ -158,6 +159,7 @@ fn execute(shared: &Arc<Shared>, params: RawParams) -> Response {
     let root = operations::Root {
         shared,
         mutation: operation.operation_type == OperationType::Mutation,
+        organization,
     };
     let executed = Execution::new(&shared.schema, &document)
         .operation(operation)

@@ -23,6 +23,8 @@ const JOB_TYPES: [&str; 6] = ["DS", "IS", "DA", "DU", "RP", "TAG"];
 pub(super) struct Root<'s> {
     pub(super) shared: &'s Arc<Shared>,
     pub(super) mutation: bool,
+    /// The domain of the organization the request's token belongs to.
+    pub(super) organization: String,
 }
 
 impl ObjectValue for Root<'_> {
@@ -36,7 +38,10 @@ impl ObjectValue for Root<'_> {
     ) -> Result<ResolvedValue<'a>, FieldError> {
         let shared = self.shared;
         let answer = match info.field_name() {
-            "createJob" => create_job(shared, arguments(info)?),
+            "createJob" => create_job(shared, &self.organization, arguments(info)?),
+            "addLogFileToTask" => {
+                add_log_file_to_task(shared, &self.organization, arguments(info)?)
+            }
             "updateJob" => update_job(shared, arguments(info)?),
             "addTaskEvent" => add_task_event(shared, arguments(info)?),
             "addSubtaskEvent" => add_subtask_event(shared, arguments(info)?),
@@ -55,7 +60,7 @@ impl ObjectValue for Root<'_> {
                 subtask::request_access_import(shared, arguments(info)?)
             }
             "jobSubtask" => subtask::poll(shared, arguments(info)?),
-            "endOfTargetsSync" => end_of_targets_sync(shared, arguments(info)?),
+            "endOfTargetsSync" => end_of_targets_sync(shared, &self.organization, arguments(info)?),
             "dataSource" => Ok(data_source(shared, arguments::<IdArgs>(info)?.id)),
             other => Err(format!("the Raito stand-in does not serve `{other}`")),
         };
@@ -136,7 +141,11 @@ struct EndOfTargetsSyncInput {
     job_ids: Vec<String>,
 }
 
-fn create_job(shared: &Shared, args: InputArgs<JobInput>) -> Result<Value, String> {
+fn create_job(
+    shared: &Shared,
+    organization: &str,
+    args: InputArgs<JobInput>,
+) -> Result<Value, String> {
     let input = args.input;
     let event_time = time("input.eventTime", input.event_time)?;
     match (&input.data_source_id, &input.identity_store_id) {
@@ -152,6 +161,7 @@ fn create_job(shared: &Shared, args: InputArgs<JobInput>) -> Result<Value, Strin
     let id = shared.secret.new_id();
     shared.lock().record.jobs.push(Job {
         id: id.clone(),
+        organization: organization.to_owned(),
         data_source_id: input.data_source_id,
         identity_store_id: input.identity_store_id,
         history: vec![JobUpdate {
@@ -319,13 +329,74 @@ struct IdentityStoreMetaDataInput {
 
 fn end_of_targets_sync(
     shared: &Shared,
+    organization: &str,
     args: InputArgs<EndOfTargetsSyncInput>,
 ) -> Result<Value, String> {
     let job_ids = args.input.job_ids;
     let mut state = shared.lock();
-    let success = job_ids.iter().all(|id| state.job(id).is_some());
+    // A job of another organization is not this one's to finish.
+    let success = job_ids.iter().all(|id| {
+        state
+            .job(id)
+            .is_some_and(|job| job.organization == organization)
+    });
     state.record.end_of_targets_syncs.push(job_ids);
     Ok(json!({ "__typename": "EndOfTargetsSync", "success": success }))
+}
+
+/// `LogFileToTaskInput`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LogFileToTaskInput {
+    job_id: String,
+    job_type: String,
+    file_key: String,
+}
+
+/// `addLogFileToTask`: attaches a log uploaded through `file/upload/logs/signed-url` for this
+/// job type to a job of the caller's organization (raito-io/cli
+/// internal/logging/task_logging.go).
+fn add_log_file_to_task(
+    shared: &Shared,
+    organization: &str,
+    args: InputArgs<LogFileToTaskInput>,
+) -> Result<Value, String> {
+    let input = args.input;
+    if !JOB_TYPES.contains(&input.job_type.as_str()) {
+        return Err(format!(
+            "jobType {:?} is not one of {}",
+            input.job_type,
+            JOB_TYPES.join(", ")
+        ));
+    }
+    let mut state = shared.lock();
+    if state
+        .job(&input.job_id)
+        .is_none_or(|job| job.organization != organization)
+    {
+        return Err(format!("job {:?} not found", input.job_id));
+    }
+    let Some(upload) = state.upload_mut(&input.file_key) else {
+        return Err(format!("fileKey {:?} was never signed", input.file_key));
+    };
+    if upload.log_task.as_deref() != Some(input.job_type.as_str()) {
+        return Err(format!(
+            "fileKey {:?} is not a log uploaded for task {:?} (file/upload/logs/signed-url?task=...)",
+            input.file_key, input.job_type
+        ));
+    }
+    let Some(body) = upload.body.clone().filter(|_| upload.received) else {
+        return Err(format!("fileKey {:?} was never uploaded", input.file_key));
+    };
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| format!("the log {:?} is not UTF-8", input.file_key))?;
+    state.record.task_logs.push(crate::state::TaskLog {
+        job_id: input.job_id.clone(),
+        job_type: input.job_type.clone(),
+        file_key: input.file_key,
+        text,
+    });
+    Ok(json!({ "jobId": input.job_id, "jobType": input.job_type }))
 }
 
 /// `dataSource(id)`: the data source with its usage dates, or `NotFoundError`.

@@ -446,7 +446,12 @@ fn database_is_gone(error: &Error) -> bool {
     source
         .downcast_ref::<tokio_postgres::Error>()
         .and_then(tokio_postgres::Error::code)
-        .is_some_and(|code| *code == SqlState::INVALID_CATALOG_NAME)
+        // A database dropped since it was listed: gone, or "cannot connect to invalid
+        // database" while its DROP DATABASE runs.
+        .is_some_and(|code| {
+            *code == SqlState::INVALID_CATALOG_NAME
+                || *code == SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE
+        })
 }
 
 /// Pushes one access provider per role that is neither built in nor managed by Raito, with
