@@ -39,6 +39,7 @@ fn round_trip<T: DeserializeOwned + Serialize>(name: &str) -> Result<T, Box<dyn 
     Ok(parsed)
 }
 
+/// Go: raito-io/cli `base/identity_store/exporter.go` (`User`).
 #[test]
 fn user_round_trips_with_exact_field_names() -> TestResult {
     let user: User = round_trip("user.json")?;
@@ -63,6 +64,7 @@ fn user_without_is_machine_leaves_the_field_out() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/identity_store/exporter.go` (`Group`).
 #[test]
 fn group_round_trips_with_exact_field_names() -> TestResult {
     let group: Group = round_trip("group.json")?;
@@ -73,12 +75,13 @@ fn group_round_trips_with_exact_field_names() -> TestResult {
         [Tag {
             key: "managedBy".into(),
             value: "hr-sync".into(),
-            source: "okta".into()
+            source: "Okta".into()
         }]
     );
     Ok(())
 }
 
+/// Go: raito-io/cli `base/identity_store/api.go` (`MetaData`).
 #[test]
 fn identity_store_metadata_round_trips_with_exact_field_names() -> TestResult {
     let metadata: IdentityStoreMetaData = round_trip("identity_store_metadata.json")?;
@@ -87,6 +90,7 @@ fn identity_store_metadata_round_trips_with_exact_field_names() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/data_source/exporter.go` (`DataObject`).
 #[test]
 fn column_data_object_round_trips_with_its_data_type() -> TestResult {
     let column: DataObject = round_trip("data_object_column.json")?;
@@ -96,6 +100,7 @@ fn column_data_object_round_trips_with_its_data_type() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/data_source/datasource_details.go` (the data source element).
 #[test]
 fn datasource_element_round_trips_without_a_data_type() -> TestResult {
     let datasource: DataObject = round_trip("data_object_datasource.json")?;
@@ -105,6 +110,7 @@ fn datasource_element_round_trips_without_a_data_type() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/data_source/data_source.pb.go` (`MetaData`, its JSON names).
 #[test]
 fn data_source_metadata_round_trips_with_exact_field_names() -> TestResult {
     let metadata: DataSourceMetaData = round_trip("data_source_metadata.json")?;
@@ -145,6 +151,7 @@ fn empty_data_source_metadata_sends_only_supports_ap_inheritance() -> TestResult
     Ok(())
 }
 
+/// Go: raito-io/cli `base/access_provider/sync_from_target/model.go` (`AccessProvider`).
 #[test]
 fn imported_access_provider_with_locks_round_trips() -> TestResult {
     let ap: AccessProvider = round_trip("access_provider_import.json")?;
@@ -161,6 +168,7 @@ fn imported_access_provider_with_locks_round_trips() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/access_provider/sync_to_target/model.go` (`AccessProviderImport`).
 #[test]
 fn export_document_json_round_trips_with_exact_field_names() -> TestResult {
     let export: ExportDocument = round_trip("export.json")?;
@@ -219,10 +227,10 @@ fn export_document_yaml_parses_to_the_same_value_as_its_json_twin() -> TestResul
 }
 
 /// Choice: the export document neither rejects nor drops keys it does not know. Raito Cloud
-/// adds fields without notice (real exports carry `dataObject.id`, unknown to the Go CLI), so
-/// rejecting them would fail every sync on a server upgrade; dropping them could apply access
-/// half-understood. They are kept, written back, and listed per access provider so the applier
-/// can refuse or warn about that access provider in its feedback.
+/// adds fields without notice (real exports carry `dataObject.id`, unknown to the Go CLI), and
+/// Go ignores them (`sync_to_target/access_provider_file_parser.go`); dropping them silently
+/// would hide what Raito sent. They are kept, written back, and listed per access provider so
+/// the pipeline warns about each in that access provider's feedback.
 #[test]
 fn unknown_and_misspelled_export_fields_are_kept_and_reported_not_silently_dropped() -> TestResult {
     let text = r#"{
@@ -386,6 +394,7 @@ fn feedback_is_written_in_the_go_cli_nested_shape() -> TestResult {
     Ok(())
 }
 
+/// Go: raito-io/cli `base/data_usage/exporter.go` (`Statement`).
 #[test]
 fn usage_statement_round_trips_with_exact_field_names() -> TestResult {
     let statement: Statement = round_trip("usage_statement.json")?;
