@@ -17,6 +17,7 @@ mod pending;
 mod postgres;
 mod postgres_access;
 mod postgres_access_import;
+mod postgres_security;
 mod postgres_usage;
 mod raito;
 mod webhook;

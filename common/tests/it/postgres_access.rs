@@ -735,7 +735,7 @@ async fn a_row_filter_shows_a_member_only_its_rows_and_needs_row_level_security(
         .expect("a policy");
     assert!(
         create.ends_with(&format!(
-            "ON \"shop\".\"orders\" AS PERMISSIVE FOR SELECT TO {} USING (((\"region\" = 'EU') AND (\"amount\" BETWEEN 0 AND 100)))",
+            "ON \"shop\".\"orders\" AS PERMISSIVE FOR SELECT TO {} USING (((\"region\" OPERATOR(pg_catalog.=) 'EU') AND ((\"amount\" OPERATOR(pg_catalog.>=) 0) AND (\"amount\" OPERATOR(pg_catalog.<=) 100))))",
             q(&filter_role)
         )),
         "{create}"

@@ -50,7 +50,40 @@ pub async fn connect(config: &Config, database: &str) -> Result<tokio_postgres::
         spawn(connection, database);
         client
     };
+    pin_search_path(&client, &endpoint).await?;
     Ok(client)
+}
+
+/// The `search_path` of every session of ours: the system catalog, then temporary relations
+/// (functions and operators are never looked up in `pg_temp`). Nothing a database user can
+/// create is on it, so no function, operator or type planted in `public` (creatable there by
+/// default up to PostgreSQL 14, and kept by `pg_upgrade`) is ever called by a sync, whose role
+/// may hold `CREATEROLE` and grant options.
+pub const SEARCH_PATH: &str = "pg_catalog, pg_temp";
+
+/// Sets [`SEARCH_PATH`] for the session and checks that it took: a connection pooler, or a
+/// setting that cannot be changed, must not leave the session with the server's default path.
+async fn pin_search_path(client: &tokio_postgres::Client, endpoint: &str) -> Result<(), Error> {
+    let messages = client
+        .simple_query(&format!(
+            "SET search_path TO {SEARCH_PATH}; SELECT pg_catalog.current_setting('search_path')"
+        ))
+        .await
+        .map_err(|e| classify(e, endpoint, "pinning the session's search_path"))?;
+    let value = messages.iter().find_map(|message| match message {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+        _ => None,
+    });
+    if value.as_deref() == Some(SEARCH_PATH) {
+        return Ok(());
+    }
+    Err(Error::InvalidRequest {
+        connector: NAME,
+        message: format!(
+            "{endpoint}: the session's search_path is {value:?} after setting it to \
+             {SEARCH_PATH:?}; refusing to run with a search path users can write to"
+        ),
+    })
 }
 
 fn spawn<S, T>(connection: tokio_postgres::Connection<S, T>, database: &str)

@@ -21,14 +21,14 @@ use crate::model::identity::{Group, IdentityStoreMetaData, User};
 /// rather than a join: from PostgreSQL 16 on, one membership may be recorded once per grantor.
 const LIST_ROLES: &str = "\
 SELECT r.rolname, r.rolcanlogin,
-       coalesce(shobj_description(r.oid, 'pg_authid'), ''),
+       coalesce(pg_catalog.shobj_description(r.oid, 'pg_authid'::pg_catalog.name), ''),
        array(SELECT g.rolname FROM pg_roles g
              WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members m
                            WHERE m.member = r.oid AND m.roleid = g.oid)
              ORDER BY g.rolname COLLATE \"C\"),
        coalesce(r.rolname ~ $1::text, false),
-       array(SELECT coalesce(shobj_description(g.oid, 'pg_authid'), '') FROM pg_roles g
+       array(SELECT coalesce(pg_catalog.shobj_description(g.oid, 'pg_authid'::pg_catalog.name), '') FROM pg_roles g
              WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members m
                            WHERE m.member = r.oid AND m.roleid = g.oid)

@@ -23,10 +23,10 @@ pub const FOREIGN_TABLE: &str = "foreign-table";
 /// not being dropped (`datconnlimit = -2` marks an invalid database, PostgreSQL 15.4 and
 /// later), `CONNECT` for `pg-user`, not excluded by `$1`; `$2`, when not null, only that one.
 pub(crate) const LIST_DATABASES: &str = "\
-SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '')
+SELECT datname, coalesce(pg_catalog.shobj_description(oid, 'pg_database'::pg_catalog.name), '')
 FROM pg_database
 WHERE datallowconn AND NOT datistemplate AND datconnlimit <> -2
-  AND has_database_privilege(datname, 'CONNECT')
+  AND pg_catalog.has_database_privilege(datname, 'CONNECT')
   AND NOT (datname = ANY($1::text[]))
   AND ($2::text IS NULL OR datname = $2)
 ORDER BY datname COLLATE \"C\"";
@@ -67,8 +67,8 @@ const LIST_RELATIONS: &str = concat!(
 )
 SELECT n.nspname, c.relname, c.relkind::text,
        pn.nspname, pc.relname,
-       coalesce(obj_description(c.oid, 'pg_class'), ''),
-       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(c.oid, a.attnum), '')
+       coalesce(pg_catalog.obj_description(c.oid, 'pg_class'::pg_catalog.name), ''),
+       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(pg_catalog.col_description(c.oid, a.attnum), '')
 FROM tree t
 JOIN pg_class c ON c.oid = t.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -81,7 +81,7 @@ ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum"
 
 /// Schemas in name order (`$2`, when not null, selects one).
 const LIST_SCHEMAS: &str = concat!(
-    "SELECT n.nspname, coalesce(obj_description(n.oid, 'pg_namespace'), '')
+    "SELECT n.nspname, coalesce(pg_catalog.obj_description(n.oid, 'pg_namespace'::pg_catalog.name), '')
 FROM pg_namespace n
 WHERE ($2::text IS NULL OR n.nspname = $2) AND ",
     schema_filter!(),

@@ -10,6 +10,12 @@
 //! `IN (…)` lists, `IS [NOT] NULL`, `[NOT] LIKE`/`ILIKE` (with `ESCAPE`), `[NOT] BETWEEN`,
 //! parentheses. Everything else (function calls, subqueries, operators on other types, casts
 //! to other types, qualified names, parameters) is refused.
+//!
+//! Every operator is written `OPERATOR(pg_catalog.…)` and every type `pg_catalog.…`: a policy's
+//! operators are bound when it is created and run as the querying user, so an operator a user
+//! planted in a schema on the search path (`public.=(varchar, text)`) must never be the one
+//! bound. `IN` is written `= ANY (ARRAY[…])`, `BETWEEN` as two comparisons and `LIKE` as its
+//! operator (`~~`, with `pg_catalog.like_escape` for `ESCAPE`), for the same reason.
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, ExactNumberInfo, Expr, Ident, TimezoneInfo, UnaryOperator,
@@ -61,14 +67,14 @@ fn write(expr: &Expr, out: &mut String, depth: usize) -> Result<(), String> {
         }
         Expr::BinaryOp { left, op, right } => {
             let op = match op {
-                BinaryOperator::Eq => "=",
-                BinaryOperator::NotEq => "<>",
-                BinaryOperator::Lt => "<",
-                BinaryOperator::LtEq => "<=",
-                BinaryOperator::Gt => ">",
-                BinaryOperator::GtEq => ">=",
-                BinaryOperator::And => "AND",
-                BinaryOperator::Or => "OR",
+                BinaryOperator::Eq => catalog_operator("="),
+                BinaryOperator::NotEq => catalog_operator("<>"),
+                BinaryOperator::Lt => catalog_operator("<"),
+                BinaryOperator::LtEq => catalog_operator("<="),
+                BinaryOperator::Gt => catalog_operator(">"),
+                BinaryOperator::GtEq => catalog_operator(">="),
+                BinaryOperator::And => "AND".to_owned(),
+                BinaryOperator::Or => "OR".to_owned(),
                 other => return Err(format!("operator {other} is not allowed in a row filter")),
             };
             out.push('(');
@@ -79,13 +85,13 @@ fn write(expr: &Expr, out: &mut String, depth: usize) -> Result<(), String> {
         }
         Expr::UnaryOp { op, expr } => {
             let op = match op {
-                UnaryOperator::Not => "NOT ",
-                UnaryOperator::Minus => "-",
-                UnaryOperator::Plus => "+",
+                UnaryOperator::Not => "NOT ".to_owned(),
+                UnaryOperator::Minus => format!("{} ", catalog_operator("-")),
+                UnaryOperator::Plus => format!("{} ", catalog_operator("+")),
                 other => return Err(format!("operator {other} is not allowed in a row filter")),
             };
             out.push('(');
-            out.push_str(op);
+            out.push_str(&op);
             write(expr, out, d)?;
             out.push(')');
         }
@@ -106,16 +112,18 @@ fn write(expr: &Expr, out: &mut String, depth: usize) -> Result<(), String> {
             if list.is_empty() {
                 return Err("an empty IN list".to_owned());
             }
-            out.push('(');
+            // `x IN (a, b)` is `x = ANY (ARRAY[a, b])`; `NOT IN` its negation (the same
+            // answer, NULLs included).
+            out.push_str(if *negated { "(NOT (" } else { "(" });
             write(expr, out, d)?;
-            out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+            out.push_str(&format!(" {} ANY (ARRAY[", catalog_operator("=")));
             for (i, item) in list.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
                 write(item, out, d)?;
             }
-            out.push_str("))");
+            out.push_str(if *negated { "])))" } else { "]))" });
         }
         Expr::Between {
             expr,
@@ -123,17 +131,21 @@ fn write(expr: &Expr, out: &mut String, depth: usize) -> Result<(), String> {
             low,
             high,
         } => {
-            out.push('(');
-            write(expr, out, d)?;
-            out.push_str(if *negated {
-                " NOT BETWEEN "
+            // `x BETWEEN a AND b` is `x >= a AND x <= b`; `NOT BETWEEN` is `x < a OR x > b`.
+            let (lower, join, upper) = if *negated {
+                ("<", "OR", ">")
             } else {
-                " BETWEEN "
-            });
+                (">=", "AND", "<=")
+            };
+            out.push_str("((");
+            write(expr, out, d)?;
+            out.push_str(&format!(" {} ", catalog_operator(lower)));
             write(low, out, d)?;
-            out.push_str(" AND ");
+            out.push_str(&format!(") {join} ("));
+            write(expr, out, d)?;
+            out.push_str(&format!(" {} ", catalog_operator(upper)));
             write(high, out, d)?;
-            out.push(')');
+            out.push_str("))");
         }
         Expr::Like {
             negated,
@@ -179,14 +191,17 @@ fn write(expr: &Expr, out: &mut String, depth: usize) -> Result<(), String> {
             let name = type_name(data_type)?;
             out.push_str("CAST(");
             write(expr, out, d)?;
-            out.push_str(&format!(" AS {name})"));
+            out.push_str(&format!(" AS pg_catalog.{name})"));
         }
         Expr::TypedString(typed) => {
             let name = type_name(&typed.data_type)?;
             let Value::SingleQuotedString(text) = &typed.value.value else {
                 return Err("a typed literal needs a plain string".to_owned());
             };
-            out.push_str(&format!("CAST({} AS {name})", quote_literal(text)));
+            out.push_str(&format!(
+                "CAST({} AS pg_catalog.{name})",
+                quote_literal(text)
+            ));
         }
         other => {
             return Err(format!(
@@ -212,18 +227,34 @@ fn like(
     if any {
         return Err(format!("{keyword} ANY is not allowed in a row filter"));
     }
+    // LIKE is the operator `~~` (`!~~` negated), ILIKE `~~*` (`!~~*`); ESCAPE is
+    // `pg_catalog.like_escape(pattern, escape)`, as PostgreSQL itself rewrites them.
+    let operator = match (keyword, negated) {
+        ("LIKE", false) => "~~",
+        ("LIKE", true) => "!~~",
+        (_, false) => "~~*",
+        (_, true) => "!~~*",
+    };
     out.push('(');
     write(expr, out, depth)?;
-    out.push_str(if negated { " NOT " } else { " " });
-    out.push_str(keyword);
-    out.push(' ');
-    write(pattern, out, depth)?;
-    if let Some(escape) = escape {
-        out.push_str(" ESCAPE ");
-        write(escape, out, depth)?;
+    out.push_str(&format!(" {} ", catalog_operator(operator)));
+    match escape {
+        Some(escape) => {
+            out.push_str("pg_catalog.like_escape(");
+            write(pattern, out, depth)?;
+            out.push_str(", ");
+            write(escape, out, depth)?;
+            out.push(')');
+        }
+        None => write(pattern, out, depth)?,
     }
     out.push(')');
     Ok(())
+}
+
+/// `OPERATOR(pg_catalog.<op>)`: the built-in operator, whatever the search path holds.
+fn catalog_operator(op: &str) -> String {
+    format!("OPERATOR(pg_catalog.{op})")
 }
 
 /// A column reference: quoted names as written, unquoted ones folded to lower case.
@@ -296,26 +327,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn safe_rules_are_rendered_with_quoted_identifiers() {
+    fn safe_rules_are_rendered_with_quoted_identifiers_and_catalog_operators() {
         assert_eq!(
             render("Region = 'EU' AND \"Amount €\" >= 10").expect("safe"),
-            r#"(("region" = 'EU') AND ("Amount €" >= 10))"#
+            r#"(("region" OPERATOR(pg_catalog.=) 'EU') AND ("Amount €" OPERATOR(pg_catalog.>=) 10))"#
         );
         assert_eq!(
             render("country IN ('BE', 'it''s') OR x IS NULL").expect("safe"),
-            r#"(("country" IN ('BE', 'it''s')) OR ("x" IS NULL))"#
+            r#"(("country" OPERATOR(pg_catalog.=) ANY (ARRAY['BE', 'it''s'])) OR ("x" IS NULL))"#
+        );
+        assert_eq!(
+            render("c NOT IN (1, 2)").expect("safe"),
+            r#"(NOT ("c" OPERATOR(pg_catalog.=) ANY (ARRAY[1, 2])))"#
         );
         assert_eq!(
             render("NOT (d BETWEEN DATE '2024-01-01' AND '2024-12-31'::date)").expect("safe"),
-            r#"(NOT (("d" BETWEEN CAST('2024-01-01' AS date) AND CAST('2024-12-31' AS date))))"#
+            "(NOT (((\"d\" OPERATOR(pg_catalog.>=) CAST('2024-01-01' AS pg_catalog.date)) AND \
+             (\"d\" OPERATOR(pg_catalog.<=) CAST('2024-12-31' AS pg_catalog.date)))))"
+        );
+        assert_eq!(
+            render("d NOT BETWEEN 1 AND 2").expect("safe"),
+            r#"(("d" OPERATOR(pg_catalog.<) 1) OR ("d" OPERATOR(pg_catalog.>) 2))"#
         );
         assert_eq!(
             render("name NOT LIKE 'a\\%' ESCAPE '\\' AND n <> -1").expect("safe"),
-            r#"(("name" NOT LIKE 'a\%' ESCAPE '\') AND ("n" <> (-1)))"#
+            "((\"name\" OPERATOR(pg_catalog.!~~) pg_catalog.like_escape('a\\%', '\\')) AND \
+             (\"n\" OPERATOR(pg_catalog.<>) (OPERATOR(pg_catalog.-) 1)))"
+        );
+        assert_eq!(
+            render("name ILIKE 'a%'").expect("safe"),
+            r#"("name" OPERATOR(pg_catalog.~~*) 'a%')"#
         );
         assert_eq!(
             render("active = true").expect("safe"),
-            r#"("active" = TRUE)"#
+            r#"("active" OPERATOR(pg_catalog.=) TRUE)"#
         );
     }
 

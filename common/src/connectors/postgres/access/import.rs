@@ -91,7 +91,7 @@ pub const ROLE_TYPE: &str = "role";
 /// on, one membership may be recorded once per grantor.
 const LIST_ROLES: &str = "\
 SELECT r.oid, r.rolname, r.rolcanlogin, r.rolsuper, r.rolbypassrls, r.rolreplication,
-       coalesce(shobj_description(r.oid, 'pg_authid'), ''),
+       coalesce(pg_catalog.shobj_description(r.oid, 'pg_authid'::pg_catalog.name), ''),
        array(SELECT m.rolname FROM pg_roles m
              WHERE m.rolcanlogin AND m.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members a

@@ -26,7 +26,7 @@ pub struct Role {
     pub comment: String,
 }
 
-const ROLE_COLUMNS: &str = "SELECT oid, rolname::text, rolsuper, coalesce(shobj_description(oid, 'pg_authid'), '') \
+const ROLE_COLUMNS: &str = "SELECT oid, rolname::text, rolsuper, coalesce(pg_catalog.shobj_description(oid, 'pg_authid'::pg_catalog.name), '') \
      FROM pg_roles";
 
 fn role(row: &tokio_postgres::Row) -> Role {
@@ -302,11 +302,11 @@ pub async fn managed_policies(client: &Client) -> PgResult<Vec<ManagedPolicy>> {
     let rows = client
         .query(
             "SELECT n.nspname::text, c.relname::text, p.polname::text,
-                    obj_description(p.oid, 'pg_policy'),
+                    pg_catalog.obj_description(p.oid, 'pg_policy'::pg_catalog.name),
                     p.polcmd = 'r' AND p.polpermissive, p.polroles::oid[]
              FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE starts_with(obj_description(p.oid, 'pg_policy'), $1)
+             WHERE pg_catalog.starts_with(pg_catalog.obj_description(p.oid, 'pg_policy'::pg_catalog.name), $1)
              ORDER BY 1, 2, 3",
             &[&MANAGED_PREFIX],
         )
