@@ -63,6 +63,7 @@ pub(super) async fn apply(
         client: env.s3.clone(),
         bucket: env.bucket.clone(),
         key: key.to_owned(),
+        etag: Default::default(),
     };
     let feedback = feedback_key(key);
     let destination = Destination::s3(env.s3.clone(), &env.bucket, &feedback);

@@ -50,7 +50,9 @@ pub mod count {
 pub enum ExportInput {
     /// A local file; the format comes from its extension, else from its content.
     File(PathBuf),
-    /// An S3 object (an access-as-code file in the bundle's bucket).
+    /// An S3 object (an access-as-code file in the bundle's bucket). The first read notes the
+    /// object's ETag and the second reads only that version (`If-Match`): a file replaced
+    /// between the check and the apply is refused as a whole.
     S3 {
         /// The S3 client.
         client: aws_sdk_s3::Client,
@@ -58,6 +60,8 @@ pub enum ExportInput {
         bucket: String,
         /// The object's key.
         key: String,
+        /// The ETag of the first read (see above); start with `Default::default()`.
+        etag: Arc<std::sync::OnceLock<String>>,
     },
     /// A URL to GET with no credentials: the presigned location of Raito's export.
     Url {
@@ -102,18 +106,33 @@ impl ExportInput {
                 client,
                 bucket,
                 key,
+                etag,
             } => {
                 let object = client
                     .get_object()
                     .bucket(bucket)
                     .key(key)
+                    .set_if_match(etag.get().cloned())
                     .send()
                     .await
                     .map_err(|e| {
+                        let changed = e.raw_response().is_some_and(|r| r.status().as_u16() == 412);
+                        if changed {
+                            return access_file::Error::Io {
+                                location: location.clone(),
+                                source: std::io::Error::other(
+                                    "the file changed between the check and the apply (its \
+                                     ETag no longer matches); nothing was applied: put it again",
+                                ),
+                            };
+                        }
                         io(std::io::Error::other(
                             aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
                         ))
                     })?;
+                if let Some(tag) = &object.e_tag {
+                    let _ = etag.set(tag.clone());
+                }
                 Box::new(object.body.into_async_read())
             }
             ExportInput::Url { http, url } => {
@@ -234,6 +253,29 @@ fn failed(id: &str, error: String) -> AccessProviderFeedback {
     }
 }
 
+/// The most entries one list of an access provider may have (who users, groups, inheritance;
+/// what and deleteWhat items): one access provider must fit a fixed memory budget, whatever the
+/// document holds.
+pub const MAX_LIST_ENTRIES: usize = 100_000;
+
+/// Why `access_provider` is refused for its size, if it is.
+fn too_large(access_provider: &ExportedAccessProvider) -> Option<String> {
+    let who = &access_provider.who;
+    let lists = [
+        ("who.users", who.users.len()),
+        ("who.groups", who.groups.len()),
+        ("who.inheritFrom", who.inherit_from.len()),
+        ("who.recipients", who.recipients.len()),
+        ("what", access_provider.what.len()),
+        ("deleteWhat", access_provider.delete_what.len()),
+    ];
+    let (list, entries) = lists.into_iter().find(|(_, n)| *n > MAX_LIST_ENTRIES)?;
+    Some(format!(
+        "{list} has {entries} entries, more than the {MAX_LIST_ENTRIES} one access provider may \
+         have; nothing of it was applied (split it into several access providers)"
+    ))
+}
+
 /// One warning per key of `access_provider` the model does not know (Go ignores them,
 /// `sync_to_target/access_provider_file_parser.go`; we apply what is understood and say what
 /// was not). Positions in lists are folded: `what[].columns` once, however many items have it.
@@ -324,6 +366,10 @@ impl Source<ExportedAccessProvider> for Valid {
                     }
                     if let Some(feedback) = self.checked.invalid.remove(&index) {
                         self.set_aside.push(feedback);
+                        continue;
+                    }
+                    if let Some(error) = too_large(&access_provider) {
+                        self.set_aside.push(failed(&access_provider.id, error));
                         continue;
                     }
                     let warnings = unknown_key_warnings(&access_provider);
@@ -794,6 +840,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_access_provider_over_the_list_budget_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let users: Vec<String> = (0..=MAX_LIST_ENTRIES).map(|i| format!("u{i}")).collect();
+        let document = serde_json::json!({"accessProviders": [
+            {"id": "big", "action": "grant", "who": {"users": users}},
+            {"id": "small", "action": "grant"},
+        ]});
+        let input = write(&dir, "access.json", &document.to_string()).await;
+        let feedback_path = dir.path().join("feedback.json");
+        let (result, seen, _) = run(&input, &feedback_path).await;
+        result.unwrap().unwrap();
+        assert_eq!(seen, ["small"]);
+        let feedback = read_feedback(&feedback_path);
+        let errors = feedback[1].1.errors.clone().unwrap();
+        assert_eq!(feedback[1].0, "big");
+        assert!(
+            errors[0].contains("who.users has 100001 entries"),
+            "{errors:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_document_that_is_not_well_formed_applies_nothing() {
         let dir = tempfile::tempdir().unwrap();
         // Well-formed at first, broken at the end: the check reads it all before applying.
@@ -875,6 +943,53 @@ mod tests {
         let written: Vec<AccessProvider> =
             serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
         assert_eq!(written.len(), 2);
+    }
+
+    /// An access-as-code file replaced between the check and the apply is refused (moto).
+    #[tokio::test]
+    async fn an_s3_file_replaced_after_the_check_is_refused() {
+        let client = crate::aws::s3_client(&test_support::moto_sdk_config());
+        let bucket = test_support::unique_name("etag").replace('_', "-");
+        client
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket in moto (is moto running? dev/services.sh start)");
+        let put = |text: &'static str| {
+            client
+                .put_object()
+                .bucket(&bucket)
+                .key("access-as-code/t/a.yaml")
+                .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                    text.as_bytes(),
+                ))
+                .send()
+        };
+        put("accessProviders:\n  - {id: p1, action: grant}\n")
+            .await
+            .unwrap();
+        let input = ExportInput::S3 {
+            client: client.clone(),
+            bucket: bucket.clone(),
+            key: "access-as-code/t/a.yaml".into(),
+            etag: Default::default(),
+        };
+        let options = access_file::Options::default();
+        let checked = check(&input, options).await.unwrap();
+        assert_eq!(checked.count, 1);
+        // The same version opens again.
+        assert!(input.open(options).await.is_ok());
+        put("accessProviders:\n  - {id: p2, action: grant}\n")
+            .await
+            .unwrap();
+        let Err(error) = input.open(options).await else {
+            panic!("a replaced file was read");
+        };
+        assert!(
+            error.to_string().contains("changed between the check"),
+            "{error}"
+        );
     }
 
     #[test]

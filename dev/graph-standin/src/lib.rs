@@ -383,7 +383,7 @@ async fn token(
             "error_description": format!("AADSTS90002: Tenant '{tenant}' not found."), "error_codes": [90002]}))).into_response();
     }
     if form.grant_type.as_deref() != Some("client_credentials")
-        || form.scope.as_deref() != Some("https://graph.microsoft.com/.default")
+        || form.scope.as_deref() != Some(format!("{}/.default", shared.base_url).as_str())
     {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request",
             "error_description": "AADSTS70011: The provided request must include a 'scope' input parameter.", "error_codes": [70011]}))).into_response();

@@ -90,7 +90,7 @@ impl Client {
                     config.login_url, config.tenant_id
                 ),
                 config.client_id.clone(),
-                "https://graph.microsoft.com/.default".to_owned(),
+                graph_scope(&config.graph_url),
                 auth,
             ),
         })
@@ -177,4 +177,44 @@ fn thumbprint(certificate: &str) -> Option<String> {
         .collect();
     let der = STANDARD.decode(body).ok().filter(|der| !der.is_empty())?;
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(der)))
+}
+
+/// The token scope of the Graph at `graph_url`: its origin and `/.default`
+/// (`https://graph.microsoft.us/.default` for US Government, `https://microsoftgraph.chinacloudapi.cn/.default`
+/// for China): a token for the global Graph is refused by a national cloud's.
+fn graph_scope(graph_url: &str) -> String {
+    let origin = match graph_url.find("://") {
+        Some(scheme) => {
+            let rest = &graph_url[scheme + 3..];
+            let host_end = rest.find('/').map_or(graph_url.len(), |i| scheme + 3 + i);
+            &graph_url[..host_end]
+        }
+        None => graph_url.trim_end_matches('/'),
+    };
+    format!("{origin}/.default")
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::graph_scope;
+
+    #[test]
+    fn the_scope_follows_the_graph_host() {
+        assert_eq!(
+            graph_scope("https://graph.microsoft.com/v1.0"),
+            "https://graph.microsoft.com/.default"
+        );
+        assert_eq!(
+            graph_scope("https://graph.microsoft.us/v1.0"),
+            "https://graph.microsoft.us/.default"
+        );
+        assert_eq!(
+            graph_scope("https://microsoftgraph.chinacloudapi.cn/v1.0/"),
+            "https://microsoftgraph.chinacloudapi.cn/.default"
+        );
+        assert_eq!(
+            graph_scope("http://127.0.0.1:8080/v1.0"),
+            "http://127.0.0.1:8080/.default"
+        );
+    }
 }

@@ -47,10 +47,30 @@ pub fn base_name(naming_hint: &str, name: &str, id: &str) -> String {
     if base.starts_with("pg_") {
         base.insert_str(0, "r_");
     }
+    if !base.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        // Nothing of the hint survived the cleaning (`"€€"` gives `"__"`): name it after the id.
+        base = format!("role_{}", id_token(id));
+    }
+    if RESERVED.contains(&base.as_str()) {
+        // `CREATE ROLE public` fails ("role name is reserved"), and a role called
+        // `current_user` would be misread wherever a role is named unquoted.
+        base.push_str("_role");
+    }
     // Only ASCII is left, so bytes and characters coincide.
     base.truncate(MAX_IDENTIFIER_BYTES);
     base
 }
+
+/// Role names PostgreSQL reserves or reads as something else.
+const RESERVED: &[&str] = &[
+    "public",
+    "none",
+    "current_user",
+    "session_user",
+    "current_role",
+    "user",
+    "all",
+];
 
 /// Four hex digits derived from the access provider id; `attempt` 0 is the first choice,
 /// later attempts give other digits for the rare case the first ones are taken too.
@@ -127,6 +147,19 @@ mod tests {
         assert_eq!(base_name(" ", "", "ap-1"), "ap_1");
         assert_eq!(base_name("PG_admins", "", "id"), "r_pg_admins");
         assert_eq!(base_name("Café \"x\";", "", "id"), "caf___x__");
+        for reserved in [
+            "public",
+            "NONE",
+            "Current_User",
+            "session_user",
+            "current_role",
+        ] {
+            assert_eq!(
+                base_name(reserved, "", "id"),
+                format!("{}_role", reserved.to_lowercase())
+            );
+        }
+        assert!(base_name("€€", "", "ap-1").starts_with("role_"));
         let long = base_name(&"a".repeat(100), "", "id");
         assert_eq!(long.len(), 63);
     }
