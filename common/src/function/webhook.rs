@@ -1,6 +1,7 @@
-//! Raito's webhooks on the sync-access function's URL: checked and recorded
-//! ([`crate::webhook`]), then queued for the step and target they are for
-//! ([`crate::pending`]), and answered `202` before any sync runs. The queued trigger wakes the
+//! Raito's webhooks on the sync-access function's URL: checked ([`crate::webhook`]), queued
+//! for the step and target they are for ([`crate::pending`]), then recorded against replays,
+//! and answered `202` before any sync runs (see `webhook::function_url::receive` for why in
+//! this order). The queued trigger wakes the
 //! function of its step (an EventBridge rule on `triggers/<step>/`, see template.yaml).
 
 use std::time::SystemTime;
@@ -26,50 +27,48 @@ pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Resp
             return Response::rejected(&Rejection::Unavailable);
         }
     };
-    let accepted =
-        match webhook::function_url::receive(event, &verifier, &env.deliveries, SystemTime::now())
-            .await
-        {
-            Ok(accepted) => accepted,
-            Err(response) => return response,
+    let mut queued = Vec::new();
+    let act = async |accepted: &webhook::function_url::Accepted| {
+        let delivery = &accepted.delivery;
+        let unavailable = |message: String| {
+            tracing::error!(%delivery, error = %message, "webhook not queued");
+            Response::rejected(&Rejection::Unavailable)
         };
-    let delivery = &accepted.delivery;
-    let unavailable = |message: String| async move {
-        tracing::error!(%delivery, error = %message, "webhook not queued");
-        // Raito's retry of this delivery must not be refused as a replay.
-        if let Err(error) = env.deliveries.forget(delivery).await {
-            tracing::error!(%error, "the delivery id could not be forgotten");
-        }
-        Response::rejected(&Rejection::Unavailable)
-    };
-    let config = match env.load_config().await {
-        Ok(config) => config,
-        Err(error) => return unavailable(error.to_string()).await,
-    };
-    let work = match routes(&config, &accepted.trigger) {
-        Ok(work) => work,
-        Err(message) => {
+        let config = env
+            .load_config()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let work = routes(&config, &accepted.trigger).map_err(|message| {
             // Well signed, but for nothing this bundle syncs: a retry would not help.
-            tracing::warn!(delivery = %accepted.delivery, reason = %message, "webhook for no target");
-            return Response {
+            tracing::warn!(%delivery, reason = %message, "webhook for no target");
+            Response {
                 status: 422,
                 headers: Vec::new(),
                 body: json!({"error": message}),
-            };
+            }
+        })?;
+        for (step, target) in &work {
+            env.pending
+                .enqueue(*step, target, delivery, &accepted.body)
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
+            queued.push(json!({"step": step_segment(*step), "target": target}));
         }
+        tracing::info!(%delivery, queued = ?work, "webhook queued");
+        Ok(())
     };
-    let mut queued = Vec::new();
-    for (step, target) in &work {
-        if let Err(error) = env
-            .pending
-            .enqueue(*step, target, &accepted.delivery, &accepted.body)
-            .await
-        {
-            return unavailable(error.to_string()).await;
-        }
-        queued.push(json!({"step": step_segment(*step), "target": target}));
-    }
-    tracing::info!(delivery = %accepted.delivery, queued = ?work, "webhook queued");
+    let accepted = match webhook::function_url::receive(
+        event,
+        &verifier,
+        &env.deliveries,
+        SystemTime::now(),
+        act,
+    )
+    .await
+    {
+        Ok(accepted) => accepted,
+        Err(response) => return response,
+    };
     Response {
         status: 202,
         headers: Vec::new(),

@@ -105,16 +105,25 @@ pub fn check(event: Value, verifier: &Verifier, now: SystemTime) -> Result<Accep
     })
 }
 
-/// Checks a Function URL request and records its delivery id: the accepted delivery, or the
-/// response to answer with. The id is recorded only once everything else passed, so a caller
-/// without the secret cannot burn ids. When the caller cannot act on the delivery after this
-/// (e.g. queuing it failed), call [`ReplayGuard::forget`] before answering 503 so that Raito's
-/// retry is not refused as a replay.
+/// Checks a Function URL request, hands it to `act` (which queues it), then records its
+/// delivery id: the accepted delivery, or the response to answer with.
+///
+/// The order is what makes every failure safe: nothing is recorded unless `act` succeeded, so
+/// a delivery that could not be queued (`act` answers 503) is accepted again on Raito's retry;
+/// and once it is queued it is acknowledged whatever the record says: a record refused with
+/// 412 (a concurrent copy of the delivery, or an SDK retry of our own successful write) is
+/// answered 409 (Raito treats it as delivered; the queued trigger is keyed by the delivery id,
+/// so copies are one trigger), and a record that failed is logged and answered 202. A replay
+/// of an already recorded delivery is refused with 409 after `act` ran again: that costs at
+/// most a second run of the same trigger, only within the timestamp tolerance (the delivery id
+/// is signed, so a captured request cannot be sent under a fresh id). The id is recorded only
+/// once everything passed, so a caller without the secret cannot burn ids.
 pub async fn receive(
     event: Value,
     verifier: &Verifier,
     guard: &ReplayGuard,
     now: SystemTime,
+    act: impl AsyncFnOnce(&Accepted) -> Result<(), Response>,
 ) -> Result<Accepted, Response> {
     let accepted = check(event, verifier, now).map_err(|rejection| {
         tracing::warn!(status = rejection.status(), reason = %rejection, "webhook rejected");
@@ -126,21 +135,25 @@ pub async fn receive(
             "webhook signed with the previous secret only: finish the secret rotation in Raito"
         );
     }
-    let rejection = match guard.record(&accepted.delivery, now).await {
+    act(&accepted).await?;
+    match guard.record(&accepted.delivery, now).await {
         Ok(Recorded::First) => {
             tracing::info!(delivery = %accepted.delivery, "webhook accepted");
-            return Ok(accepted);
+            Ok(accepted)
         }
-        Ok(Recorded::Replay) => Rejection::Replayed {
-            delivery: accepted.delivery.to_string(),
-        },
+        Ok(Recorded::Replay) => {
+            let rejection = Rejection::Replayed {
+                delivery: accepted.delivery.to_string(),
+            };
+            tracing::warn!(status = rejection.status(), reason = %rejection, "webhook already recorded");
+            Err(Response::rejected(&rejection))
+        }
         Err(error) => {
-            tracing::error!(delivery = %accepted.delivery, %error, "webhook delivery not recorded");
-            Rejection::Unavailable
+            // Queued: acknowledged. Only a replay of it within the tolerance could run it twice.
+            tracing::error!(delivery = %accepted.delivery, %error, "webhook queued but its delivery not recorded");
+            Ok(accepted)
         }
-    };
-    tracing::warn!(status = rejection.status(), reason = %rejection, "webhook rejected");
-    Err(Response::rejected(&rejection))
+    }
 }
 
 /// An HTTP answer, as a Function URL response object.

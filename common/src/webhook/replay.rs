@@ -101,22 +101,4 @@ impl ReplayGuard {
             },
         }
     }
-
-    /// Removes the record of `delivery`, so that a retry of it is accepted again: for a
-    /// delivery that was recorded but could not be acted on.
-    pub async fn forget(&self, delivery: &DeliveryId) -> Result<(), GuardError> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(Self::key(delivery))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| {
-                self.error(
-                    delivery,
-                    aws_sdk_s3::error::DisplayErrorContext(&error).to_string(),
-                )
-            })
-    }
 }

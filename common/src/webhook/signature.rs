@@ -1,5 +1,5 @@
 //! The `v1` signature check of one delivery: headers, timestamp tolerance, HMAC-SHA256 over
-//! `"<timestamp>.<body>"` against the current and the previous secret, and the body's shape.
+//! `"<timestamp>.<delivery>.<body>"` against the current and the previous secret, and the body's shape.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -190,12 +190,17 @@ impl Verifier {
             });
         }
 
-        let used_previous_secret = if matches(&self.current, timestamp_text, body, &signatures) {
+        let signed = Signed {
+            timestamp: timestamp_text,
+            delivery: delivery.as_str(),
+            body,
+        };
+        let used_previous_secret = if matches(&self.current, &signed, &signatures) {
             false
         } else if self
             .previous
             .as_ref()
-            .is_some_and(|previous| matches(previous, timestamp_text, body, &signatures))
+            .is_some_and(|previous| matches(previous, &signed, &signatures))
         {
             true
         } else {
@@ -209,16 +214,26 @@ impl Verifier {
     }
 }
 
-/// Whether any of `signatures` is the MAC of `"<timestamp>.<body>"` under `secret`, each
-/// compared in constant time.
-fn matches(secret: &SecretString, timestamp: &str, body: &[u8], signatures: &[Vec<u8>]) -> bool {
+/// What a signature covers: `"<timestamp>.<delivery>.<body>"`. The delivery id is inside, so
+/// a captured request cannot be sent again under a fresh id (the replay guard keys on it).
+struct Signed<'a> {
+    timestamp: &'a str,
+    delivery: &'a str,
+    body: &'a [u8],
+}
+
+/// Whether any of `signatures` is the MAC of the signed string under `secret`, each compared
+/// in constant time.
+fn matches(secret: &SecretString, signed: &Signed<'_>, signatures: &[Vec<u8>]) -> bool {
     let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose_secret().as_bytes()) else {
         // HMAC takes keys of any length; this branch cannot be taken.
         return false;
     };
-    mac.update(timestamp.as_bytes());
+    mac.update(signed.timestamp.as_bytes());
     mac.update(b".");
-    mac.update(body);
+    mac.update(signed.delivery.as_bytes());
+    mac.update(b".");
+    mac.update(signed.body);
     // Every entry is compared (no early exit), so the time taken does not say which matched.
     signatures.iter().fold(false, |found, signature| {
         mac.clone().verify_slice(signature).is_ok() | found

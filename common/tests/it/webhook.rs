@@ -8,7 +8,9 @@ use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use raito_common::secrecy::SecretString;
 use raito_common::trigger::Trigger;
-use raito_common::webhook::function_url::{self, check, is_function_url_event, receive};
+use raito_common::webhook::function_url::{
+    self, Accepted, Response, check, is_function_url_event, receive,
+};
 use raito_common::webhook::{DeliveryId, MAX_BODY_BYTES, Rejection, ReplayGuard, Verifier};
 use serde_json::{Value, json};
 
@@ -23,10 +25,13 @@ fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW)
 }
 
-/// The hex HMAC-SHA256 Raito sends, computed independently of the crate's verifier.
-fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
+/// The hex HMAC-SHA256 of `<timestamp>.<delivery>.<body>`, computed independently of the
+/// crate's verifier.
+fn sign(secret: &str, timestamp: &str, delivery: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(delivery.as_bytes());
     mac.update(b".");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
@@ -49,7 +54,7 @@ fn signed_headers(
         ("x-raito-delivery".into(), delivery.into()),
         (
             "x-raito-signature".into(),
-            format!("v1={}", sign(secret, &ts, body)),
+            format!("v1={}", sign(secret, &ts, delivery, body)),
         ),
     ]
 }
@@ -165,8 +170,8 @@ fn during_a_rotation_the_previous_secret_and_either_of_two_signatures_pass() {
     let ts = NOW.to_string();
     let both = format!(
         "v1={}, v1={}",
-        sign(PREVIOUS, &ts, BODY.as_bytes()),
-        sign(SECRET, &ts, BODY.as_bytes())
+        sign(PREVIOUS, &ts, "d", BODY.as_bytes()),
+        sign(SECRET, &ts, "d", BODY.as_bytes())
     );
     let headers = vec![
         ("x-raito-timestamp".to_owned(), ts),
@@ -252,10 +257,26 @@ fn each_missing_header_is_named_in_a_400() {
     }
 }
 
+/// The delivery id is signed: a captured request sent again under a fresh id (to get past
+/// the replay guard) does not verify.
+#[test]
+fn a_captured_request_under_another_delivery_id_is_refused() {
+    let mut headers = signed_headers(SECRET, NOW, "dlv-1", BODY.as_bytes());
+    for (name, value) in &mut headers {
+        if name == "x-raito-delivery" {
+            *value = "dlv-2".to_owned();
+        }
+    }
+    assert_eq!(
+        rejection(event("POST", &headers, BODY, false), &verifier()),
+        Rejection::BadSignature
+    );
+}
+
 #[test]
 fn malformed_headers_are_400_and_say_what_is_expected() {
     let ts = NOW.to_string();
-    let good = sign(SECRET, &ts, BODY.as_bytes());
+    let good = sign(SECRET, &ts, "d", BODY.as_bytes());
     let cases = [
         (
             ts.clone(),
@@ -450,12 +471,23 @@ async fn guard() -> (ReplayGuard, aws_sdk_s3::Client, String) {
     (ReplayGuard::new(client.clone(), &bucket), client, bucket)
 }
 
+/// Nothing to act on: the delivery is taken as queued.
+async fn queued(_: &Accepted) -> Result<(), Response> {
+    Ok(())
+}
+
 #[tokio::test]
 async fn moto_a_delivery_is_accepted_once_and_its_replay_is_409() {
     let (guard, client, bucket) = guard().await;
-    let first = receive(signed_event("dlv-replay"), &verifier(), &guard, now())
-        .await
-        .expect("first delivery accepted");
+    let first = receive(
+        signed_event("dlv-replay"),
+        &verifier(),
+        &guard,
+        now(),
+        queued,
+    )
+    .await
+    .expect("first delivery accepted");
     assert_eq!(first.delivery.as_str(), "dlv-replay");
     let record = client
         .get_object()
@@ -468,21 +500,59 @@ async fn moto_a_delivery_is_accepted_once_and_its_replay_is_409() {
         serde_json::from_slice(&record.body.collect().await.unwrap().into_bytes()).unwrap();
     assert_eq!(record["receivedAt"], NOW * 1000);
 
-    let replay = receive(signed_event("dlv-replay"), &verifier(), &guard, now())
-        .await
-        .expect_err("the replay is refused");
+    let replay = receive(
+        signed_event("dlv-replay"),
+        &verifier(),
+        &guard,
+        now(),
+        queued,
+    )
+    .await
+    .expect_err("the replay is refused");
     assert_eq!(replay.status, 409);
     assert_eq!(
         replay.body["error"],
         "delivery dlv-replay was already received"
     );
+}
 
-    // Forgotten (the delivery could not be acted on): Raito's retry is accepted again.
-    guard.forget(&first.delivery).await.unwrap();
+/// A delivery that could not be queued is not recorded: Raito's retry is accepted. Nothing
+/// needs undoing, so no failure order can acknowledge a delivery that is not queued.
+#[tokio::test]
+async fn moto_a_delivery_that_was_not_queued_is_not_recorded_and_its_retry_is_accepted() {
+    let (guard, client, bucket) = guard().await;
+    let unavailable = async |_: &Accepted| Err(Response::rejected(&Rejection::Unavailable));
+    let refused = receive(
+        signed_event("dlv-retry"),
+        &verifier(),
+        &guard,
+        now(),
+        unavailable,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.status, 503);
     assert!(
-        receive(signed_event("dlv-replay"), &verifier(), &guard, now())
+        client
+            .head_object()
+            .bucket(&bucket)
+            .key("webhooks/deliveries/dlv-retry")
+            .send()
             .await
-            .is_ok()
+            .is_err(),
+        "not recorded"
+    );
+    assert!(
+        receive(
+            signed_event("dlv-retry"),
+            &verifier(),
+            &guard,
+            now(),
+            queued
+        )
+        .await
+        .is_ok(),
+        "the retry is accepted"
     );
 }
 
@@ -495,29 +565,27 @@ async fn moto_a_delivery_with_a_bad_signature_does_not_burn_its_id() {
         BODY,
         false,
     );
-    let refused = receive(forged, &verifier(), &guard, now())
+    let refused = receive(forged, &verifier(), &guard, now(), queued)
         .await
         .unwrap_err();
     assert_eq!(refused.status, 401);
     assert!(
-        receive(signed_event("dlv-burn"), &verifier(), &guard, now())
+        receive(signed_event("dlv-burn"), &verifier(), &guard, now(), queued)
             .await
             .is_ok()
     );
 }
 
+/// Queued, then the record fails (here: no bucket): the delivery is acknowledged, since it is
+/// queued; it is never a replay.
 #[tokio::test]
-async fn moto_a_missing_bucket_is_503_not_a_replay() {
+async fn moto_a_record_that_fails_after_queuing_still_acknowledges() {
     let client = raito_common::aws::s3_client(&support::moto_sdk_config());
     let guard = ReplayGuard::new(client, support::unique_name("absent").replace('_', "-"));
-    let refused = receive(signed_event("dlv-x"), &verifier(), &guard, now())
+    let accepted = receive(signed_event("dlv-x"), &verifier(), &guard, now(), queued)
         .await
-        .unwrap_err();
-    assert_eq!(refused.status, 503);
-    assert_eq!(
-        refused.body["error"],
-        "the delivery could not be recorded: retry later"
-    );
+        .expect("queued, so acknowledged");
+    assert_eq!(accepted.delivery.as_str(), "dlv-x");
 }
 
 /// Documents moto's behaviour the guard relies on: `If-None-Match: *` on an existing key is

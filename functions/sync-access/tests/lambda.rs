@@ -191,7 +191,7 @@ fn webhook(body: &str, delivery: &str, secret: &str) -> Value {
         .as_secs()
         .to_string();
     let mut mac = Hmac::<sha2_hmac::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("{timestamp}.{body}").as_bytes());
+    mac.update(format!("{timestamp}.{delivery}.{body}").as_bytes());
     let signature = hex::encode(mac.finalize().into_bytes());
     json!({
         "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "",
