@@ -234,11 +234,14 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
              targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: ds-1\n    \
              identity-store-id: is-1\n    \
              pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
+             pg-sslrootcert: {}\n    \
              pg-excluded-schemas: [public]\n  - name: no-data-source\n    connector-name: postgresql\n    \
              pg-host: h\n    pg-user: u\n",
             pg("RAITO_TEST_PG_HOST"),
             pg("RAITO_TEST_PG_PORT"),
             pg("RAITO_TEST_PG_USER"),
+            // No pg-sslmode: the default, verify-full, against the test server's CA.
+            pg("RAITO_TEST_PG_CA_CERT"),
         ),
     )
     .expect("write config");
@@ -318,10 +321,11 @@ async fn targets_with_their_own_credentials_report_to_their_own_organisation() {
     let config = dir.path().join("raito.yml");
     let pg_keys = format!(
         "    pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: \"{{{{CLI_TEST_PG_PASSWORD}}}}\"\n    \
-         pg-excluded-schemas: [public]\n",
+         pg-sslrootcert: {}\n    pg-excluded-schemas: [public]\n",
         pg("RAITO_TEST_PG_HOST"),
         pg("RAITO_TEST_PG_PORT"),
         pg("RAITO_TEST_PG_USER"),
+        pg("RAITO_TEST_PG_CA_CERT"),
     );
     std::fs::write(
         &config,

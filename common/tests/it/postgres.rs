@@ -367,6 +367,46 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
     );
 }
 
+/// Secure by default: without pg-sslmode the server's certificate is verified (verify-full),
+/// so an untrusted server is refused and the test CA as pg-sslrootcert connects.
+#[tokio::test]
+async fn without_pg_sslmode_the_server_certificate_is_verified() {
+    let pg = support::postgres();
+    let yaml = |extra: &str| {
+        format!(
+            "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
+             pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n{extra}",
+            pg.host, pg.port, pg.user, pg.password
+        )
+    };
+    let run = async |extra: &str| {
+        let config = Config::from_yaml_str(&yaml(extra), "test.yml", &NoSecrets)
+            .await
+            .expect("valid config");
+        let target = &config.targets[0];
+        let connector = connector::build(target).expect("valid target");
+        let dir = tempfile::tempdir().expect("temp dir");
+        raito_common::sync::metadata::run(
+            connector.as_ref(),
+            target,
+            Default::default(),
+            raito_common::output::Destination::file(dir.path().join("x.json"))
+                .await
+                .expect("file"),
+        )
+        .await
+        .map(|_| ())
+    };
+    let error = run("").await.expect_err("an unverified server is refused");
+    assert!(error.to_string().contains("cannot connect"), "{error}");
+    let ca = std::env::var("RAITO_TEST_PG_CA_CERT").expect(
+        "RAITO_TEST_PG_CA_CERT names the test server's CA: start it with `dev/services.sh start`",
+    );
+    run(&format!("    pg-sslrootcert: {ca}\n"))
+        .await
+        .expect("the server proves itself with the given CA");
+}
+
 #[tokio::test]
 async fn tls_is_used_when_required() {
     if std::env::var("RAITO_TEST_PG_SSL").as_deref() != Ok("1") {

@@ -590,3 +590,68 @@ fn civil(days: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
+
+#[tokio::test]
+async fn a_statement_longer_than_the_log_record_cap_is_skipped_and_the_others_imported() {
+    let (database, user, syncer, password) = setup().await;
+    let since = server_now().await - 1;
+    let client = connect_as(&user, &password, &database).await;
+    let before = "SELECT 1 AS before_the_long_one";
+    let after = "SELECT 2 AS after_the_long_one";
+    client.batch_execute(before).await.expect(before);
+    // A 2 MiB literal: its log record is twice the 1 MiB cap, in both formats.
+    let long = format!("SELECT length('{}')", "x".repeat(2 << 20));
+    client
+        .batch_execute(&long)
+        .await
+        .expect("the long statement");
+    client.batch_execute(after).await.expect(after);
+    let_the_second_pass().await;
+    for log_format in ["jsonlog", "csvlog"] {
+        let target = target(
+            &syncer,
+            &password,
+            &database,
+            &format!("    pg-usage-log-format: {log_format}\n"),
+        )
+        .await;
+        let statements = sync(&target, since).await;
+        let queries: Vec<&str> = of_user(&statements, &user)
+            .iter()
+            .map(|s| s.query.as_str())
+            .collect();
+        assert_eq!(queries, [before, after], "{log_format}");
+    }
+}
+
+#[tokio::test]
+async fn passwords_in_any_quoting_are_redacted_in_imported_statements() {
+    let (database, user, syncer, password) = setup().await;
+    let target = target(&syncer, &password, &database, "").await;
+    let since = server_now().await - 1;
+    let client = connect_as(&user, &password, &database).await;
+    // A role may set its own password: set to the same one, so the test can go on connecting.
+    let statements = [
+        format!("ALTER ROLE {user} PASSWORD $pw${password}$pw$"),
+        format!("ALTER ROLE {user} WITH /* c */ ENCRYPTED PASSWORD E'{password}\\''"),
+        format!("ALTER ROLE {user} PASSWORD '{password}'"),
+    ];
+    for statement in &statements {
+        client.batch_execute(statement).await.expect(statement);
+    }
+    let_the_second_pass().await;
+    let imported = sync(&target, since).await;
+    let queries: Vec<&str> = of_user(&imported, &user)
+        .iter()
+        .map(|s| s.query.as_str())
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            format!("ALTER ROLE {user} PASSWORD '********'"),
+            format!("ALTER ROLE {user} WITH /* c */ ENCRYPTED PASSWORD '********'"),
+            format!("ALTER ROLE {user} PASSWORD '********'"),
+        ]
+    );
+    assert!(imported.iter().all(|s| !s.query.contains(&password)));
+}

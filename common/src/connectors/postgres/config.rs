@@ -40,8 +40,10 @@ pub struct Config {
     pub password: Option<SecretString>,
     /// `pg-database`: the database to connect to first, to list the others. Default `postgres`.
     pub database: String,
-    /// `pg-sslmode`: `disable`, `prefer` (default), `require`, `verify-ca` or `verify-full`,
-    /// with libpq's meanings.
+    /// `pg-sslmode`: `disable`, `prefer`, `require`, `verify-ca` or `verify-full` (default:
+    /// the server's certificate is checked against `pg-sslrootcert` and its name against
+    /// `pg-host`), with libpq's meanings. `prefer` and `disable` (no protection against a
+    /// server in the middle) log a warning.
     pub ssl_mode: SslMode,
     /// `pg-sslrootcert`: the CA certificates (PEM) to verify the server with in `verify-ca`
     /// and `verify-full` modes, as a file path or as the PEM text itself. Default: the
@@ -200,11 +202,13 @@ impl Config {
         }
         let user = parameters.required_string("pg-user")?;
         let ssl_mode = match parameters.string("pg-sslmode")?.as_deref() {
-            None | Some("prefer") => SslMode::Prefer,
+            // Secure by default: a password is never sent to a server that did not prove
+            // itself (for RDS: `pg-sslrootcert` = the RDS CA bundle).
+            None | Some("verify-full") => SslMode::VerifyFull,
+            Some("prefer") => SslMode::Prefer,
             Some("disable") => SslMode::Disable,
             Some("require") => SslMode::Require,
             Some("verify-ca") => SslMode::VerifyCa,
-            Some("verify-full") => SslMode::VerifyFull,
             Some(other) => {
                 return Err(parameters.invalid(
                     "pg-sslmode",
@@ -214,6 +218,14 @@ impl Config {
                 ));
             }
         };
+        if matches!(ssl_mode, SslMode::Prefer | SslMode::Disable) {
+            tracing::warn!(
+                target = parameters.target(),
+                pg_sslmode = ?ssl_mode,
+                "pg-sslmode does not verify the server: the password and the data can be read \
+                 by anyone in the middle; use verify-full with pg-sslrootcert"
+            );
+        }
         let excluded_databases = names(parameters, "pg-excluded-databases")?
             .into_iter()
             .map(|name| match <[String; 1]>::try_from(name) {

@@ -71,9 +71,8 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
             // A csvlog record may span lines: no safe place to start but the beginning.
             LogFormat::Csv => 0,
         };
-        // Started mid-file: the first line is the tail of a record, dropped below.
-        let mut skip_partial_line = offset > 0;
-        let mut carry: Vec<u8> = Vec::new();
+        // Started mid-file: the first line is the tail of a record, dropped.
+        let mut lines = LineSplitter::new(parse::MAX_RECORD_BYTES, offset > 0);
         let mut csv = CsvSplitter::default();
         let mut records = Vec::new();
         loop {
@@ -94,53 +93,23 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
             match format {
                 LogFormat::Json => {
                     // Lines are read from the chunk in place; only a line split across two
-                    // chunks goes through `carry`. Records borrow from the line: most
-                    // complete a statement and are dropped without a copy.
+                    // chunks is carried. Records borrow from the line: most complete a
+                    // statement and are dropped without a copy.
                     let mut data: &[u8] = chunk;
-                    if skip_partial_line {
-                        match memchr::memchr(b'\n', data) {
-                            Some(end) => {
-                                data = &data[end + 1..];
-                                skip_partial_line = false;
-                            }
-                            None => data = &[],
+                    while let Some(line) = lines.next(&mut data) {
+                        let record = parse::jsonlog(line);
+                        if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
+                            emitter.counts.long_records += lines.take_skipped();
+                            return Ok(());
                         }
                     }
-                    match memchr::memrchr(b'\n', data) {
-                        None => carry.extend_from_slice(data),
-                        Some(last) => {
-                            let (mut lines, tail) = data.split_at(last + 1);
-                            if !carry.is_empty() {
-                                // The line that started in the previous chunk.
-                                let end = memchr::memchr(b'\n', lines).unwrap_or(lines.len() - 1);
-                                carry.extend_from_slice(&lines[..end]);
-                                lines = &lines[end + 1..];
-                                let record = parse::jsonlog(&carry);
-                                if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
-                                    return Ok(());
-                                }
-                                carry.clear();
-                            }
-                            let mut start = 0;
-                            for end in memchr::memchr_iter(b'\n', lines) {
-                                let line = &lines[start..end];
-                                start = end + 1;
-                                if line.is_empty() {
-                                    continue;
-                                }
-                                let record = parse::jsonlog(line);
-                                if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
-                                    return Ok(());
-                                }
-                            }
-                            carry.extend_from_slice(tail);
-                        }
-                    }
+                    emitter.counts.long_records += lines.take_skipped();
                 }
                 LogFormat::Csv => {
                     csv.feed(chunk, &mut |fields| {
                         records.push(parse::csvlog(fields).map(parse::LogRecord::into_owned))
                     });
+                    emitter.counts.long_records += csv.take_skipped();
                     for record in records.drain(..) {
                         if emitter.offer(record, from_ms, horizon_ms).await? == Flow::Stop {
                             return Ok(());
@@ -157,6 +126,115 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Splits a byte stream, chunk by chunk, into lines (without their `\n`; empty lines are left
+/// out). A line split across chunks is carried from one chunk to the next; a line longer than
+/// the cap is skipped (its bytes dropped as they come, up to its newline), counted and logged,
+/// so that the carry never holds more than the cap: one huge statement (`SELECT '<300 MB>'`)
+/// neither exhausts memory nor fails every later run.
+struct LineSplitter {
+    /// The longest line kept, in bytes.
+    cap: usize,
+    /// The start of a line that the next chunk completes.
+    carry: Vec<u8>,
+    /// `carry` was handed out as a line: cleared on the next call.
+    carry_taken: bool,
+    /// Dropping bytes up to the next newline.
+    dropping: Option<Dropping>,
+    /// Long lines skipped since [`Self::take_skipped`].
+    skipped: u64,
+}
+
+/// Why a [`LineSplitter`] drops bytes.
+enum Dropping {
+    /// The tail of a line whose start was not read (reading started mid-file).
+    Partial,
+    /// A line over the cap, of this many bytes so far.
+    Long(usize),
+}
+
+impl LineSplitter {
+    /// A splitter keeping lines of up to `cap` bytes; `mid_line` when the stream starts inside
+    /// a line (dropped, not counted).
+    fn new(cap: usize, mid_line: bool) -> Self {
+        Self {
+            cap,
+            carry: Vec::new(),
+            carry_taken: false,
+            dropping: mid_line.then_some(Dropping::Partial),
+            skipped: 0,
+        }
+    }
+
+    /// The next complete line, from the carry and `data` (the unread rest of the current
+    /// chunk, advanced past it); `None` once `data` is used up, its incomplete last line
+    /// carried to the next chunk (or dropped, when too long).
+    fn next<'s, 'c: 's>(&'s mut self, data: &mut &'c [u8]) -> Option<&'s [u8]> {
+        if self.carry_taken {
+            self.carry.clear();
+            self.carry_taken = false;
+        }
+        loop {
+            if data.is_empty() {
+                return None;
+            }
+            let Some(end) = memchr::memchr(b'\n', data) else {
+                let tail = std::mem::take(data);
+                match &mut self.dropping {
+                    Some(Dropping::Partial) => {}
+                    Some(Dropping::Long(length)) => *length += tail.len(),
+                    None if self.carry.len() + tail.len() > self.cap => {
+                        self.skip(self.carry.len() + tail.len(), true);
+                    }
+                    None => self.carry.extend_from_slice(tail),
+                }
+                return None;
+            };
+            let line = &data[..end];
+            *data = &data[end + 1..];
+            match self.dropping.take() {
+                Some(Dropping::Partial) => continue,
+                Some(Dropping::Long(length)) => {
+                    tracing::debug!(bytes = length + line.len(), "skipped a long log line");
+                    continue;
+                }
+                None => {}
+            }
+            if self.carry.len() + line.len() > self.cap {
+                self.skip(self.carry.len() + line.len(), false);
+                continue;
+            }
+            if self.carry.is_empty() {
+                if line.is_empty() {
+                    continue;
+                }
+                return Some(line);
+            }
+            self.carry.extend_from_slice(line);
+            self.carry_taken = true;
+            return Some(&self.carry);
+        }
+    }
+
+    /// Skips the line being read, `length` bytes so far; `open` when its end is still to come.
+    fn skip(&mut self, length: usize, open: bool) {
+        self.skipped += 1;
+        tracing::warn!(
+            bytes_so_far = length,
+            cap = self.cap,
+            "skipped a log line longer than the cap (its statement is not imported)"
+        );
+        self.carry.clear();
+        if open {
+            self.dropping = Some(Dropping::Long(length));
+        }
+    }
+
+    /// Long lines skipped since the last call.
+    fn take_skipped(&mut self) -> u64 {
+        std::mem::take(&mut self.skipped)
+    }
 }
 
 /// Bytes read to sample a jsonlog file's time at an offset: 16 KiB.
@@ -196,4 +274,86 @@ fn first_complete_line_time(bytes: &[u8]) -> Option<i64> {
     parse::jsonlog(&rest[..end])
         .ok()
         .map(|record| record.time_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The lines of `data` fed in chunks of `chunk` bytes, the long lines skipped, and the
+    /// largest capacity the carry had.
+    fn split(splitter: &mut LineSplitter, data: &[u8], chunk: usize) -> (Vec<String>, u64, usize) {
+        let mut lines = Vec::new();
+        let mut skipped = 0;
+        let mut capacity = 0;
+        for piece in data.chunks(chunk) {
+            let mut rest = piece;
+            while let Some(line) = splitter.next(&mut rest) {
+                lines.push(String::from_utf8(line.to_vec()).unwrap());
+                capacity = capacity.max(splitter.carry.capacity());
+            }
+            capacity = capacity.max(splitter.carry.capacity());
+            skipped += splitter.take_skipped();
+        }
+        (lines, skipped, capacity)
+    }
+
+    fn jsonlog_line(line_num: u64, statement: &str) -> String {
+        serde_json::json!({
+            "timestamp": "2026-11-22 05:56:07.961 UTC",
+            "user": "alice",
+            "dbname": "appdb",
+            "session_id": "6b0283f7.47b6",
+            "line_num": line_num,
+            "error_severity": "LOG",
+            "message": format!("statement: {statement}"),
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_skipped_and_the_lines_around_it_are_read() {
+        let cap = parse::MAX_RECORD_BYTES;
+        let before = jsonlog_line(1, "SELECT 1");
+        let long = jsonlog_line(2, &format!("SELECT '{}'", "x".repeat(2 << 20)));
+        let after = jsonlog_line(3, "SELECT 3");
+        let log = format!("{before}\n{long}\n{after}\n");
+        for chunk in [CHUNK_BYTES as usize, 4093, 700 * 1024, 3 << 20, log.len()] {
+            let mut splitter = LineSplitter::new(cap, false);
+            let (lines, skipped, capacity) = split(&mut splitter, log.as_bytes(), chunk);
+            assert_eq!(lines, [before.clone(), after.clone()], "chunks of {chunk}");
+            assert_eq!(skipped, 1, "chunks of {chunk}");
+            assert!(capacity < 2 * cap, "chunks of {chunk}: carry of {capacity}");
+            let records: Vec<_> = lines
+                .iter()
+                .map(|line| {
+                    parse::jsonlog(line.as_bytes())
+                        .unwrap()
+                        .message
+                        .into_owned()
+                })
+                .collect();
+            assert_eq!(records, ["statement: SELECT 1", "statement: SELECT 3"]);
+        }
+    }
+
+    #[test]
+    fn lines_up_to_the_cap_are_kept_and_a_partial_first_line_is_dropped_uncounted() {
+        let data = b"tail of a line\nabcdefghij\n\nabcdefghijk\n0123456789\nlong and unfinished";
+        for chunk in 1..=data.len() {
+            let mut splitter = LineSplitter::new(10, true);
+            let (lines, skipped, capacity) = split(&mut splitter, data, chunk);
+            assert_eq!(lines, ["abcdefghij", "0123456789"], "chunks of {chunk}");
+            assert_eq!(skipped, 2, "chunks of {chunk}");
+            assert!(capacity < 20, "chunks of {chunk}");
+        }
+        let mut splitter = LineSplitter::new(10, false);
+        let (lines, skipped, _) = split(&mut splitter, b"a\nb", 1);
+        assert_eq!((lines, skipped), (vec!["a".to_owned()], 0));
+        // The unfinished last line waits for the next chunk.
+        let mut rest: &[u8] = b"\n";
+        assert_eq!(splitter.next(&mut rest), Some(&b"b"[..]));
+    }
 }

@@ -4,7 +4,9 @@
 //! # Sources (`pg-usage-source`)
 //! - **`logfiles`** (self-managed servers): the server's own log files, read over SQL with
 //!   `pg_ls_logdir()` and `pg_read_binary_file()` in chunks of 1 MiB (never a whole file in
-//!   memory), `jsonlog` or `csvlog` per `pg-usage-log-format`. Server settings:
+//!   memory), `jsonlog` or `csvlog` per `pg-usage-log-format`. A record over
+//!   [`parse::MAX_RECORD_BYTES`] (a statement with a huge literal) is skipped, logged and
+//!   counted (`skipped_long_records`), and reading goes on. Server settings:
 //!   `logging_collector = on`, `log_destination` including `jsonlog` (or `csvlog`),
 //!   `log_timezone = 'UTC'` (or any numeric offset: zone abbreviations are ambiguous), and
 //!   what to log: `log_statement = 'all'` (add `log_min_duration_statement = 0` for end times),
@@ -57,6 +59,7 @@ pub mod catalog;
 mod cloudwatch;
 mod logfiles;
 pub mod parse;
+mod redact;
 pub mod sql;
 
 use std::collections::HashMap;
@@ -68,6 +71,7 @@ use crate::connector::{Error, Sink, UsageRequest};
 use crate::model::usage::{AccessedDataObject, Statement, UNPARSED};
 use assemble::{Assembler, Draft};
 use catalog::Catalog;
+pub use redact::redact_passwords;
 
 /// Query texts longer than this many characters are cut (the accessed objects still come from
 /// the whole text): 16,384.
@@ -114,6 +118,7 @@ pub async fn sync(
     tracing::info!(
         records = c.records,
         unreadable_records = c.unreadable,
+        skipped_long_records = c.long_records,
         statements = c.statements,
         parsed = c.statements - c.unparsed,
         unparsed = c.unparsed,
@@ -138,6 +143,8 @@ struct Counts {
     unparsed: u64,
     accessed: u64,
     unresolved: u64,
+    /// Log records over [`parse::MAX_RECORD_BYTES`], skipped.
+    long_records: u64,
 }
 
 /// Whether a source should go on reading.
@@ -368,73 +375,6 @@ impl Emitter<'_> {
     }
 }
 
-/// The query with the literal after every `PASSWORD` keyword (CREATE/ALTER ROLE or USER …
-/// PASSWORD '…') replaced by `'********'`: a statement log holds such passwords in clear, and
-/// they must not travel on to Raito Cloud.
-pub fn redact_passwords(query: String) -> String {
-    const KEYWORD: &[u8] = b"password";
-    let bytes = query.as_bytes();
-    let find = |from: usize| {
-        bytes
-            .get(from..)?
-            .windows(KEYWORD.len())
-            .position(|w| w.eq_ignore_ascii_case(KEYWORD))
-            .map(|i| from + i)
-    };
-    // The literals to mask, as byte ranges (quotes included).
-    let mut literals = Vec::new();
-    let mut from = 0;
-    while let Some(keyword) = find(from) {
-        from = keyword + KEYWORD.len();
-        let standalone = (keyword == 0 || !is_word_byte(bytes[keyword - 1]))
-            && bytes.get(from).is_none_or(|b| !is_word_byte(*b));
-        if !standalone {
-            continue;
-        }
-        let mut start = from;
-        while bytes.get(start).is_some_and(u8::is_ascii_whitespace) {
-            start += 1;
-        }
-        // An optional E prefix, then a '…' literal with '' as an escaped quote.
-        if matches!(bytes.get(start), Some(b'E' | b'e')) && bytes.get(start + 1) == Some(&b'\'') {
-            start += 1;
-        }
-        if bytes.get(start) != Some(&b'\'') {
-            continue;
-        }
-        let mut end = start + 1;
-        loop {
-            match bytes.get(end) {
-                None => break,
-                Some(b'\'') if bytes.get(end + 1) == Some(&b'\'') => end += 2,
-                Some(b'\'') => {
-                    end += 1;
-                    break;
-                }
-                Some(_) => end += 1,
-            }
-        }
-        literals.push((start, end));
-        from = end;
-    }
-    if literals.is_empty() {
-        return query;
-    }
-    let mut out = String::with_capacity(query.len());
-    let mut copied = 0;
-    for (start, end) in literals {
-        out.push_str(&query[copied..start]);
-        out.push_str("'********'");
-        copied = end;
-    }
-    out.push_str(&query[copied..]);
-    out
-}
-
-fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
 fn truncate(mut query: String) -> String {
     if query.len() <= MAX_QUERY_CHARS {
         return query; // fewer bytes than the limit: fewer characters too
@@ -443,25 +383,4 @@ fn truncate(mut query: String) -> String {
         query.truncate(index);
     }
     query
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_in_role_statements_are_redacted() {
-        assert_eq!(
-            redact_passwords("CREATE ROLE a LOGIN PASSWORD 'it''s secret' VALID UNTIL 'x'".into()),
-            "CREATE ROLE a LOGIN PASSWORD '********' VALID UNTIL 'x'"
-        );
-        assert_eq!(
-            redact_passwords("alter user b with password  E'x'; select password from t".into()),
-            "alter user b with password  E'********'; select password from t"
-        );
-        assert_eq!(
-            redact_passwords("SELECT 'no password here'".into()),
-            "SELECT 'no password here'"
-        );
-    }
 }

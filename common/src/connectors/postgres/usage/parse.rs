@@ -368,9 +368,12 @@ pub fn rds_stderr<'a>(
 ) -> Result<LogRecord<'a>, RecordError> {
     // `%t` is `YYYY-MM-DD HH:MM:SS ZONE`, `%m` adds `.mmm`: the time ends at the first `:` after
     // the zone, i.e. the first `:` after position 19 that follows a space-separated zone.
+    // Searched as bytes: position 19 may fall inside a multi-byte character of a garbled
+    // time (whose record then takes `fallback_ms`); a `:` is always a character boundary.
     let time_end = message
+        .as_bytes()
         .get(19..)
-        .and_then(|rest| rest.find(':'))
+        .and_then(|rest| memchr::memchr(b':', rest))
         .map(|i| i + 19)
         .ok_or(RecordError::Prefix)?;
     let time_ms = parse_time(&message[..time_end]).unwrap_or(fallback_ms);
@@ -503,14 +506,17 @@ pub fn parse_time(text: &str) -> Result<i64, RecordError> {
         "UTC" | "GMT" | "Z" | "+00" | "+00:00" => 0,
         zone if zone.starts_with('+') || zone.starts_with('-') => {
             let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-            let (h, m) = match digits.len() {
-                2 => (digits.parse::<i64>().map_err(|_| bad())?, 0),
-                4 => (
-                    digits[..2].parse::<i64>().map_err(|_| bad())?,
-                    digits[2..].parse::<i64>().map_err(|_| bad())?,
-                ),
-                _ => return Err(bad()),
+            // `HH`, `HHMM` or `HH:MM`, read as bytes: the zone is log text, and may hold
+            // multi-byte characters that a `str` slice at a byte offset would split.
+            let digit = |b: &u8| b.is_ascii_digit().then(|| i64::from(b - b'0'));
+            let two = |pair: &[u8]| Some(digit(&pair[0])? * 10 + digit(&pair[1])?);
+            let (h, m) = match zone.as_bytes()[1..] {
+                [h1, h2] => (two(&[h1, h2]), Some(0)),
+                [h1, h2, m1, m2] | [h1, h2, b':', m1, m2] => (two(&[h1, h2]), two(&[m1, m2])),
+                _ => (None, None),
+            };
+            let (Some(h), Some(m)) = (h, m) else {
+                return Err(bad());
             };
             sign * (h * 3600 + m * 60)
         }
@@ -663,29 +669,53 @@ pub fn csv_fields(input: &[u8]) -> Option<Vec<String>> {
     Some(fields)
 }
 
+/// The longest log record read, in bytes (a jsonlog line, a csvlog record's fields): 1 MiB.
+/// A longer one (a statement with a huge literal) is skipped, counted and logged: holding it
+/// would take memory without bound, and its statement would be cut to
+/// [`MAX_QUERY_CHARS`](super::MAX_QUERY_CHARS) characters anyway.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// The most fields a csvlog record may have (PostgreSQL writes 26): more, and it is skipped.
+const MAX_CSV_FIELDS: usize = 4096;
+
 /// Splits a csvlog byte stream into records, chunk by chunk: a record split across two chunks
-/// is completed by the next one, so the file never needs to be in memory whole.
+/// is completed by the next one, so the file never needs to be in memory whole. A record over
+/// [`MAX_RECORD_BYTES`] is skipped (its bytes dropped as they come), counted and logged.
 pub struct CsvSplitter {
     reader: csv_core::Reader,
     output: Vec<u8>,
     ends: Vec<usize>,
     written: usize,
     nends: usize,
+    /// The most bytes of fields kept.
+    cap: usize,
+    /// Bytes of the record being dropped so far, while one is.
+    dropping: Option<usize>,
+    /// Records skipped since [`Self::take_skipped`].
+    skipped: u64,
 }
 
 impl Default for CsvSplitter {
     fn default() -> Self {
-        Self {
-            reader: csv_core::Reader::new(),
-            output: vec![0; 64 * 1024],
-            ends: vec![0; 64],
-            written: 0,
-            nends: 0,
-        }
+        Self::with_cap(MAX_RECORD_BYTES)
     }
 }
 
 impl CsvSplitter {
+    /// A splitter that skips records of more than `cap` bytes of fields.
+    pub fn with_cap(cap: usize) -> Self {
+        Self {
+            reader: csv_core::Reader::new(),
+            output: vec![0; (64 * 1024).min(cap.max(1))],
+            ends: vec![0; 64],
+            written: 0,
+            nends: 0,
+            cap,
+            dropping: None,
+            skipped: 0,
+        }
+    }
+
     /// Feeds `chunk`, calling `each` with the fields of every record it completes.
     pub fn feed(&mut self, mut chunk: &[u8], each: &mut dyn FnMut(&[&str])) {
         loop {
@@ -701,26 +731,67 @@ impl CsvSplitter {
                 csv_core::ReadRecordResult::InputEmpty => return,
                 csv_core::ReadRecordResult::OutputFull => {
                     let len = self.output.len();
-                    self.output.resize(len * 2, 0);
+                    if self.dropping.is_none() && len < self.cap {
+                        self.output.resize((len * 2).min(self.cap), 0);
+                    } else {
+                        self.drop_fields();
+                    }
                 }
                 csv_core::ReadRecordResult::OutputEndsFull => {
                     let len = self.ends.len();
-                    self.ends.resize(len * 2, 0);
+                    if self.dropping.is_none() && len < MAX_CSV_FIELDS {
+                        self.ends.resize(len * 2, 0);
+                    } else {
+                        self.drop_fields();
+                    }
                 }
                 csv_core::ReadRecordResult::Record => {
-                    let mut fields: Vec<&str> = Vec::with_capacity(self.nends);
-                    let mut start = 0;
-                    for &end in &self.ends[..self.nends] {
-                        fields.push(std::str::from_utf8(&self.output[start..end]).unwrap_or(""));
-                        start = end;
+                    if let Some(length) = self.dropping.take() {
+                        tracing::debug!(
+                            bytes = length + self.written,
+                            "skipped a long csvlog record"
+                        );
+                    } else {
+                        let mut fields: Vec<&str> = Vec::with_capacity(self.nends);
+                        let mut start = 0;
+                        for &end in &self.ends[..self.nends] {
+                            fields
+                                .push(std::str::from_utf8(&self.output[start..end]).unwrap_or(""));
+                            start = end;
+                        }
+                        each(&fields);
                     }
-                    each(&fields);
                     self.written = 0;
                     self.nends = 0;
                 }
                 csv_core::ReadRecordResult::End => return,
             }
         }
+    }
+
+    /// The record being read is too long: what it holds so far is dropped (and the rest as it
+    /// comes, up to its end); counted and logged once.
+    fn drop_fields(&mut self) {
+        match &mut self.dropping {
+            Some(length) => *length += self.written,
+            None => {
+                self.skipped += 1;
+                tracing::warn!(
+                    bytes_so_far = self.written,
+                    fields_so_far = self.nends,
+                    cap = self.cap,
+                    "skipped a csvlog record longer than the cap (its statement is not imported)"
+                );
+                self.dropping = Some(self.written);
+            }
+        }
+        self.written = 0;
+        self.nends = 0;
+    }
+
+    /// Records skipped since the last call.
+    pub fn take_skipped(&mut self) -> u64 {
+        std::mem::take(&mut self.skipped)
     }
 }
 
@@ -747,6 +818,69 @@ mod tests {
         assert!(parse_time("1970-01-01 00:00:0x UTC").is_err());
         assert!(parse_time("1970-01-01 00:00:00.1x UTC").is_err());
         assert!(parse_time("1970-01-01 00:00:00Z UTC").is_err());
+    }
+
+    #[test]
+    fn multi_byte_characters_in_log_times_and_zones_give_errors_not_panics() {
+        for text in [
+            "2024-01-01 10:00:00 CEST\u{20ac}",
+            "2024-01-01 10:00:00 Europe/Z\u{fc}rich",
+            "2024-01-01 10:00:00 +\u{20ac}1",
+            "2024-01-01 10:00:00 +1\u{20ac}",
+            "2024-01-01 10:00:00 -\u{fc}\u{fc}",
+            "2024-01-01 10:00:00 +0\u{fc}:0",
+            "2024-01-01 10:00:0\u{20ac} UTC",
+            "2024-01-01 10:00:00.\u{20ac} UTC",
+            "2024-\u{20ac}1-01 10:00:00 UTC",
+            "\u{1f600}\u{1f600}\u{1f600}\u{1f600}\u{1f600} UTC",
+        ] {
+            assert!(
+                matches!(parse_time(text), Err(RecordError::Time(_))),
+                "{text}"
+            );
+        }
+        for offset in ["+05:30", "+0530", "+05"] {
+            let text = format!("2026-11-22 11:26:07 {offset}");
+            let minutes = if offset == "+05" { 0 } else { 30 };
+            assert_eq!(
+                parse_time(&text).unwrap(),
+                1_795_326_967_000 + (30 - minutes) * 60_000,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_time("2026-11-22 00:26:07 -05:30").unwrap(),
+            1_795_326_967_000
+        );
+        // Every multi-byte character at every position of every time and stderr prefix.
+        let samples = [
+            "2026-11-22 09:56:07.958 +04:30",
+            "2026-11-22 06:02:32 UTC:127.0.0.1(34364):alice@appdb:[21230]:LOG:  statement: SELECT 1",
+            "2026-11-22 06:02:34.321 UTC:[local]:alice@appdb:[21243]:6:42501:2026-11-22 06:02:34 UTC:3/298:0:6b.52fb:psql:ERROR:  x",
+        ];
+        for sample in samples {
+            for (at, _) in sample.char_indices() {
+                for inserted in ["\u{fc}", "\u{20ac}", "\u{1f600}"] {
+                    for replace in [false, true] {
+                        let end = if replace { at + 1 } else { at };
+                        let text = format!("{}{inserted}{}", &sample[..at], &sample[end..]);
+                        let _ = parse_time(&text);
+                        let _ = rds_stderr(&text, "s", "1", 7);
+                        let json = serde_json::json!({ "timestamp": text }).to_string();
+                        let _ = jsonlog(json.as_bytes());
+                    }
+                }
+            }
+        }
+        // A stderr line whose time cannot be read takes the event's time.
+        let record = rds_stderr(
+            "2026-11-22 06:02:3\u{20ac} UTC:[local]:alice@appdb:[1]:LOG:  statement: SELECT 1",
+            "s",
+            "1",
+            7,
+        )
+        .unwrap();
+        assert_eq!((record.time_ms, record.user.as_ref()), (7, "alice"));
     }
 
     #[test]
@@ -843,6 +977,41 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].message, "statement: SELECT 1,\n\"x\";");
         assert_eq!(records[0].key.to_text(), "6b.47:3");
+    }
+
+    #[test]
+    fn a_csvlog_record_over_the_cap_is_skipped_and_the_records_around_it_are_read() {
+        let record = |line: u32, statement: &str| {
+            format!(
+                "2026-11-22 05:56:07.958 UTC,\"alice\",\"appdb\",1,\"[local]\",6b.47,{line},\"idle\",2026-11-22 05:56:07 UTC,3/31,0,LOG,00000,\"statement: {}\",,,,,,,,,\"usage-test\",\"client backend\",,0\n",
+                statement.replace('"', "\"\"")
+            )
+        };
+        let long = format!("SELECT '{}', \"a\nb\"", "x".repeat(2 << 20));
+        let data = format!(
+            "{}{}{}",
+            record(1, "SELECT 1"),
+            record(2, &long),
+            record(3, "SELECT \"3\"")
+        );
+        for chunk in [1 << 20, 4093, data.len()] {
+            let mut splitter = CsvSplitter::default();
+            let mut messages = Vec::new();
+            let mut skipped = 0;
+            for piece in data.as_bytes().chunks(chunk) {
+                splitter.feed(piece, &mut |fields| {
+                    messages.push(csvlog(fields).unwrap().message.into_owned())
+                });
+                skipped += splitter.take_skipped();
+                assert!(splitter.output.len() <= MAX_RECORD_BYTES);
+            }
+            assert_eq!(
+                messages,
+                ["statement: SELECT 1", "statement: SELECT \"3\""],
+                "chunks of {chunk}"
+            );
+            assert_eq!(skipped, 1, "chunks of {chunk}");
+        }
     }
 
     #[test]
