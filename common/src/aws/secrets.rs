@@ -118,6 +118,30 @@ impl SecretError {
 pub trait SecretSource: Send + Sync {
     /// The SecretString of the secret `name` (a name or an ARN).
     async fn secret_string(&self, name: &str) -> Result<SecretString, SecretError>;
+
+    /// Whether secret references are left unread: the configuration then reads each as if
+    /// absent (see [`Unread`]). False for every real source.
+    fn leaves_unread(&self) -> bool {
+        false
+    }
+}
+
+/// Reads no secret: every `{{secret:...}}` value of a configuration reads as absent and
+/// `secret:` merges nothing. For a reader that needs only the names and ids of the targets
+/// (the webhook receiver routes a delivery to its targets and may read no connector secret).
+pub struct Unread;
+
+#[async_trait::async_trait]
+impl SecretSource for Unread {
+    async fn secret_string(&self, name: &str) -> Result<SecretString, SecretError> {
+        Err(SecretError::NotConfigured {
+            name: name.to_owned(),
+        })
+    }
+
+    fn leaves_unread(&self) -> bool {
+        true
+    }
 }
 
 /// The secret `name` parsed as a JSON object, e.g. `{"pg-user": "sync", "pg-password": "..."}`.

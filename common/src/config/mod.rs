@@ -466,6 +466,9 @@ async fn parse_target(
     // Keys written in the target win over keys from its secrets.
     let written: BTreeSet<String> = target.parameters.keys().map(str::to_owned).collect();
     let at = here.at_key("secret");
+    if resolver.secrets.leaves_unread() {
+        secret_names.clear();
+    }
     for secret in secret_names {
         let object = secrets::secret_object(resolver.secrets, &secret)
             .await

@@ -134,6 +134,13 @@ impl Resolver<'_> {
                     }),
                 }
             }
+            Some(Reference::Secret { name, .. }) if self.secrets.leaves_unread() => {
+                check_name(name, "a secret", at)?;
+                Ok(Resolved {
+                    value: Value::Null,
+                    from_secret: true,
+                })
+            }
             Some(Reference::Secret { name, field: None }) => {
                 check_name(name, "a secret", at)?;
                 let secret = self

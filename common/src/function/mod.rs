@@ -214,9 +214,19 @@ impl Environment {
     }
 
     async fn load_config(&self) -> Result<Config, Error> {
+        self.load_config_with(&self.secrets).await
+    }
+
+    /// raito.yml with no secret read (every `{{secret:...}}` value absent): enough to route a
+    /// webhook to its targets, by their names and ids.
+    async fn load_config_for_routing(&self) -> Result<Config, Error> {
+        self.load_config_with(&crate::aws::secrets::Unread).await
+    }
+
+    async fn load_config_with(&self, secrets: &dyn SecretSource) -> Result<Config, Error> {
         let uri = &self.config_uri;
         let Some(location) = uri.strip_prefix("s3://") else {
-            return Ok(Config::load(std::path::Path::new(uri), &self.secrets).await?);
+            return Ok(Config::load(std::path::Path::new(uri), secrets).await?);
         };
         let failed = |message: String| Error::ConfigSource {
             uri: uri.clone(),
@@ -241,7 +251,7 @@ impl Environment {
             .map_err(|e| failed(e.to_string()))?
             .into_bytes();
         let text = String::from_utf8(bytes.to_vec()).map_err(|_| failed("not UTF-8".into()))?;
-        Ok(Config::from_yaml_str(&text, uri, &self.secrets).await?)
+        Ok(Config::from_yaml_str(&text, uri, secrets).await?)
     }
 
     /// The Raito clients: the default one from the Raito secret (`RAITO_SECRET_NAME`) or
@@ -368,12 +378,50 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// Runs the webhook receiver: JSON logs, the environment built once, then [`handle_webhook`]
+/// for every invocation. Its own function (and concurrency, and permissions: no database, no
+/// Raito or connector secret, only the webhook secret), so a flood of requests never takes a
+/// sync's capacity.
+#[cfg(feature = "lambda")]
+pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+    init_logging();
+    let env = Environment::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let env = &env;
+        async move {
+            handle_webhook(env, event.payload)
+                .await
+                .map_err(|e| Diagnostic {
+                    error_type: e.kind().to_owned(),
+                    error_message: e.to_string(),
+                })
+        }
+    }))
+    .await
+}
+
+/// The handler of the webhook receiver: a Function URL request is a Raito webhook, checked,
+/// queued under `triggers/<step>/<target>/` for the function of its step, recorded, and
+/// answered at once ([`webhook`]); any other event is refused.
+pub async fn handle_webhook(
+    env: &Environment,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    if !crate::webhook::function_url::is_function_url_event(&event) {
+        return Err(Error::Unsupported(
+            "the webhook receiver takes only Function URL requests (Raito's webhooks)".into(),
+        ));
+    }
+    Ok(webhook::receive(env, event).await.to_event())
+}
+
 /// The handler of a sync function that runs `step` (sync-metadata: the data source step,
 /// sync-identities: the identity store step, sync-access: the data access step, sync-usage:
 /// the data usage step). `holder` names this invocation (the Lambda request id) in leases.
 ///
-/// - A Function URL request (sync-access only) is a Raito webhook: checked, recorded, queued
-///   under `triggers/<step>/<target>/`, answered `202` at once ([`webhook`]).
+/// - A Function URL request is refused: Raito's webhooks go to the webhook receiver
+///   ([`handle_webhook`]).
 /// - An S3 event for `triggers/<step>/` runs what is pending for this step ([`pending`]); one
 ///   for `access-as-code/<target>/` (sync-access only) applies that file ([`access_as_code`]).
 /// - A schedule or a `syncTrigger` invoked directly queues a trigger for each target it
@@ -390,12 +438,9 @@ pub async fn handle(
     holder: &str,
 ) -> Result<serde_json::Value, Error> {
     if crate::webhook::function_url::is_function_url_event(&event) {
-        if step != Step::DataAccess {
-            return Err(Error::Unsupported(
-                "webhooks are received by the sync-access function's URL".into(),
-            ));
-        }
-        return Ok(webhook::receive(env, event).await.to_event());
+        return Err(Error::Unsupported(
+            "webhooks are received by the webhook-receiver function's URL".into(),
+        ));
     }
     let limits = Limits {
         deadline: deadline

@@ -1,4 +1,4 @@
-//! Raito's webhooks on the sync-access function's URL: checked ([`crate::webhook`]), queued
+//! Raito's webhooks on the webhook receiver's URL: checked ([`crate::webhook`]), queued
 //! for the step and target they are for ([`crate::pending`]), then recorded against replays,
 //! and answered `202` before any sync runs (see `webhook::function_url::receive` for why in
 //! this order). The queued trigger wakes the
@@ -35,7 +35,7 @@ pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Resp
             Response::rejected(&Rejection::Unavailable)
         };
         let config = env
-            .load_config()
+            .load_config_for_routing()
             .await
             .map_err(|e| unavailable(e.to_string()))?;
         let work = routes(&config, &accepted.trigger).map_err(|message| {

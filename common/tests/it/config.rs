@@ -876,3 +876,25 @@ async fn moto_secrets_manager_keeps_a_secret_until_its_ttl_runs_out() {
         "second"
     );
 }
+
+/// The webhook receiver reads raito.yml for the targets' names and ids only, with no secret
+/// read: every `{{secret:...}}` value reads as absent and `secret:` merges nothing.
+#[tokio::test]
+async fn a_config_read_for_routing_reads_no_secret() {
+    let text = "targets:\n  - name: wh\n    connector-name: postgresql\n    data-source-id: ds-1\n    \
+                secret: prod/warehouse\n    pg-host: db\n    pg-user: u\n    \
+                pg-password: \"{{secret:prod/pg#password}}\"\n";
+    let config = Config::from_yaml_str_with_env(
+        text,
+        "raito.yml",
+        &raito_common::aws::secrets::Unread,
+        &env(&[]),
+    )
+    .await
+    .expect("parses without reading a secret");
+    let target = &config.targets[0];
+    assert_eq!(target.data_source_id.as_deref(), Some("ds-1"));
+    assert!(!target.parameters.contains("pg-password"), "left unread");
+    // The same file with a real source needs the secrets.
+    assert!(parse(text, &[]).await.is_err());
+}

@@ -26,6 +26,35 @@ pub struct Deployment {
     /// When the function process was started.
     pub started: Instant,
     function: Child,
+    raito_secret: String,
+}
+
+/// Another function of the same deployment (same bucket, raito.yml, secrets and Raito), e.g.
+/// the webhook receiver next to sync-access; killed on drop.
+pub struct Companion {
+    /// The Runtime API it polls.
+    pub runtime: RuntimeApi,
+    function: Child,
+}
+
+impl Drop for Companion {
+    fn drop(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.function.wait();
+    }
+}
+
+impl Companion {
+    /// Invokes it once and waits up to `timeout` for the answer.
+    ///
+    /// # Panics
+    /// When it does not answer before the deadline.
+    pub async fn invoke(&self, payload: Value, timeout: Duration) -> Outcome {
+        self.runtime
+            .invoke(payload, timeout)
+            .await
+            .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
+    }
 }
 
 impl Drop for Deployment {
@@ -101,40 +130,8 @@ impl Deployment {
         let runtime = RuntimeApi::start()
             .await
             .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
-        let name = std::path::Path::new(binary)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let started = Instant::now();
-        let function = Command::new(binary)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ENDPOINT_URL", test_support::moto_url())
-            .env(
-                "RAITO_CONFIG_URI",
-                format!("s3://{bucket}/config/raito.yml"),
-            )
-            .env("RAITO_BUCKET", &bucket)
-            .env("RAITO_SECRET_NAME", &raito_secret)
-            .env("RAITO_API_URL", standin.base_url())
-            .env("RAITO_COGNITO_ENDPOINT", standin.cognito_url())
-            .env("RAITO_POLL_INTERVAL_MS", "50")
-            .env("RAITO_DEADLINE_MARGIN_MS", "2000")
-            .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+        let function = spawn(binary, &runtime, &bucket, &raito_secret, &standin, env);
         Self {
             bucket,
             s3,
@@ -142,7 +139,28 @@ impl Deployment {
             runtime,
             started,
             function,
+            raito_secret,
         }
+    }
+
+    /// Starts `binary` as another function of this deployment, with extra environment
+    /// variables `env`.
+    ///
+    /// # Panics
+    /// When the binary cannot start.
+    pub async fn companion(&self, binary: &str, env: &[(&str, &str)]) -> Companion {
+        let runtime = RuntimeApi::start()
+            .await
+            .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
+        let function = spawn(
+            binary,
+            &runtime,
+            &self.bucket,
+            &self.raito_secret,
+            &self.standin,
+            env,
+        );
+        Companion { runtime, function }
     }
 
     /// Invokes the function once and waits up to `timeout` (its deadline) for the answer.
@@ -183,3 +201,48 @@ impl Deployment {
 
 /// How long a test lets an invocation run.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Starts a function process against `runtime`, as Lambda would, with the deployment's
+/// settings and `env` last.
+fn spawn(
+    binary: &str,
+    runtime: &RuntimeApi,
+    bucket: &str,
+    raito_secret: &str,
+    standin: &StandIn,
+    env: &[(&str, &str)],
+) -> Child {
+    let name = std::path::Path::new(binary)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", test_support::moto_url())
+        .env(
+            "RAITO_CONFIG_URI",
+            format!("s3://{bucket}/config/raito.yml"),
+        )
+        .env("RAITO_BUCKET", bucket)
+        .env("RAITO_SECRET_NAME", raito_secret)
+        .env("RAITO_API_URL", standin.base_url())
+        .env("RAITO_COGNITO_ENDPOINT", standin.cognito_url())
+        .env("RAITO_POLL_INTERVAL_MS", "50")
+        .env("RAITO_DEADLINE_MARGIN_MS", "2000")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {binary}: {e}"))
+}

@@ -13,6 +13,8 @@ use raito_standin::{Config as StandInConfig, StandIn};
 use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sync-access");
+/// The webhook receiver, a binary of the same package (its own function in template.yaml).
+const RECEIVER: &str = env!("CARGO_BIN_EXE_webhook-receiver");
 const WEBHOOK_SECRET: &str = "whsec-test";
 
 /// A database with one table, a login role (a user Raito grants to) and an unmanaged role
@@ -233,7 +235,10 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
     let ds = test_support::unique_name("ds");
     let hint = test_support::unique_name("webhooked");
     let secret = put_secret("raito/webhook", json!({ "secret": WEBHOOK_SECRET })).await;
-    let deployment = deploy(&ds, &database, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)]).await;
+    let deployment = deploy(&ds, &database, &[]).await;
+    let receiver = deployment
+        .companion(RECEIVER, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)])
+        .await;
     let id = test_support::unique_name("ap");
     deployment
         .standin
@@ -243,7 +248,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
 
     // A forged one is refused and queues nothing.
     let forged = response(
-        deployment
+        receiver
             .invoke(webhook(&body, "d-forged", "not-the-secret"), INVOKE_TIMEOUT)
             .await,
     );
@@ -251,7 +256,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
     assert!(keys(&deployment, "triggers/").await.is_empty());
 
     let accepted = response(
-        deployment
+        receiver
             .invoke(webhook(&body, "d-1", WEBHOOK_SECRET), INVOKE_TIMEOUT)
             .await,
     );
@@ -263,14 +268,14 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
         "nothing runs before the answer"
     );
     let replay = response(
-        deployment
+        receiver
             .invoke(webhook(&body, "d-1", WEBHOOK_SECRET), INVOKE_TIMEOUT)
             .await,
     );
     assert_eq!(replay["statusCode"], 409, "{replay}");
     // A second change before the run: both are queued, one run covers them.
     let second = response(
-        deployment
+        receiver
             .invoke(webhook(&body, "d-2", WEBHOOK_SECRET), INVOKE_TIMEOUT)
             .await,
     );
@@ -369,12 +374,15 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
     let (database, _, _) = setup().await;
     let ds = test_support::unique_name("ds");
     let secret = put_secret("raito/webhook", json!({ "secret": WEBHOOK_SECRET })).await;
-    let deployment = deploy(&ds, &database, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)]).await;
+    let deployment = deploy(&ds, &database, &[]).await;
+    let receiver = deployment
+        .companion(RECEIVER, &[("RAITO_WEBHOOK_SECRET_NAME", &secret)])
+        .await;
     let body =
         json!({"syncTrigger": {"dataSource": ds, "dataSourceSync": true, "usageSync": true}})
             .to_string();
     let accepted = response(
-        deployment
+        receiver
             .invoke(webhook(&body, "d-st", WEBHOOK_SECRET), INVOKE_TIMEOUT)
             .await,
     );
@@ -407,7 +415,7 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
     // A data source no target has: signed, but nothing to queue.
     let unknown = json!({"apUpdate": {"domain": "demo", "dataSourceNames": ["nope"]}}).to_string();
     let refused = response(
-        deployment
+        receiver
             .invoke(
                 webhook(&unknown, "d-unknown", WEBHOOK_SECRET),
                 INVOKE_TIMEOUT,
@@ -415,4 +423,33 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
             .await,
     );
     assert_eq!(refused["statusCode"], 422, "{refused}");
+
+    // Each function takes only its own events: webhooks go to the receiver, runs to sync-access.
+    let Outcome::Error(error) = deployment
+        .invoke(
+            webhook(&body, "d-elsewhere", WEBHOOK_SECRET),
+            INVOKE_TIMEOUT,
+        )
+        .await
+    else {
+        panic!("sync-access took a webhook");
+    };
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("webhook-receiver")),
+        "{error}"
+    );
+    let Outcome::Error(error) = receiver
+        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+        .await
+    else {
+        panic!("the receiver ran a sync");
+    };
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("only Function URL requests")),
+        "{error}"
+    );
 }
