@@ -132,6 +132,12 @@ impl Leases {
                 continue;
             };
             match &current.body {
+                // Our own lease: a retry (by the SDK, of a conditional PUT that had succeeded)
+                // is answered 412 and must not read as busy. The holder is this invocation's id.
+                Some(other) if other.holder == holder => {
+                    tracing::debug!(%key, holder, "lease already ours");
+                    return Ok(held(current.etag.clone()));
+                }
                 Some(other) if other.expires_at > millis(now) => {
                     return Ok(Acquired::Busy {
                         holder: Some(other.holder.clone()),

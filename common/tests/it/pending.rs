@@ -343,6 +343,32 @@ async fn moto_of_two_concurrent_acquires_exactly_one_wins() {
     assert_eq!(held.release().await.unwrap(), Released::Released);
 }
 
+/// A lease write retried after it succeeded (the SDK's retry of a conditional PUT sees 412)
+/// finds its own holder there: the lease is this invocation's, not busy.
+#[tokio::test]
+async fn moto_a_lease_already_written_by_the_same_holder_is_held_not_busy() {
+    let (client, bucket) = bucket().await;
+    let leases = Leases::new(client, &bucket);
+    let ttl = Duration::from_secs(900);
+    let Acquired::Held(first) = leases
+        .acquire(Step::DataUsage, "w", "run-a", ttl, at(0))
+        .await
+        .unwrap()
+    else {
+        panic!("free lease");
+    };
+    let Acquired::Held(again) = leases
+        .acquire(Step::DataUsage, "w", "run-a", ttl, at(1))
+        .await
+        .unwrap()
+    else {
+        panic!("the holder's own lease read as busy");
+    };
+    assert_eq!(again.holder(), "run-a");
+    drop(first);
+    assert_eq!(again.release().await.unwrap(), Released::Released);
+}
+
 #[tokio::test]
 async fn moto_a_released_lease_can_be_acquired_by_the_next_runner() {
     let (client, bucket) = bucket().await;
