@@ -93,6 +93,11 @@ pub(super) async fn apply(
         Ok(Released::Lost) => tracing::warn!("the lease expired during the apply"),
         Err(error) => tracing::warn!(%error, "the lease could not be released"),
     }
+    // A run of this target turned away while the file was applied (its trigger found the
+    // lease held) is woken, not left for the next schedule.
+    if let Err(error) = env.pending.wake(runner.step, target).await {
+        tracing::warn!(%error, "pending triggers of the target could not be woken");
+    }
     let applied = applied
         .map_err(|_| failed("stopped at the function's deadline; put the file again".into()))?
         .map_err(|e| failed(e.to_string()))?

@@ -137,10 +137,9 @@ impl Runner<'_> {
                 return Ok(());
             }
             if !self.time_for_a_pass() {
-                tracing::warn!(
-                    target,
-                    "triggers left for the next invocation: no time left"
-                );
+                // Left for a fresh invocation, woken now rather than at the next schedule.
+                tracing::warn!(target, "triggers left: no time left in this invocation");
+                self.env.pending.wake(self.step, target).await?;
                 return Ok(());
             }
         }

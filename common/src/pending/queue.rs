@@ -301,4 +301,59 @@ impl Pending {
         tracing::debug!(count = keys.len(), "pending triggers removed");
         Ok(())
     }
+
+    /// Wakes the function of `step` for `target` when triggers are pending there: the first
+    /// pending trigger is copied onto itself (same body, a new `raito-woken-at` metadata
+    /// value), which is a new `Object Created` event for the bucket's rule. For whoever leaves
+    /// triggers behind it cannot run (no time left; a run that held the lease while another
+    /// invocation was turned away). Whether there was anything to wake for.
+    pub async fn wake(&self, step: Step, target: &str) -> Result<bool, Error> {
+        let prefix = format!("{}/", step_target_key(TRIGGERS_PREFIX, step, target)?);
+        let listed = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| self.s3_error("listing", &prefix, DisplayErrorContext(&e).to_string()))?;
+        let Some(key) = listed.contents().first().and_then(|o| o.key()) else {
+            return Ok(false);
+        };
+        let source = format!(
+            "{}/{}",
+            self.bucket,
+            percent_encoding::utf8_percent_encode(key, COPY_SOURCE)
+        );
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .content_type("application/json")
+            .metadata("raito-woken-at", now_ms().to_string())
+            .send()
+            .await
+            .map_err(|e| self.s3_error("waking", key, DisplayErrorContext(&e).to_string()))?;
+        tracing::info!(step = %step, target, key, "pending triggers left: their function woken");
+        Ok(true)
+    }
+}
+
+/// What is escaped in an `x-amz-copy-source` key (everything but unreserved characters and
+/// `/`).
+const COPY_SOURCE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }

@@ -520,3 +520,40 @@ async fn moto_an_unreadable_lease_object_is_taken_over() {
         .unwrap();
     assert!(matches!(acquired, Acquired::Held(_)), "{acquired:?}");
 }
+
+/// Triggers left behind (no time left, or a run turned away while the lease was held) are
+/// woken: the first pending trigger is copied onto itself, a new `Object Created` event, its
+/// body unchanged; with nothing pending nothing happens.
+#[tokio::test]
+async fn moto_pending_triggers_left_behind_are_woken() {
+    let (client, bucket) = bucket().await;
+    let pending = Pending::new(client.clone(), &bucket);
+    assert!(
+        !pending.wake(Step::DataAccess, "w").await.unwrap(),
+        "nothing pending"
+    );
+    let body = r#"{"targets": ["w"]}"#;
+    let key = pending
+        .enqueue(Step::DataAccess, "w", &id("d-1"), body)
+        .await
+        .unwrap();
+    assert!(pending.wake(Step::DataAccess, "w").await.unwrap());
+    let object = client
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        object
+            .metadata()
+            .is_some_and(|m| m.contains_key("raito-woken-at")),
+        "{:?}",
+        object.metadata()
+    );
+    let read = object.body.collect().await.unwrap().into_bytes();
+    assert_eq!(read.as_ref(), body.as_bytes(), "the trigger is unchanged");
+    let listing = pending.list(Step::DataAccess, "w").await.unwrap();
+    assert_eq!(listing.triggers.len(), 1, "still one trigger");
+}
