@@ -2,6 +2,8 @@
 //! `dev/ldap/fixture.ldif` plus 130 bulk users: more entries than one page, a nested group, an
 //! account the user filter leaves out, non-ASCII names, StartTLS and LDAPS, and the errors a
 //! user meets (bad password, unreachable server, missing parameter, untrusted certificate).
+//! Below `ou=dn-forms`, memberships name their members in other RFC 4514 forms than the
+//! entries' own DNs (escapes, multi-valued RDNs, case, OIDs, spaces).
 
 use std::collections::BTreeMap;
 
@@ -214,4 +216,78 @@ fn the_active_directory_preset_fills_in_its_filters_and_attributes() {
             .contains("(!(userAccountControl:1.2.840.113556.1.4.803:=2))")
     );
     assert_eq!(config.group_filter, "(objectCategory=group)");
+}
+
+/// The users and groups below `ou=dn-forms` (person+uidObject users, groupOfUniqueNames groups
+/// listing `uniqueMember`s), each user and group as its name and the names of its groups.
+async fn dn_forms() -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
+    let ldap = support::ldap();
+    let base = format!("ou=dn-forms,{}", ldap.base_dn);
+    let yaml = format!(
+        "targets:\n  - name: directory\n    connector-name: ldap\n    identity-store-id: is-ldap\n    \
+         ldap-url: {}\n    ldap-ca-cert: {}\n    ldap-bind-dn: \"{}\"\n    ldap-password: {}\n    \
+         ldap-base-dn: \"{base}\"\n    ldap-user-filter: \"(objectClass=uidObject)\"\n    \
+         ldap-group-filter: \"(objectClass=groupOfUniqueNames)\"\n    \
+         ldap-member-attribute: uniqueMember\n",
+        ldap.ldaps_url, ldap.ca_cert, ldap.bind_dn, ldap.password
+    );
+    let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config");
+    let (users, groups) = sync(&config.targets[0]).await.expect("sync");
+    let name = |id: &String| -> String {
+        groups
+            .iter()
+            .find(|g| &g.external_id == id)
+            .map(|g| g.name.clone())
+            .expect("a written group")
+    };
+    let named = |ids: &[String]| -> Vec<String> {
+        let mut names: Vec<String> = ids.iter().map(name).collect();
+        names.sort();
+        names
+    };
+    let user_groups = users
+        .iter()
+        .map(|u| (u.user_name.clone(), named(&u.group_external_ids)))
+        .collect();
+    let group_parents = groups
+        .iter()
+        .map(|g| (g.name.clone(), named(&g.parent_group_external_ids)))
+        .collect();
+    (user_groups, group_parents)
+}
+
+#[tokio::test]
+async fn a_nested_group_named_with_the_other_escape_of_its_comma_is_found() {
+    // The entry is written cn=Eng\2C Ops by slapd, the membership names cn=Eng\, Ops.
+    let (_, groups) = dn_forms().await;
+    assert_eq!(groups["Eng, Ops"], ["Platform"], "{groups:?}");
+}
+
+#[tokio::test]
+async fn a_multi_valued_rdn_named_with_its_components_swapped_is_found() {
+    // The entry is cn=Ann+uid=ann, the membership names uid=ann+cn=Ann.
+    let (users, _) = dn_forms().await;
+    assert!(users["ann"].contains(&"Eng, Ops".to_owned()), "{users:?}");
+    assert!(!users["bob"].contains(&"Eng, Ops".to_owned()), "{users:?}");
+}
+
+#[tokio::test]
+async fn attribute_types_and_values_in_another_case_or_as_oids_are_found() {
+    // 2.5.4.3=PLATFORM,OU=DN-Forms,0.9.2342.19200300.100.1.25=EXAMPLE,DC=Com and
+    // UID=BOB,OU=DN-FORMS,DC=EXAMPLE,DC=COM.
+    let (users, groups) = dn_forms().await;
+    assert_eq!(groups["Platform"], ["Data Team"], "{groups:?}");
+    assert_eq!(users["bob"], ["Data Team"], "{users:?}");
+}
+
+#[tokio::test]
+async fn spaces_around_separators_and_runs_of_spaces_in_values_do_not_matter() {
+    // cn = Ann + uid = ann , ou = dn-forms , ... and cn =  Data   Team , ....
+    let (users, groups) = dn_forms().await;
+    assert_eq!(users["ann"], ["Eng, Ops", "Reviewers"], "{users:?}");
+    assert_eq!(groups["Data Team"], ["Reviewers"], "{groups:?}");
+    assert_eq!(groups["Reviewers"], Vec::<String>::new(), "{groups:?}");
+    assert_eq!(groups.len(), 4, "{groups:?}");
 }

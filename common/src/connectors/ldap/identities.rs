@@ -1,12 +1,14 @@
 //! Users and groups from the directory. Groups are read first (page by page) and kept, with
 //! their member DNs, until every group is known: that is the membership map, the one thing
 //! that grows with the directory. Users are then streamed page by page, each written with the
-//! groups that list it, so memory does not grow with the number of users.
+//! groups that list it, so memory does not grow with the number of users. Member values and
+//! entry DNs are matched by DN equality ([`normalize_dn`]), not as strings.
 
 use std::collections::HashMap;
 
 use super::client::{self, Entry, Value};
 use super::config::{Config, Preset};
+use super::dn::normalize_dn;
 use crate::connector::{Error, Sink};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
@@ -27,6 +29,7 @@ pub fn identity_store_metadata(config: &Config) -> IdentityStoreMetaData {
 /// A group as read, before its parents are known.
 struct ReadGroup {
     group: Group,
+    /// The member DNs, normalised ([`normalize_dn`]).
     members: Vec<String>,
 }
 
@@ -54,19 +57,29 @@ pub async fn sync(
         Some(&config.member_attribute),
     );
     let mut read: Vec<ReadGroup> = Vec::new();
+    // Normalised group DN -> index in `read`.
     let mut index: HashMap<String, usize> = HashMap::new();
     while let Some(page) = client.next_page(&mut search).await? {
         for entry in page {
-            index.insert(normalize_dn(&entry.dn), read.len());
+            match normalize_dn(&entry.dn) {
+                Some(dn) => {
+                    index.insert(dn, read.len());
+                }
+                None => tracing::warn!(
+                    dn = %entry.dn,
+                    "the server sent a group whose DN does not parse: it is written without \
+                     the groups that list it"
+                ),
+            }
             let group = read_group(config, entry)?;
             read.push(group);
         }
     }
+    // Normalised member DN that is no group -> the groups that list it.
     let mut user_groups: HashMap<String, Vec<String>> = HashMap::new();
     let mut parents: Vec<Vec<String>> = vec![Vec::new(); read.len()];
-    for group in &read {
-        for member in &group.members {
-            let member = normalize_dn(member);
+    for group in &mut read {
+        for member in std::mem::take(&mut group.members) {
             match index.get(&member) {
                 Some(&child) => parents[child].push(group.group.external_id.clone()),
                 None => user_groups
@@ -107,9 +120,13 @@ pub async fn sync(
                 continue; // a custom filter may let disabled accounts through
             }
             let mut user = read_user(config, &entry)?;
-            user.group_external_ids = user_groups
-                .remove(&normalize_dn(&entry.dn))
-                .unwrap_or_default();
+            match normalize_dn(&entry.dn) {
+                Some(dn) => user.group_external_ids = user_groups.remove(&dn).unwrap_or_default(),
+                None => tracing::warn!(
+                    dn = %entry.dn,
+                    "the server sent a user whose DN does not parse: it is written without groups"
+                ),
+            }
             users.push(user).await?;
             user_count += 1;
         }
@@ -124,7 +141,8 @@ pub async fn sync(
     Ok(())
 }
 
-/// A group from its entry; the member DNs are moved out of the entry, not copied.
+/// A group from its entry; the member DNs are moved out of the entry and normalised (values
+/// that are not DNs are logged and skipped).
 fn read_group(config: &Config, mut entry: Entry) -> Result<ReadGroup, Error> {
     let external_id = id(&entry, &config.group_id_attribute)?;
     let name = client::text(&entry, &config.group_name_attribute).to_owned();
@@ -133,13 +151,14 @@ fn read_group(config: &Config, mut entry: Entry) -> Result<ReadGroup, Error> {
         display => display.to_owned(),
     };
     let description = client::text(&entry, &config.group_description_attribute).to_owned();
-    let members = entry
+    let values = entry
         .attrs
         .keys()
         .find(|key| key.eq_ignore_ascii_case(&config.member_attribute))
         .cloned()
         .and_then(|key| entry.attrs.remove(&key))
         .unwrap_or_default();
+    let members = member_dns(&entry.dn, &config.member_attribute, values);
     Ok(ReadGroup {
         group: Group {
             external_id,
@@ -151,6 +170,33 @@ fn read_group(config: &Config, mut entry: Entry) -> Result<ReadGroup, Error> {
         },
         members,
     })
+}
+
+/// The normalised DNs of a group's member values; those that are not DNs are left out, with
+/// one warning for the group.
+fn member_dns(group_dn: &str, attribute: &str, values: Vec<String>) -> Vec<String> {
+    let mut members = Vec::with_capacity(values.len());
+    let mut skipped = 0usize;
+    let mut first_skipped = None;
+    for value in values {
+        match normalize_dn(&value) {
+            Some(dn) => members.push(dn),
+            None => {
+                skipped += 1;
+                first_skipped.get_or_insert(value);
+            }
+        }
+    }
+    if let Some(example) = first_skipped {
+        tracing::warn!(
+            group = %group_dn,
+            attribute,
+            skipped,
+            example = %example,
+            "member values that are not DNs are skipped"
+        );
+    }
+    members
 }
 
 fn read_user(config: &Config, entry: &Entry) -> Result<User, Error> {
@@ -226,16 +272,6 @@ fn is_disabled(entry: &Entry) -> bool {
         .is_ok_and(|flags| flags & 0x2 != 0)
 }
 
-/// A DN in the form used to match member values with entries: lower case, no spaces around
-/// the separators. (Enough for the DNs servers write; escaped separators are kept as they are.)
-pub fn normalize_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| rdn.split('=').map(str::trim).collect::<Vec<_>>().join("="))
-        .collect::<Vec<_>>()
-        .join(",")
-        .to_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,10 +287,16 @@ mod tests {
     }
 
     #[test]
-    fn dns_match_whatever_the_case_and_spacing() {
+    fn member_values_are_normalised_and_those_that_are_not_dns_skipped() {
+        let values = vec![
+            r"CN=Eng\2C Ops, OU=Groups,DC=Corp".to_owned(),
+            "not a DN".to_owned(),
+            "uid=ann + cn=Ann,dc=corp".to_owned(),
+            "cn=x,".to_owned(),
+        ];
         assert_eq!(
-            normalize_dn("CN=Data Team, OU=Groups,DC=Corp"),
-            normalize_dn("cn=data team,ou=groups, dc=corp")
+            member_dns("cn=g,dc=corp", "member", values),
+            [r"cn=eng\, ops,ou=groups,dc=corp", "cn=ann+uid=ann,dc=corp"]
         );
     }
 

@@ -14,6 +14,7 @@
 
 mod client;
 pub mod config;
+mod dn;
 pub mod identities;
 
 use async_trait::async_trait;
