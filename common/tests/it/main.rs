@@ -19,5 +19,6 @@ mod postgres_access;
 mod postgres_access_import;
 mod postgres_security;
 mod postgres_usage;
+mod properties;
 mod raito;
 mod webhook;

@@ -357,3 +357,79 @@ mod tests {
         assert_eq!(splitter.next(&mut rest), Some(&b"b"[..]));
     }
 }
+
+/// Property tests of the jsonlog line splitter: any bytes, cut into chunks anywhere, give the
+/// lines that a plain split on `\n` gives, the lines over the cap skipped and counted, empty
+/// lines and the partial first line (reading from mid-file) left out; the carry stays within
+/// about twice the cap. A failure prints the minimal input; nothing is written to disk.
+#[cfg(test)]
+mod properties {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    /// What the splitter must give for `data`: its lines and how many it skips.
+    fn model(data: &[u8], cap: usize, mid_line: bool) -> (Vec<Vec<u8>>, u64) {
+        let mut complete: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+        let tail = complete.pop().unwrap_or_default();
+        let mut complete = complete.into_iter();
+        if mid_line && complete.next().is_none() {
+            // No newline at all: everything is the tail of a line whose start was not read.
+            return (Vec::new(), 0);
+        }
+        let mut lines = Vec::new();
+        let mut skipped = 0;
+        for line in complete {
+            if line.len() > cap {
+                skipped += 1;
+            } else if !line.is_empty() {
+                lines.push(line.to_vec());
+            }
+        }
+        // The unfinished last line waits for the next chunk, unless it is already too long.
+        if tail.len() > cap {
+            skipped += 1;
+        }
+        (lines, skipped)
+    }
+
+    proptest! {
+        #![proptest_config(Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Config::default()
+        })]
+
+        #[test]
+        fn lines_do_not_depend_on_where_the_chunks_are_cut(
+            data in proptest::collection::vec(
+                prop_oneof![3 => any::<u8>(), 1 => Just(b'\n')],
+                0..300,
+            ),
+            cuts in proptest::collection::vec(any::<Index>(), 0..10),
+            cap in prop_oneof![0usize..40, Just(parse::MAX_RECORD_BYTES)],
+            mid_line in any::<bool>(),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|cut| cut.index(data.len() + 1)).collect();
+            at.extend([0, data.len()]);
+            at.sort_unstable();
+            let mut splitter = LineSplitter::new(cap, mid_line);
+            let (mut lines, mut skipped) = (Vec::new(), 0);
+            for pair in at.windows(2) {
+                let mut rest = &data[pair[0]..pair[1]];
+                while let Some(line) = splitter.next(&mut rest) {
+                    lines.push(line.to_vec());
+                    prop_assert!(splitter.carry.capacity() <= (2 * cap).max(8));
+                }
+                prop_assert!(rest.is_empty());
+                prop_assert!(splitter.carry.capacity() <= (2 * cap).max(8));
+                skipped += splitter.take_skipped();
+            }
+            prop_assert_eq!((lines, skipped), model(&data, cap, mid_line));
+        }
+    }
+}
