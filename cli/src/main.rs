@@ -318,12 +318,7 @@ async fn load_target(args: &Target) -> anyhow::Result<raito_common::config::Targ
             "{}: no target named \"{}\" (targets: {})",
             args.config.display(),
             args.target,
-            config
-                .targets
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            config.target_names()
         ),
     }
 }

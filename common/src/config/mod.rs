@@ -301,18 +301,22 @@ impl Config {
                     &file.at_key("only-targets"),
                     format!(
                         "no target is named {missing:?} (targets: {})",
-                        config
-                            .targets
-                            .iter()
-                            .map(|t| t.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        config.target_names()
                     ),
                 ));
             }
             config.targets.retain(|t| only.contains(&t.name));
         }
         Ok(config)
+    }
+
+    /// The targets' names, comma-separated (for messages).
+    pub fn target_names(&self) -> String {
+        self.targets
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The target called `name`.

@@ -173,12 +173,7 @@ pub fn select<'a>(config: &'a Config, selection: &Selection) -> Result<Vec<&'a T
         if config.target(name).is_none() {
             return Err(RunError::UnknownTarget {
                 name: name.clone(),
-                available: config
-                    .targets
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                available: config.target_names(),
             });
         }
     }
