@@ -67,14 +67,20 @@ const LIST_RELATIONS: &str = concat!(
 )
 SELECT n.nspname, c.relname, c.relkind::text,
        pn.nspname, pc.relname,
-       coalesce(pg_catalog.obj_description(c.oid, 'pg_class'::pg_catalog.name), ''),
-       a.attname, format_type(a.atttypid, a.atttypmod), coalesce(pg_catalog.col_description(c.oid, a.attnum), '')
+       coalesce(rd.description, ''),
+       a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), coalesce(cd.description, '')
 FROM tree t
 JOIN pg_class c ON c.oid = t.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class pc ON pc.oid = t.parent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+-- Descriptions by join, not by obj_description()/col_description() per row (each a function
+-- call with its own catalog lookup): what obj_description(oid, 'pg_class') reads.
+LEFT JOIN pg_description rd ON rd.objoid = c.oid
+  AND rd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rd.objsubid = 0
+LEFT JOIN pg_description cd ON cd.objoid = c.oid
+  AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
 WHERE $2::text IS NULL OR n.nspname = $2
 ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum"
 );
