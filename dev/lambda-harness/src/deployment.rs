@@ -27,7 +27,11 @@ pub struct Deployment {
     pub started: Instant,
     function: Child,
     raito_secret: String,
+    log: Log,
 }
+
+/// The log lines (stdout) of a function process, read as they come.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 /// Another function of the same deployment (same bucket, raito.yml, secrets and Raito), e.g.
 /// the webhook receiver next to sync-access; killed on drop.
@@ -35,6 +39,7 @@ pub struct Companion {
     /// The Runtime API it polls.
     pub runtime: RuntimeApi,
     function: Child,
+    log: Log,
 }
 
 impl Drop for Companion {
@@ -45,6 +50,14 @@ impl Drop for Companion {
 }
 
 impl Companion {
+    /// As [`Deployment::assert_log_is_clean`], for this function.
+    ///
+    /// # Panics
+    /// On the first line that is not JSON or holds a secret.
+    pub fn assert_log_is_clean(&self, secrets: &[&str]) {
+        check_log(&self.log, secrets);
+    }
+
     /// Invokes it once and waits up to `timeout` for the answer.
     ///
     /// # Panics
@@ -131,7 +144,7 @@ impl Deployment {
             .await
             .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
         let started = Instant::now();
-        let function = spawn(binary, &runtime, &bucket, &raito_secret, &standin, env);
+        let (function, log) = spawn(binary, &runtime, &bucket, &raito_secret, &standin, env);
         Self {
             bucket,
             s3,
@@ -140,7 +153,17 @@ impl Deployment {
             started,
             function,
             raito_secret,
+            log,
         }
+    }
+
+    /// Checks every log line the function wrote so far: a JSON object with a `level`, and no
+    /// `secret` in any of them (the values a test put in secrets or raito.yml).
+    ///
+    /// # Panics
+    /// On the first line that is not JSON or holds a secret.
+    pub fn assert_log_is_clean(&self, secrets: &[&str]) {
+        check_log(&self.log, secrets);
     }
 
     /// Starts `binary` as another function of this deployment, with extra environment
@@ -152,7 +175,7 @@ impl Deployment {
         let runtime = RuntimeApi::start()
             .await
             .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
-        let function = spawn(
+        let (function, log) = spawn(
             binary,
             &runtime,
             &self.bucket,
@@ -160,7 +183,11 @@ impl Deployment {
             &self.standin,
             env,
         );
-        Companion { runtime, function }
+        Companion {
+            runtime,
+            function,
+            log,
+        }
     }
 
     /// Invokes the function once and waits up to `timeout` (its deadline) for the answer.
@@ -202,8 +229,24 @@ impl Deployment {
 /// How long a test lets an invocation run.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
+fn check_log(log: &Log, secrets: &[&str]) {
+    let lines = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert!(!lines.is_empty(), "the function wrote no log line");
+    for line in &lines {
+        let value: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        assert!(
+            value.get("level").is_some(),
+            "a log line without a level: {line}"
+        );
+        for secret in secrets {
+            assert!(!line.contains(secret), "a secret in the log: {line}");
+        }
+    }
+}
+
 /// Starts a function process against `runtime`, as Lambda would, with the deployment's
-/// settings and `env` last.
+/// settings and `env` last; its stdout (the log) is read into the returned lines.
 fn spawn(
     binary: &str,
     runtime: &RuntimeApi,
@@ -211,12 +254,12 @@ fn spawn(
     raito_secret: &str,
     standin: &StandIn,
     env: &[(&str, &str)],
-) -> Child {
+) -> (Child, Log) {
     let name = std::path::Path::new(binary)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Command::new(binary)
+    let mut child = Command::new(binary)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", runtime.address())
@@ -241,8 +284,23 @@ fn spawn(
         .env("RAITO_DEADLINE_MARGIN_MS", "2000")
         .env("RUST_LOG", "info")
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| panic!("starting {binary}: {e}"))
+        .unwrap_or_else(|e| panic!("starting {binary}: {e}"));
+    let log = Log::default();
+    if let Some(stdout) = child.stdout.take() {
+        let lines = log.clone();
+        // Drained as it comes, so the function never blocks on a full pipe.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+    }
+    (child, log)
 }

@@ -303,6 +303,11 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
     assert!(snapshot.access_provider(&ds, &id).unwrap().in_sync());
     assert!(snapshot.imported_access_providers(&ds).is_empty());
     assert!(keys(&deployment, "triggers/").await.is_empty(), "consumed");
+    // Both functions' logs: JSON lines, no secret in them.
+    let pg = test_support::postgres();
+    let secrets = [WEBHOOK_SECRET, API_SECRET, pg.password.as_str()];
+    deployment.assert_log_is_clean(&secrets);
+    receiver.assert_log_is_clean(&secrets);
 }
 
 #[tokio::test]

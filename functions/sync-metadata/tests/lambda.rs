@@ -86,6 +86,9 @@ async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
             first_poll.duration_since(deployment.started).as_millis()
         );
     }
+    // The function's log: JSON lines, and neither the Raito nor the database secret in them.
+    let pg = test_support::postgres();
+    deployment.assert_log_is_clean(&["api-secret", &pg.password]);
     let Outcome::Response(summary) = outcome else {
         panic!("the sync succeeds: {outcome:?}");
     };
