@@ -219,16 +219,6 @@ pub struct RaitoOverride {
     pub url: Option<String>,
 }
 
-impl RaitoOverride {
-    /// Whether the target writes any of the four.
-    pub fn is_empty(&self) -> bool {
-        self.api_user.is_none()
-            && self.api_secret.is_none()
-            && self.domain.is_none()
-            && self.url.is_none()
-    }
-}
-
 impl std::fmt::Debug for RaitoOverride {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RaitoOverride")
@@ -258,13 +248,6 @@ pub struct LockRule {
     pub by_tag: Patterns,
     /// `lock-<what>-when-incomplete`.
     pub when_incomplete: bool,
-}
-
-impl LockRule {
-    /// Whether the rule sets nothing.
-    pub fn is_empty(&self) -> bool {
-        !self.all && self.by_name.is_empty() && self.by_tag.is_empty() && !self.when_incomplete
-    }
 }
 
 /// Regular expressions, each anchored as Go's `match.MatchesAny` (base/util/match/match.go)
@@ -306,22 +289,6 @@ pub struct Locks {
 }
 
 impl Locks {
-    /// Whether no lock is set.
-    pub fn is_empty(&self) -> bool {
-        [
-            &self.who,
-            &self.inheritance,
-            &self.what,
-            &self.names,
-            &self.delete,
-            &self.fully,
-        ]
-        .iter()
-        .all(|rule| rule.is_empty())
-            && !self.all_owners
-            && self.make_not_internalizable.is_empty()
-    }
-
     /// Takes a lock key; `false` when `key` is not one.
     fn set(&mut self, key: &str, value: &serde_json::Value, at: &Location) -> Result<bool, Error> {
         match key {
@@ -415,13 +382,12 @@ impl TargetSettings {
         &mut self,
         key: &str,
         value: &serde_json::Value,
-        sensitive_value: Option<SecretString>,
         at: &Location,
     ) -> Result<bool, Error> {
         let text = || optional_text(value, at);
         match key {
             "api-user" => self.raito.api_user = text()?,
-            "api-secret" => self.raito.api_secret = sensitive_value,
+            "api-secret" => self.raito.api_secret = text()?.map(SecretString::from),
             "domain" => self.raito.domain = text()?,
             "raito-url-override" => self.raito.url = text()?,
             "skip-data-access-import" => self.skip_data_access_import = flag(value, at)?,

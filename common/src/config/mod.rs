@@ -193,11 +193,7 @@ impl Config {
             }
         };
 
-        // Keys in lower case, as viper reads them (the Go CLI's configuration library).
-        let mut entries = Vec::with_capacity(mapping.len());
-        for (key, value) in mapping {
-            entries.push((key_string(key, &file)?.to_ascii_lowercase(), value));
-        }
+        let entries = lower_case_keys(mapping, &file)?;
         let mut config = Config {
             api_user: None,
             api_secret: None,
@@ -215,7 +211,7 @@ impl Config {
             let at = file.at_key(&key);
             match key.as_str() {
                 "api-user" | "api-secret" | "domain" | "raito-url-override" => {
-                    let resolved = resolver.resolve(value.clone(), &at).await?;
+                    let resolved = resolver.resolve(value, &at).await?;
                     let text = optional_string(resolved, &at)?;
                     match key.as_str() {
                         "api-user" => config.api_user = text,
@@ -232,11 +228,13 @@ impl Config {
                     );
                 }
                 "targets" => targets = Some((value, at)),
+                // A setting of the whole run: resolved here (a key that is not one is resolved,
+                // if at all, by the target that takes it).
+                _ if cli::GLOBAL_KEYS.contains(&key.as_str()) => {
+                    let resolved = resolver.resolve(value, &at).await?;
+                    config.settings.set(&key, &resolved.value, &at)?;
+                }
                 _ => {
-                    let resolved = resolver.resolve(value.clone(), &at).await?;
-                    if config.settings.set(&key, &resolved.value, &at)? {
-                        continue;
-                    }
                     if single {
                         defaults.push((key, value));
                     } else if is_target_setting(&key) {
@@ -281,10 +279,7 @@ impl Config {
                     "a target must be a mapping of keys to values",
                 ));
             };
-            let mut keys = Vec::with_capacity(mapping.len());
-            for (key, value) in mapping {
-                keys.push((key_string(key, &here)?.to_ascii_lowercase(), value));
-            }
+            let keys = lower_case_keys(mapping, &here)?;
             let target = parse_target(index + 1, keys, &defaults, &resolver, &file).await?;
             if !names.insert(target.name.clone()) {
                 return Err(Error::DuplicateTarget {
@@ -353,6 +348,18 @@ fn is_target_setting(key: &str) -> bool {
             key,
             "make-not-internalizable" | "skip-data-access-import" | "only-out-of-sync-data"
         )
+}
+
+/// The entries of a mapping with their keys in lower case, as viper reads them (the Go CLI's
+/// configuration library).
+fn lower_case_keys(
+    mapping: serde_norway::Mapping,
+    at: &Location,
+) -> Result<Vec<(String, serde_norway::Value)>, Error> {
+    mapping
+        .into_iter()
+        .map(|(key, value)| Ok((key_string(key, at)?.to_ascii_lowercase(), value)))
+        .collect()
 }
 
 fn parse_yaml(text: &str, origin: &str) -> Result<serde_norway::Value, Error> {
@@ -434,12 +441,7 @@ async fn parse_target(
             "replace-groups" => target.replace_groups = flag(value, &at, true)?,
             "secret" => secret_names = string_list(value, &at)?,
             _ => {
-                let secret = if key == "api-secret" {
-                    optional_string(value.clone(), &at)?.map(SecretString::from)
-                } else {
-                    None
-                };
-                if target.settings.set(&key, &value.value, secret, &at)? {
+                if target.settings.set(&key, &value.value, &at)? {
                     continue;
                 }
                 if let Some(why) = cli::not_used(&key) {

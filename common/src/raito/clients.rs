@@ -29,26 +29,11 @@ impl Clients {
         }
     }
 
-    /// Every target uses `client` unless it writes its own credentials.
-    pub fn of(client: Client) -> Self {
-        Self {
-            template: client.config().clone(),
-            missing: None,
-            built: Mutex::new(vec![client]),
-        }
-    }
-
     /// The client of a target with these overrides.
     pub fn client(&self, raito: &RaitoOverride) -> Result<Client, String> {
         let config = self.config(raito)?;
         let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
-        let same = |c: &Client| {
-            let have = c.config();
-            have.base_url == config.base_url
-                && have.domain == config.domain
-                && have.api_user == config.api_user
-        };
-        if let Some(client) = built.iter().find(|c| same(c)) {
+        if let Some(client) = built.iter().find(|c| c.config().same_sign_in(&config)) {
             return Ok(client.clone());
         }
         let client = Client::new(config).map_err(|e| e.to_string())?;

@@ -77,6 +77,14 @@ impl ClientConfig {
         }
     }
 
+    /// Whether a client of `other` signs in to the same organisation as the same user (so one
+    /// client serves both).
+    pub fn same_sign_in(&self, other: &ClientConfig) -> bool {
+        self.base_url == other.base_url
+            && self.domain == other.domain
+            && self.api_user == other.api_user
+    }
+
     /// Checks every setting and returns the base URL, with its trailing `/`.
     pub fn validate(&self) -> Result<Url, Error> {
         validate_domain(&self.domain)?;

@@ -124,37 +124,22 @@ async fn write_objects(
             .await
             .map_err(output_error)?;
     }
-    let tags = &target.settings.tags;
-    let mut owners = super::post::Changing::new(&mut counting, |object: &mut DataObject| {
-        super::post::data_object(object, tags)
+    // What the Go writer and post-processor do to each object: the objects directly under the
+    // data source (an empty `parentExternalId`) get the data source's id as their parent, as
+    // for every object but the data source element, in full and partial syncs alike (raito-io/cli
+    // `base/data_source/exporter.go`, `AddDataObjects`): Raito never receives an empty one. Then
+    // the target's data object tag rule.
+    let (data_source_id, tags) = (&request.data_source_id, &target.settings.tags);
+    let mut changing = super::post::Changing::new(&mut counting, |object: &mut DataObject| {
+        if object.parent_external_id.is_empty() && object.r#type != object_type::DATASOURCE {
+            object.parent_external_id = data_source_id.clone();
+        }
+        super::post::data_object(object, tags);
     });
-    let mut filled = UnderDataSource {
-        inner: &mut owners,
-        data_source_id: &request.data_source_id,
-    };
-    sync.sync_data_objects(request, &mut filled)
+    sync.sync_data_objects(request, &mut changing)
         .await
         .map_err(|source| Error::connector(&target.name, Step::DataSource, source))?;
     Ok(counting.into_counts())
-}
-
-/// Gives the objects directly under the data source (an empty `parentExternalId`) the data
-/// source's external id as their parent, as the Go writer does for every object but the data
-/// source element, in full and partial syncs alike (raito-io/cli `base/data_source/exporter.go`,
-/// `AddDataObjects`): Raito never receives an empty `parentExternalId`.
-struct UnderDataSource<'a, 'b> {
-    inner: &'a mut (dyn Sink<DataObject> + 'b),
-    data_source_id: &'a str,
-}
-
-#[async_trait::async_trait]
-impl Sink<DataObject> for UnderDataSource<'_, '_> {
-    async fn push(&mut self, mut object: DataObject) -> Result<(), crate::output::Error> {
-        if object.parent_external_id.is_empty() && object.r#type != object_type::DATASOURCE {
-            object.parent_external_id = self.data_source_id.to_owned();
-        }
-        self.inner.push(object).await
-    }
 }
 
 fn skipped(reason: &str) -> Outcome {

@@ -202,7 +202,7 @@ mod tests {
         for (key, value) in yaml {
             let value: serde_json::Value = serde_json::from_str(value).unwrap();
             let at = crate::config::Location::file("t.yml");
-            assert!(settings.set(key, &value, None, &at).unwrap(), "{key}");
+            assert!(settings.set(key, &value, &at).unwrap(), "{key}");
         }
         settings.locks
     }

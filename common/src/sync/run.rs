@@ -258,7 +258,10 @@ pub async fn run(
         let result = run.run(steps).instrument(span).await;
         if let Some(job) = &result.job_id {
             let job = JobId::from(job.clone());
-            match jobs.iter_mut().find(|(c, _)| same_organisation(c, &client)) {
+            match jobs
+                .iter_mut()
+                .find(|(c, _)| c.config().same_sign_in(client.config()))
+            {
                 Some((_, list)) => list.push(job),
                 None => jobs.push((client, vec![job])),
             }
@@ -280,11 +283,6 @@ pub async fn run(
 /// The `tagSourcesScope` of a connector's imports.
 fn tag_sources(connector: &dyn Connector) -> Vec<&'static str> {
     connector.tag_source().into_iter().collect()
-}
-
-fn same_organisation(a: &raito::Client, b: &raito::Client) -> bool {
-    let (a, b) = (a.config(), b.config());
-    a.base_url == b.base_url && a.domain == b.domain && a.api_user == b.api_user
 }
 
 /// How long sending a step's log may take after the run's deadline.
