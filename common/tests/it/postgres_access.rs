@@ -15,11 +15,11 @@ use raito_common::model::access::{
 
 use crate::support;
 
-async fn connector() -> Box<dyn Connector> {
+pub(crate) async fn connector() -> Box<dyn Connector> {
     connector::build(&target().await).expect("valid target")
 }
 
-async fn target() -> raito_common::config::Target {
+pub(crate) async fn target() -> raito_common::config::Target {
     let pg = support::postgres();
     let yaml = format!(
         "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
@@ -33,7 +33,7 @@ async fn target() -> raito_common::config::Target {
 }
 
 /// Runs the export through the connector and returns the outcomes, in the order pushed.
-async fn sync(mode: ApplyMode, aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
+pub(crate) async fn sync(mode: ApplyMode, aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
     let connector = connector().await;
     let mut source: VecDeque<ExportedAccessProvider> = aps.into();
     let mut outcomes: Vec<AccessOutcome> = Vec::new();
@@ -46,17 +46,17 @@ async fn sync(mode: ApplyMode, aps: Vec<ExportedAccessProvider>) -> Vec<AccessOu
     outcomes
 }
 
-async fn apply(aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
+pub(crate) async fn apply(aps: Vec<ExportedAccessProvider>) -> Vec<AccessOutcome> {
     sync(ApplyMode::Apply, aps).await
 }
 
-async fn apply_one(ap: ExportedAccessProvider) -> AccessOutcome {
+pub(crate) async fn apply_one(ap: ExportedAccessProvider) -> AccessOutcome {
     let mut outcomes = apply(vec![ap]).await;
     assert_eq!(outcomes.len(), 1);
     outcomes.remove(0)
 }
 
-fn ap(id: &str, hint: &str) -> ExportedAccessProvider {
+pub(crate) fn ap(id: &str, hint: &str) -> ExportedAccessProvider {
     ExportedAccessProvider {
         id: id.to_owned(),
         name: hint.to_owned(),
@@ -66,7 +66,7 @@ fn ap(id: &str, hint: &str) -> ExportedAccessProvider {
     }
 }
 
-fn what(full_name: &str, r#type: &str, permissions: &[&str]) -> WhatItem {
+pub(crate) fn what(full_name: &str, r#type: &str, permissions: &[&str]) -> WhatItem {
     WhatItem {
         data_object: DataObjectReference::new(full_name, r#type),
         permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
@@ -74,18 +74,18 @@ fn what(full_name: &str, r#type: &str, permissions: &[&str]) -> WhatItem {
     }
 }
 
-fn users(names: &[&str]) -> ExportedWho {
+pub(crate) fn users(names: &[&str]) -> ExportedWho {
     ExportedWho {
         users: names.iter().map(|n| (*n).to_owned()).collect(),
         ..Default::default()
     }
 }
 
-fn q(identifier: &str) -> String {
+pub(crate) fn q(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
-fn ok(outcome: &AccessOutcome) {
+pub(crate) fn ok(outcome: &AccessOutcome) {
     assert!(
         outcome.feedback.errors.is_empty(),
         "unexpected errors: {:?}",
@@ -94,12 +94,12 @@ fn ok(outcome: &AccessOutcome) {
 }
 
 /// A unique, plain name (lower case, so naming hints map to themselves).
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     support::unique_name(prefix).to_lowercase()
 }
 
 /// Creates login roles (as the superuser).
-async fn create_users(names: &[&str]) {
+pub(crate) async fn create_users(names: &[&str]) {
     let admin = support::pg_admin("postgres").await;
     for name in names {
         admin
@@ -111,7 +111,7 @@ async fn create_users(names: &[&str]) {
 
 /// The explicit privileges of `role` in `database`: `PRIV on <full name>` (database-level
 /// ones as `PRIV on database`).
-async fn privileges(database: &str, role: &str) -> BTreeSet<String> {
+pub(crate) async fn privileges(database: &str, role: &str) -> BTreeSet<String> {
     let client = support::pg_admin(database).await;
     let rows = client
         .query(
@@ -137,12 +137,12 @@ async fn privileges(database: &str, role: &str) -> BTreeSet<String> {
     rows.iter().map(|r| r.get(0)).collect()
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
+pub(crate) fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 /// The direct members of `role`.
-async fn members(role: &str) -> BTreeSet<String> {
+pub(crate) async fn members(role: &str) -> BTreeSet<String> {
     let client = support::pg_admin("postgres").await;
     let rows = client
         .query(
@@ -157,7 +157,7 @@ async fn members(role: &str) -> BTreeSet<String> {
 }
 
 /// The comment of `role`, `None` when the role does not exist, `Some("")` without comment.
-async fn role_comment(role: &str) -> Option<String> {
+pub(crate) async fn role_comment(role: &str) -> Option<String> {
     let client = support::pg_admin("postgres").await;
     client
         .query_opt(
@@ -169,7 +169,7 @@ async fn role_comment(role: &str) -> Option<String> {
         .map(|r| r.get(0))
 }
 
-const SHOP: &str = "
+pub(crate) const SHOP: &str = "
 CREATE SCHEMA shop;
 CREATE TABLE shop.orders (id int, region text, amount numeric);
 INSERT INTO shop.orders VALUES (1, 'EU', 10), (2, 'US', 20), (3, 'EU', 30);
@@ -946,10 +946,10 @@ async fn superusers_memberships_are_never_changed() {
 /// The figures of the closing event of a sync (`access export processed`): access providers,
 /// statements and round trips.
 #[derive(Clone, Default)]
-struct Figures(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>);
+pub(crate) struct Figures(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>);
 
 impl Figures {
-    fn get(&self, field: &str) -> u64 {
+    pub(crate) fn get(&self, field: &str) -> u64 {
         let figures = self.0.lock().expect("figures lock");
         *figures
             .get(field)
@@ -982,7 +982,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Figures {
 }
 
 /// [`sync`], with the figures of its closing event.
-async fn sync_counted(
+pub(crate) async fn sync_counted(
     mode: ApplyMode,
     aps: Vec<ExportedAccessProvider>,
 ) -> (Vec<AccessOutcome>, Figures) {
