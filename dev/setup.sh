@@ -6,10 +6,13 @@
 #   - ONE Python virtual environment with the tools pinned in dev/requirements.txt (cargo-lambda,
 #     zig, SAM CLI, cfn-lint, moto server, boto3), kept outside the repo in
 #     ${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}/venv-<hash of requirements.txt> so re-runs
-#     and other clones reuse it.
+#     and other clones reuse it;
+#   - cargo-audit (pinned), built once into ${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}/tools/
+#     and put on PATH with the venv.
 #
 # Use:
-#   source dev/setup.sh --all|--no-venv        puts the venv's bin first on PATH, exports RAITO_VENV
+#   source dev/setup.sh --all|--no-venv        puts the venv's bin and the tools first on PATH,
+#                                              exports RAITO_VENV
 #   eval "$(dev/setup.sh [--all|--no-venv])"  the same, for a caller that runs it
 # --all (the default): everything. --no-venv: Debian packages and Rust only (enough for
 # dev/demo.sh and dev/bench.sh). A script that sources this file passes one of the two
@@ -27,6 +30,8 @@ _raito_setup_main() {
     repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
     local want_venv=1 arg
+    local cache_root="${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}"
+    local tools_bin=
     for arg in "$@"; do
         case "$arg" in
         --all) want_venv=1 ;;
@@ -101,6 +106,35 @@ _raito_setup_main() {
 
     ((want_venv)) || return 0
 
+    # ---- cargo-audit, pinned, built once into the cache ---------------------------------------
+    # dev/test.sh checks Cargo.lock against the offline RustSec snapshot with it. Built from
+    # crates.io (a few minutes, first run only) into a directory named after its version, moved
+    # into place only once `cargo install` succeeded.
+    local audit_version=0.22.2
+    local audit_root="$cache_root/tools/cargo-audit-$audit_version"
+    if [[ ! -x "$audit_root/bin/cargo-audit" ]]; then
+        local audit_lock audit_build
+        mkdir -p "$cache_root/tools"
+        exec {audit_lock}>"$audit_root.lock"
+        flock "$audit_lock" # another setup may be building it
+        if [[ ! -x "$audit_root/bin/cargo-audit" ]]; then
+            rm -rf -- "$audit_root".build.*
+            audit_build=$(mktemp -d "$audit_root.build.XXXXXX")
+            log "building cargo-audit $audit_version into $audit_root (first run only, a few minutes)"
+            if ! cargo install --quiet --locked --version "$audit_version" --root "$audit_build" \
+                cargo-audit >&2; then
+                rm -rf -- "$audit_build"
+                log "cargo install cargo-audit $audit_version failed"
+                return 1
+            fi
+            rm -rf -- "$audit_root"
+            mv -T "$audit_build" "$audit_root"
+        fi
+        flock -u "$audit_lock"
+        exec {audit_lock}>&-
+    fi
+    tools_bin="$audit_root/bin"
+
     # ---- The Python venv -----------------------------------------------------------------------
     # A venv cannot be moved after pip installed into it (its scripts carry its absolute path), so
     # "atomic" is done with a symlink: the venv is built in a uniquely named directory that it
@@ -108,7 +142,7 @@ _raito_setup_main() {
     # the install succeeded. An interrupted build leaves no venv-<hash>; the next run, holding the
     # lock, removes its leftovers.
     local requirements="$repo_root/dev/requirements.txt"
-    local cache="${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}"
+    local cache="$cache_root"
     local hash venv
     hash=$(sha256sum "$requirements" | cut -c1-12)
     venv="$cache/venv-$hash"
@@ -148,7 +182,8 @@ _raito_setup_main() {
         exec {lock_fd}>&-
     fi
     # Remove venvs of older requirements.txt versions? No: another clone may still use them.
-    printf '%s\n' "$venv"
+    # Two lines for the caller: the venv, and the directory of the cached Rust tools.
+    printf '%s\n%s\n' "$venv" "$tools_bin"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
@@ -159,14 +194,18 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
         _raito_setup_main "$@"
         exit
     fi
-    _raito_venv=$(bash "${BASH_SOURCE[0]}" --print-venv "$@")
+    _raito_out=$(bash "${BASH_SOURCE[0]}" --print-venv "$@")
+    _raito_venv=$(sed -n 1p <<<"$_raito_out")
+    _raito_tools=$(sed -n 2p <<<"$_raito_out")
     if [[ -n "$_raito_venv" ]]; then
         printf 'export RAITO_VENV=%q\n' "$_raito_venv"
-        printf 'export PATH=%q\n' "$_raito_venv/bin:$PATH"
+        printf 'export PATH=%q\n' "$_raito_tools:$_raito_venv/bin:$PATH"
     fi
 else
     # Sourced: the work in a child process, then export into the caller's shell.
-    _raito_venv=$(bash "${BASH_SOURCE[0]}" --print-venv "$@") || return
+    _raito_out=$(bash "${BASH_SOURCE[0]}" --print-venv "$@") || return
+    _raito_venv=$(sed -n 1p <<<"$_raito_out")
+    _raito_tools=$(sed -n 2p <<<"$_raito_out")
     if [[ -n "$_raito_venv" ]]; then
         export RAITO_VENV="$_raito_venv"
         case ":$PATH:" in
@@ -174,5 +213,11 @@ else
         *) export PATH="$_raito_venv/bin:$PATH" ;;
         esac
     fi
-    unset _raito_venv
+    if [[ -n "$_raito_tools" ]]; then
+        case ":$PATH:" in
+        *":$_raito_tools:"*) ;;
+        *) export PATH="$_raito_tools:$PATH" ;;
+        esac
+    fi
+    unset _raito_venv _raito_tools _raito_out
 fi

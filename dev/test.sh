@@ -3,6 +3,7 @@
 # (dev/setup.sh), starts PostgreSQL and moto (dev/services.sh; stopped again on any exit), then
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets -- -D warnings
+#   2a. cargo audit, offline, against the RustSec snapshot in ../shared/advisory-db
 #   2b. template.yaml: sam validate, cfn-lint, and cfn-lint on the translated template
 #   3. the test suite: cargo nextest run --workspace --no-fail-fast (cargo test without nextest)
 #   4. the doc tests: cargo test --workspace --doc (nextest does not run them)
@@ -86,6 +87,29 @@ phase_names+=(services) phase_secs+=($((SECONDS - start))) phase_results+=(ok)
 # ---- the checks -------------------------------------------------------------------------------------
 run_phase fmt cargo fmt --all --check
 run_phase clippy cargo clippy --workspace --all-targets -- -D warnings
+
+# Cargo.lock against the RustSec advisories, offline: the snapshot next to the checkout
+# (../shared/advisory-db, or RAITO_ADVISORY_DB). Any advisory (vulnerability, unmaintained,
+# unsound) fails the phase with the crate and the advisory id; an accepted one is listed in
+# .cargo/audit.toml with its reason. Yanked crates are not checked: that needs the live index.
+audit_lock() {
+    local db=${RAITO_ADVISORY_DB:-}
+    if [[ -z "$db" ]]; then
+        local candidate
+        for candidate in "$repo_root/../shared/advisory-db" /work/shared/advisory-db; do
+            if [[ -d "$candidate/crates" ]]; then
+                db=$candidate
+                break
+            fi
+        done
+    fi
+    if [[ -z "$db" || ! -d "$db" ]]; then
+        echo "audit: no RustSec advisory database: expected ../shared/advisory-db next to the checkout, or set RAITO_ADVISORY_DB to a copy of https://github.com/rustsec/advisory-db" >&2
+        return 1
+    fi
+    cargo audit --db "$db" --no-fetch --stale --no-yanked --deny warnings
+}
+run_phase audit audit_lock
 # template.yaml, offline, by the three checks that together catch what each misses: the SAM
 # translator's validation, cfn-lint on the template, and cfn-lint on the translated CloudFormation
 # (plus the rule that no policy grants a write action on "*").

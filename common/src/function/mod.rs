@@ -426,7 +426,8 @@ pub async fn handle_webhook(
 ///   for `access-as-code/<target>/` (sync-access only) applies that file ([`access_as_code`]).
 /// - A schedule or a `syncTrigger` invoked directly queues a trigger for each target it
 ///   selects and runs it the same way, so runs of one target never overlap and requests that
-///   pile up while a run is busy coalesce into its next pass.
+///   pile up while a run is busy coalesce into its next pass. A schedule also sweeps: it runs
+///   every other target with triggers of its step left waiting (e.g. by a run that died).
 ///
 /// The answer is the run summary (or the HTTP response of a webhook). Fails (so Lambda counts
 /// an error and the alarm fires) when any target failed; the error carries the summary.
@@ -462,11 +463,13 @@ pub async fn handle(
     if crate::pending::is_s3_event(&event) {
         return runner.on_s3_event(&event).await;
     }
-    let selection = selection(step, Trigger::from_event(event.clone())?)?;
+    let trigger = Trigger::from_event(event.clone())?;
+    let sweep = matches!(trigger, Trigger::Schedule(_));
+    let selection = selection(step, trigger)?;
     // Validate the selection before signing in, so a typo fails fast.
     let targets = run::select(&config, &selection)?;
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    runner.run_now(&names, &event).await
+    runner.run_now(&names, &event, sweep).await
 }
 
 /// Fails with the summary when any target failed, else answers it.

@@ -79,11 +79,15 @@ impl Runner<'_> {
     }
 
     /// A schedule or a `syncTrigger` invoked directly: queued for each target, then run like
-    /// any pending trigger (so it waits for, or joins, a run already going).
+    /// any pending trigger (so it waits for, or joins, a run already going). With `sweep` (a
+    /// schedule), every other target with triggers of this step left in the bucket is run
+    /// too: the triggers of a run that died, or of a wake-up that was lost, wait at most until
+    /// the next schedule.
     pub(super) async fn run_now(
         &self,
         targets: &[String],
         event: &serde_json::Value,
+        sweep: bool,
     ) -> Result<serde_json::Value, Error> {
         let delivery = DeliveryId::parse(&format!("direct-{}", self.holder))
             .or_else(|| DeliveryId::parse(&format!("direct-{}", now_ms())))
@@ -100,8 +104,32 @@ impl Runner<'_> {
         for target in targets {
             self.drain(target, &mut summary).await?;
         }
+        if sweep {
+            self.sweep(targets, &mut summary).await?;
+        }
         summary.elapsed_ms = started.elapsed().as_millis() as u64;
         answer(summary)
+    }
+
+    /// Runs the targets, other than `done`, that have triggers of this step waiting.
+    async fn sweep(&self, done: &[String], summary: &mut RunSummary) -> Result<(), Error> {
+        for target in self.env.pending.waiting_targets(self.step).await? {
+            if done.contains(&target) {
+                continue;
+            }
+            if self.config.target(&target).is_none() {
+                tracing::warn!(target = %target, "pending triggers for a target raito.yml does not have: left alone");
+                continue;
+            }
+            if !self.time_for_a_pass() {
+                tracing::warn!(target = %target, "triggers left: no time left in this invocation");
+                self.env.pending.wake(self.step, &target).await?;
+                continue;
+            }
+            tracing::info!(target = %target, "sweep: running triggers left waiting");
+            self.drain(&target, summary).await?;
+        }
+        Ok(())
     }
 
     /// Runs everything pending for `target`, under its lease.
@@ -146,6 +174,12 @@ impl Runner<'_> {
     }
 
     /// The target's lease, for longer than this invocation can live; `None` when held.
+    ///
+    /// It lasts until the invocation's hard deadline (the run's deadline plus the deadline
+    /// margin), plus the margin once more for the clocks of two Lambda instances to differ:
+    /// Lambda ends an invocation at its deadline, so the lease of a holder that died (killed,
+    /// out of memory, timed out) is free at most one margin after that, and the next
+    /// invocation that finds the target's triggers (a schedule's sweep, a new trigger) runs them.
     pub(super) async fn acquire(
         &self,
         target: &str,
@@ -161,7 +195,7 @@ impl Runner<'_> {
                 self.step,
                 target,
                 self.holder,
-                left + MIN_PASS + self.env.deadline_margin,
+                left + 2 * self.env.deadline_margin,
                 SystemTime::now(),
             )
             .await?;

@@ -302,6 +302,49 @@ impl Pending {
         Ok(())
     }
 
+    /// The targets with triggers of `step` waiting (decoded names, in key order), from one
+    /// delimited listing of `triggers/<step>/`: at most [`LIST_LIMIT`] targets per call, the
+    /// rest in a later call once these are run. A segment that decodes to no target name is
+    /// skipped with a warning.
+    pub async fn waiting_targets(&self, step: Step) -> Result<Vec<String>, Error> {
+        let prefix = format!("{TRIGGERS_PREFIX}{}/", super::step_segment(step));
+        let mut targets = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .delimiter("/")
+            .max_keys(self.page_size as i32)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                self.s3_error("listing", &prefix, DisplayErrorContext(&e).to_string())
+            })?;
+            for common in page.common_prefixes() {
+                let Some(segment) = common
+                    .prefix()
+                    .and_then(|p| p.strip_prefix(prefix.as_str()))
+                    .and_then(|p| p.strip_suffix('/'))
+                else {
+                    continue;
+                };
+                match super::decode_target(segment) {
+                    Some(target) => targets.push(target),
+                    None => tracing::warn!(
+                        segment,
+                        "pending triggers under a segment that names no target: left alone"
+                    ),
+                }
+                if targets.len() >= LIST_LIMIT {
+                    return Ok(targets);
+                }
+            }
+        }
+        Ok(targets)
+    }
+
     /// Wakes the function of `step` for `target` when triggers are pending there: the first
     /// pending trigger is copied onto itself (same body, a new `raito-woken-at` metadata
     /// value), which is a new `Object Created` event for the bucket's rule. For whoever leaves

@@ -28,6 +28,8 @@ pub struct Deployment {
     function: Child,
     raito_secret: String,
     log: Log,
+    binary: String,
+    env: Vec<(String, String)>,
 }
 
 /// The log lines (stdout) of a function process, read as they come.
@@ -154,6 +156,11 @@ impl Deployment {
             function,
             raito_secret,
             log,
+            binary: binary.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
@@ -161,9 +168,41 @@ impl Deployment {
     /// `secret` in any of them (the values a test put in secrets or raito.yml).
     ///
     /// # Panics
-    /// On the first line that is not JSON or holds a secret.
-    pub fn assert_log_is_clean(&self, secrets: &[&str]) {
-        check_log(&self.log, secrets);
+    /// When the binary cannot start.
+    pub async fn restart(&mut self) {
+        let _ = self.function.kill();
+        let _ = self.function.wait();
+        self.runtime = RuntimeApi::start()
+            .await
+            .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let (function, log) = spawn(
+            &self.binary,
+            &self.runtime,
+            &self.bucket,
+            &self.raito_secret,
+            &self.standin,
+            &env,
+        );
+        self.function = function;
+        self.log = log;
+        self.started = Instant::now();
+    }
+
+    /// Checks every log line the function wrote so far against the rule of [`check_log`]:
+    /// JSON, a `level` and a `step` on every line, the `target` on every line of a target's
+    /// run, and none of `secrets` (every password, API secret, token and client secret the
+    /// test put in secrets or raito.yml) anywhere. Returns the targets whose runs the log
+    /// shows, in order, so that a test can tell the target rule was exercised.
+    ///
+    /// # Panics
+    /// On the first line that breaks the rule.
+    pub fn assert_log_is_clean(&self, secrets: &[&str]) -> Vec<String> {
+        check_log(&self.log, secrets)
     }
 
     /// Starts `binary` as another function of this deployment, with extra environment

@@ -48,7 +48,6 @@ pub struct RuntimeApi {
     address: String,
     sender: mpsc::UnboundedSender<Pending>,
     shared: Shared,
-    next_id: Mutex<u64>,
 }
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:test";
@@ -81,7 +80,6 @@ impl RuntimeApi {
             address,
             sender,
             shared,
-            next_id: Mutex::new(0),
         })
     }
 
@@ -103,11 +101,15 @@ impl RuntimeApi {
     /// Invokes the function with `payload` and a deadline `timeout` from now, and waits for
     /// its answer (at most `timeout` plus a grace second; `None` if it never answered).
     pub async fn invoke(&self, payload: Value, timeout: Duration) -> Option<Outcome> {
-        let id = {
-            let mut next = lock(&self.next_id);
-            *next += 1;
-            format!("request-{next}")
-        };
+        // Unique across every Runtime API of the process, as Lambda's request ids are unique:
+        // the holder of a lease is named by it, and a restarted function must not find its
+        // dead predecessor's id again.
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = format!(
+            "request-{}-{}",
+            std::process::id(),
+            NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let deadline_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

@@ -274,3 +274,179 @@ async fn a_wrong_api_secret_is_a_clear_error_and_uploads_nothing() {
     assert_eq!(state.count("signedUrl"), 0, "nothing uploaded");
     assert!(state.uploads.is_empty());
 }
+
+/// The keys under `prefix` in the deployment's bucket.
+async fn keys(deployment: &lambda_harness::deployment::Deployment, prefix: &str) -> Vec<String> {
+    deployment
+        .s3
+        .list_objects_v2()
+        .bucket(&deployment.bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect()
+}
+
+/// Waits, up to a generous bound, until `done` holds.
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(Instant::now() < deadline, "waited 60 s for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule_sweeps_its_trigger()
+ {
+    // Two targets on one database: `stuck` is killed in the middle of its run, `other` is
+    // what the next schedule names.
+    let database = test_support::unique_name("lambda db");
+    test_support::create_database(&database, SCHEMA).await;
+    let (stuck, other) = (
+        test_support::unique_name("ds"),
+        test_support::unique_name("ds"),
+    );
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        StandInConfig {
+            data_sources: vec![stuck.clone(), other.clone()],
+            ..Default::default()
+        },
+    )
+    .await;
+    standin.inject(Fault::StuckSubtasks {
+        data_source: stuck.clone(),
+    });
+    let pg = test_support::postgres();
+    let target = |name: &str, data_source: &str| {
+        format!(
+            "  - name: {name}\n    connector-name: postgresql\n    data-source-id: {data_source}\n    \
+             pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n    \
+             pg-sslmode: require\n    pg-database: {database}\n",
+            pg.host, pg.port, pg.user, pg.password
+        )
+    };
+    let config = format!(
+        "targets:\n{}{}",
+        target("stuck", &stuck),
+        target("other", &other)
+    );
+    let mut deployment = lambda_harness::deployment::Deployment::start_with_env(
+        env!("CARGO_BIN_EXE_sync-metadata"),
+        &config,
+        "api-secret",
+        standin,
+        &[("RAITO_DEADLINE_MARGIN_MS", "1000")],
+    )
+    .await;
+
+    // The run of `stuck` waits for an import that never finishes; the process is killed
+    // while it waits, holding the lease, its trigger still queued.
+    {
+        // A short deadline, so the lease left behind is short too.
+        let invocation = deployment.invoke(json!({"targets": ["stuck"]}), Duration::from_secs(10));
+        let waiting = wait_until("the import of `stuck` to be polled", async || {
+            let state = deployment.standin.state();
+            state.subtask_polls > 0
+                && state
+                    .subtasks
+                    .iter()
+                    .any(|s| s.data_source.as_deref() == Some(stuck.as_str()))
+        });
+        tokio::select! {
+            outcome = invocation => panic!("the run was to be killed first: {outcome:?}"),
+            () = waiting => {}
+        }
+    }
+    deployment.restart().await;
+    deployment.standin.clear_faults();
+    let lease_key = "locks/metadata/stuck";
+    assert_eq!(keys(&deployment, lease_key).await, [lease_key]);
+    let left = keys(&deployment, "triggers/metadata/stuck/").await;
+    assert_eq!(
+        left.len(),
+        1,
+        "the killed run's trigger is still queued: {left:?}"
+    );
+
+    // While the dead holder's lease lasts, a trigger for `stuck` finds it busy.
+    let outcome = deployment
+        .invoke(json!({"targets": ["stuck"]}), Duration::from_secs(60))
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("a busy target is skipped, not failed: {outcome:?}");
+    };
+    assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
+
+    // The lease expires: one deadline margin after the dead invocation's deadline.
+    let lease: serde_json::Value = serde_json::from_slice(
+        &deployment
+            .s3
+            .get_object()
+            .bucket(&deployment.bucket)
+            .key(lease_key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes(),
+    )
+    .unwrap();
+    let expires_at = std::time::UNIX_EPOCH
+        + Duration::from_millis(lease["expiresAt"].as_u64().expect("expiresAt"));
+    if let Ok(wait) = expires_at.duration_since(std::time::SystemTime::now()) {
+        tokio::time::sleep(wait + Duration::from_millis(100)).await;
+    }
+
+    // The next schedule names only `other`; its sweep runs `stuck`'s triggers too (a pass
+    // is started with at least a minute left).
+    let outcome = deployment
+        .invoke(json!({"targets": ["other"]}), Duration::from_secs(180))
+        .await;
+    let Outcome::Response(summary) = outcome else {
+        panic!("both targets run: {outcome:?}");
+    };
+    let statuses: Vec<(String, String)> = summary["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("other".to_owned(), "completed".to_owned()),
+            ("stuck".to_owned(), "completed".to_owned())
+        ],
+        "{summary}"
+    );
+    let state = deployment.standin.state();
+    for data_source in [&stuck, &other] {
+        assert!(
+            state
+                .data_objects
+                .get(data_source.as_str())
+                .is_some_and(|objects| !objects.is_empty()),
+            "{data_source} imported"
+        );
+    }
+    assert!(keys(&deployment, "triggers/").await.is_empty());
+    assert!(
+        keys(&deployment, "locks/").await.is_empty(),
+        "leases released"
+    );
+    deployment.assert_log_is_clean(&["api-secret", &pg.password]);
+}
