@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 /// Something the stand-in should get wrong on purpose. JSON form (for `POST _standin/faults`):
 /// `{"status":{"target":{"operation":"createJob"},"status":500,"times":2}}`,
 /// `{"tooManyRequests":{"target":{"path":"file/upload/"},"retryAfterSecs":1,"times":1}}`,
-/// `{"stuckSubtasks":{"dataSource":"ds1"}}`, `"rejectLogins"`.
+/// `{"stuckSubtasks":{"dataSource":"ds1"}}`, `{"heldSubtasks":{"dataSource":"ds1"}}`,
+/// `"rejectLogins"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -30,6 +31,10 @@ pub enum Fault {
     /// Import subtasks of this data source (or identity store) never finish: they go from QUEUED to
     /// DATA_PROCESSING and stay there (checked when the subtask is processed).
     StuckSubtasks { data_source: String },
+    /// Import subtasks of this data source (or identity store) wait in DATA_PROCESSING while
+    /// this fault is armed, and go on once it is cleared (`StandIn::clear_faults`): a run
+    /// held in the middle for as long as a test needs.
+    HeldSubtasks { data_source: String },
     /// Every `InitiateAuth` (password or refresh) fails with NotAuthorizedException.
     RejectLogins,
 }
@@ -91,7 +96,7 @@ pub(crate) fn take(faults: &mut Vec<Fault>, operations: &[String], path: &str) -
         Fault::Status { target, times, .. } | Fault::TooManyRequests { target, times, .. } => {
             *times > 0 && target.matches(operations, path)
         }
-        Fault::StuckSubtasks { .. } | Fault::RejectLogins => false,
+        Fault::StuckSubtasks { .. } | Fault::HeldSubtasks { .. } | Fault::RejectLogins => false,
     })?;
     let (injected, remaining) = match &mut faults[index] {
         Fault::Status { status, times, .. } => {
@@ -111,7 +116,9 @@ pub(crate) fn take(faults: &mut Vec<Fault>, operations: &[String], path: &str) -
                 *times,
             )
         }
-        Fault::StuckSubtasks { .. } | Fault::RejectLogins => return None,
+        Fault::StuckSubtasks { .. } | Fault::HeldSubtasks { .. } | Fault::RejectLogins => {
+            return None;
+        }
     };
     if remaining == 0 {
         faults.remove(index);
@@ -127,6 +134,12 @@ pub(crate) fn is_stuck(faults: &[Fault], data_source: &str) -> bool {
     faults
         .iter()
         .any(|f| matches!(f, Fault::StuckSubtasks { data_source: ds } if ds == data_source))
+}
+
+pub(crate) fn is_held(faults: &[Fault], data_source: &str) -> bool {
+    faults
+        .iter()
+        .any(|f| matches!(f, Fault::HeldSubtasks { data_source: ds } if ds == data_source))
 }
 
 #[cfg(test)]

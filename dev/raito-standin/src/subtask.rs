@@ -19,7 +19,7 @@ use crate::access::{
 };
 use crate::clock::{format_rfc3339, now_rfc3339};
 use crate::export::{self, ExportBody, ExportFile, ExportFormat};
-use crate::faults::is_stuck;
+use crate::faults::{is_held, is_stuck};
 use crate::identities;
 use crate::import::{self, Rules};
 use crate::server::Shared;
@@ -542,7 +542,8 @@ trait Import: Send + Sync + 'static {
 }
 
 /// Processes one import in the background: DATA_PROCESSING after half the configured delay
-/// (and there it stays when a stuck fault names its target), then the check on a blocking
+/// (and there it stays when a stuck fault names its target, or until a held fault naming it
+/// is cleared), then the check on a blocking
 /// thread (files can be large), then COMPLETED with the counts or FAILED with every problem.
 async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
     let delay = shared.config.processing_delay;
@@ -559,6 +560,9 @@ async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
         }
         import.gather(&state)
     };
+    while is_held(&shared.lock().faults, import.target()) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(delay - delay / 2).await;
 
     let import = Arc::new(import);

@@ -450,3 +450,64 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     );
     deployment.assert_log_is_clean(&["api-secret", &pg.password]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_it() {
+    let deployment = Deployment::start("api-secret", Vec::new()).await;
+    let data_source = deployment.data_source.clone();
+    deployment.standin.inject(Fault::HeldSubtasks {
+        data_source: data_source.clone(),
+    });
+    // A second instance of the function, as Lambda starts for a concurrent invocation.
+    let second = deployment
+        .companion(env!("CARGO_BIN_EXE_sync-metadata"), &[])
+        .await;
+
+    let first = deployment.invoke(json!({"targets": []}), Duration::from_secs(120));
+    let during = async {
+        wait_until("the first run's import to be polled", async || {
+            let state = deployment.standin.state();
+            state.subtask_polls > 0 && !state.subtasks.is_empty()
+        })
+        .await;
+        // The first invocation holds the target: the second queues its trigger and stops.
+        let outcome = second
+            .invoke(json!({"targets": []}), Duration::from_secs(120))
+            .await;
+        let Outcome::Response(summary) = outcome else {
+            panic!("a busy target is skipped, not failed: {outcome:?}");
+        };
+        assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
+        assert_eq!(
+            keys(&deployment, "triggers/metadata/warehouse/")
+                .await
+                .len(),
+            2,
+            "both triggers queued"
+        );
+        deployment.standin.clear_faults();
+    };
+    let (outcome, ()) = tokio::join!(first, during);
+    let Outcome::Response(summary) = outcome else {
+        panic!("the first invocation runs both: {outcome:?}");
+    };
+    let runs: Vec<&str> = summary["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(runs, ["completed", "completed"], "{summary}");
+    let jobs = deployment.standin.state().jobs;
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j.data_source_id.as_deref() == Some(data_source.as_str()))
+            .count(),
+        2
+    );
+    assert!(keys(&deployment, "triggers/").await.is_empty());
+    assert!(
+        keys(&deployment, "locks/").await.is_empty(),
+        "lease released"
+    );
+}
