@@ -372,6 +372,11 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     assert!(mask_errors.contains("mask"), "{mask_errors}");
     // Raito Cloud is not involved in access-as-code.
     assert!(deployment.standin.state().jobs.is_empty());
+    // The apply held the target's access lease, and released it, also on failure.
+    assert!(
+        keys(&deployment, "locks/").await.is_empty(),
+        "the lease is released"
+    );
 }
 
 #[tokio::test]
