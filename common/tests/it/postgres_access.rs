@@ -1,6 +1,11 @@
 //! The PostgreSQL apply engine against a real server: roles, memberships, grants, renames,
-//! collisions, deletion, failures, deferred inheritance, row filters, hostile names and plan
-//! mode. Each test uses its own database and role names, so tests run in parallel.
+//! collisions, deletion, failures, deferred inheritance, row filters, hostile names, plan
+//! mode, and the guards that keep it off roles that are not its own. Each test uses its own
+//! database and role names, so tests run in parallel.
+//!
+//! The apply connects as the production sync role of the README ([`SYNC_ROLE`]: `CREATEROLE`,
+//! not a superuser), and every database a test creates gets what the README says an operator
+//! grants it ([`create_database`]); the superuser only sets the scene and reads the result.
 
 use std::collections::{BTreeSet, VecDeque};
 
@@ -19,12 +24,111 @@ pub(crate) async fn connector() -> Box<dyn Connector> {
     connector::build(&target().await).expect("valid target")
 }
 
+/// The role the apply connects as: the README's sync role, `LOGIN CREATEROLE` and not a
+/// superuser, shared by every test (and test process) of the binary; see [`sync_role`].
+pub(crate) const SYNC_ROLE: &str = "raito_it_access_sync";
+const SYNC_PASSWORD: &str = "raito-it-access-sync-pw";
+
+/// The role attributes the README asks of the sync role.
+const SYNC_ATTRIBUTES: &str = "NOSUPERUSER CREATEROLE";
+
+/// Creates [`SYNC_ROLE`] (once per process; idempotent and race-free across processes) and
+/// checks it is what the README describes: it can create roles, it is not a superuser.
+pub(crate) async fn sync_role() -> &'static str {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static READY: AtomicBool = AtomicBool::new(false);
+    if !READY.load(Ordering::Acquire) {
+        support::create_role_once(SYNC_ROLE, SYNC_PASSWORD, SYNC_ATTRIBUTES).await;
+        let row = support::pg_admin("postgres")
+            .await
+            .query_one(
+                "SELECT rolsuper, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = $1",
+                &[&SYNC_ROLE],
+            )
+            .await
+            .expect("read the sync role");
+        assert_eq!(
+            (
+                row.get::<_, bool>(0),
+                row.get::<_, bool>(1),
+                row.get::<_, bool>(2)
+            ),
+            (false, true, true),
+            "{SYNC_ROLE}: not a superuser, CREATEROLE, LOGIN"
+        );
+        READY.store(true, Ordering::Release);
+    }
+    SYNC_ROLE
+}
+
+/// What the README says an operator grants the sync role on the objects Raito grants on:
+/// every privilege `WITH GRANT OPTION` on the database, each of its schemas (system schemas
+/// aside) and every relation in them. Run by the superuser, in `database`.
+pub(crate) async fn grant_to_sync_role(database: &str) {
+    let role = q(sync_role().await);
+    let admin = support::pg_admin(database).await;
+    let schemas: Vec<String> = admin
+        .query(
+            "SELECT nspname::text FROM pg_namespace
+             WHERE nspname NOT IN ('information_schema') AND nspname !~ '^pg_'",
+            &[],
+        )
+        .await
+        .expect("list schemas")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut sql = format!(
+        "GRANT ALL ON DATABASE {} TO {role} WITH GRANT OPTION;",
+        q(database)
+    );
+    for schema in &schemas {
+        let schema = q(schema);
+        sql.push_str(&format!(
+            "GRANT ALL ON SCHEMA {schema} TO {role} WITH GRANT OPTION;
+             GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role} WITH GRANT OPTION;"
+        ));
+    }
+    admin
+        .batch_execute(&sql)
+        .await
+        .expect("grant the sync role what it grants");
+}
+
+/// [`support::create_database`], then what an operator grants the sync role there
+/// ([`grant_to_sync_role`]).
+pub(crate) async fn create_database(name: &str, sql: &str) {
+    support::create_database(name, sql).await;
+    grant_to_sync_role(name).await;
+}
+
+/// Makes the sync role the owner of `table` (as the superuser): PostgreSQL lets only a table's
+/// owner create, comment on and drop its row-level-security policies, so that is what an
+/// operator does for the tables Raito filters.
+pub(crate) async fn give_to_sync_role(database: &str, table: &str) {
+    let role = q(sync_role().await);
+    support::pg_admin(database)
+        .await
+        .batch_execute(&format!("ALTER TABLE {table} OWNER TO {role}"))
+        .await
+        .expect("give the table to the sync role");
+}
+
+/// The target the apply uses: the test server, as the sync role.
 pub(crate) async fn target() -> raito_common::config::Target {
+    target_as(sync_role().await, SYNC_PASSWORD).await
+}
+
+/// The target on the test server as `user`.
+async fn target_as(user: &str, password: &str) -> raito_common::config::Target {
     let pg = support::postgres();
     let yaml = format!(
         "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
          pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n    pg-sslmode: disable\n",
-        pg.host, pg.port, pg.user, pg.password
+        pg.host,
+        pg.port,
+        serde_json::to_string(user).expect("a string"),
+        serde_json::to_string(password).expect("a string"),
     );
     let config = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
         .await
@@ -181,7 +285,7 @@ CREATE VIEW shop.big_orders AS SELECT * FROM shop.orders WHERE amount > 15;
 async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue_only_the_difference()
  {
     let db = unique("acc_basic");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let (alice, bob) = (unique("alice"), unique("bob"));
     create_users(&[&alice, &bob]).await;
     let hint = unique("Sales Readers");
@@ -248,7 +352,7 @@ async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue
     assert!(again.statements.is_empty(), "{:?}", again.statements);
 
     // Bob instead of Alice, INSERT added, the view added, and a missing user warned about.
-    let connecting = support::postgres().user;
+    let connecting = sync_role().await.to_owned();
     sales.who = users(&[&bob, "nobody_by_that_name", &connecting]);
     sales.what = vec![
         what(&format!("{db}.shop.orders"), "table", &["SELECT", "INSERT"]),
@@ -265,7 +369,7 @@ async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue
             format!("GRANT INSERT ON TABLE \"shop\".\"orders\" TO {r}"),
         ]
     );
-    // The missing user is warned about; the connecting role (a superuser here) is skipped.
+    // The missing user is warned about; the connecting role is skipped.
     assert_eq!(
         changed.feedback.warnings.len(),
         2,
@@ -305,7 +409,7 @@ async fn a_role_gets_members_and_grants_a_rerun_issues_nothing_and_changes_issue
 #[tokio::test]
 async fn column_schema_and_database_privileges_are_granted_with_their_parents() {
     let db = unique("acc_cols");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let role = unique("col_readers");
     let mut cols = ap(&unique("ap"), &role);
     cols.what = vec![
@@ -352,7 +456,7 @@ async fn column_schema_and_database_privileges_are_granted_with_their_parents() 
 #[tokio::test]
 async fn invalid_what_is_an_error_and_nothing_is_applied() {
     let db = unique("acc_invalid");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let cases = [
         (
             what(&format!("{db}.shop.orders"), "table", &["USAGE"]),
@@ -395,7 +499,7 @@ async fn invalid_what_is_an_error_and_nothing_is_applied() {
 #[tokio::test]
 async fn a_changed_naming_hint_renames_the_role_and_keeps_its_grants() {
     let db = unique("acc_rename");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let old = unique("old_name");
     let new = unique("new_name");
     let mut renamed = ap(&unique("ap"), &old);
@@ -429,7 +533,7 @@ async fn a_changed_naming_hint_renames_the_role_and_keeps_its_grants() {
 #[tokio::test]
 async fn a_name_taken_by_an_unmanaged_role_gets_a_suffix_and_the_unmanaged_role_is_untouched() {
     let db = unique("acc_collide");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let taken = unique("analysts");
     let carol = unique("carol");
     create_users(&[&taken, &carol]).await;
@@ -472,7 +576,7 @@ async fn a_name_taken_by_an_unmanaged_role_gets_a_suffix_and_the_unmanaged_role_
 #[tokio::test]
 async fn an_actual_name_of_an_unmanaged_role_is_refused_and_untouched() {
     let db = unique("acc_unmanaged");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let theirs = unique("theirs");
     let dave = unique("dave");
     create_users(&[&theirs, &dave]).await;
@@ -497,9 +601,9 @@ async fn an_actual_name_of_an_unmanaged_role_is_refused_and_untouched() {
 #[tokio::test]
 async fn delete_revokes_everything_then_drops_the_role_and_refuses_owners() {
     let db = unique("acc_delete");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let other_db = unique("acc_delete_other");
-    support::create_database(&other_db, SHOP).await;
+    create_database(&other_db, SHOP).await;
     let role = unique("doomed");
     let erin = unique("erin");
     create_users(&[&erin]).await;
@@ -564,11 +668,12 @@ async fn delete_revokes_everything_then_drops_the_role_and_refuses_owners() {
 #[tokio::test]
 async fn a_failing_access_provider_leaves_nothing_behind_and_the_others_are_applied() {
     let db = unique("acc_fail");
-    support::create_database(
+    create_database(
         &db,
         &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
     )
     .await;
+    give_to_sync_role(&db, "shop.orders").await;
     let frank = unique("frank");
     create_users(&[&frank]).await;
     let (first, broken, last) = (unique("first"), unique("broken"), unique("last"));
@@ -663,7 +768,7 @@ async fn keys_the_model_does_not_know_are_applied_and_warned_about_once_each() {
 #[tokio::test]
 async fn inheritance_by_id_waits_for_a_role_created_later_in_the_export() {
     let db = unique("acc_inherit");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let (giver, heir, named) = (unique("giver"), unique("heir"), unique("named_heir"));
     let (giver_id, heir_id) = (unique("ap_giver"), unique("ap_heir"));
     create_users(&[&named]).await;
@@ -706,11 +811,13 @@ async fn inheritance_by_id_waits_for_a_role_created_later_in_the_export() {
 #[tokio::test]
 async fn a_row_filter_shows_a_member_only_its_rows_and_needs_row_level_security() {
     let db = unique("acc_filter");
-    support::create_database(
+    create_database(
         &db,
         &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
     )
     .await;
+    // Only a table's owner may create policies on it: the operator gives it to the sync role.
+    give_to_sync_role(&db, "shop.orders").await;
     let gina = unique("gina");
     create_users(&[&gina]).await;
     let mut readers = ap(&unique("ap"), &unique("order_readers"));
@@ -820,7 +927,7 @@ async fn a_row_filter_shows_a_member_only_its_rows_and_needs_row_level_security(
 #[tokio::test]
 async fn hostile_identifiers_round_trip() {
     let db = format!("Hostile \"DB\"; {}", unique("h."));
-    support::create_database(
+    create_database(
         &db,
         r#"
 CREATE SCHEMA "Sch.""ema;";
@@ -867,7 +974,7 @@ CREATE TABLE "Sch.""ema;"."Tä'ble ""x""" ("Cöl.""1""';" int, plain int);
 #[tokio::test]
 async fn plan_executes_nothing_and_lists_exactly_what_apply_then_executes() {
     let db = unique("acc_plan");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let henk = unique("henk");
     create_users(&[&henk]).await;
     let role = unique("planned");
@@ -997,7 +1104,7 @@ pub(crate) async fn sync_counted(
 #[tokio::test]
 async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_trips() {
     let db = unique("acc_many");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let (ann, bob) = (unique("ann"), unique("bob"));
     create_users(&[&ann, &bob]).await;
     let prefix = unique("many");
@@ -1064,12 +1171,12 @@ async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_tr
 async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_across_two_databases() {
     // Two databases: the filter's column exists in the first, not in the second.
     let (first, second) = (unique("acc_mid_a"), unique("acc_mid_b"));
-    support::create_database(
+    create_database(
         &first,
         &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
     )
     .await;
-    support::create_database(
+    create_database(
         &second,
         "CREATE SCHEMA shop;
          CREATE TABLE shop.orders (id int, amount numeric);
@@ -1077,6 +1184,9 @@ async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_acro
          CREATE TABLE shop.customers (id int, name text);",
     )
     .await;
+    for db in [&first, &second] {
+        give_to_sync_role(db, "shop.orders").await;
+    }
     let gus = unique("gus");
     create_users(&[&gus]).await;
     let mut aps = Vec::new();
@@ -1166,7 +1276,7 @@ async fn a_failure_in_the_middle_of_a_batch_fails_only_that_access_provider_acro
 #[tokio::test]
 async fn a_nul_byte_in_a_name_fails_clearly_and_the_others_are_applied() {
     let db = unique("acc_nul");
-    support::create_database(&db, SHOP).await;
+    create_database(&db, SHOP).await;
     let (good, bad) = (unique("good"), unique("bad"));
     let mut a = ap(&unique("ap"), &good);
     a.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
@@ -1190,4 +1300,267 @@ async fn a_nul_byte_in_a_name_fails_clearly_and_the_others_are_applied() {
         assert!(failed.statements.is_empty());
     }
     assert_eq!(role_comment(&bad).await, None);
+}
+
+/// Asserts that `outcome` was refused by the guard against changing roles that only look
+/// managed (system roles, superusers, the connecting role), naming `role`, with nothing done.
+fn refused_as_not_changeable(outcome: &AccessOutcome, role: &str) {
+    assert_eq!(
+        outcome.feedback.errors.len(),
+        1,
+        "{:?}",
+        outcome.feedback.errors
+    );
+    let error = &outcome.feedback.errors[0];
+    assert!(
+        error.contains(&format!("the role {role:?} carries Raito's marker"))
+            && error.contains("Raito never changes such roles"),
+        "{error}"
+    );
+    assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+}
+
+/// Applies one access provider through a connector for `target`.
+async fn apply_as(
+    target: &raito_common::config::Target,
+    ap: ExportedAccessProvider,
+) -> AccessOutcome {
+    let connector = connector::build(target).expect("valid target");
+    let mut source: VecDeque<ExportedAccessProvider> = VecDeque::from([ap]);
+    let mut outcomes: Vec<AccessOutcome> = Vec::new();
+    connector
+        .access()
+        .expect("postgres applies access")
+        .sync_to_target(ApplyMode::Apply, &mut source, &mut outcomes)
+        .await
+        .expect("the sync runs");
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+/// The roles `role` is a direct member of.
+async fn memberships(role: &str) -> BTreeSet<String> {
+    let client = support::pg_admin("postgres").await;
+    let rows = client
+        .query(
+            "SELECT r.rolname::text FROM pg_auth_members am
+             JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
+             WHERE m.rolname = $1",
+            &[&role],
+        )
+        .await
+        .expect("read memberships");
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+/// Three access providers of `id` that would change `role` if they could: one naming it as
+/// `actualName`, one finding it by its marker only, and one deleting it.
+fn would_change(id: &str, role: &str, user: &str, db: &str) -> [ExportedAccessProvider; 3] {
+    let mut named = ap(id, role);
+    named.actual_name = Some(role.to_owned());
+    named.who = users(&[user]);
+    named.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let mut by_marker = named.clone();
+    by_marker.actual_name = None;
+    let mut delete = named.clone();
+    delete.delete = true;
+    [named, by_marker, delete]
+}
+
+#[tokio::test]
+async fn an_actual_name_of_a_role_managed_for_another_access_provider_is_refused_and_untouched() {
+    let db = unique("acc_other_ap");
+    create_database(&db, SHOP).await;
+    let (ann, bob) = (unique("ann"), unique("bob"));
+    create_users(&[&ann, &bob]).await;
+    let mut owner = ap(&unique("ap_owner"), &unique("owned"));
+    owner.who = users(&[&ann]);
+    owner.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    let outcome = apply_one(owner.clone()).await;
+    ok(&outcome);
+    let role = outcome.feedback.actual_name.clone();
+    owner.actual_name = Some(role.clone());
+    let expected_privileges = set(&[
+        "CONNECT on database",
+        "USAGE on shop",
+        "SELECT on shop.orders",
+    ]);
+    assert_eq!(privileges(&db, &role).await, expected_privileges);
+
+    // Another access provider claims the role as its actual name, in the same export as the
+    // role's own access provider: refused in its feedback, the owner's run unaffected.
+    let intruder_hint = unique("intruder");
+    let mut intruder = ap(&unique("ap_intruder"), &intruder_hint);
+    intruder.actual_name = Some(role.clone());
+    intruder.who = users(&[&bob]);
+    intruder.what = vec![what(&format!("{db}.shop.customers"), "table", &["SELECT"])];
+    let outcomes = apply(vec![owner.clone(), intruder.clone()]).await;
+    assert_eq!(outcomes.len(), 2);
+    ok(&outcomes[0]);
+    assert!(
+        outcomes[0].statements.is_empty(),
+        "{:?}",
+        outcomes[0].statements
+    );
+    let refused = &outcomes[1];
+    assert_eq!(refused.feedback.access_provider, intruder.id);
+    assert_eq!(
+        refused.feedback.errors.len(),
+        1,
+        "{:?}",
+        refused.feedback.errors
+    );
+    assert!(
+        refused.feedback.errors[0].contains(&format!(
+            "the role {role:?} (actualName) exists but is not managed by Raito for this access \
+             provider"
+        )),
+        "{:?}",
+        refused.feedback.errors
+    );
+    assert!(refused.statements.is_empty(), "{:?}", refused.statements);
+    // No role of its own either.
+    assert_eq!(role_comment(&intruder_hint).await, None);
+
+    // Deleting it under that name is refused the same way.
+    intruder.delete = true;
+    let refused = apply_one(intruder).await;
+    assert_eq!(refused.feedback.errors.len(), 1);
+    assert!(
+        refused.feedback.errors[0].contains("not managed by Raito for this access provider"),
+        "{:?}",
+        refused.feedback.errors
+    );
+    assert!(refused.statements.is_empty(), "{:?}", refused.statements);
+
+    // The role: still the owner's, same members and privileges.
+    assert_eq!(role_comment(&role).await, Some(managed_comment(&owner.id)));
+    assert_eq!(members(&role).await, set(&[&ann]));
+    assert_eq!(privileges(&db, &role).await, expected_privileges);
+}
+
+#[tokio::test]
+async fn raitos_marker_on_a_superuser_does_not_make_it_changeable() {
+    let db = unique("acc_marked_su");
+    create_database(&db, SHOP).await;
+    let (root, carl) = (unique("root"), unique("carl"));
+    create_users(&[&carl]).await;
+    let id = unique("ap");
+    support::pg_admin("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {r} SUPERUSER NOLOGIN; COMMENT ON ROLE {r} IS '{}'",
+            managed_comment(&id),
+            r = q(&root)
+        ))
+        .await
+        .expect("a superuser with Raito's marker");
+    // As the sync role, and as a superuser (which the README allows instead, and for which
+    // PostgreSQL itself would not stop a membership in or the drop of a superuser).
+    let pg = support::postgres();
+    for target in [target().await, target_as(&pg.user, &pg.password).await] {
+        for attempt in would_change(&id, &root, &carl, &db) {
+            refused_as_not_changeable(&apply_as(&target, attempt).await, &root);
+        }
+    }
+    assert_eq!(role_comment(&root).await, Some(managed_comment(&id)));
+    assert!(members(&root).await.is_empty());
+    assert!(memberships(&carl).await.is_empty());
+    assert!(privileges(&db, &root).await.is_empty());
+}
+
+#[tokio::test]
+async fn raitos_marker_on_the_connecting_role_does_not_make_it_changeable() {
+    // A sync role of its own (as the README sets it up), so the marker on it disturbs no
+    // other test.
+    let db = unique("acc_marked_self");
+    create_database(&db, SHOP).await;
+    let (connecting, dora) = (unique("sync_self"), unique("dora"));
+    create_users(&[&dora]).await;
+    let id = unique("ap");
+    let admin = support::pg_admin(&db).await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {c} LOGIN PASSWORD 'self-pw' {SYNC_ATTRIBUTES};
+             COMMENT ON ROLE {c} IS '{}';
+             GRANT ALL ON DATABASE {d} TO {c} WITH GRANT OPTION;
+             GRANT ALL ON SCHEMA shop TO {c} WITH GRANT OPTION;
+             GRANT ALL ON ALL TABLES IN SCHEMA shop TO {c} WITH GRANT OPTION;",
+            managed_comment(&id),
+            c = q(&connecting),
+            d = q(&db)
+        ))
+        .await
+        .expect("a sync role with Raito's marker");
+    let before = privileges(&db, &connecting).await;
+    assert!(before.contains("SELECT on shop.orders"), "{before:?}");
+    let target = target_as(&connecting, "self-pw").await;
+    for attempt in would_change(&id, &connecting, &dora, &db) {
+        refused_as_not_changeable(&apply_as(&target, attempt).await, &connecting);
+    }
+    assert_eq!(role_comment(&connecting).await, Some(managed_comment(&id)));
+    assert!(members(&connecting).await.is_empty());
+    assert!(memberships(&dora).await.is_empty());
+    assert_eq!(privileges(&db, &connecting).await, before);
+}
+
+/// A built-in role can carry Raito's marker: the superuser may comment on it, and so (before
+/// PostgreSQL 16) may any role with `CREATEROLE`. The marker goes on `pg_read_all_data`,
+/// which is cluster-wide: an advisory lock keeps concurrent runs of this test apart, and its
+/// comment is put back before anything is asserted.
+#[tokio::test]
+async fn raitos_marker_on_a_system_role_does_not_make_it_changeable() {
+    const SYSTEM_ROLE: &str = "pg_read_all_data";
+    let db = unique("acc_marked_pg");
+    create_database(&db, SHOP).await;
+    let emil = unique("emil");
+    create_users(&[&emil]).await;
+    let id = unique("ap");
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute("SELECT pg_advisory_lock(hashtext('raito_it_marker_on_pg_read_all_data'))")
+        .await
+        .expect("lock");
+    let original: Option<String> = admin
+        .query_one(
+            "SELECT shobj_description($1::text::regrole, 'pg_authid')",
+            &[&SYSTEM_ROLE],
+        )
+        .await
+        .expect("read the comment")
+        .get(0);
+    let members_before = members(SYSTEM_ROLE).await;
+    admin
+        .batch_execute(&format!(
+            "COMMENT ON ROLE {SYSTEM_ROLE} IS '{}'",
+            managed_comment(&id)
+        ))
+        .await
+        .expect("PostgreSQL lets the superuser comment on a built-in role");
+    let mut outcomes = Vec::new();
+    for attempt in would_change(&id, SYSTEM_ROLE, &emil, &db) {
+        outcomes.push(apply_one(attempt).await);
+    }
+    let marked = role_comment(SYSTEM_ROLE).await;
+    let restore = match &original {
+        Some(comment) => format!(
+            "COMMENT ON ROLE {SYSTEM_ROLE} IS '{}'",
+            comment.replace('\'', "''")
+        ),
+        None => format!("COMMENT ON ROLE {SYSTEM_ROLE} IS NULL"),
+    };
+    admin
+        .batch_execute(&format!(
+            "{restore}; SELECT pg_advisory_unlock(hashtext('raito_it_marker_on_pg_read_all_data'))"
+        ))
+        .await
+        .expect("restore the comment");
+
+    for outcome in &outcomes {
+        refused_as_not_changeable(outcome, SYSTEM_ROLE);
+    }
+    assert_eq!(marked, Some(managed_comment(&id)), "still there, unchanged");
+    assert_eq!(members(SYSTEM_ROLE).await, members_before);
+    assert!(memberships(&emil).await.is_empty());
+    assert!(privileges(&db, SYSTEM_ROLE).await.is_empty());
 }

@@ -73,6 +73,31 @@ pub async fn pg_admin(database: &str) -> tokio_postgres::Client {
     client
 }
 
+/// Creates the login role `name` with `password` and the role `attributes` (SQL, e.g.
+/// `"CREATEROLE"`) as the superuser, unless a role of that name exists: idempotent, and safe
+/// when several test processes create it at the same time (the losers' `duplicate_object`, or
+/// `unique_violation` when they raced past the existence check, mean it exists). An existing
+/// role is kept as it is, so a shared role needs a name no other test uses, and the same
+/// `password` and `attributes` everywhere.
+pub async fn create_role_once(name: &str, password: &str, attributes: &str) {
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let password = format!("'{}'", password.replace('\'', "''"));
+    let result = pg_admin("postgres")
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {quoted} LOGIN PASSWORD {password} {attributes}"
+        ))
+        .await;
+    if let Err(error) = result {
+        let code = error.code();
+        assert!(
+            code == Some(&tokio_postgres::error::SqlState::DUPLICATE_OBJECT)
+                || code == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+            "create role {name}: {error}"
+        );
+    }
+}
+
 /// Creates the database `name` (any identifier), commented, and runs `sql` in it.
 pub async fn create_database(name: &str, sql: &str) {
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
