@@ -1216,7 +1216,9 @@ impl<'c> Engine<'c> {
     /// Sends the transactions of several access providers on `database` as one
     /// `BEGIN; …; COMMIT;` batch. When a statement fails, the access provider it belongs to is
     /// found by counting the statements that completed; it is taken out and the batch sent
-    /// again (after a `ROLLBACK` in the same round trip). One result per entry.
+    /// again (after a `ROLLBACK` in the same round trip). A failure that is no statement's
+    /// (the connection lost, the session ended by the server) fails every entry with that
+    /// reason. One result per entry.
     async fn batch(&mut self, database: &str, entries: &[Entry]) -> Vec<Result<(), Failure>> {
         if let Err(failure) = self.open(database).await {
             return entries.iter().map(|_| Err(failure.clone())).collect();
@@ -1268,7 +1270,7 @@ impl<'c> Engine<'c> {
                 })
             });
             match failing {
-                Some(position) if error.as_db_error().is_some() => {
+                Some(position) if error.as_db_error().is_some() && !ends_session(&error) => {
                     let k = alive.remove(position);
                     tracing::warn!(database, error = %describe(&error), "transaction rolled back");
                     results[k] = Err(format!(
@@ -1279,8 +1281,9 @@ impl<'c> Engine<'c> {
                     ));
                 }
                 _ => {
-                    // Not one access provider's statement (the connection failed, or BEGIN or
-                    // COMMIT did): the whole batch failed.
+                    // Not one access provider's statement (the connection failed, the server
+                    // ended the session, or BEGIN or COMMIT failed): the whole batch failed,
+                    // for the same reason.
                     tracing::warn!(database, error = %describe(&error), "batch rolled back");
                     let failure = format!(
                         "in database {database:?}: {}; the transaction was rolled back",
@@ -1415,6 +1418,17 @@ fn current_policies(state: &DatabaseState, id: &str, role: Option<u32>) -> Vec<C
             .collect(),
         None => Vec::new(),
     }
+}
+
+/// Whether the server ended the session with this error (`FATAL` or `PANIC`, e.g. the backend
+/// was terminated): the statement running then is not at fault, and nothing more can be sent
+/// on that connection.
+fn ends_session(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::Severity;
+    error
+        .as_db_error()
+        .and_then(|db| db.parsed_severity())
+        .is_some_and(|severity| matches!(severity, Severity::Fatal | Severity::Panic))
 }
 
 /// Sends a batch with the simple query protocol; on failure, how many statements completed
