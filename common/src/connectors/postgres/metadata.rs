@@ -1,7 +1,9 @@
 //! The PostgreSQL data source sync: databases, schemas, relations and columns, read from the
-//! catalog as the rows stream in (no cursor round trips; the driver reads only as fast as rows
-//! are written, so memory stays flat) inside a read-only, repeatable-read transaction per
-//! database, so each database is one consistent snapshot.
+//! catalog inside a read-only, repeatable-read transaction per database, so each database is
+//! one consistent snapshot. Memory stays flat: schemas stream in as the server writes them,
+//! relations come from a cursor a batch at a time, and the columns of each batch by one query.
+
+use std::collections::HashMap;
 
 use tokio_postgres::types::ToSql;
 use tracing::Instrument;
@@ -42,11 +44,12 @@ macro_rules! schema_filter {
     };
 }
 
-/// Relations and their columns, one row per column (or one row for a relation without
-/// columns), ordered so that every parent comes before its children: partitions come after
-/// the table they belong to (by partition depth), and columns right after their relation.
-/// A partition whose table lies in an excluded schema hangs under its own schema. `$2`, when
-/// not null, limits the rows (not the parents) to one schema, for a partial sync.
+/// Relations, ordered so that every parent comes before its children: partitions come after
+/// the table they belong to (by partition depth). A partition whose table lies in an excluded
+/// schema hangs under its own schema. `$2`, when not null, limits the rows (not the parents)
+/// to one schema, for a partial sync. Columns are read per batch of relations
+/// ([`LIST_COLUMNS`]): sorting every column row of the catalog (wide rows, spilled to disk on
+/// a large one) cost more than the rest of the query together (issue 17).
 const LIST_RELATIONS: &str = concat!(
     "WITH RECURSIVE relations AS (
   SELECT c.oid, c.relispartition
@@ -65,25 +68,32 @@ const LIST_RELATIONS: &str = concat!(
   JOIN pg_inherits i ON i.inhparent = t.oid
   JOIN relations r ON r.oid = i.inhrelid AND r.relispartition
 )
-SELECT n.nspname, c.relname, c.relkind::text,
+SELECT c.oid, n.nspname, c.relname, c.relkind::text,
        pn.nspname, pc.relname,
-       coalesce(rd.description, ''),
-       a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), coalesce(cd.description, '')
+       coalesce(rd.description, '')
 FROM tree t
 JOIN pg_class c ON c.oid = t.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class pc ON pc.oid = t.parent
 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
--- Descriptions by join, not by obj_description()/col_description() per row (each a function
--- call with its own catalog lookup): what obj_description(oid, 'pg_class') reads.
+-- Descriptions by join, not by obj_description() per row (a function call with its own
+-- catalog lookup): what obj_description(oid, 'pg_class') reads.
 LEFT JOIN pg_description rd ON rd.objoid = c.oid
   AND rd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rd.objsubid = 0
-LEFT JOIN pg_description cd ON cd.objoid = c.oid
-  AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
 WHERE $2::text IS NULL OR n.nspname = $2
-ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\", a.attnum"
+ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\""
 );
+
+/// The columns of the relations `$1` (oids), by relation oid then position: an index scan of
+/// `pg_attribute (attrelid, attnum)`, no sort.
+const LIST_COLUMNS: &str = "\
+SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+       coalesce(cd.description, '')
+FROM pg_attribute a
+LEFT JOIN pg_description cd ON cd.objoid = a.attrelid
+  AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
+WHERE a.attrelid = ANY($1::pg_catalog.oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum";
 
 /// Schemas in name order (`$2`, when not null, selects one).
 const LIST_SCHEMAS: &str = concat!(
@@ -456,29 +466,40 @@ async fn sync_database(
         }
     }
 
-    let mut relations = client::RowBatches::query(&transaction, LIST_RELATIONS, &params)
+    // Relations from a cursor, a batch at a time; the columns of each batch by one query.
+    let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
         .await
-        .map_err(fail("listing tables and columns"))?;
-    // The relation of the previous row: columns arrive right after their relation.
-    let mut current: Option<(String, String)> = None;
+        .map_err(fail("listing tables"))?;
     while let Some(rows) = relations
         .next_batch()
         .await
-        .map_err(fail("listing tables and columns"))?
+        .map_err(fail("listing tables"))?
     {
+        if rows.is_empty() {
+            continue;
+        }
+        let oids: Vec<u32> = rows.iter().map(|row| row.get(0)).collect();
+        let columns = transaction
+            .query(LIST_COLUMNS, &[&oids])
+            .await
+            .map_err(fail("listing columns"))?;
+        // Each relation's columns: a run of the sorted rows.
+        let mut runs: HashMap<u32, std::ops::Range<usize>> = HashMap::with_capacity(oids.len());
+        for (i, column) in columns.iter().enumerate() {
+            let run = runs.entry(column.get(0)).or_insert(i..i);
+            run.end = i + 1;
+        }
         for row in &rows {
-            let schema: String = row.get(0);
-            let relation: String = row.get(1);
+            let oid: u32 = row.get(0);
+            let schema: String = row.get(1);
+            let relation: String = row.get(2);
             let schema_name = format!("{database_name}.{}", naming::component(&schema));
             let relation_name = format!("{schema_name}.{}", naming::component(&relation));
-            let same_relation = current
-                .as_ref()
-                .is_some_and(|(s, r)| *s == schema && *r == relation);
-            if !same_relation && scope.includes(&[database, &schema, &relation]) {
-                let kind: String = row.get(2);
+            if scope.includes(&[database, &schema, &relation]) {
+                let kind: String = row.get(3);
                 let parent = match (
-                    row.get::<_, Option<String>>(3),
                     row.get::<_, Option<String>>(4),
+                    row.get::<_, Option<String>>(5),
                 ) {
                     (Some(parent_schema), Some(parent_table)) => {
                         naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
@@ -490,32 +511,34 @@ async fn sync_database(
                     full_name: relation_name.clone(),
                     name: relation.clone(),
                     r#type: relation_type(&kind).to_owned(),
-                    description: row.get(5),
+                    description: row.get(6),
                     parent_external_id: parent,
                     ..Default::default()
                 })
                 .await?;
                 count += 1;
             }
-            if let Some(column) = row.get::<_, Option<String>>(6)
-                && scope.includes(&[database, &schema, &relation, &column])
-            {
+            let Some(run) = runs.get(&oid) else {
+                continue; // no columns
+            };
+            for column_row in &columns[run.clone()] {
+                let column: String = column_row.get(1);
+                if !scope.includes(&[database, &schema, &relation, &column]) {
+                    continue;
+                }
                 let full_name = format!("{relation_name}.{}", naming::component(&column));
                 sink.push(DataObject {
                     external_id: full_name.clone(),
                     full_name,
                     name: column,
                     r#type: object_type::COLUMN.to_owned(),
-                    description: row.get(8),
-                    parent_external_id: relation_name,
-                    data_type: row.get(7),
+                    description: column_row.get(3),
+                    parent_external_id: relation_name.clone(),
+                    data_type: column_row.get(2),
                     ..Default::default()
                 })
                 .await?;
                 count += 1;
-            }
-            if !same_relation {
-                current = Some((schema, relation));
             }
         }
     }
