@@ -18,6 +18,7 @@
 //!   (default a quarter of the time left, at most 2 minutes; see `sync::run::usage_reserve`).
 
 mod access_as_code;
+mod log_lines;
 mod pending;
 mod webhook;
 
@@ -318,22 +319,20 @@ impl Environment {
     }
 }
 
-/// Structured JSON logs on stdout (what Lambda's JSON log format expects): one object per
-/// line with the level, the message, and the fields of the current spans (target, step).
-/// `RUST_LOG` sets the level (default `info`).
+/// Structured JSON logs on stdout (what Lambda's JSON log format expects): one flat object
+/// per line with the level, the message, the fields of every span the line is logged in
+/// (`step` on every line of a function, `requestId` during an invocation, `target` during a
+/// target's run) and the event's own fields ([`log_lines`]). `RUST_LOG` sets the level
+/// (default `info`).
 pub fn init_logging() {
     let from_env = tracing_subscriber::EnvFilter::try_from_default_env().ok();
     let explicit = from_env.is_some();
     let filter = from_env.unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
-        .json()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(log_lines::FlatJson)
         .with_writer(crate::logs::Tee::stdout())
         .with_env_filter(filter)
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
         .with_filter_reloading();
     let handle = builder.reload_handle();
     if builder.try_init().is_ok() && !explicit {
@@ -361,21 +360,27 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
     init_logging();
-    let env = Environment::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        let env = &env;
-        async move {
-            let holder = event.context.request_id.clone();
-            handle(env, step, event.payload, deadline, &holder)
-                .await
-                .map_err(|e| Diagnostic {
-                    error_type: e.kind().to_owned(),
-                    error_message: e.to_string(),
-                })
-        }
-    }))
-    .await
+    // Every line of the function, from its start on, carries its step.
+    let span = tracing::info_span!("function", step = run::step_name(step));
+    let function = async {
+        let env = Environment::from_env().await?;
+        lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            let env = &env;
+            async move {
+                let holder = event.context.request_id.clone();
+                handle(env, step, event.payload, deadline, &holder)
+                    .await
+                    .map_err(|e| Diagnostic {
+                        error_type: e.kind().to_owned(),
+                        error_message: e.to_string(),
+                    })
+            }
+        }))
+        .await
+    };
+    // Boxed: the whole function as one future is too deep a type for the binary's `main`.
+    tracing::Instrument::instrument(Box::pin(function), span).await
 }
 
 /// Runs the webhook receiver: JSON logs, the environment built once, then [`handle_webhook`]
@@ -386,19 +391,25 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
     init_logging();
-    let env = Environment::from_env().await?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let env = &env;
-        async move {
-            handle_webhook(env, event.payload)
-                .await
-                .map_err(|e| Diagnostic {
-                    error_type: e.kind().to_owned(),
-                    error_message: e.to_string(),
-                })
-        }
-    }))
-    .await
+    // Every line of the receiver carries `step` too: its own, `webhook`.
+    let span = tracing::info_span!("function", step = "webhook");
+    let function = async {
+        let env = Environment::from_env().await?;
+        lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+            let env = &env;
+            async move {
+                handle_webhook(env, event.payload)
+                    .await
+                    .map_err(|e| Diagnostic {
+                        error_type: e.kind().to_owned(),
+                        error_message: e.to_string(),
+                    })
+            }
+        }))
+        .await
+    };
+    // Boxed: the whole function as one future is too deep a type for the binary's `main`.
+    tracing::Instrument::instrument(Box::pin(function), span).await
 }
 
 /// The handler of the webhook receiver: a Function URL request is a Raito webhook, checked,

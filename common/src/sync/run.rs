@@ -231,12 +231,16 @@ pub async fn run(
     // The jobs created, per organisation (client).
     let mut jobs: Vec<(raito::Client, Vec<JobId>)> = Vec::new();
     for target in targets {
+        // Every line of the target's run carries `target`, from its first line to its last
+        // (the lambda harness checks it between these two messages).
         let span = tracing::info_span!("target", target = %target.name);
+        span.in_scope(|| tracing::info!("target sync started"));
         let client = match raito.client(&target.settings.raito) {
             Ok(client) => client,
             Err(error) => {
                 let _entered = span.enter();
                 tracing::error!(%error, "no Raito Cloud client for this target");
+                tracing::info!(status = ?TargetStatus::Failed, "target sync finished");
                 summary.targets.push(TargetSummary {
                     name: target.name.clone(),
                     status: TargetStatus::Failed,
@@ -255,7 +259,8 @@ pub async fn run(
             limits,
             log_forwarding: &config.settings.log_forwarding,
         };
-        let result = run.run(steps).instrument(span).await;
+        let result = run.run(steps).instrument(span.clone()).await;
+        span.in_scope(|| tracing::info!(status = ?result.status, "target sync finished"));
         if let Some(job) = &result.job_id {
             let job = JobId::from(job.clone());
             match jobs
@@ -296,8 +301,8 @@ const ORDER: [Step; 4] = [
     Step::DataUsage,
 ];
 
-/// The name of a step in summaries and logs.
-fn step_name(step: Step) -> &'static str {
+/// The name of a step in summaries and logs (the `step` field of every log line).
+pub(crate) fn step_name(step: Step) -> &'static str {
     match step {
         Step::DataSource => "data-source",
         Step::IdentityStore => "identity-store",

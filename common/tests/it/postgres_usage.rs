@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, Sink, UsageRequest};
+use raito_common::connector::{self, UsageRequest};
 use raito_common::connectors::postgres::naming;
 use raito_common::model::usage::{Statement, UNPARSED};
-use raito_common::output;
 use raito_common::sync::Outcome;
 use raito_common::sync::usage::{self as usage_step, LocalParts};
 
@@ -89,21 +88,36 @@ async fn target(user: &str, password: &str, database: &str, extra: &str) -> Targ
 
 /// The server's clock, epoch seconds.
 async fn server_now() -> i64 {
-    support::pg_admin("postgres")
-        .await
+    server_second(&support::pg_admin("postgres").await).await
+}
+
+/// The server's clock, epoch seconds, on an open connection.
+async fn server_second(admin: &tokio_postgres::Client) -> i64 {
+    admin
         .query_one(
             "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
             &[],
         )
         .await
-        .expect("now")
+        .expect("the server's clock")
         .get(0)
 }
 
-/// Waits until the current second is over, so that a run with `pg-usage-settle-seconds: 0`
-/// (which never reads the current second) sees everything logged so far.
+/// Waits until the server's clock has left the second it is in now, so that a run with
+/// `pg-usage-settle-seconds: 0` (which never reads the current second) sees everything logged
+/// so far, and statements run after it start in a later second. Watches the clock rather than
+/// sleeping for a second: at most 30 s, then fails.
 async fn let_the_second_pass() {
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let admin = support::pg_admin("postgres").await;
+    let second = server_second(&admin).await;
+    let patience = std::time::Instant::now() + Duration::from_secs(30);
+    while server_second(&admin).await <= second {
+        assert!(
+            std::time::Instant::now() < patience,
+            "the server's clock stayed in second {second} for 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn sync(target: &Target, since: i64) -> Vec<Statement> {
@@ -368,38 +382,23 @@ async fn pgaudit_adds_row_counts_without_doubling_statements() {
     assert_eq!(ours[0].rows, 2);
 }
 
-/// A sink that takes its time over the workload's statements, so that a deadline falls in
-/// the middle of a run.
-struct SlowSink {
-    user: String,
-    statements: Vec<Statement>,
-}
-
-#[async_trait::async_trait]
-impl Sink<Statement> for SlowSink {
-    async fn push(&mut self, item: Statement) -> Result<(), output::Error> {
-        if item.user == self.user {
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        self.statements.push(item);
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_once() {
     let (database, user, syncer, password) = setup().await;
     let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
     let client = connect_as(&user, &password, &database).await;
-    for i in 0..36 {
-        client
-            .batch_execute(&format!("SELECT {i} FROM sales.orders"))
-            .await
-            .expect("select");
-        tokio::time::sleep(Duration::from_millis(80)).await;
+    // 36 statements in at least three seconds of the server's clock: a batch, then wait for
+    // the next second, three times.
+    for batch in 0..3 {
+        for i in 0..12 {
+            client
+                .batch_execute(&format!("SELECT {batch}, {i} FROM sales.orders"))
+                .await
+                .expect("select");
+        }
+        let_the_second_pass().await;
     }
-    let_the_second_pass().await;
     let all: Vec<String> = of_user(&sync(&target, since).await, &user)
         .iter()
         .map(|s| s.external_id.clone())
@@ -411,43 +410,44 @@ async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_on
     let mut resumed_from = since;
     let mut collected: Vec<String> = Vec::new();
     let mut runs = 0;
-    loop {
+    // Every run is given a deadline that is over before it starts, so where it stops is set by
+    // the log, not by how fast the machine is: it pushes its first second of new statements
+    // (every run makes progress) and stops at the end of that second.
+    while collected.len() < all.len() {
         runs += 1;
-        assert!(runs < 30, "no progress");
-        let mut sink = SlowSink {
-            user: user.clone(),
-            statements: Vec::new(),
-        };
-        // Long enough to get past connecting and reading under the load of the other tests,
-        // short enough to cut the 36 slow statements (about 3 s of log) into several runs.
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(2_500);
+        let mut pushed: Vec<Statement> = Vec::new();
         usage
             .sync_usage(
                 &UsageRequest {
                     since: Some(resumed_from),
-                    deadline: Some(deadline),
+                    deadline: Some(tokio::time::Instant::now()),
                 },
-                &mut sink,
+                &mut pushed,
             )
             .await
             .expect("usage sync");
-        let finished_in_time = tokio::time::Instant::now() < deadline;
+        let seconds: BTreeSet<i64> = pushed.iter().map(|s| s.start_time).collect();
+        let Some(&second) = seconds.first() else {
+            panic!("run {runs} from {resumed_from} pushed nothing; collected {collected:?}");
+        };
+        assert_eq!(
+            seconds.len(),
+            1,
+            "run {runs} stopped at the end of its first second"
+        );
         collected.extend(
-            of_user(&sink.statements, &user)
+            of_user(&pushed, &user)
                 .iter()
                 .map(|s| s.external_id.clone()),
         );
-        if finished_in_time {
-            break;
-        }
-        // Stopped at a second boundary: resume from its last second (or from the same place
-        // when it stopped before pushing anything).
-        if let Some(last) = sink.statements.iter().map(|s| s.start_time).max() {
-            resumed_from = last;
-        }
+        // Resume from the last second pushed.
+        resumed_from = second;
     }
-    assert!(runs > 2, "the deadline never cut a run short ({runs} runs)");
-    assert_eq!(collected, all);
+    assert!(
+        runs >= 3,
+        "the deadline cut the three seconds of statements into {runs} runs"
+    );
+    assert_eq!(collected, all, "every statement once, in order");
 }
 
 #[tokio::test]

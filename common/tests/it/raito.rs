@@ -651,8 +651,11 @@ async fn a_429_is_retried_after_the_retry_after_seconds() {
         .await
         .unwrap();
 
+    // One-sided, so a slow machine cannot fail it: the second attempt is sent only after a
+    // sleep of the whole Retry-After (tokio's sleeps never end early), where the backoff alone
+    // would have waited some 10 to 20 ms.
     assert!(
-        started.elapsed() >= Duration::from_millis(950),
+        started.elapsed() >= Duration::from_secs(1),
         "waited only {:?}",
         started.elapsed()
     );
@@ -704,12 +707,17 @@ async fn attempts_are_bounded_by_the_retry_policy() {
     assert_eq!(server.graphql_requests().len(), 3);
 }
 
+/// An answer so late that only the request timeout ends the wait for it.
+const NEVER: Duration = Duration::from_secs(3600);
+
+// The two timeout tests keep the file's request timeout (5 s): it also bounds the sign-in
+// before the call, which a shorter one could cut on a loaded machine. The GraphQL answer never
+// comes, so the timeout always fires, however slow the machine.
+
 #[tokio::test]
 async fn a_timed_out_create_job_is_not_retried_because_the_server_may_have_created_it() {
-    let server = Server::start(raito(|_| job_answer().after(Duration::from_millis(600)))).await;
-    let mut config = config(&server);
-    config.request_timeout = Duration::from_millis(200);
-    let client = Client::new(config).unwrap();
+    let server = Server::start(raito(|_| job_answer().after(NEVER))).await;
+    let client = client(&server);
 
     let error = client
         .create_job(&JobTarget::DataSource("ds-1".into()))
@@ -726,15 +734,13 @@ async fn a_timed_out_update_job_is_retried_because_it_is_idempotent() {
     let server = Server::start(raito(move |_| {
         let answer = data(json!({"updateJob": {"jobId": "job-1"}}));
         if calls.fetch_add(1, Ordering::SeqCst) == 0 {
-            answer.after(Duration::from_millis(600))
+            answer.after(NEVER)
         } else {
             answer
         }
     }))
     .await;
-    let mut config = config(&server);
-    config.request_timeout = Duration::from_millis(200);
-    let client = Client::new(config).unwrap();
+    let client = client(&server);
 
     client
         .update_job(
@@ -1414,19 +1420,19 @@ async fn a_subtask_already_completed_is_polled_once_at_once_for_its_result() {
         status: JobStatus::Completed,
     };
 
-    let started = Instant::now();
+    // An interval longer than the time to the deadline: waiting once before the poll would
+    // end in a deadline error instead of the result.
     let outcome = client(&server)
         .wait_for_subtask(
             &JobId("job-1".into()),
             Step::DataSource,
             &done,
             far_deadline(),
-            Duration::from_secs(10),
+            Duration::from_secs(3600),
         )
         .await
         .unwrap();
 
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(outcome.result, Some(SubtaskResult::Other));
     assert_eq!(server.graphql_requests().len(), 1);
 }
@@ -1482,31 +1488,68 @@ async fn a_subtask_timed_out_on_the_server_is_an_error() {
     assert!(matches!(error, Error::SubtaskTimedOut { .. }), "{error:?}");
 }
 
-#[tokio::test]
-async fn a_subtask_still_running_at_the_deadline_is_a_deadline_error() {
-    let server = polled(vec![|| subtask_answer("QUEUED", Value::Null, Value::Null)]).await;
-    // Generous, so that sign-in and a few polls fit even on a loaded machine.
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(2);
+/// `wait` as it ends, or a failure when it has not ended in 30 s (a bound no machine needs
+/// for waits that end at once or at a deadline a second away).
+async fn within_30_s<T>(what: &str, wait: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: still waiting after 30 s"))
+}
 
-    let error = client(&server)
-        .wait_for_subtask(
+#[tokio::test]
+async fn a_subtask_whose_next_poll_would_come_after_the_deadline_stops_at_once() {
+    let server = polled(vec![|| subtask_answer("QUEUED", Value::Null, Value::Null)]).await;
+
+    // The next poll is due in an hour, the deadline is in a minute: no sleep past it.
+    let error = within_30_s(
+        "a wait that cannot poll before its deadline",
+        client(&server).wait_for_subtask(
             &JobId("job-1".into()),
             Step::DataSource,
             &queued(),
-            deadline,
-            Duration::from_millis(50),
-        )
-        .await
-        .unwrap_err();
+            far_deadline(),
+            Duration::from_secs(3600),
+        ),
+    )
+    .await
+    .unwrap_err();
 
     match error {
         Error::Deadline { last_status, .. } => assert_eq!(last_status, JobStatus::Queued),
         other => panic!("{other:?}"),
     }
-    // It gives up at the deadline (not after it has slept past it), having polled meanwhile.
-    assert!(Instant::now() < deadline + Duration::from_secs(1));
-    assert!(!server.graphql_requests().is_empty());
+    assert!(server.graphql_requests().is_empty(), "no poll was sent");
+}
+
+#[tokio::test]
+async fn a_poll_still_going_at_the_deadline_is_given_up_there() {
+    // The poll is never answered, and the request timeout is longer than the test's bound:
+    // only the deadline can end the wait.
+    let server = Server::start(raito(|_| {
+        subtask_answer("QUEUED", Value::Null, Value::Null).after(NEVER)
+    }))
+    .await;
+    let mut config = config(&server);
+    config.request_timeout = NEVER;
+    let deadline = Instant::now() + Duration::from_secs(1);
+
+    let error = within_30_s(
+        "a poll going at the deadline",
+        Client::new(config).unwrap().wait_for_subtask(
+            &JobId("job-1".into()),
+            Step::DataSource,
+            &queued(),
+            deadline,
+            Duration::from_millis(1),
+        ),
+    )
+    .await
+    .unwrap_err();
+
+    match error {
+        Error::Deadline { last_status, .. } => assert_eq!(last_status, JobStatus::Queued),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -55,9 +55,9 @@ impl Companion {
     /// As [`Deployment::assert_log_is_clean`], for this function.
     ///
     /// # Panics
-    /// On the first line that is not JSON or holds a secret.
-    pub fn assert_log_is_clean(&self, secrets: &[&str]) {
-        check_log(&self.log, secrets);
+    /// On the first line that breaks the rule of [`check_log`].
+    pub fn assert_log_is_clean(&self, secrets: &[&str]) -> Vec<String> {
+        check_log(&self.log, secrets)
     }
 
     /// Invokes it once and waits up to `timeout` for the answer.
@@ -164,8 +164,9 @@ impl Deployment {
         }
     }
 
-    /// Checks every log line the function wrote so far: a JSON object with a `level`, and no
-    /// `secret` in any of them (the values a test put in secrets or raito.yml).
+    /// Kills the function process at once (SIGKILL, as when Lambda ends an instance in the
+    /// middle of an invocation: no cleanup runs) and starts a fresh one, a new instance of the
+    /// same function, against a new Runtime API. The log is the new process's from then on.
     ///
     /// # Panics
     /// When the binary cannot start.
@@ -268,20 +269,80 @@ impl Deployment {
 /// How long a test lets an invocation run.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn check_log(log: &Log, secrets: &[&str]) {
+/// The message of the first line of a target's run (raito-common's `sync::run::run`).
+const TARGET_STARTED: &str = "target sync started";
+/// The message of the last line of a target's run.
+const TARGET_FINISHED: &str = "target sync finished";
+
+/// The rule every line a function logs keeps, checked line by line in order:
+/// 1. the line is one JSON object with a string `level`;
+/// 2. it has a non-empty string `step` at the top level (every line of a function is in its
+///    function span, whose `step` the log format puts on the line; the webhook receiver's step
+///    is `webhook`);
+/// 3. a target's run is the lines from one whose `message` is [`TARGET_STARTED`] to the next
+///    whose `message` is [`TARGET_FINISHED`], both included: each of them has the string
+///    `target` of the first (so no line of a run, in whatever span or task it is logged, loses
+///    its target); runs do not nest or overlap (one function process runs one target at a
+///    time), a finishing line closes a run of its own target, and a run still going when the
+///    log is read is checked up to its last line so far;
+/// 4. no line contains any of `secrets`, anywhere in its text (none may be empty).
+///
+/// The log must not be empty. Returns the target of every run, in order.
+fn check_log(log: &Log, secrets: &[&str]) -> Vec<String> {
+    assert!(
+        secrets.iter().all(|s| !s.is_empty()),
+        "an empty secret matches every line"
+    );
     let lines = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert!(!lines.is_empty(), "the function wrote no log line");
-    for line in &lines {
-        let value: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
-        assert!(
-            value.get("level").is_some(),
-            "a log line without a level: {line}"
-        );
+    let mut runs = Vec::new();
+    // The target whose run is going.
+    let mut current: Option<String> = None;
+    for (number, line) in lines.iter().enumerate() {
+        let number = number + 1;
         for secret in secrets {
-            assert!(!line.contains(secret), "a secret in the log: {line}");
+            assert!(
+                !line.contains(secret),
+                "a secret in log line {number}: {line}"
+            );
+        }
+        let value: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line {number} is not JSON ({e}): {line}"));
+        let field = |name: &str| value.get(name).and_then(Value::as_str);
+        assert!(
+            field("level").is_some(),
+            "log line {number} has no level: {line}"
+        );
+        assert!(
+            field("step").is_some_and(|step| !step.is_empty()),
+            "log line {number} has no step: {line}"
+        );
+        let target = field("target");
+        let message = field("message");
+        if message == Some(TARGET_STARTED) {
+            if let Some(going) = &current {
+                panic!("log line {number} starts a run while the run of {going} is going: {line}");
+            }
+            let target = target
+                .unwrap_or_else(|| panic!("log line {number} starts a run of no target: {line}"));
+            runs.push(target.to_owned());
+            current = Some(target.to_owned());
+        }
+        if let Some(going) = &current {
+            assert_eq!(
+                target,
+                Some(going.as_str()),
+                "log line {number}, in the run of {going}, has another target: {line}"
+            );
+        }
+        if message == Some(TARGET_FINISHED) {
+            assert!(
+                current.take().is_some(),
+                "log line {number} finishes a run that never started: {line}"
+            );
         }
     }
+    runs
 }
 
 /// Starts a function process against `runtime`, as Lambda would, with the deployment's

@@ -162,7 +162,7 @@ fn issue(
     let lifetime = shared.config.token_lifetime;
     let id_token = jwt(shared, user, "id", lifetime);
     let access_token = jwt(shared, user, "access", lifetime);
-    id_tokens.insert(id_token.clone(), (Instant::now() + lifetime, org));
+    id_tokens.insert(id_token.clone(), (shared.clock.now() + lifetime, org));
     // Cognito states whole seconds; round up so that a sub-second test lifetime is not "0".
     let expires_in = lifetime.as_secs() + u64::from(lifetime.subsec_nanos() > 0);
     json!({

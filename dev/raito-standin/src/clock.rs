@@ -1,7 +1,61 @@
 //! Times on the wire: RFC 3339 text for `lastUpdate` and the checks on incoming `Time` values
-//! (what gqlgen's `Time` scalar accepts), written out here rather than pulling in a date crate.
+//! (what gqlgen's `Time` scalar accepts), written out here rather than pulling in a date crate;
+//! and the [`Clock`] that decides when tokens expire and how far an import has got, which a
+//! test can move forward.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+
+/// The clock that decides when id tokens expire and how far an import subtask has got (see
+/// [`crate::Config::processing_delay`]): the real one, plus however far a test moved it forward
+/// with [`crate::StandIn::advance_clock`], so that a test sees a token's hour go by, or an
+/// import move on, without waiting for it. The times the stand-in writes (`lastUpdate`, a
+/// token's `iat` and `exp`) stay on the wall clock.
+pub(crate) struct Clock {
+    /// How far ahead of the real clock it is.
+    ahead: watch::Sender<Duration>,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        Self {
+            ahead: watch::Sender::new(Duration::ZERO),
+        }
+    }
+
+    /// Now, on this clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::now() + *self.ahead.borrow()
+    }
+
+    /// Moves the clock forward by `by`; whatever waits on it ([`Clock::sleep_until`]) wakes up.
+    pub(crate) fn advance(&self, by: Duration) {
+        self.ahead.send_modify(|ahead| *ahead += by);
+    }
+
+    /// Waits until this clock reads `until`: in real time, or at once when a test moves the
+    /// clock past it.
+    pub(crate) async fn sleep_until(&self, until: Instant) {
+        // Subscribed before reading the clock: a move after the reading wakes the wait.
+        let mut moved = self.ahead.subscribe();
+        loop {
+            let left = until.saturating_duration_since(self.now());
+            if left.is_zero() {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(left) => {}
+                changed = moved.changed() => {
+                    if changed.is_err() {
+                        // Nobody can move the clock any more: real time only.
+                        tokio::time::sleep(left).await;
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {

@@ -27,7 +27,7 @@
 //!   usage parts; `access`: managed access providers (seeding, sync state), the feedback and
 //!   access import checks; `export`: the access export document and its download;
 //! - `state`: what is recorded ([`Snapshot`]); `faults`: fault injection;
-//! - `secret`: HMAC and ids; `clock`: RFC 3339 times.
+//! - `secret`: HMAC and ids; `clock`: RFC 3339 times and the clock tests move forward.
 
 mod access;
 mod auth;
@@ -84,10 +84,11 @@ pub struct Config {
     /// The ids of the identity stores that exist (`createJob`, `setIdentityStoreMetaData`,
     /// `importIdentityRequest`), a data source's own identity store included. Default none.
     pub identity_stores: Vec<String>,
-    /// How long an id token is valid (`ExpiresIn`, rounded up to whole seconds). Default 1 hour.
+    /// How long an id token is valid (`ExpiresIn`, rounded up to whole seconds), on the
+    /// stand-in's clock ([`StandIn::advance_clock`]). Default 1 hour.
     pub token_lifetime: Duration,
     /// How long an import subtask takes (QUEUED for the first half, DATA_PROCESSING for the
-    /// second). Default zero.
+    /// second), on the stand-in's clock ([`StandIn::advance_clock`]). Default zero.
     pub processing_delay: Duration,
     /// The format access export files are written in (see [`StandIn::set_export_format`]).
     /// Default YAML, as Raito Cloud.
@@ -195,6 +196,14 @@ pub async fn start(listener: TcpListener, config: Config) -> StandIn {
 }
 
 impl StandIn {
+    /// Moves the stand-in's clock forward by `by`, a test hook: id tokens expire, and import
+    /// subtasks move through their [`Config::processing_delay`], as if that much time had gone
+    /// by, so that a test never waits for real time to pass. The clock starts at the real time
+    /// and only ever runs ahead of it; the times the stand-in writes stay on the wall clock.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
     /// `http://127.0.0.1:PORT/` (with the slash): the client's Raito URL override.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
 use crate::Config;
+use crate::clock::Clock;
 use crate::faults::{self, Fault, Injected};
 use crate::secret::Secret;
 use crate::state::State;
@@ -28,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) client_app_id: String,
     pub(crate) secret: Secret,
     pub(crate) schema: Valid<Schema>,
+    /// Decides token expiry and import progress; tests move it forward.
+    pub(crate) clock: Clock,
     state: Mutex<State>,
 }
 
@@ -44,6 +47,7 @@ impl Shared {
             client_app_id,
             secret: Secret::new(),
             schema,
+            clock: Clock::new(),
             state: Mutex::new(state),
         }
     }
@@ -129,7 +133,7 @@ impl Shared {
             self.lock()
                 .id_tokens
                 .get(token)
-                .filter(|(expiry, _)| std::time::Instant::now() < *expiry)
+                .filter(|(expiry, _)| self.clock.now() < *expiry)
                 .map(|(_, org)| org.clone())
         });
         let Some(organization) = organization else {

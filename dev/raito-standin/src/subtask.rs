@@ -516,7 +516,9 @@ fn queue<I: Import>(
     let id = subtask.id.clone();
     state.record.subtasks.push(subtask);
     drop(state);
-    tokio::spawn(process(Arc::clone(shared), id, import));
+    // The delay counts from now, not from when the task first runs.
+    let queued_at = shared.clock.now();
+    tokio::spawn(process(Arc::clone(shared), id, import, queued_at));
     json!({ "subtask": answer })
 }
 
@@ -541,13 +543,14 @@ trait Import: Send + Sync + 'static {
     fn apply(&self, checked: Self::Checked, state: &mut State) -> SubtaskResult;
 }
 
-/// Processes one import in the background: DATA_PROCESSING after half the configured delay
-/// (and there it stays when a stuck fault names its target, or until a held fault naming it
-/// is cleared), then the check on a blocking
-/// thread (files can be large), then COMPLETED with the counts or FAILED with every problem.
-async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
+/// Processes one import in the background: DATA_PROCESSING half the configured delay after it
+/// was queued (and there it stays when a stuck fault names its target, or until a held fault
+/// naming it is cleared), then, once the whole delay is over, the check on a blocking thread
+/// (files can be large), then COMPLETED with the counts or FAILED with every problem. The
+/// delay is on the stand-in's clock ([`crate::StandIn::advance_clock`]).
+async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I, queued_at: Instant) {
     let delay = shared.config.processing_delay;
-    tokio::time::sleep(delay / 2).await;
+    shared.clock.sleep_until(queued_at + delay / 2).await;
     let input = {
         let mut state = shared.lock();
         let Some(subtask) = state.subtask_mut(&id) else {
@@ -563,7 +566,7 @@ async fn process<I: Import>(shared: Arc<Shared>, id: String, import: I) {
     while is_held(&shared.lock().faults, import.target()) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(delay - delay / 2).await;
+    shared.clock.sleep_until(queued_at + delay).await;
 
     let import = Arc::new(import);
     let checked = {

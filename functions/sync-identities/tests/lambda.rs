@@ -11,6 +11,11 @@ use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sync-identities");
 
+/// The Okta API token of the Okta test (in a secret).
+const OKTA_TOKEN: &str = "okta-test-token";
+/// The Entra ID client secret of the Entra ID test (in a secret).
+const GRAPH_SECRET: &str = "graph-secret";
+
 async fn standin(identity_stores: &[&str], data_sources: &[&str]) -> StandIn {
     raito_standin::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
@@ -208,6 +213,12 @@ async fn postgres_roles_reach_raito_as_users_groups_and_memberships() {
             deployment.staged(location).await
         );
     }
+    // The function's log: JSON lines with the step, the target on the lines of its run, and
+    // neither the Raito nor the database secret.
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, &pg.password]),
+        ["warehouse"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -305,13 +316,18 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
         1,
         "only the good target imported"
     );
+    // Each target's run in the log under its own name; neither password anywhere.
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, "not-the-password", &pg.password]),
+        ["wrong-password", "good", "incomplete"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_ldap_directory_reaches_raito_with_its_nested_groups() {
     let ldap = test_support::ldap();
     let is = test_support::unique_name("is-ldap");
-    let secret = put_secret("raito/ldap", json!({ "ldap-password": ldap.password })).await;
+    let secret = put_secret("raito/ldap", json!({ "ldap-password": &ldap.password })).await;
     let ca = std::fs::read_to_string(&ldap.ca_cert).unwrap();
     let ca_secret = put_secret("raito/ldap-ca", json!({ "pem": ca })).await;
     let config = format!(
@@ -386,6 +402,10 @@ async fn an_ldap_directory_reaches_raito_with_its_nested_groups() {
             "COMPLETED"
         ]
     );
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, &ldap.password]),
+        ["directory"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -417,14 +437,14 @@ async fn an_okta_org_reaches_raito_through_throttling() {
                 json!({"id": "00gall", "type": "OKTA_GROUP", "profile": {"name": "All", "description": ""}}),
             ],
             members,
-            api_token: "okta-test-token".to_owned(),
+            api_token: OKTA_TOKEN.to_owned(),
             ..Default::default()
         },
     )
     .await;
     okta.throttle(1);
     let is = test_support::unique_name("is-okta");
-    let secret = put_secret("raito/okta", json!({ "okta-token": "okta-test-token" })).await;
+    let secret = put_secret("raito/okta", json!({ "okta-token": OKTA_TOKEN })).await;
     let config = format!(
         "targets:\n  - name: okta\n    connector-name: okta\n    identity-store-id: {is}\n    \
          okta-domain: {}\n    secret: {secret}\n",
@@ -462,6 +482,10 @@ async fn an_okta_org_reaches_raito_through_throttling() {
             .iter()
             .all(|u| u.group_external_ids.as_deref() == Some(&["00gall".to_owned()][..]))
     );
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, OKTA_TOKEN]),
+        ["okta"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -482,7 +506,7 @@ async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling(
         graph_standin::Config {
             tenant: "contoso".to_owned(),
             client_id: "app-1".to_owned(),
-            client_secret: Some("graph-secret".to_owned()),
+            client_secret: Some(GRAPH_SECRET.to_owned()),
             users: vec![
                 json!({"id": "u-eva", "displayName": "Eva Šimková", "userPrincipalName": "eva@contoso.com", "mail": null, "accountEnabled": true}),
                 json!({"id": "u-off", "displayName": "Off", "userPrincipalName": "off@contoso.com", "mail": null, "accountEnabled": false}),
@@ -500,7 +524,7 @@ async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling(
     let is = test_support::unique_name("is-entra");
     let secret = put_secret(
         "raito/entra",
-        json!({ "entra-client-secret": "graph-secret" }),
+        json!({ "entra-client-secret": GRAPH_SECRET }),
     )
     .await;
     let config = format!(
@@ -554,5 +578,9 @@ async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling(
             vec!["g-team".to_owned()]
         )],
         "the disabled account is left out"
+    );
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, GRAPH_SECRET]),
+        ["entra"]
     );
 }

@@ -348,8 +348,9 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     // The run of `stuck` waits for an import that never finishes; the process is killed
     // while it waits, holding the lease, its trigger still queued.
     {
-        // A short deadline, so the lease left behind is short too.
-        let invocation = deployment.invoke(json!({"targets": ["stuck"]}), Duration::from_secs(10));
+        // A short deadline (long enough for the metadata of a test cluster full of
+        // databases), so the lease left behind is short too.
+        let invocation = deployment.invoke(json!({"targets": ["stuck"]}), Duration::from_secs(30));
         let waiting = wait_until("the import of `stuck` to be polled", async || {
             let state = deployment.standin.state();
             state.subtask_polls > 0

@@ -82,15 +82,7 @@ async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgre
 
 /// The server's clock, epoch seconds.
 async fn server_now() -> i64 {
-    test_support::pg_admin("postgres")
-        .await
-        .query_one(
-            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
-            &[],
-        )
-        .await
-        .expect("now")
-        .get(0)
+    server_second(&test_support::pg_admin("postgres").await).await
 }
 
 /// Epoch seconds as RFC 3339 (what Raito answers for `usageLastUsed`).
@@ -122,9 +114,33 @@ async fn standin(ds: &str) -> StandIn {
     standin
 }
 
-/// Waits until the current second is over (`pg-usage-settle-seconds: 0` never reads it).
+/// Waits until the server's clock has left the second it is in now, so that a run with
+/// `pg-usage-settle-seconds: 0` (which never reads the current second) sees every statement
+/// logged so far, and statements run after it start in a later second. Watches the clock
+/// rather than sleeping for a second: at most 30 s, then fails.
 async fn let_the_second_pass() {
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let admin = test_support::pg_admin("postgres").await;
+    let second = server_second(&admin).await;
+    let patience = std::time::Instant::now() + Duration::from_secs(30);
+    while server_second(&admin).await <= second {
+        assert!(
+            std::time::Instant::now() < patience,
+            "the server's clock stayed in second {second} for 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The server's clock, epoch seconds, on an open connection.
+async fn server_second(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
+        .await
+        .expect("the server's clock")
+        .get(0)
 }
 
 async fn sync_completes(deployment: &Deployment) -> Value {
@@ -334,6 +350,12 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
         )
     );
     assert_eq!(skipped(&deployment.standin), 0, "no statement sent twice");
+    // The function's log over the three runs: JSON lines with the step, the target on the
+    // lines of each run, and neither the Raito secret nor the roles' password.
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, &password]),
+        ["warehouse"; 3]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -352,7 +374,7 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
     )
     .await;
 
-    // Statements in four different seconds.
+    // Statements in four different seconds: each batch waits for the server's clock to move on.
     let client = connect_as(&worker, &password, &database).await;
     let mut queries = Vec::new();
     for second in 0..4 {
@@ -361,9 +383,8 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
             client.batch_execute(&query).await.unwrap();
             queries.push(query);
         }
-        tokio::time::sleep(Duration::from_millis(1_050)).await;
+        let_the_second_pass().await;
     }
-    let_the_second_pass().await;
 
     let mut runs = 0;
     loop {
@@ -387,4 +408,8 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
         .collect();
     assert_eq!(got, queries, "every statement once, in order");
     assert_eq!(skipped(&deployment.standin), 0, "no statement sent twice");
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, &password]),
+        vec!["warehouse"; runs]
+    );
 }

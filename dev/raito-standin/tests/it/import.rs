@@ -292,8 +292,11 @@ async fn metadata_with_an_undeclared_child_type_is_invalid_input() {
 
 #[tokio::test]
 async fn a_slow_subtask_is_queued_then_processing_then_done() {
+    // Ten minutes, moved through on the stand-in's clock: real time never reaches a stage
+    // (and the token, good for an hour, outlives them).
+    let delay = std::time::Duration::from_secs(600);
     let harness = Harness::with(raito_standin::Config {
-        processing_delay: std::time::Duration::from_millis(1000),
+        processing_delay: delay,
         ..crate::support::config()
     })
     .await;
@@ -307,13 +310,19 @@ async fn a_slow_subtask_is_queued_then_processing_then_done() {
         harness.data(&document, json!({})).await["jobSubtask"]["status"],
         "QUEUED"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(750)).await;
+    harness.standin.advance_clock(delay / 2);
     assert_eq!(
-        harness.data(&document, json!({})).await["jobSubtask"]["status"],
+        harness.status_after(&job, &subtask, "QUEUED").await,
         "DATA_PROCESSING"
     );
+    assert!(
+        harness.standin.state().data_objects(DS).is_empty(),
+        "nothing imported while processing"
+    );
+    harness.standin.advance_clock(delay / 2);
     assert_eq!(
         harness.poll_until_done(&job, &subtask).await["status"],
         "COMPLETED"
     );
+    assert!(!harness.standin.state().data_objects(DS).is_empty());
 }

@@ -226,28 +226,57 @@ impl Harness {
         (job, subtask["subtaskId"].as_str().unwrap().to_owned())
     }
 
-    /// Polls `jobSubtask` until the status is final (at most 5 s), with the Go CLI's document.
+    /// Polls `jobSubtask` until the status is final (at most 30 s), with the Go CLI's document.
     pub async fn poll_until_done(&self, job: &str, subtask: &str) -> Value {
         self.poll_subtask(job, "DS", subtask).await
     }
 
-    /// Polls a subtask of `job_type` until its status is final (at most 5 s).
+    /// Polls a subtask of `job_type` until its status is final: what the subtask does, not a
+    /// window of time, ends the wait; after 30 s (which no machine needs) it fails, naming the
+    /// last status.
     pub async fn poll_subtask(&self, job: &str, job_type: &str, subtask: &str) -> Value {
         let document = format!(
             "query jobSubtask{{\n jobSubtask(jobId: \"{job}\", jobType: \"{job_type}\", subtaskId: \"{subtask}\") {{\n jobId jobType subtaskId status lastUpdate errors result {{ __typename ... on DataSourceImportResult {{dataObjectsAdded dataObjectsRemoved dataObjectsUpdated warnings}} ... on IdentityStoreImportResult {{groupsAdded groupsRemoved groupsUpdated usersAdded usersRemoved usersUpdated warnings}} ... on AccessProviderImportResult {{accessAdded accessRemoved accessUpdated warnings}} ... on DataUsageImportResult {{edgesCreatedOrUpdated edgesRemoved statementsAdded statementsFailed statementsSkipped warnings}} ... on AccessProviderExportResult {{fileKey fileLocation warnings}} ... on AccessProviderSyncFeedbackResult {{accessNamesAdded warnings}} }}\n }}\n}}"
         );
-        for _ in 0..250 {
-            let data = self.data(&document, json!({})).await;
+        self.poll_until(&document, subtask, |status| {
+            matches!(status, "COMPLETED" | "FAILED" | "SKIPPED" | "TIMED_OUT")
+        })
+        .await
+    }
+
+    /// Polls `jobSubtask` (`document`) until its status is no longer `from`: the stand-in moves
+    /// a subtask on in the background. At most 30 s, then fails naming the status.
+    pub async fn status_after(&self, job: &str, subtask: &str, from: &str) -> String {
+        let document = format!(
+            "query jobSubtask{{ jobSubtask(jobId: \"{job}\", jobType: \"DS\", subtaskId: \"{subtask}\") {{ status }}}}"
+        );
+        let answer = self
+            .poll_until(&document, subtask, |status| status != from)
+            .await;
+        answer["status"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends `document` (a `jobSubtask` query) until `done` holds for the status; at most 30 s.
+    async fn poll_until(
+        &self,
+        document: &str,
+        subtask: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> Value {
+        let patience = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let data = self.data(document, json!({})).await;
             let answer = data["jobSubtask"].clone();
-            if matches!(
-                answer["status"].as_str(),
-                Some("COMPLETED" | "FAILED" | "SKIPPED" | "TIMED_OUT")
-            ) {
+            if answer["status"].as_str().is_some_and(&done) {
                 return answer;
             }
+            assert!(
+                std::time::Instant::now() < patience,
+                "subtask {subtask} still {} after 30 s",
+                answer["status"]
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("subtask {subtask} did not finish");
     }
 
     /// Uploads `bytes`, imports them and waits for the subtask to end.
