@@ -512,3 +512,59 @@ async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_i
         "lease released"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_left_when_the_holder_has_no_time_for_another_pass_is_woken_after_the_release() {
+    let deployment = Deployment::start("api-secret", Vec::new()).await;
+    deployment.standin.inject(Fault::HeldSubtasks {
+        data_source: deployment.data_source.clone(),
+    });
+    let second = deployment
+        .companion(env!("CARGO_BIN_EXE_sync-metadata"), &[])
+        .await;
+    // Under a minute to its deadline: the holder runs one pass, no second one.
+    let first = deployment.invoke(json!({"targets": []}), Duration::from_secs(50));
+    let during = async {
+        wait_until("the first run's import to be polled", async || {
+            let state = deployment.standin.state();
+            state.subtask_polls > 0 && !state.subtasks.is_empty()
+        })
+        .await;
+        let outcome = second
+            .invoke(json!({"targets": []}), Duration::from_secs(120))
+            .await;
+        let Outcome::Response(summary) = outcome else {
+            panic!("a busy target is skipped, not failed: {outcome:?}");
+        };
+        assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
+        deployment.standin.clear_faults();
+    };
+    let (outcome, ()) = tokio::join!(first, during);
+    let Outcome::Response(summary) = outcome else {
+        panic!("the first invocation runs its own trigger: {outcome:?}");
+    };
+    assert_eq!(summary["targets"].as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    // After releasing the lease the holder looked again, found the second trigger and, with no
+    // time for it, woke the function for it (the trigger copied onto itself: a new S3 event).
+    let left = keys(&deployment, "triggers/metadata/warehouse/").await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    let head = deployment
+        .s3
+        .head_object()
+        .bucket(&deployment.bucket)
+        .key(&left[0])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.metadata()
+            .is_some_and(|m| m.contains_key("raito-woken-at")),
+        "the left trigger was woken: {:?}",
+        head.metadata()
+    );
+    assert!(
+        keys(&deployment, "locks/").await.is_empty(),
+        "lease released"
+    );
+}

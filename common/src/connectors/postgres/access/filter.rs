@@ -30,16 +30,23 @@ use super::names::{quote_ident, quote_literal};
 /// How deeply expressions may nest (a guard against stack exhaustion).
 const MAX_DEPTH: usize = 64;
 
+/// The refusal of a rule the parser cannot read, on one line: the parser quotes the token it
+/// found as written, which may be a line break.
+fn not_an_expression(rule: &str, error: &sqlparser::parser::ParserError) -> String {
+    let reason: String = error.to_string().escape_debug().collect();
+    format!("policyRule {rule:?} is not a SQL expression: {reason}")
+}
+
 /// Parses `rule` and renders it in the safe form, or says why it is refused.
 pub fn render(rule: &str) -> Result<String, String> {
     let dialect = PostgreSqlDialect {};
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(rule)
-        .map_err(|e| format!("policyRule {rule:?} is not a SQL expression: {e}"))?;
+        .map_err(|e| not_an_expression(rule, &e))?;
     let expr = parser
         .parse_expr()
-        .map_err(|e| format!("policyRule {rule:?} is not a SQL expression: {e}"))?;
+        .map_err(|e| not_an_expression(rule, &e))?;
     let next = parser.peek_token();
     if next.token != Token::EOF {
         return Err(format!(
@@ -384,6 +391,14 @@ mod tests {
         ] {
             let result = render(rule);
             assert!(result.is_err(), "{rule:?} was accepted as {result:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_one_line_whatever_token_the_parser_quotes() {
+        for rule in [":\n", "x =\r\n", ":\u{2028}"] {
+            let error = render(rule).expect_err("refused");
+            assert!(!error.contains(['\n', '\r']), "{error:?}");
         }
     }
 
@@ -1044,7 +1059,8 @@ mod tests {
             /// Arbitrary text never makes render panic; whatever it accepts is safe SQL, and
             /// its errors are one line.
             /// (Found by this property: two errors showed a string literal holding a line break
-            /// as written; they now show it escaped.)
+            /// as written, and the parser's own error quoted a line break token as written
+            /// (`":\n"`); they now show it escaped.)
             #[test]
             fn arbitrary_text_never_panics(
                 rule in prop_oneof![any::<String>(), sql_soup(), deep()],
