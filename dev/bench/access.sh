@@ -5,7 +5,9 @@
 # columns to 3 users, and inherits from the previous one). Runs, each timed with peak RSS
 # (`/usr/bin/time -v`): the apply from empty, the same file again (nothing to do), and a file
 # where 1 % of the access providers changed (one table swapped for another).
-# Figures per run: wall, statements and round trips (the `statements` and `round_trips` fields
+# Baselines: for the first apply, the statements it ran applied by one psql script (one
+# transaction) to the emptied database; for the no-op, psql reading the same state in one
+# query (dev/bench/access-state-floor.sql). Figures per run: wall, statements and round trips (the `statements` and `round_trips` fields
 # of the closing log event `access export processed`, "n/a" when the binary does not log
 # them), statements per round trip (target >= 50 for the first apply), and the DDL run (the
 # statements `apply` prints: target 0 for the unchanged file).
@@ -109,7 +111,31 @@ ddl() { grep -v '^--' "$work/$1.out" | grep -c ';$' || true; }
 
 apply first "$work/access.yaml"
 apply unchanged "$work/access.yaml"
+# The no-op's floor (see the comment in the file): the state read by psql in one query.
+cp "$(dirname "${BASH_SOURCE[0]}")/access-state-floor.sql" "$work/state-floor.sql"
+bench_psql -d bench -o /dev/null -f "$work/state-floor.sql" # warms the caches
+bench_psql_env bench_run state-floor "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" \
+    -d bench -o /dev/null -f "$work/state-floor.sql"
 apply changed "$work/changed.yaml"
+
+# The first apply's floor: the statements it ran, as one psql script in one transaction, on
+# the same database emptied of what the three applies made (every role they created dropped).
+grep -v '^--' "$work/first.out" | grep ';$' >"$work/first.sql" || true
+bench_psql -d bench -v ON_ERROR_STOP=1 <<'SQL'
+DO $$
+DECLARE r text;
+BEGIN
+  FOR r IN SELECT rolname FROM pg_catalog.pg_roles WHERE rolname LIKE 'bench\_ap\_%' LOOP
+    EXECUTE format('DROP OWNED BY %I', r);
+    EXECUTE format('DROP ROLE %I', r);
+  END LOOP;
+END
+$$;
+SQL
+bench_psql_env bench_run script-floor "$pg_bin/psql" -X -q -1 -v ON_ERROR_STOP=1 \
+    -h "$RAITO_TEST_PG_HOST" -p "$RAITO_TEST_PG_PORT" -U "$RAITO_TEST_PG_USER" \
+    -d bench -o /dev/null -f "$work/first.sql"
 
 bench_header
 for run in first unchanged changed; do
@@ -121,7 +147,21 @@ for run in first unchanged changed; do
     statements=$(field "$run" statements)
     round_trips=$(field "$run" round_trips)
     ddl_run=$(ddl "$run")
-    bench_row access "$label: wall" "$(bench_wall "$run") s"
+    case $run in
+    first)
+        floor=$(bench_wall script-floor)
+        ratio=$(bench_calc "$(bench_wall "$run") / $floor")
+        bench_row access "$label: wall" "$(bench_wall "$run") s" "$floor s (psql, the same statements as one script)"
+        bench_row access "$label: wall / baseline" "${ratio}x" 1x
+        ;;
+    unchanged)
+        floor=$(bench_wall state-floor)
+        ratio=$(bench_calc "$(bench_wall "$run") / $floor")
+        bench_row access "$label: wall" "$(bench_wall "$run") s" "$floor s (psql, the state in one query)"
+        bench_row access "$label: wall / baseline" "${ratio}x" 1x "<= 2x" "$(bench_met "$ratio <= 2")"
+        ;;
+    *) bench_row access "$label: wall" "$(bench_wall "$run") s" ;;
+    esac
     bench_row access "$label: peak RSS" "$(bench_rss "$run") MiB"
     bench_row access "$label: statements (reads included)" "$statements"
     bench_row access "$label: round trips" "$round_trips"

@@ -466,81 +466,44 @@ async fn sync_database(
         }
     }
 
-    // Relations from a cursor, a batch at a time; the columns of each batch by one query.
+    // Relations from a cursor, a batch at a time, with the columns of each batch by one query.
+    // The next batch is fetched while this one is written out (the emitter yields now and
+    // then, so the fetch moves on between its two round trips): the server works while we do.
     let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
         .await
         .map_err(fail("listing tables"))?;
-    while let Some(rows) = relations
-        .next_batch()
-        .await
-        .map_err(fail("listing tables"))?
-    {
-        if rows.is_empty() {
-            continue;
-        }
-        let oids: Vec<u32> = rows.iter().map(|row| row.get(0)).collect();
-        let columns = transaction
-            .query(LIST_COLUMNS, &[&oids])
+    let fetch = async |relations: &mut client::Cursor<'_>| {
+        let Some(rows) = relations
+            .next_batch()
             .await
-            .map_err(fail("listing columns"))?;
-        // Each relation's columns: a run of the sorted rows.
-        let mut runs: HashMap<u32, std::ops::Range<usize>> = HashMap::with_capacity(oids.len());
-        for (i, column) in columns.iter().enumerate() {
-            let run = runs.entry(column.get(0)).or_insert(i..i);
-            run.end = i + 1;
-        }
-        for row in &rows {
-            let oid: u32 = row.get(0);
-            let schema: String = row.get(1);
-            let relation: String = row.get(2);
-            let schema_name = format!("{database_name}.{}", naming::component(&schema));
-            let relation_name = format!("{schema_name}.{}", naming::component(&relation));
-            if scope.includes(&[database, &schema, &relation]) {
-                let kind: String = row.get(3);
-                let parent = match (
-                    row.get::<_, Option<String>>(4),
-                    row.get::<_, Option<String>>(5),
-                ) {
-                    (Some(parent_schema), Some(parent_table)) => {
-                        naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
-                    }
-                    _ => schema_name.clone(),
-                };
-                sink.push(DataObject {
-                    external_id: relation_name.clone(),
-                    full_name: relation_name.clone(),
-                    name: relation.clone(),
-                    r#type: relation_type(&kind).to_owned(),
-                    description: row.get(6),
-                    parent_external_id: parent,
-                    ..Default::default()
-                })
-                .await?;
-                count += 1;
-            }
-            let Some(run) = runs.get(&oid) else {
-                continue; // no columns
-            };
-            for column_row in &columns[run.clone()] {
-                let column: String = column_row.get(1);
-                if !scope.includes(&[database, &schema, &relation, &column]) {
-                    continue;
-                }
-                let full_name = format!("{relation_name}.{}", naming::component(&column));
-                sink.push(DataObject {
-                    external_id: full_name.clone(),
-                    full_name,
-                    name: column,
-                    r#type: object_type::COLUMN.to_owned(),
-                    description: column_row.get(3),
-                    parent_external_id: relation_name.clone(),
-                    data_type: column_row.get(2),
-                    ..Default::default()
-                })
-                .await?;
-                count += 1;
-            }
-        }
+            .map_err(fail("listing tables"))?
+        else {
+            return Ok(None);
+        };
+        let oids: Vec<u32> = rows.iter().map(|row| row.get(0)).collect();
+        let columns = if oids.is_empty() {
+            Vec::new()
+        } else {
+            transaction
+                .query(LIST_COLUMNS, &[&oids])
+                .await
+                .map_err(fail("listing columns"))?
+        };
+        Ok::<_, Error>(Some((rows, columns)))
+    };
+    let names = Names {
+        scope,
+        database,
+        database_name: &database_name,
+    };
+    let mut batch = fetch(&mut relations).await?;
+    while let Some((rows, columns)) = batch.take() {
+        let (next, emitted) = tokio::join!(
+            fetch(&mut relations),
+            emit_relations(&names, &rows, &columns, sink)
+        );
+        count += emitted?;
+        batch = next?;
     }
     transaction
         .commit()
@@ -552,6 +515,92 @@ async fn sync_database(
         "synced database"
     );
     Ok(())
+}
+
+/// What names the objects of one database.
+struct Names<'a> {
+    scope: &'a Scope,
+    database: &'a str,
+    /// The database as the first component of full names.
+    database_name: &'a str,
+}
+
+/// Objects written between two yields of [`emit_relations`].
+const EMIT_STRIDE: usize = 2_000;
+
+/// Writes one batch of relations ([`LIST_RELATIONS`] rows) each followed by its columns
+/// ([`LIST_COLUMNS`] rows of the same batch, sorted by relation oid); how many objects.
+async fn emit_relations(
+    names: &Names<'_>,
+    rows: &[tokio_postgres::Row],
+    columns: &[tokio_postgres::Row],
+    sink: &mut dyn Sink<DataObject>,
+) -> Result<u64, Error> {
+    let Names {
+        scope,
+        database,
+        database_name,
+    } = *names;
+    // Each relation's columns: a run of the sorted rows.
+    let mut runs: HashMap<u32, std::ops::Range<usize>> = HashMap::with_capacity(rows.len());
+    for (i, column) in columns.iter().enumerate() {
+        let run = runs.entry(column.get(0)).or_insert(i..i);
+        run.end = i + 1;
+    }
+    let mut count = 0u64;
+    for row in rows {
+        let oid: u32 = row.get(0);
+        let schema: String = row.get(1);
+        let relation: String = row.get(2);
+        let schema_name = format!("{database_name}.{}", naming::component(&schema));
+        let relation_name = format!("{schema_name}.{}", naming::component(&relation));
+        if scope.includes(&[database, &schema, &relation]) {
+            let kind: String = row.get(3);
+            let parent = match (
+                row.get::<_, Option<String>>(4),
+                row.get::<_, Option<String>>(5),
+            ) {
+                (Some(parent_schema), Some(parent_table)) => {
+                    naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
+                }
+                _ => schema_name.clone(),
+            };
+            sink.push(DataObject {
+                external_id: relation_name.clone(),
+                full_name: relation_name.clone(),
+                name: relation.clone(),
+                r#type: relation_type(&kind).to_owned(),
+                description: row.get(6),
+                parent_external_id: parent,
+                ..Default::default()
+            })
+            .await?;
+            count += 1;
+        }
+        for column_row in runs.get(&oid).map_or(&[][..], |run| &columns[run.clone()]) {
+            let column: String = column_row.get(1);
+            if !scope.includes(&[database, &schema, &relation, &column]) {
+                continue;
+            }
+            let full_name = format!("{relation_name}.{}", naming::component(&column));
+            sink.push(DataObject {
+                external_id: full_name.clone(),
+                full_name,
+                name: column,
+                r#type: object_type::COLUMN.to_owned(),
+                description: column_row.get(3),
+                parent_external_id: relation_name.clone(),
+                data_type: column_row.get(2),
+                ..Default::default()
+            })
+            .await?;
+            count += 1;
+            if count % EMIT_STRIDE as u64 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    Ok(count)
 }
 
 /// The data object type of a `pg_class.relkind`.
