@@ -526,7 +526,7 @@ struct Names<'a> {
 }
 
 /// Objects written between two yields of [`emit_relations`].
-const EMIT_STRIDE: usize = 2_000;
+const EMIT_STRIDE: u64 = 2_000;
 
 /// Writes one batch of relations ([`LIST_RELATIONS`] rows) each followed by its columns
 /// ([`LIST_COLUMNS`] rows of the same batch, sorted by relation oid); how many objects.
@@ -595,7 +595,7 @@ async fn emit_relations(
             })
             .await?;
             count += 1;
-            if count % EMIT_STRIDE as u64 == 0 {
+            if count.is_multiple_of(EMIT_STRIDE) {
                 tokio::task::yield_now().await;
             }
         }
