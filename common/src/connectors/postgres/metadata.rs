@@ -471,7 +471,8 @@ async fn sync_database(
     // then, so the fetch moves on between its two round trips): the server works while we do.
     let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
         .await
-        .map_err(fail("listing tables"))?;
+        .map_err(fail("listing tables"))?
+        .with_fetch_size(RELATION_BATCH);
     let fetch = async |relations: &mut client::Cursor<'_>| {
         let Some(rows) = relations
             .next_batch()
@@ -524,6 +525,10 @@ struct Names<'a> {
     /// The database as the first component of full names.
     database_name: &'a str,
 }
+
+/// Relations per batch: with their columns (20 each on a typical catalog) and the next batch
+/// fetched meanwhile, about 20,000 rows in memory.
+const RELATION_BATCH: i32 = 500;
 
 /// Objects written between two yields of [`emit_relations`].
 const EMIT_STRIDE: u64 = 2_000;
