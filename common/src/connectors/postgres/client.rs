@@ -263,7 +263,6 @@ const FETCH_SIZE: i32 = 2_000;
 pub struct Cursor<'t> {
     transaction: &'t Transaction<'t>,
     portal: Portal,
-    fetch_size: i32,
     exhausted: bool,
 }
 
@@ -278,16 +277,8 @@ impl<'t> Cursor<'t> {
         Ok(Self {
             transaction,
             portal,
-            fetch_size: FETCH_SIZE,
             exhausted: false,
         })
-    }
-
-    /// `fetch_size` rows per batch (at least 1) instead of [`FETCH_SIZE`], e.g. where each
-    /// row brings many more (the columns of a relation).
-    pub fn with_fetch_size(mut self, fetch_size: i32) -> Self {
-        self.fetch_size = fetch_size.max(1);
-        self
     }
 
     /// The next batch of rows, `None` once the cursor is exhausted.
@@ -297,10 +288,10 @@ impl<'t> Cursor<'t> {
         }
         let rows = self
             .transaction
-            .query_portal(&self.portal, self.fetch_size)
+            .query_portal(&self.portal, FETCH_SIZE)
             .await?;
         // A short batch is the last one: the portal has no more rows.
-        self.exhausted = rows.len() < self.fetch_size as usize;
+        self.exhausted = rows.len() < FETCH_SIZE as usize;
         Ok(Some(rows))
     }
 }

@@ -1,9 +1,8 @@
 //! The PostgreSQL data source sync: databases, schemas, relations and columns, read from the
 //! catalog inside a read-only, repeatable-read transaction per database, so each database is
-//! one consistent snapshot. Memory stays flat: schemas stream in as the server writes them,
-//! relations come from a cursor a batch at a time, and the columns of each batch by one query.
-
-use std::collections::HashMap;
+//! one consistent snapshot. Memory stays flat: schemas, then relations, then columns stream in
+//! as the server writes them (no cursor round trips; the driver reads only as fast as rows are
+//! taken).
 
 use tokio_postgres::types::ToSql;
 use tracing::Instrument;
@@ -47,9 +46,10 @@ macro_rules! schema_filter {
 /// Relations, ordered so that every parent comes before its children: partitions come after
 /// the table they belong to (by partition depth). A partition whose table lies in an excluded
 /// schema hangs under its own schema. `$2`, when not null, limits the rows (not the parents)
-/// to one schema, for a partial sync. Columns are read per batch of relations
-/// ([`LIST_COLUMNS`]): sorting every column row of the catalog (wide rows, spilled to disk on
-/// a large one) cost more than the rest of the query together (issue 17).
+/// to one schema, for a partial sync. Columns come from [`LIST_COLUMNS`], after every
+/// relation: sorting every column row of the catalog (wide rows, spilled to disk on a large
+/// one) cost more than the rest of the query together, and reading them per batch of
+/// relations by index more than one plain join (issue 17).
 const LIST_RELATIONS: &str = concat!(
     "WITH RECURSIVE relations AS (
   SELECT c.oid, c.relispartition
@@ -68,7 +68,7 @@ const LIST_RELATIONS: &str = concat!(
   JOIN pg_inherits i ON i.inhparent = t.oid
   JOIN relations r ON r.oid = i.inhrelid AND r.relispartition
 )
-SELECT c.oid, n.nspname, c.relname, c.relkind::text,
+SELECT n.nspname, c.relname, c.relkind::text,
        pn.nspname, pc.relname,
        coalesce(rd.description, '')
 FROM tree t
@@ -84,16 +84,20 @@ WHERE $2::text IS NULL OR n.nspname = $2
 ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\""
 );
 
-/// The columns of the relations `$1` (oids), by relation oid then position: an index scan of
-/// `pg_attribute (attrelid, attnum)`, no sort.
-const LIST_COLUMNS: &str = "\
-SELECT a.attrelid, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+/// The columns of exactly the relations of [`LIST_RELATIONS`] (same kinds, same schema
+/// filter), in no particular order: every relation is out before the first column, so each
+/// column's parent comes first whatever the order. One plain join, as the bench's floor.
+const LIST_COLUMNS: &str = concat!(
+    "SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        coalesce(cd.description, '')
-FROM pg_attribute a
-LEFT JOIN pg_description cd ON cd.objoid = a.attrelid
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_description cd ON cd.objoid = c.oid
   AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
-WHERE a.attrelid = ANY($1::pg_catalog.oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attrelid, a.attnum";
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ($2::text IS NULL OR n.nspname = $2) AND ",
+    schema_filter!()
+);
 
 /// Schemas in name order (`$2`, when not null, selects one).
 const LIST_SCHEMAS: &str = concat!(
@@ -466,45 +470,80 @@ async fn sync_database(
         }
     }
 
-    // Relations from a cursor, a batch at a time, with the columns of each batch by one query.
-    // The next batch is fetched while this one is written out (the emitter yields now and
-    // then, so the fetch moves on between its two round trips): the server works while we do.
-    let mut relations = client::Cursor::open(&transaction, LIST_RELATIONS, &params)
+    // Every relation, then every column: both streamed as the server writes them.
+    let mut relations = client::RowBatches::query(&transaction, LIST_RELATIONS, &params)
+        .await
+        .map_err(fail("listing tables"))?;
+    while let Some(rows) = relations
+        .next_batch()
         .await
         .map_err(fail("listing tables"))?
-        .with_fetch_size(RELATION_BATCH);
-    let fetch = async |relations: &mut client::Cursor<'_>| {
-        let Some(rows) = relations
-            .next_batch()
-            .await
-            .map_err(fail("listing tables"))?
-        else {
-            return Ok(None);
-        };
-        let oids: Vec<u32> = rows.iter().map(|row| row.get(0)).collect();
-        let columns = if oids.is_empty() {
-            Vec::new()
-        } else {
-            transaction
-                .query(LIST_COLUMNS, &[&oids])
-                .await
-                .map_err(fail("listing columns"))?
-        };
-        Ok::<_, Error>(Some((rows, columns)))
-    };
-    let names = Names {
-        scope,
-        database,
-        database_name: &database_name,
-    };
-    let mut batch = fetch(&mut relations).await?;
-    while let Some((rows, columns)) = batch.take() {
-        let (next, emitted) = tokio::join!(
-            fetch(&mut relations),
-            emit_relations(&names, &rows, &columns, sink)
-        );
-        count += emitted?;
-        batch = next?;
+    {
+        for row in &rows {
+            let schema: String = row.get(0);
+            let relation: String = row.get(1);
+            if !scope.includes(&[database, &schema, &relation]) {
+                continue;
+            }
+            let schema_name = format!("{database_name}.{}", naming::component(&schema));
+            let relation_name = format!("{schema_name}.{}", naming::component(&relation));
+            let kind: String = row.get(2);
+            let parent = match (
+                row.get::<_, Option<String>>(3),
+                row.get::<_, Option<String>>(4),
+            ) {
+                (Some(parent_schema), Some(parent_table)) => {
+                    naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
+                }
+                _ => schema_name,
+            };
+            sink.push(DataObject {
+                external_id: relation_name.clone(),
+                full_name: relation_name,
+                name: relation,
+                r#type: relation_type(&kind).to_owned(),
+                description: row.get(5),
+                parent_external_id: parent,
+                ..Default::default()
+            })
+            .await?;
+            count += 1;
+        }
+    }
+    let mut columns = client::RowBatches::query(&transaction, LIST_COLUMNS, &params)
+        .await
+        .map_err(fail("listing columns"))?;
+    while let Some(rows) = columns
+        .next_batch()
+        .await
+        .map_err(fail("listing columns"))?
+    {
+        for row in &rows {
+            let schema: String = row.get(0);
+            let relation: String = row.get(1);
+            let column: String = row.get(2);
+            if !scope.includes(&[database, &schema, &relation, &column]) {
+                continue;
+            }
+            let relation_name = format!(
+                "{database_name}.{}.{}",
+                naming::component(&schema),
+                naming::component(&relation)
+            );
+            let full_name = format!("{relation_name}.{}", naming::component(&column));
+            sink.push(DataObject {
+                external_id: full_name.clone(),
+                full_name,
+                name: column,
+                r#type: object_type::COLUMN.to_owned(),
+                description: row.get(4),
+                parent_external_id: relation_name,
+                data_type: row.get(3),
+                ..Default::default()
+            })
+            .await?;
+            count += 1;
+        }
     }
     transaction
         .commit()
@@ -516,96 +555,6 @@ async fn sync_database(
         "synced database"
     );
     Ok(())
-}
-
-/// What names the objects of one database.
-struct Names<'a> {
-    scope: &'a Scope,
-    database: &'a str,
-    /// The database as the first component of full names.
-    database_name: &'a str,
-}
-
-/// Relations per batch: with their columns (20 each on a typical catalog) and the next batch
-/// fetched meanwhile, about 20,000 rows in memory.
-const RELATION_BATCH: i32 = 500;
-
-/// Objects written between two yields of [`emit_relations`].
-const EMIT_STRIDE: u64 = 2_000;
-
-/// Writes one batch of relations ([`LIST_RELATIONS`] rows) each followed by its columns
-/// ([`LIST_COLUMNS`] rows of the same batch, sorted by relation oid); how many objects.
-async fn emit_relations(
-    names: &Names<'_>,
-    rows: &[tokio_postgres::Row],
-    columns: &[tokio_postgres::Row],
-    sink: &mut dyn Sink<DataObject>,
-) -> Result<u64, Error> {
-    let Names {
-        scope,
-        database,
-        database_name,
-    } = *names;
-    // Each relation's columns: a run of the sorted rows.
-    let mut runs: HashMap<u32, std::ops::Range<usize>> = HashMap::with_capacity(rows.len());
-    for (i, column) in columns.iter().enumerate() {
-        let run = runs.entry(column.get(0)).or_insert(i..i);
-        run.end = i + 1;
-    }
-    let mut count = 0u64;
-    for row in rows {
-        let oid: u32 = row.get(0);
-        let schema: String = row.get(1);
-        let relation: String = row.get(2);
-        let schema_name = format!("{database_name}.{}", naming::component(&schema));
-        let relation_name = format!("{schema_name}.{}", naming::component(&relation));
-        if scope.includes(&[database, &schema, &relation]) {
-            let kind: String = row.get(3);
-            let parent = match (
-                row.get::<_, Option<String>>(4),
-                row.get::<_, Option<String>>(5),
-            ) {
-                (Some(parent_schema), Some(parent_table)) => {
-                    naming::full_name([database, parent_schema.as_str(), parent_table.as_str()])
-                }
-                _ => schema_name.clone(),
-            };
-            sink.push(DataObject {
-                external_id: relation_name.clone(),
-                full_name: relation_name.clone(),
-                name: relation.clone(),
-                r#type: relation_type(&kind).to_owned(),
-                description: row.get(6),
-                parent_external_id: parent,
-                ..Default::default()
-            })
-            .await?;
-            count += 1;
-        }
-        for column_row in runs.get(&oid).map_or(&[][..], |run| &columns[run.clone()]) {
-            let column: String = column_row.get(1);
-            if !scope.includes(&[database, &schema, &relation, &column]) {
-                continue;
-            }
-            let full_name = format!("{relation_name}.{}", naming::component(&column));
-            sink.push(DataObject {
-                external_id: full_name.clone(),
-                full_name,
-                name: column,
-                r#type: object_type::COLUMN.to_owned(),
-                description: column_row.get(3),
-                parent_external_id: relation_name.clone(),
-                data_type: column_row.get(2),
-                ..Default::default()
-            })
-            .await?;
-            count += 1;
-            if count.is_multiple_of(EMIT_STRIDE) {
-                tokio::task::yield_now().await;
-            }
-        }
-    }
-    Ok(count)
 }
 
 /// The data object type of a `pg_class.relkind`.
