@@ -353,59 +353,60 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-/// Runs a sync function that does `step`: JSON logs, the environment built once, then
-/// [`handle`] for every invocation, each failure reported with its [`Error::kind`] as Lambda's
-/// `errorType`.
+/// Runs a sync function that does `step`: [`run_function`] with [`handle`] for every
+/// invocation.
 #[cfg(feature = "lambda")]
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
-    use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-    init_logging();
-    // Every line of the function, from its start on, carries its step.
-    let span = tracing::info_span!("function", step = run::step_name(step));
-    let function = async {
-        let env = Environment::from_env().await?;
-        lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-            let deadline = deadline_from_epoch_ms(event.context.deadline);
-            let env = &env;
-            async move {
-                let holder = event.context.request_id.clone();
-                handle(env, step, event.payload, deadline, &holder)
-                    .await
-                    .map_err(|e| Diagnostic {
-                        error_type: e.kind().to_owned(),
-                        error_message: e.to_string(),
-                    })
-            }
-        }))
+    run_function(run::step_name(step), async |env, event| {
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        handle(
+            env,
+            step,
+            event.payload,
+            deadline,
+            &event.context.request_id,
+        )
         .await
-    };
-    // Boxed: the whole function as one future is too deep a type for the binary's `main`.
-    tracing::Instrument::instrument(Box::pin(function), span).await
+    })
+    .await
 }
 
-/// Runs the webhook receiver: JSON logs, the environment built once, then [`handle_webhook`]
-/// for every invocation. Its own function (and concurrency, and permissions: no database, no
-/// Raito or connector secret, only the webhook secret), so a flood of requests never takes a
-/// sync's capacity.
+/// Runs the webhook receiver: [`run_function`] with [`handle_webhook`] for every invocation.
+/// Its own function (and concurrency, and permissions: no database, no Raito or connector
+/// secret, only the webhook secret), so a flood of requests never takes a sync's capacity.
 #[cfg(feature = "lambda")]
 pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
+    run_function("webhook", async |env, event| {
+        handle_webhook(env, event.payload).await
+    })
+    .await
+}
+
+/// A function's life: JSON logs, the environment built once, then `handler` for every
+/// invocation, each failure reported with its [`Error::kind`] as Lambda's `errorType`. Every
+/// line it logs, from its start on, carries `step` (`webhook` for the receiver).
+#[cfg(feature = "lambda")]
+async fn run_function(
+    step: &'static str,
+    handler: impl AsyncFn(
+        &Environment,
+        lambda_runtime::LambdaEvent<serde_json::Value>,
+    ) -> Result<serde_json::Value, Error>,
+) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
     init_logging();
-    // Every line of the receiver carries `step` too: its own, `webhook`.
-    let span = tracing::info_span!("function", step = "webhook");
+    let span = tracing::info_span!("function", step);
     let function = async {
         let env = Environment::from_env().await?;
-        lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-            let env = &env;
-            async move {
-                handle_webhook(env, event.payload)
-                    .await
-                    .map_err(|e| Diagnostic {
-                        error_type: e.kind().to_owned(),
-                        error_message: e.to_string(),
-                    })
-            }
-        }))
+        let (env, handler) = (&env, &handler);
+        lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<serde_json::Value>| async move {
+                handler(env, event).await.map_err(|e| Diagnostic {
+                    error_type: e.kind().to_owned(),
+                    error_message: e.to_string(),
+                })
+            },
+        ))
         .await
     };
     // Boxed: the whole function as one future is too deep a type for the binary's `main`.

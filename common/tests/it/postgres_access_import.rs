@@ -27,16 +27,7 @@ fn q(identifier: &str) -> String {
 async fn target(user: Option<(&str, &str)>, keep: &[&str], extra: &str) -> Target {
     let pg = support::postgres();
     let (user, password) = user.unwrap_or((&pg.user, &pg.password));
-    let others: Vec<String> = support::pg_admin("postgres")
-        .await
-        .query("SELECT datname FROM pg_database", &[])
-        .await
-        .expect("list databases")
-        .iter()
-        .map(|row| row.get::<_, String>(0))
-        .filter(|name| !keep.contains(&name.as_str()))
-        .map(|name| naming::component(&name))
-        .collect();
+    let others = support::databases_except(keep).await;
     let yaml = format!(
         "targets:\n  - name: pg\n    connector-name: postgresql\n    data-source-id: ds-pg\n    \
          pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    pg-password: {}\n    pg-sslmode: disable\n{extra}",

@@ -4,7 +4,6 @@
 //! cut short by its deadline then resumed.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
@@ -14,7 +13,7 @@ use raito_common::model::usage::{Statement, UNPARSED};
 use raito_common::sync::Outcome;
 use raito_common::sync::usage::{self as usage_step, LocalParts};
 
-use crate::support;
+use crate::support::{self, let_the_second_pass, server_now};
 
 /// The workload's schema, created by the superuser before the workload runs.
 const SCHEMA: &str = r#"
@@ -84,40 +83,6 @@ async fn target(user: &str, password: &str, database: &str, extra: &str) -> Targ
         .await
         .expect("valid config");
     config.targets[0].clone()
-}
-
-/// The server's clock, epoch seconds.
-async fn server_now() -> i64 {
-    server_second(&support::pg_admin("postgres").await).await
-}
-
-/// The server's clock, epoch seconds, on an open connection.
-async fn server_second(admin: &tokio_postgres::Client) -> i64 {
-    admin
-        .query_one(
-            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
-            &[],
-        )
-        .await
-        .expect("the server's clock")
-        .get(0)
-}
-
-/// Waits until the server's clock has left the second it is in now, so that a run with
-/// `pg-usage-settle-seconds: 0` (which never reads the current second) sees everything logged
-/// so far, and statements run after it start in a later second. Watches the clock rather than
-/// sleeping for a second: at most 30 s, then fails.
-async fn let_the_second_pass() {
-    let admin = support::pg_admin("postgres").await;
-    let second = server_second(&admin).await;
-    let patience = std::time::Instant::now() + Duration::from_secs(30);
-    while server_second(&admin).await <= second {
-        assert!(
-            std::time::Instant::now() < patience,
-            "the server's clock stayed in second {second} for 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn sync(target: &Target, since: i64) -> Vec<Statement> {

@@ -13,7 +13,6 @@ use std::time::Duration;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::Config;
 use raito_common::connector::Step;
-use raito_common::connectors::postgres::naming;
 use raito_common::raito::{ClientConfig, Clients, RetryPolicy};
 use raito_common::sync::run::{self, Limits, RunSummary, Selection, TargetStatus};
 use raito_common::sync::staging::Staging;
@@ -157,16 +156,7 @@ async fn config(data_source: &str, database: &str) -> Config {
     let mut config = Config::from_yaml_str(&yaml, "raito.yml", &NoSecrets)
         .await
         .expect("valid config");
-    let others: Vec<String> = support::pg_admin("postgres")
-        .await
-        .query("SELECT datname FROM pg_database", &[])
-        .await
-        .expect("list databases")
-        .iter()
-        .map(|row| row.get::<_, String>(0))
-        .filter(|name| name != database)
-        .map(|name| naming::component(&name))
-        .collect();
+    let others = support::databases_except(&[database]).await;
     config.targets[0]
         .parameters
         .insert("pg-excluded-databases", json!(others), false);

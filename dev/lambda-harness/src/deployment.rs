@@ -250,19 +250,45 @@ impl Deployment {
             .strip_prefix(&format!("s3://{}/", self.bucket))
             .unwrap_or_else(|| panic!("{location} is not in bucket {}", self.bucket));
         assert!(key.starts_with("staged/"), "staged under staged/: {key}");
+        self.object(key).await
+    }
+
+    /// The bytes of the object `key` in the deployment's bucket.
+    ///
+    /// # Panics
+    /// When it cannot be read.
+    pub async fn object(&self, key: &str) -> Vec<u8> {
         self.s3
             .get_object()
             .bucket(&self.bucket)
             .key(key)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("reading {location}: {e:?}"))
+            .unwrap_or_else(|e| panic!("reading s3://{}/{key}: {e:?}", self.bucket))
             .body
             .collect()
             .await
-            .unwrap_or_else(|e| panic!("reading {location}: {e}"))
+            .unwrap_or_else(|e| panic!("reading s3://{}/{key}: {e}", self.bucket))
             .into_bytes()
             .to_vec()
+    }
+
+    /// The keys under `prefix` in the deployment's bucket (one listing page: up to 1,000).
+    ///
+    /// # Panics
+    /// When the bucket cannot be listed.
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        self.s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("listing s3://{}/{prefix}: {e:?}", self.bucket))
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
     }
 }
 

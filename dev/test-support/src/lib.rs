@@ -73,6 +73,40 @@ pub async fn pg_admin(database: &str) -> tokio_postgres::Client {
     client
 }
 
+/// The test cluster's clock, epoch seconds.
+pub async fn server_now() -> i64 {
+    server_second(&pg_admin("postgres").await).await
+}
+
+/// The server's clock, epoch seconds, on an open connection.
+pub async fn server_second(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
+            &[],
+        )
+        .await
+        .expect("the server's clock")
+        .get(0)
+}
+
+/// Waits until the server's clock has left the second it is in now, so that a usage run with
+/// `pg-usage-settle-seconds: 0` (which never reads the current second) sees every statement
+/// logged so far, and statements run after it start in a later second. Watches the clock
+/// rather than sleeping for a second: at most 30 s, then fails.
+pub async fn let_the_second_pass() {
+    let admin = pg_admin("postgres").await;
+    let second = server_second(&admin).await;
+    let patience = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while server_second(&admin).await <= second {
+        assert!(
+            std::time::Instant::now() < patience,
+            "the server's clock stayed in second {second} for 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Creates the login role `name` with `password` and the role `attributes` (SQL, e.g.
 /// `"CREATEROLE"`) as the superuser, unless a role of that name exists: idempotent, and safe
 /// when several test processes create it at the same time (the losers' `duplicate_object`, or

@@ -214,21 +214,6 @@ fn object_created(bucket: &str, key: &str) -> Value {
                       "object": {"key": key, "size": 1}, "reason": "PutObject"}})
 }
 
-async fn keys(deployment: &Deployment, prefix: &str) -> Vec<String> {
-    deployment
-        .s3
-        .list_objects_v2()
-        .bucket(&deployment.bucket)
-        .prefix(prefix)
-        .send()
-        .await
-        .expect("list")
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
-}
-
 #[tokio::test]
 async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out_of_sync() {
     let (database, user, _) = setup().await;
@@ -253,7 +238,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
             .await,
     );
     assert_eq!(forged["statusCode"], 401, "{forged}");
-    assert!(keys(&deployment, "triggers/").await.is_empty());
+    assert!(deployment.keys("triggers/").await.is_empty());
 
     let accepted = response(
         receiver
@@ -261,7 +246,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
             .await,
     );
     assert_eq!(accepted["statusCode"], 202, "{accepted}");
-    let queued = keys(&deployment, "triggers/access/").await;
+    let queued = deployment.keys("triggers/access/").await;
     assert_eq!(queued, ["triggers/access/warehouse/d-1.json"]);
     assert!(
         !can_select(&database, &user).await,
@@ -280,7 +265,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
             .await,
     );
     assert_eq!(second["statusCode"], 202, "{second}");
-    assert_eq!(keys(&deployment, "triggers/access/").await.len(), 2);
+    assert_eq!(deployment.keys("triggers/access/").await.len(), 2);
 
     // The queued trigger's event runs the export of what is out of sync, without the import.
     let summary = response(
@@ -302,7 +287,7 @@ async fn signed_webhooks_are_queued_at_once_and_one_run_applies_only_what_is_out
     assert!(snapshot.access_exports.iter().all(|e| e.out_of_sync_only));
     assert!(snapshot.access_provider(&ds, &id).unwrap().in_sync());
     assert!(snapshot.imported_access_providers(&ds).is_empty());
-    assert!(keys(&deployment, "triggers/").await.is_empty(), "consumed");
+    assert!(deployment.keys("triggers/").await.is_empty(), "consumed");
     // Both functions' logs: JSON lines, no secret in them.
     let pg = test_support::postgres();
     let secrets = [WEBHOOK_SECRET, API_SECRET, pg.password.as_str()];
@@ -349,19 +334,10 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     assert_eq!(error["errorType"], "AccessAsCodeFailed", "{error}");
     assert!(can_select(&database, &user).await);
 
+    // The feedback is next to the file.
     let feedback = deployment
-        .s3
-        .get_object()
-        .bucket(&deployment.bucket)
-        .key("access-as-code/warehouse/team/grants.feedback.json")
-        .send()
-        .await
-        .expect("the feedback is next to the file")
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+        .object("access-as-code/warehouse/team/grants.feedback.json")
+        .await;
     let feedback: Vec<Value> = serde_json::from_slice(&feedback).unwrap();
     assert_eq!(feedback.len(), 2, "{feedback:?}");
     // Go's nested shape (raito-io/cli base/access_provider/sync_to_target/model.go).
@@ -374,7 +350,7 @@ async fn an_access_file_under_access_as_code_is_applied_with_its_feedback_next_t
     assert!(deployment.standin.state().jobs.is_empty());
     // The apply held the target's access lease, and released it, also on failure.
     assert!(
-        keys(&deployment, "locks/").await.is_empty(),
+        deployment.keys("locks/").await.is_empty(),
         "the lease is released"
     );
 }
@@ -397,7 +373,7 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
             .await,
     );
     assert_eq!(accepted["statusCode"], 202, "{accepted}");
-    let mut queued = keys(&deployment, "triggers/").await;
+    let mut queued = deployment.keys("triggers/").await;
     queued.sort();
     assert_eq!(
         queued,
@@ -417,7 +393,7 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
     );
     assert_eq!(ignored["targets"], json!([]), "{ignored}");
     assert_eq!(
-        keys(&deployment, "triggers/").await.len(),
+        deployment.keys("triggers/").await.len(),
         2,
         "left for their functions"
     );

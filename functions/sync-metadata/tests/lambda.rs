@@ -292,22 +292,6 @@ async fn a_wrong_api_secret_is_a_clear_error_and_uploads_nothing() {
     assert!(state.uploads.is_empty());
 }
 
-/// The keys under `prefix` in the deployment's bucket.
-async fn keys(deployment: &lambda_harness::deployment::Deployment, prefix: &str) -> Vec<String> {
-    deployment
-        .s3
-        .list_objects_v2()
-        .bucket(&deployment.bucket)
-        .prefix(prefix)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
-}
-
 /// Waits, up to a generous bound, until `done` holds.
 async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -384,8 +368,8 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     deployment.restart().await;
     deployment.standin.clear_faults();
     let lease_key = "locks/metadata/stuck";
-    assert_eq!(keys(&deployment, lease_key).await, [lease_key]);
-    let left = keys(&deployment, "triggers/metadata/stuck/").await;
+    assert_eq!(deployment.keys(lease_key).await, [lease_key]);
+    let left = deployment.keys("triggers/metadata/stuck/").await;
     assert_eq!(
         left.len(),
         1,
@@ -402,22 +386,8 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
 
     // The lease expires: one deadline margin after the dead invocation's deadline.
-    let lease: serde_json::Value = serde_json::from_slice(
-        &deployment
-            .s3
-            .get_object()
-            .bucket(&deployment.bucket)
-            .key(lease_key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes(),
-    )
-    .unwrap();
+    let lease: serde_json::Value =
+        serde_json::from_slice(&deployment.object(lease_key).await).unwrap();
     let expires_at = std::time::UNIX_EPOCH
         + Duration::from_millis(lease["expiresAt"].as_u64().expect("expiresAt"));
     if let Ok(wait) = expires_at.duration_since(std::time::SystemTime::now()) {
@@ -461,34 +431,36 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
             "{data_source} imported"
         );
     }
-    assert!(keys(&deployment, "triggers/").await.is_empty());
+    assert!(deployment.keys("triggers/").await.is_empty());
     assert!(
-        keys(&deployment, "locks/").await.is_empty(),
+        deployment.keys("locks/").await.is_empty(),
         "leases released"
     );
     deployment.assert_log_is_clean(&["api-secret", &pg.password]);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_it() {
-    let deployment = Deployment::start("api-secret", Vec::new()).await;
-    let data_source = deployment.data_source.clone();
+/// Two instances of sync-metadata at once for its one target: the first invocation (with
+/// `first_deadline`) holds the target while its import is held; meanwhile a second instance's
+/// invocation finds the target busy, is answered `skipped` and leaves its trigger queued next
+/// to the first's; then the import goes on. The first invocation's outcome.
+async fn while_a_second_instance_finds_it_busy(
+    deployment: &Deployment,
+    first_deadline: Duration,
+) -> Outcome {
     deployment.standin.inject(Fault::HeldSubtasks {
-        data_source: data_source.clone(),
+        data_source: deployment.data_source.clone(),
     });
     // A second instance of the function, as Lambda starts for a concurrent invocation.
     let second = deployment
         .companion(env!("CARGO_BIN_EXE_sync-metadata"), &[])
         .await;
-
-    let first = deployment.invoke(json!({"targets": []}), Duration::from_secs(120));
+    let first = deployment.invoke(json!({"targets": []}), first_deadline);
     let during = async {
         wait_until("the first run's import to be polled", async || {
             let state = deployment.standin.state();
             state.subtask_polls > 0 && !state.subtasks.is_empty()
         })
         .await;
-        // The first invocation holds the target: the second queues its trigger and stops.
         let outcome = second
             .invoke(json!({"targets": []}), Duration::from_secs(120))
             .await;
@@ -497,15 +469,22 @@ async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_i
         };
         assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
         assert_eq!(
-            keys(&deployment, "triggers/metadata/warehouse/")
-                .await
-                .len(),
+            deployment.keys("triggers/metadata/warehouse/").await.len(),
             2,
             "both triggers queued"
         );
         deployment.standin.clear_faults();
     };
     let (outcome, ()) = tokio::join!(first, during);
+    outcome
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_it() {
+    let deployment = Deployment::start("api-secret", Vec::new()).await;
+    let data_source = deployment.data_source.clone();
+    let outcome =
+        while_a_second_instance_finds_it_busy(&deployment, Duration::from_secs(120)).await;
     let Outcome::Response(summary) = outcome else {
         panic!("the first invocation runs both: {outcome:?}");
     };
@@ -523,40 +502,15 @@ async fn a_trigger_that_finds_the_target_busy_is_run_by_the_invocation_holding_i
             .count(),
         2
     );
-    assert!(keys(&deployment, "triggers/").await.is_empty());
-    assert!(
-        keys(&deployment, "locks/").await.is_empty(),
-        "lease released"
-    );
+    assert!(deployment.keys("triggers/").await.is_empty());
+    assert!(deployment.keys("locks/").await.is_empty(), "lease released");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trigger_left_when_the_holder_has_no_time_for_another_pass_is_woken_after_the_release() {
     let deployment = Deployment::start("api-secret", Vec::new()).await;
-    deployment.standin.inject(Fault::HeldSubtasks {
-        data_source: deployment.data_source.clone(),
-    });
-    let second = deployment
-        .companion(env!("CARGO_BIN_EXE_sync-metadata"), &[])
-        .await;
     // Under a minute to its deadline: the holder runs one pass, no second one.
-    let first = deployment.invoke(json!({"targets": []}), Duration::from_secs(50));
-    let during = async {
-        wait_until("the first run's import to be polled", async || {
-            let state = deployment.standin.state();
-            state.subtask_polls > 0 && !state.subtasks.is_empty()
-        })
-        .await;
-        let outcome = second
-            .invoke(json!({"targets": []}), Duration::from_secs(120))
-            .await;
-        let Outcome::Response(summary) = outcome else {
-            panic!("a busy target is skipped, not failed: {outcome:?}");
-        };
-        assert_eq!(summary["targets"][0]["status"], "skipped", "{summary}");
-        deployment.standin.clear_faults();
-    };
-    let (outcome, ()) = tokio::join!(first, during);
+    let outcome = while_a_second_instance_finds_it_busy(&deployment, Duration::from_secs(50)).await;
     let Outcome::Response(summary) = outcome else {
         panic!("the first invocation runs its own trigger: {outcome:?}");
     };
@@ -564,7 +518,7 @@ async fn a_trigger_left_when_the_holder_has_no_time_for_another_pass_is_woken_af
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
     // After releasing the lease the holder looked again, found the second trigger and, with no
     // time for it, woke the function for it (the trigger copied onto itself: a new S3 event).
-    let left = keys(&deployment, "triggers/metadata/warehouse/").await;
+    let left = deployment.keys("triggers/metadata/warehouse/").await;
     assert_eq!(left.len(), 1, "{left:?}");
     let head = deployment
         .s3
@@ -580,8 +534,5 @@ async fn a_trigger_left_when_the_holder_has_no_time_for_another_pass_is_woken_af
         "the left trigger was woken: {:?}",
         head.metadata()
     );
-    assert!(
-        keys(&deployment, "locks/").await.is_empty(),
-        "lease released"
-    );
+    assert!(deployment.keys("locks/").await.is_empty(), "lease released");
 }

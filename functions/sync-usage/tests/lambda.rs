@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use lambda_harness::Outcome;
 use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
@@ -16,6 +15,7 @@ use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
 use raito_standin::{Config as StandInConfig, StandIn, Statement, SubtaskResult};
 use serde_json::{Value, json};
+use test_support::{let_the_second_pass, server_now};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sync-usage");
 
@@ -81,10 +81,6 @@ async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgre
 }
 
 /// The server's clock, epoch seconds.
-async fn server_now() -> i64 {
-    server_second(&test_support::pg_admin("postgres").await).await
-}
-
 /// Epoch seconds as RFC 3339 (what Raito answers for `usageLastUsed`).
 async fn rfc3339(epoch_seconds: i64) -> String {
     test_support::pg_admin("postgres")
@@ -112,35 +108,6 @@ async fn standin(ds: &str) -> StandIn {
     let now = rfc3339(server_now().await - 1).await;
     standin.set_usage_dates(ds, Some(&now), Some(&now));
     standin
-}
-
-/// Waits until the server's clock has left the second it is in now, so that a run with
-/// `pg-usage-settle-seconds: 0` (which never reads the current second) sees every statement
-/// logged so far, and statements run after it start in a later second. Watches the clock
-/// rather than sleeping for a second: at most 30 s, then fails.
-async fn let_the_second_pass() {
-    let admin = test_support::pg_admin("postgres").await;
-    let second = server_second(&admin).await;
-    let patience = std::time::Instant::now() + Duration::from_secs(30);
-    while server_second(&admin).await <= second {
-        assert!(
-            std::time::Instant::now() < patience,
-            "the server's clock stayed in second {second} for 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The server's clock, epoch seconds, on an open connection.
-async fn server_second(admin: &tokio_postgres::Client) -> i64 {
-    admin
-        .query_one(
-            "SELECT floor(extract(epoch FROM clock_timestamp()))::bigint",
-            &[],
-        )
-        .await
-        .expect("the server's clock")
-        .get(0)
 }
 
 async fn sync_completes(deployment: &Deployment) -> Value {
