@@ -80,7 +80,10 @@ ORDER BY CASE WHEN c.relispartition
 
 /// The columns of exactly the relations of [`LIST_RELATIONS`] (same kinds, same schema
 /// filter), in no particular order: every relation is out before the first column, so each
-/// column's parent comes first whatever the order. One plain join, as the bench's floor.
+/// column's parent comes first whatever the order. One plain join, as the bench's floor. The
+/// Go CLI asks no more of the order: its exporter writes objects as the plugin hands them
+/// (raito-io/cli base/data_source/exporter.go, `AddDataObjects`), and external ids and
+/// parents are as before.
 const LIST_COLUMNS: &str = concat!(
     "SELECT n.nspname, c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
        coalesce(cd.description, '')
