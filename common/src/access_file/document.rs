@@ -4,9 +4,10 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::input::Meter;
 use super::{Error, Header, Options, Part, Position};
@@ -16,8 +17,9 @@ use crate::model::access::ExportedAccessProvider;
 pub(super) enum Message {
     /// The header as known so far (sent when a header key is read).
     Header(Header),
-    /// The next access provider.
-    AccessProvider(Box<ExportedAccessProvider>),
+    /// The next access provider, with its share of the read-ahead budget (the bytes of input
+    /// it spans, at most the whole budget), given back when the consumer takes it.
+    AccessProvider(Box<ExportedAccessProvider>, OwnedSemaphorePermit),
     /// The document ended well; the header is complete.
     End(Header),
 }
@@ -53,6 +55,10 @@ pub(super) struct Context {
     index: Cell<u64>,
     /// Set by a serde visitor before it aborts the parse with a placeholder error.
     halt: RefCell<Option<Halt>>,
+    /// The read-ahead budget in bytes ([`Options::read_ahead_bytes`]).
+    budget: Arc<Semaphore>,
+    /// Where the last access provider handed over ended in the input.
+    delivered_until: Cell<u64>,
 }
 
 impl Context {
@@ -64,7 +70,6 @@ impl Context {
     ) -> Self {
         Self {
             location,
-            options,
             meter,
             sender,
             header: RefCell::new(Header::default()),
@@ -72,6 +77,9 @@ impl Context {
             in_list: Cell::new(false),
             index: Cell::new(0),
             halt: RefCell::new(None),
+            budget: Arc::new(Semaphore::new(options.read_ahead_bytes.max(1) as usize)),
+            delivered_until: Cell::new(0),
+            options,
         }
     }
 
@@ -196,7 +204,18 @@ impl Context {
 
     fn deliver(&self, access_provider: ExportedAccessProvider) -> Result<(), Halt> {
         self.index.set(self.index.get() + 1);
-        self.send(Ok(Message::AccessProvider(Box::new(access_provider))))
+        let until = self.meter.consumed();
+        let spans = until.saturating_sub(self.delivered_until.replace(until));
+        let share = spans.clamp(1, u64::from(self.options.read_ahead_bytes.max(1))) as u32;
+        // The parsing thread runs on the runtime's blocking pool (`spawn_blocking`), where
+        // blocking on the runtime is allowed.
+        let permit = tokio::runtime::Handle::current()
+            .block_on(Arc::clone(&self.budget).acquire_many_owned(share))
+            .map_err(|_| Halt::Stopped)?;
+        self.send(Ok(Message::AccessProvider(
+            Box::new(access_provider),
+            permit,
+        )))
     }
 
     /// Hands over the error of one access provider that does not fit the model; reading goes

@@ -5,8 +5,9 @@
 //! [`Reader::next`] hands out one [`ExportedAccessProvider`] at a time; [`Reader::header`] has
 //! the other top-level keys, complete once `next` has returned `None` (they may come before or
 //! after the list). Memory holds one access provider being parsed, at most
-//! [`Options::read_ahead`] parsed ones waiting, and the parsers' buffers, whatever the size of
-//! the file; one access provider larger than [`Options::max_access_provider_bytes`] is refused
+//! [`Options::read_ahead`] parsed ones waiting (together at most
+//! [`Options::read_ahead_bytes`] of input, or one larger access provider), and the parsers'
+//! buffers, whatever the size of the file; one access provider larger than [`Options::max_access_provider_bytes`] is refused
 //! while it is read, so a hostile file cannot exhaust memory.
 //!
 //! How: both parsers are pull parsers over a synchronous source (serde_json's
@@ -90,10 +91,14 @@ pub struct Options {
     /// [`Error::TooLarge`]. The same cap applies to each other top-level key with its value.
     /// Default 16 MiB.
     pub max_access_provider_bytes: u64,
-    /// How many parsed access providers may wait for the consumer, at least 1. Default 4:
-    /// enough to keep the parser busy while the consumer works, while memory stays a few
-    /// access providers.
+    /// How many parsed access providers may wait for the consumer, at least 1. Default 256:
+    /// the parser reads the next chunk of the PostgreSQL apply engine (200) while the
+    /// current one is applied, instead of both waiting on each other.
     pub read_ahead: usize,
+    /// How much input the access providers waiting for the consumer may span together, so
+    /// that `read_ahead` large ones cannot fill memory (one larger than this still passes,
+    /// alone). Default 8 MiB.
+    pub read_ahead_bytes: u32,
 }
 
 /// The default cap on one access provider: 16 MiB.
@@ -103,7 +108,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             max_access_provider_bytes: DEFAULT_MAX_ACCESS_PROVIDER_BYTES,
-            read_ahead: 4,
+            read_ahead: 256,
+            read_ahead_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -192,7 +198,8 @@ impl Reader {
         }
         loop {
             match self.receiver.recv().await {
-                Some(Ok(Message::AccessProvider(access_provider))) => {
+                // Dropping the budget it held lets the parser read further.
+                Some(Ok(Message::AccessProvider(access_provider, _budget))) => {
                     return Ok(Some(*access_provider));
                 }
                 Some(Ok(Message::Header(header))) => self.header = header,

@@ -3,6 +3,8 @@
 
 use std::io::Cursor;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::io::{AsyncRead, ReadBuf};
@@ -667,6 +669,8 @@ struct Generated {
     chunk: Vec<u8>,
     offset: usize,
     finished: bool,
+    /// The bytes handed to the reader so far.
+    read: Arc<AtomicU64>,
 }
 
 impl Generated {
@@ -683,6 +687,7 @@ impl Generated {
             chunk: head.as_bytes().to_vec(),
             offset: 0,
             finished: false,
+            read: Arc::default(),
         }
     }
 
@@ -740,6 +745,7 @@ impl AsyncRead for Generated {
             let n = buf.remaining().min(this.chunk.len() - this.offset);
             buf.put_slice(&this.chunk[this.offset..this.offset + n]);
             this.offset += n;
+            this.read.fetch_add(n as u64, Ordering::Relaxed);
         }
         Poll::Ready(Ok(()))
     }
@@ -776,6 +782,44 @@ async fn two_hundred_megabytes_of_json_stream_through_one_provider_at_a_time() {
 async fn fifty_thousand_yaml_providers_stream_through_one_at_a_time() {
     // 50,000 providers of ~1 KB: ~50 MB of YAML.
     assert_eq!(count_generated(Format::Yaml, 50_000, 730).await, 50_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_parser_reads_ahead_at_most_its_byte_budget() {
+    for format in [Format::Json, Format::Yaml] {
+        // ~1 KB each: the count allows 1,000 waiting, the bytes about 64.
+        let generated = Generated::new(format, 10_000, 1_000);
+        let read = Arc::clone(&generated.read);
+        let options = Options {
+            read_ahead: 1_000,
+            read_ahead_bytes: 64 * 1024,
+            ..Options::default()
+        };
+        let mut reader = Reader::from_reader(generated, Some(format), "generated", options);
+        assert!(reader.next().await.unwrap().is_some());
+        // Until the parser stops: it waits for the consumer once the budget is spent.
+        let mut last = 0;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let now = read.load(Ordering::Relaxed);
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        // The budget, the input buffer and the access provider being parsed, no more.
+        let bound = 64 * 1024 + super::BUFFER as u64 + 2 * 1_500;
+        assert!(
+            last <= bound,
+            "{format}: {last} bytes read ahead (bound {bound})"
+        );
+        // Taking them lets it go on, to the end.
+        let mut seen = 1;
+        while reader.next().await.unwrap().is_some() {
+            seen += 1;
+        }
+        assert_eq!(seen, 10_000);
+    }
 }
 
 /// Scalars read as the Go CLI's YAML decoder (gopkg.in/yaml.v2, raito-io/cli

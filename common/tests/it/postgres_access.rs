@@ -1159,12 +1159,63 @@ async fn a_300_access_provider_export_is_applied_in_a_bounded_number_of_round_tr
     );
 
     // Again: nothing to do, a few reads per chunk and no batch at all.
-    let (again, figures) = sync_counted(ApplyMode::Apply, aps).await;
+    let (again, figures) = sync_counted(ApplyMode::Apply, aps.clone()).await;
     for outcome in &again {
         ok(outcome);
         assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
     }
     assert!(figures.get("round_trips") <= 20);
+
+    // Changes made behind Raito's back to roles of the second chunk (whose privileges are
+    // read once for the whole run, not per chunk) and of the first are both undone; a role of
+    // the second chunk is deleted with every privilege it holds.
+    let role_of = |i: usize| q(&outcomes[i].feedback.actual_name);
+    // As the sync role: a privilege is revoked by the role that granted it.
+    let syncer = support::pg_as(sync_role().await, SYNC_PASSWORD, &db).await;
+    for i in [10, 250] {
+        syncer
+            .batch_execute(&format!(
+                "GRANT INSERT ON shop.orders TO {r}; REVOKE SELECT (name) ON shop.customers FROM {r}",
+                r = role_of(i)
+            ))
+            .await
+            .expect("drift");
+    }
+    let mut changed = aps;
+    changed[260].delete = true;
+    let drifted = sync(ApplyMode::Apply, changed).await;
+    for (i, outcome) in drifted.iter().enumerate() {
+        ok(outcome);
+        let r = role_of(i);
+        let expected: Vec<String> = match i {
+            10 | 250 => vec![
+                format!("REVOKE INSERT ON TABLE \"shop\".\"orders\" FROM {r}"),
+                format!("GRANT SELECT (\"name\") ON TABLE \"shop\".\"customers\" TO {r}"),
+            ],
+            260 => vec![
+                format!("REVOKE SELECT (\"name\") ON TABLE \"shop\".\"customers\" FROM {r}"),
+                format!("REVOKE SELECT ON TABLE \"shop\".\"orders\" FROM {r}"),
+                format!("REVOKE USAGE ON SCHEMA \"shop\" FROM {r}"),
+                format!("REVOKE CONNECT ON DATABASE {} FROM {r}", q(&db)),
+                format!("DROP ROLE {r}"),
+            ],
+            _ => vec![],
+        };
+        assert_eq!(outcome.statements, expected, "access provider {i}");
+    }
+    assert_eq!(
+        privileges(&db, &outcomes[250].feedback.actual_name).await,
+        set(&[
+            "CONNECT on database",
+            "USAGE on shop",
+            "SELECT on shop.orders",
+            "SELECT on shop.customers.name",
+        ])
+    );
+    assert_eq!(
+        role_comment(&outcomes[260].feedback.actual_name).await,
+        None
+    );
 }
 
 #[tokio::test]

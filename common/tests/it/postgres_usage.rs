@@ -53,22 +53,6 @@ async fn setup() -> (String, String, String, String) {
     (database, user, syncer, password.to_owned())
 }
 
-async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgres::Client {
-    let pg = support::postgres();
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(&pg.host)
-        .port(pg.port)
-        .user(user)
-        .password(password)
-        .dbname(database)
-        .application_name("usage-test")
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect as the workload role");
-    tokio::spawn(connection);
-    client
-}
-
 /// A target that syncs as `user`, connecting first to `database` (where its EXECUTE grant on
 /// `pg_read_binary_file` is: functions belong to a database).
 async fn target(user: &str, password: &str, database: &str, extra: &str) -> Target {
@@ -231,7 +215,7 @@ async fn workload_is_imported_exactly(log_format: &str) {
     )
     .await;
     let since = server_now().await - 1;
-    let client = connect_as(&user, &password, &database).await;
+    let client = support::pg_as(&user, &password, &database).await;
     let expected = run_workload(&client, &d).await;
     let_the_second_pass().await;
 
@@ -331,7 +315,7 @@ async fn pgaudit_adds_row_counts_without_doubling_statements() {
         .expect("pgaudit on (run dev/setup.sh to install postgresql-15-pgaudit, then restart the services)");
     let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
-    let client = connect_as(&user, &password, &database).await;
+    let client = support::pg_as(&user, &password, &database).await;
     let update = "UPDATE sales.orders SET amount = 3";
     client
         .batch_execute("INSERT INTO sales.orders VALUES (1, 'a', 1), (2, 'b', 2)")
@@ -352,7 +336,7 @@ async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_on
     let (database, user, syncer, password) = setup().await;
     let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
-    let client = connect_as(&user, &password, &database).await;
+    let client = support::pg_as(&user, &password, &database).await;
     // 36 statements in at least three seconds of the server's clock: a batch, then wait for
     // the next second, three times.
     for batch in 0..3 {
@@ -560,7 +544,7 @@ fn civil(days: i64) -> (i64, i64, i64) {
 async fn a_statement_longer_than_the_log_record_cap_is_skipped_and_the_others_imported() {
     let (database, user, syncer, password) = setup().await;
     let since = server_now().await - 1;
-    let client = connect_as(&user, &password, &database).await;
+    let client = support::pg_as(&user, &password, &database).await;
     let before = "SELECT 1 AS before_the_long_one";
     let after = "SELECT 2 AS after_the_long_one";
     client.batch_execute(before).await.expect(before);
@@ -594,7 +578,7 @@ async fn passwords_in_any_quoting_are_redacted_in_imported_statements() {
     let (database, user, syncer, password) = setup().await;
     let target = target(&syncer, &password, &database, "").await;
     let since = server_now().await - 1;
-    let client = connect_as(&user, &password, &database).await;
+    let client = support::pg_as(&user, &password, &database).await;
     // A role may set its own password: set to the same one, so the test can go on connecting.
     let statements = [
         format!("ALTER ROLE {user} PASSWORD $pw${password}$pw$"),

@@ -192,13 +192,16 @@ fn format_strategy() -> impl Strategy<Value = Option<Format>> {
     proptest::sample::select(&[None, Some(Format::Json), Some(Format::Yaml)][..])
 }
 
-/// The default options, or a small cap (the `TooLarge` paths) and read-ahead.
+/// The default options, or a small cap (the `TooLarge` paths), read-ahead and byte budget.
 fn options_strategy() -> impl Strategy<Value = Options> {
     prop_oneof![
         Just(Options::default()),
-        (16u64..2048, 1usize..4).prop_map(|(cap, read_ahead)| Options {
-            max_access_provider_bytes: cap,
-            read_ahead,
+        (16u64..2048, 1usize..4, 1u32..512).prop_map(|(cap, read_ahead, read_ahead_bytes)| {
+            Options {
+                max_access_provider_bytes: cap,
+                read_ahead,
+                read_ahead_bytes,
+            }
         }),
     ]
 }

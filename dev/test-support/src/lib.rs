@@ -60,15 +60,23 @@ pub fn postgres() -> Postgres {
 /// A superuser connection to `database` of the test cluster.
 pub async fn pg_admin(database: &str) -> tokio_postgres::Client {
     let pg = postgres();
+    pg_as(&pg.user, &pg.password, database).await
+}
+
+/// A connection to `database` of the test cluster as `user`.
+pub async fn pg_as(user: &str, password: &str, database: &str) -> tokio_postgres::Client {
+    let pg = postgres();
     let (client, connection) = tokio_postgres::Config::new()
         .host(&pg.host)
         .port(pg.port)
-        .user(&pg.user)
-        .password(&pg.password)
+        .user(user)
+        .password(password)
         .dbname(database)
         .connect(tokio_postgres::NoTls)
         .await
-        .unwrap_or_else(|e| panic!("connect to the test PostgreSQL: {e}; {HOW_TO_START}"));
+        .unwrap_or_else(|e| {
+            panic!("connect to the test PostgreSQL as {user:?}: {e}; {HOW_TO_START}")
+        });
     tokio::spawn(connection);
     client
 }

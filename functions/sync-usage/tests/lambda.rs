@@ -65,21 +65,6 @@ async fn raito_yml(ds: &str, database: &str, syncer: &str, password: &str) -> St
     )
 }
 
-async fn connect_as(user: &str, password: &str, database: &str) -> tokio_postgres::Client {
-    let pg = test_support::postgres();
-    let (client, connection) = tokio_postgres::Config::new()
-        .host(&pg.host)
-        .port(pg.port)
-        .user(user)
-        .password(password)
-        .dbname(database)
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect as the workload role");
-    tokio::spawn(connection);
-    client
-}
-
 /// The server's clock, epoch seconds.
 /// Epoch seconds as RFC 3339 (what Raito answers for `usageLastUsed`).
 async fn rfc3339(epoch_seconds: i64) -> String {
@@ -177,7 +162,7 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
     let yml = raito_yml(&ds, &database, &syncer, &password).await;
     let deployment = Deployment::start(BINARY, &yml, API_SECRET, standin(&ds).await).await;
 
-    let client = connect_as(&worker, &password, &database).await;
+    let client = test_support::pg_as(&worker, &password, &database).await;
     let workload: [(&str, bool, Vec<String>); 4] = [
         (
             "SELECT id FROM sales.orders",
@@ -342,7 +327,7 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
     .await;
 
     // Statements in four different seconds: each batch waits for the server's clock to move on.
-    let client = connect_as(&worker, &password, &database).await;
+    let client = test_support::pg_as(&worker, &password, &database).await;
     let mut queries = Vec::new();
     for second in 0..4 {
         for i in 0..3 {

@@ -24,7 +24,11 @@
 //! access providers (or [`CHUNK_WEIGHT`] who and what entries), so memory stays bounded. For
 //! a chunk the current state is read set-based (the roles by name and by marker, their
 //! memberships and databases in one query each; per database the objects named, the
-//! privileges of the chunk's roles and the managed policies), every access provider is
+//! privileges of the chunk's roles and the managed policies), except what every chunk would
+//! read again: the markers (which roles are managed for which access provider) are read once
+//! per run, and from the second chunk on the privileges of every managed role are read once
+//! per database ([`GrantIndex`]: the database's, a schema's and a table's ACLs hold an entry
+//! per role, so each chunk would expand them whole again), every access provider is
 //! planned in memory, and the statements are sent per database as one
 //! `BEGIN; <first access provider's statements>; <second's>; …; COMMIT;` batch (one round
 //! trip). Each access provider keeps transactional semantics of its own within that batch:
@@ -70,7 +74,7 @@ use super::super::config::Config;
 use super::super::{NAME, client};
 use super::diff::{self, CurrentPolicy, RoleChange, WantedPolicy};
 use super::names::{self, quote_ident};
-use super::state::{self, Found, ManagedPolicy, Role};
+use super::state::{self, Found, GrantIndex, ManagedPolicy, Role};
 use super::what::{self, Catalog, Grant, Grants, Item, Object};
 use super::{filter, managed_comment, managed_for};
 use crate::connector::{AccessOutcome, ApplyMode, Error, Sink, Source};
@@ -337,6 +341,14 @@ struct Engine<'c> {
     role_databases: HashMap<u32, Vec<String>>,
     /// Chunk: how many objects the roles to delete own.
     owned: HashMap<u32, i64>,
+    /// The roles carrying each access provider's marker when the run started (read once: the
+    /// comments have no index), by Raito id. Roles this run creates are in `run_roles`.
+    marked: HashMap<String, Vec<u32>>,
+    /// The chunks started so far.
+    chunks: u64,
+    /// Per database, the privileges of every role marked when the run started, read once
+    /// from the second chunk on (a one-chunk export reads only its own roles').
+    indexes: HashMap<String, GrantIndex>,
     /// Statements sent (reads included).
     statements: u64,
     /// Queries and batches sent.
@@ -358,6 +370,15 @@ impl<'c> Engine<'c> {
                     .to_owned(),
             });
         }
+        let mut marked: HashMap<String, Vec<u32>> = HashMap::new();
+        for (oid, comment) in state::marked_roles(&main)
+            .await
+            .map_err(|e| client::classify(e, &endpoint, "reading the managed roles"))?
+        {
+            if let Some(id) = managed_for(&comment) {
+                marked.entry(id.to_owned()).or_default().push(oid);
+            }
+        }
         Ok(Self {
             config,
             mode,
@@ -373,8 +394,11 @@ impl<'c> Engine<'c> {
             members: HashMap::new(),
             role_databases: HashMap::new(),
             owned: HashMap::new(),
-            statements: settings(mode).split(';').count() as u64 + 1,
-            round_trips: 2,
+            marked,
+            chunks: 0,
+            indexes: HashMap::new(),
+            statements: settings(mode).split(';').count() as u64 + 2,
+            round_trips: 3,
         })
     }
 
@@ -423,6 +447,7 @@ impl<'c> Engine<'c> {
     /// Applies (or plans) one chunk of access providers: set-based reads, planning in memory,
     /// one batch per database and step.
     async fn process_chunk(&mut self, aps: Vec<ExportedAccessProvider>) -> Vec<Work> {
+        self.chunks += 1;
         let mut works: Vec<Work> = aps.into_iter().map(Work::new).collect();
         for work in &mut works {
             if let Err(failure) = validate(&work.ap) {
@@ -516,9 +541,14 @@ impl<'c> Engine<'c> {
 
     /// Reads the roles named `names` or marked for one of `ids` into the chunk's caches.
     async fn fetch_roles(&mut self, names: Vec<String>, ids: Vec<String>) -> Result<(), Failure> {
-        let markers: Vec<String> = ids.iter().map(|id| managed_comment(id)).collect();
+        let oids: Vec<u32> = ids
+            .iter()
+            .filter_map(|id| self.marked.get(id))
+            .flatten()
+            .copied()
+            .collect();
         self.reads(1);
-        let roles = state::roles_named_or_marked(&self.main, &names, &markers)
+        let roles = state::roles_named_or_numbered(&self.main, &names, &oids)
             .await
             .map_err(|e| read_failure(e, "reading roles"))?;
         for name in names {
@@ -958,7 +988,8 @@ impl<'c> Engine<'c> {
             move |e| read_failure(e, &what)
         };
         let roles: Vec<u32> = state.roles.iter().copied().collect();
-        let reads = u64::from(!state.objects.is_empty()) + 2 * u64::from(!roles.is_empty());
+        // The privileges' reads are counted by `grants_of`.
+        let reads = u64::from(!state.objects.is_empty()) + u64::from(!roles.is_empty());
         self.reads(reads);
         let excluded_schemas = self.config.excluded_schemas_in(database);
         let client = self.client(database)?;
@@ -970,14 +1001,61 @@ impl<'c> Engine<'c> {
             state.found = objects.into_iter().cloned().zip(found).collect();
         }
         if !roles.is_empty() {
-            state.grants = state::grants_of(client, &roles, &excluded_schemas)
-                .await
-                .map_err(read("reading the roles' privileges"))?;
+            state.grants = self.grants_of(database, &roles, &excluded_schemas).await?;
+            let client = self.client(database)?;
             state.policies = state::managed_policies(client)
                 .await
                 .map_err(read("reading row-level-security policies"))?;
         }
         Ok(())
+    }
+
+    /// The privileges of `roles` in `database`: from the database's [`GrantIndex`] from the
+    /// second chunk on (read now when it is the first use), else, and for roles it does not
+    /// cover (marked after the run started), by a query of their own.
+    async fn grants_of(
+        &mut self,
+        database: &str,
+        roles: &[u32],
+        excluded_schemas: &[String],
+    ) -> Result<HashMap<u32, BTreeSet<Grant>>, Failure> {
+        let failed = |e| {
+            read_failure(
+                e,
+                &format!("reading the roles' privileges in database {database:?}"),
+            )
+        };
+        if self.chunks > 1 && !self.indexes.contains_key(database) {
+            let marked: Vec<u32> = self.marked.values().flatten().copied().collect();
+            self.reads(1);
+            let index = GrantIndex::read(self.client(database)?, &marked, excluded_schemas)
+                .await
+                .map_err(failed)?;
+            tracing::debug!(
+                database,
+                roles = marked.len(),
+                "privileges of the managed roles read"
+            );
+            self.indexes.insert(database.to_owned(), index);
+        }
+        let (mut grants, uncovered) = match self.indexes.get(database) {
+            Some(index) => {
+                let (covered, uncovered): (Vec<u32>, Vec<u32>) =
+                    roles.iter().partition(|role| index.covers(**role));
+                (index.grants_of(&covered), uncovered)
+            }
+            None => (HashMap::new(), roles.to_vec()),
+        };
+        if !uncovered.is_empty() {
+            self.reads(1);
+            let client = self.client(database)?;
+            grants.extend(
+                state::grants_of(client, &uncovered, excluded_schemas)
+                    .await
+                    .map_err(failed)?,
+            );
+        }
+        Ok(grants)
     }
 
     /// Every statement of the access provider, in its transactions. Problems go to `errors`.

@@ -3,7 +3,9 @@
 //! through `pg_shdepend`, their ACL columns expanded with `aclexplode`), the objects what
 //! items name, and the row-level-security policies this connector manages.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use futures::TryStreamExt as _;
 
 use tokio_postgres::Client;
 
@@ -85,15 +87,18 @@ pub async fn find(client: &Client, objects: &[&Object]) -> PgResult<Vec<Found>> 
     }
     let rows = client
         .query(
-            "SELECT w.s IS NULL
+            // A column is looked up by a correlated subquery: one index probe per column
+            // named, where a join may hash the whole of pg_attribute for every chunk.
+            "SELECT coalesce(w.s IS NULL
                     OR (n.oid IS NOT NULL AND (w.r IS NULL OR c.oid IS NOT NULL)
-                        AND (w.col IS NULL OR at.attnum IS NOT NULL)),
+                        AND (w.col IS NULL
+                             OR (SELECT true FROM pg_attribute at
+                                 WHERE at.attrelid = c.oid AND at.attname = w.col
+                                   AND at.attnum > 0 AND NOT at.attisdropped))), false),
                     c.relkind::text, coalesce(c.relrowsecurity, false)
              FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS w(s, r, col, i)
              LEFT JOIN pg_namespace n ON n.nspname = w.s
              LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.r
-             LEFT JOIN pg_attribute at ON at.attrelid = c.oid AND at.attname = w.col
-                  AND at.attnum > 0 AND NOT at.attisdropped
              ORDER BY w.i",
             &[&schemas, &relations, &columns],
         )
@@ -123,26 +128,50 @@ pub fn policy_fingerprint<'c>(comment: &'c str, id: &str) -> Option<&'c str> {
 }
 
 // Set-based reads for a chunk of access providers: one query each, whatever the chunk size.
+//
+// The shared catalogs (pg_authid, pg_shdescription, pg_shdepend) carry their planner statistics
+// per database: in every database but the one autovacuum last analysed them from, the planner
+// may believe they hold a handful of rows and scan them once per role. So the lookups by role
+// are written as correlated subqueries (one index probe per role, whatever the statistics say),
+// and the marker comments are read once per run ([`marked_roles`]).
 
-/// Every role named in `names`, and every role whose comment is the marker of one of
-/// `markers` (already rendered with [`managed_comment`]), ordered by name.
-pub async fn roles_named_or_marked(
+/// Every role carrying a marker ([`super::MANAGED_PREFIX`]): (oid, comment). Read once per run:
+/// `pg_shdescription` has no index on the comment, so looking markers up per chunk would scan it
+/// every time.
+pub async fn marked_roles(client: &Client) -> PgResult<Vec<(u32, String)>> {
+    let rows = client
+        .query(
+            "SELECT d.objoid, d.description FROM pg_catalog.pg_shdescription d
+             WHERE d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+               AND pg_catalog.starts_with(d.description, $1)",
+            &[&MANAGED_PREFIX],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Every role named in `names` and every role whose oid is in `oids`, ordered by name.
+pub async fn roles_named_or_numbered(
     client: &Client,
     names: &[String],
-    markers: &[String],
+    oids: &[u32],
 ) -> PgResult<Vec<Role>> {
     let rows = client
         .query(
-            "SELECT r.oid, r.rolname::text, r.rolsuper, coalesce(d.description, '')
-             FROM pg_roles r
-             LEFT JOIN pg_shdescription d
-                    ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
-             WHERE r.rolname = ANY($1::text[])
-                OR r.oid IN (SELECT objoid FROM pg_shdescription
-                             WHERE classoid = 'pg_authid'::regclass
-                               AND description = ANY($2::text[]))
+            "SELECT r.oid, r.rolname::text, r.rolsuper,
+                    coalesce((SELECT d.description FROM pg_catalog.pg_shdescription d
+                              WHERE d.objoid = r.oid
+                                AND d.classoid = 'pg_catalog.pg_authid'::pg_catalog.regclass), '')
+             FROM (SELECT (SELECT a.oid FROM pg_catalog.pg_roles a
+                           WHERE a.rolname = n.name::pg_catalog.name)
+                   FROM unnest($1::text[]) AS n(name)
+                   -- A longer name is no role's (and the cast to name would truncate it).
+                   WHERE pg_catalog.octet_length(n.name) < 64
+                   UNION
+                   SELECT o FROM unnest($2::oid[]) AS o) AS w(oid)
+             JOIN pg_catalog.pg_roles r ON r.oid = w.oid
              ORDER BY r.rolname COLLATE \"C\"",
-            &[&names, &markers],
+            &[&names, &oids],
         )
         .await?;
     Ok(rows.iter().map(role).collect())
@@ -155,9 +184,12 @@ pub async fn members_of(
 ) -> PgResult<HashMap<u32, BTreeSet<String>>> {
     let rows = client
         .query(
-            "SELECT DISTINCT m.roleid, r.rolname::text FROM pg_auth_members m \
-             JOIN pg_roles r ON r.oid = m.member \
-             WHERE m.roleid = ANY($1::oid[]) AND NOT r.rolsuper",
+            "SELECT DISTINCT g.oid, r.rolname::text
+             FROM unnest($1::oid[]) AS g(oid),
+                  unnest(ARRAY(SELECT m.member FROM pg_catalog.pg_auth_members m
+                               WHERE m.roleid = g.oid)) AS w(member)
+             JOIN pg_catalog.pg_roles r ON r.oid = w.member
+             WHERE NOT r.rolsuper",
             &[&roles],
         )
         .await?;
@@ -168,21 +200,24 @@ pub async fn members_of(
     Ok(members)
 }
 
-/// The databases each of `roles` holds privileges in or depends on (database-level ACL
-/// entries and shared dependencies), by role oid (databases in name order).
+/// The databases each of `roles` holds privileges in or depends on, by role oid (databases in
+/// name order), from the shared dependencies alone: an ACL entry of a database is recorded
+/// there too (`dbid` 0, the database as the object), so no ACL is expanded. Only the entries of
+/// an object's owner are not recorded, and Raito's roles own nothing it manages.
 pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, Vec<String>>> {
     let rows = client
         .query(
-            "SELECT role, datname FROM (
-               SELECT s.refobjid AS role, d.datname::text AS datname FROM pg_shdepend s
-               JOIN pg_database d ON d.oid = s.dbid
-               WHERE d.datallowconn AND s.refclassid = 'pg_authid'::regclass
-                 AND s.refobjid = ANY($1::oid[]) AND s.deptype IN ('a', 'r')
-               UNION
-               SELECT a.grantee, d.datname::text
-               FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
-               WHERE d.datallowconn AND a.grantee = ANY($1::oid[])) u
-             ORDER BY datname COLLATE \"C\"",
+            "SELECT DISTINCT r.oid, d.datname::text COLLATE \"C\"
+             FROM unnest($1::oid[]) AS r(oid),
+                  unnest(ARRAY(SELECT s FROM pg_catalog.pg_shdepend s
+                               WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                                 AND s.refobjid = r.oid AND s.deptype IN ('a', 'r'))) AS s
+             JOIN pg_catalog.pg_database d
+               ON d.oid = CASE WHEN s.dbid = 0
+                                AND s.classid = 'pg_catalog.pg_database'::pg_catalog.regclass
+                               THEN s.objid ELSE s.dbid END
+             WHERE d.datallowconn
+             ORDER BY 2",
             &[&roles],
         )
         .await?;
@@ -213,10 +248,13 @@ pub async fn owned_by(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, i
 /// the database's and a schema's ACLs reach with thousands of managed roles.
 const GRANTS_OF: &str = concat!(
     "WITH deps AS (
-  SELECT DISTINCT s.classid, s.objid, s.objsubid FROM pg_shdepend s
-  WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND s.refclassid = 'pg_authid'::regclass AND s.refobjid = ANY($1::oid[])
-    AND s.deptype = 'a')
+  SELECT DISTINCT s.classid, s.objid, s.objsubid
+  FROM unnest($1::oid[]) AS r(oid),
+       unnest(ARRAY(SELECT s FROM pg_shdepend s
+                    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+                      AND s.deptype = 'a'
+                      AND s.dbid = (SELECT oid FROM pg_database
+                                    WHERE datname = current_database()))) AS s)
 SELECT a.grantee, 'd', NULL::text, NULL::text, NULL::text, a.privilege_type
 FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE d.datname = current_database() AND a.grantee = ANY($1::oid[])
@@ -248,17 +286,18 @@ WHERE a.grantee = ANY($1::oid[]) AND NOT at.attisdropped
     schema_filter!()
 );
 
-/// The privileges each of `roles` holds in the database `client` is connected to, by oid.
-pub async fn grants_of(
+/// Calls `each(role, object, privilege)` for every privilege each of `roles` holds in the
+/// database `client` is connected to, as the rows arrive.
+async fn for_each_grant(
     client: &Client,
     roles: &[u32],
     excluded_schemas: &[String],
-) -> PgResult<HashMap<u32, BTreeSet<Grant>>> {
-    let rows = client
-        .query(GRANTS_OF, &[&roles, &excluded_schemas])
-        .await?;
-    let mut grants: HashMap<u32, BTreeSet<Grant>> = HashMap::new();
-    for row in &rows {
+    mut each: impl FnMut(u32, Object, String),
+) -> PgResult<()> {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&roles, &excluded_schemas];
+    let rows = client.query_raw(GRANTS_OF, params).await?;
+    futures::pin_mut!(rows);
+    while let Some(row) = rows.try_next().await? {
         let kind: &str = row.get(1);
         let s = || row.get::<_, Option<String>>(2).unwrap_or_default();
         let r = || row.get::<_, Option<String>>(3).unwrap_or_default();
@@ -269,12 +308,112 @@ pub async fn grants_of(
             "r" => Object::Relation(s(), r()),
             _ => Object::Column(s(), r(), c()),
         };
-        grants
-            .entry(row.get(0))
-            .or_default()
-            .insert(Grant::new(object, row.get::<_, String>(5)));
+        each(row.get(0), object, row.get(5));
     }
+    Ok(())
+}
+
+/// The privileges each of `roles` holds in the database `client` is connected to, by oid.
+pub async fn grants_of(
+    client: &Client,
+    roles: &[u32],
+    excluded_schemas: &[String],
+) -> PgResult<HashMap<u32, BTreeSet<Grant>>> {
+    let mut grants: HashMap<u32, BTreeSet<Grant>> = HashMap::new();
+    for_each_grant(
+        client,
+        roles,
+        excluded_schemas,
+        |role, object, privilege| {
+            grants
+                .entry(role)
+                .or_default()
+                .insert(Grant::new(object, privilege));
+        },
+    )
+    .await?;
     Ok(grants)
+}
+
+/// The privileges of many roles in one database, read in one query: an export of several
+/// chunks reads each database's privileges once instead of once per chunk (each chunk would
+/// expand the same database, schema and table ACLs again, which holds an entry per role).
+/// Each object and privilege name is held once; a grant takes 8 bytes.
+#[derive(Debug, Default)]
+pub struct GrantIndex {
+    objects: Vec<Object>,
+    privileges: Vec<String>,
+    /// (object, privilege) indexes, per role.
+    by_role: HashMap<u32, Vec<(u32, u32)>>,
+    /// The roles read (those without privileges included).
+    covered: HashSet<u32>,
+}
+
+impl GrantIndex {
+    /// Reads the privileges of `roles`.
+    pub async fn read(
+        client: &Client,
+        roles: &[u32],
+        excluded_schemas: &[String],
+    ) -> PgResult<Self> {
+        let mut index = Self {
+            covered: roles.iter().copied().collect(),
+            ..Self::default()
+        };
+        let mut objects: HashMap<Object, u32> = HashMap::new();
+        for_each_grant(
+            client,
+            roles,
+            excluded_schemas,
+            |role, object, privilege| {
+                let next = index.objects.len();
+                let object = *objects.entry(object).or_insert_with_key(|object| {
+                    index.objects.push(object.clone());
+                    // At most one object per catalog row: far below 2^32.
+                    next as u32
+                });
+                let privilege = match index.privileges.iter().position(|p| *p == privilege) {
+                    Some(known) => known,
+                    None => {
+                        index.privileges.push(privilege);
+                        index.privileges.len() - 1
+                    }
+                } as u32;
+                index
+                    .by_role
+                    .entry(role)
+                    .or_default()
+                    .push((object, privilege));
+            },
+        )
+        .await?;
+        Ok(index)
+    }
+
+    /// Whether `role` was read.
+    pub fn covers(&self, role: u32) -> bool {
+        self.covered.contains(&role)
+    }
+
+    /// The privileges of each of `roles` (all covered), as [`grants_of`] gives them.
+    pub fn grants_of(&self, roles: &[u32]) -> HashMap<u32, BTreeSet<Grant>> {
+        roles
+            .iter()
+            .filter_map(|role| {
+                let held = self.by_role.get(role)?;
+                let grants = held
+                    .iter()
+                    .map(|&(object, privilege)| {
+                        Grant::new(
+                            self.objects[object as usize].clone(),
+                            self.privileges[privilege as usize].clone(),
+                        )
+                    })
+                    .collect();
+                Some((*role, grants))
+            })
+            .collect()
+    }
 }
 
 /// A managed row-level-security policy of the connected database, not yet tied to a role.
