@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Bench part `metadata`: `raito-sync metadata` to a local file on two generated PostgreSQL
 # catalogs, a large one of SCHEMAS x TABLES x COLUMNS (default 20 x 2,500 x 20: 50,000 tables,
-# 1,000,000 columns, ~1,050,000 data objects) and a small one ten times smaller (TABLES / 10),
-# each in its own database of one ephemeral cluster (the other database excluded). Baseline:
+# 1,000,000 columns, ~1,050,000 data objects) and a small one five times smaller (TABLES / 5:
+# ~210,000 data objects: the targets are set for 200,000 and 1,000,000),
+# each in its own database of one ephemeral cluster (`pg-database`; the other one and `postgres` excluded). Baseline:
 # the floor, dev/bench/metadata-floor.sql (one plain catalog join, no ordering, no per-row
 # function call) streamed by psql as `COPY (...) TO STDOUT` into /dev/null.
 # Figures: wall, ratio to the baseline (target <= 1.5), peak RSS (target <= 64 MiB) and its
@@ -18,7 +19,7 @@ bench_init metadata
 schemas=${BENCH_SCHEMAS:-20}
 tables=$(bench_scale "${BENCH_TABLES:-2500}")
 columns=${BENCH_COLUMNS:-20}
-small_tables=$((tables / 10 > 0 ? tables / 10 : 1))
+small_tables=$((tables / 5 > 0 ? tables / 5 : 1))
 
 bench_build raito-sync
 say "starting an ephemeral PostgreSQL 15 cluster"
@@ -74,9 +75,9 @@ targets:
     pg-port: "{{BENCH_PG_PORT}}"
     pg-user: raito_test
     pg-password: "{{BENCH_PG_PASSWORD}}"
-    pg-database: postgres
+    pg-database: bench_$size
     pg-sslmode: require
-    pg-excluded-databases: bench_$other
+    pg-excluded-databases: bench_$other,postgres
 YAML
 done
 

@@ -4,6 +4,7 @@
 //! as the server writes them (no cursor round trips; the driver reads only as fast as rows are
 //! taken).
 
+use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 use tracing::Instrument;
 
@@ -370,42 +371,57 @@ pub async fn sync(
     scope: &Scope,
     sink: &mut dyn Sink<DataObject>,
 ) -> Result<(), Error> {
-    let databases = list_databases(config, scope.level(0)).await?;
+    let (databases, listing) = list_databases(config, scope.level(0)).await?;
     tracing::info!(databases = databases.len(), "listed databases");
+    // The listing's connection serves `pg-database` too: one connection (and TLS handshake)
+    // less for the usual single database.
+    let mut listing = Some(listing);
     for (database, description) in databases {
         if !scope.reaches(&[&database]) {
             continue;
         }
         let span = tracing::info_span!("database", database = %database);
-        sync_database(config, scope, &database, description, sink)
+        let reuse = if database == config.database {
+            listing.take()
+        } else {
+            None
+        };
+        sync_database(config, scope, &database, description, reuse, sink)
             .instrument(span)
             .await?;
     }
     Ok(())
 }
 
-/// The databases to sync with their descriptions (a short list, read whole).
+/// The databases to sync with their descriptions (a short list, read whole), and the
+/// connection to `pg-database` that listed them.
 async fn list_databases(
     config: &Config,
     only: Option<&str>,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<(Vec<(String, String)>, Client), Error> {
     let client = client::connect(config, &config.database).await?;
     let rows = client
         .query(LIST_DATABASES, &[&config.excluded_databases, &only])
         .await
         .map_err(|e| client::classify(e, &config.endpoint(), "listing databases"))?;
-    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+    let databases = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    Ok((databases, client))
 }
 
+/// Syncs one database, over `connected` when it is a connection to it.
 async fn sync_database(
     config: &Config,
     scope: &Scope,
     database: &str,
     description: String,
+    connected: Option<Client>,
     sink: &mut dyn Sink<DataObject>,
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
-    let mut client = client::connect(config, database).await?;
+    let mut client = match connected {
+        Some(client) => client,
+        None => client::connect(config, database).await?,
+    };
     let endpoint = format!("{} (database {database:?})", config.endpoint());
     let fail = |operation: &str| {
         let operation = operation.to_owned();
