@@ -523,6 +523,7 @@ async fn sync_database(
             count += 1;
         }
     }
+    let (mut last, mut relation_name) = ((String::new(), String::new()), String::new());
     let mut columns = client::RowBatches::query(&transaction, LIST_COLUMNS, &params)
         .await
         .map_err(fail("listing columns"))?;
@@ -532,25 +533,29 @@ async fn sync_database(
         .map_err(fail("listing columns"))?
     {
         for row in &rows {
-            let schema: String = row.get(0);
-            let relation: String = row.get(1);
-            let column: String = row.get(2);
-            if !scope.includes(&[database, &schema, &relation, &column]) {
+            let schema: &str = row.get(0);
+            let relation: &str = row.get(1);
+            let column: &str = row.get(2);
+            if !scope.includes(&[database, schema, relation, column]) {
                 continue;
             }
-            let relation_name = format!(
-                "{database_name}.{}.{}",
-                naming::component(&schema),
-                naming::component(&relation)
-            );
-            let full_name = format!("{relation_name}.{}", naming::component(&column));
+            // A relation's columns mostly come one after another: its name is built once.
+            if (schema, relation) != (last.0.as_str(), last.1.as_str()) {
+                last = (schema.to_owned(), relation.to_owned());
+                relation_name = format!(
+                    "{database_name}.{}.{}",
+                    naming::component(schema),
+                    naming::component(relation)
+                );
+            }
+            let full_name = format!("{relation_name}.{}", naming::component(column));
             sink.push(DataObject {
                 external_id: full_name.clone(),
                 full_name,
-                name: column,
+                name: column.to_owned(),
                 r#type: object_type::COLUMN.to_owned(),
                 description: row.get(4),
-                parent_external_id: relation_name,
+                parent_external_id: relation_name.clone(),
                 data_type: row.get(3),
                 ..Default::default()
             })
