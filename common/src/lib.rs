@@ -17,11 +17,15 @@
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 //! - [`webhook`]: Raito's signed webhooks on a Lambda Function URL: signature, replay guard.
+//! - [`clitrigger`]: Raito's trigger channel, the websocket the Go CLI listens on: the
+//!   session, its heartbeat and its messages (the `listener` feature).
 //! - [`pending`]: triggers waiting per target and step, and the per-target run lease, in S3.
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
 
 pub mod access_file;
 pub mod aws;
+#[cfg(feature = "listener")]
+pub mod clitrigger;
 pub mod config;
 pub mod connector;
 pub mod connectors;
@@ -34,7 +38,7 @@ pub mod output;
 pub mod pending;
 pub mod raito;
 pub mod sync;
-#[cfg(any(feature = "postgresql", feature = "ldap"))]
+#[cfg(any(feature = "postgresql", feature = "ldap", feature = "listener"))]
 pub mod tls;
 pub mod trigger;
 pub mod webhook;

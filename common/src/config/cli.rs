@@ -21,6 +21,7 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
     "debug",
     "only-targets",
     "maximum-file-size",
+    DISABLE_WEBSOCKET,
     DISABLE_LOG_FORWARDING,
     "disable-log-forwarding-data-source-sync",
     "disable-log-forwarding-identity-store-sync",
@@ -31,6 +32,9 @@ pub(super) const GLOBAL_KEYS: &[&str] = &[
 ];
 
 const DISABLE_LOG_FORWARDING: &str = "disable-log-forwarding";
+/// The Go CLI's flag of the same name (raito-io/cli `internal/constants/constants.go`,
+/// `DisableWebsocketFlag`; read in `internal/clitrigger/factory.go`).
+const DISABLE_WEBSOCKET: &str = "disable-websocket";
 
 /// Keys of the Go CLI that mean nothing in AWS Lambda, accepted (at the top level or in a
 /// target) and logged once as not used, with the reason.
@@ -56,10 +60,6 @@ pub const NOT_USED: &[(&str, &str)] = &[
         "runs are scheduled by EventBridge (template.yaml's *Schedule parameters)",
     ),
     ("sync-at-startup", "runs are scheduled by EventBridge"),
-    (
-        "disable-websocket",
-        "Raito's triggers arrive as signed webhooks",
-    ),
     (
         "skip-authentication",
         "every request to Raito Cloud is authenticated",
@@ -139,6 +139,10 @@ pub struct RunSettings {
     pub maximum_file_size: Option<u64>,
     /// `disable-log-forwarding` and its per-step variants.
     pub log_forwarding: LogForwarding,
+    /// `disable-websocket`: the trigger listener does not listen to Raito's trigger channel
+    /// (it ends at once, each time it is started), as the Go CLI then captures no trigger.
+    /// Default `false`.
+    pub disable_websocket: bool,
 }
 
 /// Which steps' logs are sent to Raito (the Go CLI's `logForwardingEnabled`,
@@ -182,6 +186,10 @@ impl RunSettings {
             }
             DISABLE_LOG_FORWARDING => {
                 self.log_forwarding.disabled = flag(value, at)?;
+                return Ok(true);
+            }
+            DISABLE_WEBSOCKET => {
+                self.disable_websocket = flag(value, at)?;
                 return Ok(true);
             }
             "disable-log-forwarding-data-source-sync" => Step::DataSource,

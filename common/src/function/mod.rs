@@ -13,11 +13,15 @@
 //! - sync-access: `RAITO_WEBHOOK_SECRET_NAME`, the Secrets Manager secret with the webhook
 //!   signing secret, a JSON object `{"secret": "...", "previous": "..."}` (`previous` only
 //!   during a rotation); without it the function refuses webhooks (503).
+//! - trigger-listener: only `RAITO_CONFIG_URI`, `RAITO_SECRET_NAME`, `RAITO_BUCKET`, the
+//!   overrides and `RAITO_DEADLINE_MARGIN_MS` (its lease ends that long before its deadline).
 //! - sync-usage: `RAITO_USAGE_PART_BYTES` (default 256 MiB), the size cap of one usage part;
 //!   `RAITO_USAGE_RESERVE_MS`, the time kept for uploading and importing what was read
 //!   (default a quarter of the time left, at most 2 minutes; see `sync::run::usage_reserve`).
 
 mod access_as_code;
+#[cfg(feature = "listener")]
+mod listener;
 mod log_lines;
 mod pending;
 mod webhook;
@@ -84,6 +88,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Raito's trigger channel was refused, or some of its messages could not be queued.
+    #[error("the trigger channel: {0}")]
+    TriggerChannel(String),
     /// Some targets failed; the summary names them.
     #[error("{failed} of {total} targets failed: {summary}")]
     TargetsFailed {
@@ -110,6 +117,7 @@ impl Error {
             Error::Trigger(_) | Error::Unsupported(_) | Error::Selection(_) => "InvalidEvent",
             Error::Pending(_) => "RetryablePending",
             Error::AccessAsCode { .. } => "AccessAsCodeFailed",
+            Error::TriggerChannel(_) => "TriggerChannelFailed",
             Error::TargetsFailed { .. } => "TargetsFailed",
         }
     }
@@ -380,6 +388,31 @@ pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
         handle_webhook(env, event.payload).await
     })
     .await
+}
+
+/// Runs the trigger listener: [`run_function`] with [`handle_listener`] for every invocation.
+/// Its own function (no database, no connector secret: raito.yml, the Raito secret, `locks/`
+/// and `triggers/`), one invocation at a time holding Raito's trigger channel.
+#[cfg(all(feature = "lambda", feature = "listener"))]
+pub async fn serve_listener() -> Result<(), lambda_runtime::Error> {
+    run_function("listener", async |env, event| {
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        handle_listener(env, event.payload, deadline, &event.context.request_id).await
+    })
+    .await
+}
+
+/// The handler of the trigger listener (`functions/trigger-listener`): started by its
+/// schedule, it takes the listener lease and listens on Raito's trigger channel until
+/// `deadline`, queueing every message as a webhook delivery is queued ([`listener`]).
+#[cfg(feature = "listener")]
+pub async fn handle_listener(
+    env: &Environment,
+    event: serde_json::Value,
+    deadline: Instant,
+    holder: &str,
+) -> Result<serde_json::Value, Error> {
+    listener::handle(env, event, deadline, holder).await
 }
 
 /// A function's life: JSON logs, the environment built once, then `handler` for every

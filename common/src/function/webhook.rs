@@ -104,7 +104,7 @@ async fn verifier(env: &Environment) -> Result<Verifier, String> {
 /// The steps and targets a trigger asks for: an `apUpdate` is the access step of the targets
 /// of its data sources; a `syncTrigger` is each step it names, for the targets of its data
 /// source or identity store.
-fn routes(config: &Config, trigger: &Trigger) -> Result<Vec<(Step, String)>, String> {
+pub(super) fn routes(config: &Config, trigger: &Trigger) -> Result<Vec<(Step, String)>, String> {
     let steps: Vec<Step> = match trigger {
         Trigger::ApUpdate(_) => vec![Step::DataAccess],
         Trigger::SyncTrigger(t) => [

@@ -107,6 +107,19 @@ impl Leases {
         now: SystemTime,
     ) -> Result<Acquired, Error> {
         let key = step_target_key(LOCKS_PREFIX, step, target)?;
+        self.acquire_key(&key, holder, ttl, now).await
+    }
+
+    /// [`Leases::acquire`] for a lease that is not a target's: `key` (under [`LOCKS_PREFIX`]),
+    /// e.g. the trigger listener's one lease.
+    pub async fn acquire_key(
+        &self,
+        key: &str,
+        holder: &str,
+        ttl: Duration,
+        now: SystemTime,
+    ) -> Result<Acquired, Error> {
+        let key = key.to_owned();
         let expires_at = now + ttl;
         let body = LeaseBody {
             holder: holder.to_owned(),

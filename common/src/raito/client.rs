@@ -83,6 +83,12 @@ impl Client {
         &self.inner.http
     }
 
+    /// A valid ID token (signing in first if needed), for a request not sent by
+    /// [`Client::send`]: the websocket handshake of the trigger channel.
+    pub(crate) async fn id_token(&self) -> Result<secrecy::SecretString, Error> {
+        self.inner.auth.id_token(&self.inner.http).await
+    }
+
     /// `path` (relative, no leading `/`) after the base URL.
     pub(crate) fn url(&self, path: &str) -> Result<Url, Error> {
         self.inner

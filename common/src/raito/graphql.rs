@@ -121,6 +121,17 @@ pub(crate) mod set_data_source_meta_data {
     }
 }
 
+/// `cliTriggerUrl`: where Raito's trigger channel (a websocket) is; the Go CLI's document
+/// (raito-io/cli `internal/clitrigger/factory.go`) with `__typename` added.
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "src/raito/graphql/schema.graphql",
+    query_path = "src/raito/graphql/cli_trigger_url.graphql",
+    variables_derives = "Debug",
+    response_derives = "Debug"
+)]
+pub(crate) struct CliTriggerWebSocket;
+
 /// `endOfTargetsSync`: sent once at the end of a run, with every job created.
 #[derive(GraphQLQuery)]
 #[graphql(

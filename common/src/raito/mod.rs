@@ -4,11 +4,12 @@
 //!
 //! Map: [`ClientConfig`] (config.rs) → [`Client`] (client.rs: transport, headers, retries via
 //! [`RetryPolicy`] in retry.rs; sign-in in auth.rs) → operations in jobs.rs, metadata.rs and
-//! upload.rs, usage.rs and access.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
+//! upload.rs, usage.rs, access.rs and cli_trigger.rs, whose GraphQL documents all live in graphql.rs and `graphql/*.graphql`.
 //! Every failure is a [`Error`] (error.rs).
 
 mod access;
 mod auth;
+mod cli_trigger;
 mod client;
 mod clients;
 mod config;
@@ -21,6 +22,7 @@ mod upload;
 mod usage;
 
 pub use access::ACCESS_SYNC_SUBTASK;
+pub use cli_trigger::TriggerChannel;
 pub use client::Client;
 pub use clients::Clients;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};

@@ -392,6 +392,7 @@ targets:
     assert_eq!(names, ["a", "b"], "only-targets");
     let settings = &config.settings;
     assert!(settings.debug);
+    assert!(settings.disable_websocket, "read for the trigger listener");
     assert_eq!(settings.maximum_file_size, Some(64 << 20));
     use raito_common::connector::Step;
     assert!(!settings.log_forwarding.enabled(Step::DataSource));

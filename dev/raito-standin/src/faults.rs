@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `{"status":{"target":{"operation":"createJob"},"status":500,"times":2}}`,
 /// `{"tooManyRequests":{"target":{"path":"file/upload/"},"retryAfterSecs":1,"times":1}}`,
 /// `{"stuckSubtasks":{"dataSource":"ds1"}}`, `{"heldSubtasks":{"dataSource":"ds1"}}`,
-/// `"rejectLogins"`.
+/// `"rejectLogins"`, `"refuseTriggerToken"`, `"denyTriggerChannel"`, `"noTriggerChannel"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     rename_all = "camelCase",
@@ -37,6 +37,12 @@ pub enum Fault {
     HeldSubtasks { data_source: String },
     /// Every `InitiateAuth` (password or refresh) fails with NotAuthorizedException.
     RejectLogins,
+    /// The trigger channel's websocket handshake is answered 401, whatever the token.
+    RefuseTriggerToken,
+    /// `cliTriggerUrl` answers `PermissionDeniedError`.
+    DenyTriggerChannel,
+    /// `cliTriggerUrl` answers an empty `url` (no channel).
+    NoTriggerChannel,
 }
 
 impl Fault {
@@ -96,7 +102,12 @@ pub(crate) fn take(faults: &mut Vec<Fault>, operations: &[String], path: &str) -
         Fault::Status { target, times, .. } | Fault::TooManyRequests { target, times, .. } => {
             *times > 0 && target.matches(operations, path)
         }
-        Fault::StuckSubtasks { .. } | Fault::HeldSubtasks { .. } | Fault::RejectLogins => false,
+        Fault::StuckSubtasks { .. }
+        | Fault::HeldSubtasks { .. }
+        | Fault::RejectLogins
+        | Fault::RefuseTriggerToken
+        | Fault::DenyTriggerChannel
+        | Fault::NoTriggerChannel => false,
     })?;
     let (injected, remaining) = match &mut faults[index] {
         Fault::Status { status, times, .. } => {
@@ -116,7 +127,12 @@ pub(crate) fn take(faults: &mut Vec<Fault>, operations: &[String], path: &str) -
                 *times,
             )
         }
-        Fault::StuckSubtasks { .. } | Fault::HeldSubtasks { .. } | Fault::RejectLogins => {
+        Fault::StuckSubtasks { .. }
+        | Fault::HeldSubtasks { .. }
+        | Fault::RejectLogins
+        | Fault::RefuseTriggerToken
+        | Fault::DenyTriggerChannel
+        | Fault::NoTriggerChannel => {
             return None;
         }
     };

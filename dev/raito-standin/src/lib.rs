@@ -10,6 +10,8 @@
 //! - `POST query`: GraphQL, validated against `common/src/raito/graphql/schema.graphql`;
 //! - `GET export/<token>`: an access export file (the `fileLocation` of an export subtask), no
 //!   authentication, like a presigned S3 URL;
+//! - `GET cli-trigger`: the trigger channel, a websocket (the `url` of `cliTriggerUrl`; see
+//!   `trigger`), and `POST _standin/trigger-channel` to push on it;
 //! - `GET _standin/state` (the [`Snapshot`] as JSON) and `POST _standin/faults` (a [`Fault`]
 //!   as JSON), for the demo; no authentication.
 //!
@@ -42,6 +44,7 @@ mod secret;
 mod server;
 mod state;
 mod subtask;
+mod trigger;
 mod upload;
 mod usage;
 
@@ -64,7 +67,7 @@ pub use faults::{Fault, Target};
 pub use state::{
     AccessedDataObject, DataObject, DataObjectReference, GlobalPermission, Group,
     IdentityImportResult, ImportResult, Job, JobUpdate, Snapshot, Statement, Subtask, SubtaskEvent,
-    SubtaskResult, Tag, TaskEvent, TaskResult, Upload, UsageImportResult, User,
+    SubtaskResult, Tag, TaskEvent, TaskResult, TriggerConnection, Upload, UsageImportResult, User,
 };
 
 use server::Shared;
@@ -315,6 +318,35 @@ impl StandIn {
             data_source,
             id,
         )
+    }
+
+    /// Pushes `event` (a trigger event, e.g. `{"apUpdate": {...}}`) on every open trigger
+    /// channel connection, as Raito does; returns how many connections it went to (none is
+    /// queued for later: a message sent while nobody listens is lost, as on Raito).
+    pub fn push_trigger(&self, event: serde_json::Value) -> usize {
+        trigger::broadcast(&self.shared, &trigger::Command::Push(event.to_string()))
+    }
+
+    /// Drops every open trigger channel connection without a closing handshake; returns how
+    /// many there were.
+    pub fn drop_trigger_connections(&self) -> usize {
+        trigger::broadcast(&self.shared, &trigger::Command::Drop)
+    }
+
+    /// Sends the first half of `event` as a text message on every open trigger channel
+    /// connection, then drops them; returns how many there were.
+    pub fn cut_trigger_message(&self, event: serde_json::Value) -> usize {
+        trigger::broadcast(&self.shared, &trigger::Command::Cut(event.to_string()))
+    }
+
+    /// Every id token issued so far: secrets a test checks the logs for.
+    pub fn id_tokens(&self) -> Vec<String> {
+        self.shared.lock().id_tokens.keys().cloned().collect()
+    }
+
+    /// How many trigger channel connections are open.
+    pub fn open_trigger_connections(&self) -> usize {
+        self.shared.lock().trigger_sessions.len()
     }
 
     /// The format of the access exports made from now on (files already made keep theirs).

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::faults::{self, Fault, Injected};
 use crate::secret::Secret;
 use crate::state::State;
-use crate::{auth, export, graphql, upload};
+use crate::{auth, export, graphql, trigger, upload};
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -228,6 +228,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/export/{token}", get(export::download))
         .route("/_standin/state", get(state_json))
         .route("/_standin/faults", post(inject_fault))
+        .route(&format!("/{}", trigger::PATH), get(trigger::websocket))
+        .route("/_standin/trigger-channel", post(trigger::control))
         .fallback(not_found)
         .with_state(shared)
 }

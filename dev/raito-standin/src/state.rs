@@ -65,6 +65,29 @@ pub struct Snapshot {
     /// `InitiateAuth`, `signedUrl`, `upload`, `exportDownload`. Counted before faults and
     /// authentication.
     pub request_counts: BTreeMap<String, u64>,
+    /// Every connection to the trigger channel (the websocket of `cliTriggerUrl`), in the
+    /// order opened.
+    pub trigger_connections: Vec<TriggerConnection>,
+    /// The most trigger channel connections open at the same time.
+    pub trigger_peak_connections: usize,
+}
+
+/// One connection to the trigger channel.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TriggerConnection {
+    /// Its number, from 1.
+    pub id: u64,
+    /// The `datasources` of each heartbeat received, in order.
+    pub heartbeats: Vec<Vec<String>>,
+    /// The messages pushed to it, in order (a cut message as it was sent, cut).
+    pub pushed: Vec<String>,
+    /// What the client sent that the Go CLI never sends (the connection was then closed with
+    /// 1008, policy violation).
+    pub violations: Vec<String>,
+    /// How it ended; `None` while open: `closed by the client (<code>)`, `dropped` (a fault),
+    /// `lost` (no closing handshake), `refused` (a violation).
+    pub ended: Option<String>,
 }
 
 /// A log attached to a task (`addLogFileToTask`).
@@ -504,6 +527,9 @@ pub(crate) struct State {
     pub(crate) export_files: HashMap<String, ExportFile>,
     /// The format new exports are written in.
     pub(crate) export_format: ExportFormat,
+    /// The open trigger channel connections, by id: where to send commands.
+    pub(crate) trigger_sessions:
+        HashMap<u64, tokio::sync::mpsc::UnboundedSender<crate::trigger::Command>>,
 }
 
 impl State {

@@ -62,6 +62,7 @@ impl ObjectValue for Root<'_> {
             "jobSubtask" => subtask::poll(shared, arguments(info)?),
             "endOfTargetsSync" => end_of_targets_sync(shared, &self.organization, arguments(info)?),
             "dataSource" => Ok(data_source(shared, arguments::<IdArgs>(info)?.id)),
+            "cliTriggerUrl" => Ok(crate::trigger::url(shared)),
             other => Err(format!("the Raito stand-in does not serve `{other}`")),
         };
         let value = answer.map_err(|message| FieldError { message })?;

@@ -1,0 +1,286 @@
+//! The trigger listener end to end: the real function binary driven through the Lambda Runtime
+//! API, raito.yml and the credentials in moto, the Raito stand-in as Raito Cloud with its
+//! trigger channel (a websocket the tests push messages on, drop and cut). Every message must
+//! become what a webhook delivery becomes: a trigger queued under `triggers/<step>/<target>/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use lambda_harness::Outcome;
+use lambda_harness::deployment::{API_SECRET, Deployment};
+use raito_standin::{Config as StandInConfig, Fault, StandIn};
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_trigger-listener");
+/// A listener's invocation: it listens until its deadline (less the harness's 2 s margin and
+/// the 3 s it keeps to close and hand over).
+const LISTEN: Duration = Duration::from_secs(20);
+
+/// raito.yml with one PostgreSQL target of data source `ds` (the listener never connects to
+/// it), plus `extra` top-level lines.
+fn raito_yml(ds: &str, extra: &str) -> String {
+    format!(
+        "{extra}targets:\n  - name: warehouse\n    connector-name: postgresql\n    \
+         data-source-id: {ds}\n    pg-host: localhost\n    pg-user: raito\n"
+    )
+}
+
+async fn deploy(ds: &str, extra: &str) -> Deployment {
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        StandInConfig {
+            data_sources: vec![ds.to_owned()],
+            ..Default::default()
+        },
+    )
+    .await;
+    Deployment::start(BINARY, &raito_yml(ds, extra), API_SECRET, standin).await
+}
+
+fn response(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Response(value) => value,
+        other => panic!("the function answers: {other:?}"),
+    }
+}
+
+/// Waits (at most 15 s, polling) until `check` holds; panics naming `what` otherwise.
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// Waits until the trigger channel's connection number `n` (from 1) has sent a heartbeat.
+async fn connected(standin: &StandIn, n: usize) {
+    until(&format!("connection {n} heartbeats"), async || {
+        standin
+            .state()
+            .trigger_connections
+            .get(n - 1)
+            .is_some_and(|c| !c.heartbeats.is_empty())
+    })
+    .await;
+}
+
+/// The bodies queued under `prefix`, in key order.
+async fn queued(deployment: &Deployment, prefix: &str) -> Vec<Value> {
+    let mut keys = deployment.keys(prefix).await;
+    keys.sort();
+    let mut bodies = Vec::new();
+    for key in keys {
+        bodies.push(serde_json::from_slice(&deployment.object(&key).await).unwrap());
+    }
+    bodies
+}
+
+/// The secrets the listener's log must never show: the API secret and every id token.
+fn secrets(standin: &StandIn) -> Vec<String> {
+    let mut secrets = standin.id_tokens();
+    secrets.push(API_SECRET.to_owned());
+    secrets
+}
+
+#[tokio::test]
+async fn an_ap_update_pushed_on_the_channel_is_queued_as_the_access_trigger_of_its_target() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    let update = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}});
+    let (outcome, ()) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
+        connected(&deployment.standin, 1).await;
+        assert_eq!(deployment.standin.push_trigger(update.clone()), 1);
+        until("the trigger is queued", async || {
+            !deployment
+                .keys("triggers/access/warehouse/")
+                .await
+                .is_empty()
+        })
+        .await;
+    });
+    let summary = response(outcome);
+    assert_eq!(summary["status"], "stopped", "{summary}");
+    assert_eq!(summary["sessions"], 1, "{summary}");
+    assert_eq!(summary["queued"], 1, "{summary}");
+    // Exactly the body a webhook would have queued, for the access step only.
+    assert_eq!(
+        queued(&deployment, "triggers/access/warehouse/").await,
+        [update]
+    );
+    assert_eq!(deployment.keys("triggers/").await.len(), 1);
+    // The heartbeat named the target's data source, as the Go CLI's does; the connection was
+    // closed with a normal closure before the deadline.
+    let snapshot = deployment.standin.state();
+    let connection = &snapshot.trigger_connections[0];
+    assert_eq!(connection.heartbeats[0], vec![ds.clone()]);
+    assert!(connection.violations.is_empty(), "{connection:?}");
+    assert_eq!(
+        connection.ended.as_deref(),
+        Some("closed by the client (1000)")
+    );
+    let secrets = secrets(&deployment.standin);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    deployment.assert_log_is_clean(&secrets);
+}
+
+#[tokio::test]
+async fn a_sync_trigger_with_a_parent_is_queued_for_sync_metadata_as_a_partial_sync() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    let trigger = json!({"syncTrigger": {
+        "domain": "demo", "dataSource": ds, "dataSourceSync": true, "identityStoreSync": false,
+        "accessSync": false, "usageSync": false, "resourceProviderSync": false,
+        "dataObjectParent": "sales.public", "dataObjectExcludes": ["tmp"]}});
+    let (outcome, ()) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
+        connected(&deployment.standin, 1).await;
+        deployment.standin.push_trigger(trigger.clone());
+        until("the trigger is queued", async || {
+            !deployment.keys("triggers/metadata/").await.is_empty()
+        })
+        .await;
+    });
+    assert_eq!(response(outcome)["queued"], 1);
+    let bodies = queued(&deployment, "triggers/metadata/warehouse/").await;
+    assert_eq!(bodies, [trigger]);
+    // What sync-metadata reads from it: a data source sync of the subtree only.
+    let raito_common::trigger::Trigger::SyncTrigger(sync) =
+        raito_common::trigger::Trigger::from_event(bodies[0].clone()).unwrap()
+    else {
+        panic!("a syncTrigger");
+    };
+    assert!(sync.data_source_sync);
+    assert_eq!(sync.data_object_parent.as_deref(), Some("sales.public"));
+    assert_eq!(deployment.keys("triggers/").await.len(), 1, "no other step");
+}
+
+#[tokio::test]
+async fn a_dropped_or_cut_connection_is_dialled_again_and_no_message_after_it_is_lost() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    let update = |n: u32| json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds], "n": n}});
+    let (outcome, ()) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
+        let standin = &deployment.standin;
+        connected(standin, 1).await;
+        assert_eq!(standin.drop_trigger_connections(), 1);
+        connected(standin, 2).await;
+        assert_eq!(standin.push_trigger(update(1)), 1);
+        // Half a message, then the connection drops: nothing of it is queued.
+        assert_eq!(standin.cut_trigger_message(update(2)), 1);
+        connected(standin, 3).await;
+        assert_eq!(standin.push_trigger(update(3)), 1);
+        until("both whole messages are queued", async || {
+            deployment.keys("triggers/access/warehouse/").await.len() == 2
+        })
+        .await;
+    });
+    let summary = response(outcome);
+    assert_eq!(summary["sessions"], 3, "{summary}");
+    assert_eq!(summary["queued"], 2, "{summary}");
+    let bodies = queued(&deployment, "triggers/access/warehouse/").await;
+    assert_eq!(bodies, [update(1), update(3)], "in arrival order");
+    let snapshot = deployment.standin.state();
+    assert_eq!(snapshot.trigger_peak_connections, 1);
+    let ended: Vec<Option<&str>> = snapshot
+        .trigger_connections
+        .iter()
+        .map(|c| c.ended.as_deref())
+        .collect();
+    assert_eq!(
+        ended,
+        [
+            Some("dropped"),
+            Some("dropped"),
+            Some("closed by the client (1000)")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_listeners_started_together_never_both_hold_the_channel() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    let second = deployment.companion(BINARY, &[]).await;
+    let (first, other) = tokio::join!(
+        deployment.invoke(json!({}), LISTEN),
+        second.invoke(json!({}), LISTEN)
+    );
+    let mut statuses = [
+        response(first)["status"].clone(),
+        response(other)["status"].clone(),
+    ];
+    statuses.sort_by_key(|s| s.to_string());
+    assert_eq!(statuses, [json!("standby"), json!("stopped")]);
+    let snapshot = deployment.standin.state();
+    assert_eq!(snapshot.trigger_connections.len(), 1);
+    assert_eq!(snapshot.trigger_peak_connections, 1);
+    assert!(deployment.keys("locks/").await.is_empty(), "released");
+}
+
+#[tokio::test]
+async fn the_next_listener_waits_for_the_holder_and_takes_over_when_it_hands_over() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    let next = deployment.companion(BINARY, &[]).await;
+    let (first, later) = tokio::join!(
+        deployment.invoke(json!({}), Duration::from_secs(16)),
+        async {
+            connected(&deployment.standin, 1).await;
+            next.invoke(json!({}), Duration::from_secs(30)).await
+        }
+    );
+    assert_eq!(response(first)["status"], "stopped");
+    let later = response(later);
+    assert_eq!(later["status"], "stopped", "{later}");
+    assert_eq!(later["sessions"], 1, "{later}");
+    let snapshot = deployment.standin.state();
+    assert_eq!(snapshot.trigger_connections.len(), 2);
+    assert_eq!(snapshot.trigger_peak_connections, 1, "one at a time");
+}
+
+#[tokio::test]
+async fn a_denied_channel_or_a_refused_token_fails_the_invocation_once() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "").await;
+    deployment.standin.inject(Fault::DenyTriggerChannel);
+    let Outcome::Error(error) = deployment.invoke(json!({}), LISTEN).await else {
+        panic!("a denied channel is an error");
+    };
+    assert_eq!(error["errorType"], "TriggerChannelFailed", "{error}");
+    assert!(
+        error["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("PermissionDeniedError"),
+        "{error}"
+    );
+    deployment.standin.clear_faults();
+    deployment.standin.inject(Fault::RefuseTriggerToken);
+    let Outcome::Error(error) = deployment.invoke(json!({}), LISTEN).await else {
+        panic!("a refused handshake is an error");
+    };
+    assert!(
+        error["errorMessage"].as_str().unwrap().contains("HTTP 401"),
+        "{error}"
+    );
+    let snapshot = deployment.standin.state();
+    assert_eq!(snapshot.request_counts.get("cliTriggerWebsocket"), Some(&1));
+    assert!(snapshot.trigger_connections.is_empty());
+    deployment.standin.clear_faults();
+    deployment.standin.inject(Fault::NoTriggerChannel);
+    let answer = response(deployment.invoke(json!({}), LISTEN).await);
+    assert_eq!(answer["status"], "unavailable");
+}
+
+#[tokio::test]
+async fn disable_websocket_in_raito_yml_turns_the_listener_off() {
+    let ds = test_support::unique_name("ds");
+    let deployment = deploy(&ds, "disable-websocket: true\n").await;
+    let answer = response(deployment.invoke(json!({}), LISTEN).await);
+    assert_eq!(answer["status"], "disabled");
+    let snapshot = deployment.standin.state();
+    assert_eq!(snapshot.request_counts.get("cliTriggerUrl"), None);
+    assert!(deployment.keys("locks/").await.is_empty());
+}
