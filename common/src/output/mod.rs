@@ -6,9 +6,12 @@
 //!   number of elements.
 //! - [`JsonArrayReader`] parses a file element by element on a blocking thread and hands the
 //!   elements over a bounded channel.
+//! - [`json_text`] writes JSON strings and numbers by hand, exactly as `serde_json` does, for
+//!   elements written once per record (usage statements).
 
 mod destination;
 mod json_array;
+pub mod json_text;
 
 pub use destination::{Destination, FileDestination, S3Destination, Written};
 pub use json_array::{JsonArrayReader, JsonArrayWriter};

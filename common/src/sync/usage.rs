@@ -202,13 +202,7 @@ impl Sink<Statement> for PartSink<'_> {
     async fn push(&mut self, statement: Statement) -> Result<(), output::Error> {
         // The element's size as the writer will write it (plus `,\n`), to split before the cap.
         self.scratch.clear();
-        serde_json::to_writer(&mut self.scratch, &statement).map_err(|source| {
-            output::Error::Encode {
-                location: format!("usage part {}", self.number),
-                index: self.counts.get(count::STATEMENTS).copied().unwrap_or(0),
-                source,
-            }
-        })?;
+        statement.write_json(&mut self.scratch);
         let size = self.scratch.len() as u64 + 2;
         let full = self.current.as_ref().is_some_and(|(writer, bytes)| {
             writer.count() > 0 && bytes + size + 2 > self.part_bytes

@@ -14,7 +14,8 @@
 //! statement. An ERROR logged more than that after its statement started becomes a failed
 //! statement of its own (keyed by its own log line).
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
 
 use foldhash::HashMap;
 
@@ -29,8 +30,9 @@ pub const HOLD_MS: i64 = 60_000;
 pub struct Draft {
     /// The anchor record's key: the statement's external id.
     pub key: String,
-    /// The session, to find it again.
-    pub session: String,
+    /// The session, to find it again (shared with the assembler's map of open statements: one
+    /// copy per statement).
+    pub session: Arc<str>,
     /// Start, epoch milliseconds.
     pub start_ms: i64,
     /// End, epoch milliseconds, when the log said how long it ran.
@@ -52,10 +54,15 @@ pub struct Draft {
 /// Turns records (roughly in time order) into drafts in start-time order.
 #[derive(Default)]
 pub struct Assembler {
-    /// Boxed: the map moves its values around as it rebalances.
-    buffer: BTreeMap<(i64, u64), Box<Draft>>,
-    /// The open statement of each session, by buffer key.
-    open: HashMap<String, (i64, u64)>,
+    /// The positions (start, then arrival) of the statements waiting, ascending. Records come
+    /// in log order, so a new statement almost always goes at the back, and the oldest leaves
+    /// from the front: a queue, without a map's node allocations and rebalancing (thousands of
+    /// statements wait here during the hold time).
+    positions: VecDeque<(i64, u64)>,
+    /// The statement at each position (apart: searching reads only the positions).
+    drafts: VecDeque<Draft>,
+    /// The open statement of each session, by buffer position.
+    open: HashMap<Arc<str>, (i64, u64)>,
     sequence: u64,
     watermark: i64,
 }
@@ -153,28 +160,59 @@ impl Assembler {
     fn anchor(&mut self, record: LogRecord<'_>, query: String, audit_id: Option<u64>) {
         self.sequence += 1;
         let position = (record.time_ms, self.sequence);
-        let session = record.session.into_owned();
+        let session: Arc<str> = Arc::from(record.session.as_ref());
         self.open.insert(session.clone(), position);
-        self.buffer.insert(
-            position,
-            Box::new(Draft {
-                key: record.key.to_text(),
-                session,
-                start_ms: record.time_ms,
-                end_ms: None,
-                user: record.user.into_owned(),
-                database: record.database.into_owned(),
-                query,
-                error: String::new(),
-                rows: None,
-                audit_id,
-            }),
-        );
+        let draft = Draft {
+            key: record.key.to_text(),
+            session,
+            start_ms: record.time_ms,
+            end_ms: None,
+            user: record.user.into_owned(),
+            database: record.database.into_owned(),
+            query,
+            error: String::new(),
+            rows: None,
+            audit_id,
+        };
+        // The sequence makes every position new: it goes after those before it.
+        if self.positions.back().is_none_or(|last| *last < position) {
+            self.positions.push_back(position);
+            self.drafts.push_back(draft);
+        } else {
+            let at = self.positions.partition_point(|other| *other < position);
+            self.positions.insert(at, position);
+            self.drafts.insert(at, draft);
+        }
     }
 
     fn open_draft(&mut self, session: &str) -> Option<&mut Draft> {
-        let position = self.open.get(session)?;
-        self.buffer.get_mut(position).map(|draft| &mut **draft)
+        let position = *self.open.get(session)?;
+        let at = self.find(position)?;
+        self.drafts.get_mut(at)
+    }
+
+    /// The index of `position`, searched from the back: the records that complete a statement
+    /// mostly follow it closely, so it is among the last few (a galloping search: a window
+    /// doubled until it reaches back far enough, then halved).
+    fn find(&self, position: (i64, u64)) -> Option<usize> {
+        let positions = &self.positions;
+        let n = positions.len();
+        let mut width = 1;
+        while width < n && positions[n - width] > position {
+            width *= 2;
+        }
+        // Here `positions[n - width] <= position` (or the window is everything), and
+        // `positions[n - width / 2..]` are all after it.
+        let (mut low, mut high) = (n.saturating_sub(width), n - width / 2);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match positions[middle].cmp(&position) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Equal => return Some(middle),
+                std::cmp::Ordering::Greater => high = middle,
+            }
+        }
+        None
     }
 
     /// The statement of `session` takes no more records.
@@ -192,23 +230,26 @@ impl Assembler {
 
     /// Whether [`Self::pop_ready`] has a statement.
     pub fn has_ready(&self) -> bool {
-        self.buffer
-            .first_key_value()
-            .is_some_and(|(&(start, _), _)| start + HOLD_MS <= self.watermark)
+        self.positions
+            .front()
+            .is_some_and(|&(start, _)| start + HOLD_MS <= self.watermark)
     }
 
     /// The next statement, ready or not (at the end of the log).
     pub fn pop(&mut self) -> Option<Draft> {
-        let (position, draft) = self.buffer.pop_first()?;
-        if self.open.get(&draft.session) == Some(&position) {
-            self.open.remove(&draft.session);
+        let (Some(position), Some(draft)) = (self.positions.pop_front(), self.drafts.pop_front())
+        else {
+            return None;
+        };
+        if self.open.get(&*draft.session) == Some(&position) {
+            self.open.remove(&*draft.session);
         }
-        Some(*draft)
+        Some(draft)
     }
 
     /// Statements waiting.
     pub fn pending(&self) -> usize {
-        self.buffer.len()
+        self.drafts.len()
     }
 }
 
@@ -336,5 +377,91 @@ mod tests {
         assert_eq!(a.pop_ready().unwrap().query, "SELECT 1");
         assert_eq!(a.pop_ready().unwrap().query, "SELECT 2");
         assert!(a.pop_ready().is_none());
+    }
+
+    #[test]
+    fn statements_logged_out_of_order_leave_in_order_and_still_take_their_records() {
+        let mut a = Assembler::default();
+        // Start times 5, 1, 3, 3, 2, 4 (records of six sessions written out of order).
+        for (session, time) in [
+            ("s5", 5),
+            ("s1", 1),
+            ("s3", 3),
+            ("t3", 3),
+            ("s2", 2),
+            ("s4", 4),
+        ] {
+            a.push(record(
+                time,
+                session,
+                1,
+                "LOG",
+                &format!("statement: SELECT {time}"),
+            ));
+        }
+        // Each completed by its own session, whatever its place in the buffer.
+        for (session, time) in [
+            ("s1", 1),
+            ("s2", 2),
+            ("s3", 3),
+            ("t3", 3),
+            ("s4", 4),
+            ("s5", 5),
+        ] {
+            a.push(record(time + 10, session, 2, "LOG", "duration: 10 ms"));
+        }
+        let drafts = drain(&mut a);
+        let order: Vec<_> = drafts.iter().map(|d| (d.start_ms, &*d.session)).collect();
+        assert_eq!(
+            order,
+            [
+                (1, "s1"),
+                (2, "s2"),
+                (3, "s3"),
+                (3, "t3"),
+                (4, "s4"),
+                (5, "s5")
+            ]
+        );
+        assert!(drafts.iter().all(|d| d.end_ms == Some(d.start_ms + 10)));
+        assert_eq!(a.pending(), 0);
+        // Many sessions, started in a scrambled order, completed in another: every statement
+        // is found wherever it waits, and they leave in start order.
+        let mut a = Assembler::default();
+        let sessions: Vec<String> = (0..300).map(|n| format!("s{n}")).collect();
+        for n in 0..300i64 {
+            let time = (n * 7919) % 300;
+            a.push(record(
+                time,
+                &sessions[n as usize],
+                1,
+                "LOG",
+                "statement: SELECT 1",
+            ));
+        }
+        for n in 0..300i64 {
+            let session = (n * 104_729) % 300;
+            let time = (session * 7919) % 300;
+            let duration = format!("duration: {} ms", session + 1);
+            a.push(record(
+                time + 500,
+                &sessions[session as usize],
+                2,
+                "LOG",
+                &duration,
+            ));
+        }
+        let drafts = drain(&mut a);
+        assert_eq!(drafts.len(), 300);
+        assert!(drafts.windows(2).all(|w| w[0].start_ms <= w[1].start_ms));
+        for draft in &drafts {
+            let session: i64 = draft.session[1..].parse().unwrap();
+            assert_eq!(
+                draft.end_ms,
+                Some(draft.start_ms + session + 1),
+                "{}",
+                draft.session
+            );
+        }
     }
 }

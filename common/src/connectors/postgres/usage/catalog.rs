@@ -8,7 +8,7 @@
 //!
 //! Not tracked: `SET search_path` inside a session, and temporary tables.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use super::sql::{NameKind, Touched};
 use crate::connector::Error;
@@ -47,8 +47,8 @@ FROM pg_settings WHERE name = 'search_path'";
 #[derive(Debug, Default)]
 pub struct Catalog {
     database: String,
-    /// schema → relation → data object type (nested, so lookups need no owned key).
-    relations: HashMap<String, HashMap<String, &'static str>>,
+    /// schema → its relations (nested, so lookups need no owned key).
+    relations: HashMap<String, Schema>,
     schemas: HashSet<String>,
     /// Schemas the metadata sync does not report.
     excluded: HashSet<String>,
@@ -56,6 +56,25 @@ pub struct Catalog {
     database_path: Option<Vec<String>>,
     role_paths: HashMap<String, Vec<String>>,
     role_database_paths: HashMap<String, Vec<String>>,
+}
+
+/// The relations of one schema, and the start of their full names: a statement's objects are
+/// named once per statement, so the parts of a name are quoted once, when the catalog is read.
+#[derive(Debug)]
+struct Schema {
+    /// `database.schema` as a full name ([`naming::full_name`]).
+    prefix: String,
+    /// relation → its type and full-name component.
+    relations: HashMap<String, Relation>,
+}
+
+#[derive(Debug)]
+struct Relation {
+    /// The data object type.
+    kind: &'static str,
+    /// The name as a full-name component ([`naming::component`]) when that is not the name
+    /// itself (quoted: upper case, dots, spaces…).
+    quoted: Option<Box<str>>,
 }
 
 impl Catalog {
@@ -88,11 +107,7 @@ impl Catalog {
         {
             for row in rows {
                 let kind: String = row.get(2);
-                catalog
-                    .relations
-                    .entry(row.get(0))
-                    .or_default()
-                    .insert(row.get(1), relation_type(&kind));
+                catalog.add_relation(row.get(0), row.get(1), relation_type(&kind));
             }
         }
         drop(relations);
@@ -134,7 +149,11 @@ impl Catalog {
             .map_err(fail("ending the read-only transaction"))?;
         tracing::debug!(
             database,
-            relations = catalog.relations.values().map(HashMap::len).sum::<usize>(),
+            relations = catalog
+                .relations
+                .values()
+                .map(|schema| schema.relations.len())
+                .sum::<usize>(),
             schemas = catalog.schemas.len(),
             "read the catalog for the usage sync"
         );
@@ -147,18 +166,30 @@ impl Catalog {
         relations: &[(&str, &str, &'static str)],
         default_path: &str,
     ) -> Self {
-        Catalog {
+        let mut catalog = Catalog {
             database: database.to_owned(),
-            relations: relations.iter().fold(HashMap::new(), |mut map, (s, r, t)| {
-                map.entry(s.to_string())
-                    .or_insert_with(HashMap::new)
-                    .insert(r.to_string(), *t);
-                map
-            }),
             schemas: relations.iter().map(|(s, _, _)| s.to_string()).collect(),
             default_path: parse_search_path(default_path),
             ..Default::default()
+        };
+        for (schema, relation, kind) in relations {
+            catalog.add_relation(schema.to_string(), relation.to_string(), kind);
         }
+        catalog
+    }
+
+    fn add_relation(&mut self, schema: String, relation: String, kind: &'static str) {
+        let database = self.database.as_str();
+        let entry = self
+            .relations
+            .entry(schema)
+            .or_insert_with_key(|schema| Schema {
+                prefix: naming::full_name([database, schema.as_str()]),
+                relations: HashMap::default(),
+            });
+        let component = naming::component(&relation);
+        let quoted = (component != relation).then(|| component.into_boxed_str());
+        entry.relations.insert(relation, Relation { kind, quoted });
     }
 
     /// The search path in effect for `user` in this database (PostgreSQL's precedence: role in
@@ -201,12 +232,18 @@ impl Catalog {
                     }
                     _ => return None,
                 };
-                let kind = self.relations.get(schema)?.get(relation)?;
+                let entry = self.relations.get(schema)?;
+                let found = entry.relations.get(relation)?;
                 if !self.synced_schema(schema) {
                     return None;
                 }
-                let full_name = naming::full_name([self.database.as_str(), schema, relation]);
-                return Some(reference(full_name, kind));
+                // `naming::full_name([database, schema, relation])`, from its quoted parts.
+                let component = found.quoted.as_deref().unwrap_or(relation);
+                let mut full_name = String::with_capacity(entry.prefix.len() + 1 + component.len());
+                full_name.push_str(&entry.prefix);
+                full_name.push('.');
+                full_name.push_str(component);
+                return Some(reference(full_name, found.kind));
             }
         };
         if !self.synced_schema(&schema) {
@@ -229,7 +266,7 @@ impl Catalog {
         schemas.into_iter().find(|schema| {
             self.relations
                 .get(*schema)
-                .is_some_and(|relations| relations.contains_key(relation))
+                .is_some_and(|entry| entry.relations.contains_key(relation))
         })
     }
 }
@@ -337,5 +374,25 @@ mod tests {
                 .is_none()
         );
         assert!(catalog.resolve("bob", &relation(&["missing"])).is_none());
+    }
+
+    #[test]
+    fn full_names_are_the_metadata_syncs_for_any_identifiers() {
+        let names = [
+            ("public", "orders"),
+            ("Sales.EU", "Orders 1"),
+            ("s", "My \"best\" table"),
+            ("caf\u{e9}", "t$1"),
+            ("_x", "Upper"),
+            ("a b", "\u{1f600}"),
+        ];
+        let relations: Vec<_> = names.iter().map(|&(s, r)| (s, r, "table")).collect();
+        for database in ["app", "Warehouse", "da\"ta"] {
+            let catalog = Catalog::from_parts(database, &relations, "public");
+            for (schema, name) in names {
+                let found = catalog.resolve("u", &relation(&[schema, name])).unwrap();
+                assert_eq!(found.full_name, naming::full_name([database, schema, name]));
+            }
+        }
     }
 }

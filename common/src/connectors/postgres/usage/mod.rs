@@ -62,8 +62,7 @@ pub mod parse;
 mod redact;
 pub mod sql;
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use tracing::Instrument;
 
 use super::config::{Config, UsageSource};
@@ -95,7 +94,7 @@ pub async fn sync(
         since,
         deadline: request.deadline,
         sink,
-        catalogs: HashMap::new(),
+        catalogs: HashMap::default(),
         assembler: Assembler::default(),
         analyses: sql::AnalysisCache::default(),
         last_pushed: None,

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::output::json_text::find_escape;
+
 /// One log record, whatever the format. Borrowed from the bytes it was read from where it
 /// can be (most records only complete a statement and are dropped right away).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -91,7 +93,7 @@ impl Key<'_> {
 }
 
 /// The fields of a jsonlog line this connector uses; absent keys are empty.
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, PartialEq)]
 struct JsonLine<'a> {
     #[serde(default, borrow)]
     timestamp: Cow<'a, str>,
@@ -165,13 +167,103 @@ pub fn jsonlog(line: &[u8]) -> Result<LogRecord<'_>, RecordError> {
     })
 }
 
+/// The keys of [`JsonLine`], and `Other` for the keys the scanner skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Timestamp,
+    User,
+    Dbname,
+    SessionId,
+    LineNum,
+    ErrorSeverity,
+    StateCode,
+    Message,
+    Statement,
+    ApplicationName,
+    Other,
+}
+
+impl Field {
+    /// The field a key names (the key as written between its quotes, without escapes).
+    fn of(key: &[u8]) -> Field {
+        match key {
+            b"timestamp" => Field::Timestamp,
+            b"user" => Field::User,
+            b"dbname" => Field::Dbname,
+            b"session_id" => Field::SessionId,
+            b"line_num" => Field::LineNum,
+            b"error_severity" => Field::ErrorSeverity,
+            b"state_code" => Field::StateCode,
+            b"message" => Field::Message,
+            b"statement" => Field::Statement,
+            b"application_name" => Field::ApplicationName,
+            _ => Field::Other,
+        }
+    }
+
+    /// The field of a key PostgreSQL 15 writes, told from the bytes after the key's opening
+    /// quote (`rest`) by comparing them with the key and its closing quote: (field, key
+    /// length). `None` for any other key, which is then searched for its end. Searching is what
+    /// a scan spends its time on (the end of a string is a branch no predictor gets right);
+    /// the keys come in the same order on every line, so these comparisons are predicted.
+    fn known(rest: &[u8]) -> Option<(Field, usize)> {
+        macro_rules! one_of {
+            ($($key:literal => $field:expr),+ $(,)?) => {{
+                $(
+                    if rest.starts_with($key) {
+                        return Some(($field, $key.len() - 1));
+                    }
+                )+
+                None
+            }};
+        }
+        match rest.first()? {
+            b't' => one_of!(b"timestamp\"" => Field::Timestamp, b"txid\"" => Field::Other),
+            b'u' => one_of!(b"user\"" => Field::User),
+            b'd' => one_of!(b"dbname\"" => Field::Dbname, b"detail\"" => Field::Other),
+            b'p' => one_of!(b"pid\"" => Field::Other, b"ps\"" => Field::Other),
+            b'r' => one_of!(b"remote_host\"" => Field::Other, b"remote_port\"" => Field::Other),
+            b's' => one_of!(
+                b"session_id\"" => Field::SessionId,
+                b"session_start\"" => Field::Other,
+                b"state_code\"" => Field::StateCode,
+                b"statement\"" => Field::Statement,
+            ),
+            b'l' => one_of!(b"line_num\"" => Field::LineNum, b"leader_pid\"" => Field::Other),
+            b'v' => one_of!(b"vxid\"" => Field::Other),
+            b'e' => one_of!(b"error_severity\"" => Field::ErrorSeverity),
+            b'm' => one_of!(b"message\"" => Field::Message),
+            b'a' => one_of!(b"application_name\"" => Field::ApplicationName),
+            b'b' => one_of!(b"backend_type\"" => Field::Other),
+            b'q' => one_of!(b"query_id\"" => Field::Other),
+            b'h' => one_of!(b"hint\"" => Field::Other),
+            b'c' => one_of!(b"context\"" => Field::Other, b"cursor_position\"" => Field::Other),
+            b'i' => one_of!(
+                b"internal_query\"" => Field::Other,
+                b"internal_position\"" => Field::Other,
+            ),
+            b'f' => one_of!(
+                b"func_name\"" => Field::Other,
+                b"file_name\"" => Field::Other,
+                b"file_line_num\"" => Field::Other,
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Reads the keys of [`JsonLine`] from one jsonlog object; `None` when the line is not a flat
-/// JSON object of strings and scalars (the caller then lets `serde_json` read it). String
-/// values are borrowed from the line unless they hold escapes; the values of other keys are
-/// skipped without being decoded.
+/// JSON object of strings and scalars that `serde_json` would read into a [`JsonLine`] (the
+/// caller then lets `serde_json` read it, or say what is wrong with it). So a line it takes
+/// gives exactly what `serde_json` gives: a known key twice, a known key with a value of
+/// another type, a control character inside a string or a bad escape are left to
+/// `serde_json`'s error. String values are borrowed from the line unless they hold escapes;
+/// the values of other keys are skipped without being decoded.
 fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
     let bytes = text.as_bytes();
     let mut line = JsonLine::default();
+    // The known keys read so far (bit `Field as u16`): a second one is serde_json's error.
+    let mut seen = 0u16;
     let mut i = skip_space(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
         return None;
@@ -184,38 +276,51 @@ fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
         if bytes.get(i) != Some(&b'"') {
             return None;
         }
-        let (key_end, key_escaped) = string_end(bytes, i + 1)?;
-        if key_escaped {
-            return None;
-        }
-        let key = &text[i + 1..key_end];
+        let (field, key_end) = match Field::known(bytes.get(i + 1..)?) {
+            Some((field, length)) => (field, i + 1 + length),
+            None => {
+                let (key_end, key_escaped) = string_end(bytes, i + 1)?;
+                if key_escaped {
+                    return None;
+                }
+                (Field::of(&bytes[i + 1..key_end]), key_end)
+            }
+        };
         i = skip_space(bytes, key_end + 1);
         if bytes.get(i) != Some(&b':') {
             return None;
         }
         i = skip_space(bytes, i + 1);
+        if field != Field::Other {
+            let bit = 1u16 << field as u16;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+        }
         if *bytes.get(i)? == b'"' {
             let (end, escaped) = string_end(bytes, i + 1)?;
-            let slot = match key {
-                "timestamp" => Some(&mut line.timestamp),
-                "user" => Some(&mut line.user),
-                "dbname" => Some(&mut line.dbname),
-                "session_id" => Some(&mut line.session_id),
-                "error_severity" => Some(&mut line.error_severity),
-                "state_code" => Some(&mut line.state_code),
-                "message" => Some(&mut line.message),
-                "statement" => Some(&mut line.statement),
-                "application_name" => Some(&mut line.application_name),
+            let slot = match field {
+                Field::Timestamp => Some(&mut line.timestamp),
+                Field::User => Some(&mut line.user),
+                Field::Dbname => Some(&mut line.dbname),
+                Field::SessionId => Some(&mut line.session_id),
+                Field::ErrorSeverity => Some(&mut line.error_severity),
+                Field::StateCode => Some(&mut line.state_code),
+                Field::Message => Some(&mut line.message),
+                Field::Statement => Some(&mut line.statement),
+                Field::ApplicationName => Some(&mut line.application_name),
                 // A number as a string: serde_json's error says so.
-                "line_num" => return None,
-                _ => None,
+                Field::LineNum => return None,
+                Field::Other => None,
             };
             if let Some(slot) = slot {
+                let raw = text.get(i + 1..end)?;
                 *slot = if escaped {
-                    // Rare (multi-line statements, quotes): the whole literal, decoded exactly.
-                    Cow::Owned(serde_json::from_str::<String>(&text[i..=end]).ok()?)
+                    // Rare (multi-line statements, quotes, non-ASCII with ensure_ascii).
+                    Cow::Owned(unescape(raw)?)
                 } else {
-                    Cow::Borrowed(&text[i + 1..end])
+                    Cow::Borrowed(raw)
                 };
             }
             i = end + 1;
@@ -228,11 +333,12 @@ fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
                 i += 1;
             }
             let value = &text[start..i];
-            match key {
+            match field {
                 // `parse` would also take `+9`, which is not JSON.
-                "line_num" if is_json_number(value) => line.line_num = value.parse().ok()?,
-                "line_num" => return None,
-                _ if matches!(value, "true" | "false" | "null") || is_json_number(value) => {}
+                Field::LineNum if is_json_number(value) => line.line_num = value.parse().ok()?,
+                Field::Other
+                    if matches!(value, "true" | "false" | "null") || is_json_number(value) => {}
+                // Not a number, or not a string where one goes: serde_json's error.
                 _ => return None,
             }
         }
@@ -247,17 +353,78 @@ fn scan_jsonlog(text: &str) -> Option<JsonLine<'_>> {
 }
 
 /// The index of the `"` that ends the string starting at `from` (after its opening quote), and
-/// whether the string holds escapes.
+/// whether the string holds escapes; `None` at a control character or an unknown escape (not
+/// JSON) or the end of the line. Searched 8 bytes at a time ([`find_escape`]: the bytes that end a run of plain
+/// string text are the same whether it is read or written).
 fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        let i = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
-        if bytes[i] == b'"' {
-            return Some((i, escaped));
+        let i = from + find_escape(bytes.get(from..)?)?;
+        match bytes[i] {
+            b'"' => return Some((i, escaped)),
+            // Checked as serde_json checks the strings it skips: a known escape, `\u` with four
+            // hex digits (what they encode is checked where a string is decoded, `unescape`).
+            b'\\' => {
+                escaped = true;
+                from = match bytes.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i + 2,
+                    b'u' if bytes.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => i + 6,
+                    _ => return None,
+                };
+            }
+            _ => return None,
         }
-        escaped = true;
-        from = i + 2;
     }
+}
+
+/// Decodes the text of a JSON string (between its quotes) that holds escapes, as `serde_json`
+/// decodes it; `None` for an escape `serde_json` refuses (an unknown one, a lone surrogate),
+/// whose line then goes to `serde_json` for its error.
+fn unescape(raw: &str) -> Option<String> {
+    fn hex4(digits: &[u8]) -> Option<u32> {
+        digits.iter().try_fold(0u32, |value, &digit| {
+            Some(value * 16 + char::from(digit).to_digit(16)?)
+        })
+    }
+    let bytes = raw.as_bytes();
+    let mut text = String::with_capacity(raw.len());
+    let mut start = 0;
+    while let Some(at) = memchr::memchr(b'\\', bytes.get(start..)?).map(|at| start + at) {
+        text.push_str(raw.get(start..at)?);
+        let (decoded, next) = match *bytes.get(at + 1)? {
+            b'"' => ('"', at + 2),
+            b'\\' => ('\\', at + 2),
+            b'/' => ('/', at + 2),
+            b'b' => ('\u{8}', at + 2),
+            b'f' => ('\u{c}', at + 2),
+            b'n' => ('\n', at + 2),
+            b'r' => ('\r', at + 2),
+            b't' => ('\t', at + 2),
+            b'u' => {
+                let unit = hex4(bytes.get(at + 2..at + 6)?)?;
+                if (0xd800..0xdc00).contains(&unit) {
+                    // A surrogate pair: `\uD83D\uDE00`.
+                    if bytes.get(at + 6..at + 8)? != b"\\u" {
+                        return None;
+                    }
+                    let low = hex4(bytes.get(at + 8..at + 12)?)?;
+                    if !(0xdc00..0xe000).contains(&low) {
+                        return None;
+                    }
+                    let code = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+                    (char::from_u32(code)?, at + 12)
+                } else {
+                    // A lone low surrogate is no `char`: `None`.
+                    (char::from_u32(unit)?, at + 6)
+                }
+            }
+            _ => return None,
+        };
+        text.push(decoded);
+        start = next;
+    }
+    text.push_str(raw.get(start..)?);
+    Some(text)
 }
 
 /// Whether `text` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
@@ -965,6 +1132,81 @@ mod tests {
     }
 
     #[test]
+    fn the_jsonlog_scanner_agrees_with_serde_json_on_tricky_lines() {
+        // (line, whether the scanner takes it): what it takes, it reads as serde_json does.
+        let lines: &[(&str, bool)] = &[
+            // Escapes of every kind, `\u` sequences and a surrogate pair, in read values.
+            (
+                r#"{"user":"a\"b\\c\/d\b\f\n\r\t","message":"\u00e9\u20AC\ud83d\ude00\u0000\u001f","line_num":3}"#,
+                true,
+            ),
+            // Keys and whole records inside string values.
+            (
+                r#"{"ps":"\"message\":\"no\",","message":"statement: SELECT '{\"user\": \"x\"}'","user":"u"}"#,
+                true,
+            ),
+            (
+                r#"{"application_name":"line_num","statement":"}","dbname":"\"dbname\""}"#,
+                true,
+            ),
+            // Nested objects and arrays in skipped keys: serde_json's.
+            (
+                r#"{"user":"u","extra":{"message":"x","a":[1,{"b":[]}]}}"#,
+                false,
+            ),
+            (r#"{"extra":["message",{"user":"x"}],"user":"u"}"#, false),
+            // Keys the scanner knows only by searching: PostgreSQL's other keys, unknown ones.
+            (
+                r#"{"pid":1,"txid":0,"leader_pid":null,"backend_type":"client backend","query_id":-3,"x":true,"":"","users":"no","messages":"no","message":"m"}"#,
+                true,
+            ),
+            // A known key twice, a string field holding another type, a raw control character,
+            // a lone surrogate, an unknown escape: serde_json's errors.
+            (r#"{"user":"a","user":"b"}"#, false),
+            (r#"{"user":5}"#, false),
+            (r#"{"message":null}"#, false),
+            (r#"{"line_num":null}"#, false),
+            ("{\"message\":\"a\tb\"}", false),
+            ("{\"pid\":\"a\u{1}b\"}", false),
+            (r#"{"message":"\ud83d"}"#, false),
+            (r#"{"message":"\ude00"}"#, false),
+            (r#"{"message":"\ud83d\u0041"}"#, false),
+            (r#"{"message":"\x"}"#, false),
+            (r#"{"message":"\u12"}"#, false),
+            // Skipped strings are checked as serde_json checks them: known escapes only (what a
+            // `\u` encodes is not checked in a string serde_json skips).
+            (r#"{"pid":"\x"}"#, false),
+            (r#"{"pid":"\u12g4"}"#, false),
+            (r#"{"pid":"\ud83d","hint":"\udc00\"\/"}"#, true),
+            // Numbers serde_json reads as u64, or not.
+            (r#"{"line_num":18446744073709551615}"#, true),
+            (r#"{"line_num":18446744073709551616}"#, false),
+            (r#"{"line_num":-0}"#, false),
+            (r#"{"line_num":1e3}"#, false),
+            // Whitespace everywhere JSON allows it.
+            (" {\r\n\t\"message\" :\t\"m\" ,\n\"pid\"\r: 7 } \n", true),
+        ];
+        for &(line, taken) in lines {
+            let scanned = scan_jsonlog(line);
+            assert_eq!(scanned.is_some(), taken, "{line}");
+            let read: Result<JsonLine, _> = serde_json::from_str(line);
+            if let Some(scanned) = scanned {
+                assert_eq!(Ok(scanned), read.map_err(|e| e.to_string()), "{line}");
+            }
+            // Either way, the record is what serde_json reads, or its error.
+            let record = jsonlog(line.as_bytes());
+            match (serde_json::from_str::<JsonLine>(line), record) {
+                (Ok(read), Ok(record)) => assert_eq!(record.message, read.message, "{line}"),
+                // These lines have no time.
+                (Ok(_), Err(error)) => assert!(matches!(error, RecordError::Time(_)), "{line}"),
+                (Err(error), record) => {
+                    assert_eq!(record, Err(RecordError::Json(error.to_string())), "{line}")
+                }
+            }
+        }
+    }
+
+    #[test]
     fn csvlog_records_may_span_chunks_and_lines() {
         let data = "2026-11-22 05:56:07.958 UTC,\"alice\",\"appdb\",1,\"[local]\",6b.47,3,\"idle\",2026-11-22 05:56:07 UTC,3/31,0,LOG,00000,\"statement: SELECT 1,\n\"\"x\"\";\",,,,,,,,,\"usage-test\",\"client backend\",,0\n";
         let mut splitter = CsvSplitter::default();
@@ -1078,5 +1320,268 @@ mod tests {
                 rows: Some(3)
             })
         );
+    }
+}
+
+/// Property tests of the jsonlog scanner: on generated lines (PostgreSQL's keys and others,
+/// escapes, `\u` sequences, keys inside strings, whitespace, nested values, duplicates, bad
+/// escapes, raw control characters, cut or extended lines), every line the scanner takes is read
+/// exactly as `serde_json` reads it, and every well-formed flat line is taken.
+#[cfg(test)]
+mod scanner_properties {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    const STRING_KEYS: &[&str] = &[
+        "timestamp",
+        "user",
+        "dbname",
+        "session_id",
+        "error_severity",
+        "state_code",
+        "message",
+        "statement",
+        "application_name",
+    ];
+    const OTHER_KEYS: &[&str] = &[
+        "pid",
+        "remote_host",
+        "remote_port",
+        "ps",
+        "session_start",
+        "vxid",
+        "txid",
+        "backend_type",
+        "query_id",
+        "leader_pid",
+        "detail",
+        "hint",
+        "file_line_num",
+        "internal_position",
+        "extra",
+        "",
+        "timestamps",
+        "use",
+        "message ",
+        "Message",
+        "caf\u{e9}",
+    ];
+    /// Keys serde_json decodes before matching (`mess\u0061ge` is `message`): never taken.
+    const ESCAPED_KEYS: &[&str] = &[r"mess\u0061ge", r"user\u0000", r#"a\"b"#];
+    const PIECES: &[&str] = &[
+        "SELECT * FROM t",
+        " ",
+        "\u{e9}\u{20ac}\u{1f600}",
+        r#"\""#,
+        r"\\",
+        r"\/",
+        r"\b\f\n\r\t",
+        r"\u00e9",
+        r"\u20AC",
+        r"\ud83d\ude00",
+        r"\u0000\u001f",
+        r#"\"message\": \"x\", "#,
+        r#"{\"user\": [1]}"#,
+        ":,{}[]",
+        "0123456789abcdef0123456789",
+    ];
+    const BAD_PIECES: &[&str] = &[
+        "\u{1}",
+        "\t",
+        "\n",
+        r"\ud83d",
+        r"\udc00",
+        r"\ud83dx",
+        r"\ud83d\u0041",
+        r"\x",
+        r"\u12",
+        r"\u12g4",
+        r"\",
+        r#"""#,
+    ];
+    const NUMBERS: &[&str] = &[
+        "0",
+        "1",
+        "42",
+        "-1",
+        "3.5",
+        "-4.5e+3",
+        "1E9",
+        "1e400",
+        "-0",
+        "18446744073709551615",
+    ];
+    const LINE_NUMS: &[&str] = &["0", "9", "4294967296", "18446744073709551615"];
+    const BAD_NUMBERS: &[&str] = &[
+        "01",
+        "+9",
+        "1.",
+        "nan",
+        "-",
+        "1e",
+        "18446744073709551616",
+        "9.5",
+        "tru",
+    ];
+    const LITERALS: &[&str] = &["true", "false", "null"];
+    const NESTED: &[&str] = &[r#"{"a":[1,2]}"#, "[]", r#"["x",{"message":null}]"#, "{}"];
+    const SPACES: &[&str] = &["", " ", "\t", "\n", " \r\n "];
+
+    /// One key-value pair's choices, each an index taken modulo its list's length.
+    type Entry = (usize, usize, Vec<(usize, bool)>, usize);
+
+    fn pick<'a>(list: &[&'a str], index: usize) -> &'a str {
+        list[index % list.len()]
+    }
+
+    /// What may be wrong with a generated line; nothing, for a well-formed flat line without
+    /// duplicate known keys and with every value of the type serde_json expects.
+    #[derive(Debug, Clone, Copy)]
+    struct Dirt {
+        /// Known keys may come twice.
+        duplicates: bool,
+        /// Strings may hold raw control characters, bad escapes, lone surrogates, quotes.
+        bad_strings: bool,
+        /// Any value for any key: bad numbers, nested values, escaped keys.
+        any_values: bool,
+        /// The line may be cut, extended or broken.
+        mutated: bool,
+    }
+
+    impl Dirt {
+        fn clean(self) -> bool {
+            !(self.duplicates || self.bad_strings || self.any_values || self.mutated)
+        }
+    }
+
+    fn dirt() -> impl Strategy<Value = Dirt> {
+        let flag = || proptest::bool::weighted(0.25);
+        (flag(), flag(), flag(), flag()).prop_map(
+            |(duplicates, bad_strings, any_values, mutated)| Dirt {
+                duplicates,
+                bad_strings,
+                any_values,
+                mutated,
+            },
+        )
+    }
+
+    /// The line built from the choices.
+    fn line(dirt: Dirt, entries: &[Entry], mutation: usize) -> String {
+        let mut text = String::from("{");
+        let mut known = Vec::new();
+        let mut first = true;
+        for (key, value, pieces, space) in entries {
+            let space = pick(SPACES, *space);
+            let key_choices = STRING_KEYS.len() + 1 + OTHER_KEYS.len() + ESCAPED_KEYS.len();
+            let mut key = key % key_choices;
+            if !dirt.any_values {
+                key %= key_choices - ESCAPED_KEYS.len();
+            }
+            let name = match key {
+                k if k < STRING_KEYS.len() => STRING_KEYS[k],
+                k if k == STRING_KEYS.len() => "line_num",
+                k if k < STRING_KEYS.len() + 1 + OTHER_KEYS.len() => {
+                    OTHER_KEYS[k - STRING_KEYS.len() - 1]
+                }
+                k => ESCAPED_KEYS[k - STRING_KEYS.len() - 1 - OTHER_KEYS.len()],
+            };
+            let is_string_key = STRING_KEYS.contains(&name);
+            if !dirt.duplicates && (is_string_key || name == "line_num") {
+                if known.contains(&name) {
+                    continue;
+                }
+                known.push(name);
+            }
+            let string = || {
+                let mut body = String::from("\"");
+                for &(piece, bad) in pieces {
+                    body.push_str(if bad && dirt.bad_strings {
+                        pick(BAD_PIECES, piece)
+                    } else {
+                        pick(PIECES, piece)
+                    });
+                }
+                body.push('"');
+                body
+            };
+            let value = if !dirt.any_values && is_string_key {
+                string()
+            } else if !dirt.any_values && name == "line_num" {
+                pick(LINE_NUMS, *value).to_owned()
+            } else {
+                match value % if dirt.any_values { 5 } else { 3 } {
+                    0 => string(),
+                    1 => pick(NUMBERS, value / 5).to_owned(),
+                    2 => pick(LITERALS, value / 5).to_owned(),
+                    3 => pick(BAD_NUMBERS, value / 5).to_owned(),
+                    _ => pick(NESTED, value / 5).to_owned(),
+                }
+            };
+            if !first {
+                text.push(',');
+            }
+            first = false;
+            text.push_str(&format!("{space}\"{name}\"{space}:{space}{value}{space}"));
+        }
+        text.push('}');
+        if dirt.mutated {
+            match mutation % 4 {
+                0 => {
+                    let mut at = (mutation / 4) % (text.len() + 1);
+                    while !text.is_char_boundary(at) {
+                        at -= 1;
+                    }
+                    text.truncate(at);
+                }
+                1 => text.push_str(" x"),
+                2 => text.insert(text.len() - 1, ','),
+                _ => text.insert(0, '['),
+            }
+        }
+        text
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<Entry>> {
+        proptest::collection::vec(
+            (
+                any::<usize>(),
+                any::<usize>(),
+                proptest::collection::vec((any::<usize>(), proptest::bool::weighted(0.2)), 0..6),
+                any::<usize>(),
+            ),
+            0..14,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(Config {
+            cases: 2048,
+            failure_persistence: None,
+            ..Config::default()
+        })]
+
+        #[test]
+        fn what_the_scanner_takes_it_reads_as_serde_json_does(
+            dirt in dirt(),
+            entries in entries(),
+            mutation in any::<usize>(),
+        ) {
+            let text = line(dirt, &entries, mutation);
+            let scanned = scan_jsonlog(&text);
+            let read = serde_json::from_str::<JsonLine>(&text);
+            if let Some(scanned) = &scanned {
+                prop_assert!(read.is_ok(), "taken, but serde_json says {:?}: {}", read.err(), text);
+                prop_assert_eq!(Some(scanned), read.as_ref().ok(), "{}", text);
+            }
+            if dirt.clean() {
+                prop_assert!(read.is_ok(), "{}", text);
+                prop_assert!(scanned.is_some(), "a well-formed flat line was left to serde_json: {}", text);
+            }
+        }
     }
 }
