@@ -4,7 +4,10 @@
 # features of raito-common and every binary would carry every connector) started RUNS times
 # (default 20) against a local Lambda Runtime API by `coldstart` (dev/lambda-harness): the
 # median time from spawn to the function's first answer to one Function URL GET (target
-# <= 30 ms), and to its first poll (ready). Then each function's deployment zip:
+# <= 30 ms), and to its first poll (ready). The functions: sync-metadata, sync-identities,
+# sync-usage, sync-access and trigger-listener (which answers that GET with an error at once:
+# it takes only its schedule's input), or those named in BENCH_FUNCTIONS. Then each function's
+# deployment zip:
 # `cargo lambda build --release --arm64 --output-format zip` (cargo-lambda and zig from the
 # venv of `dev/setup.sh --all`; target <= 10 MB each), or with BENCH_ZIP=host the zip of the
 # x86_64 release binary named `bootstrap` (a fallback where the arm64 build is not possible).
@@ -12,12 +15,20 @@
 #   dev/bench/coldstart.sh              the rows on stdout, progress on stderr
 #   BENCH_RUNS=50 dev/bench/coldstart.sh
 #   BENCH_ZIP=host dev/bench/coldstart.sh
+#   BENCH_FUNCTIONS="trigger-listener" dev/bench/coldstart.sh   only these functions
 # shellcheck source=dev/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_init coldstart
 
 runs=${BENCH_RUNS:-20}
-functions=(sync-metadata sync-identities sync-usage sync-access)
+all_functions=(sync-metadata sync-identities sync-usage sync-access trigger-listener)
+read -r -a functions <<<"${BENCH_FUNCTIONS:-${all_functions[*]}}"
+for f in "${functions[@]}"; do
+    if [[ ! " ${all_functions[*]} " == *" $f "* ]]; then
+        echo "bench coldstart: BENCH_FUNCTIONS names functions of ${all_functions[*]}, not $f" >&2
+        exit 2
+    fi
+done
 bench_build lambda-harness
 if [[ ${BENCH_FUNCTIONS_BUILT:-${BENCH_BUILT:-0}} != 1 ]]; then
     for f in "${functions[@]}"; do

@@ -32,8 +32,13 @@ pub struct Deployment {
     env: Vec<(String, String)>,
 }
 
-/// The log lines (stdout) of a function process, read as they come.
-type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+/// The log lines (stdout) of a function process, read as they come, each with when it was read.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>>;
+
+/// A copy of the lines logged so far, each with the instant the harness read it from the pipe.
+fn lines_of(log: &Log) -> Vec<(Instant, String)> {
+    log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
 
 /// Another function of the same deployment (same bucket, raito.yml, secrets and Raito), e.g.
 /// the webhook receiver next to sync-access; killed on drop.
@@ -58,6 +63,11 @@ impl Companion {
     /// On the first line that breaks the rule of [`check_log`].
     pub fn assert_log_is_clean(&self, secrets: &[&str]) -> Vec<String> {
         check_log(&self.log, secrets)
+    }
+
+    /// As [`Deployment::log_lines`], for this function.
+    pub fn log_lines(&self) -> Vec<(Instant, String)> {
+        lines_of(&self.log)
     }
 
     /// Invokes it once and waits up to `timeout` for the answer.
@@ -206,6 +216,13 @@ impl Deployment {
         check_log(&self.log, secrets)
     }
 
+    /// The lines the function logged so far (JSON text, as written), each with the instant
+    /// the harness read it from the function's stdout (microseconds after it was written): a
+    /// log line's time, for benchmarks.
+    pub fn log_lines(&self) -> Vec<(Instant, String)> {
+        lines_of(&self.log)
+    }
+
     /// Starts `binary` as another function of this deployment, with extra environment
     /// variables `env`.
     ///
@@ -292,6 +309,16 @@ impl Deployment {
     }
 }
 
+/// The event S3 sends through EventBridge when `key` is written in `bucket` (what wakes a sync
+/// function for a queued trigger, or sync-access for an access file).
+pub fn object_created(bucket: &str, key: &str) -> Value {
+    json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
+           "account": "000000000000", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
+           "resources": [format!("arn:aws:s3:::{bucket}")],
+           "detail": {"version": "0", "bucket": {"name": bucket},
+                      "object": {"key": key, "size": 1}, "reason": "PutObject"}})
+}
+
 /// How long a test lets an invocation run.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -319,7 +346,7 @@ fn check_log(log: &Log, secrets: &[&str]) -> Vec<String> {
         secrets.iter().all(|s| !s.is_empty()),
         "an empty secret matches every line"
     );
-    let lines = log.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lines: Vec<String> = lines_of(log).into_iter().map(|(_, line)| line).collect();
     assert!(!lines.is_empty(), "the function wrote no log line");
     let mut runs = Vec::new();
     // The target whose run is going.
@@ -424,7 +451,11 @@ fn spawn(
                 .lines()
                 .map_while(Result::ok)
             {
-                lines.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                let read = Instant::now();
+                lines
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((read, line));
             }
         });
     }

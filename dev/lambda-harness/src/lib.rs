@@ -4,11 +4,14 @@
 //! `response` or `error`. Never a dependency of shipped crates.
 //!
 //! [`deployment::Deployment`] builds a whole deployment around it (moto S3 and Secrets Manager,
-//! the Raito stand-in) for end-to-end tests of the functions.
+//! the Raito stand-in) for end-to-end tests of the functions; [`access`] is the PostgreSQL side
+//! of the access tests; [`sibling_binary`] finds another package's function binary.
 
+pub mod access;
 pub mod deployment;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +22,38 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+
+/// The path of the binary `binary` of the workspace package `package`, built next to the running
+/// executable: a test executable lives in `target/<profile>/deps/`, the workspace's binaries in
+/// `target/<profile>/` (the same directory for a binary such as `trigger-latency`). For a test
+/// that runs another package's function, which `env!("CARGO_BIN_EXE_...")` cannot name (it
+/// knows only its own package's binaries). `cargo nextest run --workspace` (and `cargo test
+/// --workspace`) builds every binary of the workspace before running a test; with `-p` only,
+/// the binary is the one built last, which may be older than the sources.
+///
+/// # Panics
+/// When the binary is not there (`build it first: cargo build -p <package>`), or its path is not
+/// UTF-8 (the processes of the harness are started by `&str` paths).
+pub fn sibling_binary(package: &str, binary: &str) -> String {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| panic!("the path of the running executable is unknown: {e}"));
+    let mut dir = exe
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.pop();
+    }
+    let path: PathBuf = dir.join(format!("{binary}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{binary} is not at {}: build it first: cargo build -p {package}",
+        path.display()
+    );
+    path.into_os_string()
+        .into_string()
+        .unwrap_or_else(|path| panic!("{binary}'s path is not UTF-8: {}", path.to_string_lossy()))
+}
 
 /// What the function answered to one invocation.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,4 +226,13 @@ async fn error(
 async fn init_error(State(shared): State<Shared>, body: axum::body::Bytes) -> StatusCode {
     *lock(&shared.init_error) = Some(serde_json::from_slice(&body).unwrap_or(Value::Null));
     StatusCode::ACCEPTED
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "build it first: cargo build -p no-such-package")]
+    fn a_missing_sibling_binary_says_how_to_build_it() {
+        super::sibling_binary("no-such-package", "no-such-binary");
+    }
 }

@@ -8,7 +8,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_harness::Outcome;
-use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
+use lambda_harness::access::{can_select, grant, raito_yml, setup};
+use lambda_harness::deployment::{
+    API_SECRET, Deployment, INVOKE_TIMEOUT, object_created, put_secret,
+};
 use raito_standin::{Config as StandInConfig, StandIn};
 use serde_json::{Value, json};
 
@@ -16,56 +19,6 @@ const BINARY: &str = env!("CARGO_BIN_EXE_sync-access");
 /// The webhook receiver, a binary of the same package (its own function in template.yaml).
 const RECEIVER: &str = env!("CARGO_BIN_EXE_webhook-receiver");
 const WEBHOOK_SECRET: &str = "whsec-test";
-
-/// A database with one table, a login role (a user Raito grants to) and an unmanaged role
-/// with a grant (access Raito should import): (database, user, unmanaged role).
-async fn setup() -> (String, String, String) {
-    let database = test_support::unique_name("lacc");
-    let user = test_support::unique_name("lalice");
-    let legacy = test_support::unique_name("llegacy");
-    test_support::create_database(
-        &database,
-        "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int, region text);",
-    )
-    .await;
-    test_support::pg_admin(&database)
-        .await
-        .batch_execute(&format!(
-            "CREATE ROLE {user} LOGIN; CREATE ROLE {legacy} NOLOGIN;
-             GRANT USAGE ON SCHEMA sales TO {legacy}; GRANT SELECT ON sales.orders TO {legacy};"
-        ))
-        .await
-        .expect("roles");
-    (database, user, legacy)
-}
-
-/// raito.yml with one PostgreSQL target on `database`; every other database of the shared
-/// test cluster is excluded, so the import reads only this test's.
-async fn raito_yml(ds: &str, database: &str) -> String {
-    let pg = test_support::postgres();
-    let others: Vec<String> = test_support::pg_admin("postgres")
-        .await
-        .query(
-            "SELECT datname FROM pg_database WHERE datname <> $1",
-            &[&database],
-        )
-        .await
-        .expect("databases")
-        .iter()
-        .map(|row| format!("\"{}\"", row.get::<_, String>(0).replace('"', "\"\"")))
-        .collect();
-    let secret = put_secret("raito/pg-access", json!({ "password": pg.password })).await;
-    format!(
-        "targets:\n  - name: warehouse\n    connector-name: postgresql\n    data-source-id: {ds}\n    \
-         pg-host: {}\n    pg-port: {}\n    pg-user: {}\n    \
-         pg-password: \"{{{{secret:{secret}#password}}}}\"\n    pg-database: {database}\n    \
-         pg-sslmode: require\n    pg-excluded-databases: '{}'\n",
-        pg.host,
-        pg.port,
-        pg.user,
-        others.join(", ").replace('\'', "''")
-    )
-}
 
 async fn standin(ds: &str) -> StandIn {
     raito_standin::start(
@@ -78,36 +31,9 @@ async fn standin(ds: &str) -> StandIn {
     .await
 }
 
-/// An access provider granting SELECT on the table to `user`, as Raito exports it.
-fn grant(id: &str, hint: &str, database: &str, user: &str) -> Value {
-    json!({
-        "id": id, "name": hint, "namingHint": hint, "action": "grant",
-        "who": {"users": [user]},
-        "what": [{"dataObject": {"fullName": format!("{database}.sales.orders"), "type": "table"},
-                  "permissions": ["SELECT"]}]
-    })
-}
-
 async fn deploy(ds: &str, database: &str, env: &[(&str, &str)]) -> Deployment {
     let yml = raito_yml(ds, database).await;
     Deployment::start_with_env(BINARY, &yml, API_SECRET, standin(ds).await, env).await
-}
-
-async fn query_bool(database: &str, sql: &str) -> bool {
-    test_support::pg_admin(database)
-        .await
-        .query_one(sql, &[])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
-}
-
-async fn can_select(database: &str, user: &str) -> bool {
-    query_bool(
-        database,
-        &format!("SELECT has_table_privilege('{user}', 'sales.orders', 'SELECT')"),
-    )
-    .await
 }
 
 fn response(outcome: Outcome) -> Value {
@@ -203,15 +129,6 @@ fn webhook(body: &str, delivery: &str, secret: &str) -> Value {
                                     "sourceIp": "203.0.113.7", "userAgent": "Raito"}},
         "body": body, "isBase64Encoded": false
     })
-}
-
-/// The event S3 sends through EventBridge when `key` is written.
-fn object_created(bucket: &str, key: &str) -> Value {
-    json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
-           "account": "000000000000", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
-           "resources": [format!("arn:aws:s3:::{bucket}")],
-           "detail": {"version": "0", "bucket": {"name": bucket},
-                      "object": {"key": key, "size": 1}, "reason": "PutObject"}})
 }
 
 #[tokio::test]

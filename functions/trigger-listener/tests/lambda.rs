@@ -1,13 +1,14 @@
 //! The trigger listener end to end: the real function binary driven through the Lambda Runtime
 //! API, raito.yml and the credentials in moto, the Raito stand-in as Raito Cloud with its
 //! trigger channel (a websocket the tests push messages on, drop and cut). Every message must
-//! become what a webhook delivery becomes: a trigger queued under `triggers/<step>/<target>/`.
+//! become what a webhook delivery becomes: a trigger queued under `triggers/<step>/<target>/`;
+//! and an `apUpdate` goes on to PostgreSQL through the sync-access function it wakes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
-use lambda_harness::Outcome;
-use lambda_harness::deployment::{API_SECRET, Deployment};
+use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, object_created};
+use lambda_harness::{Outcome, access};
 use raito_standin::{Config as StandInConfig, Fault, StandIn};
 use serde_json::{Value, json};
 
@@ -25,16 +26,19 @@ fn raito_yml(ds: &str, extra: &str) -> String {
     )
 }
 
-async fn deploy(ds: &str, extra: &str) -> Deployment {
-    let standin = raito_standin::start(
+async fn standin(ds: &str) -> StandIn {
+    raito_standin::start(
         tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
         StandInConfig {
             data_sources: vec![ds.to_owned()],
             ..Default::default()
         },
     )
-    .await;
-    Deployment::start(BINARY, &raito_yml(ds, extra), API_SECRET, standin).await
+    .await
+}
+
+async fn deploy(ds: &str, extra: &str) -> Deployment {
+    Deployment::start(BINARY, &raito_yml(ds, extra), API_SECRET, standin(ds).await).await
 }
 
 fn response(outcome: Outcome) -> Value {
@@ -124,6 +128,111 @@ async fn an_ap_update_pushed_on_the_channel_is_queued_as_the_access_trigger_of_i
     let secrets = secrets(&deployment.standin);
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     deployment.assert_log_is_clean(&secrets);
+}
+
+#[tokio::test]
+async fn an_ap_update_pushed_on_the_channel_reaches_postgresql_as_grants_through_sync_access() {
+    // The sync-access function of the same deployment: another package's binary.
+    let sync_access = lambda_harness::sibling_binary("sync-access", "sync-access");
+    let (database, user, legacy) = access::setup().await;
+    let ds = test_support::unique_name("ds");
+    let hint = test_support::unique_name("pushed");
+    let yml = access::raito_yml(&ds, &database).await;
+    let deployment = Deployment::start(BINARY, &yml, API_SECRET, standin(&ds).await).await;
+    let sync = deployment.companion(&sync_access, &[]).await;
+    // Raito's ids are unique; the test cluster outlives one test run.
+    let id = test_support::unique_name("ap");
+    deployment
+        .standin
+        .put_access_provider(&ds, access::grant(&id, &hint, &database, &user))
+        .unwrap();
+    let update = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}});
+
+    let (listened, (key, synced)) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
+        connected(&deployment.standin, 1).await;
+        assert_eq!(deployment.standin.push_trigger(update.clone()), 1);
+        until("the trigger is queued", async || {
+            !deployment
+                .keys("triggers/access/warehouse/")
+                .await
+                .is_empty()
+        })
+        .await;
+        let keys = deployment.keys("triggers/").await;
+        assert_eq!(keys.len(), 1, "one trigger, for the access step: {keys:?}");
+        // The listener has no database access: nothing is applied until sync-access runs.
+        assert!(!access::can_select(&database, &user).await);
+        // The bucket's event for the queued key wakes sync-access, while the listener listens.
+        let key = keys[0].clone();
+        let synced = sync
+            .invoke(object_created(&deployment.bucket, &key), INVOKE_TIMEOUT)
+            .await;
+        (key, synced)
+    });
+
+    let listened = response(listened);
+    assert_eq!(listened["status"], "stopped", "{listened}");
+    assert_eq!(listened["queued"], 1, "{listened}");
+    assert!(
+        key.starts_with("triggers/access/warehouse/ws-") && key.ends_with(".json"),
+        "{key}"
+    );
+    let summary = response(synced);
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    let step = &summary["targets"][0]["steps"][0];
+    assert_eq!(step["step"], "data-access", "{summary}");
+    assert_eq!(step["counts"]["changed"], 1, "{summary}");
+
+    // In PostgreSQL: the access provider's role exists, holds the grant, and the user is in it.
+    assert!(
+        access::can_select(&database, &user).await,
+        "the user can read the table"
+    );
+    let admin = test_support::pg_admin(&database).await;
+    let row = admin
+        .query_one(
+            "SELECT has_table_privilege($1::name, 'sales.orders', 'SELECT'), \
+                    pg_has_role($2::name, $1::name, 'MEMBER'), \
+                    coalesce(shobj_description(r.oid, 'pg_authid'), '') \
+             FROM pg_roles r WHERE r.rolname = $1::name",
+            &[&hint, &user],
+        )
+        .await
+        .expect("the access provider's role exists");
+    assert!(row.get::<_, bool>(0), "the role {hint} has SELECT");
+    assert!(row.get::<_, bool>(1), "{user} is a member of {hint}");
+    assert_eq!(
+        row.get::<_, String>(2),
+        format!("Managed by Raito Cloud (access provider {id})")
+    );
+
+    // Raito: one export, of the out-of-sync access providers only (an apUpdate), whose feedback
+    // put the access provider in sync; nothing imported (an apUpdate imports nothing, so the
+    // unmanaged role stays unknown to Raito).
+    let snapshot = deployment.standin.state();
+    assert_eq!(
+        snapshot.access_exports.len(),
+        1,
+        "{:?}",
+        snapshot.access_exports
+    );
+    assert!(snapshot.access_exports[0].out_of_sync_only);
+    let managed = snapshot.access_provider(&ds, &id).unwrap();
+    assert!(managed.in_sync(), "{managed:?}");
+    assert_eq!(managed.actual_name.as_deref(), Some(hint.as_str()));
+    assert!(
+        snapshot.imported_access_providers(&ds).is_empty(),
+        "{legacy} not imported"
+    );
+    // The trigger was consumed, the lease released; both logs clean.
+    assert!(deployment.keys("triggers/").await.is_empty(), "consumed");
+    assert!(deployment.keys("locks/").await.is_empty(), "released");
+    let pg = test_support::postgres();
+    let mut secrets = secrets(&deployment.standin);
+    secrets.push(pg.password);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    deployment.assert_log_is_clean(&secrets);
+    assert_eq!(sync.assert_log_is_clean(&secrets), ["warehouse"]);
 }
 
 #[tokio::test]
