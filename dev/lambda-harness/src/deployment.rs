@@ -319,6 +319,24 @@ pub fn object_created(bucket: &str, key: &str) -> Value {
                       "object": {"key": key, "size": 1}, "reason": "PutObject"}})
 }
 
+/// A Raito stand-in on a free local port that knows the data sources `data_sources`.
+///
+/// # Panics
+/// When no local port can be bound.
+pub async fn standin_for(data_sources: &[impl AsRef<str>]) -> StandIn {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("binding a local port for the Raito stand-in: {e}"));
+    raito_standin::start(
+        listener,
+        raito_standin::Config {
+            data_sources: data_sources.iter().map(|d| d.as_ref().to_owned()).collect(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 /// How long a test lets an invocation run.
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(60);
 

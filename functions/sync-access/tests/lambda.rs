@@ -10,9 +10,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use lambda_harness::Outcome;
 use lambda_harness::access::{can_select, grant, raito_yml, setup};
 use lambda_harness::deployment::{
-    API_SECRET, Deployment, INVOKE_TIMEOUT, object_created, put_secret,
+    API_SECRET, Deployment, INVOKE_TIMEOUT, object_created, put_secret, standin_for,
 };
-use raito_standin::{Config as StandInConfig, StandIn};
+use raito_standin::StandIn;
 use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_sync-access");
@@ -21,14 +21,7 @@ const RECEIVER: &str = env!("CARGO_BIN_EXE_webhook-receiver");
 const WEBHOOK_SECRET: &str = "whsec-test";
 
 async fn standin(ds: &str) -> StandIn {
-    raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        StandInConfig {
-            data_sources: vec![ds.to_owned()],
-            ..Default::default()
-        },
-    )
-    .await
+    standin_for(&[&ds]).await
 }
 
 async fn deploy(ds: &str, database: &str, env: &[(&str, &str)]) -> Deployment {

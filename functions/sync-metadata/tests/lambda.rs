@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use lambda_harness::Outcome;
-use lambda_harness::deployment::put_secret;
-use raito_standin::{Config as StandInConfig, Fault};
+use lambda_harness::deployment::{put_secret, standin_for};
+use raito_standin::Fault;
 use serde_json::json;
 
 const SCHEMA: &str = r#"
@@ -40,14 +40,7 @@ impl Deployment {
         test_support::create_database(&database, SCHEMA).await;
         let data_source = test_support::unique_name("ds");
 
-        let standin = raito_standin::start(
-            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            StandInConfig {
-                data_sources: vec![data_source.clone()],
-                ..Default::default()
-            },
-        )
-        .await;
+        let standin = standin_for(&[&data_source]).await;
         for fault in faults {
             standin.inject(fault);
         }
@@ -312,14 +305,7 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
         test_support::unique_name("ds"),
         test_support::unique_name("ds"),
     );
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        StandInConfig {
-            data_sources: vec![stuck.clone(), other.clone()],
-            ..Default::default()
-        },
-    )
-    .await;
+    let standin = standin_for(&[&stuck, &other]).await;
     standin.inject(Fault::StuckSubtasks {
         data_source: stuck.clone(),
     });

@@ -7,13 +7,13 @@
 use std::collections::BTreeSet;
 
 use lambda_harness::Outcome;
-use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
+use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret, standin_for};
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::Config;
 use raito_common::connector::{self, DataSourceRequest};
 use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
-use raito_standin::{Config as StandInConfig, StandIn, Statement, SubtaskResult};
+use raito_standin::{StandIn, Statement, SubtaskResult};
 use serde_json::{Value, json};
 use test_support::{let_the_second_pass, server_now};
 
@@ -82,14 +82,7 @@ async fn rfc3339(epoch_seconds: i64) -> String {
 /// A stand-in that knows data source `ds`, whose usage so far ends at the server's now (so
 /// the sync reads this test's statements, not the whole log of the test cluster).
 async fn standin(ds: &str) -> StandIn {
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        StandInConfig {
-            data_sources: vec![ds.to_owned()],
-            ..Default::default()
-        },
-    )
-    .await;
+    let standin = standin_for(&[&ds]).await;
     let now = rfc3339(server_now().await - 1).await;
     standin.set_usage_dates(ds, Some(&now), Some(&now));
     standin

@@ -7,9 +7,11 @@
 
 use std::time::Duration;
 
-use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, object_created};
+use lambda_harness::deployment::{
+    API_SECRET, Deployment, INVOKE_TIMEOUT, object_created, standin_for,
+};
 use lambda_harness::{Outcome, access};
-use raito_standin::{Config as StandInConfig, Fault, StandIn};
+use raito_standin::{Fault, StandIn};
 use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_trigger-listener");
@@ -27,14 +29,7 @@ fn raito_yml(ds: &str, extra: &str) -> String {
 }
 
 async fn standin(ds: &str) -> StandIn {
-    raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        StandInConfig {
-            data_sources: vec![ds.to_owned()],
-            ..Default::default()
-        },
-    )
-    .await
+    standin_for(&[&ds]).await
 }
 
 async fn deploy(ds: &str, extra: &str) -> Deployment {
