@@ -430,16 +430,10 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
         ),
     )
     .await;
-    let others: Vec<String> = test_support::pg_admin("postgres")
+    let others: Vec<String> = test_support::databases_except(&[&database])
         .await
-        .query(
-            "SELECT datname FROM pg_database WHERE datname <> $1",
-            &[&database],
-        )
-        .await
-        .expect("databases")
         .iter()
-        .map(|row| format!("\"{}\"", row.get::<_, String>(0).replace('"', "\"\"")))
+        .map(|name| format!("\"{}\"", name.replace('"', "\"\"")))
         .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = write_config(

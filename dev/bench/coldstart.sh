@@ -30,12 +30,7 @@ for f in "${functions[@]}"; do
     fi
 done
 bench_build lambda-harness
-if [[ ${BENCH_FUNCTIONS_BUILT:-${BENCH_BUILT:-0}} != 1 ]]; then
-    for f in "${functions[@]}"; do
-        say "building $f alone (release)"
-        cargo build --release -p "$f" >&2
-    done
-fi
+bench_build_functions "${functions[@]}"
 
 # Functions without a release binary (BENCH_BUILT=1 with a partial build) get a row saying so.
 missing=()

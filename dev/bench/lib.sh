@@ -4,6 +4,9 @@
 #   say TEXT...                  progress on stderr
 #   bench_scale N                N, or N/10 with BENCH_QUICK=1
 #   bench_build PKG...           `cargo build --release -p PKG...`, unless the driver built them
+#   bench_build_functions FN...  each function package built alone (release), as SAM builds them
+#                                (together, cargo would unify raito-common's features), unless
+#                                the driver built them
 #   bench_init NAME              a temp dir in $work, removed on exit (kept with BENCH_KEEP=1);
 #                                everything registered with bench_on_exit runs first
 #   bench_on_exit COMMAND        run COMMAND (a string, eval'd) on exit, also on failure or Ctrl-C
@@ -50,6 +53,15 @@ bench_build() {
     for pkg in "$@"; do args+=(-p "$pkg"); done
     say "building $* (release)"
     cargo build --release "${args[@]}" >&2
+}
+
+bench_build_functions() {
+    if [[ ${BENCH_FUNCTIONS_BUILT:-${BENCH_BUILT:-0}} == 1 ]]; then return 0; fi
+    local f
+    for f in "$@"; do
+        say "building $f alone (release)"
+        cargo build --release -p "$f" >&2
+    done
 }
 
 bench_exit_hooks=()

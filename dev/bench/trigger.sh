@@ -28,14 +28,7 @@ runs=$(bench_scale "${BENCH_GRANT_RUNS:-5}")
 functions=(trigger-listener sync-access)
 
 bench_build lambda-harness
-if [[ ${BENCH_FUNCTIONS_BUILT:-${BENCH_BUILT:-0}} != 1 ]]; then
-    # One by one, as dev/bench/coldstart.sh builds them (together, cargo would unify the
-    # features of raito-common).
-    for f in "${functions[@]}"; do
-        say "building $f alone (release)"
-        cargo build --release -p "$f" >&2
-    done
-fi
+bench_build_functions "${functions[@]}"
 for f in "${functions[@]}" trigger-latency; do
     if [[ ! -x "$release/$f" ]]; then
         echo "bench trigger: no release binary at $release/$f: build it first: cargo build --release -p $([[ $f == trigger-latency ]] && echo lambda-harness || echo "$f")" >&2

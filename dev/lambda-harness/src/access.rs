@@ -42,16 +42,10 @@ pub async fn setup() -> (String, String, String) {
 /// When the cluster or moto cannot be reached.
 pub async fn raito_yml(ds: &str, database: &str) -> String {
     let pg = test_support::postgres();
-    let others: Vec<String> = test_support::pg_admin("postgres")
+    let others: Vec<String> = test_support::databases_except(&[database])
         .await
-        .query(
-            "SELECT datname FROM pg_database WHERE datname <> $1",
-            &[&database],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("listing the databases: {e}"))
         .iter()
-        .map(|row| format!("\"{}\"", row.get::<_, String>(0).replace('"', "\"\"")))
+        .map(|name| format!("\"{}\"", name.replace('"', "\"\"")))
         .collect();
     let secret = put_secret("raito/pg-access", json!({ "password": pg.password })).await;
     format!(

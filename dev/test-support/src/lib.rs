@@ -63,6 +63,21 @@ pub async fn pg_admin(database: &str) -> tokio_postgres::Client {
     pg_as(&pg.user, &pg.password, database).await
 }
 
+/// The name of every database of the test cluster but `keep`: what a target's
+/// `pg-excluded-databases` lists (each as a full-name component) to see only `keep` of the
+/// shared cluster.
+pub async fn databases_except(keep: &[&str]) -> Vec<String> {
+    pg_admin("postgres")
+        .await
+        .query("SELECT datname FROM pg_database", &[])
+        .await
+        .unwrap_or_else(|e| panic!("listing the databases of the test cluster: {e}"))
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .filter(|name| !keep.contains(&name.as_str()))
+        .collect()
+}
+
 /// A connection to `database` of the test cluster as `user`.
 pub async fn pg_as(user: &str, password: &str, database: &str) -> tokio_postgres::Client {
     let pg = postgres();

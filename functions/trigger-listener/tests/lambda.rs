@@ -84,21 +84,27 @@ fn secrets(standin: &StandIn) -> Vec<String> {
     secrets
 }
 
+/// Once the listener is connected, pushes `update` (an `apUpdate` for the target
+/// `warehouse`) and waits until its access trigger is queued.
+async fn push_when_connected_until_queued(deployment: &Deployment, update: &Value) {
+    connected(&deployment.standin, 1).await;
+    assert_eq!(deployment.standin.push_trigger(update.clone()), 1);
+    until("the trigger is queued", async || {
+        !deployment
+            .keys("triggers/access/warehouse/")
+            .await
+            .is_empty()
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_ap_update_pushed_on_the_channel_is_queued_as_the_access_trigger_of_its_target() {
     let ds = test_support::unique_name("ds");
     let deployment = deploy(&ds, "").await;
     let update = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}});
     let (outcome, ()) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
-        connected(&deployment.standin, 1).await;
-        assert_eq!(deployment.standin.push_trigger(update.clone()), 1);
-        until("the trigger is queued", async || {
-            !deployment
-                .keys("triggers/access/warehouse/")
-                .await
-                .is_empty()
-        })
-        .await;
+        push_when_connected_until_queued(&deployment, &update).await;
     });
     let summary = response(outcome);
     assert_eq!(summary["status"], "stopped", "{summary}");
@@ -144,15 +150,7 @@ async fn an_ap_update_pushed_on_the_channel_reaches_postgresql_as_grants_through
     let update = json!({"apUpdate": {"domain": "demo", "dataSourceNames": [ds]}});
 
     let (listened, (key, synced)) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
-        connected(&deployment.standin, 1).await;
-        assert_eq!(deployment.standin.push_trigger(update.clone()), 1);
-        until("the trigger is queued", async || {
-            !deployment
-                .keys("triggers/access/warehouse/")
-                .await
-                .is_empty()
-        })
-        .await;
+        push_when_connected_until_queued(&deployment, &update).await;
         let keys = deployment.keys("triggers/").await;
         assert_eq!(keys.len(), 1, "one trigger, for the access step: {keys:?}");
         // The listener has no database access: nothing is applied until sync-access runs.
