@@ -2,7 +2,8 @@
 //! API, raito.yml and the credentials in moto, the Raito stand-in as Raito Cloud with its
 //! trigger channel (a websocket the tests push messages on, drop and cut). Every message must
 //! become what a webhook delivery becomes: a trigger queued under `triggers/<step>/<target>/`;
-//! and an `apUpdate` goes on to PostgreSQL through the sync-access function it wakes.
+//! an `apUpdate` goes on to PostgreSQL through the sync-access function it wakes, and a
+//! `syncTrigger` with a parent becomes a partial data source sync through sync-metadata.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -229,33 +230,131 @@ async fn an_ap_update_pushed_on_the_channel_reaches_postgresql_as_grants_through
 }
 
 #[tokio::test]
-async fn a_sync_trigger_with_a_parent_is_queued_for_sync_metadata_as_a_partial_sync() {
+async fn a_sync_trigger_with_a_parent_runs_through_sync_metadata_as_a_partial_sync() {
+    // The sync-metadata function of the same deployment: another package's binary.
+    let sync_metadata = lambda_harness::sibling_binary("sync-metadata", "sync-metadata");
+    // sales.orders (under the parent) and hr.staff (outside it).
+    let (database, _, _) = access::setup().await;
+    test_support::pg_admin(&database)
+        .await
+        .batch_execute("CREATE SCHEMA hr; CREATE TABLE hr.staff (id int);")
+        .await
+        .unwrap();
     let ds = test_support::unique_name("ds");
-    let deployment = deploy(&ds, "").await;
+    let yml = access::raito_yml(&ds, &database).await;
+    let deployment = Deployment::start(BINARY, &yml, API_SECRET, standin(&ds).await).await;
+    let sync = deployment.companion(&sync_metadata, &[]).await;
+    // Raito sends a parent it knows: a scheduled (full) run first.
+    let full = response(
+        sync.invoke(json!({"targets": ["warehouse"]}), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(full["targets"][0]["status"], "completed", "{full}");
+    let outside = format!("{database}.hr.staff");
+    assert!(
+        deployment
+            .standin
+            .state()
+            .data_objects(&ds)
+            .iter()
+            .any(|o| o.external_id == outside)
+    );
+    let parent = format!("{database}.sales");
     let trigger = json!({"syncTrigger": {
         "domain": "demo", "dataSource": ds, "dataSourceSync": true, "identityStoreSync": false,
         "accessSync": false, "usageSync": false, "resourceProviderSync": false,
-        "dataObjectParent": "sales.public", "dataObjectExcludes": ["tmp"]}});
-    let (outcome, ()) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
+        "dataObjectParent": parent, "dataObjectExcludes": ["tmp"]}});
+
+    let (listened, (bodies, synced)) = tokio::join!(deployment.invoke(json!({}), LISTEN), async {
         connected(&deployment.standin, 1).await;
         deployment.standin.push_trigger(trigger.clone());
         until("the trigger is queued", async || {
             !deployment.keys("triggers/metadata/").await.is_empty()
         })
         .await;
+        let keys = deployment.keys("triggers/").await;
+        assert_eq!(
+            keys.len(),
+            1,
+            "one trigger, for the metadata step: {keys:?}"
+        );
+        let bodies = queued(&deployment, "triggers/metadata/warehouse/").await;
+        // The bucket's event for the queued key wakes sync-metadata, while the listener listens.
+        let synced = sync
+            .invoke(object_created(&deployment.bucket, &keys[0]), INVOKE_TIMEOUT)
+            .await;
+        (bodies, synced)
     });
-    assert_eq!(response(outcome)["queued"], 1);
-    let bodies = queued(&deployment, "triggers/metadata/warehouse/").await;
+
+    assert_eq!(response(listened)["queued"], 1);
+    // Exactly the body a webhook would have queued.
     assert_eq!(bodies, [trigger]);
-    // What sync-metadata reads from it: a data source sync of the subtree only.
-    let raito_common::trigger::Trigger::SyncTrigger(sync) =
-        raito_common::trigger::Trigger::from_event(bodies[0].clone()).unwrap()
-    else {
-        panic!("a syncTrigger");
-    };
-    assert!(sync.data_source_sync);
-    assert_eq!(sync.data_object_parent.as_deref(), Some("sales.public"));
-    assert_eq!(deployment.keys("triggers/").await.len(), 1, "no other step");
+    let summary = response(synced);
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    let steps: Vec<&Value> = summary["targets"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| &step["step"])
+        .collect();
+    assert_eq!(
+        steps,
+        [&json!("data-source")],
+        "the data source sync only: {summary}"
+    );
+
+    // Raito received, after the full run's, one data source import: the subtree below the
+    // parent, without deleteUntouched.
+    let snapshot = deployment.standin.state();
+    let imports: Vec<_> = snapshot
+        .subtasks
+        .iter()
+        .filter(|s| s.job_type == "DS" && s.data_source.as_deref() == Some(ds.as_str()))
+        .collect();
+    assert_eq!(
+        imports.len(),
+        2,
+        "the full run's and the partial one's: {imports:?}"
+    );
+    let partial = imports[1];
+    assert_eq!(partial.status, "COMPLETED", "{imports:?}");
+    assert!(!partial.delete_untouched, "a partial sync deletes nothing");
+    let body = deployment
+        .standin
+        .upload_body(partial.file_key.as_deref().unwrap())
+        .unwrap();
+    let ids: Vec<String> = serde_json::from_slice::<Vec<raito_standin::DataObject>>(&body)
+        .unwrap()
+        .into_iter()
+        .map(|object| object.external_id)
+        .collect();
+    assert!(ids.contains(&format!("{parent}.orders")), "{ids:?}");
+    assert!(ids.contains(&format!("{parent}.orders.region")), "{ids:?}");
+    assert!(
+        ids.iter()
+            .all(|id| id == &parent || id.starts_with(&format!("{parent}."))),
+        "only the parent's subtree (no data source, no database, nothing of hr): {ids:?}"
+    );
+    // What the full run imported outside the parent is still in Raito.
+    assert!(
+        snapshot
+            .data_objects(&ds)
+            .iter()
+            .any(|o| o.external_id == outside)
+    );
+    // The trigger was consumed, the lease released; both logs clean.
+    assert!(deployment.keys("triggers/").await.is_empty(), "consumed");
+    assert!(deployment.keys("locks/").await.is_empty(), "released");
+    let pg = test_support::postgres();
+    let mut secrets = secrets(&deployment.standin);
+    secrets.push(pg.password);
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    deployment.assert_log_is_clean(&secrets);
+    assert_eq!(
+        sync.assert_log_is_clean(&secrets),
+        ["warehouse", "warehouse"],
+        "the full run and the partial one"
+    );
 }
 
 #[tokio::test]
