@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use raito_common::config::Config;
-use raito_common::connector::{self, DataSourceRequest, Step};
+use raito_common::connector::{self, DataSourceRequest};
 use raito_common::output::Destination;
+use raito_common::step::Step;
 use raito_common::sync::{self, Outcome};
 
 /// Runs Raito sync steps against your targets, outside AWS Lambda.
@@ -182,27 +183,12 @@ struct UsageArgs {
     timeout: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Only {
-    /// The data source (metadata) sync.
-    Metadata,
-    /// The identity store sync (users and groups).
-    Identities,
-    /// The data access sync (apply Raito's export, then import the target's own access).
-    Access,
-    /// The data usage sync (statements since Raito's last one).
-    Usage,
-}
-
-impl Only {
-    fn step(self) -> Step {
-        match self {
-            Only::Metadata => Step::DataSource,
-            Only::Identities => Step::IdentityStore,
-            Only::Access => Step::DataAccess,
-            Only::Usage => Step::DataUsage,
-        }
-    }
+/// A `--only` value: a step's segment name (`metadata`, `identities`, `access`, `usage`).
+fn only_step(value: &str) -> Result<Step, String> {
+    Step::from_segment(value).ok_or_else(|| {
+        let names: Vec<&str> = Step::ORDER.iter().map(|step| step.segment()).collect();
+        format!("possible values: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Args)]
@@ -215,10 +201,11 @@ struct RunArgs {
     #[arg(long = "target", value_name = "NAME")]
     targets: Vec<String>,
 
-    /// Run only this step; repeat for several. Default: every step (data source, identity
-    /// store, data access, then data usage), each where the target has the id for it.
-    #[arg(long, value_enum)]
-    only: Vec<Only>,
+    /// Run only this step (metadata, identities, access or usage: the data source, identity
+    /// store, data access or data usage sync); repeat for several. Default: every step, in that
+    /// order, each where the target has the id for it.
+    #[arg(long, value_parser = only_step)]
+    only: Vec<Step>,
 
     /// Where files are staged before the upload. Default: a temporary folder, removed
     /// afterwards.
@@ -560,14 +547,9 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let steps: Vec<Step> = if args.only.is_empty() {
-        vec![
-            Step::DataSource,
-            Step::IdentityStore,
-            Step::DataAccess,
-            Step::DataUsage,
-        ]
+        Step::ORDER.to_vec()
     } else {
-        args.only.iter().map(|only| only.step()).collect()
+        args.only.clone()
     };
     let summary = run::run(
         &raito,

@@ -15,6 +15,8 @@
 //! - [`function`]: the Lambda side: environment, JSON logs, deadline, the handlers.
 //! - [`logs`]: each step's log lines, captured for Raito (log forwarding).
 //! - [`sync`]: the sync pipelines, independent of how they are triggered (Lambda or CLI).
+//! - [`step`]: the four syncs (data source, identity store, data access, data usage) and
+//!   every name each goes by.
 //! - [`trigger`]: the events that start a sync function (schedules, Raito's messages).
 //! - [`webhook`]: Raito's signed webhooks on a Lambda Function URL: signature, replay guard.
 //! - [`clitrigger`]: Raito's trigger channel, the websocket the Go CLI listens on: the
@@ -37,11 +39,15 @@ pub mod model;
 pub mod output;
 pub mod pending;
 pub mod raito;
+pub mod step;
 pub mod sync;
 #[cfg(any(feature = "postgresql", feature = "ldap", feature = "listener"))]
 pub mod tls;
 pub mod trigger;
 pub mod webhook;
+
+/// Any underlying error, kept as the `source` of this crate's errors.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Re-exported: secrets in this crate's API are `secrecy::SecretString`s.
 pub use secrecy;

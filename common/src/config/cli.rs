@@ -9,7 +9,7 @@ use regex::Regex;
 use secrecy::SecretString;
 
 use super::error::{Error, Location};
-use crate::connector::Step;
+use crate::step::Step;
 
 /// Top-level keys that are settings of the whole run (never of a target).
 pub(super) const GLOBAL_KEYS: &[&str] = &[
@@ -192,16 +192,21 @@ impl RunSettings {
                 self.disable_websocket = flag(value, at)?;
                 return Ok(true);
             }
-            "disable-log-forwarding-data-source-sync" => Step::DataSource,
-            "disable-log-forwarding-identity-store-sync" => Step::IdentityStore,
-            "disable-log-forwarding-data-access-sync" => Step::DataAccess,
-            "disable-log-forwarding-data-usage-sync" => Step::DataUsage,
             "disable-log-forwarding-resource-provider-sync" | "disable-log-forwarding-tag-sync" => {
                 // No such step here; accepted.
                 flag(value, at)?;
                 return Ok(true);
             }
-            _ => return Ok(false),
+            key => {
+                let step = key
+                    .strip_prefix("disable-log-forwarding-")
+                    .and_then(|rest| rest.strip_suffix("-sync"))
+                    .and_then(Step::from_name);
+                match step {
+                    Some(step) => step,
+                    None => return Ok(false),
+                }
+            }
         };
         if flag(value, at)? {
             self.log_forwarding.disabled_steps.insert(step);

@@ -4,8 +4,7 @@
 
 use crate::{config, output};
 
-/// Any underlying error, kept as the source of a connector error.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::BoxError;
 
 /// What went wrong in a connector, tagged with the connector's name.
 #[derive(Debug, thiserror::Error)]

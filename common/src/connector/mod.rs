@@ -20,42 +20,6 @@ use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::model::usage::Statement;
 
-/// The four syncs, named as Raito's job types name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Step {
-    /// Users and groups (`IS`).
-    IdentityStore,
-    /// Data objects and the data source's metadata (`DS`).
-    DataSource,
-    /// Access controls, both ways (`DA`).
-    DataAccess,
-    /// Query history (`DU`).
-    DataUsage,
-}
-
-impl Step {
-    /// Raito's job type code: `IS`, `DS`, `DA` or `DU`.
-    pub fn job_type(self) -> &'static str {
-        match self {
-            Step::IdentityStore => "IS",
-            Step::DataSource => "DS",
-            Step::DataAccess => "DA",
-            Step::DataUsage => "DU",
-        }
-    }
-}
-
-impl std::fmt::Display for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Step::IdentityStore => "identity store sync",
-            Step::DataSource => "data source sync",
-            Step::DataAccess => "data access sync",
-            Step::DataUsage => "data usage sync",
-        })
-    }
-}
-
 /// A configured connector for one target. Building one validates its parameters but does no
 /// I/O; connections are opened by the sync that needs them.
 pub trait Connector: Send + Sync {

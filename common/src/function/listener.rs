@@ -20,7 +20,7 @@ use super::{Environment, Error};
 use crate::clitrigger::{self, Channel, Delivery, Ended, Prepared, Timing};
 use crate::config::Config;
 use crate::config::cli::RaitoOverride;
-use crate::pending::{Acquired, step_segment};
+use crate::pending::Acquired;
 use crate::raito::{self, TriggerChannel};
 use crate::trigger::Trigger;
 use crate::webhook::DeliveryId;
@@ -264,11 +264,11 @@ impl Channel for Queue<'_> {
             {
                 Ok(_) => {
                     self.queued += 1;
-                    tracing::info!(delivery = %id, step = step_segment(*step), target, "trigger queued");
+                    tracing::info!(delivery = %id, step = step.segment(), target, "trigger queued");
                 }
                 Err(error) => {
                     self.failed += 1;
-                    tracing::error!(delivery = %id, step = step_segment(*step), target, %error, "trigger not queued");
+                    tracing::error!(delivery = %id, step = step.segment(), target, %error, "trigger not queued");
                 }
             }
         }

@@ -34,8 +34,8 @@ use tokio::time::Instant;
 
 use crate::aws::secrets::{SecretSource, SecretsManager, secret_object};
 use crate::config::Config;
-use crate::connector::Step;
 use crate::raito;
+use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection};
 use crate::sync::staging::Staging;
 use crate::trigger::Trigger;
@@ -91,9 +91,11 @@ pub enum Error {
     /// Raito's trigger channel was refused, or some of its messages could not be queued.
     #[error("the trigger channel: {0}")]
     TriggerChannel(String),
-    /// Some targets failed; the summary names them.
+    /// Some targets failed; the summary names them, and each failure's kind.
     #[error("{failed} of {total} targets failed: {summary}")]
     TargetsFailed {
+        /// The kind of their failures ([`RunSummary::error_type`]).
+        kind: &'static str,
         /// How many failed.
         failed: usize,
         /// How many ran.
@@ -118,7 +120,7 @@ impl Error {
             Error::Pending(_) => "RetryablePending",
             Error::AccessAsCode { .. } => "AccessAsCodeFailed",
             Error::TriggerChannel(_) => "TriggerChannelFailed",
-            Error::TargetsFailed { .. } => "TargetsFailed",
+            Error::TargetsFailed { kind, .. } => kind,
         }
     }
 }
@@ -365,7 +367,7 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
 /// invocation.
 #[cfg(feature = "lambda")]
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
-    run_function(run::step_name(step), async |env, event| {
+    run_function(step.name(), async |env, event| {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         handle(
             env,
@@ -525,8 +527,9 @@ fn answer(summary: RunSummary) -> Result<serde_json::Value, Error> {
         .filter(|t| t.status == run::TargetStatus::Failed)
         .count();
     let json = serde_json::to_value(&summary).unwrap_or_default();
-    if failed > 0 {
+    if let Some(kind) = summary.error_type() {
         return Err(Error::TargetsFailed {
+            kind,
             failed,
             total: summary.targets.len(),
             summary: json.to_string(),

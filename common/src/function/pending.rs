@@ -13,8 +13,8 @@ use tokio::time::Instant;
 
 use super::{Environment, Error, access_as_code, answer, selection};
 use crate::config::Config;
-use crate::connector::Step;
 use crate::pending::{Acquired, Listing, NoticeKind, Released, parse_s3_event};
+use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection, TargetStatus, TargetSummary};
 use crate::webhook::DeliveryId;
 
@@ -145,6 +145,7 @@ impl Runner<'_> {
                         "another run of this target is going: it runs what was queued here next"
                             .into(),
                     ),
+                    error_kind: None,
                 });
                 return Ok(());
             };

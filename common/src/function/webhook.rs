@@ -12,8 +12,7 @@ use serde_json::json;
 use super::{Environment, selection};
 use crate::aws::secrets::secret_object;
 use crate::config::Config;
-use crate::connector::Step;
-use crate::pending::step_segment;
+use crate::step::Step;
 use crate::sync::run;
 use crate::trigger::Trigger;
 use crate::webhook::{self, Rejection, Response, Verifier};
@@ -52,7 +51,7 @@ pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Resp
                 .enqueue(*step, target, delivery, &accepted.body)
                 .await
                 .map_err(|e| unavailable(e.to_string()))?;
-            queued.push(json!({"step": step_segment(*step), "target": target}));
+            queued.push(json!({"step": step.segment(), "target": target}));
         }
         tracing::info!(%delivery, queued = ?work, "webhook queued");
         Ok(())

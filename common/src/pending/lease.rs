@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conditional::{Failure, classify};
 use super::{Error, step_target_key};
-use crate::connector::Step;
+use crate::step::Step;
 
 /// Where leases live in the bucket: `locks/<step>/<target>`.
 pub const LOCKS_PREFIX: &str = "locks/";

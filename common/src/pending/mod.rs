@@ -10,7 +10,7 @@
 //! - `locks/<step>/<target>`: the lease ([`Leases`]), `{"holder": "...", "expiresAt": <Unix
 //!   milliseconds>}`.
 //!
-//! `<step>` is `access`, `metadata`, `identities` or `usage` ([`step_segment`]); `<target>` is
+//! `<step>` is `access`, `metadata`, `identities` or `usage` ([`Step::segment`]); `<target>` is
 //! the raito.yml target name with every byte outside `[A-Za-z0-9._-]` percent-encoded (and
 //! `.`/`..` encoded too, so that no key has a dot segment): [`encode_target`]. The same
 //! encoding is expected for `<target>` in `access-as-code/<target>/...` keys
@@ -52,7 +52,7 @@ pub use queue::{LIST_LIMIT, Listing, MAX_TRIGGER_BYTES, Pending, PendingTrigger,
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
-use crate::connector::Step;
+use crate::step::Step;
 
 /// The prefix of access-as-code files, `access-as-code/<target>/...`.
 pub const ACCESS_AS_CODE_PREFIX: &str = "access-as-code/";
@@ -91,28 +91,6 @@ pub enum Error {
     Notification(String),
 }
 
-/// The key segment of `step`: `access`, `metadata`, `identities` or `usage` (the names of the
-/// sync functions).
-pub fn step_segment(step: Step) -> &'static str {
-    match step {
-        Step::DataAccess => "access",
-        Step::DataSource => "metadata",
-        Step::IdentityStore => "identities",
-        Step::DataUsage => "usage",
-    }
-}
-
-/// The step a key segment names, if any.
-pub fn parse_step(segment: &str) -> Option<Step> {
-    match segment {
-        "access" => Some(Step::DataAccess),
-        "metadata" => Some(Step::DataSource),
-        "identities" => Some(Step::IdentityStore),
-        "usage" => Some(Step::DataUsage),
-        _ => None,
-    }
-}
-
 /// Every byte but `[A-Za-z0-9._-]` is percent-encoded.
 const TARGET_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
 
@@ -137,7 +115,7 @@ pub fn decode_target(segment: &str) -> Option<String> {
 fn step_target_key(prefix: &str, step: Step, target: &str) -> Result<String, Error> {
     Ok(format!(
         "{prefix}{}/{}",
-        step_segment(step),
+        step.segment(),
         encode_target(target)?
     ))
 }
@@ -163,18 +141,5 @@ mod tests {
         assert_eq!(encode_target("warehouse").unwrap(), "warehouse");
         assert_eq!(encode_target("a b/c").unwrap(), "a%20b%2Fc");
         assert!(matches!(encode_target(""), Err(Error::EmptyTarget)));
-    }
-
-    #[test]
-    fn steps_have_one_segment_each() {
-        for step in [
-            Step::DataAccess,
-            Step::DataSource,
-            Step::IdentityStore,
-            Step::DataUsage,
-        ] {
-            assert_eq!(parse_step(step_segment(step)), Some(step));
-        }
-        assert_eq!(parse_step("DA"), None);
     }
 }

@@ -9,8 +9,8 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ACCESS_AS_CODE_PREFIX, Error, TRIGGERS_PREFIX, decode_target, parse_step};
-use crate::connector::Step;
+use super::{ACCESS_AS_CODE_PREFIX, Error, TRIGGERS_PREFIX, decode_target};
+use crate::step::Step;
 
 /// What one record of an S3 event notification is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +145,7 @@ fn kind(key: &str) -> NoticeKind {
         let parts: Vec<&str> = rest.split('/').collect();
         if let [step, target, file] = parts.as_slice()
             && !file.is_empty()
-            && let (Some(step), Some(target)) = (parse_step(step), decode_target(target))
+            && let (Some(step), Some(target)) = (Step::from_segment(step), decode_target(target))
         {
             return NoticeKind::Pending { step, target };
         }

@@ -9,7 +9,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::conditional::{Failure, classify};
 use super::{Error, step_target_key};
-use crate::connector::Step;
+use crate::step::Step;
 use crate::trigger::Trigger;
 use crate::webhook::DeliveryId;
 
@@ -307,7 +307,7 @@ impl Pending {
     /// rest in a later call once these are run. A segment that decodes to no target name is
     /// skipped with a warning.
     pub async fn waiting_targets(&self, step: Step) -> Result<Vec<String>, Error> {
-        let prefix = format!("{TRIGGERS_PREFIX}{}/", super::step_segment(step));
+        let prefix = format!("{TRIGGERS_PREFIX}{}/", step.segment());
         let mut targets = Vec::new();
         let mut pages = self
             .client

@@ -13,7 +13,7 @@ use super::graphql::{
     import_access_providers_sync_feedback,
 };
 use super::jobs::{JobId, JobStatus, JobTarget, Subtask, now};
-use crate::connector::Step;
+use crate::step::Step;
 
 /// The id the Raito CLI gives the client-side subtask of an export.
 pub const ACCESS_SYNC_SUBTASK: &str = "AccessSync";

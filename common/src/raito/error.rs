@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use super::jobs::JobStatus;
 
-/// Any underlying error, kept as the source of a Raito client error.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use crate::BoxError;
 
 /// What went wrong talking to Raito Cloud (or to its Cognito user pool, or to a presigned
 /// upload URL).

@@ -17,7 +17,7 @@ use super::graphql::{
     add_log_file_to_task, add_task_event, create_job, end_of_targets_sync,
     import_data_source_request, import_identity_request, job_subtask, update_job,
 };
-use crate::connector::Step;
+use crate::step::Step;
 
 /// How often the Raito CLI polls an import subtask.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);

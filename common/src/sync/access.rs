@@ -26,12 +26,13 @@ use super::{Error, Outcome, Report};
 use crate::access_file::{self, Format, Header, Part, Reader};
 use crate::config::Target;
 use crate::connector::{
-    AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, Step, add_count,
+    AccessOutcome, ApplyMode, Connector, CountingSink, Sink, Source, add_count,
 };
 use crate::model::access::{
     AccessProvider, AccessProviderFeedback, ExportedAccessProvider, FeedbackElement,
 };
 use crate::output::{self, Destination, JsonArrayWriter};
+use crate::step::Step;
 
 /// The keys of an apply's counts.
 pub mod count {

@@ -7,9 +7,10 @@ use tracing::Instrument;
 
 use super::{Error, Outcome, Report};
 use crate::config::Target;
-use crate::connector::{Connector, CountingSink, Step};
+use crate::connector::{Connector, CountingSink};
 use crate::model::identity::{Group, User};
 use crate::output::{Destination, JsonArrayWriter};
+use crate::step::Step;
 
 /// Runs the identity store sync of `target`, users into `users` and groups into `groups`.
 pub async fn run(

@@ -8,9 +8,10 @@ use tracing::Instrument;
 
 use super::{Error, Outcome, Report};
 use crate::config::Target;
-use crate::connector::{Connector, CountingSink, DataSourceRequest, Sink, Step};
+use crate::connector::{Connector, CountingSink, DataSourceRequest, Sink};
 use crate::model::data_source::{DataObject, DataSourceMetaData, object_type};
 use crate::output::{Destination, JsonArrayWriter};
+use crate::step::Step;
 
 /// The data source metadata of the target's connector, or `None` when it has no data source
 /// sync.

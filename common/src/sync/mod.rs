@@ -3,18 +3,23 @@
 //! streams them into a file or S3 object, and reports what it wrote.
 
 pub mod access;
+mod failure;
 pub mod identities;
 pub mod metadata;
 pub mod post;
 pub mod run;
 pub mod staging;
+mod step;
 pub mod usage;
+
+pub use failure::{ErrorKind, StepError};
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::connector::{self, Step};
+use crate::connector::{self};
 use crate::output::{self, Written};
+use crate::step::Step;
 
 /// Why a step could not run or failed.
 #[derive(Debug, thiserror::Error)]

@@ -13,9 +13,10 @@ use tracing::Instrument;
 
 use super::{Error, Outcome, Report};
 use crate::config::Target;
-use crate::connector::{Connector, Sink, Step, UsageRequest, add_count};
+use crate::connector::{Connector, Sink, UsageRequest, add_count};
 use crate::model::usage::{Statement, UNPARSED};
 use crate::output::{self, Destination, JsonArrayWriter, Written};
+use crate::step::Step;
 
 /// The default size cap of one part: 256 MiB.
 pub const DEFAULT_PART_BYTES: u64 = 256 * 1024 * 1024;

@@ -394,7 +394,7 @@ targets:
     assert!(settings.debug);
     assert!(settings.disable_websocket, "read for the trigger listener");
     assert_eq!(settings.maximum_file_size, Some(64 << 20));
-    use raito_common::connector::Step;
+    use raito_common::step::Step;
     assert!(!settings.log_forwarding.enabled(Step::DataSource));
     assert!(!settings.log_forwarding.enabled(Step::DataUsage));
     assert!(settings.log_forwarding.enabled(Step::DataAccess));

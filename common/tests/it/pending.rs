@@ -5,8 +5,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt as _;
-use raito_common::connector::Step;
 use raito_common::pending::{Acquired, Error, Leases, Pending, Released};
+use raito_common::step::Step;
 use raito_common::trigger::Trigger;
 use raito_common::webhook::DeliveryId;
 

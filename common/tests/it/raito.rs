@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use raito_common::connector::Step;
 use raito_common::model::data_source::{DataObjectType, DataSourceMetaData};
 use raito_common::model::identity::IdentityStoreMetaData;
 use raito_common::raito::{
     Client, ClientConfig, Error, IdentityImport, JobId, JobStatus, JobTarget, RetryPolicy, Subtask,
     SubtaskResult, TaskEvent, TaskResult, Upload, UsageDates, object_type,
 };
+use raito_common::step::Step;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

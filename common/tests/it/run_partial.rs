@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::Config;
-use raito_common::connector::Step;
 use raito_common::raito::{ClientConfig, Clients, RetryPolicy};
+use raito_common::step::Step;
 use raito_common::sync::run::{self, Limits, RunSummary, Selection, TargetStatus};
 use raito_common::sync::staging::Staging;
 use raito_standin::{DataObject, StandIn, SubtaskResult};

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    raito_common::function::serve(raito_common::connector::Step::DataAccess).await
+    raito_common::function::serve(raito_common::step::Step::DataAccess).await
 }

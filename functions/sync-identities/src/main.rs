@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    raito_common::function::serve(raito_common::connector::Step::IdentityStore).await
+    raito_common::function::serve(raito_common::step::Step::IdentityStore).await
 }

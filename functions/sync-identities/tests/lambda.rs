@@ -291,6 +291,9 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
         "names the missing parameter: {incomplete_message}"
     );
     assert_eq!(by_name("good")["status"], "completed");
+    // Each failure's kind: neither passes when run again, so the run is not retryable.
+    assert_eq!(wrong["errorKind"], "InvalidPermissions", "{wrong}");
+    assert_eq!(by_name("incomplete")["errorKind"], "InvalidConfig");
 
     let state = deployment.standin.state();
     assert!(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use lambda_harness::Outcome;
 use lambda_harness::deployment::{put_secret, standin_for};
 use raito_standin::Fault;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const SCHEMA: &str = r#"
 CREATE SCHEMA "Sales.EU";
@@ -250,9 +250,16 @@ async fn an_import_that_never_finishes_fails_the_job_before_the_deadline() {
     let Outcome::Error(error) = outcome else {
         panic!("the invocation fails: {outcome:?}");
     };
-    assert_eq!(error["errorType"], "TargetsFailed");
+    // The kind of the failure, not only that targets failed: raising the timeout is the fix.
+    assert_eq!(error["errorType"], "TimedOut");
     let message = error["errorMessage"].as_str().unwrap();
     assert!(message.contains("deadline"), "{message}");
+    let summary: Value = serde_json::from_str(message.split_once(": ").unwrap().1).unwrap();
+    assert_eq!(summary["targets"][0]["errorKind"], "TimedOut", "{summary}");
+    assert_eq!(
+        summary["targets"][0]["steps"][0]["errorKind"], "TimedOut",
+        "{summary}"
+    );
     let state = deployment.standin.state();
     assert_eq!(state.jobs[0].status(), "FAILED");
     assert_eq!(
