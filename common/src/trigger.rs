@@ -12,6 +12,9 @@
 
 use serde::Deserialize;
 
+use crate::step::Step;
+use crate::sync::run::Selection;
+
 /// A request to run syncs, whatever delivered it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
@@ -81,7 +84,102 @@ pub struct Error {
     message: String,
 }
 
+/// A trigger a function of another step must run, or one that lacks what its step needs.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotForStep(String);
+
 impl Trigger {
+    /// What this trigger asks a function that runs `step` to run: a schedule its targets; a
+    /// `syncTrigger` the targets of its data source (below `dataObjectParent` for a data
+    /// source sync) or, for an identity store sync, of its identity store; an `apUpdate` (for
+    /// the access step only) the access providers out of sync of its data sources.
+    pub fn selection(self, step: Step) -> Result<Selection, NotForStep> {
+        let trigger = match self {
+            Trigger::Schedule(input) => {
+                return Ok(Selection {
+                    targets: input.targets,
+                    ..Default::default()
+                });
+            }
+            Trigger::ApUpdate(update) => {
+                if step != Step::DataAccess {
+                    return Err(NotForStep(
+                        "apUpdate asks for an access sync; send it to the sync-access function"
+                            .into(),
+                    ));
+                }
+                if update.data_source_names.is_empty() {
+                    return Err(NotForStep(
+                        "this apUpdate names no data source (dataSourceNames is empty)".into(),
+                    ));
+                }
+                return Ok(Selection {
+                    data_sources: update.data_source_names,
+                    access_out_of_sync_only: true,
+                    ..Default::default()
+                });
+            }
+            Trigger::SyncTrigger(trigger) => trigger,
+        };
+        let (asked, flag, sync) = match step {
+            Step::DataSource => (
+                trigger.data_source_sync,
+                "dataSourceSync",
+                "a data source sync",
+            ),
+            Step::IdentityStore => (
+                trigger.identity_store_sync,
+                "identityStoreSync",
+                "an identity store sync",
+            ),
+            Step::DataAccess => (trigger.access_sync, "accessSync", "an access sync"),
+            Step::DataUsage => (trigger.usage_sync, "usageSync", "a usage sync"),
+        };
+        if !asked {
+            return Err(NotForStep(format!(
+                "this syncTrigger does not ask for {sync} ({flag} is false); sync-{} runs only \
+                 that step",
+                step.segment()
+            )));
+        }
+        if step == Step::IdentityStore {
+            // An identity store by its id, or a data source's own identity store.
+            return match (trigger.identity_store, trigger.data_source) {
+                (Some(identity_store), _) => Ok(Selection {
+                    identity_store: Some(identity_store),
+                    ..Default::default()
+                }),
+                (None, Some(data_source)) => Ok(Selection {
+                    data_sources: vec![data_source],
+                    ..Default::default()
+                }),
+                (None, None) => Err(NotForStep(
+                    "a syncTrigger for an identity store sync must name identityStore (or the \
+                     dataSource whose own identity store to sync)"
+                        .into(),
+                )),
+            };
+        }
+        let data_source = trigger
+            .data_source
+            .ok_or_else(|| NotForStep(format!("a syncTrigger for {sync} must name dataSource")))?;
+        // Only a data source sync can be partial.
+        let partial = step == Step::DataSource;
+        Ok(Selection {
+            data_sources: vec![data_source],
+            data_object_parent: trigger
+                .data_object_parent
+                .filter(|p| partial && !p.is_empty()),
+            data_object_excludes: if partial {
+                trigger.data_object_excludes
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        })
+    }
+
     /// Reads any accepted payload.
     pub fn from_event(event: serde_json::Value) -> Result<Self, Error> {
         let invalid = |what: &str, e: serde_json::Error| Error {
@@ -177,5 +275,78 @@ mod tests {
         let error = Trigger::from_event(json!({"target": ["a"]})).unwrap_err();
         assert!(error.to_string().contains("{\"targets\""), "{error}");
         assert!(Trigger::from_event(json!([1])).is_err());
+    }
+
+    fn selection(event: serde_json::Value, step: Step) -> Result<Selection, String> {
+        Trigger::from_event(event)
+            .unwrap()
+            .selection(step)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_step_selects_what_a_trigger_asks_of_it_and_refuses_the_rest() {
+        let sync = json!({"syncTrigger": {
+            "dataSource": "ds1", "dataSourceSync": true, "usageSync": true,
+            "dataObjectParent": "sales.public", "dataObjectExcludes": ["tmp"]
+        }});
+        let metadata = selection(sync.clone(), Step::DataSource).unwrap();
+        assert_eq!(metadata.data_sources, ["ds1"]);
+        assert_eq!(metadata.data_object_parent.as_deref(), Some("sales.public"));
+        assert_eq!(metadata.data_object_excludes, ["tmp"]);
+        // Only a data source sync is partial.
+        let usage = selection(sync.clone(), Step::DataUsage).unwrap();
+        assert_eq!(usage.data_sources, ["ds1"]);
+        assert_eq!(usage.data_object_parent, None);
+        assert!(usage.data_object_excludes.is_empty());
+        assert_eq!(
+            selection(sync.clone(), Step::DataAccess).unwrap_err(),
+            "this syncTrigger does not ask for an access sync (accessSync is false); \
+             sync-access runs only that step"
+        );
+        let identities = json!({"syncTrigger": {"identityStoreSync": true, "dataSource": "ds1"}});
+        assert_eq!(
+            selection(identities, Step::IdentityStore)
+                .unwrap()
+                .data_sources,
+            ["ds1"]
+        );
+        let identities =
+            json!({"syncTrigger": {"identityStoreSync": true, "identityStore": "is1"}});
+        assert_eq!(
+            selection(identities, Step::IdentityStore)
+                .unwrap()
+                .identity_store
+                .as_deref(),
+            Some("is1")
+        );
+        assert!(
+            selection(
+                json!({"syncTrigger": {"identityStoreSync": true}}),
+                Step::IdentityStore
+            )
+            .unwrap_err()
+            .contains("must name identityStore")
+        );
+        assert_eq!(
+            selection(json!({"syncTrigger": {"usageSync": true}}), Step::DataUsage).unwrap_err(),
+            "a syncTrigger for a usage sync must name dataSource"
+        );
+        let update = json!({"apUpdate": {"dataSourceNames": ["ds1"]}});
+        let access = selection(update.clone(), Step::DataAccess).unwrap();
+        assert!(access.access_out_of_sync_only);
+        assert_eq!(access.data_sources, ["ds1"]);
+        assert!(
+            selection(update, Step::DataSource)
+                .unwrap_err()
+                .contains("send it to the sync-access function")
+        );
+        assert!(
+            selection(json!({"apUpdate": {}}), Step::DataAccess)
+                .unwrap_err()
+                .contains("names no data source")
+        );
+        let schedule = selection(json!({"targets": ["a"]}), Step::DataUsage).unwrap();
+        assert_eq!(schedule.targets, ["a"]);
     }
 }

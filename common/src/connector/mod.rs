@@ -1,17 +1,15 @@
-//! The connector SDK: what a connector can do, the sinks it pushes results into, and the
-//! registry that maps a target's `connector-name` to an implementation.
+//! The connector SDK: what a connector can do and the sinks it pushes results into (the
+//! output's, re-exported). The registry that maps a target's `connector-name` to an
+//! implementation lives with the connectors ([`crate::connectors::build`]).
 //!
 //! A connector implements only the syncs its system supports; the others answer `None` and
 //! the pipeline reports that step as skipped. Results are pushed into a [`Sink`] one element
 //! at a time, so no step ever holds a whole data source in memory.
 
 mod error;
-mod registry;
-mod sink;
 
+pub use crate::output::{CountingSink, Sink, Source, add_count};
 pub use error::{BoxError, Error};
-pub use registry::{ConnectorKind, build};
-pub use sink::{CountingSink, Sink, Source, add_count};
 
 use async_trait::async_trait;
 

@@ -2,7 +2,7 @@
 //! authenticates, the grants it needs, the trait implementations), `config.rs` (its
 //! documented parameters, validated before any I/O), `client.rs` (the wire protocol only),
 //! and one file per supported sync (`metadata.rs`, `identities.rs`, `access.rs`,
-//! `usage.rs`).
+//! `usage.rs`). The registry ([`build`]) maps a target's `connector-name` to one of them.
 
 #[cfg(feature = "entra-id")]
 pub mod entra_id;
@@ -12,3 +12,7 @@ pub mod ldap;
 pub mod okta;
 #[cfg(feature = "postgresql")]
 pub mod postgres;
+
+mod registry;
+
+pub use registry::{ConnectorKind, build};

@@ -5,10 +5,12 @@
 //! so it never overlaps an access sync of the same target (it waits for one that is going).
 
 use serde_json::json;
+use tracing::Instrument;
 
 use super::Error;
 use super::pending::Runner;
-use crate::connector::{self, AccessOutcome, ApplyMode};
+use crate::connector::{AccessOutcome, ApplyMode};
+use crate::connectors;
 use crate::output::Destination;
 use crate::pending::Released;
 use crate::sync::access::{self, ExportInput, count};
@@ -32,6 +34,15 @@ pub(super) async fn apply(
     target: &str,
     key: &str,
 ) -> Result<serde_json::Value, Error> {
+    let span = tracing::info_span!("access-as-code", target, key);
+    apply_in_span(runner, target, key).instrument(span).await
+}
+
+async fn apply_in_span(
+    runner: &Runner<'_>,
+    target: &str,
+    key: &str,
+) -> Result<serde_json::Value, Error> {
     let failed = |message: String| Error::AccessAsCode {
         key: key.to_owned(),
         message,
@@ -40,13 +51,11 @@ pub(super) async fn apply(
         tracing::info!(key, "not an access file (.yaml or .yml): ignored");
         return Ok(json!({"ignored": key}));
     }
-    let span = tracing::info_span!("access-as-code", target, key);
-    let _entered = span.enter();
     let config = runner
         .config
         .target(target)
         .ok_or_else(|| failed(format!("raito.yml has no target named {target:?}")))?;
-    let connector = connector::build(config).map_err(|e| failed(e.to_string()))?;
+    let connector = connectors::build(config).map_err(|e| failed(e.to_string()))?;
     let lease = loop {
         if let Some(lease) = runner.acquire(target).await? {
             break lease;

@@ -21,9 +21,9 @@ use crate::clitrigger::{self, Channel, Delivery, Ended, Prepared, Timing};
 use crate::config::Config;
 use crate::config::cli::RaitoOverride;
 use crate::pending::Acquired;
+use crate::pending::DeliveryId;
 use crate::raito::{self, TriggerChannel};
 use crate::trigger::Trigger;
-use crate::webhook::DeliveryId;
 
 /// The listener's lease in the bucket (under `locks/`, which the functions may write).
 pub const LEASE_KEY: &str = "locks/listener/websocket";

@@ -34,6 +34,7 @@ use tokio::time::Instant;
 
 use crate::aws::secrets::{SecretSource, SecretsManager, secret_object};
 use crate::config::Config;
+use crate::pending::NoticeKind;
 use crate::raito;
 use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection};
@@ -508,7 +509,7 @@ pub async fn handle(
         holder,
     };
     if crate::pending::is_s3_event(&event) {
-        return runner.on_s3_event(&event).await;
+        return on_s3_event(&runner, &event).await;
     }
     let trigger = Trigger::from_event(event.clone())?;
     let sweep = matches!(trigger, Trigger::Schedule(_));
@@ -517,6 +518,42 @@ pub async fn handle(
     let targets = run::select(&config, &selection)?;
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     runner.run_now(&names, &event, sweep).await
+}
+
+/// An S3 event: pending triggers of the runner's step (any target named in the event), or,
+/// for the access step, access-as-code files.
+async fn on_s3_event(
+    runner: &pending::Runner<'_>,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, Error> {
+    let mut targets: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    for notice in crate::pending::parse_s3_event(event)? {
+        let wanted = notice.created && notice.bucket == runner.env.bucket;
+        match notice.kind {
+            NoticeKind::Pending { step, target } if wanted && step == runner.step => {
+                if !targets.contains(&target) {
+                    targets.push(target);
+                }
+            }
+            NoticeKind::AccessAsCode { target } if wanted && runner.step == Step::DataAccess => {
+                files.push((target, notice.key));
+            }
+            _ => tracing::info!(
+                bucket = %notice.bucket,
+                key = %notice.key,
+                "S3 event not for this function: ignored"
+            ),
+        }
+    }
+    if !files.is_empty() {
+        let mut results = Vec::new();
+        for (target, key) in files {
+            results.push(access_as_code::apply(runner, &target, &key).await?);
+        }
+        return Ok(serde_json::Value::Array(results));
+    }
+    runner.run_pending(&targets).await
 }
 
 /// Fails with the summary when any target failed, else answers it.
@@ -538,110 +575,9 @@ fn answer(summary: RunSummary) -> Result<serde_json::Value, Error> {
     Ok(json)
 }
 
-/// The targets an event selects for a function that runs `step`.
+/// The targets an event selects for a function that runs `step` ([`Trigger::selection`]).
 pub(crate) fn selection(step: Step, trigger: Trigger) -> Result<Selection, Error> {
-    match trigger {
-        Trigger::Schedule(input) => Ok(Selection {
-            targets: input.targets,
-            ..Default::default()
-        }),
-        Trigger::SyncTrigger(trigger) => match step {
-            Step::DataSource => {
-                if !trigger.data_source_sync {
-                    return Err(Error::Unsupported(
-                        "this syncTrigger does not ask for a data source sync (dataSourceSync is \
-                         false); sync-metadata runs only that step"
-                            .into(),
-                    ));
-                }
-                let data_source = trigger.data_source.ok_or_else(|| {
-                    Error::Unsupported(
-                        "a syncTrigger for a data source sync must name dataSource".into(),
-                    )
-                })?;
-                Ok(Selection {
-                    data_sources: vec![data_source],
-                    data_object_parent: trigger.data_object_parent.filter(|p| !p.is_empty()),
-                    data_object_excludes: trigger.data_object_excludes,
-                    ..Default::default()
-                })
-            }
-            Step::IdentityStore => {
-                if !trigger.identity_store_sync {
-                    return Err(Error::Unsupported(
-                        "this syncTrigger does not ask for an identity store sync \
-                         (identityStoreSync is false); sync-identities runs only that step"
-                            .into(),
-                    ));
-                }
-                // An identity store by its id, or a data source's own identity store.
-                match (trigger.identity_store, trigger.data_source) {
-                    (Some(identity_store), _) => Ok(Selection {
-                        identity_store: Some(identity_store),
-                        ..Default::default()
-                    }),
-                    (None, Some(data_source)) => Ok(Selection {
-                        data_sources: vec![data_source],
-                        ..Default::default()
-                    }),
-                    (None, None) => Err(Error::Unsupported(
-                        "a syncTrigger for an identity store sync must name identityStore (or \
-                         the dataSource whose own identity store to sync)"
-                            .into(),
-                    )),
-                }
-            }
-            Step::DataUsage => {
-                if !trigger.usage_sync {
-                    return Err(Error::Unsupported(
-                        "this syncTrigger does not ask for a usage sync (usageSync is false); \
-                         sync-usage runs only that step"
-                            .into(),
-                    ));
-                }
-                let data_source = trigger.data_source.ok_or_else(|| {
-                    Error::Unsupported("a syncTrigger for a usage sync must name dataSource".into())
-                })?;
-                Ok(Selection {
-                    data_sources: vec![data_source],
-                    ..Default::default()
-                })
-            }
-            Step::DataAccess => {
-                if !trigger.access_sync {
-                    return Err(Error::Unsupported(
-                        "this syncTrigger does not ask for an access sync (accessSync is false); \
-                         sync-access runs only that step"
-                            .into(),
-                    ));
-                }
-                let data_source = trigger.data_source.ok_or_else(|| {
-                    Error::Unsupported(
-                        "a syncTrigger for an access sync must name dataSource".into(),
-                    )
-                })?;
-                Ok(Selection {
-                    data_sources: vec![data_source],
-                    ..Default::default()
-                })
-            }
-        },
-        Trigger::ApUpdate(update) => {
-            if step != Step::DataAccess {
-                return Err(Error::Unsupported(
-                    "apUpdate asks for an access sync; send it to the sync-access function".into(),
-                ));
-            }
-            if update.data_source_names.is_empty() {
-                return Err(Error::Unsupported(
-                    "this apUpdate names no data source (dataSourceNames is empty)".into(),
-                ));
-            }
-            Ok(Selection {
-                data_sources: update.data_source_names,
-                access_out_of_sync_only: true,
-                ..Default::default()
-            })
-        }
-    }
+    trigger
+        .selection(step)
+        .map_err(|e| Error::Unsupported(e.to_string()))
 }

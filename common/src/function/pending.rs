@@ -11,12 +11,12 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::{Environment, Error, access_as_code, answer, selection};
+use super::{Environment, Error, answer, selection};
 use crate::config::Config;
-use crate::pending::{Acquired, Listing, NoticeKind, Released, parse_s3_event};
+use crate::pending::DeliveryId;
+use crate::pending::{Acquired, Listing, Released};
 use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection, TargetStatus, TargetSummary};
-use crate::webhook::DeliveryId;
 
 /// A pass is not started with less time than this left before the deadline.
 const MIN_PASS: Duration = Duration::from_secs(60);
@@ -32,42 +32,11 @@ pub(super) struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// An S3 event: pending triggers of this step (any target named in the event), or, for the
-    /// access step, access-as-code files.
-    pub(super) async fn on_s3_event(
-        &self,
-        event: &serde_json::Value,
-    ) -> Result<serde_json::Value, Error> {
-        let mut targets: Vec<String> = Vec::new();
-        let mut files = Vec::new();
-        for notice in parse_s3_event(event)? {
-            let wanted = notice.created && notice.bucket == self.env.bucket;
-            match notice.kind {
-                NoticeKind::Pending { step, target } if wanted && step == self.step => {
-                    if !targets.contains(&target) {
-                        targets.push(target);
-                    }
-                }
-                NoticeKind::AccessAsCode { target } if wanted && self.step == Step::DataAccess => {
-                    files.push((target, notice.key));
-                }
-                _ => tracing::info!(
-                    bucket = %notice.bucket,
-                    key = %notice.key,
-                    "S3 event not for this function: ignored"
-                ),
-            }
-        }
-        if !files.is_empty() {
-            let mut results = Vec::new();
-            for (target, key) in files {
-                results.push(access_as_code::apply(self, &target, &key).await?);
-            }
-            return Ok(serde_json::Value::Array(results));
-        }
+    /// Runs the pending triggers of this step for `targets` (those an S3 event named).
+    pub(super) async fn run_pending(&self, targets: &[String]) -> Result<serde_json::Value, Error> {
         let mut summary = RunSummary::default();
         let started = std::time::Instant::now();
-        for target in &targets {
+        for target in targets {
             if self.config.target(target).is_none() {
                 tracing::warn!(target = %target, "pending triggers for a target raito.yml does not have: left alone");
                 continue;

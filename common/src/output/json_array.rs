@@ -10,7 +10,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use super::{Destination, Error, Written};
-use crate::connector::{Sink, Source};
+use super::{Sink, Source};
 
 /// Writes elements one by one as a JSON array into a destination.
 pub struct JsonArrayWriter {

@@ -12,9 +12,11 @@
 mod destination;
 mod json_array;
 pub mod json_text;
+mod sink;
 
 pub use destination::{Destination, FileDestination, S3Destination, Written};
 pub use json_array::{JsonArrayReader, JsonArrayWriter};
+pub use sink::{CountingSink, Sink, Source, add_count};
 
 /// Failures of reading or writing an output.
 #[derive(Debug, thiserror::Error)]

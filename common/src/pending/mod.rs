@@ -42,10 +42,12 @@
 //! Holder names should be unique per invocation (e.g. the Lambda request id).
 
 pub(crate) mod conditional;
+mod delivery;
 mod lease;
 mod notification;
 mod queue;
 
+pub use delivery::DeliveryId;
 pub use lease::{Acquired, LOCKS_PREFIX, Lease, Leases, Released};
 pub use notification::{Notice, NoticeKind, is_s3_event, parse_s3_event};
 pub use queue::{LIST_LIMIT, Listing, MAX_TRIGGER_BYTES, Pending, PendingTrigger, TRIGGERS_PREFIX};

@@ -7,11 +7,11 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use futures::{StreamExt as _, TryStreamExt as _};
 
+use super::DeliveryId;
 use super::conditional::{Failure, classify};
 use super::{Error, step_target_key};
 use crate::step::Step;
 use crate::trigger::Trigger;
-use crate::webhook::DeliveryId;
 
 /// Where pending triggers live in the bucket.
 pub const TRIGGERS_PREFIX: &str = "triggers/";

@@ -12,7 +12,8 @@ use super::graphql::{
     export_access_providers_request, import_access_providers_request,
     import_access_providers_sync_feedback,
 };
-use super::jobs::{JobId, JobStatus, JobTarget, Subtask, now};
+use super::jobs::{JobId, JobTarget, Subtask, now};
+use super::status::JobStatus;
 use crate::step::Step;
 
 /// The id the Raito CLI gives the client-side subtask of an export.

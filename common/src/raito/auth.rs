@@ -143,7 +143,7 @@ impl Auth {
             .await
             .map_err(|e| before_send(ORG_LOOKUP, e))?;
         let status = response.status();
-        let retry_after = super::client::retry_after(response.headers());
+        let retry_after = super::retry::retry_after(response.headers());
         let body = response
             .bytes()
             .await

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use secrecy::ExposeSecret;
 use tracing::Instrument;
@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::auth::Auth;
 use super::config::ClientConfig;
 use super::error::{Error, Idempotency, excerpt};
+use super::retry::retry_after;
 
 /// A client of one Raito organisation, signed in as one API user. Cheap to clone (it is an
 /// `Arc`): build it once and share it, so the token and the connections are reused.
@@ -165,7 +166,7 @@ fn check_status(
     }
     if graphql && status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
         // gqlgen answers 422 (or 400) to a document that does not validate.
-        if let Some(messages) = super::graphql::error_messages(&body) {
+        if let Some(messages) = super::error::error_messages(&body) {
             return Err(Error::GraphQl {
                 operation,
                 messages,
@@ -178,16 +179,4 @@ fn check_status(
         body: excerpt(&body),
         retry_after,
     })
-}
-
-/// The `Retry-After` of a response, when given in seconds.
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }

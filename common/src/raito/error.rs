@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::jobs::JobStatus;
+use super::status::JobStatus;
 
 pub use crate::BoxError;
 
@@ -234,4 +234,24 @@ impl Error {
             source: Box::new(source.without_url()),
         }
     }
+}
+
+/// One element of a GraphQL response's `errors` array.
+#[derive(serde::Deserialize)]
+pub(super) struct ResponseError {
+    /// Its `message`.
+    #[serde(default)]
+    pub(super) message: String,
+}
+
+/// The messages of a GraphQL `errors` array, if the body has a non-empty one.
+pub(crate) fn error_messages(body: &[u8]) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        #[serde(default)]
+        errors: Option<Vec<ResponseError>>,
+    }
+    let response: Errors = serde_json::from_slice(body).ok()?;
+    let errors = response.errors.filter(|errors| !errors.is_empty())?;
+    Some(errors.into_iter().map(|e| e.message).collect())
 }

@@ -35,9 +35,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::client::Client;
-use super::error::{Error, Idempotency};
+use super::error::{Error, Idempotency, ResponseError};
 // The generated modules `use super::*`: these are the types they take from here.
-pub(crate) use super::jobs::JobStatus;
+pub(crate) use super::status::JobStatus;
 
 /// The `Time` scalar: an RFC 3339 string.
 pub(crate) type Time = String;
@@ -353,19 +353,6 @@ struct ResponseBody {
     data: Option<serde_json::Value>,
     #[serde(default)]
     errors: Option<Vec<ResponseError>>,
-}
-
-#[derive(Deserialize)]
-struct ResponseError {
-    #[serde(default)]
-    message: String,
-}
-
-/// The messages of a GraphQL `errors` array, if the body has a non-empty one.
-pub(crate) fn error_messages(body: &[u8]) -> Option<Vec<String>> {
-    let response: ResponseBody = serde_json::from_slice(body).ok()?;
-    let errors = response.errors.filter(|errors| !errors.is_empty())?;
-    Some(errors.into_iter().map(|e| e.message).collect())
 }
 
 impl Client {

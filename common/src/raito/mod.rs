@@ -18,6 +18,7 @@ mod graphql;
 mod jobs;
 mod metadata;
 mod retry;
+mod status;
 mod upload;
 mod usage;
 
@@ -28,9 +29,10 @@ pub use clients::Clients;
 pub use config::{COGNITO_REGION, ClientConfig, DEFAULT_BASE_URL, validate_domain};
 pub use error::{BODY_EXCERPT, BoxError, Error};
 pub use jobs::{
-    DEFAULT_POLL_INTERVAL, IdentityImport, JobId, JobStatus, JobTarget, MAX_POLL_FAILURES, Subtask,
+    DEFAULT_POLL_INTERVAL, IdentityImport, JobId, JobTarget, MAX_POLL_FAILURES, Subtask,
     SubtaskOutcome, SubtaskResult, SubtaskState, TaskEvent, TaskResult, object_type,
 };
 pub use retry::RetryPolicy;
+pub use status::JobStatus;
 pub use upload::{BodyFuture, BodyOpener, Upload};
 pub use usage::UsageDates;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use super::error::{Error, Idempotency};
 
@@ -80,4 +81,16 @@ impl RetryPolicy {
             })
             .await
     }
+}
+
+/// The `Retry-After` of a response, when given in seconds.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
-use super::client::{Client, retry_after};
+use super::client::Client;
 use super::error::{BoxError, Error, Idempotency};
+use super::retry::retry_after;
 
 const SIGNED_URL: &str = "upload URL";
 const PUT: &str = "upload PUT";

@@ -17,7 +17,7 @@ use super::step::StepContext;
 use super::usage;
 use crate::config::cli::LogForwarding;
 use crate::config::{Config, Target};
-use crate::connector;
+use crate::connectors;
 use crate::raito::{self, JobId, JobStatus, JobTarget};
 use crate::step::Step;
 
@@ -374,7 +374,7 @@ impl TargetRun<'_> {
             .await;
 
         // Built once for all steps; a bad parameter fails the first step.
-        let connector = connector::build(target);
+        let connector = connectors::build(target);
         for &step in &wanted {
             let context = StepContext {
                 run: self,

@@ -9,8 +9,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DeliveryId, Recorded, Rejection, ReplayGuard, Verifier};
 use super::{MAX_BODY_BYTES, parse_trigger};
+use super::{Recorded, Rejection, ReplayGuard, Verifier};
+use crate::pending::DeliveryId;
 use crate::trigger::Trigger;
 
 /// The parts of a Function URL invocation event the receiver reads.

@@ -47,8 +47,8 @@ mod signature;
 pub use function_url::{Accepted, Response, check, is_function_url_event, receive};
 pub use replay::{DELIVERIES_PREFIX, GuardError, Recorded, ReplayGuard};
 pub use signature::{
-    DELIVERY_HEADER, DeliveryId, MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE,
-    Verified, Verifier, parse_trigger,
+    DELIVERY_HEADER, MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE, Verified,
+    Verifier, parse_trigger,
 };
 
 /// Why the verifier could not be built from Secrets Manager. Messages name the secret (never

@@ -8,7 +8,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::DeliveryId;
+use crate::pending::DeliveryId;
 use crate::pending::conditional::{Failure, classify};
 
 /// Where delivery ids are recorded in the bucket.

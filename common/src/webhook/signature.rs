@@ -12,6 +12,7 @@ use sha2_hmac::Sha256;
 
 use super::{Error, Rejection};
 use crate::aws::secrets::{SecretSource, secret_field};
+use crate::pending::DeliveryId;
 use crate::trigger::Trigger;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -30,35 +31,6 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// At most this many entries in `X-Raito-Signature`: bounds the HMAC work one request can ask
 /// for (entries × secrets comparisons).
 const MAX_SIGNATURE_ENTRIES: usize = 8;
-/// The longest delivery id.
-const MAX_DELIVERY_ID: usize = 128;
-
-/// A delivery id: 1 to 128 characters of `[A-Za-z0-9._-]`, so it is safe in an S3 key and in
-/// a log line as is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DeliveryId(String);
-
-impl DeliveryId {
-    /// `text` as a delivery id, if it is one.
-    pub fn parse(text: &str) -> Option<Self> {
-        let valid = (1..=MAX_DELIVERY_ID).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        valid.then(|| Self(text.to_owned()))
-    }
-
-    /// The id's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for DeliveryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What a verified request's headers said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,16 +307,6 @@ pub fn parse_trigger(body: &[u8]) -> Result<Trigger, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn delivery_ids_are_limited_to_a_safe_alphabet() {
-        assert!(DeliveryId::parse("d-1.a_B").is_some());
-        assert!(DeliveryId::parse(&"x".repeat(128)).is_some());
-        assert!(DeliveryId::parse(&"x".repeat(129)).is_none());
-        assert!(DeliveryId::parse("").is_none());
-        assert!(DeliveryId::parse("a/b").is_none());
-        assert!(DeliveryId::parse("é").is_none());
-    }
 
     #[test]
     fn other_signature_schemes_are_ignored_but_one_v1_is_required() {

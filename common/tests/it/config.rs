@@ -501,7 +501,7 @@ targets:
         "the target's api-secret is redacted"
     );
     // The connector builds: no Raito CLI key is taken for an unknown parameter.
-    raito_common::connector::build(target).unwrap();
+    raito_common::connectors::build(target).unwrap();
 }
 
 /// Inside a target, a key that is neither the Raito CLI's nor the connector's is an error
@@ -510,7 +510,7 @@ targets:
 async fn a_target_key_nobody_knows_is_an_error_naming_it() {
     let text = "targets:\n  - name: idp\n    connector-name: okta\n    okta-domain: a.okta.com\n    okta-tokne: x\n    delete-untouchd: false\n";
     let config = parse(text, &[]).await.unwrap();
-    let Err(err) = raito_common::connector::build(&config.targets[0]) else {
+    let Err(err) = raito_common::connectors::build(&config.targets[0]) else {
         panic!("a typo was accepted");
     };
     let message = err.to_string();
@@ -541,7 +541,7 @@ async fn the_single_target_form_is_one_target() {
     assert!(config.settings.debug);
     assert_eq!(config.api_user.as_deref(), Some("u"));
     assert_eq!(
-        raito_common::connector::build(target).unwrap().name(),
+        raito_common::connectors::build(target).unwrap().name(),
         "okta",
         "the Go plugin's name selects our connector"
     );
@@ -554,12 +554,12 @@ async fn go_plugin_names_select_our_connectors() {
     let text = "targets:\n  - name: a\n    connector-name: raito-io/cli-plugin-azure-ad\n    entra-tenant-id: t\n    entra-client-id: c\n    entra-client-secret: s\n  - name: b\n    connector-name: raito-io/cli-plugin-snowflake\n";
     let config = parse(text, &[]).await.unwrap();
     assert_eq!(
-        raito_common::connector::build(&config.targets[0])
+        raito_common::connectors::build(&config.targets[0])
             .unwrap()
             .name(),
         "entra-id"
     );
-    let Err(err) = raito_common::connector::build(&config.targets[1]) else {
+    let Err(err) = raito_common::connectors::build(&config.targets[1]) else {
         panic!("snowflake is not here yet");
     };
     let message = err.to_string();

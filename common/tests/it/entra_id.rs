@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use graph_standin::StandIn;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, Error};
+use raito_common::connector::Error;
+use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
 use serde_json::{Value, json};
 
@@ -127,7 +128,7 @@ async fn target(standin: &StandIn, credential: &str) -> Target {
 }
 
 async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
-    let connector = connector::build(target)?;
+    let connector = connectors::build(target)?;
     let (mut users, mut groups) = (Vec::new(), Vec::new());
     connector
         .identity_store()
@@ -143,7 +144,7 @@ const SECRET: &str = "    entra-client-secret: app-secret\n";
 async fn users_groups_and_nested_groups_are_read_and_disabled_accounts_left_out() {
     let standin = standin(fixture()).await;
     let target = target(&standin, SECRET).await;
-    let connector = connector::build(&target).unwrap();
+    let connector = connectors::build(&target).unwrap();
     let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
 
     let summary: Vec<(&str, &str, &str, Vec<String>)> = groups

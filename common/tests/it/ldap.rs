@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, Error};
+use raito_common::connector::Error;
+use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
 
 use crate::{conformance, support};
@@ -36,7 +37,7 @@ async fn target_with_password(url: &str, extra: &str, password: &str) -> Target 
 
 /// Runs the identity sync straight into vectors, keeping the connector's own error.
 async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
-    let connector = connector::build(target)?;
+    let connector = connectors::build(target)?;
     let (mut users, mut groups) = (Vec::new(), Vec::new());
     connector
         .identity_store()
@@ -50,7 +51,7 @@ async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
 async fn users_groups_and_nested_memberships_are_read_page_by_page_over_starttls() {
     let ldap = support::ldap();
     let target = target(&ldap.url, "    ldap-starttls: true\n").await;
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
 
     let group_id: BTreeMap<&str, &str> = groups
@@ -173,7 +174,7 @@ async fn an_untrusted_certificate_an_unreachable_server_and_a_missing_parameter_
     let config = Config::from_yaml_str(yaml, "raito.yml", &NoSecrets)
         .await
         .unwrap();
-    let message = connector::build(&config.targets[0])
+    let message = connectors::build(&config.targets[0])
         .err()
         .expect("a missing parameter")
         .to_string();

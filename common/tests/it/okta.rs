@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use okta_standin::StandIn;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, Error};
+use raito_common::connector::Error;
+use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
 use serde_json::{Value, json};
 
@@ -108,7 +109,7 @@ async fn target(standin: &StandIn, extra: &str) -> Target {
 }
 
 async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
-    let connector = connector::build(target)?;
+    let connector = connectors::build(target)?;
     let (mut users, mut groups) = (Vec::new(), Vec::new());
     connector
         .identity_store()
@@ -126,7 +127,7 @@ async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_lef
         "    okta-token: test-token\n    okta-tag-attributes: department, costCenter\n",
     )
     .await;
-    let connector = connector::build(&target).unwrap();
+    let connector = connectors::build(&target).unwrap();
     let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
 
     let summary: Vec<(&str, &str, &str)> = groups
@@ -204,7 +205,7 @@ async fn the_go_plugin_tags_are_the_default() {
     );
     assert!(users[1].tags.is_empty(), "null is no tag");
     assert_eq!(
-        connector::build(&target).unwrap().tag_source(),
+        connectors::build(&target).unwrap().tag_source(),
         Some("Okta"),
         "the imports' tagSourcesScope"
     );

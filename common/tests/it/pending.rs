@@ -5,10 +5,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt as _;
+use raito_common::pending::DeliveryId;
 use raito_common::pending::{Acquired, Error, Leases, Pending, Released};
 use raito_common::step::Step;
 use raito_common::trigger::Trigger;
-use raito_common::webhook::DeliveryId;
 
 use crate::support;
 

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, DataSourceRequest};
+use raito_common::connector::DataSourceRequest;
+use raito_common::connectors;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
 
@@ -74,7 +75,7 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
     support::create_database(&database, AWKWARD_SCHEMA).await;
     let d = naming::component(&database);
     let target = target(&format!("    pg-excluded-schemas: '{d}.skipped'\n")).await;
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
 
     let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
     let ours: BTreeSet<Row> = objects
@@ -198,7 +199,7 @@ async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes(
     support::create_database(&database, AWKWARD_SCHEMA).await;
     let d = naming::component(&database);
     let target = target("").await;
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
 
     let schema = format!(r#"{d}."Sales.EU""#);
     let request = |parent: &str, excludes: &[&str]| DataSourceRequest {
@@ -270,7 +271,7 @@ async fn login_roles_are_users_other_roles_are_groups_with_their_memberships() {
     target
         .parameters
         .insert("pg-machine-user-pattern", serde_json::json!("_svc_"), false);
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
 
     let n = |name: &str| format!("{p}_{name}");
@@ -346,7 +347,7 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
         .await
         .expect("config");
     let target = &config.targets[0];
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let objects = conformance::check_data_source_sync(connector.as_ref(), target).await;
     let databases: BTreeSet<&str> = objects
         .iter()
@@ -384,7 +385,7 @@ async fn without_pg_sslmode_the_server_certificate_is_verified() {
             .await
             .expect("valid config");
         let target = &config.targets[0];
-        let connector = connector::build(target).expect("valid target");
+        let connector = connectors::build(target).expect("valid target");
         let dir = tempfile::tempdir().expect("temp dir");
         raito_common::sync::metadata::run(
             connector.as_ref(),
@@ -421,7 +422,7 @@ async fn tls_is_used_when_required() {
     target
         .parameters
         .insert("pg-excluded-databases", serde_json::json!([]), false);
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
     assert!(objects.iter().any(|o| o.name == database));
 
@@ -429,7 +430,7 @@ async fn tls_is_used_when_required() {
     target
         .parameters
         .insert("pg-sslmode", serde_json::json!("verify-full"), false);
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let error = raito_common::sync::metadata::run(
         connector.as_ref(),
         &target,
@@ -454,7 +455,7 @@ async fn tls_is_used_when_required() {
         target
             .parameters
             .insert("pg-sslrootcert", serde_json::json!(root), false);
-        let connector = connector::build(&target).expect("valid target");
+        let connector = connectors::build(&target).expect("valid target");
         let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
         assert!(objects.iter().any(|o| o.name == database), "{mode}");
     }
@@ -466,7 +467,7 @@ async fn a_wrong_password_is_a_clear_permission_error_and_writes_nothing() {
     target
         .parameters
         .insert("pg-password", serde_json::json!("wrong"), true);
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("out.json");
     let error = raito_common::sync::metadata::run(
@@ -516,7 +517,7 @@ fn invalid_parameters_are_rejected_before_connecting() {
             Config::from_yaml_str(yaml, "test.yml", &NoSecrets).await.expect("config").targets[0].clone()
         });
         target.parameters.insert(key, value, false);
-        let error = connector::build(&target).err().expect("rejected");
+        let error = connectors::build(&target).err().expect("rejected");
         let message = error.to_string();
         assert!(
             message.contains(named) && message.contains("pg"),

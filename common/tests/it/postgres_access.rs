@@ -11,7 +11,8 @@ use std::collections::{BTreeSet, VecDeque};
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::Config;
-use raito_common::connector::{self, AccessOutcome, ApplyMode, Connector};
+use raito_common::connector::{AccessOutcome, ApplyMode, Connector};
+use raito_common::connectors;
 use raito_common::connectors::postgres::access::managed_comment;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::access::{
@@ -21,7 +22,7 @@ use raito_common::model::access::{
 use crate::support;
 
 pub(crate) async fn connector() -> Box<dyn Connector> {
-    connector::build(&target().await).expect("valid target")
+    connectors::build(&target().await).expect("valid target")
 }
 
 /// The role the apply connects as: the README's sync role, `LOGIN CREATEROLE` and not a
@@ -718,7 +719,7 @@ async fn a_failing_access_provider_leaves_nothing_behind_and_the_others_are_appl
 #[tokio::test]
 async fn keys_the_model_does_not_know_are_applied_and_warned_about_once_each() {
     let target = &target().await;
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let (first, second) = (unique("strange"), unique("stranger"));
     let export = serde_json::json!({"lastCalculated": 1, "accessProviders": [
         {"id": unique("ap"), "namingHint": first, "action": "grant", "whoAbacRule": {"x": 1}},
@@ -1376,7 +1377,7 @@ async fn apply_as(
     target: &raito_common::config::Target,
     ap: ExportedAccessProvider,
 ) -> AccessOutcome {
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let mut source: VecDeque<ExportedAccessProvider> = VecDeque::from([ap]);
     let mut outcomes: Vec<AccessOutcome> = Vec::new();
     connector

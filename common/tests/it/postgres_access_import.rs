@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, DataSourceRequest};
+use raito_common::connector::DataSourceRequest;
+use raito_common::connectors;
 use raito_common::connectors::postgres::access::managed_comment;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::access::{AccessProvider, Action};
@@ -49,7 +50,7 @@ async fn target(user: Option<(&str, &str)>, keep: &[&str], extra: &str) -> Targe
 /// Runs the access import and returns the access providers of roles starting with `prefix`,
 /// by name, after checking what holds for every access provider.
 async fn import(target: &Target, prefix: &str) -> BTreeMap<String, AccessProvider> {
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let mut access_providers = Vec::new();
     connector
         .access()
@@ -205,7 +206,7 @@ GRANT SELECT, INSERT ON public.totals TO {w};
     );
 
     // Every object is named and typed exactly as the data source sync names it.
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let mut objects: Vec<DataObject> = Vec::new();
     connector
         .data_source()
@@ -328,7 +329,7 @@ async fn a_managed_role_is_neither_imported_nor_a_group_of_the_identity_sync() {
         )])
     );
 
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
     let ours_groups: Vec<(String, Vec<String>)> = groups
         .iter()

@@ -17,7 +17,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use raito_common::config::Target;
-use raito_common::connector::{self, AccessOutcome, ApplyMode};
+use raito_common::connector::{AccessOutcome, ApplyMode};
+use raito_common::connectors;
 use raito_common::connectors::postgres::access::managed_comment;
 use raito_common::model::access::{ExportedAccessProvider, FeedbackElement};
 use raito_common::output::Destination;
@@ -85,7 +86,7 @@ impl Run {
 /// Runs the access step's apply (the pipeline sync-access runs: the export read twice, one
 /// feedback element per access provider) for `aps` against `target`.
 async fn run(target: &Target, aps: &[ExportedAccessProvider]) -> Run {
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let dir = tempfile::tempdir().expect("temp dir");
     let (input, feedback) = (dir.path().join("export.json"), dir.path().join("fb.json"));
     let export = serde_json::json!({"lastCalculated": 1, "accessProviders": aps});

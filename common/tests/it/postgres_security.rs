@@ -9,7 +9,8 @@
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, ApplyMode};
+use raito_common::connector::ApplyMode;
+use raito_common::connectors;
 use raito_common::output::Destination;
 use raito_common::sync::{self, Outcome};
 
@@ -71,7 +72,7 @@ async fn planted_functions_and_operators_never_run_in_any_sync() {
         .expect("plant");
 
     let target = target().await;
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let dir = tempfile::tempdir().expect("temp dir");
     let file = |name: &str| dir.path().join(name);
 
@@ -120,7 +121,7 @@ async fn planted_functions_and_operators_never_run_in_any_sync() {
     sync::usage::run(
         connector.as_ref(),
         &target,
-        connector::UsageRequest {
+        raito_common::connector::UsageRequest {
             since: Some(since),
             deadline: None,
         },

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
-use raito_common::connector::{self, UsageRequest};
+use raito_common::connector::UsageRequest;
+use raito_common::connectors;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::usage::{Statement, UNPARSED};
 use raito_common::sync::Outcome;
@@ -70,7 +71,7 @@ async fn target(user: &str, password: &str, database: &str, extra: &str) -> Targ
 }
 
 async fn sync(target: &Target, since: i64) -> Vec<Statement> {
-    let connector = connector::build(target).expect("valid target");
+    let connector = connectors::build(target).expect("valid target");
     let mut statements = Vec::new();
     connector
         .usage()
@@ -222,7 +223,7 @@ async fn workload_is_imported_exactly(log_format: &str) {
     // Through the pipeline, with a part cap small enough to split.
     let out = tempfile::tempdir().expect("temp dir");
     let mut parts = LocalParts::new(out.path().join("usage.json"));
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let result = usage_step::run(
         connector.as_ref(),
         &target,
@@ -354,7 +355,7 @@ async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_on
         .collect();
     assert_eq!(all.len(), 36);
 
-    let connector = connector::build(&target).expect("valid target");
+    let connector = connectors::build(&target).expect("valid target");
     let usage = connector.usage().expect("usage sync");
     let mut resumed_from = since;
     let mut collected: Vec<String> = Vec::new();

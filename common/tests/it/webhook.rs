@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
+use raito_common::pending::DeliveryId;
 use raito_common::secrecy::SecretString;
 use raito_common::trigger::Trigger;
 use raito_common::webhook::function_url::{
     self, Accepted, Response, check, is_function_url_event, receive,
 };
-use raito_common::webhook::{DeliveryId, MAX_BODY_BYTES, Rejection, ReplayGuard, Verifier};
+use raito_common::webhook::{MAX_BODY_BYTES, Rejection, ReplayGuard, Verifier};
 use serde_json::{Value, json};
 
 use crate::support;

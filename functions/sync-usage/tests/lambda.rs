@@ -10,7 +10,8 @@ use lambda_harness::Outcome;
 use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret, standin_for};
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::Config;
-use raito_common::connector::{self, DataSourceRequest};
+use raito_common::connector::DataSourceRequest;
+use raito_common::connectors;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
 use raito_standin::{StandIn, Statement, SubtaskResult};
@@ -249,7 +250,7 @@ async fn a_workload_reaches_raito_once_and_new_queries_import_only_themselves() 
     )
     .await
     .expect("config");
-    let connector = connector::build(&config.targets[0]).expect("connector");
+    let connector = connectors::build(&config.targets[0]).expect("connector");
     let mut objects: Vec<DataObject> = Vec::new();
     connector
         .data_source()

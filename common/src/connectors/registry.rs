@@ -1,8 +1,8 @@
 //! The registry: one closed enum of connectors, so the compiler lists every place a new
 //! connector touches. Each connector sits behind a cargo feature of the same name.
 
-use super::{Connector, Error};
 use crate::config::Target;
+use crate::connector::{Connector, Error};
 
 /// The connectors this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
