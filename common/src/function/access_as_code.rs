@@ -12,7 +12,6 @@ use super::pending::Runner;
 use crate::connector::{AccessOutcome, ApplyMode};
 use crate::connectors;
 use crate::output::Destination;
-use crate::pending::Released;
 use crate::sync::access::{self, ExportInput, count};
 
 /// How often a busy lease is tried again.
@@ -85,23 +84,17 @@ async fn apply_in_span(
             );
         }
     };
-    let applied = tokio::time::timeout_at(
-        runner.limits.deadline,
-        access::apply(
-            connector.as_ref(),
-            config,
-            &input,
-            ApplyMode::Apply,
-            Some(destination),
-            &mut log,
-        ),
-    )
-    .await;
-    match lease.release().await {
-        Ok(Released::Released) => {}
-        Ok(Released::Lost) => tracing::warn!("the lease expired during the apply"),
-        Err(error) => tracing::warn!(%error, "the lease could not be released"),
-    }
+    let apply = access::apply(
+        connector.as_ref(),
+        config,
+        &input,
+        ApplyMode::Apply,
+        Some(destination),
+        &mut log,
+    );
+    let applied = lease
+        .hold(tokio::time::timeout_at(runner.limits.deadline, apply))
+        .await;
     // A run of this target turned away while the file was applied (its trigger found the
     // lease held) is woken, not left for the next schedule.
     if let Err(error) = env.pending.wake(runner.step, target).await {

@@ -72,11 +72,7 @@ pub(super) async fn handle(
     let stop = to_instant(lease.expires_at())
         .checked_sub(STOP_BEFORE_EXPIRY)
         .unwrap_or_else(Instant::now);
-    let result = listen(env, config, holder, stop).await;
-    if let Err(error) = lease.release().await {
-        tracing::warn!(%error, "the listener lease was not released; it expires by itself");
-    }
-    result
+    lease.hold(listen(env, config, holder, stop)).await
 }
 
 /// Takes the listener's lease until `handover`, waiting for a holder that hands over early

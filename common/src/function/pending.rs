@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::{Environment, Error, answer, selection};
 use crate::config::Config;
 use crate::pending::DeliveryId;
-use crate::pending::{Acquired, Listing, Released};
+use crate::pending::{Acquired, Listing};
 use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection, TargetStatus, TargetSummary};
 
@@ -118,17 +118,7 @@ impl Runner<'_> {
                 });
                 return Ok(());
             };
-            let passes = self.passes(target, summary).await;
-            match lease.release().await {
-                Ok(Released::Released) => {}
-                Ok(Released::Lost) => {
-                    tracing::warn!(
-                        target,
-                        "the lease expired during the run and was taken over"
-                    )
-                }
-                Err(error) => tracing::warn!(target, %error, "the lease could not be released"),
-            }
+            let passes = lease.hold(self.passes(target, summary)).await;
             passes?;
             // A trigger that came after the last listing and found the lease held.
             if self.env.pending.list(self.step, target).await?.is_empty() {

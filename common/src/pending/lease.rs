@@ -298,6 +298,25 @@ impl Lease {
         }
     }
 
+    /// Runs `work` while holding the lease, then releases it whatever `work` returned, so no
+    /// path can forget it (a lease left behind blocks the target until it expires). A lease
+    /// lost to expiry during `work`, or one that could not be deleted, is a warning: it expires
+    /// by itself. Returns `work`'s output.
+    pub async fn hold<T>(self, work: impl Future<Output = T>) -> T {
+        let output = work.await;
+        let key = self.key.clone();
+        match self.release().await {
+            Ok(Released::Released) => {}
+            Ok(Released::Lost) => {
+                tracing::warn!(%key, "the lease expired during the run and was taken over");
+            }
+            Err(error) => {
+                tracing::warn!(%key, %error, "the lease was not released; it expires by itself");
+            }
+        }
+        output
+    }
+
     /// Deletes the lease if it is still ours (`If-Match` on its ETag: S3 honours conditional
     /// deletes, which need s3:GetObject besides s3:DeleteObject).
     pub async fn release(self) -> Result<Released, Error> {
