@@ -33,17 +33,6 @@ WHERE datallowconn AND NOT datistemplate AND datconnlimit <> -2
   AND ($2::text IS NULL OR datname = $2)
 ORDER BY datname COLLATE \"C\"";
 
-/// The schema filter shared by the schema and relation queries: system schemas and the
-/// configured exclusions ($1) are left out. A macro so that `concat!` can build the queries
-/// at compile time.
-macro_rules! schema_filter {
-    () => {
-        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname !~ '^pg_(toast_)?temp_'
-  AND NOT (n.nspname = ANY($1::text[]))"
-    };
-}
-
 /// Relations, ordered so that every parent comes before its children: a partition comes
 /// after the table it belongs to (ordered by its number of partition ancestors, which grows
 /// down every chain; `pg_partition_ancestors` is called for partitions only). A partition
@@ -62,16 +51,16 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid
 LEFT JOIN (pg_class pc JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-    AND pn.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-    AND pn.nspname !~ '^pg_(toast_)?temp_'
-    AND NOT (pn.nspname = ANY($1::text[])))
+    AND ",
+    schema_filter!("pn", "$1"),
+    ")
   ON pc.oid = i.inhparent AND pc.relkind IN ('r', 'p', 'v', 'm', 'f')
 -- Descriptions by join, not by obj_description() per row (a function call with its own
 -- catalog lookup): what obj_description(oid, 'pg_class') reads.
 LEFT JOIN pg_description rd ON rd.objoid = c.oid
   AND rd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rd.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ($2::text IS NULL OR n.nspname = $2) AND ",
-    schema_filter!(),
+    schema_filter!("n", "$1"),
     "
 ORDER BY CASE WHEN c.relispartition
          THEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_partition_ancestors(c.oid))
@@ -94,7 +83,7 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdroppe
 LEFT JOIN pg_description cd ON cd.objoid = c.oid
   AND cd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND cd.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ($2::text IS NULL OR n.nspname = $2) AND ",
-    schema_filter!()
+    schema_filter!("n", "$1")
 );
 
 /// Schemas in name order (`$2`, when not null, selects one).
@@ -102,7 +91,7 @@ const LIST_SCHEMAS: &str = concat!(
     "SELECT n.nspname, coalesce(pg_catalog.obj_description(n.oid, 'pg_namespace'::pg_catalog.name), '')
 FROM pg_namespace n
 WHERE ($2::text IS NULL OR n.nspname = $2) AND ",
-    schema_filter!(),
+    schema_filter!("n", "$1"),
     "
 ORDER BY n.nspname COLLATE \"C\""
 );

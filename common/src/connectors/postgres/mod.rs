@@ -14,6 +14,32 @@
 //!   see there for the server settings and grants it needs). Full names follow [`naming`].
 //!   The access sync is compiled with the `access` feature, the usage sync with `usage`.
 
+/// The SQL condition that leaves out, for the schema alias `$n`, the schemas no sync of this
+/// connector reads or changes: the server's own (every name with the prefix `pg_`, which only
+/// the server may create: `pg_catalog`, `pg_toast`, the temporary schemas) and
+/// `information_schema`, and the configured exclusions, the `text[]` parameter `$param`. A
+/// macro so that `concat!` builds the queries at compile time; [`is_system_schema`] is the
+/// same rule in Rust.
+macro_rules! schema_filter {
+    ($n:literal, $param:literal) => {
+        concat!(
+            $n,
+            ".nspname !~ '^pg_' AND ",
+            $n,
+            ".nspname <> 'information_schema' AND NOT (",
+            $n,
+            ".nspname = ANY(",
+            $param,
+            "::text[]))"
+        )
+    };
+}
+
+/// Whether `schema` is one of the server's own (see [`schema_filter`]).
+pub(crate) fn is_system_schema(schema: &str) -> bool {
+    schema.starts_with("pg_") || schema == "information_schema"
+}
+
 pub mod access;
 mod client;
 pub mod config;

@@ -106,15 +106,6 @@ FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
 ORDER BY r.oid";
 
-/// The schema filter of the data source sync: system schemas and the exclusions (`$1`).
-macro_rules! schema_filter {
-    () => {
-        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-    AND n.nspname !~ '^pg_(toast_)?temp_'
-    AND NOT (n.nspname = ANY($1::text[]))"
-    };
-}
-
 /// The explicit privileges in the current database, one row per (grantee, object, privilege),
 /// ordered by grantee OID, then object (parents before children), then privilege. `level`:
 /// 0 database, 1 schema, 2 relation (`kind` is its relkind), 3 column. Grants to `PUBLIC`
@@ -129,13 +120,13 @@ const LIST_GRANTS: &str = concat!(
   SELECT 1, n.nspname, NULL, NULL, NULL, n.nspowner, n.nspacl
   FROM pg_namespace n
   WHERE n.nspacl IS NOT NULL AND ",
-    schema_filter!(),
+    schema_filter!("n", "$1"),
     "
   UNION ALL
   SELECT 2, n.nspname, c.relname, NULL, c.relkind::text, c.relowner, c.relacl
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!(),
+    schema_filter!("n", "$1"),
     "
   UNION ALL
   SELECT 3, n.nspname, c.relname, a.attname, c.relkind::text, c.relowner, a.attacl
@@ -144,7 +135,7 @@ const LIST_GRANTS: &str = concat!(
   JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
     AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!(),
+    schema_filter!("n", "$1"),
     "
 )
 SELECT e.grantee, acl.level, acl.nspname, acl.relname, acl.attname, acl.kind, e.privilege_type

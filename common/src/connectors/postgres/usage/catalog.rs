@@ -203,10 +203,7 @@ impl Catalog {
     }
 
     fn synced_schema(&self, schema: &str) -> bool {
-        !(self.excluded.contains(schema)
-            || matches!(schema, "pg_catalog" | "information_schema" | "pg_toast")
-            || schema.starts_with("pg_temp_")
-            || schema.starts_with("pg_toast_temp_"))
+        !(self.excluded.contains(schema) || super::super::is_system_schema(schema))
     }
 
     /// The data object `touched` names, as the metadata sync names it, or `None` when it is
