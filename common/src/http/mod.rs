@@ -18,6 +18,33 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use tokio::time::Instant;
 
+/// Reads one list per key (e.g. the members of each group), `concurrency` keys at a time, and
+/// hands each key's list to `each` in key order, as soon as it and those before it are read:
+/// the group member fan-out of the Okta and Entra ID connectors. The first error stops it.
+pub async fn fan_out<K, T, Fut>(
+    keys: Vec<K>,
+    concurrency: usize,
+    read: impl Fn(K) -> Fut,
+    mut each: impl FnMut(K, Vec<T>),
+) -> Result<(), crate::connector::Error>
+where
+    K: Clone,
+    Fut: Future<Output = Result<Vec<T>, crate::connector::Error>>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    let read = &read;
+    let mut lists = futures::stream::iter(keys)
+        .map(|key| async move {
+            let list = read(key.clone()).await?;
+            Ok::<_, crate::connector::Error>((key, list))
+        })
+        .buffered(concurrency.max(1));
+    while let Some((key, list)) = lists.try_next().await? {
+        each(key, list);
+    }
+    Ok(())
+}
+
 /// How a REST client retries and waits.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 use super::client::Client;
@@ -110,8 +109,10 @@ pub async fn sync(
     let mut parents: HashMap<String, Vec<String>> = HashMap::new();
     let client = &client;
     let ids: Vec<String> = read.iter().map(|g| g.id.clone()).collect();
-    let mut members = futures::stream::iter(ids)
-        .map(|group: String| async move {
+    crate::http::fan_out(
+        ids,
+        config.concurrency,
+        |group: String| async move {
             let mut found = Vec::new();
             let mut next =
                 Some(client.url(&format!("/groups/{group}/members?$select=id&$top=999")));
@@ -121,25 +122,25 @@ pub async fn sync(
                 found.extend(page.value);
                 next = page.next_link;
             }
-            Ok::<_, Error>((group, found))
-        })
-        .buffered(config.concurrency);
-    while let Some((group, found)) = members.try_next().await? {
-        for member in found {
-            match member.kind.as_str() {
-                "#microsoft.graph.user" => user_groups
-                    .entry(member.id)
-                    .or_default()
-                    .push(group.clone()),
-                "#microsoft.graph.group" => {
-                    parents.entry(member.id).or_default().push(group.clone())
+            Ok(found)
+        },
+        |group, found| {
+            for member in found {
+                match member.kind.as_str() {
+                    "#microsoft.graph.user" => user_groups
+                        .entry(member.id)
+                        .or_default()
+                        .push(group.clone()),
+                    "#microsoft.graph.group" => {
+                        parents.entry(member.id).or_default().push(group.clone())
+                    }
+                    // Devices, service principals, contacts: not identities Raito syncs.
+                    _ => {}
                 }
-                // Devices, service principals, contacts: not identities Raito syncs.
-                _ => {}
             }
-        }
-    }
-    drop(members);
+        },
+    )
+    .await?;
 
     let group_count = read.len();
     for group in read {

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -90,8 +89,10 @@ pub async fn sync(
     // Members, `concurrency` groups at a time, in group order.
     let mut memberships: HashMap<String, Vec<String>> = HashMap::new();
     let client = &client;
-    let mut members = futures::stream::iter(group_ids.clone())
-        .map(|group: String| async move {
+    crate::http::fan_out(
+        group_ids.clone(),
+        config.concurrency,
+        |group: String| async move {
             let mut ids = Vec::new();
             let mut next = Some(client.url(&format!("/api/v1/groups/{group}/users?limit={PAGE}")));
             let what = format!("listing the members of group {group}");
@@ -100,15 +101,15 @@ pub async fn sync(
                 ids.extend(page.into_iter().map(|m| m.id));
                 next = link;
             }
-            Ok::<_, Error>((group, ids))
-        })
-        .buffered(config.concurrency);
-    while let Some((group, ids)) = members.try_next().await? {
-        for id in ids {
-            memberships.entry(id).or_default().push(group.clone());
-        }
-    }
-    drop(members);
+            Ok(ids)
+        },
+        |group, ids| {
+            for id in ids {
+                memberships.entry(id).or_default().push(group.clone());
+            }
+        },
+    )
+    .await?;
 
     // Users: without a filter Okta leaves DEPROVISIONED out; ask for them separately when
     // they are wanted.
