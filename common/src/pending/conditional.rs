@@ -5,6 +5,22 @@
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
+/// Reads the object `key`: `None` when it does not exist; any other failure described (for
+/// the caller's error, which names what it was reading).
+pub(crate) async fn get_if_exists(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<aws_sdk_s3::operation::get_object::GetObjectOutput>, String> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(object) => Ok(Some(object)),
+        Err(error) => match classify(&error) {
+            Failure::NotFound => Ok(None),
+            Failure::Refused | Failure::Other(_) => Err(DisplayErrorContext(&error).to_string()),
+        },
+    }
+}
+
 /// How a conditional S3 request failed.
 #[derive(Debug)]
 pub(crate) enum Failure {

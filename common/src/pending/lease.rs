@@ -4,10 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_s3::error::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 
-use super::conditional::{Failure, classify};
+use super::conditional::{Failure, classify, get_if_exists};
 use super::{Error, step_target_key};
 use crate::step::Step;
 
@@ -180,25 +179,10 @@ impl Leases {
 
     /// The lease object, `None` when there is none.
     async fn read(&self, key: &str) -> Result<Option<Current>, Error> {
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(error) => {
-                return match classify(&error) {
-                    Failure::NotFound => Ok(None),
-                    Failure::Refused | Failure::Other(_) => Err(self.s3_error(
-                        "reading the lease",
-                        key,
-                        DisplayErrorContext(&error).to_string(),
-                    )),
-                };
-            }
+        let object = match get_if_exists(&self.client, &self.bucket, key).await {
+            Ok(Some(object)) => object,
+            Ok(None) => return Ok(None),
+            Err(message) => return Err(self.s3_error("reading the lease", key, message)),
         };
         let etag = object
             .e_tag()

@@ -8,7 +8,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use super::DeliveryId;
-use super::conditional::{Failure, classify};
+use super::conditional::get_if_exists;
 use super::{Error, step_target_key};
 use crate::step::Step;
 use crate::trigger::Trigger;
@@ -222,24 +222,11 @@ impl Pending {
                 "{size} bytes, more than the {MAX_TRIGGER_BYTES} bytes a trigger may have"
             )));
         }
-        let object = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .send()
-            .await
-        {
-            Ok(object) => object,
-            Err(error) => {
-                return match classify(&error) {
-                    Failure::NotFound => Ok(None),
-                    Failure::Refused | Failure::Other(_) => Err(self.s3_error(
-                        "reading the pending trigger",
-                        &key,
-                        DisplayErrorContext(&error).to_string(),
-                    )),
-                };
+        let object = match get_if_exists(&self.client, &self.bucket, &key).await {
+            Ok(Some(object)) => object,
+            Ok(None) => return Ok(None),
+            Err(message) => {
+                return Err(self.s3_error("reading the pending trigger", &key, message));
             }
         };
         if object.content_length().unwrap_or(0) > MAX_TRIGGER_BYTES {
