@@ -3,6 +3,7 @@
 
 use crate::config::Target;
 use crate::connector::{Connector, Error};
+use crate::step::Step;
 
 /// The connectors this build knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,28 @@ impl ConnectorKind {
             ConnectorKind::Okta => crate::connectors::okta::config::PARAMETERS,
             #[cfg(feature = "postgresql")]
             ConnectorKind::Postgres => crate::connectors::postgres::config::PARAMETERS,
+        }
+    }
+
+    /// The syncs this connector has in this build (the access and usage syncs are compiled
+    /// only with their features).
+    pub fn steps(self) -> &'static [Step] {
+        match self {
+            #[cfg(feature = "entra-id")]
+            ConnectorKind::EntraId => &[Step::IdentityStore],
+            #[cfg(feature = "ldap")]
+            ConnectorKind::Ldap => &[Step::IdentityStore],
+            #[cfg(feature = "okta")]
+            ConnectorKind::Okta => &[Step::IdentityStore],
+            #[cfg(feature = "postgresql")]
+            ConnectorKind::Postgres => &[
+                Step::DataSource,
+                Step::IdentityStore,
+                #[cfg(feature = "access")]
+                Step::DataAccess,
+                #[cfg(feature = "usage")]
+                Step::DataUsage,
+            ],
         }
     }
 
@@ -158,4 +181,55 @@ impl ConnectorKind {
 /// Builds the connector a target names in `connector-name`.
 pub fn build(target: &Target) -> Result<Box<dyn Connector>, Error> {
     ConnectorKind::from_name(&target.connector_name)?.build(target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parameter keys of the README's table for `connector-name: name`: the first cells
+    /// `` | `key` | `` (or `` | `key`, `other` | ``) of the rows between its heading and the next.
+    fn readme_parameters(readme: &str, name: &str) -> Vec<String> {
+        let heading = format!("(`connector-name: {name}`)");
+        let Some(start) = readme
+            .lines()
+            .position(|l| l.starts_with('#') && l.contains(&heading))
+        else {
+            panic!("the README has no section for connector-name {name}");
+        };
+        readme
+            .lines()
+            .skip(start + 1)
+            .take_while(|l| !l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("| `"))
+            // A row may document several keys: `` | `a`, `b` | ``.
+            .filter_map(|l| l.split_once(" |").map(|(cell, _)| cell))
+            .flat_map(|cell| cell.split(", `"))
+            .map(|key| key.trim_matches('`').to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_documents_exactly_each_connectors_parameters_in_its_order() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
+        for kind in ConnectorKind::ALL {
+            assert_eq!(
+                readme_parameters(readme, kind.name()),
+                kind.parameters(),
+                "the README's table for {} (add, remove or reorder its rows)",
+                kind.name()
+            );
+        }
+    }
+
+    #[test]
+    fn every_connector_has_a_sync_and_answers_to_its_names() {
+        for kind in ConnectorKind::ALL {
+            assert!(!kind.steps().is_empty(), "{}", kind.name());
+            assert_eq!(ConnectorKind::from_name(kind.name()).ok(), Some(*kind));
+            if let Some(plugin) = kind.go_plugin() {
+                assert_eq!(ConnectorKind::from_name(plugin).ok(), Some(*kind));
+            }
+        }
+    }
 }
