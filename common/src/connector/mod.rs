@@ -18,6 +18,28 @@ use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::model::usage::Statement;
 
+/// What the registry knows of a connector: all it needs to list, select and build one. Each
+/// connector's folder exports one as `CONNECTOR`; the registry
+/// ([`crate::connectors::build`]) lists them, one line each.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// The `connector-name` a target uses to select it.
+    pub name: &'static str,
+    /// The Raito CLI plugin it replaces, if any: a raito.yml written for the Go CLI selects it
+    /// unchanged (e.g. `raito-io/cli-plugin-okta`).
+    pub go_plugin: Option<&'static str>,
+    /// The prefix of its parameters' keys (`pg-`): a key with it that is not one of them is
+    /// refused wherever it comes from (also from a secret merged into the target).
+    pub prefix: &'static str,
+    /// Every parameter a target of it may have (any other key written in the target is
+    /// refused).
+    pub parameters: &'static [&'static str],
+    /// The syncs it has in this build.
+    pub steps: &'static [crate::step::Step],
+    /// Builds it from a target's parameters, validated before any I/O.
+    pub build: fn(&crate::config::Parameters) -> Result<Box<dyn Connector>, Error>,
+}
+
 /// A configured connector for one target. Building one validates its parameters but does no
 /// I/O; connections are opened by the sync that needs them.
 pub trait Connector: Send + Sync {

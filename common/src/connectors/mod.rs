@@ -15,4 +15,4 @@ pub mod postgres;
 
 mod registry;
 
-pub use registry::{ConnectorKind, build};
+pub use registry::{ALL, build, find};

@@ -1,186 +1,83 @@
-//! The registry: one closed enum of connectors, so the compiler lists every place a new
-//! connector touches. Each connector sits behind a cargo feature of the same name.
+//! The registry: every connector compiled into this build, one line each (behind its cargo
+//! feature). A connector's folder exports its [`Descriptor`] as `CONNECTOR`; adding one is its
+//! folder, its line here and its feature.
 
 use crate::config::Target;
-use crate::connector::{Connector, Error};
-use crate::step::Step;
+use crate::connector::{Connector, Descriptor, Error};
 
-/// The connectors this build knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectorKind {
-    /// Microsoft Entra ID (`connector-name: entra-id`).
+/// Every connector compiled into this build.
+pub const ALL: &[&Descriptor] = &[
     #[cfg(feature = "entra-id")]
-    EntraId,
-    /// LDAP directories: Active Directory, OpenLDAP (`connector-name: ldap`).
+    &super::entra_id::CONNECTOR,
     #[cfg(feature = "ldap")]
-    Ldap,
-    /// Okta (`connector-name: okta`).
+    &super::ldap::CONNECTOR,
     #[cfg(feature = "okta")]
-    Okta,
-    /// PostgreSQL (`connector-name: postgresql`).
+    &super::okta::CONNECTOR,
     #[cfg(feature = "postgresql")]
-    Postgres,
-}
+    &super::postgres::CONNECTOR,
+];
 
-impl ConnectorKind {
-    /// Every connector compiled into this build.
-    pub const ALL: &'static [ConnectorKind] = &[
-        #[cfg(feature = "entra-id")]
-        ConnectorKind::EntraId,
-        #[cfg(feature = "ldap")]
-        ConnectorKind::Ldap,
-        #[cfg(feature = "okta")]
-        ConnectorKind::Okta,
-        #[cfg(feature = "postgresql")]
-        ConnectorKind::Postgres,
-    ];
-
-    /// The `connector-name` a target uses to select this connector.
-    pub fn name(self) -> &'static str {
-        match self {
-            #[cfg(feature = "entra-id")]
-            ConnectorKind::EntraId => crate::connectors::entra_id::NAME,
-            #[cfg(feature = "ldap")]
-            ConnectorKind::Ldap => crate::connectors::ldap::NAME,
-            #[cfg(feature = "okta")]
-            ConnectorKind::Okta => crate::connectors::okta::NAME,
-            #[cfg(feature = "postgresql")]
-            ConnectorKind::Postgres => crate::connectors::postgres::NAME,
-        }
+/// The connector registered under `name`: its name here, or the Raito CLI plugin it replaces
+/// (`raito-io/cli-plugin-okta`). A Raito CLI plugin without a connector here is an error
+/// saying so, with the connectors there are.
+pub fn find(name: &str) -> Result<&'static Descriptor, Error> {
+    let wanted = name.trim().to_ascii_lowercase();
+    if let Some(connector) = ALL
+        .iter()
+        .find(|c| c.name == wanted || c.go_plugin == Some(wanted.as_str()))
+    {
+        return Ok(connector);
     }
-
-    /// The Raito CLI plugin (the `connector-name` Go users write) this connector replaces, if
-    /// any: a raito.yml written for the Go CLI selects it unchanged.
-    pub fn go_plugin(self) -> Option<&'static str> {
-        match self {
-            #[cfg(feature = "entra-id")]
-            ConnectorKind::EntraId => Some("raito-io/cli-plugin-azure-ad"),
-            #[cfg(feature = "ldap")]
-            ConnectorKind::Ldap => None,
-            #[cfg(feature = "okta")]
-            ConnectorKind::Okta => Some("raito-io/cli-plugin-okta"),
-            #[cfg(feature = "postgresql")]
-            ConnectorKind::Postgres => None,
-        }
-    }
-
-    /// The parameters a target of this connector may have.
-    pub fn parameters(self) -> &'static [&'static str] {
-        match self {
-            #[cfg(feature = "entra-id")]
-            ConnectorKind::EntraId => crate::connectors::entra_id::config::PARAMETERS,
-            #[cfg(feature = "ldap")]
-            ConnectorKind::Ldap => crate::connectors::ldap::config::PARAMETERS,
-            #[cfg(feature = "okta")]
-            ConnectorKind::Okta => crate::connectors::okta::config::PARAMETERS,
-            #[cfg(feature = "postgresql")]
-            ConnectorKind::Postgres => crate::connectors::postgres::config::PARAMETERS,
-        }
-    }
-
-    /// The syncs this connector has in this build (the access and usage syncs are compiled
-    /// only with their features).
-    pub fn steps(self) -> &'static [Step] {
-        match self {
-            #[cfg(feature = "entra-id")]
-            ConnectorKind::EntraId => &[Step::IdentityStore],
-            #[cfg(feature = "ldap")]
-            ConnectorKind::Ldap => &[Step::IdentityStore],
-            #[cfg(feature = "okta")]
-            ConnectorKind::Okta => &[Step::IdentityStore],
-            #[cfg(feature = "postgresql")]
-            ConnectorKind::Postgres => &[
-                Step::DataSource,
-                Step::IdentityStore,
-                #[cfg(feature = "access")]
-                Step::DataAccess,
-                #[cfg(feature = "usage")]
-                Step::DataUsage,
-            ],
-        }
-    }
-
-    /// The connector registered under `name`: its name here, or the Raito CLI plugin it
-    /// replaces (`raito-io/cli-plugin-okta`). A Raito CLI plugin without a connector here is an
-    /// error saying so, with the connectors there are.
-    pub fn from_name(name: &str) -> Result<Self, Error> {
-        let wanted = name.trim().to_ascii_lowercase();
-        if let Some(kind) = Self::ALL
-            .iter()
-            .copied()
-            .find(|kind| kind.name() == wanted || kind.go_plugin() == Some(wanted.as_str()))
-        {
-            return Ok(kind);
-        }
-        let available = Self::ALL
-            .iter()
-            .map(|kind| match kind.go_plugin() {
-                Some(plugin) => format!("{} (or {plugin})", kind.name()),
-                None => kind.name().to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        Err(if wanted.contains('/') {
-            Error::UnsupportedPlugin {
-                name: name.to_owned(),
-                available,
-            }
-        } else {
-            Error::UnknownConnector {
-                name: name.to_owned(),
-                available,
-            }
+    let available = ALL
+        .iter()
+        .map(|c| match c.go_plugin {
+            Some(plugin) => format!("{} (or {plugin})", c.name),
+            None => c.name.to_owned(),
         })
-    }
-
-    /// Refuses a key written in the target that is not a parameter of this connector (the
-    /// Raito CLI's own keys never reach the parameters: see `config`).
-    fn check_keys(self, target: &Target) -> Result<(), Error> {
-        let known = self.parameters();
-        let Some(key) = target
-            .parameters
-            .written_keys()
-            .find(|k| !known.contains(k))
-        else {
-            return Ok(());
-        };
-        let at = crate::config::Location::file(target.parameters.origin())
-            .in_target(crate::config::TargetRef::Name(target.name.clone()))
-            .at_key(key);
-        Err(Error::Config(crate::config::Error::UnknownKey {
-            at,
-            connector: self.name().to_owned(),
-            known: known.join(", "),
-        }))
-    }
-
-    /// Builds this connector from a target's parameters (validated here, before any I/O).
-    pub fn build(self, target: &Target) -> Result<Box<dyn Connector>, Error> {
-        self.check_keys(target)?;
-        match self {
-            #[cfg(feature = "entra-id")]
-            ConnectorKind::EntraId => Ok(Box::new(crate::connectors::entra_id::EntraId::new(
-                &target.parameters,
-            )?)),
-            #[cfg(feature = "ldap")]
-            ConnectorKind::Ldap => Ok(Box::new(crate::connectors::ldap::Ldap::new(
-                &target.parameters,
-            )?)),
-            #[cfg(feature = "okta")]
-            ConnectorKind::Okta => Ok(Box::new(crate::connectors::okta::Okta::new(
-                &target.parameters,
-            )?)),
-            #[cfg(feature = "postgresql")]
-            ConnectorKind::Postgres => Ok(Box::new(crate::connectors::postgres::Postgres::new(
-                &target.parameters,
-            )?)),
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(if wanted.contains('/') {
+        Error::UnsupportedPlugin {
+            name: name.to_owned(),
+            available,
         }
-    }
+    } else {
+        Error::UnknownConnector {
+            name: name.to_owned(),
+            available,
+        }
+    })
 }
 
-/// Builds the connector a target names in `connector-name`.
+/// Refuses a key that is not a parameter of `connector`: any key written in the target, and
+/// any key with the connector's prefix wherever it comes from (a secret merged into the target
+/// may hold other keys). The Raito CLI's own keys never reach the parameters: see `config`.
+fn check_keys(connector: &Descriptor, target: &Target) -> Result<(), Error> {
+    let known = connector.parameters;
+    let parameters = &target.parameters;
+    let Some(key) = parameters
+        .written_keys()
+        .chain(parameters.keys().filter(|k| k.starts_with(connector.prefix)))
+        .find(|k| !known.contains(k))
+    else {
+        return Ok(());
+    };
+    let at = crate::config::Location::file(target.parameters.origin())
+        .in_target(crate::config::TargetRef::Name(target.name.clone()))
+        .at_key(key);
+    Err(Error::Config(crate::config::Error::UnknownKey {
+        at,
+        connector: connector.name.to_owned(),
+        known: known.join(", "),
+    }))
+}
+
+/// Builds the connector a target names in `connector-name` (its parameters validated here,
+/// before any I/O).
 pub fn build(target: &Target) -> Result<Box<dyn Connector>, Error> {
-    ConnectorKind::from_name(&target.connector_name)?.build(target)
+    let connector = find(&target.connector_name)?;
+    check_keys(connector, target)?;
+    (connector.build)(&target.parameters)
 }
 
 #[cfg(test)]
@@ -212,23 +109,31 @@ mod tests {
     #[test]
     fn the_readme_documents_exactly_each_connectors_parameters_in_its_order() {
         let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
-        for kind in ConnectorKind::ALL {
+        for connector in ALL {
             assert_eq!(
-                readme_parameters(readme, kind.name()),
-                kind.parameters(),
+                readme_parameters(readme, connector.name),
+                connector.parameters,
                 "the README's table for {} (add, remove or reorder its rows)",
-                kind.name()
+                connector.name
             );
         }
     }
 
     #[test]
     fn every_connector_has_a_sync_and_answers_to_its_names() {
-        for kind in ConnectorKind::ALL {
-            assert!(!kind.steps().is_empty(), "{}", kind.name());
-            assert_eq!(ConnectorKind::from_name(kind.name()).ok(), Some(*kind));
-            if let Some(plugin) = kind.go_plugin() {
-                assert_eq!(ConnectorKind::from_name(plugin).ok(), Some(*kind));
+        for connector in ALL {
+            assert!(!connector.steps.is_empty(), "{}", connector.name);
+            assert!(
+                connector
+                    .parameters
+                    .iter()
+                    .all(|key| key.starts_with(connector.prefix)),
+                "{}",
+                connector.name
+            );
+            assert_eq!(find(connector.name).unwrap().name, connector.name);
+            if let Some(plugin) = connector.go_plugin {
+                assert_eq!(find(plugin).unwrap().name, connector.name);
             }
         }
     }

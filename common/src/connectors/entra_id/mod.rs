@@ -22,10 +22,21 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
+use crate::step::Step;
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "entra-id";
+
+/// This connector, for the registry.
+pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor {
+    name: NAME,
+    go_plugin: Some("raito-io/cli-plugin-azure-ad"),
+    prefix: "entra-",
+    parameters: config::PARAMETERS,
+    steps: &[Step::IdentityStore],
+    build: |parameters| Ok(Box::new(EntraId::new(parameters)?)),
+};
 
 /// An Entra ID tenant target.
 #[derive(Debug)]

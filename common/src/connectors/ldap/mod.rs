@@ -22,10 +22,21 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
+use crate::step::Step;
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "ldap";
+
+/// This connector, for the registry.
+pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor {
+    name: NAME,
+    go_plugin: None,
+    prefix: "ldap-",
+    parameters: config::PARAMETERS,
+    steps: &[Step::IdentityStore],
+    build: |parameters| Ok(Box::new(Ldap::new(parameters)?)),
+};
 
 /// An LDAP directory target.
 #[derive(Debug)]

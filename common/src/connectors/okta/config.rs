@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use crate::config::{Error, Parameters};
 
 /// Every parameter this connector reads. Any other key a target of this connector has is refused
-/// as unknown ([`crate::connectors::ConnectorKind`] checks, before the parameters are read), and
+/// as unknown ([`crate::connectors::build`] checks, before the parameters are read), and
 /// the README documents exactly these (a test compares).
 pub const PARAMETERS: &[&str] = &[
     "okta-domain",

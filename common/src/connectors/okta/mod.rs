@@ -20,10 +20,21 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
+use crate::step::Step;
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "okta";
+
+/// This connector, for the registry.
+pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor {
+    name: NAME,
+    go_plugin: Some("raito-io/cli-plugin-okta"),
+    prefix: "okta-",
+    parameters: config::PARAMETERS,
+    steps: &[Step::IdentityStore],
+    build: |parameters| Ok(Box::new(Okta::new(parameters)?)),
+};
 
 /// An Okta org target.
 #[derive(Debug)]

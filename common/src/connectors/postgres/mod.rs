@@ -61,6 +61,7 @@ use crate::connector::{
 #[cfg(feature = "usage")]
 use crate::connector::{UsageRequest, UsageSync};
 #[cfg(feature = "access")]
+use crate::step::Step;
 use crate::model::access::{AccessProvider, ExportedAccessProvider};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
@@ -69,6 +70,23 @@ use crate::model::usage::Statement;
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "postgresql";
+
+/// This connector, for the registry.
+pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor {
+    name: NAME,
+    go_plugin: None,
+    prefix: "pg-",
+    parameters: config::PARAMETERS,
+    steps: &[
+        Step::DataSource,
+        Step::IdentityStore,
+        #[cfg(feature = "access")]
+        Step::DataAccess,
+        #[cfg(feature = "usage")]
+        Step::DataUsage,
+    ],
+    build: |parameters| Ok(Box::new(Postgres::new(parameters)?)),
+};
 
 /// A PostgreSQL target.
 #[derive(Debug)]
