@@ -23,6 +23,7 @@
 //!   session, its heartbeat and its messages (the `listener` feature).
 //! - [`pending`]: triggers waiting per target and step, and the per-target run lease, in S3.
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
+//! - `testing`: the conformance suite every connector's tests run (the `testing` feature).
 
 pub mod access_file;
 pub mod aws;
@@ -41,6 +42,8 @@ pub mod pending;
 pub mod raito;
 pub mod step;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(any(feature = "postgresql", feature = "ldap", feature = "listener"))]
 pub mod tls;
 pub mod trigger;

@@ -12,9 +12,9 @@ use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
+use raito_common::testing;
 use serde_json::{Value, json};
 
-use crate::conformance;
 use crate::okta::key_path;
 
 /// The canonical tenant: three named users (one disabled), 120 bulk users (more than a page
@@ -145,7 +145,7 @@ async fn users_groups_and_nested_groups_are_read_and_disabled_accounts_left_out(
     let standin = standin(fixture()).await;
     let target = target(&standin, SECRET).await;
     let connector = connectors::build(&target).unwrap();
-    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
 
     let summary: Vec<(&str, &str, &str, Vec<String>)> = groups
         .iter()

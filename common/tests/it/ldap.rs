@@ -12,8 +12,9 @@ use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
+use raito_common::testing;
 
-use crate::{conformance, support};
+use crate::support;
 
 /// A target on the test server; `extra` adds parameters (YAML lines).
 async fn target(url: &str, extra: &str) -> Target {
@@ -52,7 +53,7 @@ async fn users_groups_and_nested_memberships_are_read_page_by_page_over_starttls
     let ldap = support::ldap();
     let target = target(&ldap.url, "    ldap-starttls: true\n").await;
     let connector = connectors::build(&target).expect("valid target");
-    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
 
     let group_id: BTreeMap<&str, &str> = groups
         .iter()

@@ -7,7 +7,6 @@
 mod support;
 
 mod config;
-mod conformance;
 mod entra_id;
 mod ldap;
 mod model;

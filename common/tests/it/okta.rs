@@ -12,9 +12,8 @@ use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
 use raito_common::model::identity::{Group, User};
+use raito_common::testing;
 use serde_json::{Value, json};
-
-use crate::conformance;
 
 /// The canonical org: four named users (one suspended, one deprovisioned), 250 bulk users
 /// (more than one page of 200), three groups.
@@ -128,7 +127,7 @@ async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_lef
     )
     .await;
     let connector = connectors::build(&target).unwrap();
-    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
 
     let summary: Vec<(&str, &str, &str)> = groups
         .iter()

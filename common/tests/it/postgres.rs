@@ -9,8 +9,8 @@ use raito_common::connector::DataSourceRequest;
 use raito_common::connectors;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::data_source::DataObject;
+use raito_common::testing;
 
-use crate::conformance;
 use crate::support;
 
 /// A database full of identifiers that break naive dotted names.
@@ -77,7 +77,7 @@ async fn awkward_identifiers_give_the_exact_set_of_unique_data_objects() {
     let target = target(&format!("    pg-excluded-schemas: '{d}.skipped'\n")).await;
     let connector = connectors::build(&target).expect("valid target");
 
-    let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+    let objects = testing::check_data_source_sync(connector.as_ref(), &target).await;
     let ours: BTreeSet<Row> = objects
         .iter()
         .filter(|o| o.full_name == d || o.full_name.starts_with(&format!("{d}.")))
@@ -207,7 +207,7 @@ async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes(
         parent: Some(parent.to_owned()),
         excludes: excludes.iter().map(|e| (*e).to_owned()).collect(),
     };
-    let objects = conformance::check_partial_data_source_sync(
+    let objects = testing::check_partial_data_source_sync(
         connector.as_ref(),
         &target,
         request(&schema, &["measurements_2025"]),
@@ -225,7 +225,7 @@ async fn a_partial_sync_covers_only_the_subtree_below_its_parent_minus_excludes(
     assert_eq!(names, expected);
 
     // Below a database, with an absolute exclude: only the other schema's subtree.
-    let objects = conformance::check_partial_data_source_sync(
+    let objects = testing::check_partial_data_source_sync(
         connector.as_ref(),
         &target,
         request(&d, &[&format!("{d}.public")]),
@@ -272,7 +272,7 @@ async fn login_roles_are_users_other_roles_are_groups_with_their_memberships() {
         .parameters
         .insert("pg-machine-user-pattern", serde_json::json!("_svc_"), false);
     let connector = connectors::build(&target).expect("valid target");
-    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
 
     let n = |name: &str| format!("{p}_{name}");
     let ours_users: Vec<(String, Vec<String>, Option<bool>)> = users
@@ -348,7 +348,7 @@ async fn excluded_and_unconnectable_databases_are_left_out() {
         .expect("config");
     let target = &config.targets[0];
     let connector = connectors::build(target).expect("valid target");
-    let objects = conformance::check_data_source_sync(connector.as_ref(), target).await;
+    let objects = testing::check_data_source_sync(connector.as_ref(), target).await;
     let databases: BTreeSet<&str> = objects
         .iter()
         .filter(|o| o.r#type == "database")
@@ -423,7 +423,7 @@ async fn tls_is_used_when_required() {
         .parameters
         .insert("pg-excluded-databases", serde_json::json!([]), false);
     let connector = connectors::build(&target).expect("valid target");
-    let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+    let objects = testing::check_data_source_sync(connector.as_ref(), &target).await;
     assert!(objects.iter().any(|o| o.name == database));
 
     // verify-full against a self-signed certificate must refuse to connect.
@@ -456,7 +456,7 @@ async fn tls_is_used_when_required() {
             .parameters
             .insert("pg-sslrootcert", serde_json::json!(root), false);
         let connector = connectors::build(&target).expect("valid target");
-        let objects = conformance::check_data_source_sync(connector.as_ref(), &target).await;
+        let objects = testing::check_data_source_sync(connector.as_ref(), &target).await;
         assert!(objects.iter().any(|o| o.name == database), "{mode}");
     }
 }

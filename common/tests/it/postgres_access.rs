@@ -18,6 +18,7 @@ use raito_common::connectors::postgres::naming;
 use raito_common::model::access::{
     Action, DataObjectReference, ExportedAccessProvider, ExportedWho, WhatItem,
 };
+use raito_common::testing;
 
 use crate::support;
 
@@ -1615,4 +1616,181 @@ async fn raitos_marker_on_a_system_role_does_not_make_it_changeable() {
     assert_eq!(members(SYSTEM_ROLE).await, members_before);
     assert!(memberships(&emil).await.is_empty());
     assert!(privileges(&db, SYSTEM_ROLE).await.is_empty());
+}
+
+// The conformance suite's access checks (`raito_common::testing::access`), on the real
+// cluster, as the sync role.
+
+/// An export in `db` (made with [`SHOP`] and [`conformance_database`]) that makes every kind
+/// of change the apply knows: a role with a member and table, column, schema and database
+/// grants; one that inherits it by id from later in the export (a deferred membership); a row
+/// filter (a policy). `tag` keeps the names of each test apart.
+async fn conformance_export(db: &str, tag: &str) -> Vec<ExportedAccessProvider> {
+    let (reader, heir) = (
+        unique(&format!("{tag}_u")),
+        unique(&format!("{tag}_heir_u")),
+    );
+    create_users(&[&reader, &heir]).await;
+    let (readers_id, heirs_id) = (unique("ap"), unique("ap"));
+    let mut readers = ap(&readers_id, &unique(&format!("{tag}_readers")));
+    readers.who = users(&[&reader]);
+    readers.who.inherit_from = vec![format!("ID:{heirs_id}")];
+    readers.what = vec![
+        what(&format!("{db}.shop.orders"), "table", &["SELECT"]),
+        what(&format!("{db}.shop.customers.name"), "column", &["SELECT"]),
+        what(&format!("{db}.public"), "schema", &["CREATE"]),
+        what(db, "database", &["TEMPORARY"]),
+    ];
+    let mut heirs = ap(&heirs_id, &unique(&format!("{tag}_heirs")));
+    heirs.who = users(&[&heir]);
+    heirs.what = vec![what(&format!("{db}.shop.big_orders"), "view", &["SELECT"])];
+    let mut filter = ap(&unique("ap"), &unique(&format!("{tag}_eu")));
+    filter.action = Action::Filtered;
+    filter.who = users(&[&reader]);
+    filter.what = vec![what(&format!("{db}.shop.orders"), "table", &[])];
+    filter.policy_rule = Some("region = 'EU'".to_owned());
+    vec![readers, heirs, filter]
+}
+
+/// A database with [`SHOP`], row-level security on `shop.orders` and that table given to the
+/// sync role (for the row filter of [`conformance_export`]).
+async fn conformance_database(prefix: &str) -> String {
+    let db = unique(prefix);
+    create_database(
+        &db,
+        &format!("{SHOP}\nALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;"),
+    )
+    .await;
+    give_to_sync_role(&db, "shop.orders").await;
+    db
+}
+
+#[tokio::test]
+async fn conformance_applying_the_same_export_twice_issues_nothing() {
+    let db = conformance_database("acc_conf_converge").await;
+    let mut export = conformance_export(&db, "cv").await;
+    // A role applied before, deleted by the export: the second apply has nothing to drop.
+    let doomed_role = unique("cv_doomed");
+    let mut doomed = ap(&unique("ap"), &doomed_role);
+    doomed.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    ok(&apply_one(doomed.clone()).await);
+    doomed.delete = true;
+    export.push(doomed);
+
+    let connector = connector().await;
+    let first = testing::check_apply_converges(connector.as_ref(), &export).await;
+    assert_eq!(
+        first[3].statements.last(),
+        Some(&format!("DROP ROLE {}", q(&doomed_role)))
+    );
+    assert_eq!(role_comment(&doomed_role).await, None);
+    for (ap, outcome) in export.iter().zip(&first).take(3) {
+        assert_eq!(
+            role_comment(&outcome.feedback.actual_name).await,
+            Some(managed_comment(&ap.id)),
+            "{} exists and is Raito's",
+            outcome.feedback.actual_name
+        );
+    }
+}
+
+#[tokio::test]
+async fn conformance_a_plan_lists_exactly_what_the_apply_then_executes() {
+    let db = conformance_database("acc_conf_plan").await;
+    let mut export = conformance_export(&db, "pl").await;
+    // An existing role the export changes: a grant revoked, one added, the member replaced.
+    let (old_member, new_member) = (unique("pl_old_u"), unique("pl_new_u"));
+    create_users(&[&old_member, &new_member]).await;
+    let changed_role = unique("pl_changed");
+    let mut changed = ap(&unique("ap"), &changed_role);
+    changed.who = users(&[&old_member]);
+    changed.what = vec![what(&format!("{db}.shop.orders"), "table", &["SELECT"])];
+    ok(&apply_one(changed.clone()).await);
+    changed.who = users(&[&new_member]);
+    changed.what = vec![what(&format!("{db}.shop.customers"), "table", &["SELECT"])];
+    export.push(changed);
+
+    let connector = connector().await;
+    let applied = testing::check_plan_matches_apply(connector.as_ref(), &export).await;
+    let r = q(&changed_role);
+    assert_eq!(
+        applied[3].statements,
+        [
+            format!("REVOKE {r} FROM {}", q(&old_member)),
+            format!("GRANT {r} TO {}", q(&new_member)),
+            format!("REVOKE SELECT ON TABLE \"shop\".\"orders\" FROM {r}"),
+            format!("GRANT SELECT ON TABLE \"shop\".\"customers\" TO {r}"),
+        ]
+    );
+    assert_eq!(members(&changed_role).await, set(&[&new_member]));
+}
+
+#[tokio::test]
+async fn conformance_a_failing_access_provider_does_not_stop_the_others() {
+    let db = conformance_database("acc_conf_fail").await;
+    let export = conformance_export(&db, "fl").await;
+    // Valid as far as the connector can tell; the server refuses it in the middle of the
+    // batch (no such column).
+    let broken_role = unique("fl_broken");
+    let mut broken = ap(&unique("ap"), &broken_role);
+    broken.action = Action::Filtered;
+    broken.what = vec![what(&format!("{db}.shop.orders"), "table", &[])];
+    broken.policy_rule = Some("no_such_column = 1".to_owned());
+
+    let connector = connector().await;
+    let outcomes = testing::check_failing_access_provider_is_isolated(
+        connector.as_ref(),
+        &export[..1],
+        &broken,
+        &export[1..],
+    )
+    .await;
+    assert!(
+        outcomes[1].feedback.errors[0].contains("no_such_column"),
+        "{:?}",
+        outcomes[1].feedback.errors
+    );
+    assert_eq!(role_comment(&broken_role).await, None, "rolled back");
+}
+
+#[tokio::test]
+async fn conformance_the_import_leaves_the_roles_raito_manages_out() {
+    let db = conformance_database("acc_conf_import").await;
+    let export = conformance_export(&db, "im").await;
+    // A role made outside Raito, with a grant in the database: the import lists it.
+    let theirs = unique("im_theirs");
+    let admin = support::pg_admin(&db).await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {t} NOLOGIN; GRANT SELECT ON shop.customers TO {t}",
+            t = q(&theirs)
+        ))
+        .await
+        .expect("an unmanaged role");
+    // The import opens one connection per covered database: this one only.
+    let mut target = target().await;
+    let others = support::databases_except(&[&db]).await;
+    target
+        .parameters
+        .insert("pg-excluded-databases", serde_json::json!(others), false);
+    let connector = connectors::build(&target).expect("valid target");
+
+    let imported =
+        testing::check_import_excludes_managed(connector.as_ref(), &export, &[&theirs]).await;
+    let theirs_ap = imported
+        .iter()
+        .find(|ap| ap.external_id == theirs)
+        .expect("imported");
+    let what: Vec<(&str, &[String])> = theirs_ap
+        .what
+        .iter()
+        .map(|w| (w.data_object.full_name.as_str(), w.permissions.as_slice()))
+        .collect();
+    assert_eq!(
+        what,
+        [(
+            format!("{db}.shop.customers").as_str(),
+            &["SELECT".to_owned()][..]
+        )]
+    );
 }

@@ -14,8 +14,8 @@ use raito_common::connectors::postgres::access::managed_comment;
 use raito_common::connectors::postgres::naming;
 use raito_common::model::access::{AccessProvider, Action};
 use raito_common::model::data_source::DataObject;
+use raito_common::testing;
 
-use crate::conformance;
 use crate::support;
 
 /// Double-quotes an identifier for SQL.
@@ -330,7 +330,7 @@ async fn a_managed_role_is_neither_imported_nor_a_group_of_the_identity_sync() {
     );
 
     let connector = connectors::build(&target).expect("valid target");
-    let (users, groups) = conformance::check_identity_sync(connector.as_ref(), &target).await;
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
     let ours_groups: Vec<(String, Vec<String>)> = groups
         .iter()
         .filter(|g| g.name.starts_with(&p))

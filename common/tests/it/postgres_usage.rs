@@ -13,6 +13,7 @@ use raito_common::connectors::postgres::naming;
 use raito_common::model::usage::{Statement, UNPARSED};
 use raito_common::sync::Outcome;
 use raito_common::sync::usage::{self as usage_step, LocalParts};
+use raito_common::testing;
 
 use crate::support::{self, let_the_second_pass, server_now};
 
@@ -332,14 +333,9 @@ async fn pgaudit_adds_row_counts_without_doubling_statements() {
     assert_eq!(ours[0].rows, 2);
 }
 
-#[tokio::test]
-async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_once() {
-    let (database, user, syncer, password) = setup().await;
-    let target = target(&syncer, &password, &database, "").await;
-    let since = server_now().await - 1;
-    let client = support::pg_as(&user, &password, &database).await;
-    // 36 statements in at least three seconds of the server's clock: a batch, then wait for
-    // the next second, three times.
+/// Runs 36 statements as `user`, in at least three seconds of the server's clock (a batch of
+/// 12, then wait for the next second, three times), and lets the last second pass.
+async fn seed_three_seconds(client: &tokio_postgres::Client) {
     for batch in 0..3 {
         for i in 0..12 {
             client
@@ -349,55 +345,71 @@ async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_on
         }
         let_the_second_pass().await;
     }
+}
+
+#[tokio::test]
+async fn a_run_cut_short_by_its_deadline_then_resumed_imports_every_statement_once() {
+    let (database, user, syncer, password) = setup().await;
+    let target = target(&syncer, &password, &database, "").await;
+    let since = server_now().await - 1;
+    let client = support::pg_as(&user, &password, &database).await;
+    seed_three_seconds(&client).await;
     let all: Vec<String> = of_user(&sync(&target, since).await, &user)
         .iter()
         .map(|s| s.external_id.clone())
         .collect();
     assert_eq!(all.len(), 36);
 
-    let connector = connectors::build(&target).expect("valid target");
-    let usage = connector.usage().expect("usage sync");
-    let mut resumed_from = since;
-    let mut collected: Vec<String> = Vec::new();
-    let mut runs = 0;
     // Every run is given a deadline that is over before it starts, so where it stops is set by
     // the log, not by how fast the machine is: it pushes its first second of new statements
-    // (every run makes progress) and stops at the end of that second.
-    while collected.len() < all.len() {
-        runs += 1;
-        let mut pushed: Vec<Statement> = Vec::new();
-        usage
-            .sync_usage(
-                &UsageRequest {
-                    since: Some(resumed_from),
-                    deadline: Some(tokio::time::Instant::now()),
-                },
-                &mut pushed,
-            )
-            .await
-            .expect("usage sync");
-        let seconds: BTreeSet<i64> = pushed.iter().map(|s| s.start_time).collect();
-        let Some(&second) = seconds.first() else {
-            panic!("run {runs} from {resumed_from} pushed nothing; collected {collected:?}");
-        };
+    // (every run makes progress) and stops at the end of that second; each run resumes from
+    // the last second pushed, and together they push every statement once, in order.
+    let connector = connectors::build(&target).expect("valid target");
+    let runs =
+        testing::check_usage_progress_past_deadline(connector.as_ref(), since, |s| s.user == user)
+            .await;
+    for (i, run) in runs.iter().enumerate() {
+        let seconds: BTreeSet<i64> = run.iter().map(|s| s.start_time).collect();
         assert_eq!(
             seconds.len(),
             1,
-            "run {runs} stopped at the end of its first second"
+            "run {} stopped at the end of its first second",
+            i + 1
         );
-        collected.extend(
-            of_user(&pushed, &user)
-                .iter()
-                .map(|s| s.external_id.clone()),
-        );
-        // Resume from the last second pushed.
-        resumed_from = second;
     }
     assert!(
-        runs >= 3,
-        "the deadline cut the three seconds of statements into {runs} runs"
+        runs.len() >= 3,
+        "the deadline cut the three seconds of statements into {} runs",
+        runs.len()
     );
+    let collected: Vec<String> = runs
+        .iter()
+        .flat_map(|run| of_user(run, &user))
+        .map(|s| s.external_id.clone())
+        .collect();
     assert_eq!(collected, all, "every statement once, in order");
+}
+
+/// The conformance suite's usage checks (`raito_common::testing::usage`) on the real log:
+/// `since` in whole seconds, start order, and a deadline that passes in the middle of a second.
+#[tokio::test]
+async fn the_usage_request_contract_holds_on_the_real_log() {
+    let (database, user, syncer, password) = setup().await;
+    let target = target(&syncer, &password, &database, "").await;
+    let since = server_now().await - 1;
+    let client = support::pg_as(&user, &password, &database).await;
+    seed_three_seconds(&client).await;
+    let connector = connectors::build(&target).expect("valid target");
+    let ours = |s: &Statement| s.user == user;
+
+    let mine = testing::check_usage_since(connector.as_ref(), since, ours).await;
+    assert_eq!(mine.len(), 36);
+    assert_eq!(mine[0].query, "SELECT 0, 0 FROM sales.orders");
+    let all = testing::check_usage_order(connector.as_ref(), since).await;
+    assert_eq!(of_user(&all, &user).len(), 36);
+    let runs = testing::check_usage_second_boundaries(connector.as_ref(), since, ours).await;
+    let collected: usize = runs.iter().map(|run| of_user(run, &user).len()).sum();
+    assert_eq!(collected, 36);
 }
 
 #[tokio::test]

@@ -1,14 +1,17 @@
-//! The conformance suite every connector runs: free functions over `&dyn Connector`, so a
-//! connector's own tests only add the assertions specific to its system.
+//! The data source sync's contract: the metadata is self-consistent, and the data objects
+//! file is what Raito's import relies on (the data source element first, unique ids, every
+//! parent before its children, every type declared and allowed under its parent's type), for a
+//! full sync and for a partial one.
 
 use std::collections::{HashMap, HashSet};
 
-use raito_common::config::Target;
-use raito_common::connector::{Connector, DataSourceRequest};
-use raito_common::model::data_source::{DataObject, DataSourceMetaData, object_type};
-use raito_common::output::{Destination, JsonArrayReader};
-use raito_common::sync::{self, Outcome};
+use crate::config::Target;
+use crate::connector::{Connector, DataSourceRequest};
+use crate::model::data_source::{DataObject, DataSourceMetaData, object_type};
+use crate::output::{Destination, JsonArrayReader};
+use crate::sync::{self, Outcome};
 
+/// The global permissions Raito knows.
 const GLOBAL_PERMISSIONS: &[&str] = &["read", "write", "admin"];
 
 /// Checks the data source metadata on its own: types are unique, every child type is
@@ -251,71 +254,4 @@ pub async fn check_partial_data_source_sync(
         objects.push(object);
     }
     objects
-}
-
-/// Runs the connector's identity store sync through the real pipeline into two files, reads
-/// them back as streams, and checks what Raito's import relies on: unique user and group ids,
-/// and every group a user or group refers to present in the groups file.
-pub async fn check_identity_sync(
-    connector: &dyn Connector,
-    target: &Target,
-) -> (
-    Vec<raito_common::model::identity::User>,
-    Vec<raito_common::model::identity::Group>,
-) {
-    use raito_common::model::identity::{Group, User};
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (users_path, groups_path) = (
-        dir.path().join("users.json"),
-        dir.path().join("groups.json"),
-    );
-    let outcome = sync::identities::run(
-        connector,
-        target,
-        Destination::file(&users_path).await.expect("create users"),
-        Destination::file(&groups_path)
-            .await
-            .expect("create groups"),
-    )
-    .await
-    .expect("identity store sync succeeds");
-    assert!(matches!(outcome, Outcome::Completed(_)), "{outcome:?}");
-
-    let mut users = Vec::new();
-    let mut reader = JsonArrayReader::<User>::open(&users_path)
-        .await
-        .expect("open");
-    while let Some(user) = reader.next().await.expect("read") {
-        users.push(user);
-    }
-    let mut groups = Vec::new();
-    let mut reader = JsonArrayReader::<Group>::open(&groups_path)
-        .await
-        .expect("open");
-    while let Some(group) = reader.next().await.expect("read") {
-        groups.push(group);
-    }
-    let group_ids: HashSet<&str> = groups.iter().map(|g| g.external_id.as_str()).collect();
-    assert_eq!(group_ids.len(), groups.len(), "group ids are unique");
-    let user_ids: HashSet<&str> = users.iter().map(|u| u.external_id.as_str()).collect();
-    assert_eq!(user_ids.len(), users.len(), "user ids are unique");
-    for user in &users {
-        for id in &user.group_external_ids {
-            assert!(
-                group_ids.contains(id.as_str()),
-                "group {id} of user {} exists",
-                user.name
-            );
-        }
-    }
-    for group in &groups {
-        for id in &group.parent_group_external_ids {
-            assert!(
-                group_ids.contains(id.as_str()),
-                "parent {id} of group {} exists",
-                group.name
-            );
-        }
-    }
-    (users, groups)
 }
