@@ -1,29 +1,41 @@
 #!/usr/bin/env bash
 # Starts and stops the services the tests talk to, on loopback and on free ports:
-#   - an ephemeral PostgreSQL 15 cluster: superuser raito_test with a random password, TCP on
-#     127.0.0.1 only, scram-sha-256, SSL on (certificate from a throw-away CA), fsync off;
+#   - an ephemeral PostgreSQL 15 cluster (Debian's): superuser raito_test with a random password,
+#     TCP on 127.0.0.1 only, scram-sha-256, SSL on (certificate from a throw-away CA), fsync off;
+#   - on request, more clusters of other major versions set up the same way, from the server
+#     builds pinned in dev/pg/versions.txt (installed on demand by dev/pg/install.sh);
 #   - an OpenLDAP server (slapd) on two ports, plain LDAP (with StartTLS) and LDAPS, with the
 #     cluster's test certificate, seeded with dev/ldap/fixture.ldif plus bulk users (and
 #     $RAITO_LDAP_SEED, an extra LDIF file, when set: the benchmark's directory);
 #   - a moto server (AWS stand-in) from the project's Python venv (dev/setup.sh).
 #
-#   eval "$(dev/services.sh start [--no-moto] [--no-ldap])"   start; prints `export` lines
+#   eval "$(dev/services.sh start [--no-moto] [--no-ldap] [--pg-version N] [--pg-versions LIST])"
+#                                                 start; prints `export` lines
+#   eval "$(dev/services.sh env N [STATE_DIR])"   point RAITO_TEST_PG_* at the version-N cluster
 #   dev/services.sh stop [STATE_DIR]              stop (default: $RAITO_SERVICES_STATE)
 #
+# --pg-version N: the main cluster is the pinned build of major N instead of Debian's 15.
+# --pg-versions LIST (e.g. 13,14,16; `all`: every pinned major but the main cluster's): one more
+# cluster per major, exported as RAITO_TEST_PG<N>_HOST, _PORT, _USER, _PASSWORD, _SSL, _CA_CERT,
+# listed in RAITO_TEST_PG_VERSIONS (space-separated).
 # Exports: RAITO_SERVICES_STATE RAITO_TEST_PG_HOST RAITO_TEST_PG_PORT RAITO_TEST_PG_USER
-# RAITO_TEST_PG_PASSWORD RAITO_TEST_PG_SSL=1 RAITO_TEST_PG_CA_CERT (the CA's PEM file), and
-# unless --no-ldap: RAITO_TEST_LDAP_URL RAITO_TEST_LDAPS_URL RAITO_TEST_LDAP_BASE_DN
-# RAITO_TEST_LDAP_BIND_DN RAITO_TEST_LDAP_PASSWORD RAITO_TEST_LDAP_CA_CERT;
-# unless --no-moto: RAITO_TEST_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
-# AWS_DEFAULT_REGION AWS_ENDPOINT_URL.
-# Everything lives in one temp dir (the state dir): the cluster, its logs, the moto pid. `stop`
+# RAITO_TEST_PG_PASSWORD RAITO_TEST_PG_SSL=1 RAITO_TEST_PG_CA_CERT (the CA's PEM file)
+# RAITO_TEST_PG_VERSION (the main cluster's major), and unless --no-ldap: RAITO_TEST_LDAP_URL
+# RAITO_TEST_LDAPS_URL RAITO_TEST_LDAP_BASE_DN RAITO_TEST_LDAP_BIND_DN RAITO_TEST_LDAP_PASSWORD
+# RAITO_TEST_LDAP_CA_CERT; unless --no-moto: RAITO_TEST_MOTO_URL AWS_ACCESS_KEY_ID
+# AWS_SECRET_ACCESS_KEY AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL.
+# Everything lives in one temp dir (the state dir): the clusters, their logs, the moto pid. `stop`
 # stops exactly the processes recorded there and removes it. A `start` that fails halfway stops
 # what it had started. Logs: $RAITO_SERVICES_STATE/pg/postgres.log (startup; the server's own
-# statement log is in .../pg/data/log, see start_postgres), .../ldap/slapd.log and .../moto.log.
+# statement log is in .../pg/data/log, see start_postgres; the cluster of major N in .../pgN/),
+# .../ldap/slapd.log and .../moto.log.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Debian's PostgreSQL 15: the default cluster's server, and the client tools (pg_isready) for
+# every cluster (the pinned builds of other versions have no client tools).
 pg_bin=${RAITO_PG_BIN:-/usr/lib/postgresql/15/bin}
+debian_pg_bin=/usr/lib/postgresql/15/bin
 pg_user=raito_test
 marker=.raito-services
 
@@ -36,7 +48,7 @@ die() {
     exit 1
 }
 usage() {
-    sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -125,11 +137,15 @@ stop_state() { # stop_state STATE_DIR
         rm -f "$state/ldap/slapd.pid"
     fi
 
-    # PostgreSQL: pg_ctl on our data dir; if that fails, the postmaster of our data dir only.
+    # PostgreSQL, every cluster (pg/, pgN/): pg_ctl of the cluster's own version (recorded in
+    # <name>.bin at start) on its data dir; if that fails, the postmaster of that data dir only.
     # Immediate mode: no shutdown checkpoint, the data is thrown away anyway.
-    local data="$state/pg/data"
-    if [[ -f "$data/postmaster.pid" ]]; then
-        as_pg "$pg_bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null || true
+    local data bin
+    for data in "$state"/pg*/data; do
+        [[ -f "$data/postmaster.pid" ]] || continue
+        bin=$pg_bin
+        if [[ -f "${data%/data}.bin" ]]; then bin=$(<"${data%/data}.bin"); fi
+        as_pg "$bin/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null || true
         if [[ -f "$data/postmaster.pid" ]]; then
             local pid
             pid=$(head -n1 "$data/postmaster.pid")
@@ -139,7 +155,7 @@ stop_state() { # stop_state STATE_DIR
                 sleep 0.5
             fi
         fi
-    fi
+    done
 
     rm -rf -- "$state"
     log "stopped ($state removed)"
@@ -151,10 +167,90 @@ cmd_stop() {
     stop_state "$state"
 }
 
+cmd_env() { # cmd_env MAJOR [STATE_DIR]
+    local major=${1:-} state=${2:-${RAITO_SERVICES_STATE:-}}
+    [[ "$major" =~ ^[0-9]+$ ]] || die "env: give a major version, e.g. dev/services.sh env 16"
+    [[ -n "$state" ]] || die "env: give the state dir, or set RAITO_SERVICES_STATE (printed by start)"
+    [[ -f "$state/env-pg$major" ]] ||
+        die "no cluster of PostgreSQL $major in $state: start one with dev/services.sh start --pg-versions $major"
+    cat "$state/env-pg$major"
+}
+
 # ---- start --------------------------------------------------------------------------------------
-start_postgres() { # start_postgres STATE_DIR; sets pg_port, pg_password
+# The throw-away CA ($state/ca.crt, exported as RAITO_TEST_PG_CA_CERT) and a server certificate
+# it signed for 127.0.0.1 and localhost ($state/tls/server.{key,crt}), served by every cluster
+# and by slapd, so clients can test sslmode=require as well as verify-ca / verify-full. (A lone
+# self-signed certificate would not do: rustls refuses a CA certificate used as the server's
+# own.) The CA's key is deleted at once.
+make_tls() { # make_tls STATE_DIR
     local state=$1
-    local pgdir="$state/pg" data="$state/pg/data"
+    local tls="$state/tls"
+    mkdir -m 700 "$tls"
+    if ! {
+        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+            -subj "/CN=raito-sync test CA" -keyout "$tls/ca.key" -out "$state/ca.crt" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -subj "/CN=127.0.0.1" -keyout "$tls/server.key" -out "$tls/server.csr" &&
+            printf '%s\n' 'basicConstraints=critical,CA:FALSE' \
+                'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
+                'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$tls/server.ext" &&
+            openssl x509 -req -in "$tls/server.csr" -CA "$state/ca.crt" -CAkey "$tls/ca.key" \
+                -CAserial "$tls/ca.srl" -CAcreateserial -days 7 -extfile "$tls/server.ext" -out "$tls/server.crt"
+    } >"$tls/openssl.log" 2>&1; then
+        cat "$tls/openssl.log" >&2
+        die "openssl could not make the test certificates"
+    fi
+    rm -f -- "$tls/ca.key" "$tls/ca.srl" "$tls/server.csr" "$tls/server.ext" "$tls/openssl.log"
+    chmod 600 "$tls/server.key"
+    chmod 644 "$state/ca.crt"
+    # slapd (the LDAP server below) serves the same certificate.
+    mkdir -m 700 "$state/ldap"
+    cp "$tls/server.key" "$tls/server.crt" "$state/ldap/"
+}
+
+# The major version of the server in BIN_DIR, from `postgres --version` (allowed as root).
+pg_major_of() { # pg_major_of BIN_DIR
+    local said
+    said=$("$1/postgres" --version) || die "$1/postgres --version failed"
+    [[ "$said" =~ ^postgres\ \(PostgreSQL\)\ ([0-9]+) ]] || die "$1/postgres --version says \"$said\""
+    echo "${BASH_REMATCH[1]}"
+}
+
+# The bin dir of the pinned build of MAJOR (dev/pg/versions.txt), installed on demand.
+pinned_pg_bin() { # pinned_pg_bin MAJOR
+    local major=$1 line dir
+    line=$(RAITO_DEV_CACHE="${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}" \
+        "$repo_root/dev/pg/install.sh" "$major") || die "PostgreSQL $major could not be installed (dev/pg/install.sh $major)"
+    dir=${line#* }
+    [[ -x "$dir/bin/postgres" ]] || die "dev/pg/install.sh $major gave $dir, which has no bin/postgres"
+    echo "$dir/bin"
+}
+
+start_postgres() { # start_postgres STATE_DIR NAME BIN_DIR; sets pg_port, pg_password, pg_major
+    local state=$1 name=$2 bin=$3
+    local pgdir="$state/$name" data="$state/$name/data"
+    # Logs of initdb and pg_ctl: initdb.log and pg_ctl.log for the main cluster (pg/),
+    # pgN-initdb.log and pgN-pg_ctl.log for the others.
+    local logs="$state/"
+    if [[ "$name" != pg ]]; then logs="$state/$name-"; fi
+    pg_major=$(pg_major_of "$bin")
+
+    # PostgreSQL runs as the `postgres` user when we are root: a build in a directory it cannot
+    # reach (the cache under root's home, mode 700) is linked into the state dir (hard links:
+    # no copy on the same file system; a copy otherwise).
+    if ((EUID == 0)) && ! as_pg test -x "$bin/postgres"; then
+        local install="$state/$name-install"
+        cp -al "$(dirname "$bin")" "$install" 2>/dev/null || {
+            rm -rf -- "$install"
+            cp -a "$(dirname "$bin")" "$install"
+        }
+        chmod 755 "$install"
+        bin="$install/bin"
+        as_pg test -x "$bin/postgres" || die "the postgres user cannot run $bin/postgres"
+    fi
+    printf '%s\n' "$bin" >"$state/$name.bin" # for `stop`: pg_ctl of the same version
+
     mkdir -m 700 "$pgdir"
     give_to_pg "$pgdir"
     as_pg test -w "$pgdir" ||
@@ -164,44 +260,24 @@ start_postgres() { # start_postgres STATE_DIR; sets pg_port, pg_password
     local pwfile="$pgdir/pwfile"
     (umask 077 && printf '%s\n' "$pg_password" >"$pwfile")
     give_to_pg "$pwfile"
-    if ! as_pg "$pg_bin/initdb" -D "$data" --username="$pg_user" --pwfile="$pwfile" \
-        --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync --no-instructions \
-        >"$state/initdb.log" 2>&1; then
-        cat "$state/initdb.log" >&2
-        die "initdb failed"
+    local -a quiet=(--no-instructions) # from PostgreSQL 14 on
+    if ((pg_major < 14)); then quiet=(); fi
+    if ! as_pg "$bin/initdb" -D "$data" --username="$pg_user" --pwfile="$pwfile" \
+        --auth=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 --no-sync "${quiet[@]}" \
+        >"${logs}initdb.log" 2>&1; then
+        cat "${logs}initdb.log" >&2
+        die "initdb of PostgreSQL $pg_major failed"
     fi
     rm -f "$pwfile"
 
-    # TLS: a throw-away CA ($state/ca.crt, exported as RAITO_TEST_PG_CA_CERT) and a server
-    # certificate it signed for 127.0.0.1 and localhost, so clients can test sslmode=require as
-    # well as verify-ca / verify-full. (A lone self-signed certificate would not do: rustls
-    # refuses a CA certificate used as the server's own.) The CA's key is deleted at once.
-    local tls="$state/tls"
-    mkdir -m 700 "$tls"
-    if ! {
-        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
-            -subj "/CN=raito-sync test CA" -keyout "$tls/ca.key" -out "$state/ca.crt" \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" &&
-            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-                -subj "/CN=127.0.0.1" -keyout "$data/server.key" -out "$tls/server.csr" &&
-            printf '%s\n' 'basicConstraints=critical,CA:FALSE' \
-                'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' \
-                'subjectAltName=IP:127.0.0.1,DNS:localhost' >"$tls/server.ext" &&
-            openssl x509 -req -in "$tls/server.csr" -CA "$state/ca.crt" -CAkey "$tls/ca.key" \
-                -CAserial "$tls/ca.srl" -CAcreateserial -days 7 -extfile "$tls/server.ext" -out "$data/server.crt"
-    } >"$tls/openssl.log" 2>&1; then
-        cat "$tls/openssl.log" >&2
-        die "openssl could not make the test certificates"
-    fi
-    rm -rf -- "$tls"
-    # slapd (the LDAP server below) serves the same certificate.
-    mkdir -m 700 "$state/ldap"
-    cp "$data/server.key" "$data/server.crt" "$state/ldap/"
+    cp "$state/tls/server.key" "$state/tls/server.crt" "$data/"
     chmod 600 "$data/server.key"
-    chmod 644 "$state/ca.crt"
     give_to_pg "$data/server.key" "$data/server.crt"
 
-    cat >>"$data/postgresql.conf" <<'EOF'
+    # jsonlog exists from PostgreSQL 15 on; before, csvlog (and stderr) only.
+    local destinations='stderr,csvlog,jsonlog'
+    if ((pg_major < 15)); then destinations='stderr,csvlog'; fi
+    cat >>"$data/postgresql.conf" <<EOF_CONF
 
 # ---- dev/services.sh: an ephemeral test cluster, loopback only, speed over durability ----
 listen_addresses = '127.0.0.1'
@@ -224,11 +300,12 @@ timezone = 'UTC'
 lc_messages = 'C'
 
 # The statement log the usage sync reads (its tests read it over SQL): every statement and its
-# duration, as csvlog and jsonlog (and stderr) files in data/log, times in UTC. pgaudit is
-# loaded when installed (dev/setup.sh) but logs nothing unless a database or role turns it on
-# (ALTER DATABASE ... SET pgaudit.log = 'read, write, ddl, role'; CREATE EXTENSION pgaudit).
+# duration, as csvlog and jsonlog (from PostgreSQL 15; and stderr) files in data/log, times in
+# UTC. pgaudit is loaded when installed (dev/setup.sh; Debian's 15 only) but logs nothing unless
+# a database or role turns it on (ALTER DATABASE ... SET pgaudit.log = 'read, write, ddl, role';
+# CREATE EXTENSION pgaudit).
 logging_collector = on
-log_destination = 'stderr,csvlog,jsonlog'
+log_destination = '$destinations'
 log_directory = 'log'
 log_filename = 'postgresql-%Y-%m-%d_%H%M%S.log'
 log_rotation_age = 0
@@ -236,12 +313,17 @@ log_rotation_size = 0
 log_timezone = 'UTC'
 log_statement = 'all'
 log_min_duration_statement = 0
-EOF
-    if [[ -f "$(dirname "$pg_bin")/lib/pgaudit.so" ]]; then
+EOF_CONF
+    # Debian puts extensions in lib/, the pinned builds in lib/postgresql/ (and have no pgaudit).
+    local root
+    root=$(dirname "$bin")
+    if [[ -f "$root/lib/pgaudit.so" || -f "$root/lib/postgresql/pgaudit.so" ]]; then
         printf '%s\n' "shared_preload_libraries = 'pgaudit'" "pgaudit.log = 'none'" \
             "pgaudit.log_relation = on" "pgaudit.log_rows = on" >>"$data/postgresql.conf"
+    elif [[ "$root" == "$(dirname "$debian_pg_bin")" ]]; then
+        log "no pgaudit in $root/lib: run dev/setup.sh (the usage tests need it)"
     else
-        log "no pgaudit in $(dirname "$pg_bin")/lib: run dev/setup.sh (the usage tests need it)"
+        log "the pinned build of PostgreSQL $pg_major has no pgaudit: the pgaudit usage test cannot pass on it"
     fi
     # Only TCP from 127.0.0.1, only with a password (SCRAM). No unix socket at all.
     printf '%s\n' '# dev/services.sh: TCP from 127.0.0.1 only, with a password' \
@@ -251,27 +333,29 @@ EOF
     local attempt
     for attempt in 1 2 3 4 5; do
         pg_port=$(free_port)
-        if (close_inherited_fds && as_pg "$pg_bin/pg_ctl" -D "$data" -l "$pgdir/postgres.log" \
-            -o "-p $pg_port" -w -t 60 start) </dev/null >/dev/null 2>>"$state/pg_ctl.log"; then
+        if (close_inherited_fds && as_pg "$bin/pg_ctl" -D "$data" -l "$pgdir/postgres.log" \
+            -o "-p $pg_port" -w -t 60 start) </dev/null >/dev/null 2>>"${logs}pg_ctl.log"; then
             break
         fi
         if grep -q 'could not bind\|Address already in use' "$pgdir/postgres.log" 2>/dev/null && ((attempt < 5)); then
             log "port $pg_port was taken: trying another"
             continue
         fi
-        cat "$state/pg_ctl.log" >&2 || true
+        cat "${logs}pg_ctl.log" >&2 || true
         tail -n 20 "$pgdir/postgres.log" >&2 || true
-        die "PostgreSQL did not start (log: $pgdir/postgres.log)"
+        die "PostgreSQL $pg_major did not start (log: $pgdir/postgres.log)"
     done
-    "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" -t 30 || die "PostgreSQL does not answer on 127.0.0.1:$pg_port"
-    log "PostgreSQL 15 on 127.0.0.1:$pg_port (data: $data)"
+    local isready="$bin/pg_isready"
+    [[ -x "$isready" ]] || isready="$debian_pg_bin/pg_isready"
+    "$isready" -q -h 127.0.0.1 -p "$pg_port" -t 30 || die "PostgreSQL $pg_major does not answer on 127.0.0.1:$pg_port"
+    log "PostgreSQL $pg_major on 127.0.0.1:$pg_port (data: $data)"
 }
 
 start_slapd() { # start_slapd STATE_DIR; sets ldap_port, ldaps_port, ldap_password
     local state=$1
     local dir="$state/ldap"
     [[ -x /usr/sbin/slapd ]] || die "no slapd: run dev/setup.sh"
-    [[ -d "$dir" ]] || die "no $dir: start_postgres makes it (with the test certificate)"
+    [[ -d "$dir" ]] || die "no $dir: make_tls makes it (with the test certificate)"
     mkdir -p "$dir/db"
     ldap_password=$(openssl rand -hex 16)
     local root_password
@@ -394,15 +478,54 @@ EOF
 }
 
 cmd_start() {
-    local want_moto=1 want_ldap=1 arg
-    for arg in "$@"; do
-        case "$arg" in
+    local want_moto=1 want_ldap=1 main_version='' extra_versions=''
+    while (($#)); do
+        case "$1" in
         --no-moto) want_moto=0 ;;
         --no-ldap) want_ldap=0 ;;
+        --pg-version=*) main_version=${1#--pg-version=} ;;
+        --pg-versions=*) extra_versions=${1#--pg-versions=} ;;
+        --pg-version | --pg-versions)
+            (($# >= 2)) || usage
+            if [[ "$1" == --pg-version ]]; then main_version=$2; else extra_versions=$2; fi
+            shift
+            ;;
         *) usage ;;
         esac
+        shift
     done
-    [[ -x "$pg_bin/postgres" ]] || die "no PostgreSQL 15 in $pg_bin: run dev/setup.sh"
+    [[ -z "$main_version" || "$main_version" =~ ^[0-9]+$ ]] || die "--pg-version takes a major version, e.g. 16"
+
+    # The main cluster: Debian's 15 unless --pg-version names a pinned build.
+    local main_bin=$pg_bin
+    if [[ -n "$main_version" ]]; then
+        main_bin=$(pinned_pg_bin "$main_version")
+    else
+        [[ -x "$pg_bin/postgres" ]] || die "no PostgreSQL 15 in $pg_bin: run dev/setup.sh"
+    fi
+    local main_major
+    main_major=$(pg_major_of "$main_bin")
+
+    # The other clusters, by major, in order, without repeats.
+    local -a extras=()
+    local major
+    local -A seen=()
+    local -a majors=()
+    if [[ "$extra_versions" == all ]]; then
+        extra_versions=$(awk '$1 ~ /^[0-9]+$/ { print $1 }' "$repo_root/dev/pg/versions.txt" | { grep -vx "$main_major" || true; } | paste -sd,)
+    fi
+    IFS=',' read -ra majors <<<"$extra_versions"
+    for major in "${majors[@]}"; do
+        [[ -n "$major" ]] || continue
+        [[ "$major" =~ ^[0-9]+$ ]] || die "--pg-versions takes majors separated by commas, e.g. 13,14,16 (or all)"
+        [[ -z "${seen[$major]:-}" ]] || continue
+        seen[$major]=1
+        extras+=("$major")
+    done
+    local -A extra_bin=()
+    for major in "${extras[@]}"; do
+        extra_bin[$major]=$(pinned_pg_bin "$major") # before anything is started: may download
+    done
 
     # Globals: the EXIT trap reads them after this function returned.
     start_ok=0
@@ -414,20 +537,50 @@ cmd_start() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    local t0=$SECONDS pg_port pg_password moto_port='' ldap_port='' ldaps_port='' ldap_password=''
-    start_postgres "$state"
+    local t0=$SECONDS pg_port pg_password pg_major moto_port='' ldap_port='' ldaps_port='' ldap_password=''
+    make_tls "$state"
+    local -A extra_port=() extra_password=()
+    for major in "${extras[@]}"; do
+        start_postgres "$state" "pg$major" "${extra_bin[$major]}"
+        extra_port[$major]=$pg_port
+        extra_password[$major]=$pg_password
+    done
+    start_postgres "$state" pg "$main_bin"
     if ((want_ldap)); then start_slapd "$state"; fi
     if ((want_moto)); then start_moto "$state"; fi
+
+    # The variables of the cluster of one major under the main names: `dev/services.sh env N`.
+    pg_env() { # pg_env PORT PASSWORD MAJOR
+        printf 'export RAITO_TEST_PG_HOST=127.0.0.1\n'
+        printf 'export RAITO_TEST_PG_PORT=%q\n' "$1"
+        printf 'export RAITO_TEST_PG_USER=%q\n' "$pg_user"
+        printf 'export RAITO_TEST_PG_PASSWORD=%q\n' "$2"
+        printf 'export RAITO_TEST_PG_SSL=1\n'
+        printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/ca.crt"
+        printf 'export RAITO_TEST_PG_VERSION=%q\n' "$3"
+    }
+    for major in "${extras[@]}"; do
+        (umask 077 && pg_env "${extra_port[$major]}" "${extra_password[$major]}" "$major" >"$state/env-pg$major")
+    done
+    if [[ -z "${extra_port[$main_major]:-}" ]]; then
+        (umask 077 && pg_env "$pg_port" "$pg_password" "$main_major" >"$state/env-pg$main_major")
+    fi
 
     (umask 077 && : >"$state/env") # it holds the password
     {
         printf 'export RAITO_SERVICES_STATE=%q\n' "$state"
-        printf 'export RAITO_TEST_PG_HOST=127.0.0.1\n'
-        printf 'export RAITO_TEST_PG_PORT=%q\n' "$pg_port"
-        printf 'export RAITO_TEST_PG_USER=%q\n' "$pg_user"
-        printf 'export RAITO_TEST_PG_PASSWORD=%q\n' "$pg_password"
-        printf 'export RAITO_TEST_PG_SSL=1\n'
-        printf 'export RAITO_TEST_PG_CA_CERT=%q\n' "$state/ca.crt"
+        pg_env "$pg_port" "$pg_password" "$main_major"
+        if ((${#extras[@]})); then
+            printf 'export RAITO_TEST_PG_VERSIONS=%q\n' "${extras[*]}"
+            for major in "${extras[@]}"; do
+                printf 'export RAITO_TEST_PG%s_HOST=127.0.0.1\n' "$major"
+                printf 'export RAITO_TEST_PG%s_PORT=%q\n' "$major" "${extra_port[$major]}"
+                printf 'export RAITO_TEST_PG%s_USER=%q\n' "$major" "$pg_user"
+                printf 'export RAITO_TEST_PG%s_PASSWORD=%q\n' "$major" "${extra_password[$major]}"
+                printf 'export RAITO_TEST_PG%s_SSL=1\n' "$major"
+                printf 'export RAITO_TEST_PG%s_CA_CERT=%q\n' "$major" "$state/ca.crt"
+            done
+        fi
         if [[ -n "$ldap_port" ]]; then
             printf 'export RAITO_TEST_LDAP_URL=%q\n' "ldap://127.0.0.1:$ldap_port"
             printf 'export RAITO_TEST_LDAPS_URL=%q\n' "ldaps://127.0.0.1:$ldaps_port"
@@ -456,6 +609,11 @@ start)
     cat "$start_state/env"
     # shellcheck disable=SC2034 # read by the EXIT trap
     start_ok=1
+    ;;
+env)
+    shift
+    (($# >= 1 && $# <= 2)) || usage
+    cmd_env "$@"
     ;;
 stop)
     shift

@@ -11,12 +11,16 @@
 #     and put on PATH with the venv.
 #
 # Use:
-#   source dev/setup.sh --all|--no-venv        puts the venv's bin and the tools first on PATH,
-#                                              exports RAITO_VENV
-#   eval "$(dev/setup.sh [--all|--no-venv])"  the same, for a caller that runs it
+#   source dev/setup.sh --all|--no-venv [--pg-versions LIST]
+#       puts the venv's bin and the tools first on PATH, exports RAITO_VENV
+#   eval "$(dev/setup.sh [--all|--no-venv] [--pg-versions LIST])"
+#       the same, for a caller that runs it
 # --all (the default): everything. --no-venv: Debian packages and Rust only (enough for
 # dev/demo.sh and dev/bench.sh). A script that sources this file passes one of the two
 # explicitly: `source` without arguments would hand it the script's own positional parameters.
+# --pg-versions LIST (e.g. 13,14,16 or all): also the PostgreSQL server builds of those majors
+# pinned in dev/pg/versions.txt (dev/pg/install.sh, with npm), for `dev/services.sh start
+# --pg-version(s)`; without it nothing of them is looked at.
 # Everything but the final `export` lines goes to stderr.
 #
 # The installing is done by a child `bash` process with `set -euo pipefail` of its own, so that
@@ -29,18 +33,28 @@ _raito_setup_main() {
     local repo_root
     repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-    local want_venv=1 arg
+    local want_venv=1 pg_versions=''
     local cache_root="${RAITO_DEV_CACHE:-$HOME/.cache/raito-sync}"
     local tools_bin=
-    for arg in "$@"; do
-        case "$arg" in
+    while (($#)); do
+        case "$1" in
         --all) want_venv=1 ;;
         --no-venv) want_venv=0 ;;
+        --pg-versions=*) pg_versions=${1#--pg-versions=} ;;
+        --pg-versions)
+            if (($# < 2)); then
+                echo "setup: --pg-versions needs a list, e.g. --pg-versions 13,14,16 or --pg-versions all" >&2
+                return 2
+            fi
+            pg_versions=$2
+            shift
+            ;;
         *)
-            echo "setup: unknown argument: $arg (usage: dev/setup.sh [--all|--no-venv])" >&2
+            echo "setup: unknown argument: $1 (usage: dev/setup.sh [--all|--no-venv] [--pg-versions LIST])" >&2
             return 2
             ;;
         esac
+        shift
     done
 
     log() { printf 'setup: %s\n' "$*" >&2; }
@@ -68,6 +82,10 @@ _raito_setup_main() {
     need ldap-utils ldapadd
     # pgaudit, for the usage sync's tests (audit lines in the test cluster's log).
     need postgresql-15-pgaudit /usr/lib/postgresql/15/lib/pgaudit.so
+    # npm fetches the other PostgreSQL versions (dev/pg/install.sh), only when they are asked for.
+    if [[ -n "$pg_versions" ]]; then
+        need npm npm
+    fi
     if ((want_venv)) && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         packages+=(python3-venv)
     fi
@@ -86,6 +104,14 @@ _raito_setup_main() {
         echo "slapd slapd/no_configuration boolean true" | "${sudo[@]}" debconf-set-selections
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
         "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >&2
+    fi
+
+    # ---- Other PostgreSQL versions, only when asked for ----------------------------------------
+    # The server builds pinned in dev/pg/versions.txt, verified and unpacked once into
+    # $cache_root/postgres/<version>/ (later runs: a few milliseconds). dev/services.sh also
+    # installs the one it starts on demand.
+    if [[ -n "$pg_versions" ]]; then
+        RAITO_DEV_CACHE="$cache_root" "$repo_root/dev/pg/install.sh" "$pg_versions" >/dev/null
     fi
 
     # ---- Rust ----------------------------------------------------------------------------------
