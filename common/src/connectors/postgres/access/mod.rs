@@ -1,6 +1,7 @@
 //! The PostgreSQL access sync: Raito's access providers applied as roles and grants
-//! ([`apply`]), and the roles and grants that exist and Raito does not manage read back as
-//! access providers ([`import`]).
+//! ([`apply`]: the engine, with the pure planner `plan` and the batch executor `batch`), and
+//! the roles and grants that exist and Raito does not manage read back as access providers
+//! ([`import`]).
 //!
 //! **Which roles Raito manages.** A role created by this connector carries the comment
 //! [`managed_comment`]`(id)`: `Managed by Raito Cloud (access provider <id>)`, where `<id>` is
@@ -15,6 +16,8 @@
 #[cfg(feature = "access")]
 pub mod apply;
 #[cfg(feature = "access")]
+mod batch;
+#[cfg(feature = "access")]
 mod diff;
 #[cfg(feature = "access")]
 mod filter;
@@ -22,6 +25,8 @@ mod filter;
 pub mod import;
 #[cfg(feature = "access")]
 mod names;
+#[cfg(feature = "access")]
+mod plan;
 #[cfg(feature = "access")]
 mod state;
 #[cfg(feature = "access")]

@@ -1,9 +1,11 @@
 //! Reading the current state from the catalog, for a whole chunk of access providers at once:
 //! roles and their markers, memberships, the privileges the roles hold (the objects found
 //! through `pg_shdepend`, their ACL columns expanded with `aclexplode`), the objects what
-//! items name, and the row-level-security policies this connector manages.
+//! items name, and the row-level-security policies this connector manages. What is read for a
+//! chunk is held in a [`Snapshot`], which the planner ([`super::plan`]) reads instead of the
+//! database.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use futures::TryStreamExt as _;
 
@@ -28,9 +30,6 @@ pub struct Role {
     pub comment: String,
 }
 
-const ROLE_COLUMNS: &str = "SELECT oid, rolname::text, rolsuper, coalesce(pg_catalog.shobj_description(oid, 'pg_authid'::pg_catalog.name), '') \
-     FROM pg_roles";
-
 fn role(row: &tokio_postgres::Row) -> Role {
     Role {
         oid: row.get(0),
@@ -40,12 +39,58 @@ fn role(row: &tokio_postgres::Row) -> Role {
     }
 }
 
-/// The role named `name`, if any.
-pub async fn role_by_name(client: &Client, name: &str) -> PgResult<Option<Role>> {
-    let rows = client
-        .query(&format!("{ROLE_COLUMNS} WHERE rolname = $1"), &[&name])
-        .await?;
-    Ok(rows.first().map(role))
+/// Everything the plan of a chunk needs from the catalog, read before it is planned (the
+/// engine reads it in stages, each asked for by the planner).
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Roles by name, for every name read (`None`: no such role). A name not in here was not
+    /// read: the planner asks for it rather than guessing.
+    pub roles: HashMap<String, Option<Role>>,
+    /// The roles carrying the marker of each access provider id read, in name order.
+    pub markers: HashMap<String, Vec<Role>>,
+    /// The direct members of the existing roles (superusers left out), by role oid.
+    pub members: HashMap<u32, BTreeSet<String>>,
+    /// The databases the existing roles hold privileges in, by role oid, in name order.
+    pub databases_of: HashMap<u32, Vec<String>>,
+    /// How many objects the roles to delete own, for those that own any.
+    pub owned: HashMap<u32, i64>,
+    /// What was read in each database the chunk involves.
+    pub databases: BTreeMap<String, DatabaseState>,
+}
+
+impl Snapshot {
+    /// Records the answer to a read of the roles named `names` or marked for one of `ids`
+    /// ([`roles_named_or_numbered`]): every name and id asked for is known from now on, found
+    /// or not.
+    pub fn add_roles(&mut self, names: Vec<String>, ids: Vec<String>, roles: Vec<Role>) {
+        for name in names {
+            self.roles.entry(name).or_insert(None);
+        }
+        for id in ids {
+            self.markers.entry(id).or_default();
+        }
+        for role in roles {
+            if let Some(id) = super::managed_for(&role.comment)
+                && let Some(marked) = self.markers.get_mut(id)
+            {
+                marked.push(role.clone());
+            }
+            self.roles.insert(role.name.clone(), Some(role));
+        }
+    }
+}
+
+/// What was read in one database for a chunk.
+#[derive(Debug, Default)]
+pub struct DatabaseState {
+    /// Why it could not be read: every access provider needing it fails.
+    pub error: Option<String>,
+    /// The objects the what items name.
+    pub found: HashMap<Object, Found>,
+    /// The privileges of the chunk's existing roles, by role oid.
+    pub grants: HashMap<u32, BTreeSet<Grant>>,
+    /// Every managed row-level-security policy of the database.
+    pub policies: Vec<ManagedPolicy>,
 }
 
 /// The schemas whose objects the apply engine never reads or changes (system schemas and the
