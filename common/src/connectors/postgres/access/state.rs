@@ -93,16 +93,6 @@ pub struct DatabaseState {
     pub policies: Vec<ManagedPolicy>,
 }
 
-/// The schemas whose objects the apply engine never reads or changes (system schemas and the
-/// configured exclusions, `$2`).
-macro_rules! schema_filter {
-    () => {
-        "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-  AND n.nspname !~ '^pg_(toast_)?temp_'
-  AND NOT (n.nspname = ANY($2::text[]))"
-    };
-}
-
 /// What the catalog says about an object a what item names.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Found {
@@ -309,7 +299,7 @@ FROM deps JOIN pg_namespace n
   ON deps.classid = 'pg_namespace'::regclass AND n.oid = deps.objid,
   unnest(n.nspacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND ",
-    schema_filter!(),
+    schema_filter!("n", "$2"),
     "
 UNION ALL
 SELECT a.grantee, 'r', n.nspname::text, c.relname::text, NULL, a.privilege_type
@@ -317,7 +307,7 @@ FROM deps JOIN pg_class c
   ON deps.classid = 'pg_class'::regclass AND c.oid = deps.objid AND deps.objsubid = 0
 JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(c.relacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!(),
+    schema_filter!("n", "$2"),
     "
 UNION ALL
 SELECT a.grantee, 'c', n.nspname::text, c.relname::text, at.attname::text, a.privilege_type
@@ -328,7 +318,7 @@ JOIN pg_class c ON c.oid = at.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace, unnest(at.attacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE a.grantee = ANY($1::oid[]) AND NOT at.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND ",
-    schema_filter!()
+    schema_filter!("n", "$2")
 );
 
 /// Calls `each(role, object, privilege)` for every privilege each of `roles` holds in the
