@@ -9,9 +9,12 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use raito_common::config::Config;
 use raito_common::connector::{self, DataSourceRequest};
+use raito_common::connectors;
 use raito_common::output::Destination;
 use raito_common::step::Step;
 use raito_common::sync::{self, Outcome};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Runs Raito sync steps against your targets, outside AWS Lambda.
 ///
@@ -267,10 +270,24 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("raito-sync: error: {error:#}");
+            eprintln!("raito-sync: error: {}", one_line(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: most of the library's errors already
+/// end with their cause.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 fn init_logging(format: LogFormat) {
@@ -297,10 +314,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 /// Loads the configuration, resolving secret references through AWS Secrets Manager.
 async fn load_target(args: &Target) -> anyhow::Result<raito_common::config::Target> {
+    Ok(load(args).await?.1)
+}
+
+/// The configuration and the target `args` name in it.
+async fn load(args: &Target) -> anyhow::Result<(Config, raito_common::config::Target)> {
     let secrets = raito_common::aws::secrets::LazySecretsManager::new();
     let config = Config::load(&args.config, &secrets).await?;
     match config.target(&args.target) {
-        Some(target) => Ok(target.clone()),
+        Some(target) => {
+            let target = target.clone();
+            Ok((config, target))
+        }
         None => bail!(
             "{}: no target named \"{}\" (targets: {})",
             args.config.display(),
@@ -312,7 +337,7 @@ async fn load_target(args: &Target) -> anyhow::Result<raito_common::config::Targ
 
 async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
     let target = load_target(&args.target).await?;
-    let connector = connector::build(&target)?;
+    let connector = connectors::build(&target)?;
 
     if args.print_meta {
         let Some(meta) = sync::metadata::data_source_metadata(connector.as_ref(), &target).await?
@@ -342,7 +367,7 @@ async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
 
 async fn identities(args: IdentitiesArgs) -> anyhow::Result<()> {
     let target = load_target(&args.target).await?;
-    let connector = connector::build(&target)?;
+    let connector = connectors::build(&target)?;
     let users = destination(&args.out_users).await?;
     let groups = match destination(&args.out_groups).await {
         Ok(groups) => groups,
@@ -367,7 +392,7 @@ async fn usage(args: UsageArgs) -> anyhow::Result<()> {
         .transpose()
         .context("--since")?;
     let target = load_target(&args.target).await?;
-    let connector = connector::build(&target)?;
+    let connector = connectors::build(&target)?;
     let request = UsageRequest {
         since,
         deadline: args
@@ -399,93 +424,46 @@ async fn usage(args: UsageArgs) -> anyhow::Result<()> {
         }
         Outcome::Completed(report) => report,
     };
-    let statements = report.counts.get("statements").copied().unwrap_or(0);
-    eprintln!(
-        "data usage sync of target \"{}\": {statements} statements in {:.2} s",
-        target.name,
-        report.elapsed.as_secs_f64()
+    let statements = report
+        .counts
+        .get(usage::count::STATEMENTS)
+        .copied()
+        .unwrap_or(0);
+    let headline = format!(
+        "data usage sync of target \"{}\": {statements} statements",
+        target.name
     );
-    let width = report.counts.keys().map(String::len).max().unwrap_or(0);
-    for (kind, count) in &report.counts {
-        eprintln!("  {kind:<width$}  {count:>9}");
-    }
-    for written in &report.written {
-        eprintln!(
-            "  output: {} ({} bytes, {} statements)",
-            written.location, written.bytes, written.elements
-        );
-    }
+    print_report(&headline, report, "statements");
     match result.last_start_time {
-        Some(last) => eprintln!(
-            "  last start time: {last} (the next run: --since {})",
-            format_rfc3339(last)
-        ),
+        Some(last) => match format_rfc3339(last) {
+            Some(since) => {
+                eprintln!("  last start time: {last} (the next run: --since {since})");
+            }
+            None => eprintln!("  last start time: {last}"),
+        },
         None => eprintln!("  no new statements"),
     }
     Ok(())
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` → unix epoch seconds.
+/// `--since`: an RFC 3339 time, `YYYY-MM-DDTHH:MM:SS[.fff](Z|±HH:MM)` (a `t` or a space for
+/// the `T`, as RFC 3339 allows) → unix epoch seconds.
 fn parse_rfc3339(text: &str) -> anyhow::Result<i64> {
     let bad = || anyhow::anyhow!("{text:?} is not an RFC 3339 time such as 2026-11-01T00:00:00Z");
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    // `time` takes any character between the date and the time: only these three are.
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't' | b' ')) {
         return Err(bad());
     }
-    let num = |r: std::ops::Range<usize>| -> anyhow::Result<i64> {
-        text.get(r).and_then(|s| s.parse().ok()).ok_or_else(bad)
-    };
-    let (y, mo, d, h, mi, s) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        zone if zone.len() == 6 && (zone.starts_with('+') || zone.starts_with('-')) => {
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let hh: i64 = zone[1..3].parse().map_err(|_| bad())?;
-            let mm: i64 = zone[4..6].parse().map_err(|_| bad())?;
-            sign * (hh * 3600 + mm * 60)
-        }
-        _ => return Err(bad()),
-    };
-    // Days from civil (Howard Hinnant).
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
-    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
-    Ok(days * 86_400 + h * 3600 + mi * 60 + s - offset)
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|_| bad())
 }
 
-/// Unix epoch seconds → `YYYY-MM-DDTHH:MM:SSZ`.
-fn format_rfc3339(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+/// Unix epoch seconds → `YYYY-MM-DDTHH:MM:SSZ`; `None` outside the years 0 to 9999, which RFC
+/// 3339 cannot write.
+fn format_rfc3339(epoch: i64) -> Option<String> {
+    let time = OffsetDateTime::from_unix_timestamp(epoch).ok()?;
+    time.format(&Rfc3339).ok()
 }
 
 /// The Raito Cloud clients of raito.yml: the top-level `domain`, `api-user` and `api-secret`,
@@ -590,7 +568,7 @@ async fn access(command: AccessCommand) -> anyhow::Result<()> {
         AccessCommand::Export(args) => return access_export(args).await,
     };
     let target = load_target(&args.target).await?;
-    let connector = connector::build(&target)?;
+    let connector = connectors::build(&target)?;
     let feedback = match &feedback {
         Some(out) => Some(destination(out).await?),
         None => None,
@@ -622,16 +600,7 @@ async fn access(command: AccessCommand) -> anyhow::Result<()> {
         args.file.display(),
         applied.report.elapsed.as_secs_f64()
     );
-    let width = applied
-        .report
-        .counts
-        .keys()
-        .map(String::len)
-        .max()
-        .unwrap_or(0);
-    for (kind, count) in &applied.report.counts {
-        eprintln!("  {kind:<width$}  {count:>9}");
-    }
+    print_counts(&applied.report.counts);
     for written in &applied.report.written {
         eprintln!(
             "  feedback: {} ({} access providers)",
@@ -677,7 +646,7 @@ fn print_outcome(mode: raito_common::connector::ApplyMode, outcome: &connector::
 
 async fn access_import(args: AccessImportArgs) -> anyhow::Result<()> {
     let target = load_target(&args.target).await?;
-    let connector = connector::build(&target)?;
+    let connector = connectors::build(&target)?;
     let destination = destination(&args.out).await?;
     let outcome = sync::access::import(connector.as_ref(), &target, destination).await?;
     print_summary(&target.name, "access import", &outcome);
@@ -685,12 +654,10 @@ async fn access_import(args: AccessImportArgs) -> anyhow::Result<()> {
 }
 
 async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
-    use raito_common::raito::{JobStatus, JobTarget, SubtaskResult};
-    use tokio::io::AsyncWriteExt;
+    use raito_common::raito::{JobStatus, JobTarget};
+    use std::time::Duration;
 
-    let secrets = raito_common::aws::secrets::LazySecretsManager::new();
-    let config = Config::load(&args.target.config, &secrets).await?;
-    let target = load_target(&args.target).await?;
+    let (config, target) = load(&args.target).await?;
     let Some(data_source) = target.data_source_id.as_deref() else {
         bail!("target \"{}\" has no data-source-id", target.name);
     };
@@ -700,48 +667,18 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
     let job_target = JobTarget::of(Some(data_source), None).context("the job's target")?;
     let job = raito.create_job(&job_target).await?;
     let result = async {
-        let subtask = raito
-            .export_access_providers(&job, data_source, args.out_of_sync)
-            .await?;
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(600);
-        let outcome = raito
-            .wait_for_subtask(
-                &job,
-                Step::DataAccess,
-                &subtask,
-                deadline,
-                std::time::Duration::from_secs(1),
-            )
-            .await?;
-        let Some(SubtaskResult::AccessProviderExport {
-            file_location: Some(url),
-            ..
-        }) = outcome.result
-        else {
-            bail!("Raito's export finished without a file location");
-        };
-        let mut response = raito
-            .http()
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| e.without_url())?
-            .error_for_status()
-            .map_err(|e| e.without_url())?;
-        let partial = args.out.with_extension("partial");
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .with_context(|| format!("creating {}", partial.display()))?;
-        let mut bytes = 0u64;
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url())? {
-            bytes += chunk.len() as u64;
-            file.write_all(&chunk).await?;
-        }
-        file.flush().await?;
-        tokio::fs::rename(&partial, &args.out)
-            .await
-            .with_context(|| format!("moving {} into place", partial.display()))?;
-        Ok(bytes)
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        let export = sync::access::request_export(
+            &raito,
+            &job,
+            data_source,
+            args.out_of_sync,
+            deadline,
+            Duration::from_secs(1),
+        )
+        .await?;
+        let destination = Destination::file(&args.out).await?;
+        Ok::<_, anyhow::Error>(export.save(&target, destination).await?)
     }
     .await;
     let (status, errors) = match &result {
@@ -751,11 +688,10 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
     if let Err(error) = raito.update_job(&job, &job_target, status, errors).await {
         tracing::warn!(%error, "could not update the job");
     }
-    let bytes = result?;
+    let written = result?;
     eprintln!(
-        "access export of data source {data_source:?} (target \"{}\"): {} ({bytes} bytes)",
-        target.name,
-        args.out.display()
+        "access export of data source {data_source:?} (target \"{}\"): {} ({} bytes)",
+        target.name, written.location, written.bytes
     );
     Ok(())
 }
@@ -787,20 +723,95 @@ fn print_summary(target: &str, step: &str, outcome: &Outcome) {
         }
         Outcome::Completed(report) => {
             let total: u64 = report.counts.values().sum();
-            eprintln!(
-                "{step} of target \"{target}\": {total} objects in {:.2} s",
-                report.elapsed.as_secs_f64()
-            );
-            let width = report.counts.keys().map(String::len).max().unwrap_or(0);
-            for (kind, count) in &report.counts {
-                eprintln!("  {kind:<width$}  {count:>9}");
-            }
-            for written in &report.written {
-                eprintln!(
-                    "  output: {} ({} bytes, {} elements)",
-                    written.location, written.bytes, written.elements
-                );
-            }
+            let headline = format!("{step} of target \"{target}\": {total} objects");
+            print_report(&headline, report, "elements");
         }
+    }
+}
+
+/// What a completed step did: `headline` with its time, the counts, and each output with its
+/// size and number of `elements`.
+fn print_report(headline: &str, report: &sync::Report, elements: &str) {
+    eprintln!("{headline} in {:.2} s", report.elapsed.as_secs_f64());
+    print_counts(&report.counts);
+    for written in &report.written {
+        eprintln!(
+            "  output: {} ({} bytes, {} {elements})",
+            written.location, written.bytes, written.elements
+        );
+    }
+}
+
+/// One line per count, the names aligned, on stderr.
+fn print_counts(counts: &std::collections::BTreeMap<String, u64>) {
+    let width = counts.keys().map(String::len).max().unwrap_or(0);
+    for (kind, count) in counts {
+        eprintln!("  {kind:<width$}  {count:>9}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_reads_rfc_3339_in_any_offset() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z").unwrap(), 0);
+        assert_eq!(
+            parse_rfc3339("2026-11-20T10:00:05.5+01:00").unwrap(),
+            1_795_165_205
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-20 09:00:05z").unwrap(),
+            1_795_165_205,
+            "a space and a lower-case z, as RFC 3339 allows"
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29t23:59:59-00:30").unwrap(),
+            1_709_252_999
+        );
+        for refused in [
+            "2026-11-20",
+            "2026-11-20T10:00:05",
+            "2026-11-20x10:00:05Z",
+            "2026-11-20T10:00:05+0100",
+            "2026-02-30T10:00:05Z",
+            "2026-13-01T10:00:05Z",
+            "1795165205",
+            "",
+        ] {
+            let error = parse_rfc3339(refused).unwrap_err().to_string();
+            assert!(
+                error.contains("is not an RFC 3339 time"),
+                "{refused:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_next_since_is_written_back_in_utc() {
+        assert_eq!(format_rfc3339(0).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            format_rfc3339(1_709_252_999).as_deref(),
+            Some("2024-03-01T00:29:59Z")
+        );
+        for epoch in [-86_400, 951_782_400, 1_795_165_205] {
+            let text = format_rfc3339(epoch).unwrap();
+            assert_eq!(parse_rfc3339(&text).unwrap(), epoch, "{text}");
+        }
+        assert_eq!(format_rfc3339(i64::MAX), None, "past the year 9999");
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let io = std::io::Error::other("disk full");
+        let said = anyhow::Error::new(raito_common::output::Error::Io {
+            path: "out.json".into(),
+            source: io,
+        });
+        assert_eq!(one_line(&said), "out.json: disk full");
+        let unsaid =
+            anyhow::Error::new(std::io::Error::other("refused")).context("creating out.json");
+        assert_eq!(one_line(&unsaid), "creating out.json: refused");
     }
 }

@@ -533,3 +533,97 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
         "Raito's own role is not imported: {names:?}"
     );
 }
+
+/// `access export` asks Raito for the export in a job of its own, waits for it and keeps the
+/// file exactly as Raito serves it; a download that fails leaves no file and fails the job.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_export_keeps_raitos_file_and_reports_the_job() {
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind"),
+        raito_standin::Config {
+            data_sources: vec!["ds-1".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    standin
+        .put_access_provider(
+            "ds-1",
+            serde_json::json!({
+                "id": "ap-1", "name": "Analysts", "namingHint": "analysts", "action": "grant",
+                "who": {"users": ["alice"]},
+                "what": [{"dataObject": {"fullName": "db.sales.orders", "type": "table"},
+                          "permissions": ["SELECT"]}]
+            }),
+        )
+        .expect("seed an access provider");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    // No database is reached: the export needs only Raito.
+    std::fs::write(
+        &config,
+        "domain: demo\napi-user: api-user\napi-secret: api-secret\ntargets:\n  - name: warehouse\n    \
+         connector-name: postgresql\n    data-source-id: ds-1\n    pg-host: unused\n    pg-user: u\n",
+    )
+    .expect("write config");
+    let export = async |out: &std::path::Path| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+            .args([
+                "access",
+                "export",
+                "--config",
+                config.to_str().expect("utf-8"),
+            ])
+            .args([
+                "--target",
+                "warehouse",
+                "--out",
+                out.to_str().expect("utf-8"),
+            ])
+            .args(["--raito-url", &standin.base_url()])
+            .args(["--cognito-endpoint", &standin.cognito_url()])
+            .env("RUST_LOG", "warn")
+            .output()
+            .await
+            .expect("run")
+    };
+    let partial = |out: &std::path::Path| {
+        let mut name = out.as_os_str().to_owned();
+        name.push(".partial");
+        std::path::PathBuf::from(name)
+    };
+
+    let out = dir.path().join("export.yaml");
+    let exported = export(&out).await;
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let text = std::fs::read_to_string(&out).expect("the export");
+    assert!(
+        text.contains("accessProviders") && text.contains("ap-1"),
+        "{text}"
+    );
+    assert!(!partial(&out).exists());
+    assert!(
+        stderr(&exported).contains(&format!("({} bytes)", text.len())),
+        "{}",
+        stderr(&exported)
+    );
+    let state = standin.state();
+    assert_eq!(state.jobs.len(), 1);
+    assert_eq!(state.jobs[0].status(), "COMPLETED");
+
+    standin.inject(raito_standin::Fault::status("exportDownload", 403, 1));
+    let refused = dir.path().join("refused.yaml");
+    let failed = export(&refused).await;
+    assert_eq!(failed.status.code(), Some(1));
+    let message = stderr(&failed);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert_eq!(message.matches("HTTP 403").count(), 1, "{message}");
+    assert!(!refused.exists() && !partial(&refused).exists(), "no file");
+    let state = standin.state();
+    assert_eq!(state.jobs.len(), 2);
+    assert_eq!(state.jobs[1].status(), "FAILED");
+    let errors = &state.jobs[1].history.last().expect("the update").errors;
+    assert!(errors.iter().any(|e| e.contains("HTTP 403")), "{errors:?}");
+}

@@ -4,8 +4,6 @@
 
 use std::borrow::Cow;
 
-use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
-
 use super::client::Client;
 use super::error::{Error, Idempotency};
 use super::graphql::{self, ImportDataUsageRequest, data_source_usage, import_data_usage_request};
@@ -28,9 +26,8 @@ fn epoch_seconds(value: Option<&str>) -> Option<i64> {
     if text.is_empty() {
         return None;
     }
-    DateTime::from_str(text, DateTimeFormat::DateTimeWithOffset)
-        .ok()
-        .map(|time| time.secs())
+    let time = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339);
+    time.ok().map(time::OffsetDateTime::unix_timestamp)
 }
 
 impl Client {

@@ -16,13 +16,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::AsyncRead;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tracing::Instrument;
 
-use super::{Error, Outcome, Report};
+use super::staged::{self, Staged};
+use super::{Error, Outcome, Report, StepError};
 use crate::access_file::{self, Format, Header, Part, Reader};
 use crate::config::Target;
 use crate::connector::{
@@ -31,7 +32,8 @@ use crate::connector::{
 use crate::model::access::{
     AccessProvider, AccessProviderFeedback, ExportedAccessProvider, FeedbackElement,
 };
-use crate::output::{self, Destination, JsonArrayWriter};
+use crate::output::{self, Destination, JsonArrayWriter, Written};
+use crate::raito::{self, JobId};
 use crate::step::Step;
 
 /// The keys of an apply's counts.
@@ -95,14 +97,15 @@ impl ExportInput {
         }
     }
 
-    async fn open(&self, options: access_file::Options) -> Result<Reader, access_file::Error> {
+    /// The document's bytes, as stored or served.
+    async fn body(&self) -> Result<Box<dyn AsyncRead + Send + Unpin>, access_file::Error> {
         let location = self.location();
         let io = |source: std::io::Error| access_file::Error::Io {
             location: location.clone(),
             source,
         };
-        let body: Box<dyn AsyncRead + Send + Unpin> = match self {
-            ExportInput::File(path) => return Reader::open(path, options).await,
+        Ok(match self {
+            ExportInput::File(path) => Box::new(tokio::fs::File::open(path).await.map_err(io)?),
             ExportInput::S3 {
                 client,
                 bucket,
@@ -154,9 +157,107 @@ impl ExportInput {
                     });
                 Box::new(tokio_util::io::StreamReader::new(stream))
             }
-        };
-        Ok(Reader::from_reader(body, self.format(), location, options))
+        })
     }
+
+    async fn open(&self, options: access_file::Options) -> Result<Reader, access_file::Error> {
+        let body = self.body().await?;
+        Ok(Reader::from_reader(
+            body,
+            self.format(),
+            self.location(),
+            options,
+        ))
+    }
+
+    /// Copies the document into `destination` byte for byte, as it is stored or served,
+    /// without reading it as a document (`raito-sync access export` keeps Raito's export so).
+    /// `target` names the failure.
+    pub async fn save(
+        &self,
+        target: &Target,
+        mut destination: Destination,
+    ) -> Result<Written, Error> {
+        let read_error = |source| Error::AccessFile {
+            target: target.name.clone(),
+            source,
+        };
+        let write_error = |source| Error::Output {
+            target: target.name.clone(),
+            step: Step::DataAccess,
+            source,
+        };
+        let mut body = match self.body().await {
+            Ok(body) => body,
+            Err(error) => {
+                destination.abort().await;
+                return Err(read_error(error));
+            }
+        };
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let read = match body.read(&mut buffer).await {
+                Ok(0) => break,
+                Ok(read) => read,
+                Err(source) => {
+                    destination.abort().await;
+                    return Err(read_error(access_file::Error::Io {
+                        location: self.location(),
+                        source,
+                    }));
+                }
+            };
+            if let Err(error) = destination.write(&buffer[..read]).await {
+                destination.abort().await;
+                return Err(write_error(error));
+            }
+        }
+        destination.finish().await.map_err(write_error)
+    }
+}
+
+/// How often an export is polled at most: every second, as the Raito CLI does.
+const EXPORT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Asks Raito Cloud, in `job`, for the export of the access providers of data source
+/// `data_source_id` (with `out_of_sync_only`, only those out of sync: what an `apUpdate`
+/// applies) and waits for it until `deadline`, polling every `poll_interval` (every second at
+/// most). The export is a presigned URL, to [`apply`] or [`ExportInput::save`].
+pub async fn request_export(
+    raito: &raito::Client,
+    job: &JobId,
+    data_source_id: &str,
+    out_of_sync_only: bool,
+    deadline: tokio::time::Instant,
+    poll_interval: Duration,
+) -> Result<ExportInput, StepError> {
+    let subtask = raito
+        .export_access_providers(job, data_source_id, out_of_sync_only)
+        .await
+        .map_err(StepError::raito("requesting the access export"))?;
+    let outcome = raito
+        .wait_for_subtask(
+            job,
+            Step::DataAccess,
+            &subtask,
+            deadline,
+            poll_interval.min(EXPORT_POLL_INTERVAL),
+        )
+        .await
+        .map_err(StepError::raito("exporting the access from Raito Cloud"))?;
+    let Some(raito::SubtaskResult::AccessProviderExport {
+        file_location: Some(url),
+        ..
+    }) = outcome.result
+    else {
+        return Err(StepError::Unexpected(
+            "Raito's export finished without a file location".into(),
+        ));
+    };
+    Ok(ExportInput::Url {
+        http: raito.http().clone(),
+        url,
+    })
 }
 
 /// What the first pass found.
@@ -484,7 +585,10 @@ pub async fn apply(
             tracing::info!("the {} connector has no access sync", connector.name());
             return Ok(None);
         };
-        let started = Instant::now();
+        let staged = Staged::start(target, Step::DataAccess).called(match mode {
+            ApplyMode::Plan => "access plan",
+            ApplyMode::Apply => "access apply",
+        });
         let location = input.location();
         let fail = |error: AccessError| match error {
             AccessError::File(source) => Error::AccessFile {
@@ -535,58 +639,28 @@ pub async fn apply(
             counts: BTreeMap::new(),
         };
         let result = sync.sync_to_target(mode, &mut source, &mut outcomes).await;
-        let mut failure = match (result, source.failure.take()) {
-            (_, Some(error)) => Some(fail(error)),
-            (Err(error), None) => Some(Error::connector(&target.name, Step::DataAccess, error)),
-            (Ok(()), None) => None,
+        let mut result = match (result, source.failure.take()) {
+            (_, Some(error)) => Err(fail(error)),
+            (Err(error), None) => Err(Error::connector(&target.name, Step::DataAccess, error)),
+            (Ok(()), None) => Ok(()),
         };
-        if failure.is_none() {
+        if result.is_ok() {
             for feedback in std::mem::take(&mut source.set_aside) {
                 let outcome = AccessOutcome {
                     feedback,
                     statements: Vec::new(),
                 };
                 if let Err(source) = outcomes.push(outcome).await {
-                    failure = Some(Error::Output {
-                        target: target.name.clone(),
-                        step: Step::DataAccess,
-                        source,
-                    });
+                    result = Err(staged.output_error(source));
                     break;
                 }
             }
         }
-        if let Some(error) = failure {
-            if let Some(writer) = outcomes.feedback {
-                writer.abort().await;
-            }
-            tracing::error!(%error, counts = ?outcomes.counts, "applying access stopped");
-            return Err(error);
-        }
         let header = source.reader.header().clone();
-        let written = match outcomes.feedback {
-            Some(writer) => vec![writer.finish().await.map_err(|source| Error::Output {
-                target: target.name.clone(),
-                step: Step::DataAccess,
-                source,
-            })?],
-            None => Vec::new(),
-        };
-        let elapsed = started.elapsed();
-        tracing::info!(
-            counts = ?outcomes.counts,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "access {}",
-            if mode == ApplyMode::Plan { "planned" } else { "applied" }
-        );
-        Ok(Some(Applied {
-            report: Report {
-                written,
-                counts: outcomes.counts,
-                elapsed,
-            },
-            header,
-        }))
+        let report = staged
+            .end(outcomes.feedback, outcomes.counts, result)
+            .await?;
+        Ok(Some(Applied { report, header }))
     }
     .instrument(span)
     .await
@@ -601,12 +675,12 @@ pub async fn import(
 ) -> Result<Outcome, Error> {
     let span = tracing::info_span!("step", target = %target.name, step = "data-access-import");
     async move {
+        const WHAT: &str = "access import";
         let Some(sync) = connector.access() else {
-            destination.abort().await;
             let reason = format!("the {} connector has no access sync", connector.name());
-            return Ok(Outcome::Skipped { reason });
+            return Ok(staged::skipped(WHAT, [destination], reason).await);
         };
-        let started = Instant::now();
+        let staged = Staged::start(target, Step::DataAccess).called(WHAT);
         tracing::info!(output = %destination.location(), "access import started");
         let mut writer = JsonArrayWriter::new(destination);
         let mut counting = CountingSink::new(&mut writer, |access_provider: &AccessProvider| {
@@ -621,32 +695,13 @@ pub async fn import(
         let mut changing = super::post::Changing::new(&mut counting, |ap: &mut AccessProvider| {
             super::post::access_provider(ap, &settings.locks, &settings.tags)
         });
-        let result = sync.sync_from_target(&mut changing).await;
+        let result = sync
+            .sync_from_target(&mut changing)
+            .await
+            .map_err(|error| Error::connector(&target.name, Step::DataAccess, error));
         let counts = counting.into_counts();
-        if let Err(error) = result {
-            writer.abort().await;
-            let error = Error::connector(&target.name, Step::DataAccess, error);
-            tracing::error!(%error, "access import failed; nothing was written");
-            return Err(error);
-        }
-        let written = writer.finish().await.map_err(|source| Error::Output {
-            target: target.name.clone(),
-            step: Step::DataAccess,
-            source,
-        })?;
-        let elapsed = started.elapsed();
-        tracing::info!(
-            access_providers = written.elements,
-            bytes = written.bytes,
-            elapsed_ms = elapsed.as_millis() as u64,
-            output = %written.location,
-            "access import completed"
-        );
-        Ok(Outcome::Completed(Report {
-            written: vec![written],
-            counts,
-            elapsed,
-        }))
+        let report = staged.end([writer], counts, result).await?;
+        Ok(Outcome::Completed(report))
     }
     .instrument(span)
     .await
@@ -990,6 +1045,40 @@ mod tests {
         assert!(
             error.to_string().contains("changed between the check"),
             "{error}"
+        );
+    }
+
+    #[tokio::test]
+    async fn save_copies_the_document_byte_for_byte_or_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not read as a document: even one that would not parse is kept as it is.
+        let text = "# Raito's export\naccessProviders:\n  - {id: p1, action: grant}\n  - {";
+        let input = write(&dir, "export.yaml", text).await;
+        let out = dir.path().join("kept.yaml");
+        let target = target().await;
+        let written = input
+            .save(&target, Destination::file(&out).await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+        assert_eq!(written.bytes, text.len() as u64);
+        assert_eq!(written.location, out.display().to_string());
+
+        let missing = ExportInput::File(dir.path().join("missing.yaml"));
+        let out = dir.path().join("nothing.yaml");
+        let error = missing
+            .save(&target, Destination::file(&out).await.unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::AccessFile { .. }), "{error}");
+        assert!(error.to_string().contains("missing.yaml"), "{error}");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with("nothing")),
+            "no file, no partial: {names:?}"
         );
     }
 

@@ -1,11 +1,10 @@
 //! The identity store step: users and groups streamed into two JSON arrays. A file appears
 //! under its final name only once complete, and neither does when the sync fails.
 
-use std::time::Instant;
-
 use tracing::Instrument;
 
-use super::{Error, Outcome, Report};
+use super::staged::{self, Staged};
+use super::{Error, Outcome};
 use crate::config::Target;
 use crate::connector::{Connector, CountingSink};
 use crate::model::identity::{Group, User};
@@ -21,76 +20,38 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     let span = tracing::info_span!("step", target = %target.name, step = "identity-store");
     async move {
-        let skip = if target.skip_identity_store_sync {
-            Some("the target sets skip-identity-store-sync".to_owned())
-        } else if connector.identity_store().is_none() {
-            Some(format!(
+        let what = Step::IdentityStore.to_string();
+        if target.skip_identity_store_sync {
+            let reason = "the target sets skip-identity-store-sync".to_owned();
+            return Ok(staged::skipped(&what, [users, groups], reason).await);
+        }
+        let Some(sync) = connector.identity_store() else {
+            let reason = format!(
                 "the {} connector has no identity store sync",
                 connector.name()
-            ))
-        } else {
-            None
-        };
-        let Some(sync) = connector.identity_store().filter(|_| skip.is_none()) else {
-            users.abort().await;
-            groups.abort().await;
-            let reason = skip.unwrap_or_default();
-            tracing::info!(reason, "identity store sync skipped");
-            return Ok(Outcome::Skipped { reason });
+            );
+            return Ok(staged::skipped(&what, [users, groups], reason).await);
         };
 
-        let started = Instant::now();
-        let output_error = |source| Error::Output {
-            target: target.name.clone(),
-            step: Step::IdentityStore,
-            source,
-        };
+        let staged = Staged::start(target, Step::IdentityStore);
         let mut user_writer = JsonArrayWriter::new(users);
         let mut group_writer = JsonArrayWriter::new(groups);
-        let result = {
-            let mut user_sink = CountingSink::new(&mut user_writer, |_: &User| "user");
-            let mut group_sink = CountingSink::new(&mut group_writer, |_: &Group| "group");
-            let tags = &target.settings.tags;
-            let mut machines = super::post::Changing::new(&mut user_sink, |user: &mut User| {
-                super::post::user(user, tags)
-            });
-            let result = sync.sync_identities(&mut machines, &mut group_sink).await;
-            result.map(|()| {
-                let mut counts = user_sink.into_counts();
-                counts.extend(group_sink.into_counts());
-                counts
-            })
-        };
-        let counts = match result {
-            Ok(counts) => counts,
-            Err(source) => {
-                user_writer.abort().await;
-                group_writer.abort().await;
-                let error = Error::connector(&target.name, Step::IdentityStore, source);
-                tracing::error!(%error, "identity store sync failed; nothing was written");
-                return Err(error);
-            }
-        };
-        let users = match user_writer.finish().await {
-            Ok(users) => users,
-            Err(source) => {
-                group_writer.abort().await;
-                return Err(output_error(source));
-            }
-        };
-        let groups = group_writer.finish().await.map_err(output_error)?;
-        let elapsed = started.elapsed();
-        tracing::info!(
-            users = users.elements,
-            groups = groups.elements,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "identity store sync completed"
-        );
-        Ok(Outcome::Completed(Report {
-            written: vec![users, groups],
-            counts,
-            elapsed,
-        }))
+        let mut user_sink = CountingSink::new(&mut user_writer, |_: &User| "user");
+        let mut group_sink = CountingSink::new(&mut group_writer, |_: &Group| "group");
+        let tags = &target.settings.tags;
+        let mut machines = super::post::Changing::new(&mut user_sink, |user: &mut User| {
+            super::post::user(user, tags)
+        });
+        let result = sync
+            .sync_identities(&mut machines, &mut group_sink)
+            .await
+            .map_err(|source| Error::connector(&target.name, Step::IdentityStore, source));
+        let mut counts = user_sink.into_counts();
+        counts.extend(group_sink.into_counts());
+        let report = staged
+            .end([user_writer, group_writer], counts, result)
+            .await?;
+        Ok(Outcome::Completed(report))
     }
     .instrument(span)
     .await

@@ -2,11 +2,10 @@
 //! the connector finds, streamed into one JSON array. The output appears under its final
 //! name only when the step succeeded.
 
-use std::time::Instant;
-
 use tracing::Instrument;
 
-use super::{Error, Outcome, Report};
+use super::staged::{self, Staged};
+use super::{Error, Outcome};
 use crate::config::Target;
 use crate::connector::{Connector, CountingSink, DataSourceRequest, Sink};
 use crate::model::data_source::{DataObject, DataSourceMetaData, object_type};
@@ -44,16 +43,14 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     let span = tracing::info_span!("step", target = %target.name, step = "data-source");
     async move {
+        let what = Step::DataSource.to_string();
         if target.skip_data_source_sync {
-            destination.abort().await;
-            return Ok(skipped("the target sets skip-data-source-sync"));
+            let reason = "the target sets skip-data-source-sync".to_owned();
+            return Ok(staged::skipped(&what, [destination], reason).await);
         }
         let Some(sync) = connector.data_source() else {
-            destination.abort().await;
-            return Ok(skipped(&format!(
-                "the {} connector has no data source sync",
-                connector.name()
-            )));
+            let reason = format!("the {} connector has no data source sync", connector.name());
+            return Ok(staged::skipped(&what, [destination], reason).await);
         };
         if request.data_source_id.is_empty() {
             request.data_source_id = target.data_source_id.clone().unwrap_or_default();
@@ -66,36 +63,15 @@ pub async fn run(
             });
         }
 
-        let started = Instant::now();
+        let staged = Staged::start(target, Step::DataSource);
         tracing::info!(output = %destination.location(), "data source sync started");
         let mut writer = JsonArrayWriter::new(destination);
-        let result = write_objects(sync, target, &request, &mut writer).await;
-        let counts = match result {
-            Ok(counts) => counts,
-            Err(error) => {
-                writer.abort().await;
-                tracing::error!(%error, "data source sync failed; nothing was written");
-                return Err(error);
-            }
-        };
-        let written = writer.finish().await.map_err(|source| Error::Output {
-            target: target.name.clone(),
-            step: Step::DataSource,
-            source,
-        })?;
-        let elapsed = started.elapsed();
-        tracing::info!(
-            objects = written.elements,
-            bytes = written.bytes,
-            elapsed_ms = elapsed.as_millis() as u64,
-            output = %written.location,
-            "data source sync completed"
-        );
-        Ok(Outcome::Completed(Report {
-            written: vec![written],
-            counts,
-            elapsed,
-        }))
+        let mut counting =
+            CountingSink::new(&mut writer, |object: &DataObject| object.r#type.as_str());
+        let result = write_objects(sync, target, &request, &staged, &mut counting).await;
+        let counts = counting.into_counts();
+        let report = staged.end([writer], counts, result).await?;
+        Ok(Outcome::Completed(report))
     }
     .instrument(span)
     .await
@@ -105,25 +81,19 @@ async fn write_objects(
     sync: &dyn crate::connector::DataSourceSync,
     target: &Target,
     request: &DataSourceRequest,
-    writer: &mut JsonArrayWriter,
-) -> Result<std::collections::BTreeMap<String, u64>, Error> {
-    let output_error = |source| Error::Output {
-        target: target.name.clone(),
-        step: Step::DataSource,
-        source,
-    };
-    let mut counting = CountingSink::new(writer, |object: &DataObject| object.r#type.as_str());
+    staged: &Staged<'_>,
+    sink: &mut (dyn Sink<DataObject> + '_),
+) -> Result<(), Error> {
     if request.parent.is_none() {
-        counting
-            .push(DataObject {
-                external_id: request.data_source_id.clone(),
-                name: target.name.clone(),
-                full_name: request.data_source_id.clone(),
-                r#type: object_type::DATASOURCE.to_owned(),
-                ..Default::default()
-            })
-            .await
-            .map_err(output_error)?;
+        sink.push(DataObject {
+            external_id: request.data_source_id.clone(),
+            name: target.name.clone(),
+            full_name: request.data_source_id.clone(),
+            r#type: object_type::DATASOURCE.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .map_err(|source| staged.output_error(source))?;
     }
     // What the Go writer and post-processor do to each object: the objects directly under the
     // data source (an empty `parentExternalId`) get the data source's id as their parent, as
@@ -131,7 +101,7 @@ async fn write_objects(
     // `base/data_source/exporter.go`, `AddDataObjects`): Raito never receives an empty one. Then
     // the target's data object tag rule.
     let (data_source_id, tags) = (&request.data_source_id, &target.settings.tags);
-    let mut changing = super::post::Changing::new(&mut counting, |object: &mut DataObject| {
+    let mut changing = super::post::Changing::new(sink, |object: &mut DataObject| {
         if object.parent_external_id.is_empty() && object.r#type != object_type::DATASOURCE {
             object.parent_external_id = data_source_id.clone();
         }
@@ -139,13 +109,5 @@ async fn write_objects(
     });
     sync.sync_data_objects(request, &mut changing)
         .await
-        .map_err(|source| Error::connector(&target.name, Step::DataSource, source))?;
-    Ok(counting.into_counts())
-}
-
-fn skipped(reason: &str) -> Outcome {
-    tracing::info!(reason, "data source sync skipped");
-    Outcome::Skipped {
-        reason: reason.to_owned(),
-    }
+        .map_err(|source| Error::connector(&target.name, Step::DataSource, source))
 }

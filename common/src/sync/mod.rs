@@ -8,6 +8,7 @@ pub mod identities;
 pub mod metadata;
 pub mod post;
 pub mod run;
+mod staged;
 pub mod staging;
 mod step;
 pub mod usage;

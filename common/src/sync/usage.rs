@@ -6,16 +6,16 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use tracing::Instrument;
 
-use super::{Error, Outcome, Report};
+use super::staged::{self, Staged};
+use super::{Error, Outcome};
 use crate::config::Target;
 use crate::connector::{Connector, Sink, UsageRequest, add_count};
 use crate::model::usage::{Statement, UNPARSED};
-use crate::output::{self, Destination, JsonArrayWriter, Written};
+use crate::output::{self, Destination, JsonArrayWriter};
 use crate::step::Step;
 
 /// The default size cap of one part: 256 MiB.
@@ -103,60 +103,44 @@ pub async fn run(
 ) -> Result<UsageOutcome, Error> {
     let span = tracing::info_span!("step", target = %target.name, step = "data-usage");
     async move {
-        let skipped = |reason: String| {
-            tracing::info!(reason, "data usage sync skipped");
+        let skipped = |reason: String| async {
             UsageOutcome {
-                outcome: Outcome::Skipped { reason },
+                outcome: staged::skipped(&Step::DataUsage.to_string(), [], reason).await,
                 last_start_time: None,
             }
         };
         if target.skip_data_usage_sync {
-            return Ok(skipped("the target sets skip-data-usage-sync".into()));
+            return Ok(skipped("the target sets skip-data-usage-sync".into()).await);
         }
         let Some(sync) = connector.usage() else {
-            return Ok(skipped(format!(
-                "the {} connector has no data usage sync",
-                connector.name()
-            )));
+            let reason = format!("the {} connector has no data usage sync", connector.name());
+            return Ok(skipped(reason).await);
         };
-        let output_error = |source| Error::Output {
-            target: target.name.clone(),
-            step: Step::DataUsage,
-            source,
-        };
-        let started = Instant::now();
+        let staged = Staged::start(target, Step::DataUsage);
         tracing::info!(since = request.since, part_bytes, "data usage sync started");
-        let first = parts.open(1).await.map_err(output_error)?;
+        let first = parts.open(1).await.map_err(|e| staged.output_error(e))?;
         let mut sink = PartSink {
             parts,
             part_bytes,
             current: Some((JsonArrayWriter::new(first), 0)),
             number: 1,
-            written: Vec::new(),
+            staged,
             counts: BTreeMap::new(),
             last_start_time: None,
             scratch: Vec::with_capacity(4096),
         };
-        if let Err(error) = sync.sync_usage(&request, &mut sink).await {
-            if let Some((writer, _)) = sink.current.take() {
-                writer.abort().await;
-            }
-            tracing::error!(%error, "data usage sync failed; the current part was removed");
-            return Err(Error::connector(&target.name, Step::DataUsage, error));
-        }
-        if let Some((writer, _)) = sink.current.take() {
-            sink.written
-                .push(writer.finish().await.map_err(output_error)?);
-        }
-        let elapsed = started.elapsed();
-        let statements = sink.counts.get(count::STATEMENTS).copied().unwrap_or(0);
-        tracing::info!(
-            statements,
-            parts = sink.written.len(),
-            last_start_time = sink.last_start_time,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "data usage sync completed"
-        );
+        let result = sync
+            .sync_usage(&request, &mut sink)
+            .await
+            .map_err(|error| Error::connector(&target.name, Step::DataUsage, error));
+        let PartSink {
+            current,
+            staged,
+            mut counts,
+            last_start_time,
+            ..
+        } = sink;
+        // Every count is reported, zero or not.
         for key in [
             count::STATEMENTS,
             count::PARSED,
@@ -164,15 +148,17 @@ pub async fn run(
             count::FAILED,
             count::ACCESSED_OBJECTS,
         ] {
-            sink.counts.entry(key.to_owned()).or_insert(0);
+            counts.entry(key.to_owned()).or_insert(0);
         }
+        let current = current.map(|(writer, _)| writer);
+        let report = staged.end(current, counts, result).await?;
+        tracing::info!(
+            last_start_time,
+            "the next data usage sync resumes after last_start_time"
+        );
         Ok(UsageOutcome {
-            outcome: Outcome::Completed(Report {
-                written: sink.written,
-                counts: sink.counts,
-                elapsed,
-            }),
-            last_start_time: sink.last_start_time,
+            outcome: Outcome::Completed(report),
+            last_start_time,
         })
     }
     .instrument(span)
@@ -180,26 +166,27 @@ pub async fn run(
 }
 
 /// Writes statements into the current part, opening the next one at the size cap.
-struct PartSink<'p> {
+struct PartSink<'p, 't> {
     parts: &'p mut dyn Parts,
     part_bytes: u64,
     /// The part being written and its size so far.
     current: Option<(JsonArrayWriter, u64)>,
     number: u32,
-    written: Vec<Written>,
+    /// The parts closed at the cap.
+    staged: Staged<'t>,
     counts: BTreeMap<String, u64>,
     last_start_time: Option<i64>,
     scratch: Vec<u8>,
 }
 
-impl PartSink<'_> {
+impl PartSink<'_, '_> {
     fn count(&mut self, key: &str, n: u64) {
         add_count(&mut self.counts, key, n);
     }
 }
 
 #[async_trait]
-impl Sink<Statement> for PartSink<'_> {
+impl Sink<Statement> for PartSink<'_, '_> {
     async fn push(&mut self, statement: Statement) -> Result<(), output::Error> {
         // The element's size as the writer will write it (plus `,\n`), to split before the cap.
         self.scratch.clear();
@@ -209,7 +196,7 @@ impl Sink<Statement> for PartSink<'_> {
             writer.count() > 0 && bytes + size + 2 > self.part_bytes
         });
         if full && let Some((writer, _)) = self.current.take() {
-            self.written.push(writer.finish().await?);
+            self.staged.closed(writer.finish().await?);
             self.number += 1;
             let next = self.parts.open(self.number).await?;
             self.current = Some((JsonArrayWriter::new(next), 0));

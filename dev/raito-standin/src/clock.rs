@@ -1,10 +1,14 @@
 //! Times on the wire: RFC 3339 text for `lastUpdate` and the checks on incoming `Time` values
-//! (what gqlgen's `Time` scalar accepts), written out here rather than pulling in a date crate;
+//! (what gqlgen's `Time` scalar accepts), with the `time` crate as everywhere in the project;
 //! and the [`Clock`] that decides when tokens expire and how far an import has got, which a
 //! test can move forward.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use tokio::sync::watch;
 
 /// The clock that decides when id tokens expire and how far an import subtask has got (see
@@ -59,130 +63,59 @@ impl Clock {
 
 /// Seconds since the Unix epoch.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
+    u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or_default()
 }
+
+/// The format this stand-in writes its times in: RFC 3339 in UTC with milliseconds, e.g.
+/// `2026-11-22T07:02:03.123Z`.
+const MILLISECONDS_UTC: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// The current time as RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T07:02:03.123Z`.
 pub(crate) fn now_rfc3339() -> String {
-    format_rfc3339(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default(),
-    )
+    format_rfc3339(OffsetDateTime::now_utc())
 }
 
-/// `since_epoch` as RFC 3339 in UTC with milliseconds.
-pub(crate) fn format_rfc3339(since_epoch: Duration) -> String {
-    let secs = since_epoch.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
+/// `time` as RFC 3339 in UTC with milliseconds.
+pub(crate) fn format_rfc3339(time: OffsetDateTime) -> String {
+    // Fails only for a year the format cannot write (after 9999), which no clock or statement
+    // reaches.
+    time.to_offset(UtcOffset::UTC)
+        .format(MILLISECONDS_UTC)
+        .unwrap_or_default()
 }
 
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's `civil_from_days`.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+/// Unix epoch seconds (none before the epoch: it is the earliest) as RFC 3339 in UTC with
+/// milliseconds.
+pub(crate) fn rfc3339_of_epoch_seconds(epoch_seconds: i64) -> String {
+    let time = OffsetDateTime::from_unix_timestamp(epoch_seconds.max(0))
+        .unwrap_or(PrimitiveDateTime::MAX.assume_utc());
+    format_rfc3339(time)
 }
 
 /// The epoch seconds of an RFC 3339 time in UTC (`YYYY-MM-DDTHH:MM:SS[.frac]Z`), as this
 /// stand-in writes them; `None` for anything else.
 pub(crate) fn epoch_seconds(text: &str) -> Option<i64> {
-    if !is_rfc3339(text) || !text.ends_with('Z') {
+    if !text.ends_with('Z') {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    // Howard Hinnant's days_from_civil.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+    parse_rfc3339(text).map(OffsetDateTime::unix_timestamp)
 }
 
 /// Whether `text` is an RFC 3339 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), as Go's
 /// `time.RFC3339Nano` parsing (gqlgen's `Time`) requires.
 pub(crate) fn is_rfc3339(text: &str) -> bool {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        b.get(range.clone())
-            .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-            .then(|| text[range].parse::<u32>().unwrap_or(u32::MAX))
-    };
-    let shape = b.len() >= 20
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && matches!(b[10], b'T' | b't')
-        && b[13] == b':'
-        && b[16] == b':';
-    if !shape {
-        return false;
+    parse_rfc3339(text).is_some()
+}
+
+/// `text` read as [`is_rfc3339`] describes, if it is one.
+fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    // `time` takes any character between the date and the time (RFC 3339 allows a space); Go
+    // and this stand-in only a `T` (or `t`).
+    if !matches!(text.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
     }
-    let fields = [
-        digits(0..4),
-        digits(5..7),
-        digits(8..10),
-        digits(11..13),
-        digits(14..16),
-        digits(17..19),
-    ];
-    let [
-        Some(_),
-        Some(month),
-        Some(day),
-        Some(hour),
-        Some(minute),
-        Some(second),
-    ] = fields
-    else {
-        return false;
-    };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return false;
-    }
-    if second > 60 {
-        return false;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return false;
-        }
-        rest = &fraction[n..];
-    }
-    match rest.as_bytes() {
-        [b'Z' | b'z'] => true,
-        [b'+' | b'-', ..] if rest.len() == 6 => {
-            let offset = rest.as_bytes();
-            offset[3] == b':'
-                && offset[1..3].iter().all(u8::is_ascii_digit)
-                && offset[4..6].iter().all(u8::is_ascii_digit)
-        }
-        _ => false,
-    }
+    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
 #[cfg(test)]
@@ -191,20 +124,38 @@ mod tests {
 
     #[test]
     fn epoch_seconds_read_back_what_is_written() {
-        for secs in [0_u64, 951_782_400, 1_795_000_123] {
-            let text = format_rfc3339(Duration::from_secs(secs));
-            assert_eq!(epoch_seconds(&text), Some(secs as i64), "{text}");
+        for secs in [0_i64, 951_782_400, 1_795_000_123] {
+            let text = rfc3339_of_epoch_seconds(secs);
+            assert_eq!(epoch_seconds(&text), Some(secs), "{text}");
         }
         assert_eq!(epoch_seconds("2026-11-22T10:00:00+01:00"), None);
+        assert_eq!(epoch_seconds("2026-11-22 10:00:00Z"), None);
+        assert_eq!(
+            rfc3339_of_epoch_seconds(-5),
+            "1970-01-01T00:00:00.000Z",
+            "nothing before the epoch"
+        );
     }
 
     #[test]
     fn formats_the_epoch_and_a_leap_day() {
-        assert_eq!(format_rfc3339(Duration::ZERO), "1970-01-01T00:00:00.000Z");
-        // 2024-02-29T12:34:56.789Z
         assert_eq!(
-            format_rfc3339(Duration::from_millis(1_709_210_096_789)),
-            "2024-02-29T12:34:56.789Z"
+            format_rfc3339(OffsetDateTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000Z"
+        );
+        // 2024-02-29T12:34:56.789Z
+        let leap_day =
+            OffsetDateTime::from_unix_timestamp_nanos(1_709_210_096_789_654_321).unwrap();
+        assert_eq!(format_rfc3339(leap_day), "2024-02-29T12:34:56.789Z");
+        let elsewhere = leap_day.to_offset(UtcOffset::from_hms(5, 30, 0).unwrap());
+        assert_eq!(
+            format_rfc3339(elsewhere),
+            "2024-02-29T12:34:56.789Z",
+            "in UTC"
+        );
+        assert_eq!(
+            format_rfc3339(PrimitiveDateTime::MAX.assume_utc()),
+            "9999-12-31T23:59:59.999Z"
         );
     }
 
@@ -212,11 +163,29 @@ mod tests {
     fn accepts_go_time_json_and_rejects_other_shapes() {
         assert!(is_rfc3339("2025-05-26T16:08:03.123456789+02:00"));
         assert!(is_rfc3339("2025-05-26T16:08:03Z"));
+        assert!(is_rfc3339("2025-05-26t16:08:03z"));
+        assert!(is_rfc3339("2025-05-26T16:08:03-00:00"));
         assert!(is_rfc3339(&now_rfc3339()));
-        assert!(!is_rfc3339("2025-05-26 16:08:03Z"));
-        assert!(!is_rfc3339("2025-05-26T16:08:03"));
-        assert!(!is_rfc3339("2025-13-26T16:08:03Z"));
-        assert!(!is_rfc3339("1748268483"));
-        assert!(!is_rfc3339("2025-05-26T16:08:03.Z"));
+        for refused in [
+            "2025-05-26 16:08:03Z",
+            "2025-05-26x16:08:03Z",
+            "2025-05-26T16:08:03",
+            "2025-13-26T16:08:03Z",
+            "1748268483",
+            "2025-05-26T16:08:03.Z",
+            "2025-05-26T16:08:03+0200",
+            "2025-05-26T16:08:03+02",
+            "2025-05-26T16:08Z",
+            "2025-5-26T16:08:03Z",
+            "25-05-26T16:08:03Z",
+            "2025-05-26T16:08:03Z ",
+            " 2025-05-26T16:08:03Z",
+            "2025-05-26T24:00:00Z",
+            "2025-05-26T16:60:03Z",
+            "2025-05-32T16:08:03Z",
+            "",
+        ] {
+            assert!(!is_rfc3339(refused), "{refused:?} refused");
+        }
     }
 }

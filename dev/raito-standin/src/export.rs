@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, State as AxumState};
@@ -182,9 +182,8 @@ pub(crate) fn build(
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn epoch_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    let millis = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(millis).unwrap_or(i64::MAX)
 }
 
 /// `GET export/<token>`: the file, streamed; 403 (S3's `AccessDenied`) for an unknown or

@@ -17,7 +17,7 @@ use crate::access::{
     self, AccessExport, AccessExportResult, AccessFeedback, AccessProviderSpec, ExportedVersion,
     FeedbackRules, ImportRules, ImportedAccessProvider,
 };
-use crate::clock::{format_rfc3339, now_rfc3339};
+use crate::clock::{now_rfc3339, rfc3339_of_epoch_seconds};
 use crate::export::{self, ExportBody, ExportFile, ExportFormat};
 use crate::faults::{is_held, is_stuck};
 use crate::identities;
@@ -779,8 +779,8 @@ impl Import for UsageImport {
             let epoch = |s: &Option<String>| s.as_deref().and_then(crate::clock::epoch_seconds);
             let first = epoch(&dates.first_used).map_or(first, |f| f.min(first));
             let last = epoch(&dates.last_used).map_or(last, |l| l.max(last));
-            dates.first_used = Some(rfc3339(first));
-            dates.last_used = Some(rfc3339(last));
+            dates.first_used = Some(rfc3339_of_epoch_seconds(first));
+            dates.last_used = Some(rfc3339_of_epoch_seconds(last));
         }
         SubtaskResult::DataUsage(result)
     }
@@ -935,9 +935,4 @@ impl Import for AccessImport {
             warnings,
         ))
     }
-}
-
-/// Epoch seconds as RFC 3339.
-fn rfc3339(epoch_seconds: i64) -> String {
-    format_rfc3339(std::time::Duration::from_secs(epoch_seconds.max(0) as u64))
 }

@@ -2,8 +2,6 @@
 //! sync in an `apUpdate` run) downloaded and applied, its feedback uploaded and imported; then,
 //! except in an `apUpdate` run, the target's own access imported.
 
-use std::time::Duration;
-
 use super::{Body, Retrieved, StepContext, completed, data_source_id};
 use crate::config::Target;
 use crate::connector::{self, ApplyMode, Connector};
@@ -105,34 +103,16 @@ async fn export_and_apply(
 ) -> Result<Exported, StepError> {
     let (raito, limits, target) = (cx.run.raito, cx.run.limits, cx.run.target);
     let data_source_id = data_source_id(target);
-    let subtask = raito
-        .export_access_providers(
-            cx.job,
-            data_source_id,
-            cx.run.selection.access_out_of_sync_only || target.settings.only_out_of_sync_data,
-        )
-        .await
-        .map_err(StepError::raito("requesting the access export"))?;
-    // The Raito CLI polls an export every second.
-    let interval = limits.poll_interval.min(Duration::from_secs(1));
-    let outcome = cx
-        .wait(&subtask, interval)
-        .await
-        .map_err(StepError::raito("exporting the access from Raito Cloud"))?;
-    let Some(raito::SubtaskResult::AccessProviderExport {
-        file_location: Some(url),
-        ..
-    }) = outcome.result
-    else {
-        return Err(StepError::Unexpected(
-            "Raito's export finished without a file location".into(),
-        ));
-    };
+    let input = access::request_export(
+        raito,
+        cx.job,
+        data_source_id,
+        cx.run.selection.access_out_of_sync_only || target.settings.only_out_of_sync_data,
+        limits.deadline,
+        limits.poll_interval,
+    )
+    .await?;
     access_sync_event(cx, JobStatus::InProgress, None).await;
-    let input = access::ExportInput::Url {
-        http: raito.http().clone(),
-        url,
-    };
     let feedback = cx.destination("access-feedback.json").await?;
     let mut log = |outcome: &connector::AccessOutcome| {
         for statement in &outcome.statements {
