@@ -65,6 +65,10 @@ enum Command {
     /// uploaded and imported, then endOfTargetsSync. Uses `domain`, `api-user` and
     /// `api-secret` of raito.yml.
     Run(RunArgs),
+    /// Lists the connectors of this build: each `connector-name` (and the Raito CLI plugin it
+    /// replaces), the syncs it has and the parameters a target of it may have (README,
+    /// "Configure a target", says what each means).
+    Connectors,
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,7 +313,30 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Usage(args) => usage(args).await,
         Command::Access(command) => access(command).await,
         Command::Run(args) => run_targets(args).await,
+        Command::Connectors => {
+            print!("{}", connectors_listing());
+            Ok(())
+        }
     }
+}
+
+/// The `connectors` listing: one block per connector of this build.
+fn connectors_listing() -> String {
+    let mut out = String::new();
+    for connector in connectors::ALL {
+        let replaces = connector
+            .go_plugin
+            .map(|plugin| format!(" (replaces {plugin})"))
+            .unwrap_or_default();
+        let syncs: Vec<&str> = connector.steps.iter().map(|s| s.segment()).collect();
+        out.push_str(&format!(
+            "{}{replaces}\n  syncs: {}\n  parameters: {}\n",
+            connector.name,
+            syncs.join(", "),
+            connector.parameters.join(", ")
+        ));
+    }
+    out
 }
 
 /// Loads the configuration, resolving secret references through AWS Secrets Manager.

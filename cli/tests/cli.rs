@@ -627,3 +627,30 @@ async fn access_export_keeps_raitos_file_and_reports_the_job() {
     let errors = &state.jobs[1].history.last().expect("the update").errors;
     assert!(errors.iter().any(|e| e.contains("HTTP 403")), "{errors:?}");
 }
+
+#[test]
+fn connectors_lists_every_connector_with_its_syncs_and_parameters() {
+    let output = raito_sync(&["connectors"]);
+    assert!(output.status.success(), "{output:?}");
+    let listing = String::from_utf8(output.stdout).unwrap();
+    // The default build has every connector; PostgreSQL with all four syncs.
+    assert!(
+        listing.contains("postgresql\n  syncs: metadata, identities, access, usage\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("okta (replaces raito-io/cli-plugin-okta)\n  syncs: identities\n"),
+        "{listing}"
+    );
+    assert!(listing.contains("entra-id (replaces raito-io/cli-plugin-azure-ad)"));
+    assert!(listing.contains("ldap\n  syncs: identities\n"));
+    let pg_parameters = listing
+        .lines()
+        .skip_while(|l| *l != "postgresql")
+        .nth(2)
+        .unwrap();
+    assert!(
+        pg_parameters.starts_with("  parameters: pg-host, pg-port, pg-user, pg-password"),
+        "{pg_parameters}"
+    );
+}
