@@ -4,9 +4,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_sdk_cognitoidentityprovider::primitives::{DateTime, DateTimeFormat};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -366,10 +365,10 @@ pub struct SubtaskOutcome {
     pub result: Option<SubtaskResult>,
 }
 
-/// Now, as the `Time` scalar (RFC 3339, UTC).
+/// Now, as the `Time` scalar (RFC 3339, UTC, as Go's `time.Time` marshals it).
 pub(super) fn now() -> Option<graphql::Time> {
-    DateTime::from(SystemTime::now())
-        .fmt(DateTimeFormat::DateTime)
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
         .ok()
 }
 
