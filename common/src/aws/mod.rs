@@ -19,7 +19,7 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// A CloudWatch Logs client for `config` (the PostgreSQL usage sync reads RDS logs with it).
-#[cfg(feature = "usage")]
+#[cfg(feature = "postgresql-usage")]
 pub fn cloudwatch_logs_client(config: &SdkConfig) -> aws_sdk_cloudwatchlogs::Client {
     aws_sdk_cloudwatchlogs::Client::new(config)
 }

@@ -57,7 +57,11 @@ fn check_keys(connector: &Descriptor, target: &Target) -> Result<(), Error> {
     let parameters = &target.parameters;
     let Some(key) = parameters
         .written_keys()
-        .chain(parameters.keys().filter(|k| k.starts_with(connector.prefix)))
+        .chain(
+            parameters
+                .keys()
+                .filter(|k| k.starts_with(connector.prefix)),
+        )
         .find(|k| !known.contains(k))
     else {
         return Ok(());

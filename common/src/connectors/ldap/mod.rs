@@ -22,8 +22,8 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
-use crate::step::Step;
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
+use crate::step::Step;
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "ldap";

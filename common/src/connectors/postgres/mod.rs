@@ -12,7 +12,8 @@
 //!   `CREATEROLE` and the privileges to grant) and the usage sync from the server's statement
 //!   log ([`usage`]: log files read over SQL, or the CloudWatch Logs export of RDS and Aurora;
 //!   see there for the server settings and grants it needs). Full names follow [`naming`].
-//!   The access sync is compiled with the `access` feature, the usage sync with `usage`.
+//!   The access sync is compiled with the `postgresql-access` feature, the usage sync with
+//!   `postgresql-usage`.
 
 /// The SQL condition that leaves out, for the schema alias `$n`, the schemas no sync of this
 /// connector reads or changes: the server's own (every name with the prefix `pg_`, which only
@@ -36,6 +37,7 @@ macro_rules! schema_filter {
 }
 
 /// Whether `schema` is one of the server's own (see [`schema_filter`]).
+#[cfg(any(feature = "postgresql-access", feature = "postgresql-usage"))]
 pub(crate) fn is_system_schema(schema: &str) -> bool {
     schema.starts_with("pg_") || schema == "information_schema"
 }
@@ -46,27 +48,27 @@ pub mod config;
 pub mod identities;
 pub mod metadata;
 pub mod naming;
-#[cfg(feature = "usage")]
+#[cfg(feature = "postgresql-usage")]
 pub mod usage;
 
 use async_trait::async_trait;
 
 pub use config::Config;
 
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 use crate::connector::{AccessOutcome, AccessSync, ApplyMode, Source};
 use crate::connector::{
     Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
 };
-#[cfg(feature = "usage")]
+#[cfg(feature = "postgresql-usage")]
 use crate::connector::{UsageRequest, UsageSync};
-#[cfg(feature = "access")]
-use crate::step::Step;
+#[cfg(feature = "postgresql-access")]
 use crate::model::access::{AccessProvider, ExportedAccessProvider};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
-#[cfg(feature = "usage")]
+#[cfg(feature = "postgresql-usage")]
 use crate::model::usage::Statement;
+use crate::step::Step;
 
 /// The `connector-name` of this connector.
 pub const NAME: &str = "postgresql";
@@ -80,9 +82,9 @@ pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor
     steps: &[
         Step::DataSource,
         Step::IdentityStore,
-        #[cfg(feature = "access")]
+        #[cfg(feature = "postgresql-access")]
         Step::DataAccess,
-        #[cfg(feature = "usage")]
+        #[cfg(feature = "postgresql-usage")]
         Step::DataUsage,
     ],
     build: |parameters| Ok(Box::new(Postgres::new(parameters)?)),
@@ -124,18 +126,18 @@ impl Connector for Postgres {
         Some(TAG_SOURCE)
     }
 
-    #[cfg(feature = "usage")]
+    #[cfg(feature = "postgresql-usage")]
     fn usage(&self) -> Option<&dyn UsageSync> {
         Some(self)
     }
 
-    #[cfg(feature = "access")]
+    #[cfg(feature = "postgresql-access")]
     fn access(&self) -> Option<&dyn AccessSync> {
         Some(self)
     }
 }
 
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 #[async_trait]
 impl AccessSync for Postgres {
     async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error> {
@@ -152,7 +154,7 @@ impl AccessSync for Postgres {
     }
 }
 
-#[cfg(feature = "usage")]
+#[cfg(feature = "postgresql-usage")]
 #[async_trait]
 impl UsageSync for Postgres {
     async fn sync_usage(

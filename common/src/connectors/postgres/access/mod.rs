@@ -13,23 +13,23 @@
 //! The marker is always compiled (the identity sync leaves managed roles out); the sync itself
 //! only with the `access` feature.
 
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 pub mod apply;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod batch;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod diff;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod filter;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 pub mod import;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod names;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod plan;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod state;
-#[cfg(feature = "access")]
+#[cfg(feature = "postgresql-access")]
 mod what;
 
 /// How the comment of a role this connector manages starts.
