@@ -375,18 +375,19 @@ impl TargetRun<'_> {
 
         // Built once for all steps; a bad parameter fails the first step.
         let connector = connectors::build(target);
-        for &step in &wanted {
+        let context = |step| {
             let context = StepContext {
                 run: self,
                 job: &job,
                 job_target: &job_target,
                 step,
             };
-            let span = tracing::info_span!("step", step = step.name());
-            let summary = match &connector {
-                Ok(connector) => context.run(connector.as_ref()).instrument(span).await,
-                Err(_) => break,
-            };
+            (context, tracing::info_span!("step", step = step.name()))
+        };
+        for &step in &wanted {
+            let Ok(connector) = &connector else { break };
+            let (context, span) = context(step);
+            let summary = context.run(connector.as_ref()).instrument(span).await;
             let failed = summary.status == TargetStatus::Failed;
             result.steps.push(summary);
             if failed {
@@ -394,13 +395,7 @@ impl TargetRun<'_> {
             }
         }
         if let (Err(error), Some(&step)) = (connector, wanted.first()) {
-            let context = StepContext {
-                run: self,
-                job: &job,
-                job_target: &job_target,
-                step,
-            };
-            let span = tracing::info_span!("step", step = step.name());
+            let (context, span) = context(step);
             let summary = context
                 .failed_to_start(StepError::Connector(error))
                 .instrument(span)

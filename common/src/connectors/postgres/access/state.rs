@@ -167,8 +167,10 @@ pub fn policy_fingerprint<'c>(comment: &'c str, id: &str) -> Option<&'c str> {
 // The shared catalogs (pg_authid, pg_shdescription, pg_shdepend) carry their planner statistics
 // per database: in every database but the one autovacuum last analysed them from, the planner
 // may believe they hold a handful of rows and scan them once per role. So the lookups by role
-// are written as correlated subqueries (one index probe per role, whatever the statistics say),
-// and the marker comments are read once per run ([`marked_roles`]).
+// are written as correlated subqueries (one index probe per role, whatever the statistics say):
+// a LATERAL subquery kept apart by OFFSET 0, not ARRAY(SELECT row ...), which needs the
+// catalog's row array type (none before PostgreSQL 14); and the marker comments are read once
+// per run ([`marked_roles`]).
 
 /// Every role carrying a marker ([`super::MANAGED_PREFIX`]): (oid, comment). Read once per run:
 /// `pg_shdescription` has no index on the comment, so looking markers up per chunk would scan it
@@ -243,10 +245,12 @@ pub async fn databases_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u3
     let rows = client
         .query(
             "SELECT DISTINCT r.oid, d.datname::text COLLATE \"C\"
-             FROM unnest($1::oid[]) AS r(oid),
-                  unnest(ARRAY(SELECT s FROM pg_catalog.pg_shdepend s
-                               WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
-                                 AND s.refobjid = r.oid AND s.deptype IN ('a', 'r'))) AS s
+             FROM unnest($1::oid[]) AS r(oid)
+             CROSS JOIN LATERAL (
+                 SELECT s.dbid, s.classid, s.objid FROM pg_catalog.pg_shdepend s
+                 WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass
+                   AND s.refobjid = r.oid AND s.deptype IN ('a', 'r')
+                 OFFSET 0) AS s
              JOIN pg_catalog.pg_database d
                ON d.oid = CASE WHEN s.dbid = 0
                                 AND s.classid = 'pg_catalog.pg_database'::pg_catalog.regclass
@@ -284,12 +288,13 @@ pub async fn owned_by(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, i
 const GRANTS_OF: &str = concat!(
     "WITH deps AS (
   SELECT DISTINCT s.classid, s.objid, s.objsubid
-  FROM unnest($1::oid[]) AS r(oid),
-       unnest(ARRAY(SELECT s FROM pg_shdepend s
-                    WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
-                      AND s.deptype = 'a'
-                      AND s.dbid = (SELECT oid FROM pg_database
-                                    WHERE datname = current_database()))) AS s)
+  FROM unnest($1::oid[]) AS r(oid)
+  CROSS JOIN LATERAL (
+      SELECT s.classid, s.objid, s.objsubid FROM pg_shdepend s
+      WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = r.oid
+        AND s.deptype = 'a'
+        AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      OFFSET 0) AS s)
 SELECT a.grantee, 'd', NULL::text, NULL::text, NULL::text, a.privilege_type
 FROM pg_database d, unnest(d.datacl) AS i(item), aclexplode(ARRAY[i.item]) a
 WHERE d.datname = current_database() AND a.grantee = ANY($1::oid[])
