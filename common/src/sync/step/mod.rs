@@ -146,13 +146,13 @@ impl StepContext<'_> {
     }
 
     async fn failed(&self, mut summary: StepSummary, error: StepError) -> StepSummary {
-        let message = error.to_string();
-        tracing::error!(error = %message, kind = %error.kind(), "{} failed", self.step);
+        let (message, kind) = (error.to_string(), error.kind());
+        tracing::error!(error = %message, %kind, "{} failed", self.step);
         self.task(JobStatus::Failed, vec![message.clone()], Vec::new())
             .await;
         summary.status = TargetStatus::Failed;
         summary.message = Some(message);
-        summary.error_kind = Some(error.kind());
+        summary.error_kind = Some(kind);
         summary
     }
 
@@ -164,14 +164,18 @@ impl StepContext<'_> {
         summary: &mut StepSummary,
     ) -> Result<(), StepError> {
         let target = self.run.target;
-        let reason = if body.target_skips(target) {
-            format!("the target sets skip-{}-sync", self.step.name())
+        let skipped = if body.target_skips(target) {
+            Some(format!("the target sets skip-{}-sync", self.step.name()))
         } else if !body.supported(connector) {
-            format!("the {} connector has no {}", connector.name(), self.step)
+            Some(format!(
+                "the {} connector has no {}",
+                connector.name(),
+                self.step
+            ))
         } else {
-            String::new()
+            None
         };
-        if !reason.is_empty() {
+        if let Some(reason) = skipped {
             tracing::info!(reason, "step skipped");
             self.task(JobStatus::Skipped, Vec::new(), Vec::new()).await;
             summary.status = TargetStatus::Skipped;
