@@ -319,6 +319,87 @@ async fn login_roles_are_users_other_roles_are_groups_with_their_memberships() {
     );
 }
 
+/// A membership makes a parent when it passes the group's privileges. From PostgreSQL 16 on
+/// that is a membership with INHERIT or SET: `INHERIT FALSE` (privileges by `SET ROLE`)
+/// counts, a membership without either (`ADMIN OPTION` at most) does not, and so not the one
+/// 16 gives a `CREATEROLE` role in each role it creates (as an RDS admin creates them).
+#[tokio::test]
+async fn a_membership_makes_a_parent_when_it_passes_the_groups_privileges() {
+    let p = support::unique_name("idm");
+    let q = |name: &str| format!("\"{p}_{name}\"");
+    let n = |name: &str| format!("{p}_{name}");
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {maker} LOGIN CREATEROLE; CREATE ROLE {user} LOGIN;
+             CREATE ROLE {plain} NOLOGIN; GRANT {plain} TO {user};
+             SET ROLE {maker}; CREATE ROLE {made} NOLOGIN; RESET ROLE;",
+            maker = q("maker"),
+            user = q("user"),
+            plain = q("plain"),
+            made = q("made"),
+        ))
+        .await
+        .expect("create roles");
+    let v16 = support::server_major().await >= 16;
+    if v16 {
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {by_set} NOLOGIN; GRANT {by_set} TO {user} WITH INHERIT FALSE;
+                 CREATE ROLE {top} NOLOGIN; GRANT {top} TO {by_set} WITH INHERIT FALSE;
+                 CREATE ROLE {admin_only} NOLOGIN;
+                 GRANT {admin_only} TO {user} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE;
+                 GRANT {admin_only} TO {by_set} WITH INHERIT FALSE, SET FALSE;",
+                by_set = q("by_set"),
+                top = q("top"),
+                admin_only = q("admin_only"),
+                user = q("user"),
+            ))
+            .await
+            .expect("grant with options");
+    }
+    let connector = connectors::build(&target("").await).expect("valid target");
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target("").await).await;
+    let parents_of_users: Vec<(String, Vec<String>)> = users
+        .iter()
+        .filter(|u| u.name.starts_with(&p))
+        .map(|u| (u.external_id.clone(), u.group_external_ids.clone()))
+        .collect();
+    let parents_of_groups: Vec<(String, Vec<String>)> = groups
+        .iter()
+        .filter(|g| g.name.starts_with(&p))
+        .map(|g| (g.external_id.clone(), g.parent_group_external_ids.clone()))
+        .collect();
+    if v16 {
+        assert_eq!(
+            parents_of_users,
+            vec![
+                (n("maker"), Vec::new()),
+                (n("user"), vec![n("by_set"), n("plain")]),
+            ]
+        );
+        assert_eq!(
+            parents_of_groups,
+            vec![
+                (n("admin_only"), Vec::new()),
+                (n("by_set"), vec![n("top")]),
+                (n("made"), Vec::new()),
+                (n("plain"), Vec::new()),
+                (n("top"), Vec::new()),
+            ]
+        );
+    } else {
+        assert_eq!(
+            parents_of_users,
+            vec![(n("maker"), Vec::new()), (n("user"), vec![n("plain")])]
+        );
+        assert_eq!(
+            parents_of_groups,
+            vec![(n("made"), Vec::new()), (n("plain"), Vec::new())]
+        );
+    }
+}
+
 #[tokio::test]
 async fn excluded_and_unconnectable_databases_are_left_out() {
     let excluded = support::unique_name("excluded");

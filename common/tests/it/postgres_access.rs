@@ -247,19 +247,34 @@ pub(crate) fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// The direct members of `role`.
+/// The direct members of `role` that get its privileges: from PostgreSQL 16 on, memberships
+/// with `INHERIT` or `SET` only. Not the admin-only membership 16 gives the sync role in every
+/// role it creates (checked here once: the sync role never gets the privileges of its roles).
 pub(crate) async fn members(role: &str) -> BTreeSet<String> {
     let client = support::pg_admin("postgres").await;
     let rows = client
         .query(
-            "SELECT DISTINCT m.rolname::text FROM pg_auth_members am
+            "SELECT DISTINCT m.rolname::text,
+                    NOT (to_jsonb(am) @> '{\"inherit_option\": false, \"set_option\": false}')
+             FROM pg_auth_members am
              JOIN pg_roles r ON r.oid = am.roleid JOIN pg_roles m ON m.oid = am.member
              WHERE r.rolname = $1",
             &[&role],
         )
         .await
         .expect("read members");
-    rows.iter().map(|r| r.get(0)).collect()
+    let mut members = BTreeSet::new();
+    for row in &rows {
+        let (member, passes): (String, bool) = (row.get(0), row.get(1));
+        if passes {
+            assert_ne!(
+                member, SYNC_ROLE,
+                "the sync role gets the privileges of {role:?}"
+            );
+            members.insert(member);
+        }
+    }
+    members
 }
 
 /// The comment of `role`, `None` when the role does not exist, `Some("")` without comment.
@@ -1052,6 +1067,94 @@ async fn superusers_memberships_are_never_changed() {
     assert_eq!(members(&role).await, set(&[&ivy, &root]));
 }
 
+/// PostgreSQL 16 records a membership once per grantor, and a REVOKE removes only the grant of
+/// the role it names: the sync role revokes its own grants (and those of roles whose privileges
+/// it has), and reports the grants of other roles on every run without issuing anything for
+/// them. Before 16 a membership is one grant, which the sync role revokes whoever granted it.
+#[tokio::test]
+async fn a_membership_granted_by_another_role_is_revoked_as_far_as_the_sync_role_may() {
+    let (ann, ben, carl) = (unique("ann"), unique("ben"), unique("carl"));
+    create_users(&[&ann, &ben, &carl]).await;
+    let role = unique("granted");
+    let mut team = ap(&unique("ap"), &role);
+    team.who = users(&[&ann]);
+    ok(&apply_one(team.clone()).await);
+    // By hand, as the superuser: ann a second time and ben, in its own name; carl in the name
+    // of a delegate whose privileges the sync role has.
+    let delegate = unique("delegate");
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {d}; GRANT {r} TO {d} WITH ADMIN OPTION; GRANT {d} TO {s};
+             GRANT {r} TO {a}; GRANT {r} TO {b}; GRANT {r} TO {c} GRANTED BY {d}",
+            r = q(&role),
+            a = q(&ann),
+            b = q(&ben),
+            c = q(&carl),
+            d = q(&delegate),
+            s = q(SYNC_ROLE),
+        ))
+        .await
+        .expect("grant by hand");
+    assert_eq!(members(&role).await, set(&[&ann, &ben, &carl, &delegate]));
+
+    team.who = users(&[&delegate]);
+    let outcome = apply_one(team.clone()).await;
+    let again = apply_one(team).await;
+    admin
+        .batch_execute(&format!("REVOKE {} FROM {}", q(&delegate), q(SYNC_ROLE)))
+        .await
+        .expect("take the delegate back");
+    ok(&outcome);
+    ok(&again);
+    if support::server_major().await < 16 {
+        assert_eq!(
+            outcome.statements,
+            [&ann, &ben, &carl]
+                .map(|m| format!("REVOKE {} FROM {}", q(&role), q(m)))
+                .to_vec()
+        );
+        assert!(
+            outcome.feedback.warnings.is_empty(),
+            "{:?}",
+            outcome.feedback.warnings
+        );
+        assert_eq!(members(&role).await, set(&[&delegate]));
+        assert!(again.statements.is_empty(), "{:?}", again.statements);
+        return;
+    }
+    // 16 and later: the sync role's own grant to ann goes, and the delegate's to carl; the
+    // superuser's grants stay, reported.
+    assert_eq!(
+        outcome.statements,
+        vec![
+            format!("REVOKE {} FROM {}", q(&role), q(&ann)),
+            format!(
+                "REVOKE {} FROM {} GRANTED BY {}",
+                q(&role),
+                q(&carl),
+                q(&delegate)
+            ),
+        ]
+    );
+    let superuser = support::postgres().user;
+    let warnings = &outcome.feedback.warnings;
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for (member, warning) in [&ann, &ben].into_iter().zip(warnings) {
+        assert!(
+            warning.starts_with(&format!(
+                "{member:?} stays a member of {role:?}: PostgreSQL records the membership as \
+                 granted by {superuser:?}, and the sync role may not revoke another role's grant"
+            )),
+            "{warning}"
+        );
+    }
+    assert_eq!(members(&role).await, set(&[&ann, &ben, &delegate]));
+    // Not retried: the next run issues nothing and reports the same.
+    assert!(again.statements.is_empty(), "{:?}", again.statements);
+    assert_eq!(&again.feedback.warnings, warnings);
+}
+
 /// The figures of the closing event of a sync (`access export processed`): access providers,
 /// statements and round trips.
 #[derive(Clone, Default)]
@@ -1558,12 +1661,13 @@ async fn raitos_marker_on_the_connecting_role_does_not_make_it_changeable() {
 }
 
 /// A built-in role can carry Raito's marker: the superuser may comment on it, and so (before
-/// PostgreSQL 16) may any role with `CREATEROLE`. The marker goes on `pg_read_all_data`,
-/// which is cluster-wide: an advisory lock keeps concurrent runs of this test apart, and its
-/// comment is put back before anything is asserted.
+/// PostgreSQL 16) may any role with `CREATEROLE`. The marker goes on `pg_stat_scan_tables`
+/// (built in on every supported version, and granted by no other test), which is
+/// cluster-wide: an advisory lock keeps concurrent runs of this test apart, and its comment is
+/// put back before anything is asserted.
 #[tokio::test]
 async fn raitos_marker_on_a_system_role_does_not_make_it_changeable() {
-    const SYSTEM_ROLE: &str = "pg_read_all_data";
+    const SYSTEM_ROLE: &str = "pg_stat_scan_tables";
     let db = unique("acc_marked_pg");
     create_database(&db, SHOP).await;
     let emil = unique("emil");
@@ -1571,7 +1675,7 @@ async fn raitos_marker_on_a_system_role_does_not_make_it_changeable() {
     let id = unique("ap");
     let admin = support::pg_admin("postgres").await;
     admin
-        .batch_execute("SELECT pg_advisory_lock(hashtext('raito_it_marker_on_pg_read_all_data'))")
+        .batch_execute("SELECT pg_advisory_lock(hashtext('raito_it_marker_on_a_system_role'))")
         .await
         .expect("lock");
     let original: Option<String> = admin
@@ -1604,7 +1708,7 @@ async fn raitos_marker_on_a_system_role_does_not_make_it_changeable() {
     };
     admin
         .batch_execute(&format!(
-            "{restore}; SELECT pg_advisory_unlock(hashtext('raito_it_marker_on_pg_read_all_data'))"
+            "{restore}; SELECT pg_advisory_unlock(hashtext('raito_it_marker_on_a_system_role'))"
         ))
         .await
         .expect("restore the comment");

@@ -281,6 +281,45 @@ async fn members_split_into_users_and_access_providers_and_roles_without_grants_
     );
 }
 
+/// From PostgreSQL 16 on, a member counts when its membership passes privileges (INHERIT or
+/// SET): not the admin-only membership 16 gives a `CREATEROLE` role in each role it creates,
+/// nor any other without INHERIT and SET. Before 16 there is no such membership.
+#[tokio::test]
+async fn only_memberships_that_pass_privileges_make_members() {
+    let p = support::unique_name("apo");
+    let n = |name: &str| format!("{p}_{name}");
+    let admin = support::pg_admin("postgres").await;
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {maker} LOGIN CREATEROLE; CREATE ROLE {user} LOGIN;
+             SET ROLE {maker}; CREATE ROLE {made} NOLOGIN; RESET ROLE;
+             GRANT {made} TO {user};",
+            maker = q(&n("maker")),
+            user = q(&n("user")),
+            made = q(&n("made")),
+        ))
+        .await
+        .expect("create roles");
+    let v16 = support::server_major().await >= 16;
+    if v16 {
+        admin
+            .batch_execute(&format!(
+                "CREATE ROLE {by_set} NOLOGIN; GRANT {made} TO {by_set} WITH INHERIT FALSE;
+                 CREATE ROLE {none} NOLOGIN; GRANT {made} TO {none} WITH INHERIT FALSE, SET FALSE;",
+                made = q(&n("made")),
+                by_set = q(&n("by_set")),
+                none = q(&n("none")),
+            ))
+            .await
+            .expect("grant with options");
+    }
+    let aps = import(&target(None, &[], "").await, &p).await;
+    let who = aps[&n("made")].who.clone().expect("who is known");
+    assert_eq!(who.users, vec![n("user")], "not the creator");
+    let expected: Vec<String> = if v16 { vec![n("by_set")] } else { Vec::new() };
+    assert_eq!(who.access_providers, expected);
+}
+
 #[tokio::test]
 async fn a_managed_role_is_neither_imported_nor_a_group_of_the_identity_sync() {
     let p = support::unique_name("apx");
@@ -500,7 +539,7 @@ async fn grants_in_several_databases_merge_into_one_access_provider_per_role() {
                EXECUTE format('GRANT SELECT, UPDATE ON t%s TO {a}', i);
                EXECUTE format('GRANT SELECT ON t%s TO {managed}', i);
              END LOOP; END $$;
-             GRANT SELECT ON t1 TO pg_read_all_data;",
+             GRANT SELECT ON t1 TO pg_read_all_stats;",
             a = q(&n("a")),
             managed = q(&n("managed")),
         ),

@@ -196,15 +196,31 @@ impl Holder {
         };
         let (pid, wait_type, wait_event, query) = blocked;
         killing.set(true);
+        // pg_terminate_backend(pid) only signals (its form with a timeout, which waits, is
+        // PostgreSQL 14's): the session's end is watched for.
         let terminated: bool = admin
-            .query_one("SELECT pg_terminate_backend($1, 60000)", &[&pid])
+            .query_one("SELECT pg_terminate_backend($1)", &[&pid])
             .await
             .expect("terminate the sync's session")
             .get(0);
-        assert!(
-            terminated,
-            "the sync's session {pid} was terminated and is gone"
-        );
+        assert!(terminated, "the sync's session {pid} was signalled");
+        let patience = tokio::time::Instant::now() + Duration::from_secs(60);
+        while admin
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1)",
+                &[&pid],
+            )
+            .await
+            .expect("read the sessions")
+            .get::<_, bool>(0)
+        {
+            assert!(
+                tokio::time::Instant::now() < patience,
+                "the sync's session {pid} still runs 60 s after it was terminated"
+            );
+            // Polling interval only: what the test waits for is the state read above.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         self.client
             .batch_execute("ROLLBACK")
             .await

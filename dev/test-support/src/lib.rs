@@ -96,6 +96,21 @@ pub async fn pg_as(user: &str, password: &str, database: &str) -> tokio_postgres
     client
 }
 
+/// The major version of the test cluster (13 to 18: `dev/test.sh` runs the PostgreSQL tests on
+/// each), for the tests of what a version changed.
+pub async fn server_major() -> u32 {
+    let number: String = pg_admin("postgres")
+        .await
+        .query_one("SHOW server_version_num", &[])
+        .await
+        .expect("the server's version")
+        .get(0);
+    number
+        .parse::<u32>()
+        .expect("server_version_num is a number")
+        / 10_000
+}
+
 /// The test cluster's clock, epoch seconds.
 pub async fn server_now() -> i64 {
     server_second(&pg_admin("postgres").await).await

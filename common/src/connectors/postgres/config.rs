@@ -77,9 +77,10 @@ pub struct UsageConfig {
     /// group that Amazon RDS or Aurora exports the PostgreSQL log to.
     pub source: UsageSource,
     /// `pg-usage-log-format`: with `logfiles`, which of the server's log files to read:
-    /// `jsonlog` (default, `*.json`, PostgreSQL 15 and later) or `csvlog` (`*.csv`). The
-    /// server's `log_destination` must include it.
-    pub log_format: LogFormat,
+    /// `jsonlog` (`*.json`, PostgreSQL 15 and later) or `csvlog` (`*.csv`). The server's
+    /// `log_destination` must include it. Unset (`None`): whichever the server writes,
+    /// `jsonlog` first (so `csvlog` on 13 and 14, which have no `jsonlog`).
+    pub log_format: Option<LogFormat>,
     /// `pg-usage-cloudwatch-log-group` (required with `cloudwatch`): the log group, e.g.
     /// `/aws/rds/instance/<instance-id>/postgresql` or
     /// `/aws/rds/cluster/<cluster-id>/postgresql`. Region and credentials come from the AWS
@@ -113,6 +114,50 @@ pub enum LogFormat {
     Csv,
 }
 
+impl LogFormat {
+    /// Its name in `log_destination` and in `pg-usage-log-format`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Json => "jsonlog",
+            LogFormat::Csv => "csvlog",
+        }
+    }
+
+    /// The format to read, from `pg-usage-log-format` (`configured`) and the server's
+    /// `log_destination`: the configured one if the server writes it, else the one it writes
+    /// (`jsonlog` first). An error says what to change when the server writes neither, or not
+    /// the configured one (reading files it no longer writes would import nothing new,
+    /// silently).
+    pub fn choose(configured: Option<Self>, log_destination: &str) -> Result<Self, String> {
+        let writes = |format: Self| {
+            log_destination
+                .split(',')
+                .any(|d| d.trim().eq_ignore_ascii_case(format.name()))
+        };
+        match configured {
+            Some(format) if writes(format) => Ok(format),
+            Some(format) => Err(format!(
+                "pg-usage-log-format is {} but the server's log_destination is \
+                 {log_destination:?}: it writes no {} files; add {} to log_destination, or set \
+                 pg-usage-log-format to what it writes",
+                format.name(),
+                format.name(),
+                format.name()
+            )),
+            None => [Self::Json, Self::Csv]
+                .into_iter()
+                .find(|f| writes(*f))
+                .ok_or_else(|| {
+                    format!(
+                        "the server writes no log files the usage sync can read \
+                         (log_destination is {log_destination:?}): add jsonlog (PostgreSQL 15 \
+                         and later) or csvlog to log_destination, with logging_collector on"
+                    )
+                }),
+        }
+    }
+}
+
 impl UsageConfig {
     fn from_parameters(parameters: &Parameters) -> Result<Self, Error> {
         let source = match parameters.string("pg-usage-source")?.as_deref() {
@@ -126,8 +171,9 @@ impl UsageConfig {
             }
         };
         let log_format = match parameters.string("pg-usage-log-format")?.as_deref() {
-            None | Some("jsonlog") => LogFormat::Json,
-            Some("csvlog") => LogFormat::Csv,
+            None => None,
+            Some("jsonlog") => Some(LogFormat::Json),
+            Some("csvlog") => Some(LogFormat::Csv),
             Some(other) => {
                 return Err(parameters.invalid(
                     "pg-usage-log-format",
@@ -298,4 +344,36 @@ fn names(parameters: &Parameters, key: &str) -> Result<Vec<Vec<String>>, Error> 
         );
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_format_follows_the_server_unless_configured() {
+        use LogFormat::{Csv, Json};
+        assert_eq!(LogFormat::choose(None, "stderr, jsonlog, csvlog"), Ok(Json));
+        assert_eq!(LogFormat::choose(None, "csvlog"), Ok(Csv));
+        assert_eq!(LogFormat::choose(Some(Csv), "jsonlog,csvlog"), Ok(Csv));
+        assert_eq!(LogFormat::choose(Some(Json), "JSONLOG"), Ok(Json));
+        assert_eq!(
+            LogFormat::choose(Some(Json), "csvlog"),
+            Err(
+                "pg-usage-log-format is jsonlog but the server's log_destination is \"csvlog\": \
+                 it writes no jsonlog files; add jsonlog to log_destination, or set \
+                 pg-usage-log-format to what it writes"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            LogFormat::choose(None, "stderr"),
+            Err(
+                "the server writes no log files the usage sync can read (log_destination is \
+                 \"stderr\"): add jsonlog (PostgreSQL 15 and later) or csvlog to \
+                 log_destination, with logging_collector on"
+                    .to_owned()
+            )
+        );
+    }
 }

@@ -3,6 +3,11 @@
 //! `groupExternalIds` and the groups' `parentGroupExternalIds`. Built-in roles (`pg_*`) are
 //! left out. External ids are role names, as GRANT statements name them.
 //!
+//! A membership makes a parent when it passes the group's privileges: always before
+//! PostgreSQL 16; from 16 on when it has `INHERIT` or `SET` (a member with `INHERIT FALSE` gets
+//! the group's privileges with `SET ROLE`, so Raito sees it in the group all the same), not
+//! when it has only `ADMIN OPTION`, as 16 gives the creator of each role.
+//!
 //! Roles Raito manages (comment marker, see [`super::access::managed_for`]) are Raito's access
 //! providers, not groups: they are never pushed as groups and never listed as a parent, so
 //! their members are reported without them (a managed role that can log in is still a user).
@@ -17,25 +22,33 @@ use crate::model::identity::{Group, IdentityStoreMetaData, User};
 
 /// Every role with its comment, its direct parent groups (roles that cannot log in), whether
 /// its name matches the machine-user pattern ($1, a POSIX regular expression, or null), and
-/// the comments of its parents in the same order (to leave out managed ones). `EXISTS`
-/// rather than a join: from PostgreSQL 16 on, one membership may be recorded once per grantor.
-const LIST_ROLES: &str = "\
+/// the comments of its parents in the same order (to leave out managed ones). A membership
+/// counts when it passes privileges ([`membership_passes_privileges`]): from PostgreSQL 16 on,
+/// an `INHERIT FALSE` membership with `SET TRUE` makes a parent, an admin-only one does not.
+/// `EXISTS` rather than a join: from 16 on, one membership may be recorded once per grantor.
+const LIST_ROLES: &str = concat!(
+    "\
 SELECT r.rolname, r.rolcanlogin,
        coalesce(pg_catalog.shobj_description(r.oid, 'pg_authid'::pg_catalog.name), ''),
        array(SELECT g.rolname FROM pg_roles g
              WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members m
-                           WHERE m.member = r.oid AND m.roleid = g.oid)
+                           WHERE m.member = r.oid AND m.roleid = g.oid AND ",
+    membership_passes_privileges!("m"),
+    ")
              ORDER BY g.rolname COLLATE \"C\"),
        coalesce(r.rolname ~ $1::text, false),
        array(SELECT coalesce(pg_catalog.shobj_description(g.oid, 'pg_authid'::pg_catalog.name), '') FROM pg_roles g
              WHERE NOT g.rolcanlogin AND g.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members m
-                           WHERE m.member = r.oid AND m.roleid = g.oid)
+                           WHERE m.member = r.oid AND m.roleid = g.oid AND ",
+    membership_passes_privileges!("m"),
+    ")
              ORDER BY g.rolname COLLATE \"C\")
 FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
-ORDER BY r.rolname COLLATE \"C\"";
+ORDER BY r.rolname COLLATE \"C\""
+);
 
 /// The identity store metadata of a PostgreSQL server.
 pub fn identity_store_metadata() -> IdentityStoreMetaData {

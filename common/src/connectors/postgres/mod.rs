@@ -36,6 +36,26 @@ macro_rules! schema_filter {
     };
 }
 
+/// The SQL condition that the membership row `$a` (of `pg_auth_members`) passes the role's
+/// privileges to its member, the one rule by which every sync of this connector counts a
+/// member. Before PostgreSQL 16 every membership does. From 16 on a membership carries
+/// `INHERIT` and `SET` options, and one with neither passes nothing: its member may only
+/// administer the role (`ADMIN OPTION`). That is the membership 16 records for the creator of
+/// every role a `CREATEROLE` role (not a superuser) creates, so without this rule the sync
+/// role, or the `rds_superuser` admin that created the roles, would be listed as a member of
+/// each of them. A membership with `INHERIT FALSE` and `SET TRUE` still counts: the member
+/// gets the privileges with `SET ROLE`. The columns do not exist before 16, so they are read
+/// from the row's JSON form, and one statement serves every version.
+macro_rules! membership_passes_privileges {
+    ($a:literal) => {
+        concat!(
+            "NOT (pg_catalog.to_jsonb(",
+            $a,
+            ") OPERATOR(pg_catalog.@>) '{\"inherit_option\": false, \"set_option\": false}'::jsonb)"
+        )
+    };
+}
+
 /// Whether `schema` is one of the server's own (see [`schema_filter`]).
 #[cfg(any(feature = "postgresql-access", feature = "postgresql-usage"))]
 pub(crate) fn is_system_schema(schema: &str) -> bool {

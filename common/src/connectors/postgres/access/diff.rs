@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::names::{quote_ident, quote_literal};
+use super::state::Members;
 use super::what::{Grant, Object};
 
 /// What happens to the role itself.
@@ -43,19 +44,48 @@ pub fn role_statements(change: &RoleChange, name: &str, comment: &str) -> Vec<St
 }
 
 /// GRANT the role to the wanted members it lacks, REVOKE it from the members no longer wanted.
+/// A membership recorded per grantor (PostgreSQL 16 on) is revoked grant by grant
+/// (`GRANTED BY`); the grants this session may not revoke stay, each such member named in
+/// `warnings`: they are reported on every run, never issued (a `REVOKE` of them would do
+/// nothing but warn).
 pub fn member_statements(
     role: &str,
     wanted: &BTreeSet<String>,
-    current: &BTreeSet<String>,
+    current: &Members,
+    warnings: &mut Vec<String>,
 ) -> Vec<String> {
-    let role = quote_ident(role);
-    let revokes = current
-        .difference(wanted)
-        .map(|m| format!("REVOKE {role} FROM {}", quote_ident(m)));
-    let grants = wanted
-        .difference(current)
-        .map(|m| format!("GRANT {role} TO {}", quote_ident(m)));
-    revokes.chain(grants).collect()
+    let quoted = quote_ident(role);
+    let mut statements = Vec::new();
+    for (member, grantors) in current.iter().filter(|(m, _)| !wanted.contains(*m)) {
+        let from = quote_ident(member);
+        if grantors.own {
+            statements.push(format!("REVOKE {quoted} FROM {from}"));
+        }
+        for grantor in &grantors.revocable {
+            statements.push(format!(
+                "REVOKE {quoted} FROM {from} GRANTED BY {}",
+                quote_ident(grantor)
+            ));
+        }
+        if !grantors.held.is_empty() {
+            let held: Vec<String> = grantors.held.iter().map(|g| format!("{g:?}")).collect();
+            warnings.push(format!(
+                "{member:?} stays a member of {role:?}: PostgreSQL records the membership as \
+                 granted by {}, and the sync role may not revoke another role's grant (only \
+                 the grantor, a role with its privileges, or a superuser can: REVOKE {quoted} \
+                 FROM {from} GRANTED BY {})",
+                held.join(", "),
+                quote_ident(&grantors.held[0]),
+            ));
+        }
+    }
+    statements.extend(
+        wanted
+            .iter()
+            .filter(|m| !current.contains_key(*m))
+            .map(|m| format!("GRANT {quoted} TO {}", quote_ident(m))),
+    );
+    statements
 }
 
 /// The REVOKE and GRANT statements that turn the `current` privileges of `role` in `database`
@@ -240,6 +270,7 @@ pub fn policy_statements(
 
 #[cfg(test)]
 mod tests {
+    use super::super::state::Grantors;
     use super::*;
 
     fn set(grants: &[Grant]) -> BTreeSet<Grant> {
@@ -261,8 +292,8 @@ mod tests {
             Grant::new(rel("s", "t"), "SELECT"),
         ]);
         assert!(grant_statements("db", "r", &grants, &grants).is_empty());
-        let members: BTreeSet<String> = ["a".to_owned()].into();
-        assert!(member_statements("r", &members, &members).is_empty());
+        let wanted: BTreeSet<String> = ["a".to_owned()].into();
+        assert!(member_statements("r", &wanted, &members(&["a"]), &mut Vec::new()).is_empty());
         assert!(role_statements(&RoleChange::Keep, "r", "c").is_empty());
     }
 
@@ -313,14 +344,94 @@ mod tests {
         );
     }
 
+    /// Members of a server before PostgreSQL 16: one grant each, revoked by a plain REVOKE.
+    fn members(names: &[&str]) -> Members {
+        names
+            .iter()
+            .map(|n| {
+                let grantors = Grantors {
+                    own: true,
+                    ..Grantors::default()
+                };
+                ((*n).to_owned(), grantors)
+            })
+            .collect()
+    }
+
     #[test]
     fn members_are_revoked_and_granted() {
         let wanted: BTreeSet<String> = ["b".to_owned(), "c'\"".to_owned()].into();
-        let current: BTreeSet<String> = ["a".to_owned(), "b".to_owned()].into();
+        let mut warnings = Vec::new();
         assert_eq!(
-            member_statements("r", &wanted, &current),
+            member_statements("r", &wanted, &members(&["a", "b"]), &mut warnings),
             vec![r#"REVOKE "r" FROM "a""#, r#"GRANT "r" TO "c'""""#]
         );
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn from_postgresql_16_each_grant_is_revoked_and_the_ones_of_other_grantors_are_reported() {
+        let current: Members = [
+            (
+                "a".to_owned(),
+                Grantors {
+                    own: true,
+                    revocable: vec!["te\"am".to_owned()],
+                    held: Vec::new(),
+                },
+            ),
+            (
+                "b".to_owned(),
+                Grantors {
+                    own: true,
+                    revocable: Vec::new(),
+                    held: vec!["admin".to_owned(), "dba".to_owned()],
+                },
+            ),
+            (
+                "c".to_owned(),
+                Grantors {
+                    own: false,
+                    revocable: Vec::new(),
+                    held: vec!["admin".to_owned()],
+                },
+            ),
+        ]
+        .into();
+        let mut warnings = Vec::new();
+        assert_eq!(
+            member_statements("r", &BTreeSet::new(), &current, &mut warnings),
+            vec![
+                r#"REVOKE "r" FROM "a""#,
+                r#"REVOKE "r" FROM "a" GRANTED BY "te""am""#,
+                r#"REVOKE "r" FROM "b""#,
+            ]
+        );
+        assert_eq!(
+            warnings,
+            vec![
+                "\"b\" stays a member of \"r\": PostgreSQL records the membership as granted \
+                 by \"admin\", \"dba\", and the sync role may not revoke another role's grant \
+                 (only the grantor, a role with its privileges, or a superuser can: REVOKE \
+                 \"r\" FROM \"b\" GRANTED BY \"admin\")",
+                "\"c\" stays a member of \"r\": PostgreSQL records the membership as granted \
+                 by \"admin\", and the sync role may not revoke another role's grant (only the \
+                 grantor, a role with its privileges, or a superuser can: REVOKE \"r\" FROM \
+                 \"c\" GRANTED BY \"admin\")",
+            ]
+        );
+        // Wanted and already a member: nothing, whoever granted it.
+        warnings.clear();
+        assert!(
+            member_statements(
+                "r",
+                &["c".to_owned()].into(),
+                &members(&["c"]),
+                &mut warnings
+            )
+            .is_empty()
+        );
+        assert!(warnings.is_empty());
     }
 
     #[test]

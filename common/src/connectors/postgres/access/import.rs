@@ -23,7 +23,9 @@
 //!   nobody). Built-in `pg_*` members are left out.
 //!
 //! Memberships are reported whatever their `INHERIT` setting: a member without inheritance
-//! still gets the role's access with `SET ROLE`, as Raito's assumable roles do.
+//! still gets the role's access with `SET ROLE`, as Raito's assumable roles do. From
+//! PostgreSQL 16 on, a membership with neither `INHERIT` nor `SET` passes no privileges (its
+//! member may only administer the role, as 16 lets the creator of every role) and is left out.
 //!
 //! # What
 //! The role's explicit privileges, from the ACLs (`aclexplode`) of the database itself
@@ -77,7 +79,7 @@ use tracing::Instrument;
 use super::super::config::Config;
 use super::super::metadata;
 use super::super::{client, naming};
-use super::managed_for;
+use super::{cloud_system_role, managed_for};
 use crate::connector::{Error, Sink};
 use crate::model::access::{AccessProvider, Action, DataObjectReference, WhatItem, Who};
 use crate::model::data_source::object_type;
@@ -87,24 +89,31 @@ pub const ROLE_TYPE: &str = "role";
 
 /// Every role but the built-in ones, by OID, with what decides whether Raito may manage it,
 /// its comment (the managed marker), and its direct members that can log in (users) and
-/// cannot (roles), built-in members left out. `EXISTS` rather than a join: from PostgreSQL 16
-/// on, one membership may be recorded once per grantor.
-const LIST_ROLES: &str = "\
+/// cannot (roles), built-in members and memberships that pass no privileges
+/// ([`membership_passes_privileges`]) left out. `EXISTS` rather than a join: from PostgreSQL
+/// 16 on, one membership may be recorded once per grantor.
+const LIST_ROLES: &str = concat!(
+    "\
 SELECT r.oid, r.rolname, r.rolcanlogin, r.rolsuper, r.rolbypassrls, r.rolreplication,
        coalesce(pg_catalog.shobj_description(r.oid, 'pg_authid'::pg_catalog.name), ''),
        array(SELECT m.rolname FROM pg_roles m
              WHERE m.rolcanlogin AND m.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members a
-                           WHERE a.roleid = r.oid AND a.member = m.oid)
+                           WHERE a.roleid = r.oid AND a.member = m.oid AND ",
+    membership_passes_privileges!("a"),
+    ")
              ORDER BY m.rolname COLLATE \"C\"),
        array(SELECT m.rolname FROM pg_roles m
              WHERE NOT m.rolcanlogin AND m.rolname !~ '^pg_'
                AND EXISTS (SELECT FROM pg_auth_members a
-                           WHERE a.roleid = r.oid AND a.member = m.oid)
+                           WHERE a.roleid = r.oid AND a.member = m.oid AND ",
+    membership_passes_privileges!("a"),
+    ")
              ORDER BY m.rolname COLLATE \"C\")
 FROM pg_roles r
 WHERE r.rolname !~ '^pg_'
-ORDER BY r.oid";
+ORDER BY r.oid"
+);
 
 /// The explicit privileges in the current database, one row per (grantee, object, privilege),
 /// ordered by grantee OID, then object (parents before children), then privilege. `level`:
@@ -144,48 +153,6 @@ WHERE e.grantee <> 0 AND e.grantee <> acl.owner
 ORDER BY e.grantee, acl.nspname COLLATE \"C\" NULLS FIRST, acl.relname COLLATE \"C\" NULLS FIRST,
          acl.attname COLLATE \"C\" NULLS FIRST, e.privilege_type COLLATE \"C\""
 );
-
-/// System roles of managed PostgreSQL services, by name prefix, with the service: Raito
-/// cannot manage them (the service does). Broad on purpose: a customer role named like this
-/// is rare, a managed system role taken over by Raito would break the service.
-pub const CLOUD_SYSTEM_ROLE_PREFIXES: &[(&str, &str)] = &[
-    // rds_superuser, rds_replication, rds_iam, rds_password, rds_ad, rds_extension, ...
-    ("rds_", "Amazon RDS / Aurora"),
-    // azure_pg_admin, azure_superuser
-    ("azure_", "Azure Database for PostgreSQL"),
-    // cloudsqladmin, cloudsqlsuperuser, cloudsqlagent, cloudsqlreplica, cloudsqliamuser, ...
-    ("cloudsql", "Google Cloud SQL"),
-    // alloydbadmin, alloydbsuperuser, alloydbreplica, alloydbmetadata, ...
-    ("alloydb", "Google AlloyDB"),
-];
-
-/// System roles of managed PostgreSQL services, by exact name, with the service.
-pub const CLOUD_SYSTEM_ROLES: &[(&str, &str)] = &[
-    ("rdsadmin", "Amazon RDS / Aurora"),
-    ("rdsrepladmin", "Amazon RDS / Aurora"),
-    ("rdstopmgr", "Amazon RDS / Aurora"),
-    ("rdsproxyadmin", "Amazon RDS Proxy"),
-    ("azuresu", "Azure Database for PostgreSQL"),
-    ("neon_superuser", "Neon"),
-    ("cloud_admin", "Neon"),
-    ("supabase_admin", "Supabase"),
-    ("supabase_auth_admin", "Supabase"),
-    ("supabase_storage_admin", "Supabase"),
-    ("supabase_replication_admin", "Supabase"),
-];
-
-/// The managed PostgreSQL service whose system role `name` is, if it is one.
-pub fn cloud_system_role(name: &str) -> Option<&'static str> {
-    CLOUD_SYSTEM_ROLES
-        .iter()
-        .find(|(role, _)| *role == name)
-        .or_else(|| {
-            CLOUD_SYSTEM_ROLE_PREFIXES
-                .iter()
-                .find(|(prefix, _)| name.starts_with(prefix))
-        })
-        .map(|(_, service)| *service)
-}
 
 /// What the import needs of one role.
 struct Role {
@@ -572,23 +539,6 @@ async fn run_inner(config: &Config, sink: &mut dyn Sink<AccessProvider>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cloud_system_roles_are_recognised_by_name_or_prefix() {
-        assert_eq!(cloud_system_role("rdsadmin"), Some("Amazon RDS / Aurora"));
-        assert_eq!(
-            cloud_system_role("rds_superuser"),
-            Some("Amazon RDS / Aurora")
-        );
-        assert_eq!(
-            cloud_system_role("azure_pg_admin"),
-            Some("Azure Database for PostgreSQL")
-        );
-        assert_eq!(cloud_system_role("cloudsqladmin"), Some("Google Cloud SQL"));
-        assert_eq!(cloud_system_role("alloydbadmin"), Some("Google AlloyDB"));
-        assert_eq!(cloud_system_role("analysts"), None);
-        assert_eq!(cloud_system_role("rds"), None);
-    }
 
     #[test]
     fn relation_kinds_get_the_types_of_the_data_source_sync() {

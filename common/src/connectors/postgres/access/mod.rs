@@ -46,9 +46,68 @@ pub fn managed_for(comment: &str) -> Option<&str> {
     comment.strip_prefix(MANAGED_PREFIX)?.strip_suffix(')')
 }
 
+/// System roles of managed PostgreSQL services, by name prefix, with the service: Raito
+/// cannot manage them (the service does). Broad on purpose: a customer role named like this
+/// is rare, a managed system role taken over by Raito would break the service.
+pub const CLOUD_SYSTEM_ROLE_PREFIXES: &[(&str, &str)] = &[
+    // rds_superuser, rds_replication, rds_iam, rds_password, rds_ad, rds_extension, ...
+    ("rds_", "Amazon RDS / Aurora"),
+    // azure_pg_admin, azure_superuser
+    ("azure_", "Azure Database for PostgreSQL"),
+    // cloudsqladmin, cloudsqlsuperuser, cloudsqlagent, cloudsqlreplica, cloudsqliamuser, ...
+    ("cloudsql", "Google Cloud SQL"),
+    // alloydbadmin, alloydbsuperuser, alloydbreplica, alloydbmetadata, ...
+    ("alloydb", "Google AlloyDB"),
+];
+
+/// System roles of managed PostgreSQL services, by exact name, with the service.
+pub const CLOUD_SYSTEM_ROLES: &[(&str, &str)] = &[
+    ("rdsadmin", "Amazon RDS / Aurora"),
+    ("rdsrepladmin", "Amazon RDS / Aurora"),
+    ("rdstopmgr", "Amazon RDS / Aurora"),
+    ("rdsproxyadmin", "Amazon RDS Proxy"),
+    ("azuresu", "Azure Database for PostgreSQL"),
+    ("neon_superuser", "Neon"),
+    ("cloud_admin", "Neon"),
+    ("supabase_admin", "Supabase"),
+    ("supabase_auth_admin", "Supabase"),
+    ("supabase_storage_admin", "Supabase"),
+    ("supabase_replication_admin", "Supabase"),
+];
+
+/// The managed PostgreSQL service whose system role `name` is, if it is one.
+pub fn cloud_system_role(name: &str) -> Option<&'static str> {
+    CLOUD_SYSTEM_ROLES
+        .iter()
+        .find(|(role, _)| *role == name)
+        .or_else(|| {
+            CLOUD_SYSTEM_ROLE_PREFIXES
+                .iter()
+                .find(|(prefix, _)| name.starts_with(prefix))
+        })
+        .map(|(_, service)| *service)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cloud_system_roles_are_recognised_by_name_or_prefix() {
+        assert_eq!(cloud_system_role("rdsadmin"), Some("Amazon RDS / Aurora"));
+        assert_eq!(
+            cloud_system_role("rds_superuser"),
+            Some("Amazon RDS / Aurora")
+        );
+        assert_eq!(
+            cloud_system_role("azure_pg_admin"),
+            Some("Azure Database for PostgreSQL")
+        );
+        assert_eq!(cloud_system_role("cloudsqladmin"), Some("Google Cloud SQL"));
+        assert_eq!(cloud_system_role("alloydbadmin"), Some("Google AlloyDB"));
+        assert_eq!(cloud_system_role("analysts"), None);
+        assert_eq!(cloud_system_role("rds"), None);
+    }
 
     #[test]
     fn the_marker_round_trips_and_other_comments_are_not_managed() {

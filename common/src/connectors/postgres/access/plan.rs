@@ -56,7 +56,7 @@ use super::diff::{self, CurrentPolicy, RoleChange, WantedPolicy};
 use super::names::{self, quote_ident};
 use super::state::{self, DatabaseState, Role, Snapshot};
 use super::what::{self, Catalog, Grant, Grants, Item, Object};
-use super::{filter, managed_comment, managed_for};
+use super::{cloud_system_role, filter, managed_comment, managed_for};
 use crate::connector::AccessOutcome;
 use crate::model::access::{
     AccessProviderFeedback, Action, ExportedAccessProvider, inherit_from_raito_id,
@@ -442,9 +442,10 @@ fn existing_role(
     Ok(marked.first().cloned())
 }
 
-/// Refuses to change a role that only looks managed: system roles, superusers, ourselves.
+/// Refuses to change a role that only looks managed: system roles (PostgreSQL's own and those
+/// of managed services), superusers, ourselves.
 fn check_changeable(role: &Role, current_user: &str) -> Result<(), Failure> {
-    if role.name.starts_with("pg_") || role.superuser || role.name == current_user {
+    if is_system_role(&role.name) || role.superuser || role.name == current_user {
         return Err(format!(
             "the role {:?} carries Raito's marker but is a system role, a superuser or the \
              connecting role; Raito never changes such roles",
@@ -452,6 +453,13 @@ fn check_changeable(role: &Role, current_user: &str) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// Whether `name` is a system role: PostgreSQL's own (`pg_*`) or one of a managed service
+/// ([`cloud_system_role`]: `rds_superuser`, `rdsadmin`, `cloudsqlsuperuser`, `azure_pg_admin`,
+/// ...). Raito never changes such a role, nor its memberships.
+fn is_system_role(name: &str) -> bool {
+    name.starts_with("pg_") || cloud_system_role(name).is_some()
 }
 
 /// Plans with the connector's configuration and the permission model.
@@ -1020,7 +1028,7 @@ fn members(
                 "{kind} {member:?} is the connecting role, whose memberships Raito never \
                  changes; skipped"
             ));
-        } else if member.starts_with("pg_") {
+        } else if is_system_role(&member) {
             warnings.push(format!(
                 "{kind} {member:?} is a system role, which Raito never changes; skipped"
             ));
@@ -1040,13 +1048,15 @@ fn members(
     let current = match existing {
         Some(role) => {
             let mut members = snapshot.members.get(&role.oid).cloned().unwrap_or_default();
-            // PostgreSQL 16 makes the creating role an admin member; never revoked.
-            members.remove(current_user);
+            // Never revoked: system roles, and the connecting role, whatever membership it
+            // holds (PostgreSQL 16 makes the creating role an admin member, which passes no
+            // privileges and is not read in any case).
+            members.retain(|member, _| member != current_user && !is_system_role(member));
             members
         }
-        None => BTreeSet::new(),
+        None => state::Members::new(),
     };
-    diff::member_statements(name, &wanted, &current)
+    diff::member_statements(name, &wanted, &current, warnings)
 }
 
 /// The memberships that waited for the end of the export, for the role `role` whose access
@@ -1091,10 +1101,11 @@ pub fn deferred_memberships(
     run: &Run,
 ) -> Deferred {
     let claims = Claims::new(run);
-    let current = match snapshot.roles.get(role).and_then(Option::as_ref) {
-        Some(r) => snapshot.members.get(&r.oid).cloned().unwrap_or_default(),
-        None => BTreeSet::new(),
-    };
+    let current = snapshot
+        .roles
+        .get(role)
+        .and_then(Option::as_ref)
+        .and_then(|r| snapshot.members.get(&r.oid));
     let mut deferred = Deferred::default();
     let mut wanted = BTreeSet::new();
     for id in pending {
@@ -1114,7 +1125,8 @@ pub fn deferred_memberships(
         }
     }
     deferred.statements = wanted
-        .difference(&current)
+        .iter()
+        .filter(|m| current.is_none_or(|c| !c.contains_key(*m)))
         .map(|m| format!("GRANT {} TO {}", quote_ident(role), quote_ident(m)))
         .collect();
     deferred
@@ -1247,6 +1259,18 @@ mod tests {
     }
 
     /// A snapshot in which `roles` exist (found by name, and by marker when managed).
+    /// Members as a server before PostgreSQL 16 records them: one grant each.
+    fn members(names: &[&str]) -> state::Members {
+        let one_grant = state::Grantors {
+            own: true,
+            ..state::Grantors::default()
+        };
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), one_grant.clone()))
+            .collect()
+    }
+
     fn snapshot(roles: &[Role]) -> Snapshot {
         let mut snapshot = Snapshot::default();
         for role in roles {
@@ -1418,9 +1442,7 @@ mod tests {
     fn a_role_that_already_matches_plans_nothing() {
         let existing = managed(20, "sales_team", "ap-1");
         let mut snapshot = snapshot(&[role(10, "alice", ""), existing]);
-        snapshot
-            .members
-            .insert(20, BTreeSet::from(["alice".to_owned(), ME.to_owned()]));
+        snapshot.members.insert(20, members(&["alice", ME]));
         snapshot
             .databases_of
             .insert(20, vec!["postgres".to_owned()]);
@@ -1449,9 +1471,7 @@ mod tests {
     fn a_changed_naming_hint_renames_the_role_and_moves_only_what_differs() {
         let existing = managed(20, "sales_team", "ap-1");
         let mut snapshot = snapshot(&[role(10, "alice", ""), role(11, "bob", ""), existing]);
-        snapshot
-            .members
-            .insert(20, BTreeSet::from(["bob".to_owned()]));
+        snapshot.members.insert(20, members(&["bob"]));
         snapshot
             .databases_of
             .insert(20, vec!["postgres".to_owned()]);
@@ -1562,6 +1582,7 @@ mod tests {
             superuser,
             managed(32, ME, "ap-3"),
             managed(33, "pg_monitor", "ap-4"),
+            managed(34, "rds_superuser", "ap-5"),
         ]);
         database(
             &mut snapshot,
@@ -1576,6 +1597,7 @@ mod tests {
             sales("ap-2", "Root"),
             sales("ap-3", "Me"),
             sales("ap-4", "Monitor"),
+            sales("ap-5", "RDS"),
         ];
         let mut run = run();
         let chunk = plan(aps, &mut snapshot, &mut run);
@@ -1590,7 +1612,7 @@ mod tests {
                  ap-1)\"); nothing was changed. Remove actualName to let Raito create its own role"
             ]
         );
-        for (planned, name) in chunk.zip(["root", ME, "pg_monitor"]) {
+        for (planned, name) in chunk.zip(["root", ME, "pg_monitor", "rds_superuser"]) {
             assert_eq!(
                 errors(planned),
                 vec![format!(
@@ -1613,15 +1635,20 @@ mod tests {
             root,
             existing,
         ]);
-        // PostgreSQL 16 makes the creating role a member: never revoked.
-        snapshot
-            .members
-            .insert(20, BTreeSet::from([ME.to_owned(), "bob".to_owned()]));
+        // PostgreSQL 16 makes the creating role a member: never revoked. Nor are the
+        // memberships of system roles, PostgreSQL's or a managed service's.
+        snapshot.members.insert(
+            20,
+            members(&[ME, "bob", "pg_monitor", "rds_superuser", "rdsadmin"]),
+        );
         snapshot.databases_of.insert(20, Vec::new());
         database(&mut snapshot, "postgres", &[], &[]);
         let ap = ap(json!({
             "id": "ap-1", "namingHint": "team", "action": "grant",
-            "who": {"users": [ME, "pg_read_all_data", "root", "team", "carol", "ghost"]},
+            "who": {
+                "users": [ME, "pg_read_all_data", "root", "team", "carol", "ghost"],
+                "groups": ["rds_superuser", "cloudsqlsuperuser"],
+            },
         }));
         let chunk = plan(vec![ap], &mut snapshot, &mut run());
         assert_eq!(
@@ -1646,6 +1673,11 @@ mod tests {
                     .to_owned(),
                 "user \"team\" is the role itself; skipped".to_owned(),
                 "user \"ghost\" does not exist in PostgreSQL; not granted".to_owned(),
+                "group \"rds_superuser\" is a system role, which Raito never changes; skipped"
+                    .to_owned(),
+                "group \"cloudsqlsuperuser\" is a system role, which Raito never changes; \
+                 skipped"
+                    .to_owned(),
             ]
         );
     }
@@ -1799,7 +1831,7 @@ mod tests {
             }
         );
         // Already a member: nothing more.
-        end.members.insert(60, BTreeSet::from(["ap_b".to_owned()]));
+        end.members.insert(60, members(&["ap_b"]));
         assert!(
             deferred_memberships("ap_a", &held[0].1[..1], &end, &run)
                 .statements

@@ -49,7 +49,7 @@ pub struct Snapshot {
     /// The roles carrying the marker of each access provider id read, in name order.
     pub markers: HashMap<String, Vec<Role>>,
     /// The direct members of the existing roles (superusers left out), by role oid.
-    pub members: HashMap<u32, BTreeSet<String>>,
+    pub members: HashMap<u32, Members>,
     /// The databases the existing roles hold privileges in, by role oid, in name order.
     pub databases_of: HashMap<u32, Vec<String>>,
     /// How many objects the roles to delete own, for those that own any.
@@ -214,25 +214,70 @@ pub async fn roles_named_or_numbered(
     Ok(rows.iter().map(role).collect())
 }
 
-/// The direct members of each of `roles` (superusers left out), by role oid.
-pub async fn members_of(
-    client: &Client,
-    roles: &[u32],
-) -> PgResult<HashMap<u32, BTreeSet<String>>> {
-    let rows = client
-        .query(
-            "SELECT DISTINCT g.oid, r.rolname::text
-             FROM unnest($1::oid[]) AS g(oid),
-                  unnest(ARRAY(SELECT m.member FROM pg_catalog.pg_auth_members m
-                               WHERE m.roleid = g.oid)) AS w(member)
-             JOIN pg_catalog.pg_roles r ON r.oid = w.member
-             WHERE NOT r.rolsuper",
-            &[&roles],
-        )
-        .await?;
-    let mut members: HashMap<u32, BTreeSet<String>> = HashMap::new();
+/// Who granted a membership, as far as revoking it goes. Before PostgreSQL 16 a membership is
+/// one grant, which any role with `ADMIN OPTION` on the role (or `CREATEROLE`) revokes whoever
+/// granted it. From 16 on it is one grant per grantor, and a `REVOKE` removes only the grant
+/// of the role it names in `GRANTED BY` (the current role by default), which must be the
+/// current role or one whose privileges it has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grantors {
+    /// Whether a plain `REVOKE` removes a grant of it: always before 16, from 16 on when this
+    /// session's role granted it.
+    pub own: bool,
+    /// From 16 on, the other grantors whose grants this session may revoke (`GRANTED BY`).
+    pub revocable: Vec<String>,
+    /// From 16 on, the grantors whose grants only they (or a role with their privileges, or a
+    /// superuser) may revoke.
+    pub held: Vec<String>,
+}
+
+/// The members of a role, by name, with the grantors of their memberships.
+pub type Members = BTreeMap<String, Grantors>;
+
+/// The direct members of each of `roles`, by role oid: superusers and memberships that pass no
+/// privileges (`membership_passes_privileges`) left out. From PostgreSQL 16 on, each grant
+/// with its grantor when that is not the current role, and whether the current role has the
+/// grantor's privileges.
+const MEMBERS_OF: &str = concat!(
+    "SELECT g.oid, r.rolname::text,
+            CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                      AND gr.rolname <> current_user
+                 THEN gr.rolname::text END,
+            CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000
+                 THEN pg_catalog.pg_has_role(a.grantor, 'USAGE') END
+     FROM unnest($1::oid[]) AS g(oid)
+     CROSS JOIN LATERAL (
+         SELECT m.member, m.grantor FROM pg_catalog.pg_auth_members m
+         WHERE m.roleid = g.oid AND ",
+    membership_passes_privileges!("m"),
+    "
+         OFFSET 0) AS a
+     JOIN pg_catalog.pg_roles r ON r.oid = a.member
+     LEFT JOIN pg_catalog.pg_roles gr ON gr.oid = a.grantor
+     WHERE NOT r.rolsuper"
+);
+
+/// The direct members of each of `roles` ([`MEMBERS_OF`]), by role oid.
+pub async fn members_of(client: &Client, roles: &[u32]) -> PgResult<HashMap<u32, Members>> {
+    let rows = client.query(MEMBERS_OF, &[&roles]).await?;
+    let mut members: HashMap<u32, Members> = HashMap::new();
     for row in &rows {
-        members.entry(row.get(0)).or_default().insert(row.get(1));
+        let grantors = members
+            .entry(row.get(0))
+            .or_default()
+            .entry(row.get(1))
+            .or_default();
+        match row.get::<_, Option<String>>(2) {
+            None => grantors.own = true,
+            Some(grantor) if row.get::<_, Option<bool>>(3) == Some(true) => {
+                grantors.revocable.push(grantor);
+            }
+            Some(grantor) => grantors.held.push(grantor),
+        }
+    }
+    for grantors in members.values_mut().flat_map(|m| m.values_mut()) {
+        grantors.revocable.sort();
+        grantors.held.sort();
     }
     Ok(members)
 }

@@ -13,9 +13,10 @@ use crate::connectors::postgres::config::LogFormat;
 /// Bytes read per `pg_read_binary_file` call: 1 MiB.
 const CHUNK_BYTES: i64 = 1 << 20;
 
-/// The server's clock (epoch ms) and its log directory.
+/// The server's clock (epoch ms), its log directory, and the formats it logs in.
 const SERVER_FACTS: &str = "\
-SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, current_setting('log_directory')";
+SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, current_setting('log_directory'),
+       current_setting('log_destination')";
 
 /// Log files of one format, oldest modification first: (name, size, modification epoch ms).
 const LIST_FILES: &str = "\
@@ -34,17 +35,22 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         let endpoint = endpoint.clone();
         move |e| client::classify(e, &endpoint, operation)
     };
-    let facts = client
-        .query_one(SERVER_FACTS, &[])
-        .await
-        .map_err(fail("reading the server's clock and log_directory"))?;
+    let facts = client.query_one(SERVER_FACTS, &[]).await.map_err(fail(
+        "reading the server's clock, log_directory and log_destination",
+    ))?;
     let now_ms: i64 = facts.get(0);
     let directory: String = facts.get(1);
+    let format = LogFormat::choose(config.usage.log_format, facts.get(2)).map_err(|message| {
+        Error::InvalidRequest {
+            connector: super::super::NAME,
+            message,
+        }
+    })?;
     let horizon_ms = (now_ms.div_euclid(1000) - i64::from(config.usage.settle_seconds)) * 1000;
     let from_ms = emitter.read_from_ms();
-    let (pattern, format) = match config.usage.log_format {
-        LogFormat::Json => ("%.json", LogFormat::Json),
-        LogFormat::Csv => ("%.csv", LogFormat::Csv),
+    let pattern = match format {
+        LogFormat::Json => "%.json",
+        LogFormat::Csv => "%.csv",
     };
     let files = client.query(LIST_FILES, &[&pattern]).await.map_err(fail(
         "listing log files with pg_ls_logdir() (grant pg_monitor)",
@@ -57,6 +63,7 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
     tracing::info!(
         files = files.len(),
         directory,
+        format = format.name(),
         from_ms,
         horizon_ms,
         "reading log files"
