@@ -4,7 +4,9 @@
 //! # Sources (`pg-usage-source`)
 //! - **`logfiles`** (self-managed servers): the server's own log files, read over SQL with
 //!   `pg_ls_logdir()` and `pg_read_binary_file()` in chunks of 1 MiB (never a whole file in
-//!   memory), `jsonlog` or `csvlog` per `pg-usage-log-format`. A record over
+//!   memory), `jsonlog` or `csvlog` per `pg-usage-log-format` (unset: the one the server's
+//!   `log_destination` names, `jsonlog` first; a format it does not write is an error, never
+//!   a run that finds no files). A record over
 //!   [`parse::MAX_RECORD_BYTES`] (a statement with a huge literal) is skipped, logged and
 //!   counted (`skipped_long_records`), and reading goes on. Server settings:
 //!   `logging_collector = on`, `log_destination` including `jsonlog` (or `csvlog`),
