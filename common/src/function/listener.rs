@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{Environment, Error};
+use super::{Error, Worker};
 use crate::clitrigger::{self, Channel, Delivery, Ended, Prepared, Timing};
 use crate::config::Config;
 use crate::config::cli::RaitoOverride;
@@ -44,7 +44,7 @@ const MAX_POLL: Duration = Duration::from_secs(1);
 /// Raito refuses the channel (PermissionDeniedError, or the handshake answered 401/403) or a
 /// message could not be queued, so the alarm fires.
 pub(super) async fn handle(
-    env: &Environment,
+    env: &Worker,
     event: Value,
     deadline: Instant,
     holder: &str,
@@ -78,7 +78,7 @@ pub(super) async fn handle(
 /// Takes the listener's lease until `handover`, waiting for a holder that hands over early
 /// enough; `None` when this invocation should stand by.
 async fn take_lease(
-    env: &Environment,
+    env: &Worker,
     holder: &str,
     handover: Instant,
 ) -> Result<Option<crate::pending::Lease>, Error> {
@@ -133,12 +133,7 @@ async fn take_lease(
 }
 
 /// Asks Raito for the channel and listens until `stop`.
-async fn listen(
-    env: &Environment,
-    config: Config,
-    holder: &str,
-    stop: Instant,
-) -> Result<Value, Error> {
+async fn listen(env: &Worker, config: Config, holder: &str, stop: Instant) -> Result<Value, Error> {
     let client = env
         .raito(&config)
         .await?
@@ -207,7 +202,7 @@ async fn listen(
 
 /// Queues what the channel delivers, as the webhook receiver does.
 struct Queue<'a> {
-    env: &'a Environment,
+    env: &'a Worker,
     client: raito::Client,
     /// raito.yml as last read (again before each session, so changes reach the next one).
     config: Config,

@@ -20,6 +20,8 @@
 //!   (default a quarter of the time left, at most 2 minutes; see `sync::run::usage_reserve`).
 
 mod access_as_code;
+mod environment;
+mod event;
 #[cfg(feature = "listener")]
 mod listener;
 mod log_lines;
@@ -28,18 +30,16 @@ mod webhook;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::aws::secrets::{SecretSource, SecretsManager, secret_object};
-use crate::config::Config;
-use crate::pending::NoticeKind;
+use crate::pending::{Notice, NoticeKind};
 use crate::raito;
 use crate::step::Step;
 use crate::sync::run::{self, Limits, RunSummary, Selection};
-use crate::sync::staging::Staging;
 use crate::trigger::Trigger;
+use event::Invocation;
+
+pub use environment::{Environment, FromEnv, SyncEnvironment, WebhookEnvironment, Worker};
 
 /// Why an invocation failed as a whole (a target's failure is in the summary instead).
 #[derive(Debug, thiserror::Error)]
@@ -126,210 +126,6 @@ impl Error {
     }
 }
 
-/// What the functions read once at start and reuse for every invocation.
-pub struct Environment {
-    s3: aws_sdk_s3::Client,
-    secrets: SecretsManager,
-    config_uri: String,
-    raito_secret: Option<String>,
-    api_url: Option<String>,
-    cognito_endpoint: Option<String>,
-    staging: Staging,
-    poll_interval: Duration,
-    deadline_margin: Duration,
-    usage_part_bytes: u64,
-    usage_reserve: Option<Duration>,
-    /// The bundle's bucket.
-    bucket: String,
-    /// Pending triggers per step and target (`triggers/`).
-    pending: crate::pending::Pending,
-    /// One run per step and target at a time (`locks/`).
-    leases: crate::pending::Leases,
-    /// Webhook deliveries already accepted (`webhooks/deliveries/`).
-    deliveries: crate::webhook::ReplayGuard,
-    /// The secret with the webhook signing secret.
-    webhook_secret: Option<String>,
-    /// Built on first use and kept, so the Raito token survives between invocations.
-    raito: OnceCell<raito::Clients>,
-}
-
-fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn millis(name: &'static str, default: u64) -> Result<Duration, Error> {
-    match var(name) {
-        None => Ok(Duration::from_millis(default)),
-        Some(value) => value
-            .parse()
-            .map(Duration::from_millis)
-            .map_err(|_| Error::Environment {
-                name,
-                message: format!("\"{value}\" is not a number of milliseconds"),
-            }),
-    }
-}
-
-impl Environment {
-    /// Reads the environment and builds the AWS clients (no request is sent).
-    pub async fn from_env() -> Result<Self, Error> {
-        let aws = crate::aws::load_config().await;
-        let s3 = crate::aws::s3_client(&aws);
-        let config_uri = var("RAITO_CONFIG_URI").ok_or(Error::Environment {
-            name: "RAITO_CONFIG_URI",
-            message: "not set: give the s3://bucket/key (or path) of raito.yml".into(),
-        })?;
-        let bucket = var("RAITO_BUCKET").ok_or(Error::Environment {
-            name: "RAITO_BUCKET",
-            message: "not set: give the bucket where sync files are staged".into(),
-        })?;
-        Ok(Self {
-            secrets: SecretsManager::new(&aws),
-            pending: crate::pending::Pending::new(s3.clone(), bucket.clone()),
-            leases: crate::pending::Leases::new(s3.clone(), bucket.clone()),
-            deliveries: crate::webhook::ReplayGuard::new(s3.clone(), bucket.clone()),
-            webhook_secret: var("RAITO_WEBHOOK_SECRET_NAME"),
-            bucket: bucket.clone(),
-            staging: Staging::S3 {
-                client: s3.clone(),
-                bucket,
-                prefix: var("RAITO_STAGING_PREFIX").unwrap_or_else(|| "staged/".into()),
-            },
-            s3,
-            config_uri,
-            raito_secret: var("RAITO_SECRET_NAME"),
-            api_url: var("RAITO_API_URL"),
-            cognito_endpoint: var("RAITO_COGNITO_ENDPOINT"),
-            poll_interval: millis("RAITO_POLL_INTERVAL_MS", 5_000)?,
-            deadline_margin: millis("RAITO_DEADLINE_MARGIN_MS", 10_000)?,
-            usage_part_bytes: match var("RAITO_USAGE_PART_BYTES") {
-                None => crate::sync::usage::DEFAULT_PART_BYTES,
-                Some(value) => {
-                    value
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1024)
-                        .ok_or_else(|| Error::Environment {
-                            name: "RAITO_USAGE_PART_BYTES",
-                            message: format!(
-                                "\"{value}\" is not a number of bytes (at least 1024)"
-                            ),
-                        })?
-                }
-            },
-            usage_reserve: var("RAITO_USAGE_RESERVE_MS")
-                .is_some()
-                .then(|| millis("RAITO_USAGE_RESERVE_MS", 0))
-                .transpose()?,
-            raito: OnceCell::new(),
-        })
-    }
-
-    async fn load_config(&self) -> Result<Config, Error> {
-        self.load_config_with(&self.secrets).await
-    }
-
-    /// raito.yml with no secret read (every `{{secret:...}}` value absent): enough to route a
-    /// webhook to its targets, by their names and ids.
-    async fn load_config_for_routing(&self) -> Result<Config, Error> {
-        self.load_config_with(&crate::aws::secrets::Unread).await
-    }
-
-    async fn load_config_with(&self, secrets: &dyn SecretSource) -> Result<Config, Error> {
-        let uri = &self.config_uri;
-        let Some(location) = uri.strip_prefix("s3://") else {
-            return Ok(Config::load(std::path::Path::new(uri), secrets).await?);
-        };
-        let failed = |message: String| Error::ConfigSource {
-            uri: uri.clone(),
-            message,
-        };
-        let (bucket, key) = location
-            .split_once('/')
-            .ok_or_else(|| failed("expected s3://bucket/key".into()))?;
-        let object = self
-            .s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| failed(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))?;
-        // raito.yml is a small file: read whole.
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| failed(e.to_string()))?
-            .into_bytes();
-        let text = String::from_utf8(bytes.to_vec()).map_err(|_| failed("not UTF-8".into()))?;
-        Ok(Config::from_yaml_str(&text, uri, secrets).await?)
-    }
-
-    /// The Raito clients: the default one from the Raito secret (`RAITO_SECRET_NAME`) or
-    /// raito.yml's top level, and those of targets with their own credentials.
-    async fn raito(&self, config: &Config) -> Result<&raito::Clients, Error> {
-        self.raito
-            .get_or_try_init(|| async {
-                let credentials = match &self.raito_secret {
-                    Some(name) => {
-                        let object = secret_object(&self.secrets, name)
-                            .await
-                            .map_err(|e| Error::Credentials(e.to_string()))?;
-                        let field = |key: &str| {
-                            object
-                                .get(key)
-                                .and_then(|v| v.as_str())
-                                .map(str::to_owned)
-                                .ok_or_else(|| {
-                                    Error::Credentials(format!(
-                                        "secret {name} has no string field \"{key}\""
-                                    ))
-                                })
-                        };
-                        Ok((
-                            field("domain")?,
-                            field("api-user")?,
-                            SecretString::from(field("api-secret")?),
-                        ))
-                    }
-                    None => match (&config.domain, &config.api_user, &config.api_secret) {
-                        (Some(domain), Some(user), Some(secret)) => Ok((
-                            domain.clone(),
-                            user.clone(),
-                            SecretString::from(secret.expose_secret().to_owned()),
-                        )),
-                        _ => Err(format!(
-                            "no Raito credentials: set RAITO_SECRET_NAME, or `domain`, `api-user` \
-                             and `api-secret` in {}",
-                            self.config_uri
-                        )),
-                    },
-                };
-                let (credentials, missing) = match credentials {
-                    Ok(credentials) => (credentials, None),
-                    Err(why) => (
-                        (String::new(), String::new(), SecretString::from("")),
-                        Some(why),
-                    ),
-                };
-                let (domain, user, secret) = credentials;
-                let mut template = raito::ClientConfig::new(domain, user, secret);
-                if let Some(url) = self.api_url.as_ref().or(config.raito_url.as_ref()) {
-                    template.base_url = url.clone();
-                }
-                template.cognito_endpoint = self.cognito_endpoint.clone();
-                Ok::<_, Error>(raito::Clients::new(template, missing))
-            })
-            .await
-    }
-
-    /// The secrets source, for handlers that resolve more secrets.
-    pub fn secrets(&self) -> &dyn SecretSource {
-        &self.secrets
-    }
-}
-
 /// Structured JSON logs on stdout (what Lambda's JSON log format expects): one flat object
 /// per line with the level, the message, the fields of every span the line is logged in
 /// (`step` on every line of a function, `requestId` during an invocation, `target` during a
@@ -368,7 +164,7 @@ pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Instant {
 /// invocation.
 #[cfg(feature = "lambda")]
 pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
-    run_function(step.name(), async |env, event| {
+    run_function(step.name(), async |env: &SyncEnvironment, event| {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         handle(
             env,
@@ -387,7 +183,7 @@ pub async fn serve(step: Step) -> Result<(), lambda_runtime::Error> {
 /// secret, only the webhook secret), so a flood of requests never takes a sync's capacity.
 #[cfg(feature = "lambda")]
 pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
-    run_function("webhook", async |env, event| {
+    run_function("webhook", async |env: &WebhookEnvironment, event| {
         handle_webhook(env, event.payload).await
     })
     .await
@@ -398,7 +194,7 @@ pub async fn serve_webhooks() -> Result<(), lambda_runtime::Error> {
 /// and `triggers/`), one invocation at a time holding Raito's trigger channel.
 #[cfg(all(feature = "lambda", feature = "listener"))]
 pub async fn serve_listener() -> Result<(), lambda_runtime::Error> {
-    run_function("listener", async |env, event| {
+    run_function("listener", async |env: &Worker, event| {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         handle_listener(env, event.payload, deadline, &event.context.request_id).await
     })
@@ -410,7 +206,7 @@ pub async fn serve_listener() -> Result<(), lambda_runtime::Error> {
 /// `deadline`, queueing every message as a webhook delivery is queued ([`listener`]).
 #[cfg(feature = "listener")]
 pub async fn handle_listener(
-    env: &Environment,
+    env: &Worker,
     event: serde_json::Value,
     deadline: Instant,
     holder: &str,
@@ -422,10 +218,10 @@ pub async fn handle_listener(
 /// invocation, each failure reported with its [`Error::kind`] as Lambda's `errorType`. Every
 /// line it logs, from its start on, carries `step` (`webhook` for the receiver).
 #[cfg(feature = "lambda")]
-async fn run_function(
+async fn run_function<E: FromEnv>(
     step: &'static str,
     handler: impl AsyncFn(
-        &Environment,
+        &E,
         lambda_runtime::LambdaEvent<serde_json::Value>,
     ) -> Result<serde_json::Value, Error>,
 ) -> Result<(), lambda_runtime::Error> {
@@ -433,7 +229,7 @@ async fn run_function(
     init_logging();
     let span = tracing::info_span!("function", step);
     let function = async {
-        let env = Environment::from_env().await?;
+        let env = E::from_env().await?;
         let (env, handler) = (&env, &handler);
         lambda_runtime::run(service_fn(
             move |event: LambdaEvent<serde_json::Value>| async move {
@@ -453,15 +249,15 @@ async fn run_function(
 /// queued under `triggers/<step>/<target>/` for the function of its step, recorded, and
 /// answered at once ([`webhook`]); any other event is refused.
 pub async fn handle_webhook(
-    env: &Environment,
+    env: &WebhookEnvironment,
     event: serde_json::Value,
 ) -> Result<serde_json::Value, Error> {
-    if !crate::webhook::function_url::is_function_url_event(&event) {
-        return Err(Error::Unsupported(
+    match Invocation::read(event)? {
+        Invocation::FunctionUrl(request) => Ok(webhook::receive(env, *request).await.to_event()),
+        _ => Err(Error::Unsupported(
             "the webhook receiver takes only Function URL requests (Raito's webhooks)".into(),
-        ));
+        )),
     }
-    Ok(webhook::receive(env, event).await.to_event())
 }
 
 /// The handler of a sync function that runs `step` (sync-metadata: the data source step,
@@ -480,17 +276,13 @@ pub async fn handle_webhook(
 /// The answer is the run summary (or the HTTP response of a webhook). Fails (so Lambda counts
 /// an error and the alarm fires) when any target failed; the error carries the summary.
 pub async fn handle(
-    env: &Environment,
+    env: &SyncEnvironment,
     step: Step,
     event: serde_json::Value,
     deadline: Instant,
     holder: &str,
 ) -> Result<serde_json::Value, Error> {
-    if crate::webhook::function_url::is_function_url_event(&event) {
-        return Err(Error::Unsupported(
-            "webhooks are received by the webhook-receiver function's URL".into(),
-        ));
-    }
+    let invocation = Invocation::read(event)?;
     let limits = Limits {
         deadline: deadline
             .checked_sub(env.deadline_margin)
@@ -508,27 +300,32 @@ pub async fn handle(
         limits,
         holder,
     };
-    if crate::pending::is_s3_event(&event) {
-        return on_s3_event(&runner, &event).await;
+    match invocation {
+        Invocation::S3(notices) => on_s3_event(&runner, notices).await,
+        Invocation::Direct(event) => {
+            let trigger = Trigger::from_event(event.clone())?;
+            let sweep = matches!(trigger, Trigger::Schedule(_));
+            let selection = selection(step, trigger)?;
+            // Validate the selection before signing in, so a typo fails fast.
+            let targets = run::select(&config, &selection)?;
+            let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+            runner.run_now(&names, &event, sweep).await
+        }
+        Invocation::FunctionUrl(_) => Err(Error::Unsupported(
+            "webhooks are received by the webhook-receiver function's URL".into(),
+        )),
     }
-    let trigger = Trigger::from_event(event.clone())?;
-    let sweep = matches!(trigger, Trigger::Schedule(_));
-    let selection = selection(step, trigger)?;
-    // Validate the selection before signing in, so a typo fails fast.
-    let targets = run::select(&config, &selection)?;
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    runner.run_now(&names, &event, sweep).await
 }
 
 /// An S3 event: pending triggers of the runner's step (any target named in the event), or,
 /// for the access step, access-as-code files.
 async fn on_s3_event(
     runner: &pending::Runner<'_>,
-    event: &serde_json::Value,
+    notices: Vec<Notice>,
 ) -> Result<serde_json::Value, Error> {
     let mut targets: Vec<String> = Vec::new();
     let mut files = Vec::new();
-    for notice in crate::pending::parse_s3_event(event)? {
+    for notice in notices {
         let wanted = notice.created && notice.bucket == runner.env.bucket;
         match notice.kind {
             NoticeKind::Pending { step, target } if wanted && step == runner.step => {

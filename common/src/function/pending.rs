@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::{Environment, Error, answer, selection};
+use super::{Error, SyncEnvironment, answer, selection};
 use crate::config::Config;
 use crate::pending::DeliveryId;
 use crate::pending::{Acquired, Listing};
@@ -23,7 +23,7 @@ const MIN_PASS: Duration = Duration::from_secs(60);
 
 /// One invocation's runner.
 pub(super) struct Runner<'a> {
-    pub(super) env: &'a Environment,
+    pub(super) env: &'a SyncEnvironment,
     pub(super) config: &'a Config,
     pub(super) step: Step,
     pub(super) limits: Limits,

@@ -6,10 +6,11 @@
 
 use std::time::SystemTime;
 
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::{Environment, selection};
+use super::{WebhookEnvironment, selection};
 use crate::aws::secrets::secret_object;
 use crate::config::Config;
 use crate::step::Step;
@@ -18,7 +19,10 @@ use crate::trigger::Trigger;
 use crate::webhook::{self, Rejection, Response, Verifier};
 
 /// Answers one Function URL request. Never fails: every problem is an HTTP answer.
-pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Response {
+pub(super) async fn receive(
+    env: &WebhookEnvironment,
+    request: LambdaFunctionUrlRequest,
+) -> Response {
     let verifier = match verifier(env).await {
         Ok(verifier) => verifier,
         Err(message) => {
@@ -57,7 +61,7 @@ pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Resp
         Ok(())
     };
     let accepted = match webhook::function_url::receive(
-        event,
+        request,
         &verifier,
         &env.deliveries,
         SystemTime::now(),
@@ -77,7 +81,7 @@ pub(super) async fn receive(env: &Environment, event: serde_json::Value) -> Resp
 
 /// The signing secrets: `secret` and, during a rotation, `previous` of the JSON secret named
 /// by `RAITO_WEBHOOK_SECRET_NAME` (cached by the secrets client for a few minutes).
-async fn verifier(env: &Environment) -> Result<Verifier, String> {
+async fn verifier(env: &WebhookEnvironment) -> Result<Verifier, String> {
     let name = env
         .webhook_secret
         .as_deref()

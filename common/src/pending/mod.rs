@@ -14,7 +14,7 @@
 //! the raito.yml target name with every byte outside `[A-Za-z0-9._-]` percent-encoded (and
 //! `.`/`..` encoded too, so that no key has a dot segment): [`encode_target`]. The same
 //! encoding is expected for `<target>` in `access-as-code/<target>/...` keys
-//! ([`parse_s3_event`]).
+//! ([`notices_of_s3_event`], [`notice_of_bridge_event`]).
 //!
 //! # The protocol a runner follows
 //!
@@ -49,7 +49,9 @@ mod queue;
 
 pub use delivery::DeliveryId;
 pub use lease::{Acquired, LOCKS_PREFIX, Lease, Leases, Released};
-pub use notification::{Notice, NoticeKind, is_s3_event, parse_s3_event};
+pub use notification::{
+    Notice, NoticeKind, S3ObjectDetail, notice_of_bridge_event, notices_of_s3_event,
+};
 pub use queue::{LIST_LIMIT, Listing, MAX_TRIGGER_BYTES, Pending, PendingTrigger, TRIGGERS_PREFIX};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};

@@ -5,9 +5,10 @@
 //! "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name"}, "object":
 //! {"key"}}}`, keys as they are).
 
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::s3::S3Event;
 use percent_encoding::percent_decode_str;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::{ACCESS_AS_CODE_PREFIX, Error, TRIGGERS_PREFIX, decode_target};
 use crate::step::Step;
@@ -44,97 +45,60 @@ pub enum NoticeKind {
     Other,
 }
 
-#[derive(Deserialize)]
-struct Notification {
-    #[serde(rename = "Records")]
-    records: Vec<Record>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Record {
-    #[serde(default)]
-    event_name: String,
-    s3: S3Entity,
-}
-
-#[derive(Deserialize)]
-struct S3Entity {
+/// The bucket and key of an S3 event that EventBridge carries, in its `detail`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct S3ObjectDetail {
     bucket: Bucket,
     object: Object,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct Bucket {
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 struct Object {
     key: String,
 }
 
-/// Whether `event` is an S3 event notification: its first record comes from `aws:s3`.
-pub fn is_s3_event(event: &Value) -> bool {
-    event
-        .pointer("/Records/0/eventSource")
-        .and_then(Value::as_str)
-        == Some("aws:s3")
-        || event.get("source").and_then(Value::as_str) == Some("aws.s3")
-}
-
-/// The event S3 sends to EventBridge.
-#[derive(Deserialize)]
-struct BridgeEvent {
-    #[serde(rename = "detail-type")]
-    detail_type: String,
-    detail: BridgeDetail,
-}
-
-#[derive(Deserialize)]
-struct BridgeDetail {
-    bucket: Bucket,
-    object: Object,
-}
-
-/// The records of an S3 event notification, keys decoded (S3 sends them URL-encoded, with `+`
-/// for a space).
-pub fn parse_s3_event(event: &Value) -> Result<Vec<Notice>, Error> {
-    if event.get("source").and_then(Value::as_str) == Some("aws.s3") {
-        let event = BridgeEvent::deserialize(event).map_err(|e| {
-            Error::Notification(format!(
-                "expected detail.bucket.name and detail.object.key: {e}"
-            ))
-        })?;
-        let key = event.detail.object.key;
-        return Ok(vec![Notice {
-            bucket: event.detail.bucket.name,
-            kind: kind(&key),
-            key,
-            created: event.detail_type == "Object Created",
-        }]);
+/// What the event S3 sends to EventBridge is about (its key as it is).
+pub fn notice_of_bridge_event(event: EventBridgeEvent<S3ObjectDetail>) -> Notice {
+    let key = event.detail.object.key;
+    Notice {
+        bucket: event.detail.bucket.name,
+        kind: kind(&key),
+        key,
+        created: event.detail_type == "Object Created",
     }
-    let notification = Notification::deserialize(event)
-        .map_err(|e| Error::Notification(format!("expected Records[].s3.bucket/object: {e}")))?;
-    notification
+}
+
+/// What each record of an S3 event notification is about, keys decoded (S3 sends them
+/// URL-encoded, with `+` for a space).
+pub fn notices_of_s3_event(event: S3Event) -> Result<Vec<Notice>, Error> {
+    event
         .records
         .into_iter()
         .map(|record| {
-            let encoded = record.s3.object.key.replace('+', " ");
-            let key = percent_decode_str(&encoded)
+            let (Some(bucket), Some(encoded)) = (record.s3.bucket.name, record.s3.object.key)
+            else {
+                return Err(Error::Notification(
+                    "an S3 event record without s3.bucket.name or s3.object.key".to_owned(),
+                ));
+            };
+            let key = percent_decode_str(&encoded.replace('+', " "))
                 .decode_utf8()
                 .map_err(|_| {
-                    Error::Notification(format!(
-                        "object key {:?} is not UTF-8 once decoded",
-                        record.s3.object.key
-                    ))
+                    Error::Notification(format!("object key {encoded:?} is not UTF-8 once decoded"))
                 })?
                 .into_owned();
             Ok(Notice {
-                bucket: record.s3.bucket.name,
+                bucket,
                 kind: kind(&key),
                 key,
-                created: record.event_name.starts_with("ObjectCreated:"),
+                created: record
+                    .event_name
+                    .is_some_and(|name| name.starts_with("ObjectCreated:")),
             })
         })
         .collect()
@@ -164,13 +128,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(records: &[(&str, &str)]) -> Value {
-        json!({"Records": records.iter().map(|(name, key)| json!({
+    /// An S3 event notification as S3 sends it.
+    fn event(records: &[(&str, &str)]) -> S3Event {
+        serde_json::from_value(json!({"Records": records.iter().map(|(name, key)| json!({
             "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-1",
             "eventTime": "2026-11-22T06:00:00.000Z", "eventName": name,
-            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": "bundle", "arn": "arn:aws:s3:::bundle"},
+            "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+            "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+            "responseElements": {"x-amz-request-id": "R1", "x-amz-id-2": "I2"},
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "triggers",
+                   "bucket": {"name": "bundle", "ownerIdentity": {"principalId": "A1"},
+                              "arn": "arn:aws:s3:::bundle"},
                    "object": {"key": key, "size": 42, "eTag": "abc", "sequencer": "00"}}
-        })).collect::<Vec<_>>()})
+        })).collect::<Vec<_>>()}))
+        .expect("an S3 event")
     }
 
     #[test]
@@ -181,8 +152,8 @@ mod tests {
             "detail": {"version": "0", "bucket": {"name": "bundle"},
                        "object": {"key": "access-as-code/warehouse/team a/grants.yaml", "size": 1},
                        "reason": "PutObject"}});
-        assert!(is_s3_event(&event));
-        let notices = parse_s3_event(&event).unwrap();
+        let notice = notice_of_bridge_event(serde_json::from_value(event).expect("an event"));
+        let notices = [notice];
         assert_eq!(
             notices[0].key,
             "access-as-code/warehouse/team a/grants.yaml"
@@ -199,7 +170,7 @@ mod tests {
     #[test]
     fn trigger_keys_name_their_step_and_decoded_target() {
         // Target "my db/é": encoded in the key as my%20db%2F%C3%A9, which S3 URL-encodes again.
-        let notices = parse_s3_event(&event(&[
+        let notices = notices_of_s3_event(event(&[
             (
                 "ObjectCreated:Put",
                 "triggers/access/my%2520db%252F%25C3%25A9/d-1.json",
@@ -228,7 +199,7 @@ mod tests {
 
     #[test]
     fn access_as_code_keys_name_their_target_and_plus_is_a_space() {
-        let notices = parse_s3_event(&event(&[
+        let notices = notices_of_s3_event(event(&[
             (
                 "ObjectCreated:Put",
                 "access-as-code/warehouse/team+a/grants.yaml",
@@ -251,7 +222,7 @@ mod tests {
 
     #[test]
     fn other_keys_and_malformed_trigger_keys_are_other() {
-        let notices = parse_s3_event(&event(&[
+        let notices = notices_of_s3_event(event(&[
             ("ObjectCreated:Put", "staged/x.json"),
             ("ObjectCreated:Put", "triggers/bogus/warehouse/d.json"),
             (
@@ -266,13 +237,5 @@ mod tests {
             notices.iter().all(|n| n.kind == NoticeKind::Other),
             "{notices:?}"
         );
-    }
-
-    #[test]
-    fn only_s3_notifications_are_recognised() {
-        assert!(is_s3_event(&event(&[("ObjectCreated:Put", "k")])));
-        assert!(!is_s3_event(&json!({"Event": "s3:TestEvent"})));
-        assert!(!is_s3_event(&json!({"targets": []})));
-        assert!(parse_s3_event(&json!({"targets": []})).is_err());
     }
 }

@@ -1,49 +1,17 @@
 //! The Lambda Function URL side of a webhook: the invocation event (payload format 2.0:
-//! `requestContext.http.method`, `headers` with lower-case names, `body`, `isBase64Encoded`)
-//! read into small structs, and the response object Lambda turns into the HTTP answer.
+//! `requestContext.http.method`, `headers`, `body`, `isBase64Encoded`), as
+//! `aws_lambda_events` types it, and the response object Lambda turns into the HTTP answer.
 
-use std::collections::HashMap;
 use std::time::SystemTime;
 
+use aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequest;
 use base64::Engine as _;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{MAX_BODY_BYTES, parse_trigger};
 use super::{Recorded, Rejection, ReplayGuard, Verifier};
 use crate::pending::DeliveryId;
 use crate::trigger::Trigger;
-
-/// The parts of a Function URL invocation event the receiver reads.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Event {
-    request_context: RequestContext,
-    #[serde(default)]
-    headers: HashMap<String, String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    is_base64_encoded: bool,
-}
-
-#[derive(Debug, Deserialize)]
-struct RequestContext {
-    http: Http,
-}
-
-#[derive(Debug, Deserialize)]
-struct Http {
-    method: String,
-}
-
-/// Whether `event` is a Function URL (or API Gateway HTTP API) request, rather than a
-/// schedule, an S3 notification or a direct invocation: it has `requestContext.http.method`.
-pub fn is_function_url_event(event: &Value) -> bool {
-    event
-        .pointer("/requestContext/http/method")
-        .is_some_and(Value::is_string)
-}
 
 /// A delivery that passed every check.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,24 +27,26 @@ pub struct Accepted {
 }
 
 /// Everything but the replay record: method, size, headers, timestamp, signature, body.
-/// Takes the event by value so the body is not copied.
-pub fn check(event: Value, verifier: &Verifier, now: SystemTime) -> Result<Accepted, Rejection> {
-    let event: Event = serde_json::from_value(event).map_err(|_| Rejection::MalformedRequest {
-        reason: "not a Function URL request (payload format 2.0)".to_owned(),
-    })?;
-    if !event
+/// Takes the request by value so the body is not copied.
+pub fn check(
+    request: LambdaFunctionUrlRequest,
+    verifier: &Verifier,
+    now: SystemTime,
+) -> Result<Accepted, Rejection> {
+    if !request
         .request_context
         .http
         .method
-        .eq_ignore_ascii_case("POST")
+        .as_deref()
+        .is_some_and(|method| method.eq_ignore_ascii_case("POST"))
     {
         return Err(Rejection::MethodNotAllowed);
     }
-    let text = event.body.unwrap_or_default();
+    let text = request.body.unwrap_or_default();
     let too_large = Rejection::TooLarge {
         limit: MAX_BODY_BYTES,
     };
-    let body: Vec<u8> = if event.is_base64_encoded {
+    let body: Vec<u8> = if request.is_base64_encoded {
         // Base64 of at most MAX_BODY_BYTES bytes: checked before decoding anything.
         if text.len() > MAX_BODY_BYTES.div_ceil(3) * 4 {
             return Err(too_large);
@@ -92,7 +62,7 @@ pub fn check(event: Value, verifier: &Verifier, now: SystemTime) -> Result<Accep
         }
         text.into_bytes()
     };
-    let verified = verifier.verify(&event.headers, &body, now)?;
+    let verified = verifier.verify(&request.headers, &body, now)?;
     let trigger = parse_trigger(&body)?;
     // parse_trigger read the body as JSON, which is UTF-8.
     let body = String::from_utf8(body).map_err(|_| Rejection::InvalidBody {
@@ -120,13 +90,13 @@ pub fn check(event: Value, verifier: &Verifier, now: SystemTime) -> Result<Accep
 /// is signed, so a captured request cannot be sent under a fresh id). The id is recorded only
 /// once everything passed, so a caller without the secret cannot burn ids.
 pub async fn receive(
-    event: Value,
+    request: LambdaFunctionUrlRequest,
     verifier: &Verifier,
     guard: &ReplayGuard,
     now: SystemTime,
     act: impl AsyncFnOnce(&Accepted) -> Result<(), Response>,
 ) -> Result<Accepted, Response> {
-    let accepted = check(event, verifier, now).map_err(|rejection| {
+    let accepted = check(request, verifier, now).map_err(|rejection| {
         tracing::warn!(status = rejection.status(), reason = %rejection, "webhook rejected");
         Response::rejected(&rejection)
     })?;

@@ -44,7 +44,7 @@ pub mod function_url;
 mod replay;
 mod signature;
 
-pub use function_url::{Accepted, Response, check, is_function_url_event, receive};
+pub use function_url::{Accepted, Response, check, receive};
 pub use replay::{DELIVERIES_PREFIX, GuardError, Recorded, ReplayGuard};
 pub use signature::{
     DELIVERY_HEADER, MAX_BODY_BYTES, SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE, Verified,

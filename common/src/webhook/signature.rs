@@ -1,10 +1,10 @@
 //! The `v1` signature check of one delivery: headers, timestamp tolerance, HMAC-SHA256 over
 //! `"<timestamp>.<delivery>.<body>"` against the current and the previous secret, and the body's shape.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -122,7 +122,7 @@ impl Verifier {
     /// Does not parse the body (see [`parse_trigger`]) and does not record the delivery.
     pub fn verify(
         &self,
-        headers: &HashMap<String, String>,
+        headers: &HeaderMap,
         body: &[u8],
         now: SystemTime,
     ) -> Result<Verified, Rejection> {
@@ -213,22 +213,26 @@ fn matches(secret: &SecretString, signed: &Signed<'_>, signatures: &[Vec<u8>]) -
 }
 
 /// The one value of header `name` (lower-case), looked up case-insensitively.
-fn header<'h>(
-    headers: &'h HashMap<String, String>,
-    name: &'static str,
-) -> Result<&'h str, Rejection> {
+fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, Rejection> {
     let display = match name {
         TIMESTAMP_HEADER => "X-Raito-Timestamp",
         DELIVERY_HEADER => "X-Raito-Delivery",
         _ => "X-Raito-Signature",
     };
-    let mut values = headers
-        .iter()
-        .filter(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str());
+    // Header names are case-insensitive: the map holds them lower case, and holds a name sent
+    // in two spellings as two values.
+    let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Err(Rejection::MissingHeader { name: display }),
-        (Some(value), None) => Ok(value.trim()),
+        (Some(value), None) => {
+            value
+                .to_str()
+                .map(str::trim)
+                .map_err(|_| Rejection::MalformedHeader {
+                    name: display,
+                    expected: "visible ASCII",
+                })
+        }
         (Some(_), Some(_)) => Err(Rejection::MalformedHeader {
             name: display,
             expected: "the header once",

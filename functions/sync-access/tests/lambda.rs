@@ -119,7 +119,8 @@ fn webhook(body: &str, delivery: &str, secret: &str) -> Value {
         "headers": {"content-type": "application/json", "x-raito-timestamp": timestamp,
                     "x-raito-delivery": delivery, "x-raito-signature": format!("v1={signature}")},
         "requestContext": {"http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1",
-                                    "sourceIp": "203.0.113.7", "userAgent": "Raito"}},
+                                    "sourceIp": "203.0.113.7", "userAgent": "Raito"},
+                           "requestId": "r-1", "timeEpoch": 1_795_334_400_000u64},
         "body": body, "isBase64Encoded": false
     })
 }
