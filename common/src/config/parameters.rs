@@ -218,6 +218,20 @@ impl Parameters {
         }
     }
 
+    /// The value of `key` as a list of non-empty, trimmed strings: a YAML list, or one
+    /// comma-separated string (the Raito CLI's form, e.g. `"SNOWFLAKE, TEMP"`), each item split
+    /// on commas too. Absent: an empty list.
+    pub fn comma_list(&self, key: &str) -> Result<Vec<String>, Error> {
+        Ok(self
+            .list(key)?
+            .iter()
+            .flat_map(|item| item.split(','))
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+
     /// An error about `key` naming file, target and key, for connectors validating values,
     /// e.g. `params.invalid("pg-sslmode", "expected disable, prefer or require")`.
     pub fn invalid(&self, key: &str, message: impl Into<String>) -> Error {

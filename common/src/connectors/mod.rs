@@ -12,6 +12,8 @@ pub mod ldap;
 pub mod okta;
 #[cfg(feature = "postgresql")]
 pub mod postgres;
+#[cfg(feature = "snowflake")]
+pub mod snowflake;
 
 mod registry;
 

@@ -15,6 +15,8 @@ pub const ALL: &[&Descriptor] = &[
     &super::okta::CONNECTOR,
     #[cfg(feature = "postgresql")]
     &super::postgres::CONNECTOR,
+    #[cfg(feature = "snowflake")]
+    &super::snowflake::CONNECTOR,
 ];
 
 /// The connector registered under `name`: its name here, or the Raito CLI plugin it replaces

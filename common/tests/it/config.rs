@@ -551,7 +551,7 @@ async fn the_single_target_form_is_one_target() {
 /// Go plugin we do not have is an error listing the ones we do.
 #[tokio::test]
 async fn go_plugin_names_select_our_connectors() {
-    let text = "targets:\n  - name: a\n    connector-name: raito-io/cli-plugin-azure-ad\n    entra-tenant-id: t\n    entra-client-id: c\n    entra-client-secret: s\n  - name: b\n    connector-name: raito-io/cli-plugin-snowflake\n";
+    let text = "targets:\n  - name: a\n    connector-name: raito-io/cli-plugin-azure-ad\n    entra-tenant-id: t\n    entra-client-id: c\n    entra-client-secret: s\n  - name: b\n    connector-name: raito-io/cli-plugin-bigquery\n";
     let config = parse(text, &[]).await.unwrap();
     assert_eq!(
         raito_common::connectors::build(&config.targets[0])
@@ -559,12 +559,18 @@ async fn go_plugin_names_select_our_connectors() {
             .name(),
         "entra-id"
     );
+    assert_eq!(
+        raito_common::connectors::find("raito-io/cli-plugin-snowflake")
+            .unwrap()
+            .name,
+        "snowflake"
+    );
     let Err(err) = raito_common::connectors::build(&config.targets[1]) else {
-        panic!("snowflake is not here yet");
+        panic!("bigquery is not here");
     };
     let message = err.to_string();
     assert!(
-        message.contains("\"raito-io/cli-plugin-snowflake\" is a Raito CLI plugin"),
+        message.contains("\"raito-io/cli-plugin-bigquery\" is a Raito CLI plugin"),
         "{message}"
     );
     assert!(

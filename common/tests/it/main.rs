@@ -22,4 +22,5 @@ mod postgres_usage;
 mod properties;
 mod raito;
 mod run_partial;
+mod snowflake;
 mod webhook;

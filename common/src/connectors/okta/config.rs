@@ -108,7 +108,8 @@ impl Config {
             }
         };
         let excluded_statuses = if parameters.contains("okta-excluded-statuses") {
-            comma_list(parameters, "okta-excluded-statuses")?
+            parameters
+                .comma_list("okta-excluded-statuses")?
                 .into_iter()
                 .map(|s| s.to_ascii_uppercase())
                 .collect()
@@ -123,7 +124,8 @@ impl Config {
             auth,
             excluded_statuses,
             tag_attributes: if parameters.contains("okta-tag-attributes") {
-                comma_list(parameters, "okta-tag-attributes")?
+                parameters
+                    .comma_list("okta-tag-attributes")?
                     .into_iter()
                     .map(|attribute| (attribute.clone(), attribute))
                     .collect()
@@ -136,16 +138,4 @@ impl Config {
             concurrency,
         })
     }
-}
-
-/// A YAML list, or one comma-separated string, of non-empty values.
-fn comma_list(parameters: &Parameters, key: &str) -> Result<Vec<String>, Error> {
-    Ok(parameters
-        .list(key)?
-        .iter()
-        .flat_map(|item| item.split(','))
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect())
 }

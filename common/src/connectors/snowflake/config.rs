@@ -1,0 +1,186 @@
+//! The Snowflake connector's parameters, as written in a target of `raito.yml`, validated before
+//! any request. The names and meanings are the Go connector's (raito-io/cli-plugin-snowflake
+//! snowflake/constants.go), so a target moves from the Go CLI unchanged, except for what the
+//! SQL API cannot do (`sf-password`) and the connection settings this connector adds
+//! (`sf-token`, `sf-host`).
+
+use secrecy::SecretString;
+
+use crate::config::{Error, Parameters};
+
+/// Every parameter this connector reads. Any other key with the `sf-` prefix is refused as
+/// unknown ([`crate::connectors::build`] checks), and the README documents exactly these (a
+/// test compares).
+pub const PARAMETERS: &[&str] = &[
+    "sf-account",
+    "sf-user",
+    "sf-role",
+    "sf-warehouse",
+    "sf-private-key",
+    "sf-private-key-passphrase",
+    "sf-token",
+    "sf-host",
+    "sf-password",
+    "sf-excluded-databases",
+    "sf-excluded-schemas",
+    "sf-excluded-roles",
+    "sf-skip-columns",
+    "sf-skip-tags",
+    "sf-standard-edition",
+    "sf-worker-pool-size",
+];
+
+/// The role the Go connector uses when `sf-role` is not set (snowflake/snowflake.go).
+const GO_DEFAULT_ROLE: &str = "ACCOUNTADMIN";
+
+/// How the connector authenticates to the SQL API.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `sf-private-key` (PEM, PKCS#8, encrypted with `sf-private-key-passphrase` or not): a
+    /// key-pair JWT, signed here and renewed before it expires.
+    KeyPair {
+        /// The private key, PEM text.
+        private_key: SecretString,
+        /// Its passphrase, for an encrypted key.
+        passphrase: Option<SecretString>,
+    },
+    /// `sf-token`: a programmatic access token or an OAuth access token, sent as it is.
+    Token(SecretString),
+}
+
+/// How to reach and read a Snowflake account.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sf-account` (required): the account identifier, any documented form
+    /// (`myorg-myaccount`, `xy12345`, `xy12345.us-east-2.aws`, …).
+    pub account: String,
+    /// `sf-user` (required): the user the key or token belongs to.
+    pub user: String,
+    /// `sf-role`: the role every statement runs as. Default `ACCOUNTADMIN`, as the Go
+    /// connector's; a role with less is better (see the README for the grants it needs).
+    pub role: String,
+    /// `sf-warehouse`: the warehouse for the statements that need one (INFORMATION_SCHEMA and
+    /// ACCOUNT_USAGE reads); the user's default when unset.
+    pub warehouse: Option<String>,
+    /// `sf-private-key` or `sf-token`: exactly one.
+    pub auth: Auth,
+    /// The SQL API's base URL: `https://<account>.snowflakecomputing.com`, or from `sf-host`
+    /// (a host name, such as a PrivateLink one, or a full base URL such as
+    /// `http://127.0.0.1:PORT` for a stand-in).
+    pub base_url: String,
+    /// `sf-excluded-databases`: databases never synced, comma-separated. Default `SNOWFLAKE`
+    /// (replaced, not extended, when set: the Go connector's rule).
+    pub excluded_databases: Vec<String>,
+    /// `sf-excluded-schemas`: schemas never synced, `schema` or `database.schema`;
+    /// `INFORMATION_SCHEMA` is always left out.
+    pub excluded_schemas: Vec<String>,
+    /// `sf-excluded-roles`: roles never imported or changed.
+    pub excluded_roles: Vec<String>,
+    /// `sf-skip-columns`: leave columns out of the data source sync.
+    pub skip_columns: bool,
+    /// `sf-skip-tags`: read no tags (ACCOUNT_USAGE.TAG_REFERENCES).
+    pub skip_tags: bool,
+    /// `sf-standard-edition`: the account is Standard Edition (no tags, no policies).
+    pub standard_edition: bool,
+    /// `sf-worker-pool-size`: statements in flight at once, 1 to 64. Default 10, as the Go
+    /// connector's.
+    pub worker_pool_size: usize,
+}
+
+impl Config {
+    /// Reads and validates the parameters of a target.
+    pub fn from_parameters(parameters: &Parameters) -> Result<Self, Error> {
+        let account = parameters.required_string("sf-account")?.trim().to_owned();
+        if account.is_empty()
+            || !account
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(parameters.invalid(
+                "sf-account",
+                format!(
+                    "{account:?} is not an account identifier (e.g. myorg-myaccount, or a \
+                     locator such as xy12345.us-east-2.aws)"
+                ),
+            ));
+        }
+        let user = parameters.required_string("sf-user")?.trim().to_owned();
+        if parameters.contains("sf-password") {
+            return Err(parameters.invalid(
+                "sf-password",
+                "the SQL API takes no passwords (and Snowflake is retiring single-factor \
+                 passwords for service users): give the user a key pair (ALTER USER … SET \
+                 RSA_PUBLIC_KEY = '…') and set sf-private-key instead, or set sf-token to a \
+                 programmatic access token",
+            ));
+        }
+        let auth = match (
+            parameters.secret("sf-private-key")?,
+            parameters.secret("sf-token")?,
+        ) {
+            (Some(private_key), None) => Auth::KeyPair {
+                private_key,
+                passphrase: parameters.secret("sf-private-key-passphrase")?,
+            },
+            (None, Some(token)) => Auth::Token(token),
+            (Some(_), Some(_)) => {
+                return Err(
+                    parameters.invalid("sf-token", "set sf-private-key or sf-token, not both")
+                );
+            }
+            (None, None) => {
+                return Err(parameters.invalid(
+                    "sf-private-key",
+                    "is required: the user's private key (PEM), or sf-token",
+                ));
+            }
+        };
+        let base_url = match parameters.string("sf-host")? {
+            Some(host) if host.starts_with("https://") || host.starts_with("http://") => {
+                host.trim_end_matches('/').to_owned()
+            }
+            Some(host) => format!("https://{}", host.trim().trim_end_matches('/')),
+            None => format!(
+                "https://{}.snowflakecomputing.com",
+                account.to_ascii_lowercase()
+            ),
+        };
+        let excluded_databases = if parameters.contains("sf-excluded-databases") {
+            parameters.comma_list("sf-excluded-databases")?
+        } else {
+            vec!["SNOWFLAKE".to_owned()]
+        };
+        let flag =
+            |key: &str| -> Result<bool, Error> { Ok(parameters.bool(key)?.unwrap_or(false)) };
+        Ok(Self {
+            account,
+            user,
+            role: parameters
+                .string("sf-role")?
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| GO_DEFAULT_ROLE.to_owned()),
+            warehouse: parameters
+                .string("sf-warehouse")?
+                .filter(|w| !w.trim().is_empty()),
+            auth,
+            base_url,
+            excluded_databases,
+            excluded_schemas: parameters.comma_list("sf-excluded-schemas")?,
+            excluded_roles: parameters.comma_list("sf-excluded-roles")?,
+            skip_columns: flag("sf-skip-columns")?,
+            skip_tags: flag("sf-skip-tags")?,
+            standard_edition: flag("sf-standard-edition")?,
+            worker_pool_size: parameters
+                .number_in("sf-worker-pool-size", 1..=64)?
+                .unwrap_or(10) as usize,
+        })
+    }
+
+    /// Where the connector connects, for messages (never a credential).
+    pub fn endpoint(&self) -> String {
+        format!(
+            "{} (account {}, user {})",
+            self.base_url, self.account, self.user
+        )
+    }
+}

@@ -1,0 +1,100 @@
+//! Snowflake (`connector-name: snowflake`): a Snowflake account, through the SQL API v2.
+//!
+//! - Talks to: `https://<sf-account>.snowflakecomputing.com/api/v2/statements` (or `sf-host`),
+//!   one statement per request, results read a partition at a time ([`client`]).
+//! - Authenticates: as `sf-user` with a key-pair JWT signed by `sf-private-key` (RS256, renewed
+//!   before its hour is up), or with `sf-token` (a programmatic access token or an OAuth
+//!   token). No passwords: the SQL API takes none.
+//! - Needs: `sf-role` (default `ACCOUNTADMIN`, as the Go connector's) granted to the user;
+//!   for users' names, e-mails and types, `MANAGE GRANTS` or ownership of the users; for
+//!   tags, the `SNOWFLAKE.GOVERNANCE_VIEWER` database role (or `IMPORTED PRIVILEGES` on
+//!   `SNOWFLAKE`) and a warehouse (`sf-warehouse`). Nothing is ever granted by the connector
+//!   itself (unlike the Go connector, which grants its own role USAGE and REFERENCES).
+//! - Supports: the identity store sync ([`identities`]). The data source, access and usage
+//!   syncs are to come (issues 20 and 21).
+//!
+//! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
+//! parameters keep their names and meanings, and the ids it writes are the plugin's.
+
+pub mod client;
+pub mod config;
+pub mod identities;
+pub mod jwt;
+
+use async_trait::async_trait;
+
+pub use config::Config;
+
+use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
+use crate::model::identity::{Group, IdentityStoreMetaData, User};
+use crate::step::Step;
+
+/// The `connector-name` of this connector.
+pub const NAME: &str = "snowflake";
+
+/// This connector, for the registry.
+pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor {
+    name: NAME,
+    go_plugin: Some("raito-io/cli-plugin-snowflake"),
+    prefix: "sf-",
+    parameters: config::PARAMETERS,
+    steps: &[Step::IdentityStore],
+    build: |parameters| Ok(Box::new(Snowflake::new(parameters)?)),
+};
+
+/// The source of the Snowflake connector's tags: the Go connector's (snowflake/constants.go
+/// `TagSource`).
+pub const TAG_SOURCE: &str = "Snowflake";
+
+/// A Snowflake account target.
+#[derive(Debug)]
+pub struct Snowflake {
+    config: Config,
+    client: client::Client,
+}
+
+impl Snowflake {
+    /// Validates the target's parameters and reads the key; sends nothing until a sync runs.
+    pub fn new(parameters: &crate::config::Parameters) -> Result<Self, Error> {
+        let config = Config::from_parameters(parameters)?;
+        let credentials = client::Credentials::from_config(&config).map_err(|e| {
+            let key = if e.to_string().contains("passphrase") {
+                "sf-private-key-passphrase"
+            } else {
+                "sf-private-key"
+            };
+            parameters.invalid(key, e.to_string())
+        })?;
+        let client = client::Client::new(&config, credentials)?;
+        Ok(Self { config, client })
+    }
+}
+
+impl Connector for Snowflake {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
+        Some(self)
+    }
+
+    fn tag_source(&self) -> Option<&'static str> {
+        Some(TAG_SOURCE)
+    }
+}
+
+#[async_trait]
+impl IdentityStoreSync for Snowflake {
+    async fn metadata(&self) -> Result<IdentityStoreMetaData, Error> {
+        Ok(identities::identity_store_metadata())
+    }
+
+    async fn sync_identities(
+        &self,
+        users: &mut dyn Sink<User>,
+        _groups: &mut dyn Sink<Group>,
+    ) -> Result<(), Error> {
+        identities::sync(&self.config, &self.client, users).await
+    }
+}

@@ -1,0 +1,294 @@
+//! The Snowflake connector against the Snowflake stand-in (`dev/snowflake-standin`), which
+//! serves the SQL API v2 as documented (key-pair JWTs checked against the user's registered
+//! key, partitions, 202 and polling, Snowflake's errors, the 10,000-row rule of SHOW): users
+//! read past 10,000 and mapped as the Go connector maps them, the untyped ones described,
+//! tags, faults waited out, and the errors a user acts on.
+
+use std::time::Duration;
+
+use raito_common::aws::secrets::NoSecrets;
+use raito_common::config::{Config, Target};
+use raito_common::connector::Error;
+use raito_common::connectors;
+use raito_common::model::identity::User;
+use raito_common::testing;
+use snowflake_standin::{Account, Options, Role, StandIn, TagReference, User as SfUser, Warehouse};
+
+const CLIENT_KEY: &str = include_str!("../../../dev/test-keys/client.key");
+const CLIENT_PUB: &str = include_str!("../../../dev/test-keys/client.pub");
+const OTHER_KEY: &str = include_str!("../../../dev/snowflake-standin/tests/keys/other.key");
+
+/// Bulk users besides the named ones: more than one `SHOW USERS` page of 10,000.
+const BULK: usize = 10_020;
+
+fn user(name: &str, login: &str, email: &str, kind: Option<&str>) -> SfUser {
+    SfUser {
+        name: name.to_owned(),
+        login_name: login.to_owned(),
+        display_name: String::new(),
+        email: email.to_owned(),
+        r#type: kind.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+/// An account with the sync user (the client key, role RAITO_SYNC with MANAGE GRANTS), named
+/// users that exercise the mapping, and [`BULK`] more.
+fn account() -> Account {
+    let mut users = vec![
+        SfUser {
+            name: "RAITO_SYNC_USER".to_owned(),
+            login_name: "raito_sync_user".to_owned(),
+            r#type: Some("SERVICE".to_owned()),
+            default_role: "RAITO_SYNC".to_owned(),
+            rsa_public_key: Some(CLIENT_PUB.to_owned()),
+            ..Default::default()
+        },
+        SfUser {
+            display_name: "Alice Ærø".to_owned(),
+            ..user("ALICE", "alice@acme.com", "Alice@Acme.com", Some("PERSON"))
+        },
+        // The same e-mail as Alice's: the Go connector's patch.
+        user("ALICE_TWIN", "Alice.Twin", "alice@acme.com", Some("PERSON")),
+        // No type in SHOW USERS: described.
+        user("ETL", "etl", "", None),
+        user("LEGACY", "legacy", "", Some("LEGACY_SERVICE")),
+        // A name created quoted, with a quote and lower case in it.
+        user("\"mixed\" case", "", "", Some("PERSON")),
+    ];
+    for i in 0..BULK {
+        users.push(user(
+            &format!("BULK_{i:05}"),
+            &format!("bulk.{i}"),
+            &format!("bulk.{i}@acme.com"),
+            Some("PERSON"),
+        ));
+    }
+    let tag = |user: &str, name: &str, value: &str| TagReference {
+        tag_database: "GOVERNANCE".to_owned(),
+        tag_schema: "TAGS".to_owned(),
+        tag_name: name.to_owned(),
+        tag_value: value.to_owned(),
+        object_name: user.to_owned(),
+        domain: "USER".to_owned(),
+        ..Default::default()
+    };
+    Account {
+        organization: "ACME".to_owned(),
+        name: "PROD".to_owned(),
+        users,
+        warehouses: vec![Warehouse {
+            name: "COMPUTE_WH".to_owned(),
+            ..Default::default()
+        }],
+        roles: vec![Role {
+            name: "RAITO_SYNC".to_owned(),
+            manage_grants: true,
+            account_usage: true,
+            ..Default::default()
+        }],
+        tag_references: vec![
+            tag("ALICE", "COST_CENTER", "42"),
+            tag("ALICE", "TEAM", "data"),
+            TagReference {
+                object_deleted: true,
+                ..tag("ETL", "GONE", "x")
+            },
+        ],
+        ..Default::default()
+    }
+}
+
+async fn standin(options: Options) -> StandIn {
+    snowflake_standin::start(account(), options).await
+}
+
+async fn target(standin: &StandIn, key: &str, extra: &str) -> Target {
+    let yaml = format!(
+        "targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
+         identity-store-id: is-sf\n    sf-account: acme-prod\n    sf-user: raito_sync_user\n    \
+         sf-role: RAITO_SYNC\n    sf-warehouse: COMPUTE_WH\n    sf-host: {}\n    \
+         sf-private-key: {key:?}\n{extra}",
+        standin.url
+    );
+    Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config")
+        .targets
+        .remove(0)
+}
+
+async fn users(target: &Target) -> Result<Vec<User>, Error> {
+    let connector = connectors::build(target)?;
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    connector
+        .identity_store()
+        .expect("snowflake has an identity sync")
+        .sync_identities(&mut users, &mut groups)
+        .await?;
+    assert!(groups.is_empty(), "Snowflake has no groups");
+    Ok(users)
+}
+
+fn find<'u>(users: &'u [User], user_name: &str) -> &'u User {
+    users
+        .iter()
+        .find(|u| u.user_name == user_name)
+        .unwrap_or_else(|| panic!("no user {user_name:?}"))
+}
+
+#[tokio::test]
+async fn users_past_ten_thousand_are_read_and_mapped_as_the_go_connector_maps_them() {
+    let standin = standin(Options::default()).await;
+    let target = target(&standin, CLIENT_KEY, "").await;
+    let connector = connectors::build(&target).expect("valid target");
+    let (users, groups) = testing::check_identity_sync(connector.as_ref(), &target).await;
+    assert!(groups.is_empty());
+    assert_eq!(users.len(), 6 + BULK, "every user once");
+
+    let alice = find(&users, "ALICE");
+    assert_eq!(
+        (
+            alice.external_id.as_str(),
+            alice.name.as_str(),
+            alice.email.as_str()
+        ),
+        ("alice@acme.com", "Alice Ærø", "alice@acme.com")
+    );
+    assert_eq!(alice.is_machine, Some(false));
+    let tags: Vec<(&str, &str, &str)> = alice
+        .tags
+        .iter()
+        .map(|t| (t.key.as_str(), t.value.as_str(), t.source.as_str()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            ("COST_CENTER", "42", "Snowflake"),
+            ("TEAM", "data", "Snowflake")
+        ]
+    );
+    let twin = find(&users, "ALICE_TWIN");
+    assert_eq!(twin.email, "alice+alice.twin@acme.com");
+    let etl = find(&users, "ETL");
+    assert_eq!(etl.external_id, "etl");
+    assert_eq!(etl.is_machine, Some(false), "described: no type (NULL)");
+    assert!(etl.tags.is_empty(), "a tag on a dropped object is not read");
+    assert_eq!(find(&users, "LEGACY").is_machine, Some(true));
+    assert_eq!(find(&users, "RAITO_SYNC_USER").is_machine, Some(true));
+    let mixed = find(&users, "\"mixed\" case");
+    assert_eq!(
+        mixed.external_id, "\"mixed\" case",
+        "the name, as the login name is empty"
+    );
+    assert_eq!(find(&users, "BULK_10019").external_id, "bulk.10019");
+
+    let statements = standin.statements();
+    let shows: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("SHOW USERS"))
+        .collect();
+    assert_eq!(
+        shows,
+        [
+            "SHOW USERS LIMIT 10000",
+            "SHOW USERS LIMIT 10000 FROM 'BULK_09996'",
+        ],
+        "two pages: the first ends at the 10,000th name in order (the quoted one sorts first)"
+    );
+    let described: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.starts_with("DESCRIBE USER"))
+        .collect();
+    assert_eq!(
+        described,
+        ["DESCRIBE USER \"ETL\""],
+        "only the untyped user"
+    );
+}
+
+#[tokio::test]
+async fn throttling_unavailability_slow_statements_and_a_lost_partition_are_waited_out() {
+    let standin = standin(Options {
+        async_after: Some(Duration::from_millis(50)),
+        rows_per_partition: 3_000,
+        ..Options::default()
+    })
+    .await;
+    standin.faults().throttle_next(2);
+    standin.faults().unavailable_next(1);
+    standin.faults().slow_next(1, Duration::from_millis(300));
+    standin.faults().fail_partition_once(2);
+    let target = target(&standin, CLIENT_KEY, "    sf-skip-tags: true\n").await;
+    let users = users(&target).await.expect("the sync gets through");
+    assert_eq!(users.len(), 6 + BULK);
+    let counters = standin.requests();
+    assert_eq!((counters.throttled, counters.unavailable), (2, 1));
+    assert!(
+        counters.polls >= 1,
+        "a slow statement was polled: {counters:?}"
+    );
+    assert!(
+        counters.partitions >= 3,
+        "partitions were read one at a time: {counters:?}"
+    );
+    assert!(
+        !standin
+            .statements()
+            .iter()
+            .any(|s| s.contains("TAG_REFERENCES")),
+        "sf-skip-tags reads no tags"
+    );
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_the_users_says_which_parameters_to_check_and_shows_no_key() {
+    let standin = standin(Options::default()).await;
+    let target = target(&standin, OTHER_KEY, "").await;
+    let error = users(&target).await.expect_err("refused");
+    let message = error.to_string();
+    assert!(matches!(error, Error::PermissionDenied { .. }), "{message}");
+    assert!(message.contains("sf-private-key"), "{message}");
+    assert!(message.contains("390144"), "Snowflake's code: {message}");
+    assert!(!message.contains("PRIVATE KEY"), "{message}");
+}
+
+#[tokio::test]
+async fn a_password_or_a_key_that_is_not_one_is_refused_before_any_request() {
+    let standin = standin(Options::default()).await;
+    let yaml = format!(
+        "targets:\n  - name: sf\n    connector-name: snowflake\n    identity-store-id: is\n    \
+         sf-account: acme-prod\n    sf-user: u\n    sf-password: hunter2\n    sf-host: {}\n",
+        standin.url
+    );
+    let target = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
+        .await
+        .expect("valid config")
+        .targets
+        .remove(0);
+    let message = connectors::build(&target)
+        .err()
+        .expect("no passwords")
+        .to_string();
+    assert!(
+        message.contains("sf-password") && message.contains("sf-private-key"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let target = target_with_key(
+        &standin,
+        "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----",
+    )
+    .await;
+    let message = connectors::build(&target)
+        .err()
+        .expect("not a key")
+        .to_string();
+    assert!(message.contains("sf-private-key"), "{message}");
+    assert_eq!(standin.requests().submitted, 0, "nothing was sent");
+}
+
+async fn target_with_key(standin: &StandIn, key: &str) -> Target {
+    target(standin, key, "").await
+}

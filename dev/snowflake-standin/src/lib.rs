@@ -1,0 +1,239 @@
+//! A local stand-in for Snowflake's SQL API v2: one account in memory, reached over
+//! `POST /api/v2/statements`, `GET /api/v2/statements/{handle}[?partition=N]` and
+//! `POST /api/v2/statements/{handle}/cancel` exactly as Snowflake documents them, answering the
+//! read statements of a metadata and identity sync with Snowflake's semantics and refusing
+//! everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
+//! purpose: what Snowflake refuses (a lower-case `sub`, a JWT living over an hour, a SHOW of
+//! more than 10,000 rows, a view queried without a warehouse, an object the role cannot see)
+//! it refuses the same way, so a connector that passes here does not fail there first.
+//!
+//! Modules:
+//! - `model`: the account a test builds (databases, users, roles, tags…).
+//! - `generate`: a large deterministic account for benchmarks.
+//! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
+//! - `sql`: the statement grammar; `exec`: running it as the session's role.
+//! - `result`: cell encodings, `rowType`, partitions (later ones gzip-compressed).
+//! - `http`: the routes, statement handles, async execution, timeouts, cancels, faults.
+//!
+//! Never a dependency of the shipped crates.
+
+mod auth;
+mod error;
+mod exec;
+mod generate;
+mod http;
+mod model;
+mod result;
+mod sql;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+pub use auth::{fingerprint, key_body};
+pub use error::SqlError;
+pub use generate::generate;
+pub use model::{
+    Account, Column, Database, Integration, Role, Routine, Schema, Share, Table, TableKind,
+    TagReference, User, Warehouse,
+};
+
+/// How the stand-in behaves beyond the account it serves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Added to every request before it is looked at (a network round trip). Default 0.
+    pub latency: Duration,
+    /// A statement still running after this answers 202 (`333334`) and is polled; `None`:
+    /// Snowflake's 45 s.
+    pub async_after: Option<Duration>,
+    /// How long every statement runs before its result is ready. Default 0.
+    pub statement_delay: Duration,
+    /// Rows per result partition. Snowflake sizes partitions by bytes (its documented example
+    /// has 12,344 rows in the first); the default, 10,000, is of that order. Tests set it small.
+    pub rows_per_partition: usize,
+    /// Opaque tokens accepted as `Bearer`: (token, token type `OAUTH` or
+    /// `PROGRAMMATIC_ACCESS_TOKEN`, user name).
+    pub tokens: Vec<(String, String, String)>,
+    /// The longest a key-pair JWT may live (`exp - iat`). Default 3600 s, Snowflake's limit.
+    pub max_jwt_lifetime: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            latency: Duration::ZERO,
+            async_after: None,
+            statement_delay: Duration::ZERO,
+            rows_per_partition: 10_000,
+            tokens: Vec::new(),
+            max_jwt_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Faults a test switches on; each fires for the next requests it names, then turns off.
+#[derive(Debug, Default)]
+pub struct Faults {
+    throttle: AtomicU32,
+    unavailable: AtomicU32,
+    failing_partitions: Mutex<Vec<u64>>,
+    slow: Mutex<(u32, Duration)>,
+}
+
+fn take(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl Faults {
+    /// The next `n` requests (any route) get 429 `{"code":"390505","message":"Too many requests."}`.
+    pub fn throttle_next(&self, n: u32) {
+        self.throttle.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests (any route) get 503 with an empty body.
+    pub fn unavailable_next(&self, n: u32) {
+        self.unavailable.store(n, Ordering::SeqCst);
+    }
+
+    /// The next GET of partition `partition` (of any statement) gets a 500, once.
+    pub fn fail_partition_once(&self, partition: u64) {
+        self.failing_partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(partition);
+    }
+
+    /// The next `n` statements run `delay` longer.
+    pub fn slow_next(&self, n: u32, delay: Duration) {
+        *self.slow.lock().unwrap_or_else(PoisonError::into_inner) = (n, delay);
+    }
+
+    pub(crate) fn take_throttle(&self) -> bool {
+        take(&self.throttle)
+    }
+
+    pub(crate) fn take_unavailable(&self) -> bool {
+        take(&self.unavailable)
+    }
+
+    pub(crate) fn take_partition_failure(&self, partition: u64) -> bool {
+        let mut failing = self
+            .failing_partitions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match failing.iter().position(|&p| p == partition) {
+            Some(i) => {
+                failing.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn take_slow(&self) -> Duration {
+        let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
+        if slow.0 == 0 {
+            return Duration::ZERO;
+        }
+        slow.0 -= 1;
+        slow.1
+    }
+}
+
+/// What the stand-in has seen, for tests to assert on round trips.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// `POST /api/v2/statements` with a valid payload (retries included).
+    pub submitted: u64,
+    /// Statements actually run (a `retry=true` resend of a finished one is not).
+    pub executed: u64,
+    /// `GET /api/v2/statements/{handle}` without a partition or with partition 0.
+    pub polls: u64,
+    /// `GET …?partition=N` with N ≥ 1.
+    pub partitions: u64,
+    /// `POST …/cancel`.
+    pub cancels: u64,
+    /// 429s sent.
+    pub throttled: u64,
+    /// 503s sent.
+    pub unavailable: u64,
+    /// Submitted statements by their first keyword (`SELECT`), or first two for SHOW and
+    /// DESCRIBE (`SHOW USERS`).
+    pub by_prefix: BTreeMap<String, u64>,
+}
+
+/// A running stand-in; dropping it stops the server.
+pub struct StandIn {
+    /// `http://127.0.0.1:PORT`, no trailing slash: the "account URL" a client talks to.
+    pub url: String,
+    shared: Arc<http::Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl StandIn {
+    /// The account identifier a JWT names (`ORG-NAME`, upper-case).
+    pub fn account_identifier(&self) -> String {
+        self.shared.account.identifier()
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.shared.faults
+    }
+
+    pub fn requests(&self) -> Counters {
+        self.shared.counters()
+    }
+
+    /// Every statement text received, in order.
+    pub fn statements(&self) -> Vec<String> {
+        self.shared.statements()
+    }
+
+    /// Stops serving (open connections are dropped).
+    pub async fn shutdown(mut self) {
+        self.server.abort();
+        // The task was aborted: its JoinError says so and is of no interest.
+        let _ = (&mut self.server).await;
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Serves `account` on 127.0.0.1 on a free port.
+///
+/// # Panics
+/// When no loopback port can be bound: a test cannot go on without its stand-in (`serve`
+/// takes a listener for callers that want the error).
+pub async fn start(account: Account, options: Options) -> StandIn {
+    match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+        Ok(listener) => serve(listener, account, options),
+        Err(e) => panic!("snowflake-standin: cannot bind 127.0.0.1:0: {e}"),
+    }
+}
+
+/// Serves `account` on `listener` until the returned `StandIn` is dropped or shut down.
+pub fn serve(listener: tokio::net::TcpListener, account: Account, options: Options) -> StandIn {
+    let url = listener
+        .local_addr()
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
+    let shared = Arc::new(http::Shared::new(account, options));
+    let app = http::router(Arc::clone(&shared));
+    let server = tokio::spawn(async move {
+        // serve ends only when the listener fails; the stand-in then stops answering, which
+        // the test sees as connection errors.
+        let _ = axum::serve(listener, app).await;
+    });
+    StandIn {
+        url,
+        shared,
+        server,
+    }
+}

@@ -1,0 +1,84 @@
+//! Serves a generated Snowflake account on a loopback port and prints its URL (one line on
+//! stdout), for benchmarks and manual runs:
+//! `snowflake-standin --columns 1000000 --users 100000 --latency-ms 50 --public-key k.pub --user RAITO_SYNC`.
+//! The account is `RAITO-STANDIN` (locator `XY12345`); the user named by `--user` gets the
+//! public key, the default role `RAITO_SYNC` (MANAGE GRANTS) and the warehouse `COMPUTE_WH`.
+
+use std::time::Duration;
+
+use clap::Parser;
+use snowflake_standin::{Options, Role, User};
+
+#[derive(Parser)]
+struct Args {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Columns to generate (in tables of 20, schemas of 50 tables).
+    #[arg(long, default_value_t = 10_000)]
+    columns: usize,
+    /// Users to generate.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// How long every statement runs, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    statement_delay_ms: u64,
+    /// Rows per result partition.
+    #[arg(long, default_value_t = 10_000)]
+    rows_per_partition: usize,
+    /// The public key (PEM) of `--user`, for key-pair JWTs.
+    #[arg(long)]
+    public_key: std::path::PathBuf,
+    /// The user that connects (created when the generated account has none of that name).
+    #[arg(long, default_value = "RAITO_SYNC")]
+    user: String,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let public_key = std::fs::read_to_string(&args.public_key)?;
+    let mut account = snowflake_standin::generate(args.columns, args.users);
+    account.roles.push(Role {
+        name: "RAITO_SYNC".to_owned(),
+        manage_grants: true,
+        account_usage: true,
+        ..Role::default()
+    });
+    let user = match account.users.iter().position(|u| u.name == args.user) {
+        Some(i) => &mut account.users[i],
+        None => {
+            account.users.push(User {
+                name: args.user.clone(),
+                login_name: args.user.clone(),
+                r#type: Some("SERVICE".to_owned()),
+                owner: "USERADMIN".to_owned(),
+                ..User::default()
+            });
+            let last = account.users.len() - 1;
+            &mut account.users[last]
+        }
+    };
+    user.rsa_public_key = Some(public_key);
+    user.default_role = "RAITO_SYNC".to_owned();
+    user.default_warehouse = "COMPUTE_WH".to_owned();
+    let options = Options {
+        latency: Duration::from_millis(args.latency_ms),
+        statement_delay: Duration::from_millis(args.statement_delay_ms),
+        rows_per_partition: args.rows_per_partition,
+        ..Options::default()
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let standin = snowflake_standin::serve(listener, account, options);
+    println!("{}", standin.url);
+    tokio::signal::ctrl_c().await?;
+    let served = standin.requests();
+    eprintln!(
+        "snowflake-standin: {} statements submitted, {} polls, {} partitions served",
+        served.submitted, served.polls, served.partitions
+    );
+    Ok(())
+}

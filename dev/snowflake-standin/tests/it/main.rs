@@ -1,0 +1,12 @@
+//! The stand-in driven over real HTTP, as a connector talks to Snowflake's SQL API:
+//! authentication, the protocol (refusals, ResultSet, 202, partitions, retries, cancels,
+//! timeouts, faults), the served statements, and the binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod auth;
+mod binary;
+mod protocol;
+mod statements;
