@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
+use crate::support;
 use graph_standin::StandIn;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
-use raito_common::model::identity::{Group, User};
 use raito_common::testing;
 use serde_json::{Value, json};
 
@@ -127,17 +127,6 @@ async fn target(standin: &StandIn, credential: &str) -> Target {
         .remove(0)
 }
 
-async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
-    let connector = connectors::build(target)?;
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    connector
-        .identity_store()
-        .unwrap()
-        .sync_identities(&mut users, &mut groups)
-        .await?;
-    Ok((users, groups))
-}
-
 const SECRET: &str = "    entra-client-secret: app-secret\n";
 
 #[tokio::test]
@@ -221,7 +210,9 @@ async fn a_certificate_credential_signs_in_and_disabled_accounts_can_be_included
         indent("client.crt"),
         indent("client.key")
     );
-    let (users, groups) = sync(&target(&standin, &credential).await).await.unwrap();
+    let (users, groups) = support::sync_identities(&target(&standin, &credential).await)
+        .await
+        .unwrap();
     assert_eq!((users.len(), groups.len()), (123, 2));
     let old = users.iter().find(|u| u.external_id == "u-old").unwrap();
     assert_eq!(old.group_external_ids, ["g-data"]);
@@ -232,16 +223,19 @@ async fn throttling_with_a_fractional_retry_after_and_503s_are_waited_out() {
     let standin = standin(fixture()).await;
     standin.throttle(2);
     standin.unavailable(1);
-    let (users, _) = sync(&target(&standin, SECRET).await).await.unwrap();
+    let (users, _) = support::sync_identities(&target(&standin, SECRET).await)
+        .await
+        .unwrap();
     assert_eq!(users.len(), 122);
 }
 
 #[tokio::test]
 async fn a_bad_client_secret_is_refused_with_the_aadsts_code_and_what_to_check() {
     let standin = standin(fixture()).await;
-    let error = sync(&target(&standin, "    entra-client-secret: wrong\n").await)
-        .await
-        .unwrap_err();
+    let error =
+        support::sync_identities(&target(&standin, "    entra-client-secret: wrong\n").await)
+            .await
+            .unwrap_err();
     assert!(matches!(error, Error::PermissionDenied { .. }), "{error:?}");
     let message = error.to_string();
     assert!(

@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::support;
 use okta_standin::StandIn;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
-use raito_common::model::identity::{Group, User};
 use raito_common::testing;
 use serde_json::{Value, json};
 
@@ -107,17 +107,6 @@ async fn target(standin: &StandIn, extra: &str) -> Target {
         .remove(0)
 }
 
-async fn sync(target: &Target) -> Result<(Vec<User>, Vec<Group>), Error> {
-    let connector = connectors::build(target)?;
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    connector
-        .identity_store()
-        .unwrap()
-        .sync_identities(&mut users, &mut groups)
-        .await?;
-    Ok((users, groups))
-}
-
 #[tokio::test]
 async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_left_out() {
     let standin = standin(fixture()).await;
@@ -192,7 +181,7 @@ async fn users_groups_and_memberships_are_read_across_pages_and_statuses_are_lef
 async fn the_go_plugin_tags_are_the_default() {
     let standin = standin(fixture()).await;
     let target = target(&standin, "    okta-token: test-token\n").await;
-    let (users, _) = sync(&target).await.unwrap();
+    let (users, _) = support::sync_identities(&target).await.unwrap();
     let tags: Vec<(&str, &str, &str)> = users[0]
         .tags
         .iter()
@@ -218,7 +207,7 @@ async fn deprovisioned_users_are_fetched_with_a_filter_when_not_excluded() {
         "    okta-token: test-token\n    okta-excluded-statuses: [SUSPENDED]\n",
     )
     .await;
-    let (users, _) = sync(&target).await.unwrap();
+    let (users, _) = support::sync_identities(&target).await.unwrap();
     assert_eq!(users.len(), 253);
     assert_eq!(users.last().unwrap().external_id, "00udave");
 }
@@ -236,11 +225,11 @@ async fn a_service_app_signs_in_with_its_private_key() {
         &format!("    okta-client-id: 0oaraito\n    okta-private-key: |\n{indented}"),
     )
     .await;
-    let (users, groups) = sync(&target).await.unwrap();
+    let (users, groups) = support::sync_identities(&target).await.unwrap();
     assert_eq!((users.len(), groups.len()), (252, 3));
 
     let wrong = target_with_client(&standin, "0oaother", &indented).await;
-    let error = sync(&wrong).await.unwrap_err();
+    let error = support::sync_identities(&wrong).await.unwrap_err();
     assert!(matches!(error, Error::PermissionDenied { .. }), "{error:?}");
     assert!(error.to_string().contains("okta-client-id"), "{error}");
 }
@@ -261,7 +250,7 @@ async fn throttling_a_used_up_quota_and_server_errors_are_waited_out() {
     standin.throttle(1);
     let target = target(&standin, "    okta-token: test-token\n").await;
     let started = Instant::now();
-    let (users, _) = sync(&target)
+    let (users, _) = support::sync_identities(&target)
         .await
         .expect("the sync waits instead of failing");
     assert_eq!(users.len(), 252);
@@ -271,7 +260,7 @@ async fn throttling_a_used_up_quota_and_server_errors_are_waited_out() {
     );
 
     let standin = standin_with_failures().await;
-    let (users, _) = sync(&target_for(&standin).await)
+    let (users, _) = support::sync_identities(&target_for(&standin).await)
         .await
         .expect("500s are retried");
     assert_eq!(users.len(), 252);
@@ -297,7 +286,7 @@ async fn member_lists_are_read_with_bounded_concurrency() {
         "    okta-token: test-token\n    okta-concurrency: 3\n",
     )
     .await;
-    let (users, groups) = sync(&target).await.unwrap();
+    let (users, groups) = support::sync_identities(&target).await.unwrap();
     assert_eq!((users.len(), groups.len()), (300, 12));
     assert!(users.iter().all(|u| u.group_external_ids.len() == 2));
     assert!(standin.max_in_flight() <= 3, "{}", standin.max_in_flight());
@@ -308,7 +297,7 @@ async fn member_lists_are_read_with_bounded_concurrency() {
 async fn a_refused_token_names_the_parameter_to_fix() {
     let standin = standin(fixture()).await;
     let target = target(&standin, "    okta-token: not-the-token\n").await;
-    let error = sync(&target).await.unwrap_err();
+    let error = support::sync_identities(&target).await.unwrap_err();
     assert!(matches!(error, Error::PermissionDenied { .. }), "{error:?}");
     let message = error.to_string();
     assert!(

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::support;
 use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
@@ -119,13 +120,7 @@ async fn target(standin: &StandIn, key: &str, extra: &str) -> Target {
 }
 
 async fn users(target: &Target) -> Result<Vec<User>, Error> {
-    let connector = connectors::build(target)?;
-    let (mut users, mut groups) = (Vec::new(), Vec::new());
-    connector
-        .identity_store()
-        .expect("snowflake has an identity sync")
-        .sync_identities(&mut users, &mut groups)
-        .await?;
+    let (users, groups) = support::sync_identities(target).await?;
     assert!(groups.is_empty(), "Snowflake has no groups");
     Ok(users)
 }
