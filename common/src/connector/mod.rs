@@ -91,6 +91,14 @@ pub trait DataSourceSync: Send + Sync {
     /// The data source's metadata: object types, their permissions, usage levels.
     async fn metadata(&self) -> Result<DataSourceMetaData, Error>;
 
+    /// The data source element's name and full name, when the system names itself (what a Go
+    /// connector sets with `SetDataSourceName` and `SetDataSourceFullname`, raito-io/cli
+    /// base/data_source/exporter.go); `None` keeps the pipeline's (the target's name, the data
+    /// source id).
+    async fn data_source_names(&self) -> Result<Option<(String, String)>, Error> {
+        Ok(None)
+    }
+
     /// Pushes every data object into `sink`, parents before their children. Objects that hang
     /// directly under the data source have an empty `parent_external_id` (or the data source
     /// id): the pipeline writes the data source id there, as the Go CLI's writer does, so the

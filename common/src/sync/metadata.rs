@@ -85,10 +85,15 @@ async fn write_objects(
     sink: &mut (dyn Sink<DataObject> + '_),
 ) -> Result<(), Error> {
     if request.parent.is_none() {
+        let (name, full_name) = sync
+            .data_source_names()
+            .await
+            .map_err(|source| Error::connector(&target.name, Step::DataSource, source))?
+            .unwrap_or_else(|| (target.name.clone(), request.data_source_id.clone()));
         sink.push(DataObject {
             external_id: request.data_source_id.clone(),
-            name: target.name.clone(),
-            full_name: request.data_source_id.clone(),
+            name,
+            full_name,
             r#type: object_type::DATASOURCE.to_owned(),
             ..Default::default()
         })

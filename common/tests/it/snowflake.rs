@@ -287,3 +287,237 @@ async fn a_password_or_a_key_that_is_not_one_is_refused_before_any_request() {
 async fn target_with_key(standin: &StandIn, key: &str) -> Target {
     target(standin, key, "").await
 }
+
+/// An account with the kinds of objects the data source sync reads: a database with every
+/// table kind, a function (and a built-in one), mixed-case and dotted names, an excluded
+/// schema, the default-excluded SNOWFLAKE database, an inbound shared database, a warehouse,
+/// an integration and tags.
+fn account_with_objects() -> Account {
+    use snowflake_standin::{
+        Column, Database, Integration, Routine, Schema, Share, Table, TableKind,
+    };
+    let column = |name: &str, data_type: &str| Column {
+        name: name.to_owned(),
+        data_type: data_type.to_owned(),
+        nullable: true,
+        ..Default::default()
+    };
+    let table = |name: &str, kind: TableKind, columns: Vec<Column>| Table {
+        name: name.to_owned(),
+        kind,
+        columns,
+        ..Default::default()
+    };
+    let mut account = account();
+    account.users.truncate(1);
+    account.databases = vec![
+        Database {
+            name: "SALES".to_owned(),
+            comment: "Sales".to_owned(),
+            schemas: vec![
+                Schema {
+                    name: "PUBLIC".to_owned(),
+                    tables: vec![
+                        Table {
+                            comment: "All orders".to_owned(),
+                            ..table(
+                                "ORDERS",
+                                TableKind::BaseTable,
+                                vec![column("ID", "NUMBER"), column("note", "TEXT")],
+                            )
+                        },
+                        table("V_ORDERS", TableKind::View, vec![column("ID", "NUMBER")]),
+                        table("MV", TableKind::MaterializedView, vec![]),
+                        table("EXT", TableKind::ExternalTable, vec![]),
+                        table("ICE", TableKind::Iceberg, vec![]),
+                    ],
+                    ..Default::default()
+                },
+                Schema {
+                    name: "Mixed Case".to_owned(),
+                    tables: vec![table(
+                        "my.table",
+                        TableKind::BaseTable,
+                        vec![column("a\"b", "TEXT")],
+                    )],
+                    ..Default::default()
+                },
+                Schema {
+                    name: "STAGING".to_owned(),
+                    tables: vec![table(
+                        "RAW",
+                        TableKind::BaseTable,
+                        vec![column("X", "TEXT")],
+                    )],
+                    ..Default::default()
+                },
+            ],
+            functions: vec![
+                Routine {
+                    name: "SUM3".to_owned(),
+                    arguments: "SUM3(NUMBER, NUMBER, NUMBER) RETURN NUMBER".to_owned(),
+                    schema_name: "PUBLIC".to_owned(),
+                    description: "adds".to_owned(),
+                    ..Default::default()
+                },
+                Routine {
+                    name: "BUILTIN".to_owned(),
+                    arguments: "BUILTIN() RETURN NUMBER".to_owned(),
+                    schema_name: "PUBLIC".to_owned(),
+                    is_builtin: true,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        },
+        Database {
+            name: "SNOWFLAKE".to_owned(),
+            kind: "APPLICATION".to_owned(),
+            ..Default::default()
+        },
+        Database {
+            name: "PARTNER_DATA".to_owned(),
+            kind: "IMPORTED DATABASE".to_owned(),
+            origin: "OTHER.ACCOUNT.FEED".to_owned(),
+            schemas: vec![Schema {
+                name: "S".to_owned(),
+                tables: vec![table("T", TableKind::BaseTable, vec![column("C", "TEXT")])],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+    ];
+    account.shares = vec![Share {
+        kind: "INBOUND".to_owned(),
+        name: "OTHER.ACCOUNT.FEED".to_owned(),
+        database_name: "PARTNER_DATA".to_owned(),
+        ..Default::default()
+    }];
+    account.integrations = vec![Integration {
+        name: "S3_INT".to_owned(),
+        r#type: "EXTERNAL_STAGE".to_owned(),
+        ..Default::default()
+    }];
+    let tag = |domain: &str,
+               database: &str,
+               schema: &str,
+               name: &str,
+               column: Option<&str>,
+               key: &str| TagReference {
+        tag_database: "GOV".to_owned(),
+        tag_schema: "TAGS".to_owned(),
+        tag_name: key.to_owned(),
+        tag_value: "yes".to_owned(),
+        object_database: database.to_owned(),
+        object_schema: schema.to_owned(),
+        object_name: name.to_owned(),
+        domain: domain.to_owned(),
+        column_name: column.map(str::to_owned),
+        ..Default::default()
+    };
+    account.tag_references = vec![
+        tag("TABLE", "SALES", "PUBLIC", "ORDERS", None, "PII"),
+        tag("COLUMN", "SALES", "PUBLIC", "ORDERS", Some("ID"), "KEY"),
+        tag("WAREHOUSE", "", "", "COMPUTE_WH", None, "COST"),
+    ];
+    account
+}
+
+#[tokio::test]
+async fn data_objects_are_named_and_typed_as_the_go_connector_names_them() {
+    let standin = snowflake_standin::start(account_with_objects(), Options::default()).await;
+    let mut target = target(&standin, CLIENT_KEY, "    sf-excluded-schemas: STAGING\n").await;
+    target.data_source_id = Some("ds-sf".to_owned());
+    let connector = connectors::build(&target).expect("valid target");
+    let objects = testing::check_data_source_sync(connector.as_ref(), &target).await;
+    // The conformance suite checked parents before children; the order beyond that is
+    // Snowflake's, so compare as sets.
+    let mut got: Vec<(String, String, String)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o.external_id.clone(),
+                o.r#type.clone(),
+                o.parent_external_id.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let o =
+        |id: &str, kind: &str, parent: &str| (id.to_owned(), kind.to_owned(), parent.to_owned());
+    let mut expected = vec![
+        o("S3_INT", "integration", "ds-sf"),
+        o("COMPUTE_WH", "warehouse", "ds-sf"),
+        o("PARTNER_DATA", "shared-database", "ds-sf"),
+        o("SALES", "database", "ds-sf"),
+        o("SALES.Mixed Case", "schema", "SALES"),
+        o("SALES.PUBLIC", "schema", "SALES"),
+        o(
+            "SALES.PUBLIC.\"SUM3\"(NUMBER, NUMBER, NUMBER)",
+            "function",
+            "SALES.PUBLIC",
+        ),
+        o("SALES.Mixed Case.my.table", "table", "SALES.Mixed Case"),
+        o("SALES.PUBLIC.EXT", "external-table", "SALES.PUBLIC"),
+        o("SALES.PUBLIC.ICE", "iceberg-table", "SALES.PUBLIC"),
+        o("SALES.PUBLIC.MV", "materialized-view", "SALES.PUBLIC"),
+        o("SALES.PUBLIC.ORDERS", "table", "SALES.PUBLIC"),
+        o("SALES.PUBLIC.V_ORDERS", "view", "SALES.PUBLIC"),
+        o(
+            "SALES.Mixed Case.my.table.a\"b",
+            "column",
+            "SALES.Mixed Case.my.table",
+        ),
+        o("SALES.PUBLIC.ORDERS.ID", "column", "SALES.PUBLIC.ORDERS"),
+        o("SALES.PUBLIC.ORDERS.note", "column", "SALES.PUBLIC.ORDERS"),
+        o(
+            "SALES.PUBLIC.V_ORDERS.ID",
+            "column",
+            "SALES.PUBLIC.V_ORDERS",
+        ),
+        o("PARTNER_DATA.S", "shared-schema", "PARTNER_DATA"),
+        o("PARTNER_DATA.S.T", "shared-table", "PARTNER_DATA.S"),
+        o("PARTNER_DATA.S.T.C", "shared-column", "PARTNER_DATA.S.T"),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+    let by_id = |id: &str| objects.iter().find(|o| o.external_id == id).expect(id);
+    assert_eq!(
+        connector
+            .data_source()
+            .expect("a data source sync")
+            .data_source_names()
+            .await
+            .expect("the account's name"),
+        Some(("ACME-PROD".to_owned(), "ACME-PROD".to_owned())),
+        "the account names the data source element"
+    );
+    let orders = by_id("SALES.PUBLIC.ORDERS");
+    assert_eq!(
+        (orders.name.as_str(), orders.description.as_str()),
+        ("ORDERS", "All orders")
+    );
+    assert_eq!(
+        orders
+            .tags
+            .iter()
+            .map(|t| t.key.as_str())
+            .collect::<Vec<_>>(),
+        ["PII"]
+    );
+    let id = by_id("SALES.PUBLIC.ORDERS.ID");
+    assert_eq!(id.data_type.as_deref(), Some("NUMBER"));
+    assert_eq!(
+        id.tags.iter().map(|t| t.key.as_str()).collect::<Vec<_>>(),
+        ["KEY"]
+    );
+    assert_eq!(by_id("COMPUTE_WH").tags.len(), 1);
+    let sum3 = by_id("SALES.PUBLIC.\"SUM3\"(NUMBER, NUMBER, NUMBER)");
+    assert_eq!(sum3.name, "SUM3(NUMBER, NUMBER, NUMBER)");
+    assert_eq!(sum3.full_name, sum3.external_id);
+    assert_eq!(by_id("SALES").description, "Sales");
+    assert!(
+        !standin.statements().iter().any(|s| s.starts_with("GRANT")),
+        "the connector never grants itself anything"
+    );
+}

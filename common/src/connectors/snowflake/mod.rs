@@ -10,8 +10,9 @@
 //!   tags, the `SNOWFLAKE.GOVERNANCE_VIEWER` database role (or `IMPORTED PRIVILEGES` on
 //!   `SNOWFLAKE`) and a warehouse (`sf-warehouse`). Nothing is ever granted by the connector
 //!   itself (unlike the Go connector, which grants its own role USAGE and REFERENCES).
-//! - Supports: the identity store sync ([`identities`]). The data source, access and usage
-//!   syncs are to come (issues 20 and 21).
+//! - Supports: the data source sync ([`metadata`], the permission model in
+//!   [`metadata_model`]) and the identity store sync ([`identities`]). The access and usage
+//!   syncs are to come (issue 21).
 //!
 //! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
 //! parameters keep their names and meanings, and the ids it writes are the plugin's.
@@ -20,12 +21,17 @@ pub mod client;
 pub mod config;
 pub mod identities;
 pub mod jwt;
+pub mod metadata;
+pub mod metadata_model;
 
 use async_trait::async_trait;
 
 pub use config::Config;
 
-use crate::connector::{Connector, Error, IdentityStoreSync, Sink};
+use crate::connector::{
+    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
+};
+use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::step::Step;
 
@@ -38,7 +44,7 @@ pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor
     go_plugin: Some("raito-io/cli-plugin-snowflake"),
     prefix: "sf-",
     parameters: config::PARAMETERS,
-    steps: &[Step::IdentityStore],
+    steps: &[Step::DataSource, Step::IdentityStore],
     build: |parameters| Ok(Box::new(Snowflake::new(parameters)?)),
 };
 
@@ -75,6 +81,10 @@ impl Connector for Snowflake {
         NAME
     }
 
+    fn data_source(&self) -> Option<&dyn DataSourceSync> {
+        Some(self)
+    }
+
     fn identity_store(&self) -> Option<&dyn IdentityStoreSync> {
         Some(self)
     }
@@ -96,5 +106,33 @@ impl IdentityStoreSync for Snowflake {
         _groups: &mut dyn Sink<Group>,
     ) -> Result<(), Error> {
         identities::sync(&self.config, &self.client, users).await
+    }
+}
+
+#[async_trait]
+impl DataSourceSync for Snowflake {
+    async fn metadata(&self) -> Result<DataSourceMetaData, Error> {
+        // The share identifier (ORGANIZATION.ACCOUNT), which the Go connector reads on every
+        // call; sf-mask-decrypt-function is not a parameter of this connector yet.
+        let share_identifier = metadata::account_name(&self.client, '.').await?;
+        Ok(metadata_model::data_source_metadata(
+            self.config.standard_edition,
+            false,
+            &share_identifier,
+        ))
+    }
+
+    /// The account, `ORGANIZATION-ACCOUNT`, as the Go connector names the data source.
+    async fn data_source_names(&self) -> Result<Option<(String, String)>, Error> {
+        let name = metadata::account_name(&self.client, '-').await?;
+        Ok(Some((name.clone(), name)))
+    }
+
+    async fn sync_data_objects(
+        &self,
+        request: &DataSourceRequest,
+        sink: &mut dyn Sink<DataObject>,
+    ) -> Result<(), Error> {
+        metadata::sync(&self.config, &self.client, request, sink).await
     }
 }
