@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use snowflake_standin::{Options, Role, User};
+use snowflake_standin::Options;
 
 #[derive(Parser)]
 struct Args {
@@ -41,30 +41,8 @@ struct Args {
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let public_key = std::fs::read_to_string(&args.public_key)?;
-    let mut account = snowflake_standin::generate(args.columns, args.users);
-    account.roles.push(Role {
-        name: "RAITO_SYNC".to_owned(),
-        manage_grants: true,
-        account_usage: true,
-        ..Role::default()
-    });
-    let user = match account.users.iter().position(|u| u.name == args.user) {
-        Some(i) => &mut account.users[i],
-        None => {
-            account.users.push(User {
-                name: args.user.clone(),
-                login_name: args.user.clone(),
-                r#type: Some("SERVICE".to_owned()),
-                owner: "USERADMIN".to_owned(),
-                ..User::default()
-            });
-            let last = account.users.len() - 1;
-            &mut account.users[last]
-        }
-    };
-    user.rsa_public_key = Some(public_key);
-    user.default_role = "RAITO_SYNC".to_owned();
-    user.default_warehouse = "COMPUTE_WH".to_owned();
+    let account = snowflake_standin::generate(args.columns, args.users)
+        .with_sync_user(&args.user, &public_key);
     let options = Options {
         latency: Duration::from_millis(args.latency_ms),
         statement_delay: Duration::from_millis(args.statement_delay_ms),

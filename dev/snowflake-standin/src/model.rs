@@ -23,6 +23,45 @@ pub struct Account {
 }
 
 impl Account {
+    /// This account with a sync user `user` (created as a SERVICE user when it is not there)
+    /// authenticating with `public_key` (PEM), default role `RAITO_SYNC` (added, with MANAGE
+    /// GRANTS and ACCOUNT_USAGE) and default warehouse `COMPUTE_WH` (added when missing): what
+    /// a Snowflake admin sets up for the connector.
+    pub fn with_sync_user(mut self, user: &str, public_key: &str) -> Self {
+        if !self.roles.iter().any(|r| r.name == "RAITO_SYNC") {
+            self.roles.push(Role {
+                name: "RAITO_SYNC".to_owned(),
+                manage_grants: true,
+                account_usage: true,
+                ..Role::default()
+            });
+        }
+        if !self.warehouses.iter().any(|w| w.name == "COMPUTE_WH") {
+            self.warehouses.push(Warehouse {
+                name: "COMPUTE_WH".to_owned(),
+                ..Warehouse::default()
+            });
+        }
+        let index = match self.users.iter().position(|u| u.name == user) {
+            Some(i) => i,
+            None => {
+                self.users.push(User {
+                    name: user.to_owned(),
+                    login_name: user.to_owned(),
+                    r#type: Some("SERVICE".to_owned()),
+                    owner: "USERADMIN".to_owned(),
+                    ..User::default()
+                });
+                self.users.len() - 1
+            }
+        };
+        let sync = &mut self.users[index];
+        sync.rsa_public_key = Some(public_key.to_owned());
+        sync.default_role = "RAITO_SYNC".to_owned();
+        sync.default_warehouse = "COMPUTE_WH".to_owned();
+        self
+    }
+
     /// The preferred account identifier, `ORGANIZATION-NAME`, upper-case as a JWT names it.
     pub fn identifier(&self) -> String {
         format!("{}-{}", self.organization, self.name).to_uppercase()

@@ -587,3 +587,45 @@ async fn an_entra_id_tenant_reaches_raito_with_nested_groups_through_throttling(
         ["entra"]
     );
 }
+
+/// The Snowflake test's key pair: the user's private key goes in a secret, the public one is
+/// registered on the user in the stand-in.
+const SNOWFLAKE_KEY: &str = include_str!("../../../dev/test-keys/client.key");
+const SNOWFLAKE_PUB: &str = include_str!("../../../dev/test-keys/client.pub");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snowflake_account_reaches_raito_with_its_key_in_secrets_manager() {
+    let account = snowflake_standin::generate(100, 120).with_sync_user("RAITO_SYNC", SNOWFLAKE_PUB);
+    let users_in_account = account.users.len();
+    let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
+    snowflake.faults().throttle_next(1);
+    let is = test_support::unique_name("is-sf");
+    let secret = put_secret(
+        "raito/snowflake",
+        json!({ "sf-private-key": SNOWFLAKE_KEY }),
+    )
+    .await;
+    let config = format!(
+        "targets:\n  - name: snowflake\n    connector-name: snowflake\n    identity-store-id: {is}\n    \
+         sf-account: raito-standin\n    sf-user: RAITO_SYNC\n    sf-role: RAITO_SYNC\n    \
+         sf-host: {}\n    secret: {secret}\n",
+        snowflake.url
+    );
+    let deployment =
+        Deployment::start(BINARY, &config, API_SECRET, standin(&[&is], &[]).await).await;
+
+    sync_completes(&deployment).await;
+    let state = deployment.standin.state();
+    assert_eq!(state.identity_store_metadata[&is]["type"], "snowflake");
+    assert!(state.groups(&is).is_empty(), "Snowflake has no groups");
+    let users = state.users(&is);
+    assert_eq!(users.len(), users_in_account, "every user");
+    assert!(users.iter().any(|u| u.user_name == "RAITO_SYNC"));
+    assert_eq!(snowflake.requests().throttled, 1, "a 429 waited out");
+    // No line holds the key (a distinctive part of its body) or the Raito secret.
+    let key_body = SNOWFLAKE_KEY.lines().nth(1).expect("a PEM body line");
+    assert_eq!(
+        deployment.assert_log_is_clean(&[API_SECRET, key_body]),
+        ["snowflake"]
+    );
+}

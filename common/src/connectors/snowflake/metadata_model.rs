@@ -682,6 +682,11 @@ pub fn data_object_types() -> Vec<DataObjectType> {
                 ),
             ],
             actions: select_action(),
+            // Deviation from Go, which declares no children here yet pushes the columns of
+            // external tables (INFORMATION_SCHEMA.COLUMNS lists them; data_source.go
+            // readColumnsInDatabase): Raito's import checks every element against its parent's
+            // children, so without `column` here the whole import is refused.
+            children: names(&[object_type::COLUMN]),
             // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
             //   "shareablePermissions": ["SELECT"]
             //   "correspondingSharedTypes": ["shared-table"]
@@ -950,7 +955,8 @@ mod tests {
             ("function", "function", "User Defined Function", &[]),
             ("procedure", "procedure", "Stored Procedures", &[]),
             ("iceberg-table", "table", "Iceberg Table", &["column"]),
-            ("external-table", "table", "External Table", &[]),
+            // Go declares none; see the deviation at the type.
+            ("external-table", "table", "External Table", &["column"]),
             ("view", "view", "", &["column"]),
             (
                 "materialized-view",
