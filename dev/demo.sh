@@ -2,12 +2,13 @@
 # The README's demo: the metadata and the roles of a sample PostgreSQL warehouse, into a file
 # and into Raito.
 #   1. installs what is missing (dev/setup.sh: PostgreSQL, the Python tools with moto);
-#   2. builds raito-sync, the sync-metadata and sync-identities functions, the Raito stand-in
-#      and run-lambda (release);
+#   2. builds raito-sync, the sync-metadata and sync-identities functions, the Raito and
+#      Snowflake stand-ins and run-lambda (release);
 #   3. starts an ephemeral PostgreSQL cluster and a moto server (dev/services.sh) and loads the
 #      sample warehouse (dev/demo/warehouse.sql: four databases, awkward names and all);
 #   4. runs `raito-sync metadata` with dev/demo/raito.yml, writing OUT_DIR/demo-warehouse.json,
-#      and shows the first lines of that file;
+#      and shows the first lines of that file; then the same for a Snowflake account next to it
+#      (the Snowflake stand-in, dev/demo/snowflake.yml: OUT_DIR/demo-snowflake.json);
 #   5. deploys locally: raito.yml in moto's S3, the Raito credentials in moto's Secrets Manager,
 #      the Raito stand-in (dev/raito-standin) on a free port; runs the real sync-metadata and
 #      sync-identities binaries through the Lambda Runtime API (run-lambda) and prints what
@@ -47,15 +48,17 @@ fi
 
 release="${CARGO_TARGET_DIR:-$repo_root/target}/release"
 if ((run_sync)); then
-    say "building raito-sync, sync-metadata, sync-identities, raito-standin, run-lambda (release; the first build takes several minutes)"
-    cargo build --release -p raito-sync -p sync-metadata -p sync-identities -p raito-standin -p lambda-harness
+    say "building raito-sync, sync-metadata, sync-identities, raito-standin, run-lambda, snowflake-standin (release; the first build takes several minutes)"
+    cargo build --release -p raito-sync -p sync-metadata -p sync-identities -p raito-standin -p lambda-harness -p snowflake-standin
 fi
 
 services_state=''
 standin_pid=''
+sf_pid=''
 cleanup() {
     local rc=$?
     if [[ -n "$standin_pid" ]]; then kill "$standin_pid" 2>/dev/null || true; fi
+    if [[ -n "$sf_pid" ]]; then kill "$sf_pid" 2>/dev/null || true; fi
     if [[ -n "$services_state" ]]; then dev/services.sh stop "$services_state" || rc=1; fi
     exit "$rc"
 }
@@ -101,6 +104,33 @@ say "raito-sync metadata --config dev/demo/raito.yml --target demo-warehouse --o
 say "the first lines of $out_file"
 head -n 25 "$out_file" | cut -c1-200
 printf '...\n'
+
+say "a Snowflake account next to it: the stand-in (dev/snowflake-standin) serving a generated account over the SQL API"
+sf_out="$out_dir/snowflake.url"
+"$release/snowflake-standin" --columns 2000 --users 50 --public-key dev/test-keys/client.pub \
+    --user RAITO_SYNC >"$sf_out" 2>"$out_dir/snowflake.log" &
+sf_pid=$!
+for _ in $(seq 1 50); do
+    [[ -s "$sf_out" ]] && break
+    sleep 0.1
+done
+export DEMO_SF_URL DEMO_SF_KEY
+DEMO_SF_URL=$(head -n 1 "$sf_out")
+DEMO_SF_KEY=$(cat dev/test-keys/client.key)
+sf_file="$out_dir/demo-snowflake.json"
+say "raito-sync metadata --config dev/demo/snowflake.yml --target demo-snowflake --out $sf_file"
+"$release/raito-sync" metadata --config dev/demo/snowflake.yml --target demo-snowflake \
+    --out "$sf_file"
+python3 - "$sf_file" <<'PY' >&2
+import collections, json, sys
+objects = json.load(open(sys.argv[1]))
+counts = collections.Counter(o["type"] for o in objects)
+print("   " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
+for o in objects[:6]:
+    print(f"   {o['type']:<16} {o['externalId']}")
+PY
+kill "$sf_pid" 2>/dev/null || true
+sf_pid=''
 
 say "the Raito stand-in (dev/raito-standin)"
 standin_out="$out_dir/standin.out"

@@ -94,6 +94,7 @@ pub async fn sync(
         users = count,
         described,
         tagged = tags.len(),
+        requests = client.requests(),
         "listed users"
     );
     Ok(())

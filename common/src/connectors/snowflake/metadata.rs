@@ -231,7 +231,11 @@ pub async fn sync(
         count += pushed;
         tracing::info!(database = %database, objects = pushed, "read database");
     }
-    tracing::info!(objects = count, "listed data objects");
+    tracing::info!(
+        objects = count,
+        requests = client.requests(),
+        "listed data objects"
+    );
     Ok(())
 }
 

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Bench part `snowflake`: `raito-sync metadata` and `raito-sync identities` against the Snowflake
+# stand-in (dev/snowflake-standin) serving a generated account of COLUMNS columns and USERS users
+# (default 1,000,000 and 100,000; a quarter of the users untyped, so described one by one as the
+# Go plugin does) with LATENCY_MS per request (default 50, a realistic round trip to Snowflake).
+# Figures: wall, peak RSS, HTTP requests (the connector's count), statements; and the statements
+# the Go plugin's pattern would send for the same account (computed from its queries:
+# snowflake/repository.go), which cannot run here.
+#
+#   dev/bench/snowflake.sh              the rows on stdout, progress on stderr
+#   BENCH_COLUMNS=100000 BENCH_USERS=10000 BENCH_LATENCY_MS=50 dev/bench/snowflake.sh
+#   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
+# shellcheck source=dev/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_init snowflake
+
+columns=$(bench_scale "${BENCH_COLUMNS:-1000000}")
+users=$(bench_scale "${BENCH_USERS:-100000}")
+latency=${BENCH_LATENCY_MS:-50}
+
+bench_build raito-sync snowflake-standin
+
+say "starting the Snowflake stand-in: $columns columns, $users users, $latency ms per request"
+"$release/snowflake-standin" --columns "$columns" --users "$users" --latency-ms "$latency" \
+    --public-key dev/test-keys/client.pub --user RAITO_SYNC >"$work/sf.url" 2>"$work/sf.log" &
+sf_pid=$!
+bench_on_exit "kill $sf_pid 2>/dev/null || true"
+for _ in $(seq 1 600); do [[ -s "$work/sf.url" ]] && break; sleep 0.1; done
+export BENCH_SF_URL BENCH_SF_KEY
+BENCH_SF_URL=$(head -n 1 "$work/sf.url")
+BENCH_SF_KEY=$(cat dev/test-keys/client.key)
+cat >"$work/sf.yml" <<'EOF2'
+targets:
+  - name: bench
+    connector-name: snowflake
+    data-source-id: ds-bench
+    identity-store-id: is-bench
+    sf-account: raito-standin
+    sf-user: RAITO_SYNC
+    sf-role: RAITO_SYNC
+    sf-host: "{{BENCH_SF_URL}}"
+    sf-private-key: "{{BENCH_SF_KEY}}"
+EOF2
+
+bench_header
+# count EVENT FIELD LABEL: FIELD of the last log event EVENT of run LABEL.
+count() {
+    grep "$1" "$work/$3.err" | grep -o "\"$2\":[0-9]*" | grep -o '[0-9]*$' | tail -n 1
+}
+
+say "raito-sync metadata"
+RUST_LOG=info bench_run metadata "$release/raito-sync" --log-format json metadata \
+    --config "$work/sf.yml" --target bench --out "$work/objects.json"
+objects=$(count 'listed data objects' objects metadata)
+requests=$(count 'listed data objects' requests metadata)
+databases=$(python3 -c 'import json,sys; print(sum(1 for o in json.load(open(sys.argv[1])) if o["type"] in ("database","shared-database")))' "$work/objects.json")
+bench_row snowflake "metadata: objects written" "$(bench_int "$objects")"
+bench_row snowflake "metadata: wall" "$(bench_wall metadata) s"
+bench_row snowflake "metadata: peak RSS" "$(bench_rss metadata) MiB" "" "≤ 64 MiB" \
+    "$(bench_met "$(bench_rss metadata) <= 64")"
+bench_row snowflake "metadata: HTTP requests" "$(bench_int "${requests:-0}")"
+# The Go plugin's statements (data_source.go, repository.go): the account name, integrations,
+# warehouses, shares (+ RESULT_SCAN), databases in pages of 1,000, per database SCHEMATA,
+# FUNCTIONS, PROCEDURES, TABLES, COLUMNS and its tags, warehouse and integration tags, and,
+# unless sf-role is ACCOUNTADMIN, ten GRANTs per database to itself.
+go_statements=$((1 + 3 + 1 + databases / 1000 + 1 + databases * (5 + 1 + 10) + 2))
+bench_row snowflake "metadata: Go plugin's statements for the same account (computed)" "$(bench_int "$go_statements")"
+
+say "raito-sync identities"
+RUST_LOG=info bench_run identities "$release/raito-sync" --log-format json identities \
+    --config "$work/sf.yml" --target bench --out-users "$work/users.json" \
+    --out-groups "$work/groups.json"
+written=$(count 'listed users' users identities)
+described=$(count 'listed users' described identities)
+requests=$(count 'listed users' requests identities)
+bench_row snowflake "identities: users written" "$(bench_int "$written")" "" "100,000 (the Go plugin stops at 10,000)" \
+    "$(bench_met "$written >= $users")"
+bench_row snowflake "identities: wall" "$(bench_wall identities) s"
+bench_row snowflake "identities: peak RSS" "$(bench_rss identities) MiB"
+bench_row snowflake "identities: HTTP requests ($(bench_int "$described") untyped users described)" "$(bench_int "${requests:-0}")"
