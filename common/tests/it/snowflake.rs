@@ -521,3 +521,37 @@ async fn data_objects_are_named_and_typed_as_the_go_connector_names_them() {
         "the connector never grants itself anything"
     );
 }
+
+#[tokio::test]
+async fn a_refused_token_is_signed_again_and_a_statement_past_its_timeout_fails_clearly() {
+    let standin = standin(Options::default()).await;
+    // Snowflake refuses an expired token with 401 390144: a new one is signed, once.
+    standin.faults().refuse_next_tokens(1);
+    let renewing = target(&standin, CLIENT_KEY, "    sf-skip-tags: true\n").await;
+    let read = users(&renewing)
+        .await
+        .expect("the renewed token gets through");
+    assert_eq!(read.len(), 6 + BULK);
+    assert_eq!(standin.requests().tokens_refused, 1);
+    // Refused twice in a row: not a token that expired, a key that is not the user's.
+    standin.faults().refuse_next_tokens(2);
+    let error = users(&renewing).await.expect_err("refused");
+    assert!(matches!(error, Error::PermissionDenied { .. }), "{error}");
+
+    // A statement Snowflake cancels at sf-statement-timeout (408): the run fails and says so.
+    let slow = snowflake_standin::start(
+        account(),
+        Options {
+            statement_delay: Duration::from_millis(2_500),
+            ..Options::default()
+        },
+    )
+    .await;
+    let timing_out = target(&slow, CLIENT_KEY, "    sf-statement-timeout: 1\n").await;
+    let error = users(&timing_out).await.expect_err("cancelled");
+    let message = error.to_string();
+    assert!(
+        message.contains("Snowflake cancelled it after 1 s (sf-statement-timeout)"),
+        "{message}"
+    );
+}

@@ -77,6 +77,7 @@ impl Default for Options {
 pub struct Faults {
     throttle: AtomicU32,
     unavailable: AtomicU32,
+    refuse_tokens: AtomicU32,
     failing_partitions: Mutex<Vec<u64>>,
     slow: Mutex<(u32, Duration)>,
 }
@@ -96,6 +97,16 @@ impl Faults {
     /// The next `n` requests (any route) get 503 with an empty body.
     pub fn unavailable_next(&self, n: u32) {
         self.unavailable.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests are refused as Snowflake refuses an expired token: 401 `390144`,
+    /// whatever token they carry.
+    pub fn refuse_next_tokens(&self, n: u32) {
+        self.refuse_tokens.store(n, Ordering::SeqCst);
+    }
+
+    pub(crate) fn take_token_refusal(&self) -> bool {
+        take(&self.refuse_tokens)
     }
 
     /// The next GET of partition `partition` (of any statement) gets a 500, once.
@@ -160,6 +171,8 @@ pub struct Counters {
     pub throttled: u64,
     /// 503s sent.
     pub unavailable: u64,
+    /// 401s sent by [`Faults::refuse_next_tokens`].
+    pub tokens_refused: u64,
     /// Submitted statements by their first keyword (`SELECT`), or first two for SHOW and
     /// DESCRIBE (`SHOW USERS`).
     pub by_prefix: BTreeMap<String, u64>,

@@ -26,8 +26,6 @@ use super::config::{Auth, Config};
 use super::jwt::KeyPair;
 use crate::connector::Error;
 
-/// How long Snowflake may run one statement before it cancels it (the body's `timeout`).
-const STATEMENT_TIMEOUT_SECS: u64 = 600;
 /// The longest pause between two polls of a running statement.
 const MAX_POLL: Duration = Duration::from_secs(5);
 
@@ -66,6 +64,8 @@ pub struct Client {
     credentials: Credentials,
     role: String,
     warehouse: Option<String>,
+    /// Seconds Snowflake may run one statement (`sf-statement-timeout`).
+    statement_timeout_secs: u32,
     requests: AtomicU64,
 }
 
@@ -232,6 +232,7 @@ impl Client {
             credentials,
             role: config.role.clone(),
             warehouse: config.warehouse.clone(),
+            statement_timeout_secs: config.statement_timeout_secs,
             requests: AtomicU64::new(0),
         })
     }
@@ -247,7 +248,7 @@ impl Client {
         let request_id = uuid::Uuid::new_v4();
         let mut body = serde_json::json!({
             "statement": statement,
-            "timeout": STATEMENT_TIMEOUT_SECS,
+            "timeout": self.statement_timeout_secs,
             "role": self.role,
         });
         if let Some(warehouse) = &self.warehouse {
@@ -438,7 +439,8 @@ impl Client {
             408 => Error::Operation {
                 connector: NAME,
                 operation: format!(
-                    "{operation}: Snowflake cancelled it after {STATEMENT_TIMEOUT_SECS} s"
+                    "{operation}: Snowflake cancelled it after {} s (sf-statement-timeout)",
+                    self.statement_timeout_secs
                 ),
                 source: detail.into(),
             },

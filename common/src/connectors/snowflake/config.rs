@@ -28,6 +28,7 @@ pub const PARAMETERS: &[&str] = &[
     "sf-skip-tags",
     "sf-standard-edition",
     "sf-worker-pool-size",
+    "sf-statement-timeout",
 ];
 
 /// The role the Go connector uses when `sf-role` is not set (snowflake/snowflake.go).
@@ -85,6 +86,9 @@ pub struct Config {
     /// `sf-worker-pool-size`: statements in flight at once, 1 to 64. Default 10, as the Go
     /// connector's.
     pub worker_pool_size: usize,
+    /// `sf-statement-timeout`: seconds Snowflake may run one statement before it cancels it
+    /// (the request's `timeout`), 1 to 604,800. Default 600.
+    pub statement_timeout_secs: u32,
 }
 
 impl Config {
@@ -173,6 +177,9 @@ impl Config {
             worker_pool_size: parameters
                 .number_in("sf-worker-pool-size", 1..=64)?
                 .unwrap_or(10) as usize,
+            statement_timeout_secs: parameters
+                .number_in("sf-statement-timeout", 1..=604_800)?
+                .unwrap_or(600),
         })
     }
 

@@ -245,6 +245,10 @@ async fn edge(State(shared): State<Arc<Shared>>, request: Request, next: Next) -
         shared.count(|c| c.unavailable += 1);
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    if shared.faults.take_token_refusal() {
+        shared.count(|c| c.tokens_refused += 1);
+        return shared.refuse(Refusal::Jwt);
+    }
     if shared.faults.take_throttle() {
         shared.count(|c| c.throttled += 1);
         return (
