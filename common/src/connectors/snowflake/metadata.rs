@@ -222,21 +222,85 @@ pub async fn sync(
         }
     }
 
-    for (database, prefix) in databases
-        .iter()
-        .map(|d| (d, ""))
-        .chain(shared.iter().map(|d| (d, SHARED_PREFIX)))
-    {
-        let pushed = read_database(config, client, &scope, &tags, database, prefix, sink).await?;
-        count += pushed;
-        tracing::info!(database = %database, objects = pushed, "read database");
-    }
+    count += read_databases(config, client, &scope, &tags, &databases, &shared, sink).await?;
     tracing::info!(
         objects = count,
         requests = client.requests(),
         "listed data objects"
     );
     Ok(())
+}
+
+/// Reads the databases, `sf-worker-pool-size` at a time (as the Go connector's worker pool),
+/// and pushes their objects into `sink` as they come: each database's in its own order
+/// (schemas, routines, tables, columns), the databases' interleaved. The readers hand their
+/// objects over a bounded channel, so memory holds at most [`IN_FLIGHT`] objects besides each
+/// reader's partition.
+async fn read_databases(
+    config: &Config,
+    client: &Client,
+    scope: &Scope<'_>,
+    tags: &Tags,
+    databases: &[String],
+    shared: &[String],
+    sink: &mut dyn Sink<DataObject>,
+) -> Result<u64, Error> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<DataObject>(IN_FLIGHT);
+    let readers = async move {
+        // Owned names: closures over borrowed ones are not general enough for a Send future.
+        let work: Vec<(String, bool)> = databases
+            .iter()
+            .map(|d| (d.clone(), false))
+            .chain(shared.iter().map(|d| (d.clone(), true)))
+            .collect();
+        let counts: Vec<u64> = futures::stream::iter(work)
+            .map(|(database, is_shared): (String, bool)| {
+                let mut channel = Channel(sender.clone());
+                async move {
+                    let prefix = if is_shared { SHARED_PREFIX } else { "" };
+                    let pushed =
+                        read_database(config, client, scope, tags, &database, prefix, &mut channel)
+                            .await?;
+                    tracing::info!(database = %database, objects = pushed, "read database");
+                    Ok::<u64, Error>(pushed)
+                }
+            })
+            .buffer_unordered(config.worker_pool_size.max(1))
+            .try_collect()
+            .await?;
+        drop(sender);
+        Ok::<u64, Error>(counts.into_iter().sum())
+    };
+    let writer = async {
+        while let Some(object) = receiver.recv().await {
+            sink.push(object).await?;
+        }
+        Ok::<(), Error>(())
+    };
+    let (read, written) = tokio::join!(readers, writer);
+    // A failed write stops the readers (their channel closes): its error is the cause.
+    written?;
+    read
+}
+
+/// Objects read but not yet written, across the databases being read.
+const IN_FLIGHT: usize = 4096;
+
+/// The readers' side of the channel to the writer.
+struct Channel(tokio::sync::mpsc::Sender<DataObject>);
+
+#[async_trait::async_trait]
+impl Sink<DataObject> for Channel {
+    async fn push(&mut self, item: DataObject) -> Result<(), crate::output::Error> {
+        self.0
+            .send(item)
+            .await
+            .map_err(|_| crate::output::Error::Io {
+                path: "the data objects".to_owned(),
+                source: std::io::Error::other("the writer stopped"),
+            })
+    }
 }
 
 /// Reads the schemas, functions, procedures, tables and columns of one database.
