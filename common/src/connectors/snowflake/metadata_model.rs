@@ -518,53 +518,12 @@ pub fn data_object_types() -> Vec<DataObjectType> {
         DataObjectType {
             name: object_type::TABLE.to_owned(),
             r#type: object_type::TABLE.to_owned(),
-            permissions: vec![
-                permission(
-                    "SELECT",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables executing a SELECT statement on a table.",
-                ),
-                permission(
-                    "INSERT",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing an INSERT command on a table. Also enables using the ALTER TABLE command with a RECLUSTER clause to manually recluster a table with a clustering key.",
-                ),
-                permission(
-                    "UPDATE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing an UPDATE command on a table.",
-                ),
-                permission(
-                    "TRUNCATE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing a TRUNCATE TABLE command on a table.",
-                ),
-                permission(
-                    "DELETE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing a DELETE command on a table.",
-                ),
-                permission(
-                    "REFERENCES",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
-                ),
-                ownership(
-                    "Grants full control over the table. Required to alter most properties of a table, with the exception of reclustering. Only a single role can hold this privilege on a specific object at a time. Note that in a managed access schema, only the schema owner (i.e. the role with the OWNERSHIP privilege on the schema) or a role with the MANAGE GRANTS privilege can grant or revoke privileges on objects in the schema, including future grants.",
-                ),
-                permission(
-                    "EVOLVE SCHEMA",
-                    &[],
-                    &[],
-                    "Enables schema evolution to occur on a table when loading data.",
-                ),
-            ],
+            permissions: table_permissions(permission(
+                "EVOLVE SCHEMA",
+                &[],
+                &[],
+                "Enables schema evolution to occur on a table when loading data.",
+            )),
             actions: table_actions(),
             children: names(&[object_type::COLUMN]),
             // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
@@ -605,53 +564,12 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             name: ICEBERG_TABLE.to_owned(),
             r#type: object_type::TABLE.to_owned(),
             label: "Iceberg Table".to_owned(),
-            permissions: vec![
-                permission(
-                    "SELECT",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables executing a SELECT statement on a table.",
-                ),
-                permission(
-                    "INSERT",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing an INSERT command on a table. Also enables using the ALTER TABLE command with a RECLUSTER clause to manually recluster a table with a clustering key.",
-                ),
-                permission(
-                    "UPDATE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing an UPDATE command on a table.",
-                ),
-                permission(
-                    "TRUNCATE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing a TRUNCATE TABLE command on a table.",
-                ),
-                permission(
-                    "DELETE",
-                    WRITE_GLOBAL,
-                    &[Write],
-                    "Enables executing a DELETE command on a table.",
-                ),
-                permission(
-                    "REFERENCES",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
-                ),
-                ownership(
-                    "Grants full control over the table. Required to alter most properties of a table, with the exception of reclustering. Only a single role can hold this privilege on a specific object at a time. Note that in a managed access schema, only the schema owner (i.e. the role with the OWNERSHIP privilege on the schema) or a role with the MANAGE GRANTS privilege can grant or revoke privileges on objects in the schema, including future grants.",
-                ),
-                permission(
-                    "APPLYBUDGET",
-                    &[],
-                    &[],
-                    "Enables adding or removing an Iceberg table from a budget.",
-                ),
-            ],
+            permissions: table_permissions(permission(
+                "APPLYBUDGET",
+                &[],
+                &[],
+                "Enables adding or removing an Iceberg table from a budget.",
+            )),
             actions: table_actions(),
             children: names(&[object_type::COLUMN]),
             // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
@@ -862,6 +780,53 @@ fn action(action: &str, global: GlobalPermission) -> DataObjectTypeAction {
 }
 
 /// The actions of `table` and `iceberg-table`.
+/// The permissions the table and the Iceberg table share (snowflake/data_source_meta_data.go:
+/// the first seven of each), then `last`, the one that differs.
+fn table_permissions(last: DataObjectTypePermission) -> Vec<DataObjectTypePermission> {
+    vec![
+        permission(
+            "SELECT",
+            READ_GLOBAL,
+            &[Read],
+            "Enables executing a SELECT statement on a table.",
+        ),
+        permission(
+            "INSERT",
+            WRITE_GLOBAL,
+            &[Write],
+            "Enables executing an INSERT command on a table. Also enables using the ALTER TABLE command with a RECLUSTER clause to manually recluster a table with a clustering key.",
+        ),
+        permission(
+            "UPDATE",
+            WRITE_GLOBAL,
+            &[Write],
+            "Enables executing an UPDATE command on a table.",
+        ),
+        permission(
+            "TRUNCATE",
+            WRITE_GLOBAL,
+            &[Write],
+            "Enables executing a TRUNCATE TABLE command on a table.",
+        ),
+        permission(
+            "DELETE",
+            WRITE_GLOBAL,
+            &[Write],
+            "Enables executing a DELETE command on a table.",
+        ),
+        permission(
+            "REFERENCES",
+            READ_GLOBAL,
+            &[Read],
+            "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
+        ),
+        ownership(
+            "Grants full control over the table. Required to alter most properties of a table, with the exception of reclustering. Only a single role can hold this privilege on a specific object at a time. Note that in a managed access schema, only the schema owner (i.e. the role with the OWNERSHIP privilege on the schema) or a role with the MANAGE GRANTS privilege can grant or revoke privileges on objects in the schema, including future grants.",
+        ),
+        last,
+    ]
+}
+
 fn table_actions() -> Vec<DataObjectTypeAction> {
     vec![
         action("SELECT", Read),
