@@ -245,11 +245,7 @@ pub async fn check_usage_second_boundaries(
     since: i64,
     ours: impl Fn(&Statement) -> bool,
 ) -> Vec<Vec<Statement>> {
-    let mine: Vec<Statement> = sync_usage(connector, &request(since, None))
-        .await
-        .into_iter()
-        .filter(|s| ours(s))
-        .collect();
+    let mine = our_statements(connector, since, &ours).await;
     assert!(
         seconds(&mine).len() >= 2 && mine.len() > seconds(&mine).len(),
         "seed statements in at least two seconds after since {since}, several in one: found \
@@ -276,6 +272,19 @@ pub async fn check_usage_second_boundaries(
     resume_until_complete(since, &mine, &ours, run, "deadline mid-run").await
 }
 
+/// The caller's statements (`ours`) of a run from `since` without deadline.
+async fn our_statements(
+    connector: &dyn Connector,
+    since: i64,
+    ours: &impl Fn(&Statement) -> bool,
+) -> Vec<Statement> {
+    sync_usage(connector, &request(since, None))
+        .await
+        .into_iter()
+        .filter(|s| ours(s))
+        .collect()
+}
+
 /// Checks that a backlog always moves: runs from `since` whose deadline has passed before
 /// they start each push at least their first second of new statements (all of it), so that
 /// resuming from the largest start time pushed, run after run, collects every statement of
@@ -286,11 +295,7 @@ pub async fn check_usage_progress_past_deadline(
     since: i64,
     ours: impl Fn(&Statement) -> bool,
 ) -> Vec<Vec<Statement>> {
-    let mine: Vec<Statement> = sync_usage(connector, &request(since, None))
-        .await
-        .into_iter()
-        .filter(|s| ours(s))
-        .collect();
+    let mine = our_statements(connector, since, &ours).await;
     assert!(
         seconds(&mine).len() >= 2,
         "seed statements in at least two seconds after since {since}: found {:?}",

@@ -332,21 +332,15 @@ impl Client {
         let renewed = std::sync::atomic::AtomicBool::new(false);
         let attempt = || async {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let (token, token_type) = match &self.credentials {
-                Credentials::KeyPair(key) => (
-                    key.token().map_err(|e| Attempt::Final(e.to_string()))?,
-                    "KEYPAIR_JWT",
-                ),
+            let builder = request().header(reqwest::header::ACCEPT, "application/json");
+            let builder = match &self.credentials {
+                Credentials::KeyPair(key) => builder
+                    .bearer_auth(key.token().map_err(|e| Attempt::Final(e.to_string()))?)
+                    .header("X-Snowflake-Authorization-Token-Type", "KEYPAIR_JWT"),
                 // A PAT or an OAuth token: Snowflake tells them apart itself; saying which
                 // would need a parameter, and the token type header is optional for both.
-                Credentials::Token(token) => (token.expose_secret().to_owned(), "OAUTH"),
+                Credentials::Token(token) => builder.bearer_auth(token.expose_secret()),
             };
-            let mut builder = request()
-                .bearer_auth(token)
-                .header(reqwest::header::ACCEPT, "application/json");
-            if matches!(self.credentials, Credentials::KeyPair(_)) {
-                builder = builder.header("X-Snowflake-Authorization-Token-Type", token_type);
-            }
             let response = builder.send().await.map_err(Attempt::Network)?;
             let status = response.status();
             let body = response.bytes().await.map_err(Attempt::Network)?;
@@ -478,6 +472,15 @@ fn shown(statement: &str) -> String {
     match line.char_indices().nth(120) {
         Some((cut, _)) => format!("{:?}…", &line[..cut]),
         None => format!("{line:?}"),
+    }
+}
+
+/// One page of a paged SHOW command: `SHOW … LIMIT limit`, then `… FROM '<after>'` (the rows
+/// following the first whose name is `after`, Snowflake's SHOW cursor).
+pub fn show_page(command: &str, limit: usize, after: Option<&str>) -> String {
+    match after {
+        None => format!("{command} LIMIT {limit}"),
+        Some(name) => format!("{command} LIMIT {limit} FROM {}", quote_literal(name)),
     }
 }
 

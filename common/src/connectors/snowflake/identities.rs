@@ -23,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 
-use super::client::{Client, quote_ident, quote_literal};
+use super::client::{Client, quote_ident, show_page};
 use super::{Config, TAG_SOURCE};
 use crate::connector::{Error, Sink};
 use crate::model::Tag;
@@ -66,10 +66,7 @@ pub async fn sync(
     let mut last: Option<String> = None;
     let (mut count, mut described) = (0u64, 0u64);
     loop {
-        let statement = match &last {
-            None => format!("SHOW USERS LIMIT {PAGE}"),
-            Some(name) => format!("SHOW USERS LIMIT {PAGE} FROM {}", quote_literal(name)),
-        };
+        let statement = show_page("SHOW USERS", PAGE, last.as_deref());
         let mut page = read_page(client, &statement).await?;
         let full = page.len() >= PAGE;
         // FROM starts after the first row with that name; a row equal to it is not new.
@@ -131,13 +128,13 @@ async fn describe_untyped(
     concurrency: usize,
     page: &mut [ShownUser],
 ) -> Result<u64, Error> {
-    let untyped: Vec<usize> = (0..page.len())
-        .filter(|i| page[*i].r#type.is_none())
-        .collect();
-    let names: Vec<(usize, String)> = untyped
+    let names: Vec<(usize, String)> = page
         .iter()
-        .map(|i| (*i, page[*i].name.clone()))
+        .enumerate()
+        .filter(|(_, user)| user.r#type.is_none())
+        .map(|(i, user)| (i, user.name.clone()))
         .collect();
+
     let types: Vec<(usize, Option<String>)> = futures::stream::iter(names)
         .map(|(i, name)| async move {
             match describe_type(client, &name).await {

@@ -19,10 +19,31 @@ const LIFETIME: Duration = Duration::from_secs(59 * 60);
 /// A token with less than this left is renewed before use.
 const RENEW_BEFORE: Duration = Duration::from_secs(5 * 60);
 
-/// Why no token could be made; the message names the parameter to check, never the key.
+/// Why no token could be made: the parameter to check, and what is wrong (never the key).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct KeyError(String);
+#[error("{message}")]
+pub struct KeyError {
+    /// `sf-private-key` or `sf-private-key-passphrase`.
+    pub parameter: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl KeyError {
+    fn key(message: String) -> Self {
+        Self {
+            parameter: "sf-private-key",
+            message,
+        }
+    }
+
+    fn passphrase(message: String) -> Self {
+        Self {
+            parameter: "sf-private-key-passphrase",
+            message,
+        }
+    }
+}
 
 /// The account part of the claims: upper case, without the region and cloud of a locator
 /// (`xy12345.us-east-2.aws` → `XY12345`); the organization form stays (`MYORG-MYACCOUNT`).
@@ -59,7 +80,7 @@ impl KeyPair {
     ) -> Result<Self, KeyError> {
         let pem = private_key.expose_secret().trim();
         let unreadable = |e: &dyn std::fmt::Display| {
-            KeyError(format!(
+            KeyError::key(format!(
                 "sf-private-key is not an RSA private key in PEM (PKCS#8 \"BEGIN PRIVATE KEY\", \
                  encrypted \"BEGIN ENCRYPTED PRIVATE KEY\" with sf-private-key-passphrase, or \
                  PKCS#1 \"BEGIN RSA PRIVATE KEY\"): {e}"
@@ -70,14 +91,14 @@ impl KeyPair {
         let mut label = label.to_owned();
         if label == "ENCRYPTED PRIVATE KEY" {
             let Some(passphrase) = passphrase else {
-                return Err(KeyError(
+                return Err(KeyError::passphrase(
                     "sf-private-key is encrypted: set sf-private-key-passphrase".to_owned(),
                 ));
             };
             document = pkcs8::EncryptedPrivateKeyInfo::try_from(document.as_bytes())
                 .and_then(|info| info.decrypt(passphrase.expose_secret().as_bytes()))
                 .map_err(|e| {
-                    KeyError(format!(
+                    KeyError::passphrase(format!(
                         "sf-private-key could not be decrypted with sf-private-key-passphrase: {e}"
                     ))
                 })?;
@@ -89,7 +110,7 @@ impl KeyPair {
                 info = pkcs8::PrivateKeyInfo::from_der(document.as_bytes())
                     .map_err(|e| unreadable(&e))?;
                 if info.algorithm.oid != pkcs1::ALGORITHM_OID {
-                    return Err(KeyError(
+                    return Err(KeyError::key(
                         "sf-private-key is not an RSA key (Snowflake's key pairs are RSA, 2048 \
                          bits or more)"
                             .to_owned(),
@@ -151,8 +172,9 @@ impl KeyPair {
             iat,
             exp: iat + LIFETIME.as_secs(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key)
-            .map_err(|e| KeyError(format!("signing the key-pair JWT with sf-private-key: {e}")))
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims, &self.key).map_err(|e| {
+            KeyError::key(format!("signing the key-pair JWT with sf-private-key: {e}"))
+        })
     }
 }
 

@@ -25,7 +25,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::TAG_SOURCE;
-use super::client::{Client, Rows, quote_literal};
+use super::client::{Client, Rows, quote_ident, show_page};
 use super::config::Config;
 use crate::connector::{DataSourceRequest, Error, Sink};
 use crate::model::Tag;
@@ -175,13 +175,7 @@ pub async fn sync(
     let mut databases = Vec::new();
     let mut last: Option<String> = None;
     loop {
-        let statement = match &last {
-            None => format!("SHOW DATABASES IN ACCOUNT LIMIT {DATABASE_PAGE}"),
-            Some(name) => format!(
-                "SHOW DATABASES IN ACCOUNT LIMIT {DATABASE_PAGE} FROM {}",
-                quote_literal(name)
-            ),
-        };
+        let statement = show_page("SHOW DATABASES IN ACCOUNT", DATABASE_PAGE, last.as_deref());
         let mut rows = client.query(&statement, &[]).await?;
         let (name, kind, comment) = (
             rows.column("name")?,
@@ -314,7 +308,7 @@ async fn read_database(
     sink: &mut dyn Sink<DataObject>,
 ) -> Result<u64, Error> {
     let mut count = 0u64;
-    let db = information_schema_prefix(database);
+    let db = quote_ident(database);
     // Schemas.
     let mut rows = client
         .query(
@@ -351,14 +345,14 @@ async fn read_database(
             (
                 format!(
                     "SHOW FUNCTIONS IN DATABASE {} LIMIT 10000",
-                    identifier(database)
+                    quote_ident(database)
                 ),
                 "function",
             ),
             (
                 format!(
                     "SHOW PROCEDURES IN DATABASE {} LIMIT 10000",
-                    identifier(database)
+                    quote_ident(database)
                 ),
                 "procedure",
             ),
@@ -542,15 +536,6 @@ fn table_type(table_type: &str, iceberg: bool) -> String {
         "EXTERNAL TABLE" => "external-table".to_owned(),
         other => other.to_lowercase(),
     }
-}
-
-/// A database name in a statement: always quoted, so every name means exactly itself.
-fn identifier(name: &str) -> String {
-    super::client::quote_ident(name)
-}
-
-fn information_schema_prefix(database: &str) -> String {
-    identifier(database)
 }
 
 /// Rows of a SHOW command as (name, comment).

@@ -614,23 +614,9 @@ pub fn data_object_types() -> Vec<DataObjectType> {
         DataObjectType {
             name: object_type::VIEW.to_owned(),
             r#type: object_type::VIEW.to_owned(),
-            permissions: vec![
-                permission(
-                    "SELECT",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables executing a SELECT statement on a view.",
-                ),
-                permission(
-                    "REFERENCES",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
-                ),
-                ownership(
-                    "Grants full control over the view. Only a single role can hold this privilege on a specific object at a time.",
-                ),
-            ],
+            permissions: view_permissions(
+                "Grants full control over the view. Only a single role can hold this privilege on a specific object at a time.",
+            ),
             actions: select_action(),
             children: names(&[object_type::COLUMN]),
             // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
@@ -643,23 +629,9 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             name: MATERIALIZED_VIEW.to_owned(),
             r#type: object_type::VIEW.to_owned(),
             label: "Materialized View".to_owned(),
-            permissions: vec![
-                permission(
-                    "SELECT",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables executing a SELECT statement on a view.",
-                ),
-                permission(
-                    "REFERENCES",
-                    READ_GLOBAL,
-                    &[Read],
-                    "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
-                ),
-                ownership(
-                    "Grants full control over the materialized view. Only a single role can hold this privilege on a specific object at a time.",
-                ),
-            ],
+            permissions: view_permissions(
+                "Grants full control over the materialized view. Only a single role can hold this privilege on a specific object at a time.",
+            ),
             actions: select_action(),
             children: names(&[object_type::COLUMN]),
             // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
@@ -824,6 +796,26 @@ fn table_permissions(last: DataObjectTypePermission) -> Vec<DataObjectTypePermis
             "Grants full control over the table. Required to alter most properties of a table, with the exception of reclustering. Only a single role can hold this privilege on a specific object at a time. Note that in a managed access schema, only the schema owner (i.e. the role with the OWNERSHIP privilege on the schema) or a role with the MANAGE GRANTS privilege can grant or revoke privileges on objects in the schema, including future grants.",
         ),
         last,
+    ]
+}
+
+/// The permissions the view and the materialized view share (snowflake/data_source_meta_data.go),
+/// with the description of their OWNERSHIP, the one that differs.
+fn view_permissions(ownership_description: &str) -> Vec<DataObjectTypePermission> {
+    vec![
+        permission(
+            "SELECT",
+            READ_GLOBAL,
+            &[Read],
+            "Enables executing a SELECT statement on a view.",
+        ),
+        permission(
+            "REFERENCES",
+            READ_GLOBAL,
+            &[Read],
+            "Enables referencing a table as the unique/primary key table for a foreign key constraint. Also enables viewing the structure of a table (but not the data) via the DESCRIBE or SHOW command or by querying the Information Schema.",
+        ),
+        ownership(ownership_description),
     ]
 }
 

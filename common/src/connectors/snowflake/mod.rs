@@ -63,14 +63,8 @@ impl Snowflake {
     /// Validates the target's parameters and reads the key; sends nothing until a sync runs.
     pub fn new(parameters: &crate::config::Parameters) -> Result<Self, Error> {
         let config = Config::from_parameters(parameters)?;
-        let credentials = client::Credentials::from_config(&config).map_err(|e| {
-            let key = if e.to_string().contains("passphrase") {
-                "sf-private-key-passphrase"
-            } else {
-                "sf-private-key"
-            };
-            parameters.invalid(key, e.to_string())
-        })?;
+        let credentials = client::Credentials::from_config(&config)
+            .map_err(|e| parameters.invalid(e.parameter, e.message))?;
         let client = client::Client::new(&config, credentials)?;
         Ok(Self { config, client })
     }
