@@ -294,6 +294,91 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
     assert!(std::path::Path::new(staged).starts_with(&stage), "{staged}");
 }
 
+/// `raito-sync run` with a Snowflake target: the account's objects and users reach Raito in one
+/// job, as the Go CLI with its Snowflake plugin would send them, the key read from the
+/// environment and never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_syncs_a_snowflake_account_to_raito() {
+    let key = include_str!("../../dev/test-keys/client.key");
+    let public = include_str!("../../dev/test-keys/client.pub");
+    let account = snowflake_standin::generate(200, 25).with_sync_user("RAITO_SYNC", public);
+    let account_users = account.users.len();
+    let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
+    let standin = raito_standin::start(
+        tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind"),
+        raito_standin::Config {
+            data_sources: vec!["ds-sf".into()],
+            identity_stores: vec!["is-sf".into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "domain: demo\napi-user: api-user\napi-secret: \"{{{{CLI_TEST_API_SECRET}}}}\"\n\
+             targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
+             data-source-id: ds-sf\n    identity-store-id: is-sf\n    sf-account: raito-standin\n    \
+             sf-user: RAITO_SYNC\n    sf-role: RAITO_SYNC\n    sf-host: {}\n    \
+             sf-private-key: \"{{{{CLI_TEST_SF_KEY}}}}\"\n",
+            snowflake.url
+        ),
+    )
+    .expect("write config");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+        .args(["run", "--config", config.to_str().expect("utf-8")])
+        .args(["--raito-url", &standin.base_url()])
+        .args(["--cognito-endpoint", &standin.cognito_url()])
+        .args(["--poll-interval", "0.05"])
+        .env("CLI_TEST_SF_KEY", key)
+        .env("CLI_TEST_API_SECRET", "api-secret")
+        .env("RUST_LOG", "info")
+        .output()
+        .await
+        .expect("run");
+    let printed = format!(
+        "{}{}",
+        stderr(&output),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(output.status.success(), "{printed}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON summary");
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+
+    let state = standin.state();
+    assert_eq!(state.jobs.len(), 1, "one job for both steps");
+    assert_eq!(state.jobs[0].status(), "COMPLETED");
+    for step in ["DS", "IS"] {
+        let last = state.task_events_of(step).last().map(|e| e.status.clone());
+        assert_eq!(last.as_deref(), Some("COMPLETED"), "{step}");
+    }
+    let objects = state.data_objects("ds-sf");
+    assert_eq!(
+        (objects[0].r#type.as_str(), objects[0].name.as_str()),
+        ("datasource", "RAITO-STANDIN"),
+        "the account, named as the Go plugin names it"
+    );
+    let columns = objects.iter().filter(|o| o.r#type == "column").count();
+    assert!(columns >= 200, "every column: {columns}");
+    assert_eq!(
+        state.metadata["ds-sf"]["dataObjectTypes"][0]["name"], "datasource",
+        "the Go plugin's permission model"
+    );
+    let users = state.users("is-sf");
+    assert!(
+        users.iter().any(|u| u.user_name == "RAITO_SYNC"),
+        "the account's users"
+    );
+    assert_eq!(users.len(), account_users, "every user");
+    // No line of the output carries the key.
+    let key_body = key.lines().nth(1).expect("a PEM body line");
+    assert!(!printed.contains(key_body), "the key was printed");
+}
+
 /// Two targets of one raito.yml in two Raito organisations: the second writes its own
 /// `domain`, `api-user` and `api-secret` (raito-io/cli internal/target/target.go: a target's
 /// values win over the top-level ones). Each signs in to its own organisation, its job is

@@ -173,6 +173,25 @@ pub struct DataObjectType {
     /// The type names that can be direct children of this type (e.g. `schema` under `database`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<String>,
+    /// Where objects of this type come from: empty for the source's own, `Shared` for data
+    /// shared into it by another account (raito-io/cli base/data_source/api.go `OriginShared`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub data_origin: String,
+    /// How objects of this type can be shared; only with the `dataSharing` feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_properties: Option<DataObjectShareProperties>,
+}
+
+/// How objects of a type are shared (Raito's `DataObjectSharePropertiesInput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DataObjectShareProperties {
+    /// The permissions on such an object a share may carry, e.g. `USAGE on DATABASE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shareable_permissions: Vec<String>,
+    /// The types such an object becomes on the receiving side, e.g. `shared-database`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corresponding_shared_types: Vec<String>,
 }
 
 /// One permission of an object type, and how it maps onto Raito's global permissions.

@@ -11,6 +11,7 @@ use raito_common::aws::secrets::NoSecrets;
 use raito_common::config::{Config, Target};
 use raito_common::connector::Error;
 use raito_common::connectors;
+use raito_common::connectors::snowflake;
 use raito_common::model::identity::User;
 use raito_common::testing;
 use snowflake_standin::{Account, Options, Role, StandIn, TagReference, User as SfUser, Warehouse};
@@ -553,5 +554,100 @@ async fn a_refused_token_is_signed_again_and_a_statement_past_its_timeout_fails_
     assert!(
         message.contains("Snowflake cancelled it after 1 s (sf-statement-timeout)"),
         "{message}"
+    );
+}
+
+fn client_of(target: &Target) -> snowflake::client::Client {
+    let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
+    let credentials = snowflake::client::Credentials::from_config(&config).expect("a key");
+    snowflake::client::Client::new(&config, credentials).expect("a client")
+}
+
+#[tokio::test]
+async fn a_statement_left_running_when_the_run_gives_up_on_it_is_cancelled_in_snowflake() {
+    // Every statement runs for a minute; the answer is a 202 after 50 ms.
+    let standin = standin(Options {
+        async_after: Some(Duration::from_millis(50)),
+        statement_delay: Duration::from_secs(60),
+        ..Options::default()
+    })
+    .await;
+    let running = target(&standin, CLIENT_KEY, "    sf-skip-tags: true\n").await;
+    // The run's deadline passes while the first statement is polled: its future is dropped.
+    let gave_up = tokio::time::timeout(Duration::from_millis(800), users(&running)).await;
+    assert!(gave_up.is_err(), "the statement was still running");
+    for _ in 0..100 {
+        if standin.requests().cancels > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let counters = standin.requests();
+    assert_eq!(
+        (counters.submitted, counters.cancels),
+        (1, 1),
+        "the one statement sent was cancelled: {counters:?}"
+    );
+    assert!(counters.polls >= 1, "{counters:?}");
+
+    // A statement that finished is never cancelled.
+    let quick = snowflake_standin::start(account_with_objects(), Options::default()).await;
+    let finished = target(&quick, CLIENT_KEY, "    sf-skip-tags: true\n").await;
+    users(&finished).await.expect("synced");
+    assert_eq!(quick.requests().cancels, 0);
+}
+
+#[tokio::test]
+async fn cells_are_decoded_by_the_type_of_their_column() {
+    let standin = snowflake_standin::start(account_with_objects(), Options::default()).await;
+    let target = target(&standin, CLIENT_KEY, "").await;
+    let client = client_of(&target);
+    let mut rows = client.query("SHOW DATABASES", &[]).await.expect("shown");
+    let created = rows.column("created_on").expect("a column");
+    let name = rows.column("name").expect("a column");
+    let batch = rows.next_batch().await.expect("read").expect("a batch");
+    let row = batch
+        .iter()
+        .find(|row| row.get(name) == Some("SALES"))
+        .expect("SALES");
+    assert_eq!(
+        rows.columns()[created].r#type,
+        "timestamp_ltz",
+        "as Snowflake types it"
+    );
+    assert_eq!(
+        rows.cell(row, created).expect("a timestamp"),
+        snowflake::cell::Cell::Timestamp(time::macros::datetime!(2024-01-01 0:00 UTC))
+    );
+    assert_eq!(
+        rows.cell(row, name).expect("text"),
+        snowflake::cell::Cell::Text("SALES")
+    );
+}
+
+#[tokio::test]
+async fn sf_mask_decrypt_function_adds_the_encrypt_mask_as_in_go() {
+    let standin = snowflake_standin::start(account_with_objects(), Options::default()).await;
+    let mask_ids = async |extra: &str| -> Vec<String> {
+        let target = target(&standin, CLIENT_KEY, extra).await;
+        let connector = connectors::build(&target).expect("valid target");
+        let metadata = connector
+            .data_source()
+            .expect("a data source")
+            .metadata()
+            .await
+            .expect("the metadata");
+        metadata
+            .masking_metadata
+            .expect("Enterprise edition masks")
+            .mask_types
+            .into_iter()
+            .map(|mask| mask.external_id)
+            .collect()
+    };
+    assert_eq!(mask_ids("").await, ["NULL", "SHA256"]);
+    assert_eq!(
+        mask_ids("    sf-mask-decrypt-function: SECURE.PUBLIC.DECRYPT_IT\n").await,
+        ["NULL", "SHA256", "ENCRYPT"]
     );
 }

@@ -4,7 +4,9 @@
 //! the answer and the others are read one at a time (`?partition=N`, gzip), so memory holds one
 //! partition whatever the size of the result. 429, 503 and 504 are waited out with exponential
 //! backoff and jitter, 500, 502 and network errors resent; a refused key-pair token is signed
-//! anew once. Every cell arrives as text or null ([`Row`]).
+//! anew once; a statement still running when the caller gives up on it (a dropped future, at
+//! the run's deadline) is cancelled. Every cell arrives as text or null ([`Row`]), and is
+//! decoded by its column's type on request ([`Rows::cell`]).
 //!
 //! Errors name the statement (its first line, cut) and mean what they say: a failed
 //! authentication or a missing privilege is [`Error::PermissionDenied`], a statement Snowflake
@@ -183,6 +185,17 @@ impl Rows<'_> {
             })
     }
 
+    /// The cell at `index` of `row` (a row of this result) decoded by its column's type
+    /// ([`super::cell`]); a cell that does not parse is an error naming the statement.
+    pub fn cell<'r>(&self, row: &'r Row, index: usize) -> Result<super::cell::Cell<'r>, Error> {
+        let column = self.columns.get(index).ok_or_else(|| {
+            self.client
+                .malformed(&self.statement, format!("no column {index} in the result"))
+        })?;
+        super::cell::decode(column, row.get(index))
+            .map_err(|message| self.client.malformed(&self.statement, message))
+    }
+
     /// The next partition's rows, `None` after the last.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<Row>>, Error> {
         if let Some(first) = self.first.take() {
@@ -288,9 +301,17 @@ impl Client {
             })
             .await?;
         let mut poll = Duration::from_millis(200);
+        // Armed while the statement runs in Snowflake: a run that gives up on it (its deadline
+        // passed, so the future is dropped) cancels it instead of leaving it to run, and bill
+        // warehouse time, until sf-statement-timeout.
+        let mut running = CancelOnDrop {
+            client: self,
+            handle: None,
+        };
         while status == StatusCode::ACCEPTED {
             let pending: Pending = serde_json::from_slice(&answer)
                 .map_err(|e| self.malformed(statement, format!("a 202 answer: {e}")))?;
+            running.handle = Some(pending.statement_handle.clone());
             tokio::time::sleep(poll).await;
             poll = (poll * 2).min(MAX_POLL);
             let url = format!(
@@ -299,6 +320,8 @@ impl Client {
             );
             (status, answer) = self.send(statement, || self.http.get(&url)).await?;
         }
+        // Finished (or failed) in Snowflake: nothing to cancel.
+        running.handle = None;
         if status != StatusCode::OK {
             return Err(self.failure(statement, status, &answer));
         }
@@ -332,15 +355,9 @@ impl Client {
         let renewed = std::sync::atomic::AtomicBool::new(false);
         let attempt = || async {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let builder = request().header(reqwest::header::ACCEPT, "application/json");
-            let builder = match &self.credentials {
-                Credentials::KeyPair(key) => builder
-                    .bearer_auth(key.token().map_err(|e| Attempt::Final(e.to_string()))?)
-                    .header("X-Snowflake-Authorization-Token-Type", "KEYPAIR_JWT"),
-                // A PAT or an OAuth token: Snowflake tells them apart itself; saying which
-                // would need a parameter, and the token type header is optional for both.
-                Credentials::Token(token) => builder.bearer_auth(token.expose_secret()),
-            };
+            let builder = self
+                .authorize(request().header(reqwest::header::ACCEPT, "application/json"))
+                .map_err(Attempt::Final)?;
             let response = builder.send().await.map_err(Attempt::Network)?;
             let status = response.status();
             let body = response.bytes().await.map_err(Attempt::Network)?;
@@ -382,6 +399,22 @@ impl Client {
                 message,
             }),
         }
+    }
+
+    /// `request` with the credentials' `Authorization` (a key-pair token signed now if the
+    /// last one is near its end); the error is the key's, for a message.
+    fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        Ok(match &self.credentials {
+            Credentials::KeyPair(key) => request
+                .bearer_auth(key.token().map_err(|e| e.to_string())?)
+                .header("X-Snowflake-Authorization-Token-Type", "KEYPAIR_JWT"),
+            // A PAT or an OAuth token: Snowflake tells them apart itself; saying which would
+            // need a parameter, and the token type header is optional for both.
+            Credentials::Token(token) => request.bearer_auth(token.expose_secret()),
+        })
     }
 
     /// The error an answer other than 200 means.
@@ -452,6 +485,56 @@ impl Client {
             operation: format!("reading the answer to {}", shown(statement)),
             source: format!("not the SQL API's result format: {message}").into(),
         }
+    }
+}
+
+/// Cancels a running statement when dropped with its handle set: `POST
+/// /api/v2/statements/{handle}/cancel`, sent on the runtime in the background (a destructor
+/// cannot wait), once, its outcome logged.
+struct CancelOnDrop<'c> {
+    client: &'c Client,
+    handle: Option<String>,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        let Some(handle) = self.handle.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let client = self.client;
+        let request = client
+            .http
+            .post(format!(
+                "{}/api/v2/statements/{handle}/cancel",
+                client.base_url
+            ))
+            .header(reqwest::header::ACCEPT, "application/json");
+        let request = match client.authorize(request) {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::warn!(%handle, %error, "could not cancel a Snowflake statement");
+                return;
+            }
+        };
+        client.requests.fetch_add(1, Ordering::Relaxed);
+        runtime.spawn(async move {
+            match request.send().await {
+                Ok(response) if response.status().is_success() => {
+                    tracing::info!(%handle, "cancelled a Snowflake statement left running");
+                }
+                Ok(response) => tracing::warn!(
+                    %handle,
+                    status = response.status().as_u16(),
+                    "Snowflake refused to cancel a statement left running"
+                ),
+                Err(error) => {
+                    tracing::warn!(%handle, %error, "could not cancel a Snowflake statement");
+                }
+            }
+        });
     }
 }
 

@@ -29,6 +29,8 @@ pub const PARAMETERS: &[&str] = &[
     "sf-standard-edition",
     "sf-worker-pool-size",
     "sf-statement-timeout",
+    "sf-mask-decrypt-function",
+    "sf-mask-decrypt-column-tag",
 ];
 
 /// The role the Go connector uses when `sf-role` is not set (snowflake/snowflake.go).
@@ -89,6 +91,14 @@ pub struct Config {
     /// `sf-statement-timeout`: seconds Snowflake may run one statement before it cancels it
     /// (the request's `timeout`), 1 to 604,800. Default 600.
     pub statement_timeout_secs: u32,
+    /// `sf-mask-decrypt-function`: a function (`DB.SCHEMA.DECRYPT_IT`) that decrypts a
+    /// column's value; when set, the masks Raito offers include `ENCRYPT` (the stored value).
+    /// Go tests only that the key is present (snowflake/data_source_meta_data.go), so an empty
+    /// value counts as set.
+    pub mask_decrypt_function: Option<String>,
+    /// `sf-mask-decrypt-column-tag`: a tag (`DB.SCHEMA.TAG`) whose value on the column is
+    /// passed to the decrypt function as its second argument.
+    pub mask_decrypt_column_tag: Option<String>,
 }
 
 impl Config {
@@ -180,6 +190,18 @@ impl Config {
             statement_timeout_secs: parameters
                 .number_in("sf-statement-timeout", 1..=604_800)?
                 .unwrap_or(600),
+            mask_decrypt_function: if parameters.contains("sf-mask-decrypt-function") {
+                Some(
+                    parameters
+                        .string("sf-mask-decrypt-function")?
+                        .unwrap_or_default(),
+                )
+            } else {
+                None
+            },
+            mask_decrypt_column_tag: parameters
+                .string("sf-mask-decrypt-column-tag")?
+                .filter(|tag| !tag.trim().is_empty()),
         })
     }
 

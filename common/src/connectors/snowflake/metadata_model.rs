@@ -6,10 +6,7 @@
 //! resolved here to their strings), so a customer moving from the Go CLI sees the same model.
 //! Every block names the lines of the Go file it comes from.
 //!
-//! Two things differ, and neither is a choice made here:
-//! - Our [`DataObjectType`] has no `dataOrigin` and no `shareProperties`, both of which Go sets
-//!   on some types (and Raito's `DataObjectTypeInput` accepts). What Go sets is written as a
-//!   comment at each of those types, so that they can be added once the model has the fields.
+//! One thing differs, and it is not a choice made here:
 //! - Go builds every `globalPermissions` list from a map (`GlobalPermissionSet.StringValues()`),
 //!   so its order changes from one call to the next; here it is always lowest level first
 //!   (`read`, `write`, `admin`). The sets are Go's: `ds.ReadGlobalPermission()` is all three
@@ -18,9 +15,9 @@
 
 use crate::model::data_source::GlobalPermission::{Admin, Read, Write};
 use crate::model::data_source::{
-    AccessProviderType, DataObjectType, DataObjectTypeAction, DataObjectTypePermission,
-    DataSourceMetaData, GlobalPermission, MaskingMetadata, MaskingType, ShareMetadata, UsageLevel,
-    UsageMetaInfo, feature, object_type,
+    AccessProviderType, DataObjectShareProperties, DataObjectType, DataObjectTypeAction,
+    DataObjectTypePermission, DataSourceMetaData, GlobalPermission, MaskingMetadata, MaskingType,
+    ShareMetadata, UsageLevel, UsageMetaInfo, feature, object_type,
 };
 
 /// Warehouses (Go writes the literal `"warehouse"`).
@@ -52,6 +49,8 @@ pub const SHARED_TABLE: &str = "shared-table";
 pub const SHARED_VIEW: &str = "shared-view";
 /// A column of a shared table or view (Go `SharedPrefix + ds.Column`).
 pub const SHARED_COLUMN: &str = "shared-column";
+/// The `dataOrigin` of the shared types (raito-io/cli base/data_source/api.go `OriginShared`).
+pub const ORIGIN_SHARED: &str = "Shared";
 
 /// The `USAGE` privilege (warehouses, integrations; Go `USAGE`).
 pub const USAGE: &str = "USAGE";
@@ -407,9 +406,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
                 ),
             ],
             children: names(&[object_type::SCHEMA]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["USAGE on DATABASE"]
-            //   "correspondingSharedTypes": ["shared-database"]
+            share_properties: share(&[USAGE_ON_DATABASE], &[SHARED_DATABASE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:354-358: application
@@ -509,9 +506,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
                 FUNCTION,
                 PROCEDURE,
             ]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["USAGE on SCHEMA"]
-            //   "correspondingSharedTypes": ["shared-schema"]
+            share_properties: share(&[USAGE_ON_SCHEMA], &[SHARED_SCHEMA]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:496-574: table
@@ -526,9 +521,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             )),
             actions: table_actions(),
             children: names(&[object_type::COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["SELECT", "EVOLVE SCHEMA"]
-            //   "correspondingSharedTypes": ["shared-table"]
+            share_properties: share(&["SELECT", "EVOLVE SCHEMA"], &[SHARED_TABLE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:575-590: function
@@ -542,8 +535,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
                 &[Read],
                 "Enables using this function",
             )],
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["USAGE"]
+            share_properties: share(&["USAGE"], &[]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:591-603: procedure
@@ -572,9 +564,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             )),
             actions: table_actions(),
             children: names(&[object_type::COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["SELECT"]
-            //   "correspondingSharedTypes": ["shared-table"]
+            share_properties: share(&["SELECT"], &[SHARED_TABLE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:684-718: external-table
@@ -605,9 +595,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             // readColumnsInDatabase): Raito's import checks every element against its parent's
             // children, so without `column` here the whole import is refused.
             children: names(&[object_type::COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["SELECT"]
-            //   "correspondingSharedTypes": ["shared-table"]
+            share_properties: share(&["SELECT"], &[SHARED_TABLE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:719-753: view
@@ -619,9 +607,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             ),
             actions: select_action(),
             children: names(&[object_type::COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["SELECT"]
-            //   "correspondingSharedTypes": ["shared-table"]
+            share_properties: share(&["SELECT"], &[SHARED_TABLE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:754-789: materialized-view
@@ -634,9 +620,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             ),
             actions: select_action(),
             children: names(&[object_type::COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets "shareProperties":
-            //   "shareablePermissions": ["SELECT"]
-            //   "correspondingSharedTypes": ["shared-table"]
+            share_properties: share(&["SELECT"], &[SHARED_TABLE]),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:790-793: column
@@ -656,8 +640,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
                 "Enables roles other than the owning role to access a shared database; applies only to shared databases.",
             )],
             children: names(&[SHARED_SCHEMA]),
-            // Not in our model (DataObjectType has no such field): Go sets
-            // `DataOrigin: ds.OriginShared`, i.e. "dataOrigin": "Shared".
+            data_origin: ORIGIN_SHARED.to_owned(),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:807-813: shared-schema
@@ -666,8 +649,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             r#type: object_type::SCHEMA.to_owned(),
             // Go: an empty (non-nil) Permissions list, sent as none.
             children: names(&[SHARED_TABLE, SHARED_VIEW]),
-            // Not in our model (DataObjectType has no such field): Go sets
-            // `DataOrigin: ds.OriginShared`, i.e. "dataOrigin": "Shared".
+            data_origin: ORIGIN_SHARED.to_owned(),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:814-826: shared-table
@@ -677,8 +659,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             // Go: an empty (non-nil) Permissions list, sent as none.
             actions: select_action(),
             children: names(&[SHARED_COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets
-            // `DataOrigin: ds.OriginShared`, i.e. "dataOrigin": "Shared".
+            data_origin: ORIGIN_SHARED.to_owned(),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:827-839: shared-view
@@ -688,8 +669,7 @@ pub fn data_object_types() -> Vec<DataObjectType> {
             // Go: an empty (non-nil) Permissions list, sent as none.
             actions: select_action(),
             children: names(&[SHARED_COLUMN]),
-            // Not in our model (DataObjectType has no such field): Go sets
-            // `DataOrigin: ds.OriginShared`, i.e. "dataOrigin": "Shared".
+            data_origin: ORIGIN_SHARED.to_owned(),
             ..Default::default()
         },
         // snowflake/data_source_meta_data.go:840-843: shared-column
@@ -703,6 +683,14 @@ pub fn data_object_types() -> Vec<DataObjectType> {
 
 fn names(names: &[&str]) -> Vec<String> {
     names.iter().map(|name| (*name).to_owned()).collect()
+}
+
+/// A type's `shareProperties`: the permissions a share may carry and the types they become.
+fn share(permissions: &[&str], shared_types: &[&str]) -> Option<DataObjectShareProperties> {
+    Some(DataObjectShareProperties {
+        shareable_permissions: names(permissions),
+        corresponding_shared_types: names(shared_types),
+    })
 }
 
 fn levels(levels: &[GlobalPermission]) -> Vec<String> {
@@ -1435,12 +1423,26 @@ mod tests {
         let table = &value["dataObjectTypes"][6];
         assert_eq!(
             keys(table),
-            ["name", "type", "permissions", "actions", "children"]
-                .iter()
-                .map(|k| (*k).to_owned())
-                .collect()
+            [
+                "name",
+                "type",
+                "permissions",
+                "actions",
+                "children",
+                "shareProperties"
+            ]
+            .iter()
+            .map(|k| (*k).to_owned())
+            .collect()
         );
         assert_eq!(table["name"], json!("table"));
+        assert_eq!(
+            table["shareProperties"],
+            json!({
+                "shareablePermissions": ["SELECT", "EVOLVE SCHEMA"],
+                "correspondingSharedTypes": ["shared-table"]
+            })
+        );
         assert_eq!(table["children"], json!(["column"]));
         assert_eq!(
             table["permissions"][0],
@@ -1473,8 +1475,26 @@ mod tests {
                     "globalPermissions": ["read", "write", "admin"],
                     "description": "Enables using this function",
                     "usageGlobalPermissions": ["read"]
-                }]
+                }],
+                "shareProperties": {"shareablePermissions": ["USAGE"]}
             })
+        );
+        // The types of shared data, with their origin.
+        let shared: Vec<&Value> = value["dataObjectTypes"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|t| t["dataOrigin"] == json!("Shared"))
+            .collect();
+        let names: Vec<&Value> = shared.iter().map(|t| &t["name"]).collect();
+        assert_eq!(
+            names,
+            [
+                "shared-database",
+                "shared-schema",
+                "shared-table",
+                "shared-view"
+            ]
         );
         assert_eq!(
             value["dataObjectTypes"][4],

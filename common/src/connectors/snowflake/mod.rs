@@ -17,6 +17,7 @@
 //! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
 //! parameters keep their names and meanings, and the ids it writes are the plugin's.
 
+pub mod cell;
 pub mod client;
 pub mod config;
 pub mod identities;
@@ -107,11 +108,11 @@ impl IdentityStoreSync for Snowflake {
 impl DataSourceSync for Snowflake {
     async fn metadata(&self) -> Result<DataSourceMetaData, Error> {
         // The share identifier (ORGANIZATION.ACCOUNT), which the Go connector reads on every
-        // call; sf-mask-decrypt-function is not a parameter of this connector yet.
+        // call.
         let share_identifier = metadata::account_name(&self.client, '.').await?;
         Ok(metadata_model::data_source_metadata(
             self.config.standard_edition,
-            false,
+            self.config.mask_decrypt_function.is_some(),
             &share_identifier,
         ))
     }
