@@ -33,25 +33,52 @@ impl JsonArrayWriter {
 
     /// Appends one element.
     pub async fn write<T: Serialize + ?Sized>(&mut self, element: &T) -> Result<(), Error> {
-        self.buffer.clear();
-        self.buffer
-            .extend_from_slice(if self.count == 0 { b"[\n" } else { b",\n" });
-        serde_json::to_writer(&mut self.buffer, element).map_err(|source| Error::Encode {
-            location: self.destination.location(),
-            index: self.count,
-            source,
-        })?;
-        self.destination.write(&self.buffer).await?;
-        self.count += 1;
-        Ok(())
+        self.write_element(|buffer| serde_json::to_writer(buffer, element))
+            .await
+    }
+
+    /// Appends one element that `encode` appends as JSON (one JSON value, e.g. by a model
+    /// type's `write_json`) to the buffer it is given, for elements written by hand instead of
+    /// by serde on a hot path. The buffer is the writer's own, reused: `encode` must only
+    /// append to it.
+    pub async fn write_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), Error> {
+        self.write_element(|buffer| {
+            encode(buffer);
+            Ok(())
+        })
+        .await
     }
 
     /// Appends one element that the caller already serialised with `serde_json` (one JSON
     /// value, e.g. from [`serde_json::to_writer`]): for callers that need its size first.
     pub async fn write_encoded(&mut self, json: &[u8]) -> Result<(), Error> {
-        let separator: &[u8] = if self.count == 0 { b"[\n" } else { b",\n" };
-        self.destination.write(separator).await?;
+        // Written as given rather than copied into the buffer first: it is already whole.
+        self.destination.write(self.separator()).await?;
         self.destination.write(json).await?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// What comes before the next element: the array's opening or a comma, each followed by a
+    /// line break (one element per line).
+    fn separator(&self) -> &'static [u8] {
+        if self.count == 0 { b"[\n" } else { b",\n" }
+    }
+
+    /// Writes the separator and the element `encode` appends into the reused buffer, then the
+    /// buffer into the destination in one write.
+    async fn write_element(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
+    ) -> Result<(), Error> {
+        self.buffer.clear();
+        self.buffer.extend_from_slice(self.separator());
+        encode(&mut self.buffer).map_err(|source| Error::Encode {
+            location: self.destination.location(),
+            index: self.count,
+            source,
+        })?;
+        self.destination.write(&self.buffer).await?;
         self.count += 1;
         Ok(())
     }
@@ -164,5 +191,55 @@ impl<'de, T: DeserializeOwned + Send> Visitor<'de> for ForEachElement<'_, T> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// The three ways of appending share one separator and one count: mixed, they make one
+    /// array, one element per line.
+    #[tokio::test]
+    async fn elements_written_by_hand_by_serde_and_encoded_make_one_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.json");
+        let mut writer = JsonArrayWriter::new(Destination::file(&path).await.unwrap());
+        writer
+            .write_with(|buffer| buffer.extend_from_slice(b"{\"by\":\"hand\"}"))
+            .await
+            .unwrap();
+        writer
+            .write(&serde_json::json!({"by": "serde"}))
+            .await
+            .unwrap();
+        writer.write_encoded(b"\"encoded\"").await.unwrap();
+        writer
+            .write_with(|buffer| buffer.extend_from_slice(b"4"))
+            .await
+            .unwrap();
+        assert_eq!(writer.count(), 4);
+        let written = writer.finish().await.unwrap();
+        assert_eq!(written.elements, 4);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "[\n{\"by\":\"hand\"},\n{\"by\":\"serde\"},\n\"encoded\",\n4\n]\n"
+        );
+    }
+
+    /// A first element by hand opens the array as one by serde does.
+    #[tokio::test]
+    async fn a_single_element_by_hand_opens_and_closes_the_array() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one.json");
+        let mut writer = JsonArrayWriter::new(Destination::file(&path).await.unwrap());
+        writer
+            .write_with(|buffer| buffer.extend_from_slice(b"[]"))
+            .await
+            .unwrap();
+        assert_eq!(writer.finish().await.unwrap().elements, 1);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "[\n[]\n]\n");
     }
 }

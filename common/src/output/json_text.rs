@@ -1,6 +1,7 @@
-//! JSON text by hand, for the usage sync's hot paths: strings, integers and floats written
-//! byte for byte as `serde_json` writes them (a usage statement is written once per statement,
-//! where serde's per-field calls and byte-at-a-time escaping were a large share of the run),
+//! JSON text by hand, for the hot paths of the usage and metadata syncs: strings, integers and
+//! floats written byte for byte as `serde_json` writes them (a usage statement is written once
+//! per statement and a data object once per column, where serde's per-field calls and
+//! byte-at-a-time escaping were a large share of the run),
 //! and the search for the end of plain string text that both writing and the jsonlog scanner
 //! use. The model types keep their serde derives (files are read back with serde); the tests
 //! here and in the model check that both write the same bytes.

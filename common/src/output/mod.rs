@@ -7,7 +7,7 @@
 //! - [`JsonArrayReader`] parses a file element by element on a blocking thread and hands the
 //!   elements over a bounded channel.
 //! - [`json_text`] writes JSON strings and numbers by hand, exactly as `serde_json` does, for
-//!   elements written once per record (usage statements).
+//!   elements written once per record (usage statements, data objects).
 
 mod destination;
 mod json_array;
