@@ -651,3 +651,310 @@ async fn sf_mask_decrypt_function_adds_the_encrypt_mask_as_in_go() {
         ["NULL", "SHA256", "ENCRYPT"]
     );
 }
+
+// ---- usage: ACCOUNT_USAGE.QUERY_HISTORY joined with ACCESS_HISTORY ----
+
+mod usage {
+    use std::collections::BTreeSet;
+
+    use raito_common::connector::{Connector, Error, UsageRequest};
+    use raito_common::model::usage::{Statement, UsageGlobalPermission};
+    use raito_common::{connectors, testing};
+    use serde_json::json;
+    use snowflake_standin::{AccessRecord, Account, ExecutionStatus, Options, QueryRecord};
+    use time::OffsetDateTime;
+
+    use super::{CLIENT_KEY, account, target};
+
+    fn hours_ago(hours: f64) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        let whole = now - time::Duration::nanoseconds(i64::from(now.nanosecond()));
+        whole - time::Duration::seconds_f64(hours * 3600.0)
+    }
+
+    fn record(id: &str, user: &str, text: &str, start: OffsetDateTime) -> QueryRecord {
+        QueryRecord {
+            query_id: id.into(),
+            query_text: text.into(),
+            user_name: user.into(),
+            role_name: "ANALYST".into(),
+            query_type: "SELECT".into(),
+            warehouse_name: "COMPUTE_WH".into(),
+            execution_status: ExecutionStatus::Success,
+            start_time: start,
+            end_time: start + time::Duration::milliseconds(1_500),
+            bytes_written_to_result: 1_024,
+            rows_produced: Some(7),
+            credits_used_cloud_services: 0.000_123,
+            ..QueryRecord::default()
+        }
+    }
+
+    fn access(direct: serde_json::Value, modified: serde_json::Value) -> AccessRecord {
+        AccessRecord::from_json(&direct, &direct, &modified, None)
+    }
+
+    async fn connector(
+        account: Account,
+        extra: &str,
+    ) -> (snowflake_standin::StandIn, Box<dyn Connector>) {
+        let standin = snowflake_standin::start(account, Options::default()).await;
+        let target = target(&standin, CLIENT_KEY, extra).await;
+        let connector = connectors::build(&target).expect("valid target");
+        (standin, connector)
+    }
+
+    async fn statements(connector: &dyn Connector, since: Option<i64>) -> Vec<Statement> {
+        testing::usage::sync_usage(
+            connector,
+            &UsageRequest {
+                since,
+                deadline: None,
+            },
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn statements_and_their_objects_are_mapped_as_the_go_connector_maps_them() {
+        let start = hours_ago(5.0);
+        let mut select = record("q-select", "ALICE", "select * from v", start);
+        select.access = Some(AccessRecord::from_json(
+            &json!([{"objectDomain": "View", "objectId": 1, "objectName": "SALES.PUBLIC.V$V1",
+                     "columns": [{"columnId": 2, "columnName": "ID"}]}]),
+            &json!([{"objectDomain": "Table", "objectId": 3, "objectName": "SALES.PUBLIC.ORDERS"}]),
+            &json!([]),
+            None,
+        ));
+        let mut insert = record(
+            "q-insert",
+            "ALICE",
+            "insert into t select 1",
+            start + time::Duration::seconds(1),
+        );
+        insert.access = Some(access(
+            json!([]),
+            json!([{"objectDomain": "TABLE", "objectId": 4, "objectName": "SALES.PUBLIC.T",
+                    "columns": [{"columnName": "ID", "baseSources": [], "directSources": []}]}]),
+        ));
+        let mut create = record(
+            "q-create",
+            "BOB",
+            "create table sales.public.n (id int)",
+            start + time::Duration::seconds(2),
+        );
+        create.role_name = "".into();
+        create.rows_produced = None;
+        create.access = Some(AccessRecord::from_json(
+            &json!([]),
+            &json!([]),
+            &json!([]),
+            Some(
+                &json!({"objectDomain": "Table", "objectId": 5, "objectName": "SALES.PUBLIC.N",
+                          "operationType": "CREATE", "properties": {}}),
+            ),
+        ));
+        let mut failed = record(
+            "q-failed",
+            "BOB",
+            "select * from nowhere",
+            start + time::Duration::seconds(3),
+        );
+        failed.execution_status = ExecutionStatus::Fail;
+        failed.error_code = "002003".into();
+        failed.error_message = "Object 'NOWHERE' does not exist or not authorized.".into();
+        // Started an hour ago: its ACCESS_HISTORY row may not exist yet, so not read.
+        let recent = record("q-recent", "ALICE", "select 1", hours_ago(1.0));
+        let excluded = record(
+            "q-excluded",
+            "ETL",
+            "select 2",
+            start + time::Duration::seconds(3),
+        );
+        let mut account = account();
+        account.query_history = vec![select, insert, create, failed, recent, excluded];
+        let (standin, connector) =
+            connector(account, "    sf-usage-user-excludes: ETL,SOMEONE\n").await;
+
+        let pushed = statements(connector.as_ref(), None).await;
+        let ids: Vec<&str> = pushed.iter().map(|s| s.external_id.as_str()).collect();
+        assert_eq!(ids, ["q-select", "q-insert", "q-create", "q-failed"]);
+        let objects = |s: &Statement| -> Vec<(String, String, UsageGlobalPermission)> {
+            s.accessed_data_objects
+                .iter()
+                .map(|o| {
+                    (
+                        o.data_object.full_name.clone(),
+                        o.data_object.r#type.clone(),
+                        o.global_permission,
+                    )
+                })
+                .collect()
+        };
+        let read = UsageGlobalPermission::Read;
+        let first = &pushed[0];
+        assert_eq!(
+            (
+                first.user.as_str(),
+                first.role.as_str(),
+                first.success,
+                first.status.as_str(),
+                first.query.as_str(),
+                first.error.as_str()
+            ),
+            ("ALICE", "ANALYST", true, "SUCCESS", "select * from v", "")
+        );
+        assert_eq!(
+            (first.start_time, first.end_time),
+            (start.unix_timestamp(), start.unix_timestamp() + 1),
+            "whole seconds, as Go's Unix()"
+        );
+        assert_eq!((first.bytes, first.rows), (1_024, 7));
+        assert!(
+            (first.credits - 0.000_123).abs() < 1e-12,
+            "{}",
+            first.credits
+        );
+        assert_eq!(
+            objects(first),
+            [
+                ("SALES.PUBLIC.V".into(), "view".into(), read),
+                ("SALES.PUBLIC.ORDERS".into(), "table".into(), read),
+            ],
+            "direct then base objects, the version suffix gone"
+        );
+        assert_eq!(
+            objects(&pushed[1]),
+            [(
+                "SALES.PUBLIC.T".into(),
+                "table".into(),
+                UsageGlobalPermission::Write
+            )]
+        );
+        assert_eq!(
+            objects(&pushed[2]),
+            [(
+                "SALES.PUBLIC".into(),
+                "schema".into(),
+                UsageGlobalPermission::Admin
+            )],
+            "a CREATE counts against the parent"
+        );
+        assert_eq!((pushed[2].role.as_str(), pushed[2].rows), ("", 0));
+        let failed = &pushed[3];
+        assert_eq!((failed.success, failed.status.as_str()), (false, "FAIL"));
+        assert!(failed.accessed_data_objects.is_empty());
+
+        // From the last start time imported: nothing more.
+        let last = pushed.last().map(|s| s.start_time);
+        assert!(statements(connector.as_ref(), last).await.is_empty());
+        let statements_sent = standin.statements();
+        assert!(
+            statements_sent
+                .iter()
+                .any(|s| s.contains("ACCOUNT_USAGE\".\"ACCESS_HISTORY\"")),
+            "{statements_sent:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_usage_contract_holds() {
+        let mut account = account();
+        // Four statements a second for twelve seconds, five hours ago.
+        let start = hours_ago(5.0);
+        account.query_history = snowflake_standin::generate_query_history(
+            48,
+            start,
+            time::Duration::milliseconds(250),
+            &account,
+        );
+        let users: BTreeSet<String> = account
+            .query_history
+            .iter()
+            .map(|q| q.user_name.to_string())
+            .collect();
+        let (_standin, connector) = connector(account, "").await;
+        let since = start.unix_timestamp() - 1;
+        let ours = |s: &Statement| users.contains(&s.user);
+        let mine = testing::check_usage_since(connector.as_ref(), since, ours).await;
+        assert_eq!(mine.len(), 48, "every statement once");
+        testing::check_usage_order(connector.as_ref(), since).await;
+        testing::check_usage_second_boundaries(connector.as_ref(), since, ours).await;
+        testing::check_usage_progress_past_deadline(connector.as_ref(), since, ours).await;
+    }
+
+    #[tokio::test]
+    async fn pages_are_cut_at_whole_seconds_so_no_statement_is_lost_or_repeated() {
+        let mut account = account();
+        let start = hours_ago(6.0);
+        // 25,000 statements ten a second, then 12,000 at the same instant (more than a page),
+        // then 100 more: pages of 10,000 end inside seconds, and one second fills a page.
+        let mut history = snowflake_standin::generate_query_history(
+            25_000,
+            start,
+            time::Duration::milliseconds(100),
+            &account,
+        );
+        let burst_at = start + time::Duration::seconds(2_600);
+        let mut burst = snowflake_standin::generate_query_history(
+            12_000,
+            burst_at,
+            time::Duration::ZERO,
+            &account,
+        );
+        let mut after = snowflake_standin::generate_query_history(
+            100,
+            burst_at + time::Duration::seconds(1),
+            time::Duration::milliseconds(100),
+            &account,
+        );
+        for (n, query) in burst.iter_mut().chain(after.iter_mut()).enumerate() {
+            query.query_id = format!("burst-{n:06}").into();
+        }
+        history.append(&mut burst);
+        history.append(&mut after);
+        let expected: BTreeSet<String> = history.iter().map(|q| q.query_id.to_string()).collect();
+        account.query_history = history;
+        let (standin, connector) = connector(account, "    sf-usage-batch-size: 10000\n").await;
+
+        let pushed = statements(connector.as_ref(), None).await;
+        let ids: Vec<&str> = pushed.iter().map(|s| s.external_id.as_str()).collect();
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "no statement twice");
+        assert_eq!(
+            unique,
+            expected.iter().map(String::as_str).collect(),
+            "every statement"
+        );
+        assert!(
+            pushed
+                .windows(2)
+                .all(|p| p[0].start_time <= p[1].start_time),
+            "in start order"
+        );
+        let reads = standin
+            .statements()
+            .iter()
+            .filter(|s| s.starts_with("WITH history"))
+            .count();
+        assert!(
+            (5..=8).contains(&reads),
+            "pages of 10,000 and the burst's second read whole: {reads}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_standard_edition_account_says_the_usage_sync_needs_access_history() {
+        let (standin, connector) = connector(account(), "    sf-standard-edition: true\n").await;
+        let error = raito_common::connector::UsageSync::sync_usage(
+            connector.usage().expect("a usage sync"),
+            &UsageRequest::default(),
+            &mut Vec::new(),
+        )
+        .await
+        .expect_err("refused");
+        assert!(matches!(error, Error::InvalidRequest { .. }), "{error}");
+        assert!(error.to_string().contains("sf-standard-edition"), "{error}");
+        assert_eq!(standin.requests().submitted, 0, "nothing was sent");
+    }
+}

@@ -136,6 +136,31 @@ impl SqlError {
         )
     }
 
+    /// `100037`: a binding of a type the stand-in does not take in that place (a usage read
+    /// takes TIMESTAMP_LTZ for times, TEXT for user names, FIXED for LIMIT). Snowflake would
+    /// convert some of them; the stand-in holds a connector to the documented forms, with the
+    /// code and state of Snowflake's bad-binding error and a wording of its own.
+    pub(crate) fn binding_type(index: usize, kind: &str, expected: &str) -> Self {
+        Self::new(
+            "100037",
+            "22018",
+            format!(
+                "Bind variable {index} of type {kind} is not accepted here; expected {expected}."
+            ),
+        )
+    }
+
+    /// `002028`: an unqualified column that more than one source of the query has.
+    pub(crate) fn ambiguous_column(line: usize, position: usize, name: &str) -> Self {
+        Self::new(
+            "002028",
+            "42601",
+            format!(
+                "SQL compilation error: error line {line} at position {position}\nambiguous column name '{name}'"
+            ),
+        )
+    }
+
     /// `390189`: the session role (the request's `role`, else the user's default) does not
     /// exist or is not granted to the user.
     pub(crate) fn role_not_granted(role: &str) -> Self {

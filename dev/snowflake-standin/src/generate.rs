@@ -2,11 +2,17 @@
 //! mixed-case name), schemas of 50 tables of 20 columns (views, materialized views, external,
 //! dynamic, Iceberg and transient tables among them; some quoted and mixed-case names), an
 //! imported database and SNOWFLAKE, users of every type (untyped included), roles, tags on
-//! tables, columns, users and a database.
+//! tables, columns, users and a database; and a query history over such an account.
 
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::{display_name, display_path};
 use crate::model::{
-    Account, Column, Database, Integration, Role, Routine, Schema, Share, Table, TableKind,
-    TagReference, User, Warehouse,
+    AccessRecord, Account, Column, Database, ExecutionStatus, Integration, QueryRecord, Role,
+    Routine, Schema, Share, Table, TableKind, TagReference, User, Warehouse,
 };
 
 const COLUMNS_PER_TABLE: usize = 20;
@@ -338,6 +344,7 @@ pub fn generate(columns: usize, users: usize) -> Account {
             },
         ],
         tag_references: tags,
+        ..Account::default()
     }
 }
 
@@ -362,4 +369,389 @@ fn tag(
         column_name: column,
         object_deleted: false,
     }
+}
+
+/// How many distinct statements (text, objects, access JSON) a generated history cycles
+/// through: every record shares its pattern's texts, so a million queries hold 512 of each.
+const PATTERNS: usize = 512;
+/// At most this many of the account's tables and views appear in a generated history.
+const OBJECTS: usize = 4096;
+
+/// A table or view a generated query reads or writes.
+struct Object {
+    database: String,
+    schema: String,
+    name: String,
+    view: bool,
+    /// Up to three of its columns.
+    columns: Vec<String>,
+    id: u64,
+}
+
+impl Object {
+    /// `objectName` in ACCESS_HISTORY: the dotted name, unquoted.
+    fn full_name(&self) -> String {
+        format!("{}.{}.{}", self.database, self.schema, self.name)
+    }
+
+    /// The name as the query text writes it.
+    fn quoted(&self) -> String {
+        display_path(&[&self.database, &self.schema, &self.name])
+    }
+
+    fn column_id(&self, position: usize) -> u64 {
+        self.id * 100 + position as u64
+    }
+
+    /// An element of DIRECT_/BASE_OBJECTS_ACCESSED.
+    fn accessed(&self, domain: &str, suffix: &str) -> Value {
+        json!({
+            "columns": self.columns.iter().enumerate().map(|(i, c)| json!({
+                "columnId": self.column_id(i),
+                "columnName": c,
+            })).collect::<Vec<_>>(),
+            "objectDomain": domain,
+            "objectId": self.id,
+            "objectName": format!("{}{suffix}", self.full_name()),
+        })
+    }
+}
+
+/// The tables and views of the account's standard databases (at most [`OBJECTS`], spread over
+/// all of them), or a small fixed set when it has none.
+fn objects(account: &Account) -> Vec<Object> {
+    let all: Vec<(&Database, &Schema, &Table)> = account
+        .databases
+        .iter()
+        .filter(|d| d.kind == "STANDARD")
+        .flat_map(|d| d.schemas.iter().map(move |s| (d, s)))
+        .flat_map(|(d, s)| s.tables.iter().map(move |t| (d, s, t)))
+        .collect();
+    let stride = all.len().div_ceil(OBJECTS).max(1);
+    let objects: Vec<Object> = all
+        .iter()
+        .step_by(stride)
+        .enumerate()
+        .map(|(i, (d, s, t))| Object {
+            database: d.name.clone(),
+            schema: s.name.clone(),
+            name: t.name.clone(),
+            view: matches!(t.kind, TableKind::View | TableKind::MaterializedView),
+            columns: t.columns.iter().take(3).map(|c| c.name.clone()).collect(),
+            id: 20_000 + i as u64,
+        })
+        .collect();
+    if !objects.is_empty() {
+        return objects;
+    }
+    let fixed = |i: u64, name: &str, view: bool, columns: &[&str]| Object {
+        database: "DEMO".to_owned(),
+        schema: "PUBLIC".to_owned(),
+        name: name.to_owned(),
+        view,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        id: 20_000 + i,
+    };
+    vec![
+        fixed(0, "ORDERS", false, &["ID", "AMOUNT", "CUSTOMER_ID"]),
+        fixed(1, "CUSTOMERS", false, &["ID", "NAME", "EMAIL"]),
+        fixed(2, "ORDERS_BY_CUSTOMER", true, &["CUSTOMER_ID", "TOTAL"]),
+    ]
+}
+
+/// What the records of one pattern share.
+struct Pattern {
+    query_text: Arc<str>,
+    query_type: Arc<str>,
+    database_name: Arc<str>,
+    schema_name: Arc<str>,
+    access: AccessRecord,
+    /// The error of a failed run of the statement.
+    error_message: Arc<str>,
+    /// Rows a successful run returns or writes.
+    rows: u64,
+}
+
+fn select_list(object: &Object) -> String {
+    if object.columns.is_empty() {
+        "*".to_owned()
+    } else {
+        object
+            .columns
+            .iter()
+            .map(|c| display_name(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn pattern(p: usize, objects: &[Object], tables: &[usize]) -> Pattern {
+    let object = &objects[(p * 7919) % objects.len()];
+    // A base table under a view, the target of an INSERT: a table when the account has one.
+    let table = |salt: usize| {
+        tables
+            .get((p * salt) % tables.len().max(1))
+            .map_or(object, |&i| &objects[i])
+    };
+    let empty = json!([]);
+    // Read accesses: a table directly, or a view (some under a versioned name, `$V1`, some
+    // with an upper-case domain) over a base table.
+    let read = |object: &Object| {
+        if object.view {
+            let domain = if p.is_multiple_of(4) { "VIEW" } else { "View" };
+            let suffix = if p.is_multiple_of(3) { "$V1" } else { "" };
+            let base = table(31);
+            (
+                json!([object.accessed(domain, suffix)]),
+                json!([base.accessed("Table", "")]),
+            )
+        } else {
+            let accessed = json!([object.accessed("Table", "")]);
+            (accessed.clone(), accessed)
+        }
+    };
+    let ddl = |domain: &str, name: String, operation: &str, properties: Value| {
+        json!({
+            "objectDomain": domain,
+            "objectId": 90_000 + p as u64,
+            "objectName": name,
+            "operationType": operation,
+            "properties": properties,
+        })
+    };
+    let scratch = format!("{}.{}.SCRATCH_{p:04}", object.database, object.schema);
+    let quoted_scratch =
+        display_path(&[&object.database, &object.schema, &format!("SCRATCH_{p:04}")]);
+    let (query_text, query_type, access, rows) = match p % 20 {
+        0..=11 => {
+            let (direct, base) = read(object);
+            (
+                format!("SELECT {} FROM {}", select_list(object), object.quoted()),
+                "SELECT",
+                AccessRecord::from_json(&direct, &base, &empty, None),
+                (p as u64 * 37) % 5000,
+            )
+        }
+        12..=15 => {
+            let target = table(13);
+            let (direct, base) = read(object);
+            let source = |column: &String, i: usize| {
+                json!({
+                    "columnName": column,
+                    "objectDomain": if object.view { "View" } else { "Table" },
+                    "objectId": object.id,
+                    "objectName": object.full_name(),
+                    "columnId": object.column_id(i),
+                })
+            };
+            let modified = json!([{
+                "columns": target.columns.iter().enumerate().map(|(i, c)| {
+                    let from = object.columns.get(i).map(|s| source(s, i));
+                    json!({
+                        "baseSources": from.iter().collect::<Vec<_>>(),
+                        "columnId": target.column_id(i),
+                        "columnName": c,
+                        "directSources": from.iter().collect::<Vec<_>>(),
+                    })
+                }).collect::<Vec<_>>(),
+                "objectDomain": "Table",
+                "objectId": target.id,
+                "objectName": target.full_name(),
+            }]);
+            (
+                format!(
+                    "INSERT INTO {} SELECT {} FROM {}",
+                    target.quoted(),
+                    select_list(object),
+                    object.quoted()
+                ),
+                "INSERT",
+                AccessRecord::from_json(&direct, &base, &modified, None),
+                (p as u64 * 53) % 20_000,
+            )
+        }
+        16 => (
+            format!("CREATE TABLE {quoted_scratch} (ID NUMBER)"),
+            "CREATE_TABLE",
+            AccessRecord::from_json(
+                &empty,
+                &empty,
+                &empty,
+                Some(&ddl(
+                    "Table",
+                    scratch,
+                    "CREATE",
+                    json!({"columns": {"ID": {"objectId": {"value": 90_000 + p as u64}, "subOperationType": "ADD"}}}),
+                )),
+            ),
+            1,
+        ),
+        17 => (
+            format!("DROP VIEW {quoted_scratch}"),
+            "DROP",
+            AccessRecord::from_json(
+                &empty,
+                &empty,
+                &empty,
+                Some(&ddl("VIEW", scratch, "DROP", json!({}))),
+            ),
+            1,
+        ),
+        18 => (
+            format!("ALTER TABLE {} ADD COLUMN NOTE TEXT", table(17).quoted()),
+            "ALTER_TABLE_ADD_COLUMN",
+            AccessRecord::from_json(
+                &empty,
+                &empty,
+                &empty,
+                Some(&ddl(
+                    "Table",
+                    table(17).full_name(),
+                    "ALTER",
+                    json!({"columns": {"NOTE": {"subOperationType": "ADD"}}}),
+                )),
+            ),
+            1,
+        ),
+        _ => (
+            format!(
+                "CREATE VIEW {quoted_scratch} AS SELECT {} FROM {}",
+                select_list(object),
+                object.quoted()
+            ),
+            "CREATE_VIEW",
+            AccessRecord::from_json(
+                &empty,
+                &empty,
+                &empty,
+                Some(&ddl("View", scratch, "CREATE", json!({}))),
+            ),
+            1,
+        ),
+    };
+    Pattern {
+        query_text: query_text.into(),
+        query_type: query_type.into(),
+        database_name: object.database.as_str().into(),
+        schema_name: object.schema.as_str().into(),
+        access,
+        error_message: format!(
+            "SQL compilation error:\nObject '{}' does not exist or not authorized.",
+            object.quoted()
+        )
+        .into(),
+        rows,
+    }
+}
+
+/// A query history over `account`, for tests and benchmarks: `count` queries, the first
+/// starting at `start`, each `step` after the previous (a zero step: all at once), each
+/// running 20 ms to 5 s. Deterministic; query ids unique.
+///
+/// The queries are run by up to eight of the account's enabled users (spread over them; three
+/// fixed names when it has none) with their default roles, and cycle through 512 statements
+/// over its tables and views: SELECTs (60 %; views read with their base tables, some as
+/// `…$V1`, `objectDomain` `Table`, `View` or `VIEW`), INSERT … SELECT (20 %, with column
+/// lineage in OBJECTS_MODIFIED) and DDL (20 %: CREATE TABLE, DROP VIEW, ALTER TABLE, CREATE
+/// VIEW, with `operationType`). One query in ten fails (`002003`) and one in 250 is an
+/// incident (`000603`); neither has an ACCESS_HISTORY row, as in Snowflake.
+pub fn generate_query_history(
+    count: usize,
+    start: OffsetDateTime,
+    step: Duration,
+    account: &Account,
+) -> Vec<QueryRecord> {
+    let objects = objects(account);
+    let tables: Vec<usize> = (0..objects.len()).filter(|&i| !objects[i].view).collect();
+    let patterns: Vec<Pattern> = (0..PATTERNS.min(count))
+        .map(|p| pattern(p, &objects, &tables))
+        .collect();
+    let enabled: Vec<&User> = account.users.iter().filter(|u| !u.disabled).collect();
+    let mut users: Vec<(Arc<str>, Arc<str>)> = (0..enabled.len().min(8))
+        .map(|k| {
+            let user = enabled[k * enabled.len() / enabled.len().min(8)];
+            let role = if user.default_role.is_empty() {
+                "PUBLIC"
+            } else {
+                &user.default_role
+            };
+            (user.name.as_str().into(), role.into())
+        })
+        .collect();
+    if users.is_empty() {
+        users = [
+            ("ANALYST", "ANALYST"),
+            ("ETL_SERVICE", "LOADER"),
+            ("REPORTING", "REPORTER"),
+        ]
+        .into_iter()
+        .map(|(u, r)| (u.into(), r.into()))
+        .collect();
+    }
+    let warehouse: Arc<str> = account
+        .warehouses
+        .first()
+        .map_or("COMPUTE_WH", |w| w.name.as_str())
+        .into();
+    let failed_code: Arc<str> = "002003".into();
+    let incident_code: Arc<str> = "000603".into();
+    let incident_message: Arc<str> =
+        "SQL execution internal error: Processing aborted due to error 300002:2523816297.".into();
+    let step_nanos = step.whole_nanoseconds();
+    (0..count)
+        .map(|i| {
+            let pattern = &patterns[i % patterns.len()];
+            let (user, role) = &users[(i * 5 + i / 7) % users.len()];
+            let offset = step_nanos
+                .saturating_mul(i as i128)
+                .clamp(i128::from(i64::MIN), i128::from(i64::MAX));
+            // Clamped to i64 just above: the cast keeps the value.
+            let offset = Duration::nanoseconds(offset as i64);
+            let start_time = start.saturating_add(offset);
+            let end_time =
+                start_time.saturating_add(Duration::milliseconds(20 + ((i * 37) % 4980) as i64));
+            let status = if i % 10 == 7 {
+                ExecutionStatus::Fail
+            } else if i % 250 == 3 {
+                ExecutionStatus::Incident
+            } else {
+                ExecutionStatus::Success
+            };
+            let success = status == ExecutionStatus::Success;
+            let rows = (pattern.rows + i as u64 % 7) * u64::from(success);
+            QueryRecord {
+                query_id: format!(
+                    "01b{:05x}-0602-{:04x}-0000-{:012x}",
+                    (i >> 16) & 0xf_ffff,
+                    i & 0xffff,
+                    (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) & 0xffff_ffff_ffff
+                )
+                .into(),
+                query_text: Arc::clone(&pattern.query_text),
+                user_name: Arc::clone(user),
+                role_name: Arc::clone(role),
+                database_name: Arc::clone(&pattern.database_name),
+                schema_name: Arc::clone(&pattern.schema_name),
+                query_type: Arc::clone(&pattern.query_type),
+                warehouse_name: Arc::clone(&warehouse),
+                execution_status: status,
+                error_code: match status {
+                    ExecutionStatus::Success => Arc::default(),
+                    ExecutionStatus::Fail => Arc::clone(&failed_code),
+                    ExecutionStatus::Incident => Arc::clone(&incident_code),
+                },
+                error_message: match status {
+                    ExecutionStatus::Success => Arc::default(),
+                    ExecutionStatus::Fail => Arc::clone(&pattern.error_message),
+                    ExecutionStatus::Incident => Arc::clone(&incident_message),
+                },
+                start_time,
+                end_time,
+                bytes_written_to_result: rows * 48,
+                rows_produced: success.then_some(rows),
+                credits_used_cloud_services: ((i * 13) % 200) as f64 * 0.000_001 + 0.000_003,
+                access: success.then(|| pattern.access.clone()),
+            }
+        })
+        .collect()
 }

@@ -1,15 +1,15 @@
 //! A local stand-in for Snowflake's SQL API v2: one account in memory, reached over
 //! `POST /api/v2/statements`, `GET /api/v2/statements/{handle}[?partition=N]` and
 //! `POST /api/v2/statements/{handle}/cancel` exactly as Snowflake documents them, answering the
-//! read statements of a metadata and identity sync with Snowflake's semantics and refusing
-//! everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
+//! read statements of a metadata, identity and usage sync with Snowflake's semantics and
+//! refusing everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
 //! purpose: what Snowflake refuses (a lower-case `sub`, a JWT living over an hour, a SHOW of
 //! more than 10,000 rows, a view queried without a warehouse, an object the role cannot see)
 //! it refuses the same way, so a connector that passes here does not fail there first.
 //!
 //! Modules:
-//! - `model`: the account a test builds (databases, users, roles, tags…).
-//! - `generate`: a large deterministic account for benchmarks.
+//! - `model`: the account a test builds (databases, users, roles, tags, query history…).
+//! - `generate`: a large deterministic account, and a query history over it, for benchmarks.
 //! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
 //! - `sql`: the statement grammar; `exec`: running it as the session's role.
 //! - `result`: cell encodings, `rowType`, partitions (later ones gzip-compressed).
@@ -33,10 +33,10 @@ use std::time::Duration;
 
 pub use auth::{fingerprint, key_body};
 pub use error::SqlError;
-pub use generate::generate;
+pub use generate::{generate, generate_query_history};
 pub use model::{
-    Account, Column, Database, Integration, Role, Routine, Schema, Share, Table, TableKind,
-    TagReference, User, Warehouse,
+    AccessRecord, Account, Column, Database, ExecutionStatus, Integration, QueryRecord, Role,
+    Routine, Schema, Share, Table, TableKind, TagReference, User, Warehouse, snowflake_json,
 };
 
 /// How the stand-in behaves beyond the account it serves.
@@ -57,6 +57,12 @@ pub struct Options {
     pub tokens: Vec<(String, String, String)>,
     /// The longest a key-pair JWT may live (`exp - iat`). Default 3600 s, Snowflake's limit.
     pub max_jwt_lifetime: Duration,
+    /// How long after its `end_time` a query appears in `ACCOUNT_USAGE.QUERY_HISTORY`, by the
+    /// real clock when the statement runs. Default 45 min, Snowflake's documented latency.
+    pub query_history_latency: Duration,
+    /// The same for its row of `ACCOUNT_USAGE.ACCESS_HISTORY` (before that, a LEFT JOIN to it
+    /// gives NULLs). Default 3 h, Snowflake's documented latency.
+    pub access_history_latency: Duration,
 }
 
 impl Default for Options {
@@ -68,6 +74,8 @@ impl Default for Options {
             rows_per_partition: 10_000,
             tokens: Vec::new(),
             max_jwt_lifetime: Duration::from_secs(3600),
+            query_history_latency: Duration::from_secs(45 * 60),
+            access_history_latency: Duration::from_secs(3 * 3600),
         }
     }
 }

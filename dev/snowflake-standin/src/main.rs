@@ -3,6 +3,8 @@
 //! `snowflake-standin --columns 1000000 --users 100000 --latency-ms 50 --public-key k.pub --user RAITO_SYNC`.
 //! The account is `RAITO-STANDIN` (locator `XY12345`); the user named by `--user` gets the
 //! public key, the default role `RAITO_SYNC` (MANAGE GRANTS) and the warehouse `COMPUTE_WH`.
+//! `--queries N` adds a query history of N queries, `--query-step-ms` apart, the last one
+//! ending four hours before the start (so every one is in QUERY_HISTORY and ACCESS_HISTORY).
 
 use std::time::Duration;
 
@@ -35,14 +37,34 @@ struct Args {
     /// The user that connects (created when the generated account has none of that name).
     #[arg(long, default_value = "RAITO_SYNC")]
     user: String,
+    /// Queries in ACCOUNT_USAGE.QUERY_HISTORY (and ACCESS_HISTORY).
+    #[arg(long, default_value_t = 0)]
+    queries: usize,
+    /// Milliseconds between the starts of two queries of the history.
+    #[arg(long, default_value_t = 1000)]
+    query_step_ms: u64,
+    /// A Standard Edition account: no ACCESS_HISTORY.
+    #[arg(long)]
+    standard_edition: bool,
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let args = Args::parse();
     let public_key = std::fs::read_to_string(&args.public_key)?;
-    let account = snowflake_standin::generate(args.columns, args.users)
+    let mut account = snowflake_standin::generate(args.columns, args.users)
         .with_sync_user(&args.user, &public_key);
+    account.standard_edition = args.standard_edition;
+    if args.queries > 0 {
+        let step =
+            time::Duration::milliseconds(i64::try_from(args.query_step_ms).unwrap_or(i64::MAX));
+        // The last query starts four hours and one step before now, and runs under 5 s:
+        // past ACCESS_HISTORY's 3 h latency.
+        let span = step.saturating_mul(i32::try_from(args.queries).unwrap_or(i32::MAX));
+        let start = time::OffsetDateTime::now_utc() - time::Duration::hours(4) - span;
+        account.query_history =
+            snowflake_standin::generate_query_history(args.queries, start, step, &account);
+    }
     let options = Options {
         latency: Duration::from_millis(args.latency_ms),
         statement_delay: Duration::from_millis(args.statement_delay_ms),

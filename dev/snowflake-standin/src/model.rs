@@ -2,6 +2,10 @@
 //! once the stand-in runs. Names are stored as Snowflake stores them (unquoted identifiers
 //! upper-case, quoted ones exact); what the SQL API prints is derived from them in `exec`.
 
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
 /// One Snowflake account, reached as `<ORGANIZATION>-<NAME>` (upper-case) in a JWT.
 #[derive(Clone, Debug, Default)]
 pub struct Account {
@@ -20,6 +24,14 @@ pub struct Account {
     pub integrations: Vec<Integration>,
     /// What `SNOWFLAKE.ACCOUNT_USAGE.TAG_REFERENCES` holds.
     pub tag_references: Vec<TagReference>,
+    /// Every query run in the account, as `SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY` (and, for the
+    /// queries that have one, `ACCESS_HISTORY`) will show it: a record appears there only once
+    /// its latency has passed after its `end_time` and disappears 365 days after its
+    /// `start_time` (see `Options::query_history_latency`). Query ids are unique.
+    pub query_history: Vec<QueryRecord>,
+    /// A Standard Edition account: `ACCOUNT_USAGE.ACCESS_HISTORY` (an Enterprise Edition view)
+    /// does not exist, and reading it is `002003`. Default: false (Enterprise Edition).
+    pub standard_edition: bool,
 }
 
 impl Account {
@@ -247,4 +259,168 @@ pub struct TagReference {
     pub column_name: Option<String>,
     /// The tagged object was dropped (OBJECT_DELETED holds a time).
     pub object_deleted: bool,
+}
+
+/// `EXECUTION_STATUS` of a query in QUERY_HISTORY.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    #[default]
+    Success,
+    /// Failed with an error of the statement (`error_code`, `error_message`).
+    Fail,
+    /// Failed with an error of Snowflake's.
+    Incident,
+}
+
+impl ExecutionStatus {
+    /// As QUERY_HISTORY prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Success => "SUCCESS",
+            ExecutionStatus::Fail => "FAIL",
+            ExecutionStatus::Incident => "INCIDENT",
+        }
+    }
+}
+
+/// One query of the account: a row of SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY, with its row of
+/// ACCESS_HISTORY. Texts are `Arc<str>` (write `"..".into()`) so that a generated history of a
+/// million queries holds each repeated text (user, role, a JSON document) once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryRecord {
+    /// `QUERY_ID`, e.g. `01b5e2a4-0602-4f2b-0000-2f3d0001a2c6`; unique in the account.
+    pub query_id: Arc<str>,
+    pub query_text: Arc<str>,
+    pub user_name: Arc<str>,
+    /// Empty: NULL.
+    pub role_name: Arc<str>,
+    /// The session's database and schema (empty: NULL).
+    pub database_name: Arc<str>,
+    pub schema_name: Arc<str>,
+    /// `SELECT`, `INSERT`, `CREATE_TABLE`, `DROP`, … as QUERY_HISTORY prints it.
+    pub query_type: Arc<str>,
+    /// Empty: NULL (a query that ran without a warehouse).
+    pub warehouse_name: Arc<str>,
+    pub execution_status: ExecutionStatus,
+    /// The error of a failed query (`002003`, …); empty: NULL.
+    pub error_code: Arc<str>,
+    pub error_message: Arc<str>,
+    /// When the query started and ended, in UTC (QUERY_HISTORY's TIMESTAMP_LTZ columns are
+    /// printed as epoch seconds with nine decimals; the offset is not kept).
+    pub start_time: OffsetDateTime,
+    pub end_time: OffsetDateTime,
+    pub bytes_written_to_result: u64,
+    /// `None`: NULL.
+    pub rows_produced: Option<u64>,
+    /// `CREDITS_USED_CLOUD_SERVICES`, printed with nine decimals (NUMBER(38,9)).
+    pub credits_used_cloud_services: f64,
+    /// The query's row of ACCESS_HISTORY. `None` for a failed query: Snowflake logs none.
+    pub access: Option<AccessRecord>,
+}
+
+impl Default for QueryRecord {
+    fn default() -> Self {
+        QueryRecord {
+            query_id: Arc::default(),
+            query_text: Arc::default(),
+            user_name: Arc::default(),
+            role_name: Arc::default(),
+            database_name: Arc::default(),
+            schema_name: Arc::default(),
+            query_type: Arc::default(),
+            warehouse_name: Arc::default(),
+            execution_status: ExecutionStatus::default(),
+            error_code: Arc::default(),
+            error_message: Arc::default(),
+            start_time: OffsetDateTime::UNIX_EPOCH,
+            end_time: OffsetDateTime::UNIX_EPOCH,
+            bytes_written_to_result: 0,
+            rows_produced: None,
+            credits_used_cloud_services: 0.0,
+            access: None,
+        }
+    }
+}
+
+/// The JSON columns of a query's row in SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY, each the JSON
+/// text exactly as its cell carries it. Snowflake prints an ARRAY or OBJECT cell indented by two
+/// spaces, keys in alphabetical order: [`AccessRecord::from_json`] writes that form. The other
+/// columns (QUERY_ID, QUERY_START_TIME, USER_NAME) come from the query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccessRecord {
+    /// `DIRECT_OBJECTS_ACCESSED`: an array of `{objectDomain, objectId, objectName, columns}`.
+    pub direct_objects_accessed: Arc<str>,
+    /// `BASE_OBJECTS_ACCESSED`: the same, for the base tables under the views read.
+    pub base_objects_accessed: Arc<str>,
+    /// `OBJECTS_MODIFIED`: an array; the columns carry `directSources` and `baseSources`.
+    pub objects_modified: Arc<str>,
+    /// `OBJECT_MODIFIED_BY_DDL`: `{objectDomain, objectId, objectName, operationType,
+    /// properties}`; `None`: NULL (not a DDL statement).
+    pub object_modified_by_ddl: Option<Arc<str>>,
+}
+
+impl AccessRecord {
+    /// The record of these JSON values, written as Snowflake prints them.
+    pub fn from_json(
+        direct_objects_accessed: &serde_json::Value,
+        base_objects_accessed: &serde_json::Value,
+        objects_modified: &serde_json::Value,
+        object_modified_by_ddl: Option<&serde_json::Value>,
+    ) -> Self {
+        AccessRecord {
+            direct_objects_accessed: snowflake_json(direct_objects_accessed).into(),
+            base_objects_accessed: snowflake_json(base_objects_accessed).into(),
+            objects_modified: snowflake_json(objects_modified).into(),
+            object_modified_by_ddl: object_modified_by_ddl.map(|v| snowflake_json(v).into()),
+        }
+    }
+}
+
+/// A VARIANT, OBJECT or ARRAY cell as Snowflake prints it: indented by two spaces, `": "`
+/// between key and value, keys in alphabetical order whatever order the value holds them in
+/// (serde_json keeps insertion order when a crate in the build turns `preserve_order` on).
+pub fn snowflake_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value, 0);
+    out
+}
+
+fn write_json(out: &mut String, value: &serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    let indent = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n("  ", depth));
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                write_json(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                indent(out, depth + 1);
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push_str(": ");
+                write_json(out, item, depth + 1);
+            }
+            indent(out, depth);
+            out.push('}');
+        }
+        // Scalars, `[]` and `{}` print compact.
+        other => out.push_str(&other.to_string()),
+    }
 }

@@ -19,20 +19,28 @@ use crate::error::SqlError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Text,
+    /// NUMBER(38,0).
     Fixed,
+    /// NUMBER(38,s) with s > 0 (the cell carries s decimals).
+    Decimal(u8),
     Boolean,
     TimestampLtz,
     TimestampTz,
+    /// ARRAY and OBJECT: the cell is the JSON text.
+    Array,
+    Object,
 }
 
 impl Kind {
     fn wire(self) -> &'static str {
         match self {
             Kind::Text => "text",
-            Kind::Fixed => "fixed",
+            Kind::Fixed | Kind::Decimal(_) => "fixed",
             Kind::Boolean => "boolean",
             Kind::TimestampLtz => "timestamp_ltz",
             Kind::TimestampTz => "timestamp_tz",
+            Kind::Array => "array",
+            Kind::Object => "object",
         }
     }
 }
@@ -67,8 +75,12 @@ impl ColumnType {
 
     fn row_type(&self) -> Value {
         let (scale, precision, length, byte_length) = match self.kind {
-            Kind::Text => (None, None, Some(TEXT_LENGTH), Some(TEXT_LENGTH)),
+            // Semi-structured columns are sized as the largest VARCHAR, as Snowflake types them.
+            Kind::Text | Kind::Array | Kind::Object => {
+                (None, None, Some(TEXT_LENGTH), Some(TEXT_LENGTH))
+            }
             Kind::Fixed => (Some(0), Some(38), None, None),
+            Kind::Decimal(scale) => (Some(i64::from(scale)), Some(38), None, None),
             Kind::Boolean => (None, None, None, None),
             Kind::TimestampLtz | Kind::TimestampTz => (Some(9), Some(0), None, None),
         };
@@ -95,6 +107,23 @@ pub(crate) fn boolean(b: bool) -> Option<String> {
 /// A TIMESTAMP_LTZ / TIMESTAMP_NTZ / TIME cell: epoch seconds with nine decimals.
 pub(crate) fn timestamp(seconds: i64, nanos: u32) -> Option<String> {
     Some(format!("{seconds}.{nanos:09}"))
+}
+
+/// A TIMESTAMP_LTZ / TIMESTAMP_NTZ cell of a time in epoch nanoseconds: epoch seconds with
+/// nine decimals, the sign in front (`-0.500000000`).
+pub(crate) fn timestamp_nanos(nanos: i128) -> Option<String> {
+    let sign = if nanos < 0 { "-" } else { "" };
+    let abs = nanos.unsigned_abs();
+    Some(format!(
+        "{sign}{}.{:09}",
+        abs / 1_000_000_000,
+        abs % 1_000_000_000
+    ))
+}
+
+/// A NUMBER(38,`scale`) cell: the number with exactly `scale` decimals.
+pub(crate) fn decimal(value: f64, scale: u8) -> Option<String> {
+    Some(format!("{value:.*}", usize::from(scale)))
 }
 
 /// A TIMESTAMP_TZ cell: epoch seconds with nine decimals, a space, and the offset in minutes
@@ -270,6 +299,47 @@ mod tests {
             Some("1616173619.000000000 1200")
         );
         assert_eq!(text_or_null(""), None);
+        assert_eq!(
+            timestamp_nanos(1_616_173_619_000_000_005).as_deref(),
+            Some("1616173619.000000005")
+        );
+        assert_eq!(
+            timestamp_nanos(-500_000_000).as_deref(),
+            Some("-0.500000000")
+        );
+        assert_eq!(decimal(0.000123, 9).as_deref(), Some("0.000123000"));
+        assert_eq!(decimal(1.5, 9).as_deref(), Some("1.500000000"));
+    }
+
+    #[test]
+    fn decimal_and_semi_structured_columns_are_typed_as_snowflake_types_them() {
+        let row_type = |kind| ColumnType::new("C", kind).row_type();
+        let credits = row_type(Kind::Decimal(9));
+        assert_eq!(
+            (
+                &credits["type"],
+                &credits["scale"],
+                &credits["precision"],
+                &credits["length"]
+            ),
+            (&json!("fixed"), &json!(9), &json!(38), &Value::Null)
+        );
+        let array = row_type(Kind::Array);
+        assert_eq!(
+            (
+                &array["type"],
+                &array["length"],
+                &array["byteLength"],
+                &array["scale"]
+            ),
+            (
+                &json!("array"),
+                &json!(16_777_216),
+                &json!(16_777_216),
+                &Value::Null
+            )
+        );
+        assert_eq!(row_type(Kind::Object)["type"], "object");
     }
 
     #[test]

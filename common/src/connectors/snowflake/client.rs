@@ -79,6 +79,28 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// A value bound to a `?` of a statement, sent as the SQL API documents each type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind<'a> {
+    /// `TEXT`.
+    Text(&'a str),
+    /// `FIXED`: a whole number.
+    Fixed(i64),
+    /// `TIMESTAMP_LTZ`, given as epoch nanoseconds (the API's form for timestamp binds).
+    TimestampLtz(i128),
+}
+
+impl Bind<'_> {
+    /// The binding's `type` and `value` (every value is a string).
+    fn typed(&self) -> (&'static str, String) {
+        match self {
+            Self::Text(text) => ("TEXT", (*text).to_owned()),
+            Self::Fixed(number) => ("FIXED", number.to_string()),
+            Self::TimestampLtz(nanos) => ("TIMESTAMP_LTZ", nanos.to_string()),
+        }
+    }
+}
+
 /// One column of a result.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Column {
@@ -258,6 +280,16 @@ impl Client {
     /// Runs `statement` (with `bindings`, `?` placeholders bound as text in order) and
     /// answers its rows, read lazily partition by partition.
     pub async fn query(&self, statement: &str, bindings: &[&str]) -> Result<Rows<'_>, Error> {
+        let bindings: Vec<Bind<'_>> = bindings.iter().map(|text| Bind::Text(text)).collect();
+        self.query_bound(statement, &bindings).await
+    }
+
+    /// [`Client::query`] with typed bindings.
+    pub async fn query_bound(
+        &self,
+        statement: &str,
+        bindings: &[Bind<'_>],
+    ) -> Result<Rows<'_>, Error> {
         let request_id = uuid::Uuid::new_v4();
         let mut body = serde_json::json!({
             "statement": statement,
@@ -271,10 +303,11 @@ impl Client {
             let bindings: serde_json::Map<String, Value> = bindings
                 .iter()
                 .enumerate()
-                .map(|(i, value)| {
+                .map(|(i, bind)| {
+                    let (kind, value) = bind.typed();
                     (
                         (i + 1).to_string(),
-                        serde_json::json!({"type": "TEXT", "value": value}),
+                        serde_json::json!({"type": kind, "value": value}),
                     )
                 })
                 .collect();

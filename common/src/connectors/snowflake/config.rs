@@ -31,6 +31,9 @@ pub const PARAMETERS: &[&str] = &[
     "sf-statement-timeout",
     "sf-mask-decrypt-function",
     "sf-mask-decrypt-column-tag",
+    "sf-data-usage-window",
+    "sf-usage-batch-size",
+    "sf-usage-user-excludes",
 ];
 
 /// The role the Go connector uses when `sf-role` is not set (snowflake/snowflake.go).
@@ -99,6 +102,16 @@ pub struct Config {
     /// `sf-mask-decrypt-column-tag`: a tag (`DB.SCHEMA.TAG`) whose value on the column is
     /// passed to the decrypt function as its second argument.
     pub mask_decrypt_column_tag: Option<String>,
+    /// `sf-data-usage-window`: how many days back a usage sync reads at most. Default 90 (the
+    /// most the Go connector reads: a larger value is capped at 90, zero or less means 14,
+    /// snowflake/data_usage.go).
+    pub usage_window_days: u32,
+    /// `sf-usage-batch-size`: query history rows read per statement, 10,000 to 1,000,000
+    /// (0, Go's "no batching", reads 1,000,000 at a time). Default 100,000 (the Go
+    /// connector's).
+    pub usage_batch_size: u32,
+    /// `sf-usage-user-excludes`: users whose statements are never imported.
+    pub usage_user_excludes: Vec<String>,
 }
 
 impl Config {
@@ -199,6 +212,34 @@ impl Config {
             } else {
                 None
             },
+            usage_window_days: match parameters.string("sf-data-usage-window")? {
+                None => 90,
+                Some(days) => match days.trim().parse::<i64>() {
+                    Ok(days) if days <= 0 => 14,
+                    Ok(days) => days.min(90) as u32,
+                    Err(_) => {
+                        return Err(parameters.invalid(
+                            "sf-data-usage-window",
+                            "must be a number of days (at most 90 are read)",
+                        ));
+                    }
+                },
+            },
+            // Go's 0 (no batching: one statement) reads the same rows as the largest batch;
+            // results stream a partition at a time either way, so a batch bounds only how
+            // long one statement runs.
+            usage_batch_size: match parameters.number_in("sf-usage-batch-size", 0..=1_000_000)? {
+                None => 100_000,
+                Some(0) => 1_000_000,
+                Some(size) if size < 10_000 => {
+                    return Err(parameters.invalid(
+                        "sf-usage-batch-size",
+                        "must be 0 or a number from 10000 to 1000000",
+                    ));
+                }
+                Some(size) => size,
+            },
+            usage_user_excludes: parameters.comma_list("sf-usage-user-excludes")?,
             mask_decrypt_column_tag: parameters
                 .string("sf-mask-decrypt-column-tag")?
                 .filter(|tag| !tag.trim().is_empty()),

@@ -11,8 +11,8 @@
 //!   `SNOWFLAKE`) and a warehouse (`sf-warehouse`). Nothing is ever granted by the connector
 //!   itself (unlike the Go connector, which grants its own role USAGE and REFERENCES).
 //! - Supports: the data source sync ([`metadata`], the permission model in
-//!   [`metadata_model`]) and the identity store sync ([`identities`]). The access and usage
-//!   syncs are to come (issue 21).
+//!   [`metadata_model`]), the identity store sync ([`identities`]) and the usage sync
+//!   (`usage`, feature `snowflake-usage`). The access sync is to come (issue 21).
 //!
 //! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
 //! parameters keep their names and meanings, and the ids it writes are the plugin's.
@@ -24,6 +24,8 @@ pub mod identities;
 pub mod jwt;
 pub mod metadata;
 pub mod metadata_model;
+#[cfg(feature = "snowflake-usage")]
+pub mod usage;
 
 use async_trait::async_trait;
 
@@ -45,7 +47,12 @@ pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor
     go_plugin: Some("raito-io/cli-plugin-snowflake"),
     prefix: "sf-",
     parameters: config::PARAMETERS,
-    steps: &[Step::DataSource, Step::IdentityStore],
+    steps: &[
+        Step::DataSource,
+        Step::IdentityStore,
+        #[cfg(feature = "snowflake-usage")]
+        Step::DataUsage,
+    ],
     build: |parameters| Ok(Box::new(Snowflake::new(parameters)?)),
 };
 
@@ -86,6 +93,23 @@ impl Connector for Snowflake {
 
     fn tag_source(&self) -> Option<&'static str> {
         Some(TAG_SOURCE)
+    }
+
+    #[cfg(feature = "snowflake-usage")]
+    fn usage(&self) -> Option<&dyn crate::connector::UsageSync> {
+        Some(self)
+    }
+}
+
+#[cfg(feature = "snowflake-usage")]
+#[async_trait]
+impl crate::connector::UsageSync for Snowflake {
+    async fn sync_usage(
+        &self,
+        request: &crate::connector::UsageRequest,
+        sink: &mut dyn Sink<crate::model::usage::Statement>,
+    ) -> Result<(), Error> {
+        usage::sync(&self.config, &self.client, request, sink).await
     }
 }
 

@@ -6,11 +6,16 @@
 //!   cursor and the 10,000-row rules; `describe`: DESCRIBE USER.
 //! - `views`: INFORMATION_SCHEMA.{SCHEMATA,TABLES,COLUMNS} and ACCOUNT_USAGE.TAG_REFERENCES,
 //!   filtered, ordered and projected without holding the rows.
+//! - `usage`: ACCOUNT_USAGE.QUERY_HISTORY, alone or joined to ACCESS_HISTORY, with their
+//!   latency and retention.
 
 mod context;
 mod describe;
 mod show;
+mod usage;
 mod views;
+
+use std::time::Duration;
 
 use crate::error::SqlError;
 use crate::model::{Account, Database, Role, User};
@@ -29,6 +34,16 @@ pub(crate) struct Session<'a> {
     /// `bindings` of the request, by position (1-based in SQL, 0-based here); `None`: a
     /// position the request left out.
     pub bindings: &'a [Option<Binding>],
+    pub usage: UsageClock,
+}
+
+/// The time ACCOUNT_USAGE latency is measured against, and the latencies (`Options`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UsageClock {
+    /// When the statement runs, in epoch nanoseconds.
+    pub now: i128,
+    pub query_history_latency: Duration,
+    pub access_history_latency: Duration,
 }
 
 /// One value of the request's `bindings`.
@@ -55,6 +70,7 @@ pub(crate) fn execute<'a>(
         Statement::Show(show) => show::show(session, show),
         Statement::DescribeUser(name) => describe::describe_user(session, name),
         Statement::Query(query) => views::query(session, query),
+        Statement::Usage(read) => usage::query(session, read),
     }
 }
 
@@ -72,6 +88,12 @@ impl Session<'_> {
     /// The role sees the database in SHOW output: a privilege on it, or MANAGE GRANTS.
     fn sees_in_show(&self, database: &Database) -> bool {
         self.role.manage_grants || self.holds_privilege_on(database)
+    }
+
+    /// The role reads SNOWFLAKE.ACCOUNT_USAGE (IMPORTED PRIVILEGES on SNOWFLAKE, as
+    /// `Role::account_usage` says, or MANAGE GRANTS as the model has it).
+    fn reads_account_usage(&self) -> bool {
+        self.role.manage_grants || self.role.account_usage
     }
 
     /// The role sees the user's details (SHOW USERS columns, DESCRIBE USER): it owns the user

@@ -432,7 +432,16 @@ fn launch(
             let account = Arc::clone(&shared.account);
             let rows_per_partition = shared.options.rows_per_partition;
             let user = task_entry.user;
+            let (query_history_latency, access_history_latency) = (
+                shared.options.query_history_latency,
+                shared.options.access_history_latency,
+            );
             tokio::task::spawn_blocking(move || {
+                let usage = exec::UsageClock {
+                    now: time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+                    query_history_latency,
+                    access_history_latency,
+                };
                 let session = exec::Session {
                     account: &account,
                     user: &account.users[user],
@@ -441,6 +450,7 @@ fn launch(
                     database: context.database.as_deref(),
                     schema: context.schema.as_deref(),
                     bindings: &submission.bindings,
+                    usage,
                 };
                 let output = exec::execute(&session, &statement)?;
                 result::build(

@@ -18,13 +18,17 @@
 //!     [LIKE 'pattern'] [IN ACCOUNT | IN DATABASE [db]] [STARTS WITH 'prefix']
 //!     [LIMIT n [FROM 'name']]                 -- each clause where Snowflake has it
 //! DESC[RIBE] USER name
+//! SELECT … FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY …  -- and WITH … LEFT JOIN ACCESS_HISTORY:
+//!                                             --   the usage reads, see `usage`
 //! ```
 //! A trailing `;` is allowed; a second statement is a statement-count error (`000008`).
 
 mod lexer;
+mod usage;
 
 use crate::error::SqlError;
 use lexer::{Tok, Token};
+pub(crate) use usage::{AccessJoin, ColumnRef, Comparison, HistoryCondition, QUERY_HISTORY, Usage};
 
 /// A name as written: `name` resolved (upper-case unless quoted) and where it stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +57,8 @@ pub(crate) enum Statement {
     Query(Query),
     Show(Show),
     DescribeUser(Ident),
+    /// A read of QUERY_HISTORY, alone or joined to ACCESS_HISTORY.
+    Usage(Usage),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -294,6 +300,8 @@ impl Parser<'_> {
     fn statement(&mut self) -> Result<Statement, SqlError> {
         if self.eat_word("SELECT") {
             self.select()
+        } else if self.eat_word("WITH") {
+            self.with()
         } else if self.eat_word("SHOW") {
             self.show()
         } else if self.eat_word("DESCRIBE") || self.eat_word("DESC") {
@@ -305,6 +313,7 @@ impl Parser<'_> {
     }
 
     fn select(&mut self) -> Result<Statement, SqlError> {
+        let star = self.peek().clone();
         let columns = if self.eat_sym("*") {
             None
         } else {
@@ -326,9 +335,15 @@ impl Parser<'_> {
             Some(columns)
         };
         self.expect_word("FROM")?;
-        let mut from = vec![self.ident()?];
-        while self.eat_sym(".") {
-            from.push(self.ident()?);
+        let from = self.path()?;
+        if usage::names(&from, QUERY_HISTORY) {
+            // The history has more columns than the stand-in models: `*` is not served.
+            let columns = columns
+                .ok_or_else(|| SqlError::syntax(star.line, star.pos, star.shown(self.sql)))?;
+            return Ok(Statement::Usage(Usage {
+                history: self.history(columns)?,
+                join: None,
+            }));
         }
         let mut filter = Vec::new();
         if self.eat_word("WHERE") {

@@ -23,6 +23,8 @@ async fn the_binary_serves_a_generated_account_to_the_given_key() {
             key,
             "--user",
             "BENCH",
+            "--queries",
+            "30",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -55,12 +57,22 @@ async fn the_binary_serves_a_generated_account_to_the_given_key() {
             .rows("select COLUMN_NAME from SALES.INFORMATION_SCHEMA.COLUMNS")
             .await
             .len();
-        (who, users, columns)
+        let queries = client
+            .rows("with h as (select QUERY_ID, EXECUTION_STATUS from SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY) select h.EXECUTION_STATUS, a.DIRECT_OBJECTS_ACCESSED from h left join SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY a on h.QUERY_ID = a.QUERY_ID")
+            .await;
+        (who, users, columns, queries)
     }
     .await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let (who, users, columns) = result;
+    let (who, users, columns, queries) = result;
+    assert_eq!(queries.len(), 30, "--queries 30");
+    assert!(
+        queries
+            .iter()
+            .all(|q| (q[0] == "SUCCESS") != q[1].is_null()),
+        "every successful query already has its access row: {queries:?}"
+    );
     assert_eq!(
         who,
         vec![vec![

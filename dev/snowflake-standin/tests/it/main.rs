@@ -1,6 +1,6 @@
 //! The stand-in driven over real HTTP, as a connector talks to Snowflake's SQL API:
 //! authentication, the protocol (refusals, ResultSet, 202, partitions, retries, cancels,
-//! timeouts, faults), the served statements, and the binary.
+//! timeouts, faults), the served statements, the usage reads, and the binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,3 +10,4 @@ mod auth;
 mod binary;
 mod protocol;
 mod statements;
+mod usage;
