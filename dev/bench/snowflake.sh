@@ -2,13 +2,15 @@
 # Bench part `snowflake`: `raito-sync metadata` and `raito-sync identities` against the Snowflake
 # stand-in (dev/snowflake-standin) serving a generated account of COLUMNS columns and USERS users
 # (default 1,000,000 and 100,000; a quarter of the users untyped, so described one by one as the
-# Go plugin does) with LATENCY_MS per request (default 50, a realistic round trip to Snowflake).
+# Go plugin does) and a query history of QUERIES queries 10 ms apart (default 1,000,000, ending
+# 4 hours ago so that ACCESS_HISTORY has them) with LATENCY_MS per request (default 50, a
+# realistic round trip to Snowflake).
 # Figures: wall, peak RSS, HTTP requests (the connector's count), statements; and the statements
 # the Go plugin's pattern would send for the same account (computed from its queries:
 # snowflake/repository.go), which cannot run here.
 #
 #   dev/bench/snowflake.sh              the rows on stdout, progress on stderr
-#   BENCH_COLUMNS=100000 BENCH_USERS=10000 BENCH_LATENCY_MS=50 dev/bench/snowflake.sh
+#   BENCH_COLUMNS=100000 BENCH_USERS=10000 BENCH_QUERIES=100000 BENCH_LATENCY_MS=50 dev/bench/snowflake.sh
 #   BENCH_QUICK=1 (sizes / 10), BENCH_KEEP=1 (keep the temp dir)
 # shellcheck source=dev/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,12 +18,14 @@ bench_init snowflake
 
 columns=$(bench_scale "${BENCH_COLUMNS:-1000000}")
 users=$(bench_scale "${BENCH_USERS:-100000}")
+queries=$(bench_scale "${BENCH_QUERIES:-1000000}")
 latency=${BENCH_LATENCY_MS:-50}
 
 bench_build raito-sync snowflake-standin
 
-say "starting the Snowflake stand-in: $columns columns, $users users, $latency ms per request"
+say "starting the Snowflake stand-in: $columns columns, $users users, $queries queries, $latency ms per request"
 "$release/snowflake-standin" --columns "$columns" --users "$users" --latency-ms "$latency" \
+    --queries "$queries" --query-step-ms 10 \
     --public-key dev/test-keys/client.pub --user RAITO_SYNC >"$work/sf.url" 2>"$work/sf.log" &
 sf_pid=$!
 bench_on_exit "kill $sf_pid 2>/dev/null || true"
@@ -78,3 +82,15 @@ bench_row snowflake "identities: users written" "$(bench_int "$written")" "" "10
 bench_row snowflake "identities: wall" "$(bench_wall identities) s"
 bench_row snowflake "identities: peak RSS" "$(bench_rss identities) MiB"
 bench_row snowflake "identities: HTTP requests ($(bench_int "$described") untyped users described)" "$(bench_int "${requests:-0}")"
+
+say "raito-sync usage"
+RUST_LOG=info bench_run usage "$release/raito-sync" --log-format json usage \
+    --config "$work/sf.yml" --target bench --out "$work/usage.json"
+pushed=$(count "read Snowflake's query history" pushed usage)
+requests=$(count "read Snowflake's query history" requests usage)
+bench_row snowflake "usage: statements written (query history of $(bench_int "$queries"))" "$(bench_int "${pushed:-0}")" \
+    "" "every query" "$(bench_met "${pushed:-0} >= $queries")"
+bench_row snowflake "usage: wall" "$(bench_wall usage) s"
+bench_row snowflake "usage: statements / wall second" "$(bench_int "$(bench_calc "${pushed:-0} / $(bench_wall usage)" %d)")"
+bench_row snowflake "usage: peak RSS" "$(bench_rss usage) MiB" "" "≤ 64 MiB" "$(bench_met "$(bench_rss usage) <= 64")"
+bench_row snowflake "usage: HTTP requests (pages of 100,000)" "$(bench_int "${requests:-0}")"

@@ -359,3 +359,72 @@ async fn runs_cut_short_by_the_deadline_resume_and_import_every_statement_once()
         vec!["warehouse"; runs]
     );
 }
+
+/// A Snowflake account's query history through the function: the key in moto's Secrets
+/// Manager, the statements stored by Raito once, the next run going on from the last one
+/// imported, a statement newer than ACCESS_HISTORY's latency left for later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snowflake_query_history_reaches_raito_once() {
+    let key = include_str!("../../../dev/test-keys/client.key");
+    let public = include_str!("../../../dev/test-keys/client.pub");
+    let mut account = snowflake_standin::generate(200, 20).with_sync_user("RAITO_SYNC", public);
+    let now = time::OffsetDateTime::now_utc();
+    let mut history = snowflake_standin::generate_query_history(
+        500,
+        now - time::Duration::hours(6),
+        time::Duration::milliseconds(300),
+        &account,
+    );
+    // An hour old: its ACCESS_HISTORY row may not exist yet.
+    let mut recent = snowflake_standin::generate_query_history(
+        1,
+        now - time::Duration::hours(1),
+        time::Duration::ZERO,
+        &account,
+    );
+    recent[0].query_id = "recent".into();
+    history.append(&mut recent);
+    let expected: BTreeSet<String> = history[..500]
+        .iter()
+        .map(|q| q.query_id.to_string())
+        .collect();
+    account.query_history = history;
+    let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
+    let ds = test_support::unique_name("ds-sf");
+    let secret = put_secret("raito/snowflake-usage", json!({ "sf-private-key": key })).await;
+    let yml = format!(
+        "targets:\n  - name: snowflake\n    connector-name: snowflake\n    data-source-id: {ds}\n    \
+         sf-account: raito-standin\n    sf-user: RAITO_SYNC\n    sf-role: RAITO_SYNC\n    \
+         sf-host: {}\n    secret: {secret}\n",
+        snowflake.url
+    );
+    let deployment = Deployment::start(BINARY, &yml, API_SECRET, standin_for(&[&ds]).await).await;
+
+    sync_completes(&deployment).await;
+    let stored: BTreeSet<String> = deployment
+        .standin
+        .state()
+        .statements(&ds)
+        .iter()
+        .map(|s| s.external_id.clone())
+        .collect();
+    assert_eq!(
+        stored, expected,
+        "every statement old enough, and only those"
+    );
+    let with_objects = deployment
+        .standin
+        .state()
+        .statements(&ds)
+        .iter()
+        .filter(|s| !s.accessed_data_objects.is_empty())
+        .count();
+    assert!(with_objects > 300, "{with_objects} statements with objects");
+
+    // The next run goes on from the last statement imported: nothing again.
+    sync_completes(&deployment).await;
+    assert_eq!(deployment.standin.state().statements(&ds).len(), 500);
+    assert_eq!(skipped(&deployment.standin), 0, "nothing sent twice");
+    let key_body = key.lines().nth(1).expect("a PEM body line");
+    deployment.assert_log_is_clean(&[API_SECRET, key_body]);
+}
