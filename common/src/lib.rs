@@ -23,6 +23,8 @@
 //!   session, its heartbeat and its messages (the `listener` feature).
 //! - [`pending`]: triggers waiting per target and step, and the per-target run lease, in S3.
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
+//! - `usage_sql`: the objects a statement's SQL text touches, and how (PostgreSQL's and
+//!   Snowflake's usage syncs; the `postgresql-usage` and `snowflake-usage` features).
 //! - `testing`: the conformance suite every connector's tests run (the `testing` feature).
 
 pub mod access_file;
@@ -47,6 +49,8 @@ pub mod testing;
 #[cfg(any(feature = "postgresql", feature = "ldap", feature = "listener"))]
 pub mod tls;
 pub mod trigger;
+#[cfg(any(feature = "postgresql-usage", feature = "snowflake-usage"))]
+pub mod usage_sql;
 pub mod webhook;
 
 /// Any underlying error, kept as the `source` of this crate's errors.

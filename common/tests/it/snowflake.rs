@@ -657,7 +657,7 @@ async fn sf_mask_decrypt_function_adds_the_encrypt_mask_as_in_go() {
 mod usage {
     use std::collections::BTreeSet;
 
-    use raito_common::connector::{Connector, Error, UsageRequest};
+    use raito_common::connector::{Connector, UsageRequest};
     use raito_common::model::usage::{Statement, UsageGlobalPermission};
     use raito_common::{connectors, testing};
     use serde_json::json;
@@ -944,17 +944,102 @@ mod usage {
     }
 
     #[tokio::test]
-    async fn a_standard_edition_account_says_the_usage_sync_needs_access_history() {
-        let (standin, connector) = connector(account(), "    sf-standard-edition: true\n").await;
-        let error = raito_common::connector::UsageSync::sync_usage(
-            connector.usage().expect("a usage sync"),
-            &UsageRequest::default(),
-            &mut Vec::new(),
-        )
-        .await
-        .expect_err("refused");
-        assert!(matches!(error, Error::InvalidRequest { .. }), "{error}");
-        assert!(error.to_string().contains("sf-standard-edition"), "{error}");
-        assert_eq!(standin.requests().submitted, 0, "nothing was sent");
+    async fn on_standard_edition_the_objects_come_from_the_query_text() {
+        let mut account = super::account_with_objects();
+        account.standard_edition = true;
+        let start = hours_ago(1.0);
+        let session = |mut q: QueryRecord| {
+            q.database_name = "SALES".into();
+            q.schema_name = "PUBLIC".into();
+            q
+        };
+        let at = |n: i64| start + time::Duration::seconds(n);
+        let mut unparsed = session(record("q-unparsed", "ALICE", "selec 1", at(3)));
+        unparsed.execution_status = ExecutionStatus::Fail;
+        account.query_history = vec![
+            session(record("q-read", "ALICE", "select * from orders o", at(0))),
+            session(record(
+                "q-write",
+                "ALICE",
+                "insert into public.orders select * from \"SALES\".public.v_orders",
+                at(1),
+            )),
+            session(record(
+                "q-unknown",
+                "BOB",
+                "select * from nowhere join orders using (id)",
+                at(2),
+            )),
+            unparsed,
+            // No session database: a one-part name cannot be resolved.
+            record("q-no-session", "BOB", "select * from orders", at(4)),
+            session(record(
+                "q-drop",
+                "BOB",
+                "drop view sales.public.v_orders",
+                at(5),
+            )),
+            // Half an hour old: QUERY_HISTORY may not have it all yet.
+            session(record("q-recent", "ALICE", "select 1", hours_ago(0.5))),
+        ];
+        let (standin, connector) = connector(account, "    sf-standard-edition: true\n").await;
+
+        let pushed = statements(connector.as_ref(), None).await;
+        let seen: Vec<(&str, Vec<String>)> = pushed
+            .iter()
+            .map(|s| {
+                (
+                    s.external_id.as_str(),
+                    s.accessed_data_objects
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{} {} ({})",
+                                o.global_permission.as_str(),
+                                o.data_object.full_name,
+                                o.data_object.r#type
+                            )
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let v = |items: &[&str]| -> Vec<String> { items.iter().map(|s| s.to_string()).collect() };
+        assert_eq!(
+            seen,
+            [
+                ("q-read", v(&["read SALES.PUBLIC.ORDERS (table)"])),
+                (
+                    "q-write",
+                    v(&[
+                        "write SALES.PUBLIC.ORDERS (table)",
+                        "read SALES.PUBLIC.V_ORDERS (view)"
+                    ])
+                ),
+                ("q-unknown", v(&["read SALES.PUBLIC.ORDERS (table)"])),
+                ("q-unparsed", v(&[])),
+                ("q-no-session", v(&[])),
+                ("q-drop", v(&["admin SALES.PUBLIC.V_ORDERS (view)"])),
+            ]
+        );
+        assert!(
+            pushed[3]
+                .error
+                .starts_with(raito_common::model::usage::UNPARSED),
+            "{}",
+            pushed[3].error
+        );
+        let sent = standin.statements();
+        assert!(
+            !sent.iter().any(|s| s.contains("ACCESS_HISTORY")),
+            "Standard Edition has none: {sent:?}"
+        );
+        assert_eq!(
+            sent.iter()
+                .filter(|s| s.contains("INFORMATION_SCHEMA.TABLES"))
+                .count(),
+            1,
+            "the database's catalog read once"
+        );
     }
 }

@@ -16,24 +16,35 @@
 //!   more than [`HORIZON`] ago are read; the newer ones come with a later run.
 //! - The outer select is ordered too (a join keeps no order).
 //!
-//! Standard Edition has no `ACCESS_HISTORY`: a clear error, as in Go (reading `QUERY_HISTORY`
-//! alone and parsing its SQL is to come).
+//! Standard Edition (`sf-standard-edition`) has no `ACCESS_HISTORY`; there the Go connector
+//! fails. Here `QUERY_HISTORY` is read alone (its latency is 45 minutes) and each statement's
+//! objects are found in its text, parsed with sqlparser's Snowflake dialect
+//! ([`crate::usage_sql`], shared with PostgreSQL's usage sync): names are completed with the
+//! statement's session database and schema (`DATABASE_NAME`, `SCHEMA_NAME`) and kept only when
+//! they name a table, view or schema of that database's INFORMATION_SCHEMA (read once per
+//! database and run). A text that does not parse keeps its statement, without objects, its
+//! `error` saying so ([`UNPARSED`]).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::NAME;
+use std::collections::{HashMap, HashSet};
+
 use super::cell::Cell;
-use super::client::{Bind, Client, Row, Rows};
+use super::client::{Bind, Client, Row, Rows, quote_ident};
 use super::config::Config;
 use crate::connector::{Error, Sink, UsageRequest};
 use crate::model::access::DataObjectReference;
-use crate::model::usage::{AccessedDataObject, Statement, UsageGlobalPermission};
+use crate::model::usage::{AccessedDataObject, Statement, UNPARSED, UsageGlobalPermission};
+use crate::usage_sql::{AnalysisCache, Dialect, NameKind};
 
 /// How far behind now the sync reads: `ACCESS_HISTORY`'s documented latency.
 pub const HORIZON: Duration = Duration::from_secs(3 * 60 * 60);
+
+/// How far behind now a Standard Edition account is read: `QUERY_HISTORY`'s latency.
+pub const STANDARD_HORIZON: Duration = Duration::from_secs(45 * 60);
 
 /// The LIMIT of a statement that reads one second whole (a second with more statements than a
 /// page holds).
@@ -61,14 +72,23 @@ const COLUMNS: [&str; 14] = [
 
 /// The statement of one page: statements that started in `[from, to)` (two `TIMESTAMP_LTZ`
 /// bindings), but those of `excluded` users (that many `TEXT` bindings), at most `LIMIT`
-/// (a `FIXED` binding), with their access rows.
-fn page_statement(excluded: usize) -> String {
+/// (a `FIXED` binding), with their access rows; on Standard Edition with their session's
+/// database and schema instead.
+fn page_statement(excluded: usize, standard_edition: bool) -> String {
     let history = &COLUMNS[..10];
     let excludes = if excluded == 0 {
         String::new()
     } else {
         format!(" AND USER_NAME NOT IN ({})", vec!["?"; excluded].join(", "))
     };
+    if standard_edition {
+        return format!(
+            "SELECT {}, DATABASE_NAME, SCHEMA_NAME FROM \"SNOWFLAKE\".\"ACCOUNT_USAGE\".\
+             \"QUERY_HISTORY\" WHERE START_TIME >= ? AND START_TIME < ?{excludes} ORDER BY \
+             START_TIME LIMIT ?",
+            history.join(", ")
+        );
+    }
     let outer: Vec<String> = history
         .iter()
         .map(|column| format!("history.{column}"))
@@ -92,15 +112,6 @@ pub async fn sync(
     request: &UsageRequest,
     sink: &mut dyn Sink<Statement>,
 ) -> Result<(), Error> {
-    if config.standard_edition {
-        return Err(Error::InvalidRequest {
-            connector: NAME,
-            message: "the usage sync reads SNOWFLAKE.ACCOUNT_USAGE.ACCESS_HISTORY, which a \
-                      Standard Edition account (sf-standard-edition) does not have: skip the \
-                      usage sync for this target (skip-data-usage-sync: true)"
-                .to_owned(),
-        });
-    }
     let now = OffsetDateTime::now_utc().unix_timestamp();
     // The Go connector's window: midnight UTC, sf-data-usage-window days ago.
     let window_start = now - now.rem_euclid(86_400) - i64::from(config.usage_window_days) * 86_400;
@@ -108,10 +119,16 @@ pub async fn sync(
         .since
         .map_or(window_start, |since| since.saturating_add(1))
         .max(window_start);
-    let to = now - HORIZON.as_secs() as i64;
+    let horizon = if config.standard_edition {
+        STANDARD_HORIZON
+    } else {
+        HORIZON
+    };
+    let to = now - horizon.as_secs() as i64;
     let mut reader = Reader {
         client,
-        statement: page_statement(config.usage_user_excludes.len()),
+        statement: page_statement(config.usage_user_excludes.len(), config.standard_edition),
+        texts: config.standard_edition.then(QueryTexts::default),
         excluded: &config.usage_user_excludes,
         deadline: request.deadline,
         sink,
@@ -146,10 +163,16 @@ pub async fn sync(
             }
         }
     }
+    let (from_cache, parsed) = reader
+        .texts
+        .as_ref()
+        .map_or((0, 0), |texts| texts.analyses.hits_and_misses());
     tracing::info!(
         pushed = reader.pushed,
         skipped = reader.skipped,
         requests = client.requests(),
+        texts_from_cache = from_cache,
+        texts_parsed = parsed,
         "read Snowflake's query history"
     );
     Ok(())
@@ -168,6 +191,8 @@ enum Page {
 struct Reader<'a> {
     client: &'a Client,
     statement: String,
+    /// Standard Edition: objects found in the statements' text.
+    texts: Option<QueryTexts>,
     excluded: &'a [String],
     deadline: Option<tokio::time::Instant>,
     sink: &'a mut dyn Sink<Statement>,
@@ -190,17 +215,24 @@ impl Reader<'_> {
         let statement = std::mem::take(&mut self.statement);
         let result = async {
             let mut rows = client.query_bound(&statement, &bindings).await?;
-            let columns = Columns::of(&rows)?;
+            let columns = Columns::of(&rows, self.texts.is_some())?;
             let mut read = 0_i64;
             // The statements of the second being read, pushed when the next second starts.
             let mut second: Option<(i64, Vec<Statement>)> = None;
             while let Some(batch) = rows.next_batch().await? {
                 for row in &batch {
                     read += 1;
-                    let Some(statement) = columns.statement(&rows, row)? else {
+                    let Some(mut statement) = columns.statement(&rows, row)? else {
                         self.skipped += 1;
                         continue;
                     };
+                    if let (Some(texts), Some([database, schema])) =
+                        (&mut self.texts, columns.session)
+                    {
+                        texts
+                            .attach(client, &mut statement, row.get(database), row.get(schema))
+                            .await?;
+                    }
                     let start = statement.start_time;
                     if second.as_ref().is_some_and(|(at, _)| *at != start)
                         && let Some((at, held)) = second.take()
@@ -250,16 +282,36 @@ impl Reader<'_> {
     }
 }
 
-/// The positions of the columns read.
-struct Columns([usize; 14]);
+/// The positions of the columns read: the query history's, then the access history's
+/// (Enterprise) or the session's database and schema (Standard).
+struct Columns {
+    history: [usize; 10],
+    access: Option<[usize; 4]>,
+    session: Option<[usize; 2]>,
+}
 
 impl Columns {
-    fn of(rows: &Rows<'_>) -> Result<Self, Error> {
-        let mut at = [0; 14];
-        for (slot, name) in at.iter_mut().zip(COLUMNS) {
+    fn of(rows: &Rows<'_>, standard_edition: bool) -> Result<Self, Error> {
+        let mut history = [0; 10];
+        for (slot, name) in history.iter_mut().zip(COLUMNS) {
             *slot = rows.column(name)?;
         }
-        Ok(Self(at))
+        if standard_edition {
+            return Ok(Self {
+                history,
+                access: None,
+                session: Some([rows.column("DATABASE_NAME")?, rows.column("SCHEMA_NAME")?]),
+            });
+        }
+        let mut access = [0; 4];
+        for (slot, name) in access.iter_mut().zip(&COLUMNS[10..]) {
+            *slot = rows.column(name)?;
+        }
+        Ok(Self {
+            history,
+            access: Some(access),
+            session: None,
+        })
     }
 
     /// The statement of `row`, mapped as the Go connector maps it; `None` for a row without
@@ -276,11 +328,7 @@ impl Columns {
             bytes,
             produced,
             credits,
-            direct,
-            base,
-            modified,
-            ddl,
-        ] = self.0;
+        ] = self.history;
         let (Some(query), Some(user), Some(status)) =
             (row.get(text), row.get(user), row.get(status))
         else {
@@ -313,6 +361,9 @@ impl Columns {
             },
             ..Statement::default()
         };
+        let Some([direct, base, modified, ddl]) = self.access else {
+            return Ok(Some(statement));
+        };
         // Go reads the four columns in this order and, at the first that does not parse,
         // keeps the error and no object at all.
         let mut objects = Vec::new();
@@ -340,6 +391,165 @@ impl Columns {
         }
         Ok(Some(statement))
     }
+}
+
+/// Standard Edition: the objects of a statement found in its text, resolved against each
+/// database's INFORMATION_SCHEMA.
+struct QueryTexts {
+    analyses: AnalysisCache,
+    /// Per database (as Snowflake names it): its schemas and its relations with their type;
+    /// `None` when it could not be read (logged once: the sync role may not see it).
+    catalogs: HashMap<String, Option<Catalog>>,
+}
+
+impl Default for QueryTexts {
+    fn default() -> Self {
+        Self {
+            analyses: AnalysisCache::new(Dialect::Snowflake, AnalysisCache::DEFAULT_CAPACITY),
+            catalogs: HashMap::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Catalog {
+    schemas: HashSet<String>,
+    /// (schema, name) → the type as ACCESS_HISTORY's lower-cased domain would say it.
+    relations: HashMap<(String, String), String>,
+}
+
+impl QueryTexts {
+    /// Fills `statement`'s objects from its text, its names completed with the session's
+    /// `database` and `schema`.
+    async fn attach(
+        &mut self,
+        client: &Client,
+        statement: &mut Statement,
+        database: Option<&str>,
+        schema: Option<&str>,
+    ) -> Result<(), Error> {
+        let touched = match self.analyses.analyze(&statement.query) {
+            Ok(touched) => touched,
+            Err(error) => {
+                statement.error = format!("{UNPARSED}{error}");
+                return Ok(());
+            }
+        };
+        for item in touched.iter() {
+            let name: Vec<&str> = item.name.iter().map(String::as_str).collect();
+            let full: Option<Vec<&str>> = match (item.kind, name.as_slice()) {
+                (NameKind::Relation, [relation]) => {
+                    database.zip(schema).map(|(d, s)| vec![d, s, relation])
+                }
+                (NameKind::Relation, [s, relation]) => database.map(|d| vec![d, s, relation]),
+                (NameKind::Relation, [d, s, relation]) => Some(vec![d, s, relation]),
+                (NameKind::Schema, [s]) => database.map(|d| vec![d, s]),
+                (NameKind::Schema, [d, s]) => Some(vec![d, s]),
+                _ => None,
+            };
+            let Some(full) = full else { continue };
+            let Some(catalog) = self.catalog(client, full[0]).await? else {
+                continue;
+            };
+            let r#type = match full.as_slice() {
+                [_, s, relation] => catalog
+                    .relations
+                    .get(&((*s).to_owned(), (*relation).to_owned()))
+                    .cloned(),
+                [_, s] => catalog.schemas.contains(*s).then(|| "schema".to_owned()),
+                _ => None,
+            };
+            if let Some(r#type) = r#type {
+                statement.accessed_data_objects.push(AccessedDataObject {
+                    data_object: DataObjectReference {
+                        full_name: full.join("."),
+                        r#type,
+                        ..DataObjectReference::default()
+                    },
+                    global_permission: item.permission,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The catalog of `database`, read on first use.
+    async fn catalog(
+        &mut self,
+        client: &Client,
+        database: &str,
+    ) -> Result<Option<&Catalog>, Error> {
+        if !self.catalogs.contains_key(database) {
+            let catalog = match read_catalog(client, database).await {
+                Ok(catalog) => Some(catalog),
+                Err(Error::PermissionDenied { .. }) => {
+                    tracing::warn!(
+                        database,
+                        "cannot read the database's INFORMATION_SCHEMA: its statements keep \
+                         no objects"
+                    );
+                    None
+                }
+                Err(error) => return Err(error),
+            };
+            self.catalogs.insert(database.to_owned(), catalog);
+        }
+        Ok(self.catalogs.get(database).and_then(Option::as_ref))
+    }
+}
+
+/// The schemas and relations of `database`, from its INFORMATION_SCHEMA.
+async fn read_catalog(client: &Client, database: &str) -> Result<Catalog, Error> {
+    let db = quote_ident(database);
+    let mut catalog = Catalog::default();
+    let mut rows = client
+        .query(
+            &format!(
+                "SELECT CATALOG_NAME, SCHEMA_NAME, COMMENT FROM {db}.INFORMATION_SCHEMA.SCHEMATA"
+            ),
+            &[],
+        )
+        .await?;
+    let schema = rows.column("SCHEMA_NAME")?;
+    while let Some(batch) = rows.next_batch().await? {
+        catalog.schemas.extend(
+            batch
+                .iter()
+                .filter_map(|row| row.get(schema))
+                .map(str::to_owned),
+        );
+    }
+    let mut rows = client
+        .query(
+            &format!(
+                "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG \
+                 FROM {db}.INFORMATION_SCHEMA.TABLES"
+            ),
+            &[],
+        )
+        .await?;
+    let (schema, name, kind) = (
+        rows.column("TABLE_SCHEMA")?,
+        rows.column("TABLE_NAME")?,
+        rows.column("TABLE_TYPE")?,
+    );
+    while let Some(batch) = rows.next_batch().await? {
+        for row in &batch {
+            if let (Some(schema), Some(name), Some(kind)) =
+                (row.get(schema), row.get(name), row.get(kind))
+            {
+                // ACCESS_HISTORY's domains, lower-cased: a base table is a `table`.
+                let r#type = match kind {
+                    "BASE TABLE" => "table".to_owned(),
+                    other => other.to_lowercase(),
+                };
+                catalog
+                    .relations
+                    .insert((schema.to_owned(), name.to_owned()), r#type);
+            }
+        }
+    }
+    Ok(catalog)
 }
 
 #[derive(Deserialize)]
@@ -543,9 +753,12 @@ mod tests {
 
     #[test]
     fn the_page_statement_binds_every_value() {
-        let statement = page_statement(2);
+        let statement = page_statement(2, false);
         assert_eq!(statement.matches('?').count(), 5);
         assert!(statement.contains("AND USER_NAME NOT IN (?, ?) ORDER BY START_TIME LIMIT ?)"));
-        assert!(!page_statement(0).contains("NOT IN"));
+        assert!(!page_statement(0, false).contains("NOT IN"));
+        let standard = page_statement(1, true);
+        assert!(!standard.contains("ACCESS_HISTORY"));
+        assert_eq!(standard.matches('?').count(), 4);
     }
 }

@@ -10,13 +10,13 @@
 
 use foldhash::{HashMap, HashSet};
 
-use super::sql::{NameKind, Touched};
 use crate::connector::Error;
 use crate::connectors::postgres::config::Config;
 use crate::connectors::postgres::metadata::{FOREIGN_TABLE, MATERIALIZED_VIEW};
 use crate::connectors::postgres::{client, naming};
 use crate::model::access::DataObjectReference;
 use crate::model::data_source::object_type;
+use crate::usage_sql::{NameKind, Touched};
 
 /// Every relation the metadata sync reports, with its kind, and every schema.
 const LIST_RELATIONS: &str = "\

@@ -62,7 +62,6 @@ mod cloudwatch;
 mod logfiles;
 pub mod parse;
 mod redact;
-pub mod sql;
 
 use foldhash::HashMap;
 use tracing::Instrument;
@@ -70,6 +69,7 @@ use tracing::Instrument;
 use super::config::{Config, UsageSource};
 use crate::connector::{Error, Sink, UsageRequest};
 use crate::model::usage::{AccessedDataObject, Statement, UNPARSED};
+use crate::usage_sql as sql;
 use assemble::{Assembler, Draft};
 use catalog::Catalog;
 pub use redact::redact_passwords;
@@ -98,7 +98,10 @@ pub async fn sync(
         sink,
         catalogs: HashMap::default(),
         assembler: Assembler::default(),
-        analyses: sql::AnalysisCache::default(),
+        analyses: sql::AnalysisCache::new(
+            sql::Dialect::PostgreSql,
+            sql::AnalysisCache::DEFAULT_CAPACITY,
+        ),
         last_pushed: None,
         stopped: false,
         counts: Counts::default(),

@@ -1,6 +1,8 @@
 //! SQL text → the relations and schemas a statement touched, and how, with the `sqlparser`
-//! crate's PostgreSQL dialect. Names come out as written (case-folded like PostgreSQL does);
-//! resolving them against the catalog is [`super::catalog`]'s job.
+//! crate's dialect of the source ([`Dialect`]: PostgreSQL's or Snowflake's). Names come out as
+//! written, case-folded as the source folds unquoted identifiers (PostgreSQL to lower case,
+//! Snowflake to upper case); resolving them against the source's catalog is the connector's
+//! job (PostgreSQL: `connectors::postgres::usage::catalog`; Snowflake: its usage module).
 //!
 //! The rules:
 //! - every relation inside a query (SELECT, joins, subqueries, CTE bodies, `INSERT … SELECT`
@@ -23,10 +25,38 @@ use sqlparser::ast::{
     CommentObject, CopySource, FromTable, GrantObjects, ObjectName, ObjectNamePart, ObjectType,
     Query, SchemaName, Statement, TableFactor, TableObject, Visit, Visitor,
 };
-use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::dialect::{PostgreSqlDialect, SnowflakeDialect};
 use sqlparser::parser::Parser;
 
 use crate::model::usage::UsageGlobalPermission;
+
+/// The SQL dialect of the statements, and how it folds unquoted identifiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PostgreSQL: unquoted identifiers fold to lower case (ASCII letters only).
+    PostgreSql,
+    /// Snowflake: unquoted identifiers fold to upper case (ASCII letters only).
+    Snowflake,
+}
+
+impl Dialect {
+    fn parse(self, sql: &str) -> Result<Vec<Statement>, String> {
+        let parsed = match self {
+            Self::PostgreSql => Parser::parse_sql(&PostgreSqlDialect {}, sql),
+            Self::Snowflake => Parser::parse_sql(&SnowflakeDialect {}, sql),
+        };
+        parsed.map_err(|error| error.to_string())
+    }
+
+    /// The identifier as the source resolves it.
+    fn fold(self, ident: &sqlparser::ast::Ident) -> String {
+        match (ident.quote_style.is_some(), self) {
+            (true, _) => ident.value.clone(),
+            (false, Self::PostgreSql) => ident.value.to_ascii_lowercase(),
+            (false, Self::Snowflake) => ident.value.to_ascii_uppercase(),
+        }
+    }
+}
 
 /// What kind of object a name denotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -48,14 +78,13 @@ pub struct Touched {
     pub permission: UsageGlobalPermission,
 }
 
-/// Parses `sql` (one or more statements) and lists what it touched, each (kind, name,
-/// permission) once, in order of appearance. `Err` carries the parser's message.
-pub fn analyze(sql: &str) -> Result<Vec<Touched>, String> {
-    let statements =
-        Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|error| error.to_string())?;
+/// Parses `sql` (one or more statements of `dialect`) and lists what it touched, each (kind,
+/// name, permission) once, in order of appearance. `Err` carries the parser's message.
+pub fn analyze(dialect: Dialect, sql: &str) -> Result<Vec<Touched>, String> {
+    let statements = dialect.parse(sql)?;
     let mut touched = Vec::new();
     for statement in &statements {
-        analyze_statement(statement, &mut touched);
+        analyze_statement(dialect, statement, &mut touched);
     }
     Ok(touched)
 }
@@ -67,6 +96,7 @@ pub fn analyze(sql: &str) -> Result<Vec<Touched>, String> {
 /// analyses are kept (a failure is parsed again, so that its message is its own).
 #[derive(Debug)]
 pub struct AnalysisCache {
+    dialect: Dialect,
     capacity: usize,
     current: HashMap<String, Arc<[Touched]>>,
     previous: HashMap<String, Arc<[Touched]>>,
@@ -78,12 +108,14 @@ pub struct AnalysisCache {
 }
 
 impl AnalysisCache {
-    /// Shapes kept per generation by [`AnalysisCache::default`]: 4,096 (a few MiB at most).
+    /// Shapes kept per generation by default: 4,096 (a few MiB at most).
     pub const DEFAULT_CAPACITY: usize = 4_096;
 
-    /// A cache of at most `capacity` shapes per generation.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache of the analyses of `dialect`'s statements, at most `capacity` shapes per
+    /// generation.
+    pub fn new(dialect: Dialect, capacity: usize) -> Self {
         Self {
+            dialect,
             capacity: capacity.max(1),
             current: HashMap::default(),
             previous: HashMap::default(),
@@ -97,7 +129,7 @@ impl AnalysisCache {
     pub fn analyze(&mut self, sql: &str) -> Result<Arc<[Touched]>, String> {
         if shape_into(sql, &mut self.shape).is_none() {
             self.misses += 1;
-            return analyze(sql).map(Arc::from);
+            return analyze(self.dialect, sql).map(Arc::from);
         }
         if let Some(found) = self.current.get(self.shape.as_str()) {
             self.hits += 1;
@@ -109,7 +141,7 @@ impl AnalysisCache {
             return Ok(found);
         }
         self.misses += 1;
-        let touched: Arc<[Touched]> = analyze(sql)?.into();
+        let touched: Arc<[Touched]> = analyze(self.dialect, sql)?.into();
         self.insert(self.shape.clone(), touched.clone());
         Ok(touched)
     }
@@ -124,12 +156,6 @@ impl AnalysisCache {
     /// Statements answered from the cache, and statements parsed.
     pub fn hits_and_misses(&self) -> (u64, u64) {
         (self.hits, self.misses)
-    }
-}
-
-impl Default for AnalysisCache {
-    fn default() -> Self {
-        Self::new(Self::DEFAULT_CAPACITY)
     }
 }
 
@@ -284,8 +310,8 @@ fn shape_into(sql: &str, out: &mut String) -> Option<()> {
 
 /// Collects every relation the visitor reaches, whether it lies inside a query, and every CTE
 /// name.
-#[derive(Default)]
 struct Collector {
+    dialect: Dialect,
     query_depth: usize,
     relations: Vec<(Vec<String>, bool)>,
     ctes: HashSet<String>,
@@ -298,7 +324,7 @@ impl Visitor for Collector {
         self.query_depth += 1;
         if let Some(with) = &query.with {
             for cte in &with.cte_tables {
-                self.ctes.insert(fold(&cte.alias.name));
+                self.ctes.insert(self.dialect.fold(&cte.alias.name));
             }
         }
         ControlFlow::Continue(())
@@ -310,15 +336,22 @@ impl Visitor for Collector {
     }
 
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-        if let Some(name) = identifiers(relation) {
+        if let Some(name) = identifiers(self.dialect, relation) {
             self.relations.push((name, self.query_depth > 0));
         }
         ControlFlow::Continue(())
     }
 }
 
-fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
-    let mut collector = Collector::default();
+fn analyze_statement(dialect: Dialect, statement: &Statement, out: &mut Vec<Touched>) {
+    let mut collector = Collector {
+        dialect,
+        query_depth: 0,
+        relations: Vec::new(),
+        ctes: HashSet::new(),
+    };
+    let identifiers = |name: &ObjectName| identifiers(dialect, name);
+    let table_factor_name = |factor: &TableFactor| table_factor_name(dialect, factor);
     let _ = statement.visit(&mut collector);
 
     fn add(
@@ -405,6 +438,7 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
         }
         Statement::Grant(grant) => {
             grant_objects(
+                dialect,
                 grant.objects.as_ref(),
                 &mut admin_relations,
                 &mut admin_schemas,
@@ -413,6 +447,7 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
         }
         Statement::Revoke(revoke) => {
             grant_objects(
+                dialect,
                 revoke.objects.as_ref(),
                 &mut admin_relations,
                 &mut admin_schemas,
@@ -499,10 +534,12 @@ fn analyze_statement(statement: &Statement, out: &mut Vec<Touched>) {
 }
 
 fn grant_objects(
+    dialect: Dialect,
     objects: Option<&GrantObjects>,
     relations: &mut Vec<Vec<String>>,
     schemas: &mut Vec<Vec<String>>,
 ) {
+    let identifiers = |name: &ObjectName| identifiers(dialect, name);
     match objects {
         Some(GrantObjects::Tables(names) | GrantObjects::Views(names)) => {
             relations.extend(names.iter().filter_map(identifiers))
@@ -518,31 +555,23 @@ fn grant_objects(
     }
 }
 
-fn table_factor_name(factor: &TableFactor) -> Option<Vec<String>> {
+fn table_factor_name(dialect: Dialect, factor: &TableFactor) -> Option<Vec<String>> {
     match factor {
-        TableFactor::Table { name, .. } => identifiers(name),
+        TableFactor::Table { name, .. } => identifiers(dialect, name),
         _ => None,
     }
 }
 
-/// The identifiers of a name, or `None` when a part is computed (a dialect function).
-fn identifiers(name: &ObjectName) -> Option<Vec<String>> {
+/// The identifiers of a name, folded as `dialect` folds them, or `None` when a part is
+/// computed (a dialect function).
+fn identifiers(dialect: Dialect, name: &ObjectName) -> Option<Vec<String>> {
     name.0
         .iter()
         .map(|part| match part {
-            ObjectNamePart::Identifier(ident) => Some(fold(ident)),
+            ObjectNamePart::Identifier(ident) => Some(dialect.fold(ident)),
             ObjectNamePart::Function(_) => None,
         })
         .collect()
-}
-
-/// PostgreSQL folds unquoted identifiers to lower case (ASCII letters only).
-fn fold(ident: &sqlparser::ast::Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_ascii_lowercase()
-    }
 }
 
 #[cfg(test)]
@@ -579,7 +608,7 @@ mod tests {
 
     fn check(sql: &str, expected: Vec<Touched>) {
         assert_eq!(
-            sorted(analyze(sql).expect("parses")),
+            sorted(analyze(Dialect::PostgreSql, sql).expect("parses")),
             sorted(expected),
             "{sql}"
         );
@@ -705,7 +734,7 @@ mod tests {
 
     #[test]
     fn garbage_is_reported_as_unparseable() {
-        assert!(analyze("SELEC 1").is_err());
+        assert!(analyze(Dialect::PostgreSql, "SELEC 1").is_err());
     }
 
     #[test]
@@ -895,7 +924,7 @@ mod tests {
 
     #[test]
     fn the_cache_answers_statements_of_one_shape_and_reparses_failures() {
-        let mut cache = AnalysisCache::new(2);
+        let mut cache = AnalysisCache::new(Dialect::PostgreSql, 2);
         let first = cache.analyze("SELECT * FROM app.t1 WHERE id = 1").unwrap();
         let second = cache.analyze("SELECT * FROM app.t1 WHERE id = 2").unwrap();
         assert_eq!(first, second);
