@@ -1,8 +1,9 @@
 //! A large, deterministic account for benchmarks: four standard databases (one with a quoted,
 //! mixed-case name), schemas of 50 tables of 20 columns (views, materialized views, external,
 //! dynamic, Iceberg and transient tables among them; some quoted and mixed-case names), an
-//! imported database and SNOWFLAKE, users of every type (untyped included), roles, tags on
-//! tables, columns, users and a database; and a query history over such an account.
+//! imported database and SNOWFLAKE, users of every type (untyped included), roles and grants
+//! (see [`generate`]), tags on tables, columns, users and a database; and a query history over
+//! such an account.
 
 use std::sync::Arc;
 
@@ -11,8 +12,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::error::{display_name, display_path};
 use crate::model::{
-    AccessRecord, Account, Column, Database, ExecutionStatus, Integration, QueryRecord, Role,
-    Routine, Schema, Share, Table, TableKind, TagReference, User, Warehouse,
+    AccessRecord, Account, Column, Database, DatabaseRole, ExecutionStatus, Grant, Grantee,
+    Integration, ObjectKind, QueryRecord, Role, RoleGrant, Routine, Schema, Share, Table,
+    TableKind, TagReference, User, Warehouse, created,
 };
 
 const COLUMNS_PER_TABLE: usize = 20;
@@ -89,7 +91,26 @@ fn table(t: usize, columns: usize) -> Table {
     }
 }
 
-/// An account of about `columns` columns (in tables of 20) and `users` users.
+/// Tables per access role of a generated account.
+const TABLES_PER_ROLE: usize = 10;
+
+/// An account of about `columns` columns (in tables of 20) and `users` users, with the roles
+/// and grants of a common Snowflake setup:
+/// - the system roles and their hierarchy ([`Role::system_roles`]);
+/// - a functional role `ROLE_<n>` per 10 users (at least 5), each user's default role, granted
+///   to SYSADMIN; every fourth with USAGE on the warehouse COMPUTE_WH, `ROLE_00001` with USAGE
+///   on the function `SALES.PUBLIC.ADD_ONE(NUMBER)`;
+/// - an access role `READ_<n>` per 10 tables of the standard databases, with USAGE on their
+///   database and schema and SELECT on them (every fifth also INSERT, UPDATE and DELETE on its
+///   stored tables, the first of them with grant option), granted to SYSADMIN and to a
+///   functional role, every third also directly to a user;
+/// - a database role `READER` in each standard database (USAGE on it and its schemas, SELECT
+///   on its first five tables) granted to SYSADMIN and `ROLE_00000`, and in SALES a database
+///   role `ANALYST` that holds `READER` and is granted to the share SALES_SHARE;
+/// - OWNERSHIP as the objects' owners say (SYSADMIN owns the databases, schemas and tables,
+///   USERADMIN the users and custom roles).
+///
+/// Every grant is dated 2024-01-01, so ACCOUNT_USAGE shows all of them.
 pub fn generate(columns: usize, users: usize) -> Account {
     let table_count = columns.div_ceil(COLUMNS_PER_TABLE);
     let schema_count = table_count.div_ceil(TABLES_PER_SCHEMA);
@@ -201,32 +222,44 @@ pub fn generate(columns: usize, users: usize) -> Account {
     });
 
     let role_count = (users / 10).max(5);
-    let mut roles: Vec<Role> = [
-        ("ACCOUNTADMIN", true),
-        ("ORGADMIN", false),
-        ("PUBLIC", false),
-        ("SECURITYADMIN", true),
-        ("SYSADMIN", false),
-        ("USERADMIN", false),
-    ]
-    .into_iter()
-    .map(|(name, manage_grants)| Role {
-        name: name.to_owned(),
-        manage_grants,
-        account_usage: manage_grants,
-        ..Role::default()
-    })
-    .collect();
-    roles.extend((0..role_count).map(|j| Role {
-        name: format!("ROLE_{j:05}"),
-        owner: "USERADMIN".to_owned(),
-        comment: if j.is_multiple_of(2) {
-            format!("role {j}")
-        } else {
-            String::new()
-        },
-        ..Role::default()
+    let mut roles = Role::system_roles();
+    roles.extend((0..role_count).map(|j| {
+        let mut role = Role {
+            name: format!("ROLE_{j:05}"),
+            owner: "USERADMIN".to_owned(),
+            comment: if j.is_multiple_of(2) {
+                format!("role {j}")
+            } else {
+                String::new()
+            },
+            granted_to: vec![role_grant(
+                Grantee::Role("SYSADMIN".to_owned()),
+                "USERADMIN",
+            )],
+            ..Role::default()
+        };
+        if j.is_multiple_of(4) {
+            role.grants.push(granted(
+                "USAGE",
+                ObjectKind::Warehouse,
+                &["COMPUTE_WH"],
+                "SECURITYADMIN",
+            ));
+        }
+        if j == 1 {
+            role.grants.push(granted(
+                "USAGE",
+                ObjectKind::Function,
+                &["SALES", "PUBLIC", "ADD_ONE(NUMBER)"],
+                "SYSADMIN",
+            ));
+        }
+        role
     }));
+    roles.extend(access_roles(&databases, role_count, users));
+    for db in databases.iter_mut().take(DATABASES.len()) {
+        db.roles = database_roles(db, &databases_sharing(db));
+    }
 
     let users: Vec<User> = (0..users)
         .map(|i| {
@@ -346,6 +379,137 @@ pub fn generate(columns: usize, users: usize) -> Account {
         tag_references: tags,
         ..Account::default()
     }
+}
+
+/// A grant dated 2024-01-01 by `granted_by`.
+fn granted(privilege: &str, on: ObjectKind, name: &[&str], granted_by: &str) -> Grant {
+    Grant {
+        granted_by: granted_by.to_owned(),
+        ..Grant::new(privilege, on, name)
+    }
+}
+
+fn role_grant(to: Grantee, granted_by: &str) -> RoleGrant {
+    RoleGrant {
+        to,
+        granted_by: granted_by.to_owned(),
+        created_on: created(),
+    }
+}
+
+/// The shares a standard database's roles are granted to: SALES_SHARE for SALES.
+fn databases_sharing(db: &Database) -> Vec<String> {
+    if db.name == "SALES" {
+        vec!["SALES_SHARE".to_owned()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// `READ_<n>` for every 10 tables of the standard databases (see [`generate`]).
+fn access_roles(databases: &[Database], role_count: usize, users: usize) -> Vec<Role> {
+    let groups = databases
+        .iter()
+        .take(DATABASES.len())
+        .flat_map(|d| d.schemas.iter().map(move |s| (d, s)))
+        .flat_map(|(d, s)| s.tables.chunks(TABLES_PER_ROLE).map(move |c| (d, s, c)));
+    groups
+        .enumerate()
+        .map(|(g, (db, schema, tables))| {
+            let (d, s) = (db.name.as_str(), schema.name.as_str());
+            let mut grants = vec![
+                granted("USAGE", ObjectKind::Database, &[d], &db.owner),
+                granted("USAGE", ObjectKind::Schema, &[d, s], &schema.owner),
+            ];
+            for (i, table) in tables.iter().enumerate() {
+                let on = ObjectKind::of_table(table.kind);
+                let name = [d, s, table.name.as_str()];
+                grants.push(granted("SELECT", on, &name, &table.owner));
+                if g.is_multiple_of(5) && on == ObjectKind::Table {
+                    for privilege in ["INSERT", "UPDATE", "DELETE"] {
+                        grants.push(Grant {
+                            grant_option: i == 0,
+                            ..granted(privilege, on, &name, &table.owner)
+                        });
+                    }
+                }
+            }
+            let mut granted_to = vec![
+                role_grant(Grantee::Role("SYSADMIN".to_owned()), "USERADMIN"),
+                role_grant(
+                    Grantee::Role(format!("ROLE_{:05}", g % role_count)),
+                    "USERADMIN",
+                ),
+            ];
+            if g.is_multiple_of(3) && users > 0 {
+                granted_to.push(role_grant(
+                    Grantee::User(format!("USER_{:06}", (g * 7) % users)),
+                    "USERADMIN",
+                ));
+            }
+            Role {
+                name: format!("READ_{g:05}"),
+                owner: "USERADMIN".to_owned(),
+                comment: format!("reads {d}.{s}"),
+                grants,
+                granted_to,
+                ..Role::default()
+            }
+        })
+        .collect()
+}
+
+/// The database roles of a standard database (see [`generate`]).
+fn database_roles(db: &Database, shares: &[String]) -> Vec<DatabaseRole> {
+    let d = db.name.as_str();
+    let mut grants = vec![granted("USAGE", ObjectKind::Database, &[d], &db.owner)];
+    grants.extend(
+        db.schemas
+            .iter()
+            .map(|s| granted("USAGE", ObjectKind::Schema, &[d, &s.name], &s.owner)),
+    );
+    let tables = db
+        .schemas
+        .iter()
+        .flat_map(|s| s.tables.iter().map(move |t| (s, t)))
+        .take(5);
+    grants.extend(tables.map(|(s, t)| {
+        granted(
+            "SELECT",
+            ObjectKind::of_table(t.kind),
+            &[d, &s.name, &t.name],
+            &t.owner,
+        )
+    }));
+    let mut roles = vec![DatabaseRole {
+        name: "READER".to_owned(),
+        owner: "SYSADMIN".to_owned(),
+        comment: format!("reads {d}"),
+        grants,
+        granted_to: vec![
+            role_grant(Grantee::Role("SYSADMIN".to_owned()), "SYSADMIN"),
+            role_grant(Grantee::Role("ROLE_00000".to_owned()), "SYSADMIN"),
+        ],
+    }];
+    if !shares.is_empty() {
+        roles[0].granted_to.push(role_grant(
+            Grantee::DatabaseRole {
+                database: d.to_owned(),
+                role: "ANALYST".to_owned(),
+            },
+            "SYSADMIN",
+        ));
+        roles.push(DatabaseRole {
+            name: "ANALYST".to_owned(),
+            owner: "SYSADMIN".to_owned(),
+            granted_to: shares
+                .iter()
+                .map(|share| role_grant(Grantee::Share(share.clone()), "SYSADMIN"))
+                .collect(),
+            ..DatabaseRole::default()
+        });
+    }
+    roles
 }
 
 fn tag(

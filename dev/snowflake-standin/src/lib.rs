@@ -1,14 +1,15 @@
 //! A local stand-in for Snowflake's SQL API v2: one account in memory, reached over
 //! `POST /api/v2/statements`, `GET /api/v2/statements/{handle}[?partition=N]` and
 //! `POST /api/v2/statements/{handle}/cancel` exactly as Snowflake documents them, answering the
-//! read statements of a metadata, identity and usage sync with Snowflake's semantics and
+//! read statements of a metadata, identity, usage and access sync with Snowflake's semantics and
 //! refusing everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
 //! purpose: what Snowflake refuses (a lower-case `sub`, a JWT living over an hour, a SHOW of
 //! more than 10,000 rows, a view queried without a warehouse, an object the role cannot see)
 //! it refuses the same way, so a connector that passes here does not fail there first.
 //!
 //! Modules:
-//! - `model`: the account a test builds (databases, users, roles, tags, query history…).
+//! - `model`: the account a test builds (databases, users, roles and their grants, tags, query
+//!   history…); `grants`: building roles and grants with Snowflake's checks.
 //! - `generate`: a large deterministic account, and a query history over it, for benchmarks.
 //! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
 //! - `sql`: the statement grammar; `exec`: running it as the session's role.
@@ -21,6 +22,7 @@ mod auth;
 mod error;
 mod exec;
 mod generate;
+mod grants;
 mod http;
 mod model;
 mod result;
@@ -34,9 +36,11 @@ use std::time::Duration;
 pub use auth::{fingerprint, key_body};
 pub use error::SqlError;
 pub use generate::{generate, generate_query_history};
+pub use grants::ModelError;
 pub use model::{
-    AccessRecord, Account, Column, Database, ExecutionStatus, Integration, QueryRecord, Role,
-    Routine, Schema, Share, Table, TableKind, TagReference, User, Warehouse, snowflake_json,
+    AccessRecord, Account, Column, Database, DatabaseRole, ExecutionStatus, Grant, Grantee,
+    Integration, ObjectKind, QueryRecord, Role, RoleGrant, Routine, Schema, Share, Table,
+    TableKind, TagReference, User, Warehouse, snowflake_json,
 };
 
 /// How the stand-in behaves beyond the account it serves.
@@ -63,6 +67,9 @@ pub struct Options {
     /// The same for its row of `ACCOUNT_USAGE.ACCESS_HISTORY` (before that, a LEFT JOIN to it
     /// gives NULLs). Default 3 h, Snowflake's documented latency.
     pub access_history_latency: Duration,
+    /// How long after its `created_on` a grant appears in `ACCOUNT_USAGE.GRANTS_TO_ROLES` and
+    /// `GRANTS_TO_USERS`. Default 2 h, Snowflake's documented latency. SHOW GRANTS has none.
+    pub grants_latency: Duration,
 }
 
 impl Default for Options {
@@ -76,6 +83,7 @@ impl Default for Options {
             max_jwt_lifetime: Duration::from_secs(3600),
             query_history_latency: Duration::from_secs(45 * 60),
             access_history_latency: Duration::from_secs(3 * 3600),
+            grants_latency: Duration::from_secs(2 * 3600),
         }
     }
 }

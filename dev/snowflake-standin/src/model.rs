@@ -1,13 +1,26 @@
 //! The account the stand-in serves: plain structs a test builds (every one `Default`), read-only
 //! once the stand-in runs. Names are stored as Snowflake stores them (unquoted identifiers
 //! upper-case, quoted ones exact); what the SQL API prints is derived from them in `exec`.
+//! Roles carry their grants (`Role::grants`, `Role::granted_to`); `grants` builds them with
+//! Snowflake's checks (`Account::grant`, `Account::grant_role`, …).
 
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+/// When every object of the model was created (it keeps no history): 2024-01-01 00:00:00 UTC.
+/// SHOW prints it as `created_on`; it is also the default time of a grant.
+pub(crate) const CREATED_SECONDS: i64 = 1_704_067_200;
+
+/// [`CREATED_SECONDS`] as a time.
+pub(crate) fn created() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(CREATED_SECONDS)
+}
+
 /// One Snowflake account, reached as `<ORGANIZATION>-<NAME>` (upper-case) in a JWT.
-#[derive(Clone, Debug, Default)]
+/// `Account::default()` is an account as Snowflake creates one: no objects, and the system
+/// roles with their hierarchy ([`Role::system_roles`]).
+#[derive(Clone, Debug)]
 pub struct Account {
     /// `CURRENT_ORGANIZATION_NAME()`.
     pub organization: String,
@@ -18,6 +31,8 @@ pub struct Account {
     pub locator: String,
     pub databases: Vec<Database>,
     pub users: Vec<User>,
+    /// The account roles, with what is granted to them and whom they are granted to. Names are
+    /// unique. A struct literal that sets `roles` has only those (the system roles are not added).
     pub roles: Vec<Role>,
     pub warehouses: Vec<Warehouse>,
     pub shares: Vec<Share>,
@@ -34,24 +49,56 @@ pub struct Account {
     pub standard_edition: bool,
 }
 
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            organization: String::new(),
+            name: String::new(),
+            locator: String::new(),
+            databases: Vec::new(),
+            users: Vec::new(),
+            roles: Role::system_roles(),
+            warehouses: Vec::new(),
+            shares: Vec::new(),
+            integrations: Vec::new(),
+            tag_references: Vec::new(),
+            query_history: Vec::new(),
+            standard_edition: false,
+        }
+    }
+}
+
 impl Account {
     /// This account with a sync user `user` (created as a SERVICE user when it is not there)
     /// authenticating with `public_key` (PEM), default role `RAITO_SYNC` (added, with MANAGE
     /// GRANTS and ACCOUNT_USAGE) and default warehouse `COMPUTE_WH` (added when missing): what
-    /// a Snowflake admin sets up for the connector.
+    /// a Snowflake admin sets up for the connector. A role added here holds the grants that say
+    /// so (MANAGE GRANTS granted by SECURITYADMIN, USAGE on the warehouse).
     pub fn with_sync_user(mut self, user: &str, public_key: &str) -> Self {
-        if !self.roles.iter().any(|r| r.name == "RAITO_SYNC") {
-            self.roles.push(Role {
-                name: "RAITO_SYNC".to_owned(),
-                manage_grants: true,
-                account_usage: true,
-                ..Role::default()
-            });
-        }
         if !self.warehouses.iter().any(|w| w.name == "COMPUTE_WH") {
             self.warehouses.push(Warehouse {
                 name: "COMPUTE_WH".to_owned(),
                 ..Warehouse::default()
+            });
+        }
+        if !self.roles.iter().any(|r| r.name == "RAITO_SYNC") {
+            let granted = |privilege: &str, on: ObjectKind, name: &str| Grant {
+                granted_by: "SECURITYADMIN".to_owned(),
+                ..Grant::new(privilege, on, &[name])
+            };
+            self.roles.push(Role {
+                name: "RAITO_SYNC".to_owned(),
+                manage_grants: true,
+                account_usage: true,
+                owner: "USERADMIN".to_owned(),
+                grants: vec![
+                    Grant {
+                        granted_by: "SECURITYADMIN".to_owned(),
+                        ..Grant::new("MANAGE GRANTS", ObjectKind::Account, &[])
+                    },
+                    granted("USAGE", ObjectKind::Warehouse, "COMPUTE_WH"),
+                ],
+                ..Role::default()
             });
         }
         let index = match self.users.iter().position(|u| u.name == user) {
@@ -96,6 +143,8 @@ pub struct Database {
     /// `None`: every role. Its owner always sees it; a role with MANAGE GRANTS sees it in SHOW
     /// output but not in INFORMATION_SCHEMA, as in Snowflake.
     pub visible_to: Option<Vec<String>>,
+    /// The database roles defined in it (SHOW DATABASE ROLES), names unique in the database.
+    pub roles: Vec<DatabaseRole>,
 }
 
 impl Default for Database {
@@ -110,6 +159,7 @@ impl Default for Database {
             functions: Vec::new(),
             procedures: Vec::new(),
             visible_to: None,
+            roles: Vec::new(),
         }
     }
 }
@@ -195,16 +245,269 @@ pub struct User {
     pub granted_roles: Vec<String>,
 }
 
+/// An account role.
 #[derive(Clone, Debug, Default)]
 pub struct Role {
     pub name: String,
-    /// Holds MANAGE GRANTS: sees every object in SHOW output and every user's details.
+    /// Holds MANAGE GRANTS: sees every object in SHOW output and every user's details. The
+    /// model's switch for it: SHOW GRANTS lists the privilege only when `grants` has it too
+    /// (`Account::grant` of MANAGE GRANTS sets both).
     pub manage_grants: bool,
     /// May read SNOWFLAKE.ACCOUNT_USAGE (IMPORTED PRIVILEGES or GOVERNANCE_VIEWER) without
-    /// MANAGE GRANTS.
+    /// MANAGE GRANTS. A switch like `manage_grants`.
     pub account_usage: bool,
+    /// The role that owns it; empty: none (the system roles).
     pub owner: String,
     pub comment: String,
+    /// The privileges granted to it (`GRANT <privilege> ON <object> TO ROLE`), in the order
+    /// granted. Roles granted to it are not here: they are in those roles' `granted_to`.
+    pub grants: Vec<Grant>,
+    /// Whom it is granted to (`GRANT ROLE <this> TO USER | TO ROLE`): users and account roles.
+    /// A user also holds the roles its `User::granted_roles` and `User::default_role` name (the
+    /// model's shorthand for `GRANT ROLE … TO USER`, granted by the role's owner).
+    pub granted_to: Vec<RoleGrant>,
+}
+
+impl Role {
+    /// The roles every Snowflake account has, with the system-defined hierarchy (USERADMIN
+    /// granted to SECURITYADMIN, SECURITYADMIN and SYSADMIN to ACCOUNTADMIN; ORGADMIN apart;
+    /// PUBLIC held by every role and user without a grant), the account privileges Snowflake
+    /// gives them, and their comments. Grants among them are the SYSTEM role's (an empty
+    /// `granted_by`). ACCOUNTADMIN and SECURITYADMIN hold MANAGE GRANTS and read ACCOUNT_USAGE.
+    pub fn system_roles() -> Vec<Role> {
+        let system = |privilege: &str| Grant {
+            granted_by: String::new(),
+            ..Grant::new(privilege, ObjectKind::Account, &[])
+        };
+        let to_role = |role: &str| RoleGrant {
+            to: Grantee::Role(role.to_owned()),
+            granted_by: String::new(),
+            created_on: created(),
+        };
+        let role = |name: &str, comment: &str| Role {
+            name: name.to_owned(),
+            comment: comment.to_owned(),
+            ..Role::default()
+        };
+        vec![
+            Role {
+                manage_grants: true,
+                account_usage: true,
+                ..role(
+                    "ACCOUNTADMIN",
+                    "Account administrator can manage all aspects of the account.",
+                )
+            },
+            role(
+                "ORGADMIN",
+                "Organization administrator can manage organization and accounts within the organization.",
+            ),
+            role(
+                "PUBLIC",
+                "Public role is automatically available to every user in the account.",
+            ),
+            Role {
+                manage_grants: true,
+                account_usage: true,
+                grants: vec![system("MANAGE GRANTS")],
+                granted_to: vec![to_role("ACCOUNTADMIN")],
+                ..role(
+                    "SECURITYADMIN",
+                    "Security administrator can manage security aspects of the account.",
+                )
+            },
+            Role {
+                grants: vec![system("CREATE DATABASE"), system("CREATE WAREHOUSE")],
+                granted_to: vec![to_role("ACCOUNTADMIN")],
+                ..role(
+                    "SYSADMIN",
+                    "System administrator can create and manage databases and warehouses.",
+                )
+            },
+            Role {
+                grants: vec![system("CREATE ROLE"), system("CREATE USER")],
+                granted_to: vec![to_role("SECURITYADMIN")],
+                ..role(
+                    "USERADMIN",
+                    "User administrator can create and manage users and roles",
+                )
+            },
+        ]
+    }
+}
+
+/// A database role (`<database>.<name>`): it can be granted to account roles, to other
+/// database roles of its database and to shares, never to users.
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseRole {
+    pub name: String,
+    pub owner: String,
+    pub comment: String,
+    /// Privileges on objects of its database.
+    pub grants: Vec<Grant>,
+    /// Whom it is granted to: account roles, database roles of the same database, shares.
+    pub granted_to: Vec<RoleGrant>,
+}
+
+/// What a privilege is granted on, as SHOW GRANTS prints `granted_on`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    /// Account-level privileges (CREATE DATABASE, MANAGE GRANTS…); the name has no parts.
+    #[default]
+    Account,
+    /// `[database]`.
+    Database,
+    /// `[database, schema]`.
+    Schema,
+    /// `[database, schema, table]` for this and the other table kinds.
+    Table,
+    View,
+    MaterializedView,
+    ExternalTable,
+    DynamicTable,
+    EventTable,
+    /// `[database, schema, "NAME(ARGUMENT TYPES)"]` as written to `Grant::new`.
+    Function,
+    Procedure,
+    /// `[warehouse]`.
+    Warehouse,
+    /// `[integration]`.
+    Integration,
+    /// `[role]`.
+    Role,
+    /// `[database, role]`.
+    DatabaseRole,
+    /// `[user]`.
+    User,
+}
+
+impl ObjectKind {
+    /// `granted_on` as SHOW GRANTS and GRANTS_TO_ROLES print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Account => "ACCOUNT",
+            ObjectKind::Database => "DATABASE",
+            ObjectKind::Schema => "SCHEMA",
+            ObjectKind::Table => "TABLE",
+            ObjectKind::View => "VIEW",
+            ObjectKind::MaterializedView => "MATERIALIZED_VIEW",
+            ObjectKind::ExternalTable => "EXTERNAL_TABLE",
+            ObjectKind::DynamicTable => "DYNAMIC_TABLE",
+            ObjectKind::EventTable => "EVENT_TABLE",
+            ObjectKind::Function => "FUNCTION",
+            ObjectKind::Procedure => "PROCEDURE",
+            ObjectKind::Warehouse => "WAREHOUSE",
+            ObjectKind::Integration => "INTEGRATION",
+            ObjectKind::Role => "ROLE",
+            ObjectKind::DatabaseRole => "DATABASE_ROLE",
+            ObjectKind::User => "USER",
+        }
+    }
+
+    /// How many parts a name of this kind has.
+    pub fn parts(self) -> usize {
+        match self {
+            ObjectKind::Account => 0,
+            ObjectKind::Database
+            | ObjectKind::Warehouse
+            | ObjectKind::Integration
+            | ObjectKind::Role
+            | ObjectKind::User => 1,
+            ObjectKind::Schema | ObjectKind::DatabaseRole => 2,
+            ObjectKind::Table
+            | ObjectKind::View
+            | ObjectKind::MaterializedView
+            | ObjectKind::ExternalTable
+            | ObjectKind::DynamicTable
+            | ObjectKind::EventTable
+            | ObjectKind::Function
+            | ObjectKind::Procedure => 3,
+        }
+    }
+
+    /// The kind a table of `kind` is granted on (Iceberg, hybrid and transient tables are
+    /// TABLEs).
+    pub fn of_table(kind: TableKind) -> ObjectKind {
+        match kind {
+            TableKind::View => ObjectKind::View,
+            TableKind::MaterializedView => ObjectKind::MaterializedView,
+            TableKind::ExternalTable => ObjectKind::ExternalTable,
+            TableKind::Dynamic => ObjectKind::DynamicTable,
+            TableKind::EventTable => ObjectKind::EventTable,
+            TableKind::BaseTable
+            | TableKind::Transient
+            | TableKind::Iceberg
+            | TableKind::Hybrid => ObjectKind::Table,
+        }
+    }
+}
+
+/// A privilege granted to a role or database role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    /// `SELECT`, `USAGE`, `MANAGE GRANTS`, … upper-case, as SHOW GRANTS prints it.
+    pub privilege: String,
+    pub on: ObjectKind,
+    /// The object's name as stored, one part per level (see [`ObjectKind`]); a function's or
+    /// procedure's last part is its name alone.
+    pub name: Vec<String>,
+    /// A function's or procedure's argument types (`NUMBER, VARCHAR`); empty otherwise.
+    pub arguments: String,
+    pub grant_option: bool,
+    /// The role that granted it (`granted_by`); empty: Snowflake's SYSTEM role (a grant that
+    /// cannot be changed).
+    pub granted_by: String,
+    /// When it was granted: SHOW GRANTS' `created_on`, and what ACCOUNT_USAGE.GRANTS_TO_ROLES'
+    /// latency counts from (`Options::grants_latency`).
+    pub created_on: OffsetDateTime,
+}
+
+impl Grant {
+    /// `privilege` (upper-cased) on the object `name` of kind `on`, without grant option,
+    /// granted by the SYSTEM role (empty `granted_by`) on 2024-01-01. A function's or
+    /// procedure's last part carries its argument types: `ADD_ONE(NUMBER)`.
+    pub fn new(privilege: &str, on: ObjectKind, name: &[&str]) -> Self {
+        let mut parts: Vec<String> = name.iter().map(|p| (*p).to_owned()).collect();
+        let mut arguments = String::new();
+        if matches!(on, ObjectKind::Function | ObjectKind::Procedure)
+            && let Some(last) = parts.last_mut()
+            && let Some(open) = last.find('(')
+        {
+            arguments = last[open + 1..]
+                .strip_suffix(')')
+                .unwrap_or(&last[open + 1..])
+                .trim()
+                .to_owned();
+            last.truncate(open);
+        }
+        Grant {
+            privilege: privilege.to_uppercase(),
+            on,
+            name: parts,
+            arguments,
+            grant_option: false,
+            granted_by: String::new(),
+            created_on: created(),
+        }
+    }
+}
+
+/// A role granted to a user, a role, a database role or a share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub to: Grantee,
+    /// The role that granted it; empty: the SYSTEM role.
+    pub granted_by: String,
+    pub created_on: OffsetDateTime,
+}
+
+/// Whom a role is granted to (SHOW GRANTS OF's `granted_to` and `grantee_name`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Grantee {
+    User(String),
+    Role(String),
+    DatabaseRole { database: String, role: String },
+    Share(String),
 }
 
 #[derive(Clone, Debug, Default)]

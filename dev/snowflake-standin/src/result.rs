@@ -99,7 +99,6 @@ pub(crate) fn fixed(n: i64) -> Option<String> {
 }
 
 /// A BOOLEAN cell.
-#[allow(dead_code)]
 pub(crate) fn boolean(b: bool) -> Option<String> {
     Some(if b { "true" } else { "false" }.to_owned())
 }

@@ -2,15 +2,20 @@
 //! the role sees, which statements need a warehouse, and the rows in Snowflake's order.
 //!
 //! - `context`: `SELECT CURRENT_...()` and `CONCAT`.
-//! - `show`: the SHOW commands and DESCRIBE USER, with LIKE, STARTS WITH, the `LIMIT … FROM`
-//!   cursor and the 10,000-row rules; `describe`: DESCRIBE USER.
+//! - `show`: the SHOW commands listing objects (roles and database roles among them), with
+//!   LIKE, STARTS WITH, the `LIMIT … FROM` cursor and the 10,000-row rules; `describe`:
+//!   DESCRIBE USER.
+//! - `grants`: SHOW GRANTS TO|OF [DATABASE] ROLE, and ACCOUNT_USAGE.GRANTS_TO_ROLES and
+//!   GRANTS_TO_USERS with their latency; `access`: who holds which role, indexed once.
 //! - `views`: INFORMATION_SCHEMA.{SCHEMATA,TABLES,COLUMNS} and ACCOUNT_USAGE.TAG_REFERENCES,
 //!   filtered, ordered and projected without holding the rows.
 //! - `usage`: ACCOUNT_USAGE.QUERY_HISTORY, alone or joined to ACCESS_HISTORY, with their
 //!   latency and retention.
 
+mod access;
 mod context;
 mod describe;
+mod grants;
 mod show;
 mod usage;
 mod views;
@@ -22,10 +27,14 @@ use crate::model::{Account, Database, Role, User};
 use crate::result::ColumnType;
 use crate::sql::{Statement, Value};
 
+pub(crate) use access::Access;
+
 /// Who runs the statement, and in which context (the request's or the user's defaults).
 #[derive(Clone, Copy)]
 pub(crate) struct Session<'a> {
     pub account: &'a Account,
+    /// The account's role grants, indexed (`Access::new(account)`).
+    pub access: &'a Access,
     pub user: &'a User,
     pub role: &'a Role,
     pub warehouse: Option<&'a str>,
@@ -44,6 +53,8 @@ pub(crate) struct UsageClock {
     pub now: i128,
     pub query_history_latency: Duration,
     pub access_history_latency: Duration,
+    /// How long a grant takes to appear in GRANTS_TO_ROLES and GRANTS_TO_USERS.
+    pub grants_latency: Duration,
 }
 
 /// One value of the request's `bindings`.
@@ -68,6 +79,7 @@ pub(crate) fn execute<'a>(
     match statement {
         Statement::Functions(items) => context::select(session, items),
         Statement::Show(show) => show::show(session, show),
+        Statement::ShowGrants(show) => grants::show_grants(session, show),
         Statement::DescribeUser(name) => describe::describe_user(session, name),
         Statement::Query(query) => views::query(session, query),
         Statement::Usage(read) => usage::query(session, read),

@@ -4,19 +4,18 @@
 //! than 10,000 rows without LIMIT, is an error, as in Snowflake. No warehouse is needed. Names
 //! are filtered before rows are rendered, so paging through 100,000 users stays cheap.
 
-use std::collections::HashMap;
-
+use super::access::{Holder, RoleRef};
 use super::{Output, Session, like};
 use crate::error::{SqlError, display_name};
-use crate::model::{Database, Routine, User};
-use crate::result::{ColumnType, Kind, fixed, text_or_null, timestamp};
+use crate::model::{Database, DatabaseRole, Routine, User};
+use crate::result::{ColumnType, Kind, boolean, fixed, text_or_null, timestamp};
 use crate::sql::{Scope, Show, ShowKind};
 
 /// The most rows a SHOW returns.
 const SHOW_MAX_ROWS: u64 = 10_000;
 
 /// `created_on` of every object (the model has no history): 2024-01-01 00:00:00 UTC.
-pub(super) const CREATED: i64 = 1_704_067_200;
+const CREATED: i64 = crate::model::CREATED_SECONDS;
 
 type Row = Vec<Option<String>>;
 
@@ -51,6 +50,7 @@ pub(super) fn show<'a>(session: &Session<'a>, show: &Show) -> Result<Output<'a>,
         ShowKind::Integrations => integrations(s, show)?,
         ShowKind::Users => users(s, show)?,
         ShowKind::Roles => roles(s, show)?,
+        ShowKind::DatabaseRoles => database_roles(s, show)?,
         ShowKind::Functions | ShowKind::Procedures => routines(s, show)?,
     };
     Ok(Output { columns, rows })
@@ -476,6 +476,11 @@ fn users<'a>(session: Session<'a>, show: &Show) -> Result<(Vec<ColumnType>, Rows
     Ok((columns(USER_COLUMNS), rows))
 }
 
+/// SHOW ROLES lists every account role to every role: Snowflake documents it as listing the
+/// roles across the account, since knowing a role's name grants nothing. The counts are of direct
+/// grants: `assigned_to_users` the users holding the role, `granted_to_roles` the roles it is
+/// granted to, `granted_roles` the account roles granted to it; `is_inherited` says whether
+/// the session's role inherits it (PUBLIC always, unless it is the session's role).
 fn roles<'a>(session: Session<'a>, show: &Show) -> Result<(Vec<ColumnType>, Rows<'a>), SqlError> {
     let cols = columns(&[
         ("created_on", Kind::TimestampLtz),
@@ -489,36 +494,108 @@ fn roles<'a>(session: Session<'a>, show: &Show) -> Result<(Vec<ColumnType>, Rows
         ("owner", Kind::Text),
         ("comment", Kind::Text),
         ("owner_role_type", Kind::Text),
+        ("is_from_organization_user_group", Kind::Boolean),
     ]);
-    let mut assigned: HashMap<&str, i64> = HashMap::new();
-    for user in &session.account.users {
-        let mut granted: Vec<&str> = user.granted_roles.iter().map(String::as_str).collect();
-        if !user.default_role.is_empty() {
-            granted.push(&user.default_role);
-        }
-        granted.sort_unstable();
-        granted.dedup();
-        for role in granted {
-            *assigned.entry(role).or_default() += 1;
-        }
-    }
+    let access = session.access;
+    let held = access.hierarchy(&session.role.name);
     let mut items: Vec<_> = session
         .account
         .roles
         .iter()
-        .map(|r| (r.name.as_str(), r))
+        .filter_map(|r| Some((r.name.as_str(), (access.account_role(&r.name)?, r))))
         .collect();
     by_name(&mut items);
-    let rows = page(show, items, move |r| {
+    let rows = page(show, items, move |(id, r)| {
+        let count = |n: usize| fixed(i64::try_from(n).unwrap_or(i64::MAX));
+        let users = access.held_by[id]
+            .iter()
+            .filter(|m| matches!(m.holder, Holder::User(_)))
+            .count();
+        let roles = access.held_by[id]
+            .iter()
+            .filter(|m| matches!(m.holder, Holder::Role(h) if matches!(access.roles[h], RoleRef::Account(_))))
+            .count();
+        let granted = access.holds[id]
+            .iter()
+            .filter(|m| matches!(access.roles[m.role], RoleRef::Account(_)))
+            .count();
+        let current = session.role.name == r.name;
         vec![
             created(),
             text(&r.name),
             yes_no(session.user.default_role == r.name),
-            yes_no(session.role.name == r.name),
+            yes_no(current),
+            yes_no(held[id] && !current),
+            count(users),
+            count(roles),
+            count(granted),
+            text(&r.owner),
+            text(&r.comment),
+            text(if r.owner.is_empty() { "" } else { "ROLE" }),
+            boolean(false),
+        ]
+    })?;
+    Ok((cols, rows))
+}
+
+/// SHOW DATABASE ROLES IN DATABASE d: the database's roles, for a role that holds a privilege
+/// on the database or MANAGE GRANTS (the roles are not filtered further). Counts as in SHOW
+/// ROLES: account roles and database roles it is granted to, database roles granted to it.
+fn database_roles<'a>(
+    session: Session<'a>,
+    show: &Show,
+) -> Result<(Vec<ColumnType>, Rows<'a>), SqlError> {
+    let cols = columns(&[
+        ("created_on", Kind::TimestampLtz),
+        ("name", Kind::Text),
+        ("is_default", Kind::Text),
+        ("is_current", Kind::Text),
+        ("is_inherited", Kind::Text),
+        ("granted_to_roles", Kind::Fixed),
+        ("granted_to_database_roles", Kind::Fixed),
+        ("granted_database_roles", Kind::Fixed),
+        ("owner", Kind::Text),
+        ("comment", Kind::Text),
+        ("owner_role_type", Kind::Text),
+    ]);
+    let Some(db) = scope_database(session, show)? else {
+        // The grammar requires IN DATABASE <name>.
+        return Err(SqlError::no_database("SHOW DATABASE ROLES"));
+    };
+    let access = session.access;
+    let held = access.hierarchy(&session.role.name);
+    let mut items: Vec<(&str, (usize, &DatabaseRole))> = db
+        .roles
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.name.as_str(),
+                (access.database_role(&db.name, &r.name)?, r),
+            ))
+        })
+        .collect();
+    by_name(&mut items);
+    let rows = page(show, items, move |(id, r)| {
+        let count = |n: usize| fixed(i64::try_from(n).unwrap_or(i64::MAX));
+        let to_kind = |database: bool| {
+            access.held_by[id]
+                .iter()
+                .filter(|m| {
+                    matches!(m.holder, Holder::Role(h)
+                        if matches!(access.roles[h], RoleRef::Database { .. }) == database)
+                })
+                .count()
+        };
+        let granted = access.holds[id].len();
+        vec![
+            created(),
+            text(&r.name),
             yes_no(false),
-            fixed(assigned.get(r.name.as_str()).copied().unwrap_or(0)),
-            fixed(0),
-            fixed(0),
+            yes_no(false),
+            yes_no(held[id]),
+            count(to_kind(false)),
+            count(to_kind(true)),
+            count(granted),
             text(&r.owner),
             text(&r.comment),
             text(if r.owner.is_empty() { "" } else { "ROLE" }),

@@ -11,17 +11,18 @@
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
-use super::show::CREATED;
 use super::{Output, Session};
 use crate::error::{SqlError, display_name, display_path};
-use crate::model::{Column, Database, Schema, Table, TableKind, TagReference};
+use crate::model::{
+    CREATED_SECONDS as CREATED, Column, Database, Schema, Table, TableKind, TagReference,
+};
 use crate::result::{ColumnType, Kind, fixed, text_or_null, timestamp};
 use crate::sql::{Condition, Ident, OrderKey, Query};
 
 pub(super) const INFORMATION_SCHEMA_COMMENT: &str =
     "Views describing the contents of schemas in this database";
 
-type Spec = &'static [(&'static str, Kind)];
+pub(super) type Spec = &'static [(&'static str, Kind)];
 
 const SCHEMATA: Spec = &[
     ("CATALOG_NAME", Kind::Text),
@@ -241,6 +242,9 @@ pub(super) fn query<'a>(session: &Session<'a>, query: &Query) -> Result<Output<'
         }
         match view.name.as_str() {
             "TAG_REFERENCES" => {}
+            "GRANTS_TO_ROLES" | "GRANTS_TO_USERS" => {
+                return super::grants::account_usage(session, &view.name, query);
+            }
             "ACCESS_HISTORY" if s.account.standard_edition => {
                 return Err(SqlError::does_not_exist("Object", &path()));
             }
@@ -259,7 +263,7 @@ pub(super) fn query<'a>(session: &Session<'a>, query: &Query) -> Result<Output<'
             TAG_REFERENCES,
             ["SNOWFLAKE", "ACCOUNT_USAGE", "TAG_REFERENCES"],
             rows,
-            tag_cell,
+            |row: &_, column| tag_cell(*row, column),
             query,
         );
     }
@@ -289,11 +293,25 @@ pub(super) fn query<'a>(session: &Session<'a>, query: &Query) -> Result<Output<'
     match view.name.as_str() {
         "SCHEMATA" => {
             let rows = schemas(db).map(move |sc| (db, sc));
-            run(s, SCHEMATA, source, rows, schemata_cell, query)
+            run(
+                s,
+                SCHEMATA,
+                source,
+                rows,
+                |row: &_, column| schemata_cell(*row, column),
+                query,
+            )
         }
         "TABLES" => {
             let rows = schemas(db).flat_map(move |sc| sc.tables.iter().map(move |t| (db, sc, t)));
-            run(s, TABLES, source, rows, tables_cell, query)
+            run(
+                s,
+                TABLES,
+                source,
+                rows,
+                |row: &_, column| tables_cell(*row, column),
+                query,
+            )
         }
         "COLUMNS" => {
             let rows = schemas(db).flat_map(move |sc| {
@@ -304,7 +322,14 @@ pub(super) fn query<'a>(session: &Session<'a>, query: &Query) -> Result<Output<'
                         .map(move |(i, c)| (db, sc, t, i + 1, c))
                 })
             });
-            run(s, COLUMNS, source, rows, columns_cell, query)
+            run(
+                s,
+                COLUMNS,
+                source,
+                rows,
+                |row: &_, column| columns_cell(*row, column),
+                query,
+            )
         }
         _ => Err(SqlError::does_not_exist("Object", &path())),
     }
@@ -367,12 +392,12 @@ fn column_index(spec: Spec, ident: &Ident) -> Result<usize, SqlError> {
 }
 
 /// Filters, orders and projects `rows` of a view whose cells `cell` renders.
-fn run<'a, R: Copy + 'a>(
+pub(super) fn run<'a, R: 'a>(
     session: Session<'a>,
     spec: Spec,
     source: [&str; 3],
     rows: impl Iterator<Item = R> + 'a,
-    cell: fn(R, usize) -> Option<String>,
+    cell: impl Fn(&R, usize) -> Option<String> + Copy + 'a,
     query: &Query,
 ) -> Result<Output<'a>, SqlError> {
     let projection: Vec<usize> = match &query.columns {
@@ -430,7 +455,7 @@ fn run<'a, R: Copy + 'a>(
         return Err(SqlError::no_warehouse());
     }
     let numeric = move |column: usize| spec[column].1 == Kind::Fixed;
-    let matching = rows.filter(move |&row| {
+    let matching = rows.filter(move |row| {
         tests.iter().all(|(column, test)| {
             let value = cell(row, *column);
             match test {
@@ -446,7 +471,7 @@ fn run<'a, R: Copy + 'a>(
         Box::new(matching)
     } else {
         let mut keyed: Vec<(Vec<Option<String>>, R)> = matching
-            .map(|row| (keys.iter().map(|k| cell(row, k.column)).collect(), row))
+            .map(|row| (keys.iter().map(|k| cell(&row, k.column)).collect(), row))
             .collect();
         keyed.sort_by(|(a, _), (b, _)| {
             keys.iter()
@@ -470,7 +495,7 @@ fn run<'a, R: Copy + 'a>(
         .collect();
     Ok(Output {
         columns,
-        rows: Box::new(ordered.map(move |row| projection.iter().map(|&i| cell(row, i)).collect())),
+        rows: Box::new(ordered.map(move |row| projection.iter().map(|&i| cell(&row, i)).collect())),
     })
 }
 

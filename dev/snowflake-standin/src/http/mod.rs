@@ -96,6 +96,8 @@ struct Store {
 
 pub(crate) struct Shared {
     pub account: Arc<Account>,
+    /// The account's role grants, indexed once (the account does not change).
+    access: Arc<exec::Access>,
     options: Options,
     pub faults: Faults,
     counters: Mutex<Counters>,
@@ -131,6 +133,7 @@ fn encode(text: &str) -> String {
 impl Shared {
     pub fn new(account: Account, options: Options) -> Self {
         Shared {
+            access: Arc::new(exec::Access::new(&account)),
             account: Arc::new(account),
             options,
             faults: Faults::default(),
@@ -393,8 +396,13 @@ async fn submit(
             .by_request
             .insert((user, request_id), Arc::clone(&entry));
     }
-    let prepared = sql::parse(&submission.statement, submission.statement_count)
-        .and_then(|(statement, _)| Ok((statement, context(&shared.account, user, &submission)?)));
+    let prepared =
+        sql::parse(&submission.statement, submission.statement_count).and_then(|(statement, _)| {
+            Ok((
+                statement,
+                context(&shared.account, &shared.access, user, &submission)?,
+            ))
+        });
     match prepared {
         Err(error) => entry.finish(Outcome::Failed(error)),
         Ok((statement, context)) => {
@@ -430,20 +438,24 @@ fn launch(
             tokio::time::sleep(delay).await;
             shared.count(|c| c.executed += 1);
             let account = Arc::clone(&shared.account);
+            let access = Arc::clone(&shared.access);
             let rows_per_partition = shared.options.rows_per_partition;
             let user = task_entry.user;
-            let (query_history_latency, access_history_latency) = (
+            let (query_history_latency, access_history_latency, grants_latency) = (
                 shared.options.query_history_latency,
                 shared.options.access_history_latency,
+                shared.options.grants_latency,
             );
             tokio::task::spawn_blocking(move || {
                 let usage = exec::UsageClock {
                     now: time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
                     query_history_latency,
                     access_history_latency,
+                    grants_latency,
                 };
                 let session = exec::Session {
                     account: &account,
+                    access: &access,
                     user: &account.users[user],
                     role: &context.role,
                     warehouse: context.warehouse.as_deref(),

@@ -3,7 +3,7 @@
 //! database and schema that exist).
 
 use crate::error::SqlError;
-use crate::exec::Binding;
+use crate::exec::{Access, Binding};
 use crate::model::{Account, Role};
 use serde_json::Value;
 
@@ -149,21 +149,21 @@ pub(super) struct Context {
 }
 
 /// The session of `user` for this request: the request's role (which must be granted to the
-/// user) or the user's default (PUBLIC when unset or gone); the request's warehouse,
+/// user, directly or through a role granted to it; the user's default role counts as granted)
+/// or the user's default (PUBLIC when unset or gone); the request's warehouse,
 /// database and schema, or the user's default warehouse; names that do not exist are left
 /// unset, as Snowflake leaves them.
 pub(super) fn context(
     account: &Account,
-    user: usize,
+    access: &Access,
+    user_index: usize,
     submission: &Submission,
 ) -> Result<Context, SqlError> {
-    let user = &account.users[user];
+    let user = &account.users[user_index];
     let find_role = |name: &str| account.roles.iter().find(|r| r.name == name).cloned();
     let role = match &submission.role {
         Some(name) => {
-            let granted = name == "PUBLIC"
-                || *name == user.default_role
-                || user.granted_roles.iter().any(|r| r == name);
+            let granted = name == "PUBLIC" || access.user_may_use(user_index, name);
             find_role(name)
                 .filter(|_| granted)
                 .ok_or_else(|| SqlError::role_not_granted(name))?

@@ -17,16 +17,22 @@
 //! SHOW {DATABASES|SCHEMAS|WAREHOUSES|SHARES|INTEGRATIONS|USERS|ROLES|FUNCTIONS|PROCEDURES}
 //!     [LIKE 'pattern'] [IN ACCOUNT | IN DATABASE [db]] [STARTS WITH 'prefix']
 //!     [LIMIT n [FROM 'name']]                 -- each clause where Snowflake has it
+//! SHOW DATABASE ROLES IN DATABASE db [LIMIT n [FROM 'name']]
+//! SHOW GRANTS {TO|OF} {ROLE r | DATABASE ROLE [db.]r} [LIMIT n]   -- see `grants`
 //! DESC[RIBE] USER name
 //! SELECT … FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY …  -- and WITH … LEFT JOIN ACCESS_HISTORY:
 //!                                             --   the usage reads, see `usage`
 //! ```
+//! The SELECT from a view also serves `SNOWFLAKE.ACCOUNT_USAGE.GRANTS_TO_ROLES` and
+//! `GRANTS_TO_USERS`.
 //! A trailing `;` is allowed; a second statement is a statement-count error (`000008`).
 
+mod grants;
 mod lexer;
 mod usage;
 
 use crate::error::SqlError;
+pub(crate) use grants::{GrantedRole, ShowGrants};
 use lexer::{Tok, Token};
 pub(crate) use usage::{AccessJoin, ColumnRef, Comparison, HistoryCondition, QUERY_HISTORY, Usage};
 
@@ -56,6 +62,7 @@ pub(crate) enum Statement {
     Functions(Vec<SelectItem>),
     Query(Query),
     Show(Show),
+    ShowGrants(ShowGrants),
     DescribeUser(Ident),
     /// A read of QUERY_HISTORY, alone or joined to ACCESS_HISTORY.
     Usage(Usage),
@@ -135,6 +142,8 @@ pub(crate) enum ShowKind {
     Roles,
     Functions,
     Procedures,
+    /// `SHOW DATABASE ROLES IN DATABASE db`, parsed by `grants`.
+    DatabaseRoles,
 }
 
 impl ShowKind {
@@ -149,6 +158,7 @@ impl ShowKind {
             ShowKind::Roles => "ROLES",
             ShowKind::Functions => "FUNCTIONS",
             ShowKind::Procedures => "PROCEDURES",
+            ShowKind::DatabaseRoles => "DATABASE ROLES",
         }
     }
 
@@ -159,6 +169,7 @@ impl ShowKind {
             ShowKind::Functions | ShowKind::Procedures => (true, true, true, true),
             ShowKind::Shares | ShowKind::Users | ShowKind::Roles => (true, false, true, true),
             ShowKind::Warehouses | ShowKind::Integrations => (true, false, false, false),
+            ShowKind::DatabaseRoles => (false, true, false, true),
         }
     }
 }
@@ -509,6 +520,12 @@ impl Parser<'_> {
     }
 
     fn show(&mut self) -> Result<Statement, SqlError> {
+        if self.eat_word("GRANTS") {
+            return self.show_grants();
+        }
+        if self.eat_word("DATABASE") {
+            return self.show_database_roles();
+        }
         let kind = [
             ShowKind::Databases,
             ShowKind::Schemas,
@@ -557,19 +574,24 @@ impl Parser<'_> {
             show.starts_with = Some(self.string()?);
         }
         if limit && self.eat_word("LIMIT") {
-            let token = self.peek().clone();
-            match token.tok {
-                Tok::Num(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                    show.limit = Some(n.parse().map_err(|_| self.unexpected())?);
-                    self.at += 1;
-                }
-                _ => return Err(self.unexpected()),
-            }
+            show.limit = Some(self.count()?);
             if self.eat_word("FROM") {
                 show.from = Some(self.string()?);
             }
         }
         Ok(Statement::Show(show))
+    }
+
+    /// The row count after `LIMIT`.
+    fn count(&mut self) -> Result<u64, SqlError> {
+        match self.peek().tok.clone() {
+            Tok::Num(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                let count = n.parse().map_err(|_| self.unexpected())?;
+                self.at += 1;
+                Ok(count)
+            }
+            _ => Err(self.unexpected()),
+        }
     }
 }
 

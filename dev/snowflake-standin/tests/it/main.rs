@@ -1,6 +1,7 @@
 //! The stand-in driven over real HTTP, as a connector talks to Snowflake's SQL API:
 //! authentication, the protocol (refusals, ResultSet, 202, partitions, retries, cancels,
-//! timeouts, faults), the served statements, the usage reads, and the binary.
+//! timeouts, faults), the served statements, the usage reads, the grant reads, and the
+//! binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,6 +9,7 @@ mod support;
 
 mod auth;
 mod binary;
+mod grants;
 mod protocol;
 mod statements;
 mod usage;
