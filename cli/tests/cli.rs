@@ -35,6 +35,30 @@ fn write_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
+/// A Raito stand-in with `config`, on a free loopback port.
+async fn raito(config: raito_standin::Config) -> raito_standin::StandIn {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    raito_standin::start(listener, config).await
+}
+
+/// `raito-sync run --config CONFIG` against `standin` (polling it every 50 ms), with the
+/// top-level `api-secret` in `CLI_TEST_API_SECRET`.
+fn run_command(
+    standin: &raito_standin::StandIn,
+    config: &std::path::Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"));
+    command
+        .args(["run", "--config", config.to_str().expect("utf-8")])
+        .args(["--raito-url", &standin.base_url()])
+        .args(["--cognito-endpoint", &standin.cognito_url()])
+        .args(["--poll-interval", "0.05"])
+        .env("CLI_TEST_API_SECRET", "api-secret");
+    command
+}
+
 #[test]
 fn help_documents_every_command_and_option() {
     let output = raito_sync(&["metadata", "--help"]);
@@ -214,16 +238,11 @@ fn an_unset_environment_variable_names_the_file_target_and_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_reports_each_target_to_raito_like_the_raito_cli() {
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        raito_standin::Config {
-            data_sources: vec!["ds-1".into()],
-            identity_stores: vec!["is-1".into()],
-            ..Default::default()
-        },
-    )
+    let standin = raito(raito_standin::Config {
+        data_sources: vec!["ds-1".into()],
+        identity_stores: vec!["is-1".into()],
+        ..Default::default()
+    })
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("raito.yml");
@@ -246,14 +265,9 @@ async fn run_reports_each_target_to_raito_like_the_raito_cli() {
     )
     .expect("write config");
     let stage = dir.path().join("staged");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
-        .args(["run", "--config", config.to_str().expect("utf-8")])
+    let output = run_command(&standin, &config)
         .args(["--stage-dir", stage.to_str().expect("utf-8")])
-        .args(["--raito-url", &standin.base_url()])
-        .args(["--cognito-endpoint", &standin.cognito_url()])
-        .args(["--poll-interval", "0.05"])
         .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
-        .env("CLI_TEST_API_SECRET", "api-secret")
         .env("RUST_LOG", "warn")
         .output()
         .await
@@ -304,16 +318,11 @@ async fn run_syncs_a_snowflake_account_to_raito() {
     let account = snowflake_standin::generate(200, 25).with_sync_user("RAITO_SYNC", public);
     let account_users = account.users.len();
     let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        raito_standin::Config {
-            data_sources: vec!["ds-sf".into()],
-            identity_stores: vec!["is-sf".into()],
-            ..Default::default()
-        },
-    )
+    let standin = raito(raito_standin::Config {
+        data_sources: vec!["ds-sf".into()],
+        identity_stores: vec!["is-sf".into()],
+        ..Default::default()
+    })
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("raito.yml");
@@ -329,13 +338,8 @@ async fn run_syncs_a_snowflake_account_to_raito() {
         ),
     )
     .expect("write config");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
-        .args(["run", "--config", config.to_str().expect("utf-8")])
-        .args(["--raito-url", &standin.base_url()])
-        .args(["--cognito-endpoint", &standin.cognito_url()])
-        .args(["--poll-interval", "0.05"])
+    let output = run_command(&standin, &config)
         .env("CLI_TEST_SF_KEY", key)
-        .env("CLI_TEST_API_SECRET", "api-secret")
         .env("RUST_LOG", "info")
         .output()
         .await
@@ -386,21 +390,16 @@ async fn run_syncs_a_snowflake_account_to_raito() {
 /// step's log reaches its task (log forwarding), except where raito.yml turns it off.
 #[tokio::test]
 async fn targets_with_their_own_credentials_report_to_their_own_organisation() {
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        raito_standin::Config {
-            data_sources: vec!["ds-a".into(), "ds-b".into()],
-            identity_stores: vec!["is-a".into(), "is-b".into()],
-            other_organizations: vec![raito_standin::Organization {
-                domain: "other-org".into(),
-                api_user: "other-user".into(),
-                api_secret: "other-secret".into(),
-            }],
-            ..Default::default()
-        },
-    )
+    let standin = raito(raito_standin::Config {
+        data_sources: vec!["ds-a".into(), "ds-b".into()],
+        identity_stores: vec!["is-a".into(), "is-b".into()],
+        other_organizations: vec![raito_standin::Organization {
+            domain: "other-org".into(),
+            api_user: "other-user".into(),
+            api_secret: "other-secret".into(),
+        }],
+        ..Default::default()
+    })
     .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("raito.yml");
@@ -425,12 +424,9 @@ async fn targets_with_their_own_credentials_report_to_their_own_organisation() {
         ),
     )
     .expect("write config");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
-        .args(["run", "--config", config.to_str().expect("utf-8")])
+    let output = run_command(&standin, &config)
         .args(["--only", "metadata", "--only", "identities"])
-        .args(["--raito-url", &standin.base_url()])
-        .args(["--cognito-endpoint", &standin.cognito_url()])
-        .args(["--poll-interval", "0.05", "--log-format", "json"])
+        .args(["--log-format", "json"])
         .env("CLI_TEST_PG_PASSWORD", pg("RAITO_TEST_PG_PASSWORD"))
         .env("CLI_TEST_OTHER_SECRET", "other-secret")
         .env("RUST_LOG", "info")
@@ -623,15 +619,10 @@ async fn access_plan_prints_what_apply_then_runs_and_a_second_plan_has_nothing_t
 /// file exactly as Raito serves it; a download that fails leaves no file and fails the job.
 #[tokio::test(flavor = "multi_thread")]
 async fn access_export_keeps_raitos_file_and_reports_the_job() {
-    let standin = raito_standin::start(
-        tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind"),
-        raito_standin::Config {
-            data_sources: vec!["ds-1".into()],
-            ..Default::default()
-        },
-    )
+    let standin = raito(raito_standin::Config {
+        data_sources: vec!["ds-1".into()],
+        ..Default::default()
+    })
     .await;
     standin
         .put_access_provider(
