@@ -297,6 +297,20 @@ impl Sink<DataObject> for Channel {
     }
 }
 
+/// The schemas of database `db` (quoted): CATALOG_NAME, SCHEMA_NAME, COMMENT.
+pub(super) fn schemata_statement(db: &str) -> String {
+    format!("SELECT CATALOG_NAME, SCHEMA_NAME, COMMENT FROM {db}.INFORMATION_SCHEMA.SCHEMATA")
+}
+
+/// The tables, views and other tabular objects of database `db` (quoted): TABLE_CATALOG,
+/// TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG.
+pub(super) fn tables_statement(db: &str) -> String {
+    format!(
+        "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG FROM \
+         {db}.INFORMATION_SCHEMA.TABLES"
+    )
+}
+
 /// Reads the schemas, functions, procedures, tables and columns of one database.
 async fn read_database(
     config: &Config,
@@ -310,14 +324,7 @@ async fn read_database(
     let mut count = 0u64;
     let db = quote_ident(database);
     // Schemas.
-    let mut rows = client
-        .query(
-            &format!(
-                "SELECT CATALOG_NAME, SCHEMA_NAME, COMMENT FROM {db}.INFORMATION_SCHEMA.SCHEMATA"
-            ),
-            &[],
-        )
-        .await?;
+    let mut rows = client.query(&schemata_statement(&db), &[]).await?;
     while let Some(batch) = rows.next_batch().await? {
         for row in batch {
             let (Some(catalog), Some(schema)) = (row.get(0), row.get(1)) else {
@@ -361,15 +368,7 @@ async fn read_database(
         }
     }
     // Tables, views and the other tabular kinds.
-    let mut rows = client
-        .query(
-            &format!(
-                "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG \
-                 FROM {db}.INFORMATION_SCHEMA.TABLES"
-            ),
-            &[],
-        )
-        .await?;
+    let mut rows = client.query(&tables_statement(&db), &[]).await?;
     while let Some(batch) = rows.next_batch().await? {
         for row in batch {
             let (Some(catalog), Some(schema), Some(table)) = (row.get(0), row.get(1), row.get(2))

@@ -35,6 +35,7 @@ use std::collections::{HashMap, HashSet};
 use super::cell::Cell;
 use super::client::{Bind, Client, Row, Rows, quote_ident};
 use super::config::Config;
+use super::metadata::{schemata_statement, tables_statement};
 use crate::connector::{Error, Sink, UsageRequest};
 use crate::model::access::DataObjectReference;
 use crate::model::usage::{AccessedDataObject, Statement, UNPARSED, UsageGlobalPermission};
@@ -502,14 +503,7 @@ impl QueryTexts {
 async fn read_catalog(client: &Client, database: &str) -> Result<Catalog, Error> {
     let db = quote_ident(database);
     let mut catalog = Catalog::default();
-    let mut rows = client
-        .query(
-            &format!(
-                "SELECT CATALOG_NAME, SCHEMA_NAME, COMMENT FROM {db}.INFORMATION_SCHEMA.SCHEMATA"
-            ),
-            &[],
-        )
-        .await?;
+    let mut rows = client.query(&schemata_statement(&db), &[]).await?;
     let schema = rows.column("SCHEMA_NAME")?;
     while let Some(batch) = rows.next_batch().await? {
         catalog.schemas.extend(
@@ -519,15 +513,7 @@ async fn read_catalog(client: &Client, database: &str) -> Result<Catalog, Error>
                 .map(str::to_owned),
         );
     }
-    let mut rows = client
-        .query(
-            &format!(
-                "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG \
-                 FROM {db}.INFORMATION_SCHEMA.TABLES"
-            ),
-            &[],
-        )
-        .await?;
+    let mut rows = client.query(&tables_statement(&db), &[]).await?;
     let (schema, name, kind) = (
         rows.column("TABLE_SCHEMA")?,
         rows.column("TABLE_NAME")?,
