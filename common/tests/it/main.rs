@@ -23,4 +23,5 @@ mod properties;
 mod raito;
 mod run_partial;
 mod snowflake;
+mod snowflake_access;
 mod webhook;

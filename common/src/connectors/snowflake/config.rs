@@ -24,6 +24,9 @@ pub const PARAMETERS: &[&str] = &[
     "sf-excluded-databases",
     "sf-excluded-schemas",
     "sf-excluded-roles",
+    "sf-database-roles",
+    "sf-external-identity-store-owners",
+    "sf-link-to-external-identity-store-groups",
     "sf-skip-columns",
     "sf-skip-tags",
     "sf-standard-edition",
@@ -82,6 +85,20 @@ pub struct Config {
     pub excluded_schemas: Vec<String>,
     /// `sf-excluded-roles`: roles never imported or changed.
     pub excluded_roles: Vec<String>,
+    /// `sf-database-roles`: the access import also reads the database roles of every database
+    /// not excluded (snowflake/constants.go `SfDatabaseRoles`). Default false, as Go's.
+    pub database_roles: bool,
+    /// `sf-external-identity-store-owners`: the owners (roles, compared without case) of the
+    /// roles a SCIM integration creates from an external identity store's groups (Okta, Entra
+    /// ID); the access import locks such roles in Raito so that Raito and SCIM do not both
+    /// change them. Empty entries are ignored (Go's empty entry matched every role without an
+    /// owner, i.e. the system roles: see `access::import`).
+    pub external_identity_store_owners: Vec<String>,
+    /// `sf-link-to-external-identity-store-groups`: a SCIM-owned role's who is the identity
+    /// store group of its name, and only its name, deletion, who and inheritance are locked
+    /// (its what stays editable); when false (Go's default), its who is its members and it is
+    /// locked entirely (not internalizable).
+    pub link_to_external_identity_store_groups: bool,
     /// `sf-skip-columns`: leave columns out of the data source sync.
     pub skip_columns: bool,
     /// `sf-skip-tags`: read no tags (ACCOUNT_USAGE.TAG_REFERENCES).
@@ -194,6 +211,12 @@ impl Config {
             excluded_databases,
             excluded_schemas: parameters.comma_list("sf-excluded-schemas")?,
             excluded_roles: parameters.comma_list("sf-excluded-roles")?,
+            database_roles: flag("sf-database-roles")?,
+            external_identity_store_owners: parameters
+                .comma_list("sf-external-identity-store-owners")?,
+            link_to_external_identity_store_groups: flag(
+                "sf-link-to-external-identity-store-groups",
+            )?,
             skip_columns: flag("sf-skip-columns")?,
             skip_tags: flag("sf-skip-tags")?,
             standard_edition: flag("sf-standard-edition")?,

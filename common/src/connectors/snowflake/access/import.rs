@@ -1,0 +1,871 @@
+//! Reads the account's roles (and, with `sf-database-roles`, its database roles) and their
+//! grants as access providers (target → Raito), as the Go connector's `syncFromTarget` does
+//! (raito-io/cli-plugin-snowflake snowflake/data_access_sync_from_target.go, "Go" below).
+//!
+//! # One access provider per role
+//! - An account role: type `role`, action `grant`; external id, name, naming hint and actual
+//!   name are the role's name (Go `transformAccountRoleToAccessProvider`).
+//! - A database role `D.R`: type `databaseRole`, external id `DATABASEROLE###DATABASE:D###ROLE:R`,
+//!   name `D.R`, naming hint and actual name `R`, `commonWhatDataObject` `D`, who and what
+//!   locked with Go's reasons (Go `importAccessForDatabaseRole`).
+//! - Left out: the roles of `sf-excluded-roles` (a database role as `D.R`), and the sync role
+//!   `sf-role` itself unless it is ACCOUNTADMIN (Go repository.go `isProtectedRoleName`).
+//! - ORGADMIN, ACCOUNTADMIN, SECURITYADMIN, USERADMIN, SYSADMIN and PUBLIC are not
+//!   internalizable (Go data_access.go `isNotInternalizableRole`).
+//! - A role owned by one of `sf-external-identity-store-owners` (a SCIM integration) is locked
+//!   entirely (not internalizable), or, with `sf-link-to-external-identity-store-groups`, its
+//!   who is the identity store group of its name and its name, deletion, who and inheritance
+//!   are locked with Go's reasons.
+//!
+//! # Who (`SHOW GRANTS OF [DATABASE] ROLE`)
+//! Users by user name (as the identity sync names them), roles by external id (the name),
+//! database roles by their external id, shares as `share:<name>`. A grantee that is an
+//! excluded role is left out and the access provider is marked `incomplete` (Go
+//! `retrieveWhoEntitiesForRole`); `incomplete` is always set, `false` otherwise.
+//!
+//! # What (`SHOW GRANTS TO [DATABASE] ROLE`)
+//! Consecutive rows on one object make one what item, the object named by its full name as
+//! Go's `getFullNameFromGrant` builds it (the parts unquoted and joined with `.`, a function or
+//! procedure as `DB.SCHEMA."NAME"(TYPES)`, the account as `ORGANIZATION-ACCOUNT`) and no type
+//! (Go leaves it empty: Raito matches by full name). Only privileges on Go's `AcceptedTypes`
+//! are kept, `USAGE` becoming `USAGE on DATABASE` or `USAGE on SCHEMA` (Go `mapPrivilege`);
+//! an object left with none gives no item. A grant on a table of an inbound shared database
+//! adds `IMPORTED PRIVILEGES` on that `shared-database`, once per role.
+//!
+//! # Where this differs from Go, on purpose
+//! - Roles are listed in pages of 10,000 (Go: 1,000) and database roles too (Go fails at
+//!   10,000 database roles in one database).
+//! - Names in SHOW output are unquoted as Snowflake quotes them (Go strips one outer pair of
+//!   quotes, and splits a database role grantee on every `.`): a grantee named with quotes or
+//!   dots then names the same access provider or user as its own row does. Plain names, the
+//!   usual case, come out as Go's.
+//! - Rows are grouped by the object's full name, not by comparing it with the quoted name as
+//!   Go does (which never matches for a quoted name or the account, so Go gave one what item
+//!   per privilege there).
+//! - An empty `sf-external-identity-store-owners` entry matches nothing (Go's unset parameter
+//!   matched every role without an owner, the system roles).
+//! - A role whose grants cannot be read because it is gone or not visible to `sf-role` is
+//!   skipped with a warning, as Go does, but not imported half read (Go then imported its who
+//!   without its what); any other failure fails the import.
+//!
+//! # Streaming and limits
+//! Roles are read a page at a time and at most `sf-worker-pool-size` roles are read at once
+//! (two statements each, one after the other); each access provider is pushed as soon as its
+//! role and those listed before it are done, in SHOW's order. Memory holds one page of role
+//! names, the databases' names and the roles in flight.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use futures::stream::{self, BoxStream, StreamExt as _, TryStreamExt as _};
+use regex::Regex;
+use tracing::Instrument as _;
+
+use super::super::client::{Client, quote_ident, show_page};
+use super::super::config::Config;
+use super::super::metadata_model::{AP_TYPE_DATABASE_ROLE, AP_TYPE_ROLE, SHARED_DATABASE};
+use super::super::{NAME, metadata};
+use crate::connector::{Error, Sink};
+use crate::model::access::{AccessProvider, Action, DataObjectReference, WhatItem, Who};
+
+/// Roles per `SHOW ROLES` and `SHOW DATABASE ROLES` page: Snowflake's most.
+const PAGE: usize = 10_000;
+/// Roles per `SHOW ROLES` page of the Go connector (repository.go `GetAccountRolesWithPrefix`),
+/// for the statement count it is compared with.
+const GO_ROLE_PAGE: u64 = 1_000;
+/// Databases per `SHOW DATABASES` page (repository.go `GetDatabasesByKind`).
+const DATABASE_PAGE: usize = 1_000;
+
+/// The roles Raito may show but never manage (data_access.go `RolesNotInternalizable`).
+const NOT_INTERNALIZABLE: &[&str] = &[
+    "ORGADMIN",
+    "ACCOUNTADMIN",
+    "SECURITYADMIN",
+    "USERADMIN",
+    "SYSADMIN",
+    "PUBLIC",
+];
+/// The object types whose privileges become permissions (data_access.go `AcceptedTypes`).
+const ACCEPTED_TYPES: &[&str] = &[
+    "ACCOUNT",
+    "WAREHOUSE",
+    "DATABASE",
+    "SCHEMA",
+    "TABLE",
+    "VIEW",
+    "COLUMN",
+    "SHARED-DATABASE",
+    "EXTERNAL_TABLE",
+    "MATERIALIZED_VIEW",
+    "FUNCTION",
+    "PROCEDURE",
+    "INTEGRATION",
+];
+
+// The lock reasons, word for word (data_access.go).
+const WHO_LOCKED_REASON: &str = "The 'who' for this Snowflake role cannot be changed because it was imported from an external identity store";
+const INHERITANCE_LOCKED_REASON: &str = "The inheritance for this Snowflake role cannot be changed because it was imported from an external identity store";
+const NAME_LOCKED_REASON: &str =
+    "This Snowflake role cannot be renamed because it was imported from an external identity store";
+const DELETE_LOCKED_REASON: &str =
+    "This Snowflake role cannot be deleted because it was imported from an external identity store";
+const DATABASE_ROLE_WHO_LOCKED_REASON: &str = "The 'who' for this Snowflake role cannot be changed because we currently do not support database role changes";
+const DATABASE_ROLE_WHAT_LOCKED_REASON: &str = "The 'what' for this Snowflake role cannot be changed because we currently do not support database role changes";
+
+/// The external id prefix and divider of a database role (utils.go).
+const DATABASE_ROLE_PREFIX: &str = "DATABASEROLE###DATABASE:";
+const ROLE_DIVIDER: &str = "###ROLE:";
+/// The external id prefix of a share (data_source_meta_data.go `apTypeSharePrefix`).
+const SHARE_PREFIX: &str = "share:";
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// Account roles pushed.
+    pub roles: u64,
+    /// Database roles pushed.
+    pub database_roles: u64,
+    /// Roles left out: `sf-excluded-roles`, or the sync role.
+    pub excluded: u64,
+    /// Roles gone (or not visible) by the time their grants were read.
+    pub skipped: u64,
+    /// Statements this import sent.
+    pub statements: u64,
+    /// Statements the Go connector's pattern sends for the same account: the same two per
+    /// role, but SHOW ROLES in pages of 1,000, a RESULT_SCAN after each SHOW SHARES (sent once
+    /// more for the database roles) and one unpaged SHOW DATABASE ROLES per database.
+    pub go_statements: u64,
+}
+
+/// The external id of database role `role` of `database` (utils.go
+/// `databaseRoleExternalIdGenerator`).
+pub fn database_role_external_id(database: &str, role: &str) -> String {
+    format!("{DATABASE_ROLE_PREFIX}{database}{ROLE_DIVIDER}{role}")
+}
+
+/// Pushes one access provider per account role (and database role, with
+/// `sf-database-roles`) into `sink`, in SHOW's order; see the module docs.
+pub async fn import(
+    config: &Config,
+    client: &Client,
+    sink: &mut dyn Sink<AccessProvider>,
+) -> Result<ImportCounts, Error> {
+    import_inner(config, client, sink)
+        .instrument(tracing::info_span!("snowflake access import"))
+        .await
+}
+
+/// A role as SHOW lists it.
+struct ShownRole {
+    name: String,
+    owner: String,
+}
+
+/// One role to read.
+enum Work {
+    Account(ShownRole),
+    Database(String, ShownRole),
+}
+
+/// What reading one role gave.
+enum Outcome {
+    Account(AccessProvider),
+    Database(AccessProvider),
+    Excluded,
+    Gone,
+}
+
+/// What the readers share.
+struct Reader<'a> {
+    config: &'a Config,
+    client: &'a Client,
+    /// Databases of inbound shares (for `IMPORTED PRIVILEGES`).
+    inbound_shares: HashSet<String>,
+    /// `ORGANIZATION-ACCOUNT`, read the first time a grant on the account is seen.
+    account_name: tokio::sync::OnceCell<String>,
+    statements: AtomicU64,
+    old_function: Regex,
+}
+
+async fn import_inner(
+    config: &Config,
+    client: &Client,
+    sink: &mut dyn Sink<AccessProvider>,
+) -> Result<ImportCounts, Error> {
+    let started = Instant::now();
+    let mut reader = Reader {
+        config,
+        client,
+        inbound_shares: HashSet::new(),
+        account_name: tokio::sync::OnceCell::new(),
+        statements: AtomicU64::new(0),
+        // data_access.go `_oldFunctionStyleRegex`; a literal that compiles, so the error arm
+        // below is unreachable.
+        old_function: Regex::new(r#"^"?[a-zA-Z0-9_]+\([a-zA-Z ,()0-9]+\)(:[a-zA-Z()0-9]+)?"?$"#)
+            .map_err(|e| Error::Operation {
+                connector: NAME,
+                operation: "compiling the function name pattern".to_owned(),
+                source: e.into(),
+            })?,
+    };
+    reader.inbound_shares = reader.inbound_shares().await?;
+    let reader = &reader;
+
+    let databases = if config.database_roles {
+        reader.databases().await?
+    } else {
+        Vec::new()
+    };
+    let database_count = databases.len() as u64;
+    let (account_roles, database_roles) = (Listing::default(), Listing::default());
+    let work: BoxStream<'_, Result<Work, Error>> = reader
+        .roles(None, &account_roles)
+        .map_ok(Work::Account)
+        .chain(
+            stream::iter(databases)
+                .map(|database| {
+                    let listing = &database_roles;
+                    reader
+                        .roles(Some(database.clone()), listing)
+                        .map_ok(move |role| Work::Database(database.clone(), role))
+                })
+                .flatten(),
+        )
+        .boxed();
+    let mut outcomes = work
+        .map_ok(|work| reader.read(work))
+        .try_buffered(config.worker_pool_size.max(1));
+
+    let mut counts = ImportCounts::default();
+    while let Some(outcome) = outcomes.try_next().await? {
+        match outcome {
+            Outcome::Account(ap) => {
+                sink.push(ap).await?;
+                counts.roles += 1;
+            }
+            Outcome::Database(ap) => {
+                sink.push(ap).await?;
+                counts.database_roles += 1;
+            }
+            Outcome::Excluded => counts.excluded += 1,
+            Outcome::Gone => counts.skipped += 1,
+        }
+    }
+    drop(outcomes);
+    counts.statements = reader.statements.load(Ordering::Relaxed);
+    // Go's pattern sends what this import sends per role (two statements, one for a role linked
+    // to its SCIM group or gone before its what was read) and per database listing page, but
+    // SHOW ROLES in pages of 1,000 (one more after a full page), a RESULT_SCAN after SHOW SHARES,
+    // and with database roles SHOW SHARES and its RESULT_SCAN once more (for the database
+    // list) and one unpaged SHOW DATABASE ROLES per database.
+    let go_role_pages = account_roles.roles.load(Ordering::Relaxed) / GO_ROLE_PAGE + 1;
+    let mut go =
+        counts.statements - account_roles.pages.load(Ordering::Relaxed) + go_role_pages + 1;
+    if config.database_roles {
+        go = go - database_roles.pages.load(Ordering::Relaxed) + 2 + database_count;
+    }
+    counts.go_statements = go;
+    tracing::info!(
+        roles = counts.roles,
+        database_roles = counts.database_roles,
+        excluded = counts.excluded,
+        skipped = counts.skipped,
+        databases = database_count,
+        statements = counts.statements,
+        go_statements = counts.go_statements,
+        role_pages = account_roles.pages.load(Ordering::Relaxed),
+        database_role_pages = database_roles.pages.load(Ordering::Relaxed),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "imported roles"
+    );
+    Ok(counts)
+}
+
+/// What a role listing read: pages and roles.
+#[derive(Default)]
+struct Listing {
+    pages: AtomicU64,
+    roles: AtomicU64,
+}
+
+impl<'a> Reader<'a> {
+    /// Runs `statement`, counted.
+    async fn query(&self, statement: &str) -> Result<super::super::client::Rows<'a>, Error> {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.client.query(statement, &[]).await
+    }
+
+    /// The databases of the inbound shares (Go data_access.go `getInboundShareNames`).
+    async fn inbound_shares(&self) -> Result<HashSet<String>, Error> {
+        let mut rows = self.query("SHOW SHARES").await?;
+        let (kind, database_name) = (rows.column("kind")?, rows.column("database_name")?);
+        let mut shares = HashSet::new();
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                if row
+                    .get(kind)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("INBOUND"))
+                    && let Some(database) = row.get(database_name).filter(|d| !d.is_empty())
+                {
+                    shares.insert(database.to_owned());
+                }
+            }
+        }
+        Ok(shares)
+    }
+
+    /// The databases whose roles are read: the standard databases and the inbound shared ones,
+    /// without `sf-excluded-databases` (Go `getApplicableDatabases`), in SHOW's order.
+    async fn databases(&self) -> Result<Vec<String>, Error> {
+        let excluded: HashSet<&str> = self
+            .config
+            .excluded_databases
+            .iter()
+            .map(String::as_str)
+            .collect();
+        let mut databases = Vec::new();
+        let mut last: Option<String> = None;
+        loop {
+            let statement = show_page("SHOW DATABASES IN ACCOUNT", DATABASE_PAGE, last.as_deref());
+            let mut rows = self.query(&statement).await?;
+            let (name, kind) = (rows.column("name")?, rows.column("kind")?);
+            let mut seen = 0;
+            while let Some(batch) = rows.next_batch().await? {
+                for row in batch {
+                    seen += 1;
+                    let Some(database) = row.get(name) else {
+                        continue;
+                    };
+                    if last.as_deref() == Some(database) {
+                        continue;
+                    }
+                    last = Some(database.to_owned());
+                    if row
+                        .get(kind)
+                        .is_some_and(|k| k.eq_ignore_ascii_case("STANDARD"))
+                        && !excluded.contains(database)
+                        && !self.inbound_shares.contains(database)
+                    {
+                        databases.push(database.to_owned());
+                    }
+                }
+            }
+            if seen < DATABASE_PAGE {
+                break;
+            }
+        }
+        let mut shared: Vec<&String> = self
+            .inbound_shares
+            .iter()
+            .filter(|d| !excluded.contains(d.as_str()))
+            .collect();
+        shared.sort();
+        databases.extend(shared.into_iter().cloned());
+        Ok(databases)
+    }
+
+    /// The account roles (`database` `None`) or the database roles of `database`, a page at a
+    /// time, counted in `listing`.
+    fn roles<'s>(
+        &'s self,
+        database: Option<String>,
+        listing: &'s Listing,
+    ) -> BoxStream<'s, Result<ShownRole, Error>> {
+        let command = match &database {
+            None => "SHOW ROLES".to_owned(),
+            Some(database) => format!("SHOW DATABASE ROLES IN DATABASE {}", quote_ident(database)),
+        };
+        stream::try_unfold(
+            (command, Some(None::<String>)),
+            move |(command, next)| async move {
+                // `None`: the last page was read.
+                let Some(after) = next else {
+                    return Ok(None);
+                };
+                let statement = show_page(&command, PAGE, after.as_deref());
+                let mut rows = self.query(&statement).await?;
+                listing.pages.fetch_add(1, Ordering::Relaxed);
+                let (name, owner) = (rows.column("name")?, rows.column("owner")?);
+                let mut page = Vec::new();
+                let mut seen = 0usize;
+                while let Some(batch) = rows.next_batch().await? {
+                    for row in batch {
+                        seen += 1;
+                        let Some(role) = row.get(name) else {
+                            continue;
+                        };
+                        // FROM starts after the first row with that name; a row equal to it is
+                        // not new.
+                        if after.as_deref() == Some(role) {
+                            continue;
+                        }
+                        page.push(ShownRole {
+                            name: role.to_owned(),
+                            owner: row.get(owner).unwrap_or_default().to_owned(),
+                        });
+                    }
+                }
+                listing
+                    .roles
+                    .fetch_add(page.len() as u64, Ordering::Relaxed);
+                let next = match page.last() {
+                    Some(last) if seen >= PAGE => Some(Some(last.name.clone())),
+                    _ => None,
+                };
+                Ok::<_, Error>(Some((
+                    stream::iter(page.into_iter().map(Ok::<_, Error>)),
+                    (command, next),
+                )))
+            },
+        )
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Reads one role's who and what, or says why it is left out.
+    async fn read(&self, work: Work) -> Result<Outcome, Error> {
+        let (database, role) = match &work {
+            Work::Account(role) => (None, role),
+            Work::Database(database, role) => (Some(database.as_str()), role),
+        };
+        let excluded_name = match database {
+            None => role.name.clone(),
+            Some(database) => format!("{database}.{}", role.name),
+        };
+        // Go skips excluded roles by name, and the sync role unless it is ACCOUNTADMIN
+        // (repository.go `isProtectedRoleName`, which Go applies to database roles' names too).
+        if self.config.excluded_roles.contains(&excluded_name)
+            || (!self.config.role.eq_ignore_ascii_case("ACCOUNTADMIN")
+                && self.config.role.eq_ignore_ascii_case(&role.name))
+        {
+            tracing::info!(role = %excluded_name, "role excluded");
+            return Ok(Outcome::Excluded);
+        }
+        let quoted = match database {
+            None => format!("ROLE {}", quote_ident(&role.name)),
+            Some(database) => format!(
+                "DATABASE ROLE {}.{}",
+                quote_ident(database),
+                quote_ident(&role.name)
+            ),
+        };
+        // Go `comesFromExternalIdentityStore`: the owner, compared without case.
+        let from_scim = self
+            .config
+            .external_identity_store_owners
+            .iter()
+            .any(|owner| owner.eq_ignore_ascii_case(&role.owner));
+        let linked = from_scim && self.config.link_to_external_identity_store_groups;
+        let result = async {
+            let (who, incomplete) = if linked {
+                // Go `retrieveWhoEntitiesForRole`: the group of the role's name, nothing read.
+                (
+                    Who {
+                        groups: vec![role.name.clone()],
+                        ..Who::default()
+                    },
+                    false,
+                )
+            } else {
+                self.who(&format!("SHOW GRANTS OF {quoted}"), &excluded_name)
+                    .await?
+            };
+            let what = self.what(&format!("SHOW GRANTS TO {quoted}")).await?;
+            Ok::<_, Error>((who, incomplete, what))
+        }
+        .await;
+        let (who, incomplete, what) = match result {
+            Ok(read) => read,
+            // Dropped since SHOW listed it, or not visible to sf-role: Go warns and goes on.
+            Err(error @ Error::PermissionDenied { .. }) => {
+                tracing::warn!(role = %excluded_name, %error, "could not read the role's grants; skipped");
+                return Ok(Outcome::Gone);
+            }
+            Err(error) => return Err(error),
+        };
+        Ok(match database {
+            None => {
+                let mut ap = AccessProvider {
+                    external_id: role.name.clone(),
+                    name: role.name.clone(),
+                    naming_hint: role.name.clone(),
+                    r#type: Some(AP_TYPE_ROLE.to_owned()),
+                    action: Action::Grant,
+                    who: Some(who),
+                    actual_name: role.name.clone(),
+                    what,
+                    incomplete: Some(incomplete),
+                    not_internalizable: NOT_INTERNALIZABLE
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case(&role.name)),
+                    ..AccessProvider::default()
+                };
+                // Go `transformAccountRoleToAccessProvider`: a SCIM role is locked partially
+                // when linked to its group, entirely otherwise.
+                if linked {
+                    let lock = |reason: &str| (Some(true), Some(reason.to_owned()));
+                    (ap.name_locked, ap.name_locked_reason) = lock(NAME_LOCKED_REASON);
+                    (ap.delete_locked, ap.delete_locked_reason) = lock(DELETE_LOCKED_REASON);
+                    (ap.who_locked, ap.who_locked_reason) = lock(WHO_LOCKED_REASON);
+                    (ap.inheritance_locked, ap.inheritance_locked_reason) =
+                        lock(INHERITANCE_LOCKED_REASON);
+                } else if from_scim {
+                    ap.not_internalizable = true;
+                }
+                Outcome::Account(ap)
+            }
+            Some(database) => Outcome::Database(AccessProvider {
+                external_id: database_role_external_id(database, &role.name),
+                // Go: the name is `D.R`, the actual name and the naming hint `R`.
+                name: excluded_name.clone(),
+                naming_hint: role.name.clone(),
+                r#type: Some(AP_TYPE_DATABASE_ROLE.to_owned()),
+                action: Action::Grant,
+                who: Some(who),
+                actual_name: role.name.clone(),
+                what,
+                // Go `isNotInternalizableRole` compares `D.R` with the system roles' names.
+                not_internalizable: NOT_INTERNALIZABLE
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&excluded_name)),
+                who_locked: Some(true),
+                who_locked_reason: Some(DATABASE_ROLE_WHO_LOCKED_REASON.to_owned()),
+                what_locked: Some(true),
+                what_locked_reason: Some(DATABASE_ROLE_WHAT_LOCKED_REASON.to_owned()),
+                incomplete: Some(incomplete),
+                common_what_data_object: Some(database.to_owned()),
+                ..AccessProvider::default()
+            }),
+        })
+    }
+
+    /// The who of a role from `SHOW GRANTS OF …`, and whether an excluded role was left out
+    /// (Go `retrieveWhoEntitiesForRole`).
+    async fn who(&self, statement: &str, role: &str) -> Result<(Who, bool), Error> {
+        let mut rows = self.query(statement).await?;
+        let (granted_to, grantee) = (rows.column("granted_to")?, rows.column("grantee_name")?);
+        let mut who = Who::default();
+        let mut incomplete = false;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let grantee = row.get(grantee).unwrap_or_default();
+                match row.get(granted_to).unwrap_or_default() {
+                    "USER" => {
+                        // The identity sync's user name: the name as stored, without one pair
+                        // of surrounding quotes (utils.go `cleanDoubleQuotes`).
+                        let parts = split_names(grantee);
+                        let name = parts.first().map(String::as_str).unwrap_or(grantee);
+                        who.users.push(clean_double_quotes(name).to_owned());
+                    }
+                    "ROLE" => {
+                        let parts = split_names(grantee);
+                        let name = parts.first().cloned().unwrap_or_default();
+                        if self.config.excluded_roles.contains(&name) {
+                            tracing::warn!(grantee = %name, %role, "an excluded role holds the role: the hierarchy is incomplete");
+                            incomplete = true;
+                            continue;
+                        }
+                        who.access_providers.push(name);
+                    }
+                    // As Go writes it: no parsing of a share's name.
+                    "SHARE" => who
+                        .access_providers
+                        .push(format!("{SHARE_PREFIX}{}", clean_double_quotes(grantee))),
+                    "DATABASE_ROLE" => match split_names(grantee).as_slice() {
+                        [database, name] => {
+                            if self
+                                .config
+                                .excluded_roles
+                                .contains(&format!("{database}.{name}"))
+                            {
+                                tracing::warn!(grantee = %grantee, %role, "an excluded database role holds the role: the hierarchy is incomplete");
+                                incomplete = true;
+                                continue;
+                            }
+                            who.access_providers
+                                .push(database_role_external_id(database, name));
+                        }
+                        _ => {
+                            // Go fails the role on a name it cannot split; one grantee left
+                            // out and said so is less lost.
+                            tracing::warn!(grantee = %grantee, %role, "a database role grantee without database and name; left out");
+                            incomplete = true;
+                        }
+                    },
+                    // Application roles and anything newer: not read by Go either.
+                    _ => {}
+                }
+            }
+        }
+        Ok((who, incomplete))
+    }
+
+    /// The what of a role from `SHOW GRANTS TO …` (Go `mapGrantToRoleToWhatItems`).
+    async fn what(&self, statement: &str) -> Result<Vec<WhatItem>, Error> {
+        let mut rows = self.query(statement).await?;
+        let (privilege, granted_on, name) = (
+            rows.column("privilege")?,
+            rows.column("granted_on")?,
+            rows.column("name")?,
+        );
+        let mut items = Vec::new();
+        let mut current: Option<(String, Vec<String>)> = None;
+        let mut shares_applied: HashSet<String> = HashSet::new();
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let on = row.get(granted_on).unwrap_or_default();
+                // Go: database roles granted to the role (or to a share) are no what.
+                if on == "DATABASE_ROLE" {
+                    continue;
+                }
+                let raw = row.get(name).unwrap_or_default();
+                let full_name = self.full_name(raw, on).await?;
+                if current.as_ref().is_none_or(|(seen, _)| *seen != full_name) {
+                    flush(&mut items, current.take());
+                    current = Some((full_name, Vec::new()));
+                }
+                if ACCEPTED_TYPES.contains(&on.to_ascii_uppercase().as_str())
+                    && let Some((_, permissions)) = current.as_mut()
+                {
+                    permissions.push(map_privilege(row.get(privilege).unwrap_or_default(), on));
+                }
+                let database = split_names(raw).into_iter().next().unwrap_or_default();
+                if self.inbound_shares.contains(&database)
+                    && on.eq_ignore_ascii_case("TABLE")
+                    && shares_applied.insert(database.clone())
+                {
+                    items.push(WhatItem {
+                        data_object: DataObjectReference::new(database, SHARED_DATABASE),
+                        permissions: vec!["IMPORTED PRIVILEGES".to_owned()],
+                        ..WhatItem::default()
+                    });
+                }
+            }
+        }
+        flush(&mut items, current);
+        Ok(items)
+    }
+
+    /// The full name Raito knows the object of a grant by (data_access.go
+    /// `getFullNameFromGrant`).
+    async fn full_name(&self, name: &str, granted_on: &str) -> Result<String, Error> {
+        if granted_on.eq_ignore_ascii_case("ACCOUNT") {
+            return self
+                .account_name
+                .get_or_try_init(|| async {
+                    self.statements.fetch_add(1, Ordering::Relaxed);
+                    metadata::account_name(self.client, '-').await
+                })
+                .await
+                .cloned();
+        }
+        let mut parts = split_names(name);
+        parts.truncate(4);
+        if (granted_on.eq_ignore_ascii_case("FUNCTION")
+            || granted_on.eq_ignore_ascii_case("PROCEDURE"))
+            && let Some(function) = parts.get_mut(2)
+        {
+            *function = correct_function_name(&self.old_function, function);
+        }
+        Ok(parts.join("."))
+    }
+}
+
+/// Adds the item being built, if it has any permission.
+fn flush(items: &mut Vec<WhatItem>, current: Option<(String, Vec<String>)>) {
+    if let Some((full_name, permissions)) = current
+        && !permissions.is_empty()
+    {
+        items.push(WhatItem {
+            // Go leaves the type empty: Raito's importer matches the object by full name.
+            data_object: DataObjectReference::new(full_name, ""),
+            permissions,
+            ..WhatItem::default()
+        });
+    }
+}
+
+/// `USAGE` on a database or a schema, told apart (data_access_sync_from_target.go
+/// `mapPrivilege`): it does not pass from a database to its schemas.
+fn map_privilege(privilege: &str, granted_on: &str) -> String {
+    if privilege.eq_ignore_ascii_case("USAGE") {
+        let on = granted_on.to_ascii_uppercase();
+        if on.contains("DATABASE") {
+            return "USAGE on DATABASE".to_owned();
+        }
+        if on.contains("SCHEMA") {
+            return "USAGE on SCHEMA".to_owned();
+        }
+    }
+    privilege.to_owned()
+}
+
+/// `input` without one pair of surrounding double quotes (utils.go `cleanDoubleQuotes`).
+fn clean_double_quotes(input: &str) -> &str {
+    if input.len() >= 2 && input.starts_with('"') && input.ends_with('"') {
+        &input[1..input.len() - 1]
+    } else {
+        input
+    }
+}
+
+/// The parts of a name as SHOW prints it, unquoted (common/snowflake_parser.go `ParseFullName`
+/// with `splitFullName` and `unquoteSnowflakeIdentifier`): parts are split on `.` outside
+/// quotes; a quoted part loses its quotes and `""` becomes `"`; a quoted routine name followed
+/// by its argument types (`"F"(NUMBER)`) is kept as it is. A malformed name gives no parts
+/// (Go's empty object).
+fn split_names(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = name;
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let Some(close) = standalone_quote(quoted) else {
+                return Vec::new();
+            };
+            // `close` indexes `quoted`; the token ends after the closing quote.
+            let mut end = close + 2;
+            if rest[end..].starts_with('(') {
+                let Some(paren) = matching_paren(rest, end) else {
+                    return Vec::new();
+                };
+                end = paren + 1;
+            }
+            let token = &rest[..end];
+            if end == close + 2 {
+                parts.push(token[1..token.len() - 1].replace("\"\"", "\""));
+            } else {
+                parts.push(token.to_owned());
+            }
+            rest = &rest[end..];
+            match rest.strip_prefix('.') {
+                Some(after) => rest = after,
+                None if rest.is_empty() => {}
+                None => return Vec::new(),
+            }
+        } else {
+            match rest.find('.') {
+                None => {
+                    parts.push(rest.replace("\"\"", "\""));
+                    rest = "";
+                }
+                Some(dot) if dot + 1 < rest.len() => {
+                    parts.push(rest[..dot].replace("\"\"", "\""));
+                    rest = &rest[dot + 1..];
+                }
+                Some(_) => return Vec::new(),
+            }
+        }
+    }
+    parts
+}
+
+/// The index in `text` of the first `"` that is not part of a `""` pair.
+fn standalone_quote(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            if bytes.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The index of the `)` closing the `(` at `open`.
+fn matching_paren(text: &str, open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, byte) in text.bytes().enumerate().skip(open) {
+        match byte {
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A routine's name in the old SHOW GRANTS form, `NAME(ARG TYPE, …):RETURNS`, rewritten as the
+/// new one, `"NAME"(TYPE, …)`; any other name as it is (data_access.go `correctFunctionName`).
+fn correct_function_name(old_style: &Regex, name: &str) -> String {
+    let Some(open) = name.find('(').filter(|_| old_style.is_match(name)) else {
+        return name.to_owned();
+    };
+    let function = &name[..open];
+    let mut arguments = &name[open + 1..];
+    if let Some(end) = arguments.find("):") {
+        arguments = &arguments[..end];
+    }
+    let arguments = arguments.strip_suffix(')').unwrap_or(arguments);
+    let types: Vec<&str> = arguments
+        .split(',')
+        .map(|argument| {
+            let argument = argument.trim();
+            argument.rsplit(' ').next().unwrap_or(argument)
+        })
+        .collect();
+    // Go's `%q` of a name of letters, digits and `_` (all the pattern lets through, but a
+    // leading quote, which `%q` escapes).
+    format!(
+        "\"{}\"({})",
+        function.replace('"', "\\\""),
+        types.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_split_and_unquoted_as_snowflake_quotes_them() {
+        assert_eq!(
+            split_names("SALES.PUBLIC.ORDERS"),
+            ["SALES", "PUBLIC", "ORDERS"]
+        );
+        assert_eq!(
+            split_names("SALES.\"Mixed.Schema\".\"a\"\"b\""),
+            ["SALES", "Mixed.Schema", "a\"b"]
+        );
+        assert_eq!(
+            split_names("SALES.PUBLIC.\"ADD_ONE\"(NUMBER, VARCHAR)"),
+            ["SALES", "PUBLIC", "\"ADD_ONE\"(NUMBER, VARCHAR)"]
+        );
+        assert_eq!(split_names("\"Odd Role\""), ["Odd Role"]);
+        assert!(split_names("\"open").is_empty());
+        assert!(split_names("DB.").is_empty());
+    }
+
+    #[test]
+    fn old_style_function_names_are_rewritten_as_go_rewrites_them() {
+        let pattern =
+            Regex::new(r#"^"?[a-zA-Z0-9_]+\([a-zA-Z ,()0-9]+\)(:[a-zA-Z()0-9]+)?"?$"#).unwrap();
+        assert_eq!(
+            correct_function_name(&pattern, "ADD_ONE(X NUMBER, Y VARCHAR):NUMBER"),
+            "\"ADD_ONE\"(NUMBER, VARCHAR)"
+        );
+        assert_eq!(
+            correct_function_name(&pattern, "\"ADD_ONE\"(NUMBER)"),
+            "\"ADD_ONE\"(NUMBER)"
+        );
+        assert_eq!(correct_function_name(&pattern, "ORDERS"), "ORDERS");
+    }
+
+    #[test]
+    fn usage_is_told_apart_on_databases_and_schemas() {
+        assert_eq!(map_privilege("usage", "DATABASE"), "USAGE on DATABASE");
+        assert_eq!(map_privilege("USAGE", "SCHEMA"), "USAGE on SCHEMA");
+        assert_eq!(map_privilege("USAGE", "WAREHOUSE"), "USAGE");
+        assert_eq!(map_privilege("SELECT", "TABLE"), "SELECT");
+    }
+}
