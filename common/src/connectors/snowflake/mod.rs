@@ -12,7 +12,8 @@
 //!   itself (unlike the Go connector, which grants its own role USAGE and REFERENCES).
 //! - Supports: the data source sync ([`metadata`], the permission model in
 //!   [`metadata_model`]), the identity store sync ([`identities`]) and the usage sync
-//!   (`usage`, feature `snowflake-usage`). The access sync is to come (issue 21).
+//!   (`usage`, feature `snowflake-usage`). Of the access sync, the import is built
+//!   ([`access`]); until the apply is, the connector offers no access step (issue 21).
 //!
 //! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
 //! parameters keep their names and meanings, and the ids it writes are the plugin's.
