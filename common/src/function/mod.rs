@@ -282,7 +282,25 @@ pub async fn handle(
     deadline: Instant,
     holder: &str,
 ) -> Result<serde_json::Value, Error> {
-    let invocation = Invocation::read(event)?;
+    // What needs no raito.yml is checked before it is read: an invocation this function does
+    // not take, or a trigger it cannot run, fails at once, without a read of the bucket.
+    let work = match Invocation::read(event)? {
+        Invocation::FunctionUrl(_) => {
+            return Err(Error::Unsupported(
+                "webhooks are received by the webhook-receiver function's URL".into(),
+            ));
+        }
+        Invocation::S3(notices) => Work::Pending(notices),
+        Invocation::Direct(event) => {
+            let trigger = Trigger::from_event(event.clone())?;
+            let sweep = matches!(trigger, Trigger::Schedule(_));
+            Work::Now {
+                selection: selection(step, trigger)?,
+                event,
+                sweep,
+            }
+        }
+    };
     let limits = Limits {
         deadline: deadline
             .checked_sub(env.deadline_margin)
@@ -300,21 +318,31 @@ pub async fn handle(
         limits,
         holder,
     };
-    match invocation {
-        Invocation::S3(notices) => on_s3_event(&runner, notices).await,
-        Invocation::Direct(event) => {
-            let trigger = Trigger::from_event(event.clone())?;
-            let sweep = matches!(trigger, Trigger::Schedule(_));
-            let selection = selection(step, trigger)?;
+    match work {
+        Work::Pending(notices) => on_s3_event(&runner, notices).await,
+        Work::Now {
+            selection,
+            event,
+            sweep,
+        } => {
             // Validate the selection before signing in, so a typo fails fast.
             let targets = run::select(&config, &selection)?;
             let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
             runner.run_now(&names, &event, sweep).await
         }
-        Invocation::FunctionUrl(_) => Err(Error::Unsupported(
-            "webhooks are received by the webhook-receiver function's URL".into(),
-        )),
     }
+}
+
+/// What an invocation of a sync function asks for.
+enum Work {
+    /// Run the pending triggers (or access-as-code files) the bucket's event names.
+    Pending(Vec<Notice>),
+    /// Run the selected targets now (`sweep`: a schedule, which also runs forgotten triggers).
+    Now {
+        selection: Selection,
+        event: serde_json::Value,
+        sweep: bool,
+    },
 }
 
 /// An S3 event: pending triggers of the runner's step (any target named in the event), or,
