@@ -142,26 +142,13 @@ pub async fn sync(
     }
 
     // Inbound shares: their databases, as `shared-database`.
-    let mut shared = Vec::new();
-    {
-        let mut rows = client.query("SHOW SHARES", &[]).await?;
-        let (kind, database_name) = (rows.column("kind")?, rows.column("database_name")?);
-        while let Some(batch) = rows.next_batch().await? {
-            for row in batch {
-                let Some(database) = row.get(database_name).filter(|d| !d.is_empty()) else {
-                    continue;
-                };
-                if row
-                    .get(kind)
-                    .is_some_and(|k| k.eq_ignore_ascii_case("INBOUND"))
-                    && !scope.excluded_databases.contains(database)
-                    && scope.goes_into(database)
-                {
-                    shared.push(database.to_owned());
-                }
-            }
-        }
-    }
+    let shared: Vec<String> = inbound_share_databases(client)
+        .await?
+        .into_iter()
+        .filter(|database| {
+            !scope.excluded_databases.contains(database.as_str()) && scope.goes_into(database)
+        })
+        .collect();
     for database in &shared {
         if scope.handles(database) {
             sink.push(top_level(database, "shared-database", None, &tags))
@@ -170,50 +157,23 @@ pub async fn sync(
         }
     }
 
-    // Standard databases, paged.
+    // Standard databases.
     let shared_set: HashSet<&str> = shared.iter().map(String::as_str).collect();
     let mut databases = Vec::new();
-    let mut last: Option<String> = None;
-    loop {
-        let statement = show_page("SHOW DATABASES IN ACCOUNT", DATABASE_PAGE, last.as_deref());
-        let mut rows = client.query(&statement, &[]).await?;
-        let (name, kind, comment) = (
-            rows.column("name")?,
-            rows.column("kind")?,
-            rows.column("comment")?,
-        );
-        let mut seen = 0;
-        while let Some(batch) = rows.next_batch().await? {
-            for row in batch {
-                seen += 1;
-                let Some(database) = row.get(name) else {
-                    continue;
-                };
-                if last.as_deref() == Some(database) {
-                    continue;
-                }
-                last = Some(database.to_owned());
-                if !row
-                    .get(kind)
-                    .is_some_and(|k| k.eq_ignore_ascii_case("STANDARD"))
-                    || scope.excluded_databases.contains(database)
-                    || shared_set.contains(database)
-                    || !scope.goes_into(database)
-                {
-                    continue;
-                }
-                if scope.handles(database) {
-                    let comment = row.get(comment).map(str::to_owned);
-                    sink.push(top_level(database, object_type::DATABASE, comment, &tags))
-                        .await?;
-                    count += 1;
-                }
-                databases.push(database.to_owned());
-            }
+    let (standard, _) = standard_databases(client).await?;
+    for (database, comment) in standard {
+        if scope.excluded_databases.contains(database.as_str())
+            || shared_set.contains(database.as_str())
+            || !scope.goes_into(&database)
+        {
+            continue;
         }
-        if seen < DATABASE_PAGE {
-            break;
+        if scope.handles(&database) {
+            sink.push(top_level(&database, object_type::DATABASE, comment, &tags))
+                .await?;
+            count += 1;
         }
+        databases.push(database);
     }
 
     count += read_databases(config, client, &scope, &tags, &databases, &shared, sink).await?;
@@ -294,6 +254,69 @@ impl Sink<DataObject> for Channel {
                 path: "the data objects".to_owned(),
                 source: std::io::Error::other("the writer stopped"),
             })
+    }
+}
+
+/// The databases of the account's inbound shares (`SHOW SHARES`, kind `INBOUND`), in SHOW's
+/// order (Go data_source.go and data_access.go `getInboundShareNames`).
+pub(super) async fn inbound_share_databases(client: &Client) -> Result<Vec<String>, Error> {
+    let mut rows = client.query("SHOW SHARES", &[]).await?;
+    let (kind, database_name) = (rows.column("kind")?, rows.column("database_name")?);
+    let mut shared = Vec::new();
+    while let Some(batch) = rows.next_batch().await? {
+        for row in batch {
+            if row
+                .get(kind)
+                .is_some_and(|k| k.eq_ignore_ascii_case("INBOUND"))
+                && let Some(database) = row.get(database_name).filter(|d| !d.is_empty())
+            {
+                shared.push(database.to_owned());
+            }
+        }
+    }
+    Ok(shared)
+}
+
+/// The account's databases of kind `STANDARD` with their comments, in SHOW's order, read with
+/// `SHOW DATABASES IN ACCOUNT` in pages of [`DATABASE_PAGE`] (the `FROM` cursor may repeat the
+/// last name of a page: skipped); and the number of pages (statements) read.
+pub(super) async fn standard_databases(
+    client: &Client,
+) -> Result<(Vec<(String, Option<String>)>, u64), Error> {
+    let mut databases = Vec::new();
+    let mut pages = 0;
+    let mut last: Option<String> = None;
+    loop {
+        let statement = show_page("SHOW DATABASES IN ACCOUNT", DATABASE_PAGE, last.as_deref());
+        let mut rows = client.query(&statement, &[]).await?;
+        pages += 1;
+        let (name, kind, comment) = (
+            rows.column("name")?,
+            rows.column("kind")?,
+            rows.column("comment")?,
+        );
+        let mut seen = 0;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                seen += 1;
+                let Some(database) = row.get(name) else {
+                    continue;
+                };
+                if last.as_deref() == Some(database) {
+                    continue;
+                }
+                last = Some(database.to_owned());
+                if row
+                    .get(kind)
+                    .is_some_and(|k| k.eq_ignore_ascii_case("STANDARD"))
+                {
+                    databases.push((database.to_owned(), row.get(comment).map(str::to_owned)));
+                }
+            }
+        }
+        if seen < DATABASE_PAGE {
+            return Ok((databases, pages));
+        }
     }
 }
 

@@ -74,8 +74,6 @@ const PAGE: usize = 10_000;
 /// Roles per `SHOW ROLES` page of the Go connector (repository.go `GetAccountRolesWithPrefix`),
 /// for the statement count it is compared with.
 const GO_ROLE_PAGE: u64 = 1_000;
-/// Databases per `SHOW DATABASES` page (repository.go `GetDatabasesByKind`).
-const DATABASE_PAGE: usize = 1_000;
 
 /// The roles Raito may show but never manage (data_access.go `RolesNotInternalizable`).
 const NOT_INTERNALIZABLE: &[&str] = &[
@@ -298,25 +296,16 @@ impl<'a> Reader<'a> {
 
     /// The databases of the inbound shares (Go data_access.go `getInboundShareNames`).
     async fn inbound_shares(&self) -> Result<HashSet<String>, Error> {
-        let mut rows = self.query("SHOW SHARES").await?;
-        let (kind, database_name) = (rows.column("kind")?, rows.column("database_name")?);
-        let mut shares = HashSet::new();
-        while let Some(batch) = rows.next_batch().await? {
-            for row in batch {
-                if row
-                    .get(kind)
-                    .is_some_and(|k| k.eq_ignore_ascii_case("INBOUND"))
-                    && let Some(database) = row.get(database_name).filter(|d| !d.is_empty())
-                {
-                    shares.insert(database.to_owned());
-                }
-            }
-        }
-        Ok(shares)
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        Ok(metadata::inbound_share_databases(self.client)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// The databases whose roles are read: the standard databases and the inbound shared ones,
-    /// without `sf-excluded-databases` (Go `getApplicableDatabases`), in SHOW's order.
+    /// without `sf-excluded-databases` (Go `getApplicableDatabases`), the standard ones in
+    /// SHOW's order, then the shared ones by name.
     async fn databases(&self) -> Result<Vec<String>, Error> {
         let excluded: HashSet<&str> = self
             .config
@@ -324,37 +313,15 @@ impl<'a> Reader<'a> {
             .iter()
             .map(String::as_str)
             .collect();
-        let mut databases = Vec::new();
-        let mut last: Option<String> = None;
-        loop {
-            let statement = show_page("SHOW DATABASES IN ACCOUNT", DATABASE_PAGE, last.as_deref());
-            let mut rows = self.query(&statement).await?;
-            let (name, kind) = (rows.column("name")?, rows.column("kind")?);
-            let mut seen = 0;
-            while let Some(batch) = rows.next_batch().await? {
-                for row in batch {
-                    seen += 1;
-                    let Some(database) = row.get(name) else {
-                        continue;
-                    };
-                    if last.as_deref() == Some(database) {
-                        continue;
-                    }
-                    last = Some(database.to_owned());
-                    if row
-                        .get(kind)
-                        .is_some_and(|k| k.eq_ignore_ascii_case("STANDARD"))
-                        && !excluded.contains(database)
-                        && !self.inbound_shares.contains(database)
-                    {
-                        databases.push(database.to_owned());
-                    }
-                }
-            }
-            if seen < DATABASE_PAGE {
-                break;
-            }
-        }
+        let (standard, pages) = metadata::standard_databases(self.client).await?;
+        self.statements.fetch_add(pages, Ordering::Relaxed);
+        let mut databases: Vec<String> = standard
+            .into_iter()
+            .map(|(database, _)| database)
+            .filter(|database| {
+                !excluded.contains(database.as_str()) && !self.inbound_shares.contains(database)
+            })
+            .collect();
         let mut shared: Vec<&String> = self
             .inbound_shares
             .iter()
