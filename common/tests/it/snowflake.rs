@@ -16,8 +16,8 @@ use raito_common::model::identity::User;
 use raito_common::testing;
 use snowflake_standin::{Account, Options, Role, StandIn, TagReference, User as SfUser, Warehouse};
 
-const CLIENT_KEY: &str = include_str!("../../../dev/test-keys/client.key");
-const CLIENT_PUB: &str = include_str!("../../../dev/test-keys/client.pub");
+pub(crate) const CLIENT_KEY: &str = include_str!("../../../dev/test-keys/client.key");
+pub(crate) const CLIENT_PUB: &str = include_str!("../../../dev/test-keys/client.pub");
 const OTHER_KEY: &str = include_str!("../../../dev/snowflake-standin/tests/keys/other.key");
 
 /// Bulk users besides the named ones: more than one `SHOW USERS` page of 10,000.
@@ -105,7 +105,7 @@ async fn standin(options: Options) -> StandIn {
     snowflake_standin::start(account(), options).await
 }
 
-async fn target(standin: &StandIn, key: &str, extra: &str) -> Target {
+pub(crate) async fn target(standin: &StandIn, key: &str, extra: &str) -> Target {
     let yaml = format!(
         "targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
          identity-store-id: is-sf\n    sf-account: acme-prod\n    sf-user: raito_sync_user\n    \
@@ -557,7 +557,7 @@ async fn a_refused_token_is_signed_again_and_a_statement_past_its_timeout_fails_
     );
 }
 
-fn client_of(target: &Target) -> snowflake::client::Client {
+pub(crate) fn client_of(target: &Target) -> snowflake::client::Client {
     let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
     let credentials = snowflake::client::Credentials::from_config(&config).expect("a key");
     snowflake::client::Client::new(&config, credentials).expect("a client")

@@ -8,8 +8,6 @@
 
 use std::time::Instant;
 
-use raito_common::aws::secrets::NoSecrets;
-use raito_common::config::Config;
 use raito_common::connectors::snowflake;
 use raito_common::connectors::snowflake::access::import::{ImportCounts, import};
 use raito_common::model::access::{AccessProvider, Action, DataObjectReference, WhatItem, Who};
@@ -18,8 +16,7 @@ use snowflake_standin::{
     StandIn, Table, TableKind, User,
 };
 
-const CLIENT_KEY: &str = include_str!("../../../dev/test-keys/client.key");
-const CLIENT_PUB: &str = include_str!("../../../dev/test-keys/client.pub");
+use crate::snowflake::{CLIENT_KEY, CLIENT_PUB, client_of, target};
 
 /// The account's name in what items on the account (`ORGANIZATION-ACCOUNT`).
 const ACCOUNT: &str = "ACME-PROD";
@@ -254,21 +251,9 @@ fn account() -> Account {
 
 /// The import of the stand-in's account with the target parameters `extra` (YAML lines).
 async fn run(standin: &StandIn, extra: &str) -> (Vec<AccessProvider>, ImportCounts) {
-    let yaml = format!(
-        "targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
-         data-source-id: ds-sf\n    sf-account: acme-prod\n    sf-user: RAITO_SYNC_USER\n    \
-         sf-role: RAITO_SYNC\n    sf-warehouse: COMPUTE_WH\n    sf-host: {}\n    \
-         sf-private-key: {CLIENT_KEY:?}\n{extra}",
-        standin.url
-    );
-    let target = Config::from_yaml_str(&yaml, "test.yml", &NoSecrets)
-        .await
-        .expect("valid config")
-        .targets
-        .remove(0);
+    let target = target(standin, CLIENT_KEY, extra).await;
     let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
-    let credentials = snowflake::client::Credentials::from_config(&config).expect("a key");
-    let client = snowflake::client::Client::new(&config, credentials).expect("a client");
+    let client = client_of(&target);
     let mut access_providers = Vec::new();
     let counts = import(&config, &client, &mut access_providers)
         .await
