@@ -30,7 +30,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::cell::Cell;
 use super::client::{Bind, Client, Row, Rows, quote_ident};
@@ -126,9 +126,10 @@ pub async fn sync(
         HORIZON
     };
     let to = now - horizon.as_secs() as i64;
+    let statement = page_statement(config.usage_user_excludes.len(), config.standard_edition);
     let mut reader = Reader {
         client,
-        statement: page_statement(config.usage_user_excludes.len(), config.standard_edition),
+        statement: &statement,
         texts: config.standard_edition.then(QueryTexts::default),
         excluded: &config.usage_user_excludes,
         deadline: request.deadline,
@@ -191,7 +192,8 @@ enum Page {
 
 struct Reader<'a> {
     client: &'a Client,
-    statement: String,
+    /// The statement of a page ([`page_statement`]).
+    statement: &'a str,
     /// Standard Edition: objects found in the statements' text.
     texts: Option<QueryTexts>,
     excluded: &'a [String],
@@ -213,56 +215,49 @@ impl Reader<'_> {
         bindings.extend(self.excluded.iter().map(|user| Bind::Text(user)));
         bindings.push(Bind::Fixed(limit));
         let client = self.client;
-        let statement = std::mem::take(&mut self.statement);
-        let result = async {
-            let mut rows = client.query_bound(&statement, &bindings).await?;
-            let columns = Columns::of(&rows, self.texts.is_some())?;
-            let mut read = 0_i64;
-            // The statements of the second being read, pushed when the next second starts.
-            let mut second: Option<(i64, Vec<Statement>)> = None;
-            while let Some(batch) = rows.next_batch().await? {
-                for row in &batch {
-                    read += 1;
-                    let Some(mut statement) = columns.statement(&rows, row)? else {
-                        self.skipped += 1;
-                        continue;
-                    };
-                    if let (Some(texts), Some([database, schema])) =
-                        (&mut self.texts, columns.session)
-                    {
-                        texts
-                            .attach(client, &mut statement, row.get(database), row.get(schema))
-                            .await?;
-                    }
-                    let start = statement.start_time;
-                    if second.as_ref().is_some_and(|(at, _)| *at != start)
-                        && let Some((at, held)) = second.take()
-                        && self.push_second(at, held).await?
-                    {
-                        return Ok(Page::Stopped);
-                    }
-                    second
-                        .get_or_insert_with(|| (start, Vec::new()))
-                        .1
-                        .push(statement);
+        let mut rows = client.query_bound(self.statement, &bindings).await?;
+        let columns = Columns::of(&rows, self.texts.is_some())?;
+        let mut read = 0_i64;
+        // The statements of the second being read, pushed when the next second starts.
+        let mut second: Option<(i64, Vec<Statement>)> = None;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in &batch {
+                read += 1;
+                let Some(mut statement) = columns.statement(&rows, row)? else {
+                    self.skipped += 1;
+                    continue;
+                };
+                if let (Some(texts), Some([database, schema])) = (&mut self.texts, columns.session)
+                {
+                    texts
+                        .attach(client, &mut statement, row.get(database), row.get(schema))
+                        .await?;
                 }
-            }
-            tracing::debug!(from, to, read, "a page of the query history");
-            match second {
-                // Full: the last second may go on past the limit; it is read again.
-                Some((at, _)) if read >= limit => Ok(Page::ContinueFrom(at)),
-                Some((at, held)) => {
-                    if self.push_second(at, held).await? {
-                        return Ok(Page::Stopped);
-                    }
-                    Ok(Page::Done)
+                let start = statement.start_time;
+                if second.as_ref().is_some_and(|(at, _)| *at != start)
+                    && let Some((at, held)) = second.take()
+                    && self.push_second(at, held).await?
+                {
+                    return Ok(Page::Stopped);
                 }
-                None => Ok(Page::Done),
+                second
+                    .get_or_insert_with(|| (start, Vec::new()))
+                    .1
+                    .push(statement);
             }
         }
-        .await;
-        self.statement = statement;
-        result
+        tracing::debug!(from, to, read, "a page of the query history");
+        match second {
+            // Full: the last second may go on past the limit; it is read again.
+            Some((at, _)) if read >= limit => Ok(Page::ContinueFrom(at)),
+            Some((at, held)) => {
+                if self.push_second(at, held).await? {
+                    return Ok(Page::Stopped);
+                }
+                Ok(Page::Done)
+            }
+            None => Ok(Page::Done),
+        }
     }
 
     /// Pushes one second's statements, unless the deadline passed and something was pushed
@@ -412,11 +407,11 @@ impl Default for QueryTexts {
     }
 }
 
+/// A database's schemas, each with its relations: name → the type as ACCESS_HISTORY's
+/// lower-cased domain would say it.
 #[derive(Default)]
 struct Catalog {
-    schemas: HashSet<String>,
-    /// (schema, name) → the type as ACCESS_HISTORY's lower-cased domain would say it.
-    relations: HashMap<(String, String), String>,
+    schemas: HashMap<String, HashMap<String, String>>,
 }
 
 impl QueryTexts {
@@ -454,10 +449,14 @@ impl QueryTexts {
             };
             let r#type = match full.as_slice() {
                 [_, s, relation] => catalog
-                    .relations
-                    .get(&((*s).to_owned(), (*relation).to_owned()))
+                    .schemas
+                    .get(*s)
+                    .and_then(|relations| relations.get(*relation))
                     .cloned(),
-                [_, s] => catalog.schemas.contains(*s).then(|| "schema".to_owned()),
+                [_, s] => catalog
+                    .schemas
+                    .contains_key(*s)
+                    .then(|| "schema".to_owned()),
                 _ => None,
             };
             if let Some(r#type) = r#type {
@@ -506,12 +505,9 @@ async fn read_catalog(client: &Client, database: &str) -> Result<Catalog, Error>
     let mut rows = client.query(&schemata_statement(&db), &[]).await?;
     let schema = rows.column("SCHEMA_NAME")?;
     while let Some(batch) = rows.next_batch().await? {
-        catalog.schemas.extend(
-            batch
-                .iter()
-                .filter_map(|row| row.get(schema))
-                .map(str::to_owned),
-        );
+        for name in batch.iter().filter_map(|row| row.get(schema)) {
+            catalog.schemas.entry(name.to_owned()).or_default();
+        }
     }
     let mut rows = client.query(&tables_statement(&db), &[]).await?;
     let (schema, name, kind) = (
@@ -530,8 +526,10 @@ async fn read_catalog(client: &Client, database: &str) -> Result<Catalog, Error>
                     other => other.to_lowercase(),
                 };
                 catalog
-                    .relations
-                    .insert((schema.to_owned(), name.to_owned()), r#type);
+                    .schemas
+                    .entry(schema.to_owned())
+                    .or_default()
+                    .insert(name.to_owned(), r#type);
             }
         }
     }
