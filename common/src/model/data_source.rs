@@ -423,6 +423,7 @@ mod tests {
     use proptest::test_runner::Config;
 
     use super::*;
+    use crate::output::json_text::any_text;
 
     fn written(object: &DataObject) -> Vec<u8> {
         let mut out = Vec::new();
@@ -511,14 +512,6 @@ mod tests {
             tag.write_json(&mut out);
             assert_eq!(out, serde_json::to_vec(&tag).unwrap(), "{tag:?}");
         }
-    }
-
-    fn any_text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            "[a-z\"\\\\\n\t\u{0}-\u{1f}é€😀 ]{0,40}",
-            Just(String::new()),
-        ]
     }
 
     fn any_tag() -> impl Strategy<Value = Tag> {

@@ -175,6 +175,7 @@ mod tests {
     use proptest::test_runner::Config;
 
     use super::*;
+    use crate::output::json_text::any_text;
 
     fn written(statement: &Statement) -> Vec<u8> {
         let mut out = Vec::new();
@@ -268,14 +269,6 @@ mod tests {
         let mut out = b"[\n".to_vec();
         statements[1].write_json(&mut out);
         assert_eq!(out[2..], serde_json::to_vec(&statements[1]).unwrap());
-    }
-
-    fn any_text() -> impl Strategy<Value = String> {
-        prop_oneof![
-            any::<String>(),
-            "[a-z\"\\\\\n\t\u{0}-\u{1f}é€😀 ]{0,40}",
-            Just(String::new()),
-        ]
     }
 
     fn any_object() -> impl Strategy<Value = AccessedDataObject> {

@@ -131,6 +131,19 @@ fn push_escape(out: &mut Vec<u8>, byte: u8) {
     out.extend_from_slice(&[b'\\', short]);
 }
 
+/// Texts for the property tests of the JSON writers (here and in the model): any string, short
+/// ones full of what JSON escapes (quotes, backslashes, control characters) and non-ASCII, and
+/// the empty one.
+#[cfg(test)]
+pub(crate) fn any_text() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<String>(),
+        "[a-z\"\\\\\n\t\u{0}-\u{1f}é€😀 ]{0,40}",
+        Just(String::new()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
