@@ -61,7 +61,15 @@ pub fn decode<'r>(column: &Column, text: Option<&'r str>) -> Result<Cell<'r>, St
         return Ok(Cell::Null);
     };
     let bad = |what: &str| format!("column {:?}: {text:?} is not {what}", column.name);
-    Ok(match column.r#type.to_ascii_lowercase().as_str() {
+    // A column read from the API is lower case already (client.rs): no copy per cell then.
+    let lowered;
+    let kind = if column.r#type.bytes().any(|b| b.is_ascii_uppercase()) {
+        lowered = column.r#type.to_ascii_lowercase();
+        lowered.as_str()
+    } else {
+        column.r#type.as_str()
+    };
+    Ok(match kind {
         "fixed" => {
             if !is_decimal(text) {
                 return Err(bad("a decimal number"));
