@@ -34,6 +34,23 @@ pub fn inherit_from_raito_id(entry: &str) -> Option<&str> {
     entry.strip_prefix(INHERIT_FROM_ID_PREFIX)
 }
 
+/// How the comment of a role Raito manages starts. A role created by a connector's access apply
+/// carries [`managed_comment`]`(id)`, `Managed by Raito Cloud (access provider <id>)` with
+/// Raito's id of the access provider; connectors alter, rename, drop and revoke from such
+/// roles only.
+pub const MANAGED_PREFIX: &str = "Managed by Raito Cloud (access provider ";
+
+/// The comment that marks a role as managed for the access provider with Raito id `id`.
+pub fn managed_comment(id: &str) -> String {
+    format!("{MANAGED_PREFIX}{id})")
+}
+
+/// The Raito id of the access provider a role is managed for, from the role's comment, or
+/// `None` when the role is not managed by Raito.
+pub fn managed_for(comment: &str) -> Option<&str> {
+    comment.strip_prefix(MANAGED_PREFIX)?.strip_suffix(')')
+}
+
 /// What an access provider does with its what items. Lower case on the wire; read
 /// case-insensitively (Raito's YAML has been seen with `Mask`), an unknown value is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -609,5 +626,19 @@ impl From<&AccessProviderFeedback> for FeedbackElement {
                 warnings: list(&feedback.warnings),
             }],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_marker_round_trips_and_other_comments_are_not_managed() {
+        assert_eq!(managed_for(&managed_comment("ap-1")), Some("ap-1"));
+        assert_eq!(managed_for(&managed_comment("a (b)")), Some("a (b)"));
+        assert_eq!(managed_for("Managed by Raito Cloud"), None);
+        assert_eq!(managed_for("analysts"), None);
+        assert_eq!(managed_for(""), None);
     }
 }

@@ -24,4 +24,5 @@ mod raito;
 mod run_partial;
 mod snowflake;
 mod snowflake_access;
+mod snowflake_apply;
 mod webhook;

@@ -350,3 +350,98 @@ async fn a_sync_trigger_is_queued_for_the_function_of_each_step_it_names() {
         "{error}"
     );
 }
+
+/// A Snowflake account through the function: Raito's access provider applied as a marked role
+/// over multi-statement requests, its feedback back in Raito, the account's other roles
+/// imported (not Raito's own), and a second run sending no write.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snowflake_account_gets_raitos_roles_and_its_own_are_imported() {
+    let key = include_str!("../../../dev/test-keys/client.key");
+    let public = include_str!("../../../dev/test-keys/client.pub");
+    let account = snowflake_standin::generate(50, 5).with_sync_user("RAITO_SYNC", public);
+    let (database, schema, table) = {
+        let db = &account.databases[0];
+        let schema = &db.schemas[0];
+        (
+            db.name.clone(),
+            schema.name.clone(),
+            schema.tables[0].name.clone(),
+        )
+    };
+    let user = account.users[0].name.clone();
+    let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
+    let ds = test_support::unique_name("ds-sf");
+    let secret = put_secret("raito/snowflake-access", json!({ "sf-private-key": key })).await;
+    let yml = format!(
+        "targets:\n  - name: snowflake\n    connector-name: snowflake\n    data-source-id: {ds}\n    \
+         sf-account: raito-standin\n    sf-user: RAITO_SYNC\n    sf-role: RAITO_SYNC\n    \
+         sf-host: {}\n    secret: {secret}\n",
+        snowflake.url
+    );
+    let deployment = Deployment::start(BINARY, &yml, API_SECRET, standin(&ds).await).await;
+    let id = test_support::unique_name("ap");
+    deployment
+        .standin
+        .put_access_provider(
+            &ds,
+            json!({
+                "id": id, "name": "Sales readers", "namingHint": "salesReaders",
+                "action": "grant", "who": {"users": [user]},
+                "what": [{"dataObject": {"fullName": format!("{database}.{schema}.{table}"),
+                                         "type": "table"},
+                          "permissions": ["SELECT"]}]
+            }),
+        )
+        .unwrap();
+
+    let summary = response(
+        deployment
+            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+            .await,
+    );
+    assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
+    let step = &summary["targets"][0]["steps"][0];
+    assert_eq!(step["step"], "data-access", "{summary}");
+    assert_eq!(step["counts"]["changed"], 1, "{summary}");
+
+    let snapshot = deployment.standin.state();
+    let managed = snapshot.access_provider(&ds, &id).unwrap();
+    assert!(managed.in_sync(), "{managed:?}");
+    assert_eq!(managed.actual_name.as_deref(), Some("SALES_READERS"));
+    assert_eq!(managed.external_id.as_deref(), Some("SALES_READERS"));
+    let imported: Vec<&str> = snapshot
+        .imported_access_providers(&ds)
+        .iter()
+        .map(|ap| ap.external_id.as_str())
+        .collect();
+    assert!(imported.contains(&"SYSADMIN"), "{imported:?}");
+    assert!(!imported.contains(&"SALES_READERS"), "{imported:?}");
+    // The role exists in Snowflake, marked, granted to the user, with the grant.
+    let statements = snowflake.statements();
+    assert!(
+        statements.iter().any(
+            |s| s.contains("CREATE ROLE IF NOT EXISTS \"SALES_READERS\"")
+                && s.contains(&format!("GRANT ROLE \"SALES_READERS\" TO USER \"{user}\""))
+                && s.contains("GRANT SELECT ON TABLE")
+        ),
+        "{statements:?}"
+    );
+
+    let sent = snowflake.statements().len();
+    let again = response(
+        deployment
+            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
+            .await,
+    );
+    let step = &again["targets"][0]["steps"][0];
+    assert_eq!(step["counts"]["unchanged"], 1, "{again}");
+    assert_eq!(step["counts"]["statement"], 0, "{again}");
+    let writes: Vec<String> = snowflake.statements()[sent..]
+        .iter()
+        .filter(|s| !s.starts_with("SHOW") && !s.starts_with("SELECT"))
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    let key_body = key.lines().nth(1).expect("a PEM body line");
+    deployment.assert_log_is_clean(&[API_SECRET, key_body]);
+}

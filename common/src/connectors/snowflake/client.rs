@@ -290,12 +290,35 @@ impl Client {
         statement: &str,
         bindings: &[Bind<'_>],
     ) -> Result<Rows<'_>, Error> {
+        self.submit(statement, bindings, None).await
+    }
+
+    /// Runs `statements` in order as one multi-statement request (`MULTI_STATEMENT_COUNT`):
+    /// one round trip. When one fails, Snowflake has executed the statements before it and
+    /// runs none after it; the error is that failure. Snowflake needs a warehouse for a
+    /// multi-statement request (`sf-warehouse`, or the user's default) and takes no bindings.
+    pub async fn execute_many(&self, statements: &[String]) -> Result<(), Error> {
+        let text = statements.join(";\n");
+        self.submit(&text, &[], Some(statements.len())).await?;
+        Ok(())
+    }
+
+    async fn submit(
+        &self,
+        statement: &str,
+        bindings: &[Bind<'_>],
+        statement_count: Option<usize>,
+    ) -> Result<Rows<'_>, Error> {
         let request_id = uuid::Uuid::new_v4();
         let mut body = serde_json::json!({
             "statement": statement,
             "timeout": self.statement_timeout_secs,
             "role": self.role,
         });
+        if let Some(count) = statement_count {
+            // A string, as the SQL API documents the parameter.
+            body["parameters"] = serde_json::json!({"MULTI_STATEMENT_COUNT": count.to_string()});
+        }
         if let Some(warehouse) = &self.warehouse {
             body["warehouse"] = Value::from(warehouse.as_str());
         }

@@ -12,14 +12,12 @@
 //!   itself (unlike the Go connector, which grants its own role USAGE and REFERENCES).
 //! - Supports: the data source sync ([`metadata`], the permission model in
 //!   [`metadata_model`]), the identity store sync ([`identities`]) and the usage sync
-//!   (`usage`, feature `snowflake-usage`). Of the access sync, the import is built
-//!   ([`access`]); until the apply is, the connector offers no access step (issue 21).
+//!   (`usage`, feature `snowflake-usage`) and the access sync both ways ([`access`]: roles,
+//!   database roles and their grants; masking and row access policies not yet).
 //!
 //! It replaces the Raito CLI's Snowflake plugin (`raito-io/cli-plugin-snowflake`): its
 //! parameters keep their names and meanings, and the ids it writes are the plugin's.
 
-// The access import only, called by tests until the apply is built: no access step is
-// registered for Snowflake yet.
 pub mod access;
 pub mod cell;
 pub mod client;
@@ -36,8 +34,10 @@ use async_trait::async_trait;
 pub use config::Config;
 
 use crate::connector::{
-    Connector, DataSourceRequest, DataSourceSync, Error, IdentityStoreSync, Sink,
+    AccessOutcome, AccessSync, ApplyMode, Connector, DataSourceRequest, DataSourceSync, Error,
+    IdentityStoreSync, Sink, Source,
 };
+use crate::model::access::{AccessProvider, ExportedAccessProvider};
 use crate::model::data_source::{DataObject, DataSourceMetaData};
 use crate::model::identity::{Group, IdentityStoreMetaData, User};
 use crate::step::Step;
@@ -54,6 +54,7 @@ pub const CONNECTOR: crate::connector::Descriptor = crate::connector::Descriptor
     steps: &[
         Step::DataSource,
         Step::IdentityStore,
+        Step::DataAccess,
         #[cfg(feature = "snowflake-usage")]
         Step::DataUsage,
     ],
@@ -95,6 +96,10 @@ impl Connector for Snowflake {
         Some(self)
     }
 
+    fn access(&self) -> Option<&dyn AccessSync> {
+        Some(self)
+    }
+
     fn tag_source(&self) -> Option<&'static str> {
         Some(TAG_SOURCE)
     }
@@ -102,6 +107,24 @@ impl Connector for Snowflake {
     #[cfg(feature = "snowflake-usage")]
     fn usage(&self) -> Option<&dyn crate::connector::UsageSync> {
         Some(self)
+    }
+}
+
+#[async_trait]
+impl AccessSync for Snowflake {
+    async fn sync_from_target(&self, sink: &mut dyn Sink<AccessProvider>) -> Result<(), Error> {
+        access::import::import(&self.config, &self.client, sink).await?;
+        Ok(())
+    }
+
+    async fn sync_to_target(
+        &self,
+        mode: ApplyMode,
+        access_providers: &mut dyn Source<ExportedAccessProvider>,
+        outcomes: &mut dyn Sink<AccessOutcome>,
+    ) -> Result<(), Error> {
+        access::apply::run(&self.config, &self.client, mode, access_providers, outcomes).await?;
+        Ok(())
     }
 }
 

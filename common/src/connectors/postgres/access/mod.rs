@@ -32,19 +32,8 @@ mod state;
 #[cfg(feature = "postgresql-access")]
 mod what;
 
-/// How the comment of a role this connector manages starts.
-pub const MANAGED_PREFIX: &str = "Managed by Raito Cloud (access provider ";
-
-/// The comment that marks a role as managed for the access provider with Raito id `id`.
-pub fn managed_comment(id: &str) -> String {
-    format!("{MANAGED_PREFIX}{id})")
-}
-
-/// The Raito id of the access provider a role is managed for, from the role's comment, or
-/// `None` when the role is not managed by this connector.
-pub fn managed_for(comment: &str) -> Option<&str> {
-    comment.strip_prefix(MANAGED_PREFIX)?.strip_suffix(')')
-}
+// The marker lives with the model: every connector that creates roles marks them the same way.
+pub use crate::model::access::{MANAGED_PREFIX, managed_comment, managed_for};
 
 /// System roles of managed PostgreSQL services, by name prefix, with the service: Raito
 /// cannot manage them (the service does). Broad on purpose: a customer role named like this
@@ -107,14 +96,5 @@ mod tests {
         assert_eq!(cloud_system_role("alloydbadmin"), Some("Google AlloyDB"));
         assert_eq!(cloud_system_role("analysts"), None);
         assert_eq!(cloud_system_role("rds"), None);
-    }
-
-    #[test]
-    fn the_marker_round_trips_and_other_comments_are_not_managed() {
-        assert_eq!(managed_for(&managed_comment("ap-1")), Some("ap-1"));
-        assert_eq!(managed_for(&managed_comment("a (b)")), Some("a (b)"));
-        assert_eq!(managed_for("Managed by Raito Cloud"), None);
-        assert_eq!(managed_for("analysts"), None);
-        assert_eq!(managed_for(""), None);
     }
 }

@@ -76,7 +76,7 @@ const PAGE: usize = 10_000;
 const GO_ROLE_PAGE: u64 = 1_000;
 
 /// The roles Raito may show but never manage (data_access.go `RolesNotInternalizable`).
-const NOT_INTERNALIZABLE: &[&str] = &[
+pub(super) const NOT_INTERNALIZABLE: &[&str] = &[
     "ORGADMIN",
     "ACCOUNTADMIN",
     "SECURITYADMIN",
@@ -142,6 +142,19 @@ pub fn database_role_external_id(database: &str, role: &str) -> String {
     format!("{DATABASE_ROLE_PREFIX}{database}{ROLE_DIVIDER}{role}")
 }
 
+/// The database and role of a database role's external id (utils.go
+/// `parseDatabaseRoleExternalId`: two non-empty parts), `None` for any other id.
+pub fn parse_database_role_external_id(external_id: &str) -> Option<(&str, &str)> {
+    let rest = external_id.strip_prefix(DATABASE_ROLE_PREFIX)?;
+    let mut parts = rest.split(ROLE_DIVIDER);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(database), Some(role), None) if !database.is_empty() && !role.is_empty() => {
+            Some((database, role))
+        }
+        _ => None,
+    }
+}
+
 /// Pushes one access provider per account role (and database role, with
 /// `sf-database-roles`) into `sink`, in SHOW's order; see the module docs.
 pub async fn import(
@@ -158,6 +171,7 @@ pub async fn import(
 struct ShownRole {
     name: String,
     owner: String,
+    comment: String,
 }
 
 /// One role to read.
@@ -353,7 +367,11 @@ impl<'a> Reader<'a> {
                 let statement = show_page(&command, PAGE, after.as_deref());
                 let mut rows = self.query(&statement).await?;
                 listing.pages.fetch_add(1, Ordering::Relaxed);
-                let (name, owner) = (rows.column("name")?, rows.column("owner")?);
+                let (name, owner, comment) = (
+                    rows.column("name")?,
+                    rows.column("owner")?,
+                    rows.column("comment")?,
+                );
                 let mut page = Vec::new();
                 let mut seen = 0usize;
                 while let Some(batch) = rows.next_batch().await? {
@@ -370,6 +388,7 @@ impl<'a> Reader<'a> {
                         page.push(ShownRole {
                             name: role.to_owned(),
                             owner: row.get(owner).unwrap_or_default().to_owned(),
+                            comment: row.get(comment).unwrap_or_default().to_owned(),
                         });
                     }
                 }
@@ -402,6 +421,12 @@ impl<'a> Reader<'a> {
         };
         // Go skips excluded roles by name, and the sync role unless it is ACCOUNTADMIN
         // (repository.go `isProtectedRoleName`, which Go applies to database roles' names too).
+        // A role the apply manages is Raito's already: it is not imported (the import pushes
+        // what exists and Raito does not manage, as for every connector).
+        if super::managed_for(&role.comment).is_some() {
+            tracing::debug!(role = %excluded_name, "role managed by Raito; not imported");
+            return Ok(Outcome::Excluded);
+        }
         if self.config.excluded_roles.contains(&excluded_name)
             || (!self.config.role.eq_ignore_ascii_case("ACCOUNTADMIN")
                 && self.config.role.eq_ignore_ascii_case(&role.name))
@@ -669,7 +694,7 @@ fn map_privilege(privilege: &str, granted_on: &str) -> String {
 }
 
 /// `input` without one pair of surrounding double quotes (utils.go `cleanDoubleQuotes`).
-fn clean_double_quotes(input: &str) -> &str {
+pub(super) fn clean_double_quotes(input: &str) -> &str {
     if input.len() >= 2 && input.starts_with('"') && input.ends_with('"') {
         &input[1..input.len() - 1]
     } else {
@@ -682,7 +707,7 @@ fn clean_double_quotes(input: &str) -> &str {
 /// quotes; a quoted part loses its quotes and `""` becomes `"`; a quoted routine name followed
 /// by its argument types (`"F"(NUMBER)`) is kept as it is. A malformed name gives no parts
 /// (Go's empty object).
-fn split_names(name: &str) -> Vec<String> {
+pub(super) fn split_names(name: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut rest = name;
     while !rest.is_empty() {

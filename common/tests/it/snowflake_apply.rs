@@ -1,0 +1,553 @@
+//! The Snowflake access apply against the Snowflake stand-in (`dev/snowflake-standin`), which
+//! executes the statements with Snowflake's rules: roles created, marked, granted and diffed;
+//! names as the Go connector generates them (collisions, renames); deletions of managed roles
+//! only; hostile names; masks, filters and shares refused in the feedback; a failure in the
+//! middle of a multi-statement request located, the rest applied, the next run converging;
+//! plan mode reading only. The state is read back over the SQL API (SHOW ROLES, SHOW GRANTS).
+
+use std::collections::{BTreeSet, VecDeque};
+
+use raito_common::connector::{AccessOutcome, ApplyMode};
+use raito_common::connectors::snowflake;
+use raito_common::connectors::snowflake::access::apply::{ApplyCounts, run};
+use raito_common::model::access::{
+    Action, DataObjectReference, ExportedAccessProvider, ExportedWho, WhatItem, managed_comment,
+};
+use snowflake_standin::{
+    Account, Database, ObjectKind, Options, Schema, StandIn, Table, TableKind, User,
+};
+
+use crate::snowflake::{CLIENT_KEY, CLIENT_PUB, client_of, target};
+
+fn user(name: &str) -> User {
+    User {
+        name: name.to_owned(),
+        login_name: name.to_lowercase(),
+        ..User::default()
+    }
+}
+
+fn table(name: &str, kind: TableKind) -> Table {
+    Table {
+        name: name.to_owned(),
+        kind,
+        ..Table::default()
+    }
+}
+
+/// SALES with PUBLIC (ORDERS, CUSTOMERS, V_ORDERS) and "Mixed.Schema" ("my ""odd"" table"),
+/// users ALICE, BOB, "o'Brien" and a 255-character one, an unmanaged role SALES_ANALYSTS that
+/// holds SELECT on ORDERS, and a role LEGACY made by the Go connector.
+fn account() -> Account {
+    let schema = |name: &str, tables: Vec<Table>| Schema {
+        name: name.to_owned(),
+        tables,
+        ..Schema::default()
+    };
+    let mut account = Account {
+        organization: "ACME".to_owned(),
+        name: "PROD".to_owned(),
+        users: vec![
+            user("ALICE"),
+            user("BOB"),
+            user("o'Brien \"the\" ünïcode"),
+            user(&"U".repeat(255)),
+        ],
+        databases: vec![Database {
+            name: "SALES".to_owned(),
+            schemas: vec![
+                schema(
+                    "PUBLIC",
+                    vec![
+                        table("ORDERS", TableKind::BaseTable),
+                        table("CUSTOMERS", TableKind::BaseTable),
+                        table("V_ORDERS", TableKind::View),
+                    ],
+                ),
+                schema(
+                    "Mixed.Schema",
+                    vec![table("my \"odd\" table", TableKind::BaseTable)],
+                ),
+            ],
+            ..Database::default()
+        }],
+        ..Account::default()
+    }
+    .with_sync_user("RAITO_SYNC_USER", CLIENT_PUB);
+    account
+        .create_role("SALES_ANALYSTS", "USERADMIN")
+        .and_then(|a| a.create_role("LEGACY", "RAITO_SYNC"))
+        .and_then(|a| {
+            a.grant(
+                "SELECT",
+                ObjectKind::Table,
+                &["SALES", "PUBLIC", "ORDERS"],
+                "SALES_ANALYSTS",
+            )
+        })
+        .unwrap();
+    for role in &mut account.roles {
+        if role.name == "LEGACY" {
+            role.comment = "Created by Raito from access provider Legacy. old".to_owned();
+        }
+    }
+    account
+}
+
+fn what(object_type: &str, full_name: &str, permissions: &[&str]) -> WhatItem {
+    WhatItem {
+        data_object: DataObjectReference::new(full_name.to_owned(), object_type),
+        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        ..WhatItem::default()
+    }
+}
+
+fn ap(id: &str, hint: &str, users: &[&str], what: Vec<WhatItem>) -> ExportedAccessProvider {
+    ExportedAccessProvider {
+        id: id.to_owned(),
+        name: hint.to_owned(),
+        naming_hint: hint.to_owned(),
+        action: Action::Grant,
+        who: ExportedWho {
+            users: users.iter().map(|u| (*u).to_owned()).collect(),
+            ..ExportedWho::default()
+        },
+        what,
+        ..ExportedAccessProvider::default()
+    }
+}
+
+async fn standin(account: Account) -> StandIn {
+    snowflake_standin::start(account, Options::default()).await
+}
+
+/// Applies (or plans) `aps` against the stand-in; outcomes by access provider id.
+async fn apply(
+    standin: &StandIn,
+    mode: ApplyMode,
+    aps: Vec<ExportedAccessProvider>,
+) -> (Vec<AccessOutcome>, ApplyCounts) {
+    let target = target(standin, CLIENT_KEY, "").await;
+    let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
+    let client = client_of(&target);
+    let mut source: VecDeque<_> = aps.into();
+    let mut outcomes = Vec::new();
+    let counts = run(&config, &client, mode, &mut source, &mut outcomes)
+        .await
+        .expect("the apply runs");
+    outcomes.sort_by(|a, b| a.feedback.access_provider.cmp(&b.feedback.access_provider));
+    (outcomes, counts)
+}
+
+/// One column of a statement's rows, read over the SQL API as the sync user.
+async fn column(standin: &StandIn, statement: &str, name: &str) -> Vec<String> {
+    let target = target(standin, CLIENT_KEY, "").await;
+    let client = client_of(&target);
+    let mut rows = client.query(statement, &[]).await.expect(statement);
+    let index = rows.column(name).expect("the column");
+    let mut values = Vec::new();
+    while let Some(batch) = rows.next_batch().await.expect("rows") {
+        values.extend(
+            batch
+                .iter()
+                .map(|r| r.get(index).unwrap_or_default().to_owned()),
+        );
+    }
+    values
+}
+
+/// `privilege granted_on name` of every grant to the role, but role memberships.
+async fn grants_to(standin: &StandIn, role: &str) -> BTreeSet<String> {
+    let statement = format!("SHOW GRANTS TO ROLE \"{}\"", role.replace('"', "\"\""));
+    let privileges = column(standin, &statement, "privilege").await;
+    let on = column(standin, &statement, "granted_on").await;
+    let names = column(standin, &statement, "name").await;
+    privileges
+        .into_iter()
+        .zip(on)
+        .zip(names)
+        .filter(|((_, on), _)| on != "ROLE")
+        .map(|((p, on), n)| format!("{p} {on} {n}"))
+        .collect()
+}
+
+/// `granted_to grantee_name` of every holder of the role.
+async fn members_of(standin: &StandIn, role: &str) -> BTreeSet<String> {
+    let statement = format!("SHOW GRANTS OF ROLE \"{}\"", role.replace('"', "\"\""));
+    let kinds = column(standin, &statement, "granted_to").await;
+    let names = column(standin, &statement, "grantee_name").await;
+    kinds
+        .into_iter()
+        .zip(names)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect()
+}
+
+async fn comment_of(standin: &StandIn, role: &str) -> Option<String> {
+    let names = column(standin, "SHOW ROLES", "name").await;
+    let comments = column(standin, "SHOW ROLES", "comment").await;
+    names
+        .into_iter()
+        .zip(comments)
+        .find(|(n, _)| n == role)
+        .map(|(_, c)| c)
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn errors(outcome: &AccessOutcome) -> &[String] {
+    &outcome.feedback.errors
+}
+
+#[tokio::test]
+async fn access_providers_become_marked_roles_and_a_rerun_issues_nothing() {
+    let standin = standin(account()).await;
+    let mut analysts = ap(
+        "ap-1",
+        "Sales analysts",
+        &["ALICE", "BOB"],
+        vec![
+            what("table", "SALES.PUBLIC.ORDERS", &["SELECT", "INSERT"]),
+            // SELECT does not apply to a schema: every table and view below it.
+            what("schema", "SALES.PUBLIC", &["SELECT"]),
+        ],
+    );
+    let mut engineers = ap(
+        "ap-2",
+        "dataEngineers",
+        &["o'Brien \"the\" ünïcode"],
+        vec![what(
+            "table",
+            "SALES.\"Mixed.Schema\".\"my \"\"odd\"\" table\"",
+            &["SELECT"],
+        )],
+    );
+    // Engineers get what analysts get: analysts' role is granted to engineers' role.
+    analysts.who.inherit_from = vec!["ID:ap-2".to_owned(), "SYSADMIN".to_owned()];
+    engineers.description = "builds pipelines".to_owned();
+    let aps = vec![analysts, engineers];
+
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, aps.clone()).await;
+    assert_eq!(outcomes.len(), 2);
+    for outcome in &outcomes {
+        assert!(errors(outcome).is_empty(), "{outcome:?}");
+    }
+    // SALES_ANALYSTS exists and is not Raito's: the access provider gets the next name.
+    assert_eq!(outcomes[0].feedback.actual_name, "SALES_ANALYSTS__1");
+    assert_eq!(
+        outcomes[0].feedback.external_id.as_deref(),
+        Some("SALES_ANALYSTS__1")
+    );
+    assert_eq!(outcomes[0].feedback.r#type.as_deref(), Some("role"));
+    assert_eq!(outcomes[1].feedback.actual_name, "DATA_ENGINEERS");
+    // SYSADMIN is a system role: never granted to.
+    assert!(
+        outcomes[0]
+            .feedback
+            .warnings
+            .iter()
+            .any(|w| w.contains("SYSADMIN")),
+        "{:?}",
+        outcomes[0].feedback.warnings
+    );
+    assert_eq!(
+        comment_of(&standin, "SALES_ANALYSTS__1").await.as_deref(),
+        Some(managed_comment("ap-1").as_str())
+    );
+    assert_eq!(
+        grants_to(&standin, "SALES_ANALYSTS__1").await,
+        set(&[
+            "INSERT TABLE SALES.PUBLIC.ORDERS",
+            "SELECT TABLE SALES.PUBLIC.CUSTOMERS",
+            "SELECT TABLE SALES.PUBLIC.ORDERS",
+            "SELECT VIEW SALES.PUBLIC.V_ORDERS",
+            "USAGE DATABASE SALES",
+            "USAGE SCHEMA SALES.PUBLIC",
+        ])
+    );
+    assert_eq!(
+        members_of(&standin, "SALES_ANALYSTS__1").await,
+        set(&["ROLE DATA_ENGINEERS", "USER ALICE", "USER BOB"])
+    );
+    // SHOW prints a name that is not a plain identifier quoted.
+    assert_eq!(
+        members_of(&standin, "DATA_ENGINEERS").await,
+        set(&["USER \"o'Brien \"\"the\"\" ünïcode\""])
+    );
+    // The role not managed by Raito kept what it had.
+    assert_eq!(
+        grants_to(&standin, "SALES_ANALYSTS").await,
+        set(&["SELECT TABLE SALES.PUBLIC.ORDERS"])
+    );
+    // Many access providers per request.
+    assert!(counts.write_requests >= 1);
+    assert!(counts.batched > counts.writes, "{counts:?}");
+
+    // The same export again, with the names Raito now knows: nothing to do.
+    let again: Vec<ExportedAccessProvider> = aps
+        .into_iter()
+        .zip(&outcomes)
+        .map(|(mut ap, outcome)| {
+            ap.actual_name = Some(outcome.feedback.actual_name.clone());
+            ap.external_id = outcome.feedback.external_id.clone();
+            ap
+        })
+        .collect();
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, again).await;
+    for outcome in &outcomes {
+        assert!(errors(outcome).is_empty(), "{outcome:?}");
+        assert!(outcome.statements.is_empty(), "{:?}", outcome.statements);
+    }
+    assert_eq!((counts.writes, counts.write_requests), (0, 0), "{counts:?}");
+}
+
+#[tokio::test]
+async fn renames_deletions_and_roles_raito_does_not_manage() {
+    let standin = standin(account()).await;
+    let first = ap(
+        "ap-1",
+        "Finance",
+        &["ALICE"],
+        vec![what("table", "SALES.PUBLIC.ORDERS", &["SELECT"])],
+    );
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![first.clone()]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(outcomes[0].feedback.actual_name, "FINANCE");
+
+    // Renamed in Raito: the role is renamed, keeps its grants, and what left the what is
+    // revoked; the Go connector's role LEGACY is taken over and marked.
+    let mut renamed = first.clone();
+    renamed.naming_hint = "Finance EU".to_owned();
+    renamed.actual_name = Some("FINANCE".to_owned());
+    renamed.external_id = Some("FINANCE".to_owned());
+    renamed.what = vec![what("table", "SALES.PUBLIC.CUSTOMERS", &["SELECT"])];
+    let mut legacy = ap("ap-legacy", "Legacy", &["BOB"], vec![]);
+    legacy.actual_name = Some("LEGACY".to_owned());
+    legacy.external_id = Some("LEGACY".to_owned());
+    // An actualName naming a role Raito does not manage: refused, nothing changed.
+    let mut hijack = ap("ap-hijack", "Sales analysts", &["BOB"], vec![]);
+    hijack.actual_name = Some("SALES_ANALYSTS".to_owned());
+    // A deletion of a role Raito does not manage: refused.
+    let mut delete_other = ap("ap-other", "x", &[], vec![]);
+    delete_other.delete = true;
+    delete_other.external_id = Some("USERADMIN".to_owned());
+    let (outcomes, _) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![renamed.clone(), legacy, hijack, delete_other],
+    )
+    .await;
+    let by_id = |id: &str| {
+        outcomes
+            .iter()
+            .find(|o| o.feedback.access_provider == id)
+            .unwrap()
+    };
+    assert!(errors(by_id("ap-1")).is_empty(), "{:?}", by_id("ap-1"));
+    assert_eq!(by_id("ap-1").feedback.actual_name, "FINANCE_EU");
+    assert_eq!(
+        by_id("ap-1").statements,
+        vec![
+            "ALTER ROLE IF EXISTS \"FINANCE\" RENAME TO \"FINANCE_EU\"",
+            "GRANT SELECT ON TABLE \"SALES\".\"PUBLIC\".\"CUSTOMERS\" TO ROLE \"FINANCE_EU\"",
+            "REVOKE SELECT ON TABLE \"SALES\".\"PUBLIC\".\"ORDERS\" FROM ROLE \"FINANCE_EU\"",
+        ]
+    );
+    assert_eq!(comment_of(&standin, "FINANCE").await, None);
+    assert_eq!(
+        grants_to(&standin, "FINANCE_EU").await,
+        set(&[
+            "SELECT TABLE SALES.PUBLIC.CUSTOMERS",
+            "USAGE DATABASE SALES",
+            "USAGE SCHEMA SALES.PUBLIC",
+        ])
+    );
+    assert_eq!(
+        members_of(&standin, "FINANCE_EU").await,
+        set(&["USER ALICE"])
+    );
+    assert!(
+        errors(by_id("ap-legacy")).is_empty(),
+        "{:?}",
+        by_id("ap-legacy")
+    );
+    assert_eq!(
+        comment_of(&standin, "LEGACY").await.as_deref(),
+        Some(managed_comment("ap-legacy").as_str())
+    );
+    assert_eq!(members_of(&standin, "LEGACY").await, set(&["USER BOB"]));
+    assert!(
+        errors(by_id("ap-hijack"))[0].contains("not managed by Raito"),
+        "{:?}",
+        by_id("ap-hijack")
+    );
+    assert!(by_id("ap-hijack").statements.is_empty());
+    assert!(members_of(&standin, "SALES_ANALYSTS").await.is_empty());
+    assert!(
+        errors(by_id("ap-other"))[0].contains("not managed by Raito"),
+        "{:?}",
+        by_id("ap-other")
+    );
+    assert!(comment_of(&standin, "USERADMIN").await.is_some());
+
+    // Deleted in Raito: the managed role is dropped; a second deletion finds nothing to do.
+    let mut deleted = renamed;
+    deleted.delete = true;
+    deleted.external_id = Some("FINANCE_EU".to_owned());
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![deleted.clone()]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(
+        outcomes[0].statements,
+        vec!["DROP ROLE IF EXISTS \"FINANCE_EU\""]
+    );
+    assert_eq!(comment_of(&standin, "FINANCE_EU").await, None);
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, vec![deleted]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert!(outcomes[0].statements.is_empty());
+    assert_eq!(counts.writes, 0);
+}
+
+#[tokio::test]
+async fn masks_filters_shares_and_unknown_types_fail_in_their_feedback_only() {
+    let standin = standin(account()).await;
+    let mut mask = ap("ap-mask", "m", &["ALICE"], vec![]);
+    mask.action = Action::Mask;
+    let mut filter = ap("ap-filter", "f", &["ALICE"], vec![]);
+    filter.action = Action::Filtered;
+    filter.policy_rule = Some("{REGION} = 'EU'".to_owned());
+    let mut share = ap("ap-share", "s", &[], vec![]);
+    share.action = Action::Share;
+    let mut odd = ap("ap-odd", "o", &[], vec![]);
+    odd.r#type = Some("applicationRole".to_owned());
+    let good = ap("ap-good", "good", &["ALICE"], vec![]);
+    let (outcomes, counts) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![mask, filter, share, odd, good],
+    )
+    .await;
+    assert_eq!(outcomes.len(), 5);
+    for outcome in &outcomes {
+        let id = outcome.feedback.access_provider.as_str();
+        if id == "ap-good" {
+            assert!(errors(outcome).is_empty(), "{outcome:?}");
+        } else {
+            assert_eq!(errors(outcome).len(), 1, "{outcome:?}");
+            assert!(outcome.statements.is_empty());
+        }
+    }
+    // Sorted by id: filter, good, mask, odd, share.
+    assert!(outcomes[0].feedback.errors[0].contains("filters are not supported"));
+    assert!(outcomes[2].feedback.errors[0].contains("masks are not supported"));
+    assert!(outcomes[4].feedback.errors[0].contains("shares are not supported"));
+    assert_eq!(counts.failed, 4);
+    assert_eq!(members_of(&standin, "GOOD").await, set(&["USER ALICE"]));
+}
+
+#[tokio::test]
+async fn plan_mode_reads_and_lists_what_apply_would_send() {
+    let standin = standin(account()).await;
+    let aps = vec![ap(
+        "ap-1",
+        "Planned",
+        &["ALICE"],
+        vec![what("schema", "SALES.PUBLIC", &["SELECT"])],
+    )];
+    let before = standin.requests();
+    let (planned, counts) = apply(&standin, ApplyMode::Plan, aps.clone()).await;
+    let after = standin.requests();
+    assert_eq!(counts.write_requests, 0);
+    // Only reads reached Snowflake.
+    for (prefix, n) in &after.by_prefix {
+        let was = before.by_prefix.get(prefix).copied().unwrap_or(0);
+        if *n > was {
+            assert!(
+                prefix.starts_with("SHOW") || prefix.starts_with("SELECT"),
+                "{prefix} was sent in plan mode"
+            );
+        }
+    }
+    assert_eq!(comment_of(&standin, "PLANNED").await, None);
+    assert_eq!(
+        planned[0].statements,
+        vec![
+            format!(
+                "CREATE ROLE IF NOT EXISTS \"PLANNED\" COMMENT = '{}'",
+                managed_comment("ap-1")
+            ),
+            "GRANT ROLE \"PLANNED\" TO USER \"ALICE\"".to_owned(),
+            "GRANT SELECT ON TABLE \"SALES\".\"PUBLIC\".\"CUSTOMERS\" TO ROLE \"PLANNED\""
+                .to_owned(),
+            "GRANT SELECT ON TABLE \"SALES\".\"PUBLIC\".\"ORDERS\" TO ROLE \"PLANNED\"".to_owned(),
+            "GRANT SELECT ON VIEW \"SALES\".\"PUBLIC\".\"V_ORDERS\" TO ROLE \"PLANNED\"".to_owned(),
+            "GRANT USAGE ON DATABASE \"SALES\" TO ROLE \"PLANNED\"".to_owned(),
+            "GRANT USAGE ON SCHEMA \"SALES\".\"PUBLIC\" TO ROLE \"PLANNED\"".to_owned(),
+        ]
+    );
+    // What was planned is what apply sends.
+    let (applied, _) = apply(&standin, ApplyMode::Apply, aps).await;
+    assert_eq!(applied[0].statements, planned[0].statements);
+}
+
+#[tokio::test]
+async fn a_failure_in_the_middle_of_a_request_is_located_and_the_next_run_converges() {
+    let standin = standin(account()).await;
+    let aps: Vec<ExportedAccessProvider> = (0..6)
+        .map(|i| {
+            ap(
+                &format!("ap-{i}"),
+                &format!("team {i}"),
+                &["ALICE", "BOB"],
+                vec![what("table", "SALES.PUBLIC.ORDERS", &["SELECT"])],
+            )
+        })
+        .collect();
+    // TEAM_3's grant to BOB fails in the batch and again when sent alone.
+    standin
+        .faults()
+        .fail_statement_matching("GRANT ROLE \"TEAM_3\" TO USER \"BOB\"", 2);
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, aps.clone()).await;
+    for outcome in &outcomes {
+        if outcome.feedback.access_provider == "ap-3" {
+            assert_eq!(errors(outcome).len(), 1, "{outcome:?}");
+            assert!(errors(outcome)[0].contains("Insufficient privileges"));
+        } else {
+            assert!(errors(outcome).is_empty(), "{outcome:?}");
+        }
+    }
+    // One request for all, then one per access provider of the failed request.
+    assert_eq!(counts.write_requests, 7, "{counts:?}");
+    for i in [0, 1, 2, 4, 5] {
+        assert_eq!(
+            members_of(&standin, &format!("TEAM_{i}")).await,
+            set(&["USER ALICE", "USER BOB"])
+        );
+    }
+    // TEAM_3 is half applied: made and granted to ALICE; the statements after the failing one
+    // did not run.
+    assert_eq!(members_of(&standin, "TEAM_3").await, set(&["USER ALICE"]));
+    assert!(grants_to(&standin, "TEAM_3").await.is_empty());
+
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, aps).await;
+    for outcome in &outcomes {
+        assert!(errors(outcome).is_empty(), "{outcome:?}");
+    }
+    let team_3 = &outcomes[3];
+    // What is missing, and only that.
+    assert_eq!(
+        team_3.statements,
+        vec![
+            "GRANT ROLE \"TEAM_3\" TO USER \"BOB\"",
+            "GRANT SELECT ON TABLE \"SALES\".\"PUBLIC\".\"ORDERS\" TO ROLE \"TEAM_3\"",
+            "GRANT USAGE ON DATABASE \"SALES\" TO ROLE \"TEAM_3\"",
+            "GRANT USAGE ON SCHEMA \"SALES\".\"PUBLIC\" TO ROLE \"TEAM_3\"",
+        ]
+    );
+    assert_eq!((counts.writes, counts.write_requests), (4, 1));
+    assert_eq!(
+        members_of(&standin, "TEAM_3").await,
+        set(&["USER ALICE", "USER BOB"])
+    );
+}
