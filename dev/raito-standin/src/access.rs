@@ -751,18 +751,21 @@ pub(crate) fn check_import(
             }
             for (i, item) in ap.what.iter().flatten().enumerate() {
                 let object = &item.data_object;
-                if object.full_name.is_empty() || object.r#type.is_empty() {
+                if object.full_name.is_empty() {
                     problems.add(format!(
-                        "{at}, field `what[{i}].dataObject`: fullName and type must not be empty"
+                        "{at}, field `what[{i}].dataObject`: fullName must not be empty"
                     ));
                     continue;
                 }
+                // An empty type is matched by full name: the Go Snowflake connector imports
+                // every object privilege with `Type: ""` (raito-io/cli-plugin-snowflake
+                // snowflake/data_access_sync_from_target.go), and Raito takes it.
                 match rules.objects.get(&object.full_name) {
                 None => warnings.add(format!(
                     "access provider \"{id}\": what[{i}] data object \"{}\" ({}) is not a data object of this data source",
                     object.full_name, object.r#type
                 )),
-                Some(kind) if *kind != object.r#type => warnings.add(format!(
+                Some(kind) if !object.r#type.is_empty() && *kind != object.r#type => warnings.add(format!(
                     "access provider \"{id}\": what[{i}] data object \"{}\" has type \"{}\", but the data source has it as \"{kind}\"",
                     object.full_name, object.r#type
                 )),

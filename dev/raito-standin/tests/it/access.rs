@@ -740,7 +740,7 @@ async fn malformed_access_import_files_fail_the_subtask() {
         "{problems:?}"
     );
     assert!(
-        problems[3].contains("`what[0].dataObject`: fullName and type must not be empty"),
+        problems[3].contains("`what[0].dataObject`: fullName must not be empty"),
         "{problems:?}"
     );
     assert!(
