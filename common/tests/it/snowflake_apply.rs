@@ -551,3 +551,89 @@ async fn a_failure_in_the_middle_of_a_request_is_located_and_the_next_run_conver
         set(&["USER ALICE", "USER BOB"])
     );
 }
+
+#[tokio::test]
+async fn database_role_access_providers_become_database_roles_with_go_external_ids() {
+    let standin = standin(account()).await;
+    let mut readers = ap(
+        "ap-db",
+        "Order readers",
+        &[],
+        vec![
+            what("table", "SALES.PUBLIC.ORDERS", &["SELECT"]),
+            // Not in the database role's database: left out with a warning.
+            what("warehouse", "COMPUTE_WH", &["USAGE"]),
+        ],
+    );
+    readers.r#type = Some("databaseRole".to_owned());
+    // Granted to an account role.
+    readers.who.inherit_from = vec!["LEGACY".to_owned()];
+    let mut with_users = ap("ap-db-users", "With users", &["ALICE"], vec![]);
+    with_users.r#type = Some("databaseRole".to_owned());
+    with_users.external_id = Some("DATABASEROLE###DATABASE:SALES###ROLE:WITH_USERS".to_owned());
+    let (outcomes, _) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![readers.clone(), with_users],
+    )
+    .await;
+    let (readers_outcome, users_outcome) = (&outcomes[0], &outcomes[1]);
+    assert!(errors(readers_outcome).is_empty(), "{readers_outcome:?}");
+    assert_eq!(readers_outcome.feedback.actual_name, "ORDER_READERS");
+    assert_eq!(
+        readers_outcome.feedback.external_id.as_deref(),
+        Some("DATABASEROLE###DATABASE:SALES###ROLE:ORDER_READERS")
+    );
+    assert_eq!(
+        readers_outcome.feedback.r#type.as_deref(),
+        Some("databaseRole")
+    );
+    assert!(
+        readers_outcome
+            .feedback
+            .warnings
+            .iter()
+            .any(|w| w.contains("COMPUTE_WH")),
+        "{readers_outcome:?}"
+    );
+    assert_eq!(
+        readers_outcome.statements[0],
+        format!(
+            "CREATE DATABASE ROLE IF NOT EXISTS \"SALES\".\"ORDER_READERS\" COMMENT = '{}'",
+            managed_comment("ap-db")
+        )
+    );
+    assert!(
+        errors(users_outcome)[0].contains("cannot be granted to users"),
+        "{users_outcome:?}"
+    );
+    let statement = "SHOW GRANTS TO DATABASE ROLE \"SALES\".\"ORDER_READERS\"";
+    let privileges = column(&standin, statement, "privilege").await;
+    let names = column(&standin, statement, "name").await;
+    let held: BTreeSet<String> = privileges
+        .iter()
+        .zip(&names)
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect();
+    assert_eq!(
+        held,
+        set(&[
+            "SELECT SALES.PUBLIC.ORDERS",
+            "USAGE SALES",
+            "USAGE SALES.PUBLIC"
+        ])
+    );
+    let statement = "SHOW GRANTS OF DATABASE ROLE \"SALES\".\"ORDER_READERS\"";
+    assert_eq!(
+        column(&standin, statement, "grantee_name").await,
+        vec!["LEGACY"]
+    );
+
+    // Again: nothing to do.
+    readers.actual_name = Some("ORDER_READERS".to_owned());
+    readers.external_id = readers_outcome.feedback.external_id.clone();
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, vec![readers]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert!(outcomes[0].statements.is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(counts.writes, 0);
+}
