@@ -730,3 +730,110 @@ fn connectors_lists_every_connector_with_its_syncs_and_parameters() {
         "{pg_parameters}"
     );
 }
+
+/// Access as code against a Snowflake account: `access plan` prints the statements and changes
+/// nothing, `access apply` runs exactly them (over multi-statement requests) and writes the
+/// feedback, and a second plan has nothing to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_plan_and_apply_work_on_a_snowflake_account() {
+    let key = include_str!("../../dev/test-keys/client.key");
+    let public = include_str!("../../dev/test-keys/client.pub");
+    let account = snowflake_standin::generate(200, 25).with_sync_user("RAITO_SYNC", public);
+    let table = account
+        .databases
+        .iter()
+        .flat_map(|db| db.schemas.iter().map(move |s| (db, s)))
+        .find_map(|(db, s)| {
+            let t = s.tables.iter().find(|t| t.name.starts_with("T_"))?;
+            Some(format!("{}.{}.{}", db.name, s.name, t.name))
+        })
+        .expect("a generated table");
+    let user = account.users[0].name.clone();
+    let snowflake = snowflake_standin::start(account, snowflake_standin::Options::default()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
+             data-source-id: ds-sf\n    sf-account: raito-standin\n    sf-user: RAITO_SYNC\n    \
+             sf-role: RAITO_SYNC\n    sf-host: {}\n    sf-private-key: \"{{{{CLI_TEST_SF_KEY}}}}\"\n",
+            snowflake.url
+        ),
+    )
+    .expect("write config");
+    let file = dir.path().join("access.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "accessProviders:\n  - id: ap-sf\n    name: Readers\n    namingHint: readers\n    \
+             action: grant\n    who: {{users: [{user}]}}\n    what:\n      - dataObject: \
+             {{fullName: '{table}', type: table}}\n        permissions: [SELECT]\n"
+        ),
+    )
+    .expect("write the access file");
+    let access = |verb: &str, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+            .args(["access", verb, "--config", config.to_str().expect("utf-8")])
+            .args(["--target", "snowflake"])
+            .args(extra)
+            .env("CLI_TEST_SF_KEY", key)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run")
+    };
+    let file_arg = file.to_str().expect("utf-8");
+
+    let plan = access("plan", &["--file", file_arg]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let planned = statements(&plan.stdout);
+    assert!(
+        planned[0].starts_with("CREATE ROLE IF NOT EXISTS \"READERS\"")
+            && planned.contains(&format!("GRANT ROLE \"READERS\" TO USER \"{user}\";")),
+        "{planned:?}"
+    );
+    let writes = |texts: &[String]| {
+        texts
+            .iter()
+            .filter(|s| {
+                let s = s.to_ascii_uppercase();
+                !s.starts_with("SHOW") && !s.starts_with("SELECT")
+            })
+            .count()
+    };
+    assert_eq!(writes(&snowflake.statements()), 0, "a plan changes nothing");
+
+    let feedback = dir.path().join("feedback.json");
+    let apply = access(
+        "apply",
+        &[
+            "--file",
+            file_arg,
+            "--feedback",
+            feedback.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(apply.status.success(), "{}", stderr(&apply));
+    assert_eq!(
+        statements(&apply.stdout),
+        planned,
+        "apply runs exactly the plan"
+    );
+    assert_eq!(
+        writes(&snowflake.statements()),
+        1,
+        "one multi-statement request"
+    );
+    let feedback: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&feedback).expect("feedback")).expect("JSON");
+    assert_eq!(feedback[0]["access"][0]["actualName"], "READERS");
+    assert_eq!(feedback[0]["access"][0]["errors"], serde_json::Value::Null);
+
+    let again = access("plan", &["--file", file_arg]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        statements(&again.stdout).is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}

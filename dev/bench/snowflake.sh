@@ -5,6 +5,9 @@
 # Go plugin does) and a query history of QUERIES queries 10 ms apart (default 1,000,000, ending
 # 4 hours ago so that ACCESS_HISTORY has them) with LATENCY_MS per request (default 50, a
 # realistic round trip to Snowflake).
+# Then `raito-sync access import` (every role: ≥ 10,000 with the default 100,000 users) and
+# `raito-sync access apply` of BENCH_APS access providers (default 10,000) of 10 table grants and
+# 3 users each: from empty, again with nothing changed, and with 1 % changed.
 # Figures: wall, peak RSS, HTTP requests (the connector's count), statements; and the statements
 # the Go plugin's pattern would send for the same account (computed from its queries:
 # snowflake/repository.go), which cannot run here.
@@ -94,3 +97,80 @@ bench_row snowflake "usage: wall" "$(bench_wall usage) s"
 bench_row snowflake "usage: statements / wall second" "$(bench_int "$(bench_calc "${pushed:-0} / $(bench_wall usage)" %d)")"
 bench_row snowflake "usage: peak RSS" "$(bench_rss usage) MiB" "" "≤ 64 MiB" "$(bench_met "$(bench_rss usage) <= 64")"
 bench_row snowflake "usage: HTTP requests (pages of 100,000)" "$(bench_int "${requests:-0}")"
+
+say "raito-sync access import"
+RUST_LOG=info bench_run access_import "$release/raito-sync" --log-format json access import \
+    --config "$work/sf.yml" --target bench --out "$work/imported.json"
+roles=$(count 'imported roles' roles access_import)
+statements=$(count 'imported roles' statements access_import)
+go_statements=$(count 'imported roles' go_statements access_import)
+bench_row snowflake "access import: roles imported" "$(bench_int "${roles:-0}")" "" "≥ 10,000" \
+    "$(bench_met "${roles:-0} >= 10000")"
+bench_row snowflake "access import: wall" "$(bench_wall access_import) s"
+bench_row snowflake "access import: peak RSS" "$(bench_rss access_import) MiB"
+bench_row snowflake "access import: statements" "$(bench_int "${statements:-0}")"
+bench_row snowflake "access import: Go plugin's statements for the same roles (computed)" \
+    "$(bench_int "${go_statements:-0}")"
+
+aps=$(bench_scale "${BENCH_APS:-10000}")
+say "generating $aps access providers of 10 grants and 3 users each (and a copy with 1 % changed)"
+generate_access() { # CHANGED (0 or 1)
+    python3 - "$aps" "$1" "$work/objects.json" "$work/users.json" <<'PY'
+import json, sys
+aps, changed = int(sys.argv[1]), int(sys.argv[2])
+objects = json.load(open(sys.argv[3]))
+tables = [o["fullName"] for o in objects if o["type"] == "table"]
+users = [u["userName"] for u in json.load(open(sys.argv[4]))][:1000]
+def q(text):
+    return json.dumps(text, ensure_ascii=False)
+out = sys.stdout
+out.write("accessProviders:\n")
+for i in range(aps):
+    who = ", ".join(q(users[(i * 3 + k) % len(users)]) for k in range(3))
+    out.write(f"  - id: ap-{i}\n    name: Access {i}\n    namingHint: bench_ap_{i}\n    action: grant\n")
+    out.write(f"    who:\n      users: [{who}]\n    what:\n")
+    for k in range(10):
+        t = (i * 10 + k) % len(tables)
+        if changed and i % 100 == 0 and k == 0:
+            t = (t + len(tables) // 2) % len(tables)
+        out.write(f"      - dataObject: {{fullName: {q(tables[t])}, type: table}}\n        permissions: [SELECT]\n")
+PY
+}
+generate_access 0 >"$work/access.yaml"
+generate_access 1 >"$work/changed.yaml"
+
+# apply NAME FILE: one access apply of FILE; its figures from the `applied access providers` event.
+apply() {
+    say "raito-sync access apply: $1"
+    RUST_LOG=info bench_run "$1" "$release/raito-sync" --log-format json access apply \
+        --config "$work/sf.yml" --target bench --file "$2" --feedback "$work/$1.feedback.json"
+}
+for run in first unchanged changed; do
+    case $run in
+        first) apply first "$work/access.yaml"; label="access apply from empty" ;;
+        unchanged) apply unchanged "$work/access.yaml"; label="access apply, nothing changed" ;;
+        changed) apply changed "$work/changed.yaml"; label="access apply, 1 % changed" ;;
+    esac
+    failed=$(count 'applied access providers' failed "$run")
+    reads=$(count 'applied access providers' reads "$run")
+    writes=$(count 'applied access providers' writes "$run")
+    batched=$(count 'applied access providers' batched "$run")
+    requests=$(count 'applied access providers' write_requests "$run")
+    go_requests=$(count 'applied access providers' go_write_requests "$run")
+    bench_row snowflake "$label: wall" "$(bench_wall "$run") s"
+    bench_row snowflake "$label: peak RSS" "$(bench_rss "$run") MiB"
+    bench_row snowflake "$label: access providers failed" "${failed:-n/a}" "" 0 "$(bench_met "${failed:-1} == 0")"
+    bench_row snowflake "$label: write statements" "$(bench_int "${writes:-0}")"
+    bench_row snowflake "$label: write requests" "$(bench_int "${requests:-0}")"
+    if [[ ${requests:-0} -gt 0 ]]; then
+        per=$(bench_calc "${batched:-0} / $requests" %d)
+        if [[ $run == first ]]; then
+            bench_row snowflake "$label: statements per request (BEGIN/COMMIT included)" "$per" "" "≥ 50" \
+                "$(bench_met "$per >= 50")"
+        else
+            bench_row snowflake "$label: statements per request (BEGIN/COMMIT included)" "$per"
+        fi
+    fi
+    bench_row snowflake "$label: read statements (SHOW GRANTS of existing roles, SHOW ROLES)" "$(bench_int "${reads:-0}")"
+    bench_row snowflake "$label: Go plugin's write requests, one per statement (computed)" "$(bench_int "${go_requests:-0}")"
+done

@@ -84,6 +84,17 @@ impl SqlError {
         )
     }
 
+    /// `090106`: an object named without its schema in a session without a current schema.
+    pub(crate) fn no_schema(command: &str) -> Self {
+        Self::new(
+            "090106",
+            "22000",
+            format!(
+                "Cannot perform {command}. This session does not have a current schema. Call 'USE SCHEMA', or use a qualified name."
+            ),
+        )
+    }
+
     /// `090153`: a SHOW without LIMIT whose result would exceed 10,000 rows.
     pub(crate) fn show_too_large() -> Self {
         Self::new(
@@ -209,6 +220,88 @@ impl SqlError {
     /// The stand-in failed (a bug, or a panic while executing).
     pub(crate) fn internal(message: String) -> Self {
         Self::new("000603", "XX000", message)
+    }
+
+    /// `002002`: CREATE (or a RENAME onto) a name that is taken. `name` as messages print it.
+    pub(crate) fn already_exists(name: &str) -> Self {
+        Self::new(
+            "002002",
+            "42710",
+            format!("SQL compilation error:\nObject '{name}' already exists."),
+        )
+    }
+
+    /// `003001`: the session's role may not do this to the object. `object` names it as
+    /// Snowflake's message does: `role 'R'`, `table 'DB.S.T'`, `account 'AB12345'`.
+    pub(crate) fn insufficient_privileges(object: &str) -> Self {
+        Self::new(
+            "003001",
+            "42501",
+            format!("SQL access control error:\nInsufficient privileges to operate on {object}"),
+        )
+    }
+
+    /// A grant Snowflake refuses for what it grants to whom (a database role given an account
+    /// privilege or another database's object). Snowflake's code for it is not documented: the
+    /// stand-in answers `003011` with sqlState `42501` (access control) and the builder's
+    /// wording of the rule.
+    pub(crate) fn not_grantable(why: &str) -> Self {
+        Self::new("003011", "42501", format!("SQL compilation error:\n{why}"))
+    }
+
+    /// A role grant that would close a cycle. Snowflake's code for it is not documented: the
+    /// stand-in answers `003012`, sqlState `42501`.
+    pub(crate) fn role_cycle(why: &str) -> Self {
+        Self::new("003012", "42501", format!("SQL compilation error:\n{why}"))
+    }
+
+    /// `000002`: something Snowflake does not do in this form (`feature` says what).
+    pub(crate) fn unsupported(feature: &str) -> Self {
+        Self::new(
+            "000002",
+            "0A000",
+            format!("Unsupported feature '{feature}'."),
+        )
+    }
+
+    /// A name over Snowflake's 255 characters in a CREATE or RENAME. Snowflake documents the
+    /// limit but not its error: the stand-in answers a `001003` syntax error at the name.
+    pub(crate) fn identifier_too_long(line: usize, position: usize, length: usize) -> Self {
+        Self::new(
+            "001003",
+            "42000",
+            format!(
+                "SQL compilation error:\nsyntax error line {line} at position {position}: identifier of {length} characters; the maximum is 255."
+            ),
+        )
+    }
+
+    /// `100132`: statement `ordinal` (1-based) of a multi-statement request failed with
+    /// `child`. Snowflake does not document the message's format (it is that of an uncaught
+    /// Snowflake Scripting exception); the stand-in keeps the child's code in the text, and a
+    /// client must read only the code and state.
+    pub(crate) fn multi_statement(ordinal: usize, child: &SqlError) -> Self {
+        Self::new(
+            "100132",
+            "P0000",
+            format!(
+                "Uncaught exception of type 'STATEMENT_ERROR' on line {ordinal} at position 0 : {} [code {}, sqlState {}]",
+                child.message, child.code, child.sql_state
+            ),
+        )
+    }
+}
+
+impl From<crate::grants::ModelError> for SqlError {
+    /// A builder refusal as the statement's error: `002003` for what does not exist, `002002`
+    /// for a name taken, `003011` for a grant Snowflake refuses.
+    fn from(error: crate::grants::ModelError) -> Self {
+        use crate::grants::ModelError;
+        match error {
+            ModelError::DoesNotExist { what, name } => SqlError::does_not_exist(what, &name),
+            ModelError::AlreadyExists(name) => SqlError::already_exists(&name),
+            ModelError::NotGrantable(why) => SqlError::not_grantable(&why),
+        }
     }
 }
 

@@ -490,6 +490,7 @@ fn database_roles(db: &Database, shares: &[String]) -> Vec<DatabaseRole> {
             role_grant(Grantee::Role("SYSADMIN".to_owned()), "SYSADMIN"),
             role_grant(Grantee::Role("ROLE_00000".to_owned()), "SYSADMIN"),
         ],
+        ..DatabaseRole::default()
     }];
     if !shares.is_empty() {
         roles[0].granted_to.push(role_grant(

@@ -13,6 +13,10 @@
 //! | `GRANT DATABASE ROLE d.r TO ROLE x \| DATABASE ROLE d.y \| SHARE s` | [`Account::grant_database_role`] |
 //!
 //! A test can also write `Role::grants` and `Role::granted_to` directly; nothing is checked then.
+//!
+//! The same checks serve the GRANT statements the stand-in executes (`exec::ddl`): the
+//! functions marked `pub(crate)` below are the rules, the builder methods look names up by
+//! scanning (fine for building a fixture) and the executor through its indexes.
 
 use std::fmt;
 
@@ -47,7 +51,7 @@ impl fmt::Display for ModelError {
 
 impl std::error::Error for ModelError {}
 
-fn missing(what: &'static str, parts: &[&str]) -> ModelError {
+pub(crate) fn missing(what: &'static str, parts: &[&str]) -> ModelError {
     ModelError::DoesNotExist {
         what,
         name: display_path(parts),
@@ -153,13 +157,7 @@ impl Account {
                 }
                 // Snowflake refuses a grant that would make a role inherit itself.
                 if grantee == role || self.inherits(role, grantee) {
-                    return Err(ModelError::NotGrantable(format!(
-                        "Cannot grant role {} to {}, as {} is already granted to {}.",
-                        display_name(role),
-                        display_name(grantee),
-                        display_name(grantee),
-                        display_name(role)
-                    )));
+                    return Err(role_cycle(role, grantee));
                 }
             }
             Grantee::DatabaseRole { .. } | Grantee::Share(_) => {
@@ -210,21 +208,13 @@ impl Account {
                 role: other,
             } => {
                 if other_db != database {
-                    return Err(ModelError::NotGrantable(format!(
-                        "A database role can be granted only to database roles of its own database ({}).",
-                        display_name(database)
-                    )));
+                    return Err(foreign_database_role(database));
                 }
                 if !self.databases[db].roles.iter().any(|r| r.name == *other) {
                     return Err(missing("Database role", &[database, other]));
                 }
                 if other == role || database_role_inherits(&self.databases[db], role, other) {
-                    return Err(ModelError::NotGrantable(format!(
-                        "Cannot grant database role {} to {}, as it is already granted to {}.",
-                        display_path(&[database, role]),
-                        display_path(&[database, other]),
-                        display_path(&[database, role])
-                    )));
+                    return Err(database_role_cycle(database, role, other));
                 }
             }
             Grantee::Share(share) => {
@@ -260,7 +250,7 @@ impl Account {
     }
 
     /// The owner the model records for the grant's object, if any.
-    fn owner_of(&self, grant: &Grant) -> Option<&str> {
+    pub(crate) fn owner_of(&self, grant: &Grant) -> Option<&str> {
         let part = |i: usize| grant.name.get(i).map(String::as_str);
         let db = || {
             self.databases
@@ -310,7 +300,7 @@ impl Account {
     }
 
     /// Checks the object of `grant` exists (and has the kind the grant says).
-    fn check_object(&self, grant: &Grant) -> Result<(), ModelError> {
+    pub(crate) fn check_object(&self, grant: &Grant) -> Result<(), ModelError> {
         let parts: Vec<&str> = grant.name.iter().map(String::as_str).collect();
         if parts.len() != grant.on.parts() {
             return Err(ModelError::NotGrantable(format!(
@@ -390,28 +380,11 @@ impl Account {
                     .iter_mut()
                     .find(|r| r.name == name)
                     .ok_or_else(|| missing("Role", &[name]))?;
-                if grant.on == ObjectKind::Account && grant.privilege == "MANAGE GRANTS" {
-                    role.manage_grants = true;
-                }
-                if grant.on == ObjectKind::Database
-                    && grant.name == ["SNOWFLAKE"]
-                    && grant.privilege == "IMPORTED PRIVILEGES"
-                {
-                    role.account_usage = true;
-                }
+                set_switches(role, &grant, true);
                 &mut role.grants
             }
             Holder::DatabaseRole(database, name) => {
-                let in_database = matches!(
-                    grant.on,
-                    ObjectKind::Database | ObjectKind::Schema | ObjectKind::DatabaseRole
-                ) || grant.on.parts() == 3;
-                if !in_database || grant.name.first().map(String::as_str) != Some(database) {
-                    return Err(ModelError::NotGrantable(format!(
-                        "A database role holds privileges only on objects of its database ({}).",
-                        display_name(database)
-                    )));
-                }
+                database_role_may_hold(&grant, database)?;
                 let db = self
                     .databases
                     .iter_mut()
@@ -425,14 +398,8 @@ impl Account {
                 &mut role.grants
             }
         };
-        let same = |g: &Grant| {
-            g.privilege == grant.privilege
-                && g.on == grant.on
-                && g.name == grant.name
-                && g.arguments == grant.arguments
-        };
         // Granting a privilege the role holds already is not an error, and changes nothing.
-        if !grants.iter().any(same) {
+        if !grants.iter().any(|g| same_privilege(g, &grant)) {
             grants.push(grant);
         }
         Ok(self)
@@ -461,8 +428,75 @@ impl Account {
     }
 }
 
+/// Whether two grants are of the same privilege on the same object (whoever granted them, with
+/// or without grant option).
+pub(crate) fn same_privilege(a: &Grant, b: &Grant) -> bool {
+    a.privilege == b.privilege && a.on == b.on && a.name == b.name && a.arguments == b.arguments
+}
+
+/// The model's switches a grant stands for: MANAGE GRANTS on the account
+/// (`Role::manage_grants`), IMPORTED PRIVILEGES on the SNOWFLAKE database
+/// (`Role::account_usage`). `on`: granted (true) or revoked (false).
+pub(crate) fn set_switches(role: &mut Role, grant: &Grant, on: bool) {
+    if grant.on == ObjectKind::Account && grant.privilege == "MANAGE GRANTS" {
+        role.manage_grants = on;
+    }
+    if grant.on == ObjectKind::Database
+        && grant.name == ["SNOWFLAKE"]
+        && grant.privilege == "IMPORTED PRIVILEGES"
+    {
+        role.account_usage = on;
+    }
+}
+
+/// Snowflake's rule for database roles: they hold privileges only on their own database and
+/// the objects in it (never on the account, a warehouse, an integration…).
+pub(crate) fn database_role_may_hold(grant: &Grant, database: &str) -> Result<(), ModelError> {
+    let in_database = matches!(
+        grant.on,
+        ObjectKind::Database | ObjectKind::Schema | ObjectKind::DatabaseRole
+    ) || grant.on.parts() == 3;
+    if !in_database || grant.name.first().map(String::as_str) != Some(database) {
+        return Err(ModelError::NotGrantable(format!(
+            "A database role holds privileges only on objects of its database ({}).",
+            display_name(database)
+        )));
+    }
+    Ok(())
+}
+
+/// The refusal of `GRANT ROLE role TO ROLE grantee` when `grantee` is `role` or already
+/// inherited by it (the grant would close a cycle).
+pub(crate) fn role_cycle(role: &str, grantee: &str) -> ModelError {
+    ModelError::NotGrantable(format!(
+        "Cannot grant role {} to {}, as {} is already granted to {}.",
+        display_name(role),
+        display_name(grantee),
+        display_name(grantee),
+        display_name(role)
+    ))
+}
+
+/// The same for `GRANT DATABASE ROLE database.role TO DATABASE ROLE database.other`.
+pub(crate) fn database_role_cycle(database: &str, role: &str, other: &str) -> ModelError {
+    ModelError::NotGrantable(format!(
+        "Cannot grant database role {} to {}, as it is already granted to {}.",
+        display_path(&[database, role]),
+        display_path(&[database, other]),
+        display_path(&[database, role])
+    ))
+}
+
+/// The refusal of a database role granted to a database role of another database.
+pub(crate) fn foreign_database_role(database: &str) -> ModelError {
+    ModelError::NotGrantable(format!(
+        "A database role can be granted only to database roles of its own database ({}).",
+        display_name(database)
+    ))
+}
+
 /// Whether database role `role` of `db` inherits its database role `other`.
-fn database_role_inherits(db: &Database, role: &str, other: &str) -> bool {
+pub(crate) fn database_role_inherits(db: &Database, role: &str, other: &str) -> bool {
     let mut seen = vec![role.to_owned()];
     let mut next = vec![role.to_owned()];
     while let Some(current) = next.pop() {

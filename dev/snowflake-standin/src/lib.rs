@@ -1,7 +1,9 @@
 //! A local stand-in for Snowflake's SQL API v2: one account in memory, reached over
 //! `POST /api/v2/statements`, `GET /api/v2/statements/{handle}[?partition=N]` and
 //! `POST /api/v2/statements/{handle}/cancel` exactly as Snowflake documents them, answering the
-//! read statements of a metadata, identity, usage and access sync with Snowflake's semantics and
+//! read statements of a metadata, identity, usage and access sync and executing the writes of an
+//! access apply (roles, database roles, GRANT and REVOKE, alone or in multi-statement requests)
+//! with Snowflake's semantics, and
 //! refusing everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
 //! purpose: what Snowflake refuses (a lower-case `sub`, a JWT living over an hour, a SHOW of
 //! more than 10,000 rows, a view queried without a warehouse, an object the role cannot see)
@@ -12,7 +14,8 @@
 //!   history…); `grants`: building roles and grants with Snowflake's checks.
 //! - `generate`: a large deterministic account, and a query history over it, for benchmarks.
 //! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
-//! - `sql`: the statement grammar; `exec`: running it as the session's role.
+//! - `sql`: the statement grammar; `exec`: running it as the session's role (`exec::ddl`: the
+//!   writes).
 //! - `result`: cell encodings, `rowType`, partitions (later ones gzip-compressed).
 //! - `http`: the routes, statement handles, async execution, timeouts, cancels, faults.
 //!
@@ -96,6 +99,8 @@ pub struct Faults {
     refuse_tokens: AtomicU32,
     failing_partitions: Mutex<Vec<u64>>,
     slow: Mutex<(u32, Duration)>,
+    /// (substring, statements left to fail).
+    failing_statements: Mutex<Vec<(String, u32)>>,
 }
 
 fn take(counter: &AtomicU32) -> bool {
@@ -160,6 +165,33 @@ impl Faults {
         }
     }
 
+    /// The next `times` statements whose text contains `substring` (case-sensitive) fail with
+    /// `003001`/`42501` "SQL access control error: Insufficient privileges to operate on …"
+    /// before they run: a statement of a single-statement request, or a statement of a
+    /// multi-statement request (which then fails there, with those before it executed and none
+    /// after it run). Several calls add several rules; a statement takes the first that matches.
+    pub fn fail_statement_matching(&self, substring: &str, times: u32) {
+        self.failing_statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((substring.to_owned(), times));
+    }
+
+    pub(crate) fn take_statement_failure(&self, text: &str) -> Option<SqlError> {
+        let mut rules = self
+            .failing_statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let rule = rules
+            .iter_mut()
+            .find(|(substring, left)| *left > 0 && text.contains(substring.as_str()))?;
+        rule.1 -= 1;
+        Some(SqlError::insufficient_privileges(&format!(
+            "'{}' (a fault injected by the test)",
+            rule.0
+        )))
+    }
+
     pub(crate) fn take_slow(&self) -> Duration {
         let mut slow = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
         if slow.0 == 0 {
@@ -175,8 +207,13 @@ impl Faults {
 pub struct Counters {
     /// `POST /api/v2/statements` with a valid payload (retries included).
     pub submitted: u64,
-    /// Statements actually run (a `retry=true` resend of a finished one is not).
+    /// Requests actually run (a `retry=true` resend of a finished one is not), whatever their
+    /// number of statements.
     pub executed: u64,
+    /// Statements run: the statement of a single-statement request, and every statement of a
+    /// multi-statement request that ran (BEGIN and COMMIT included, the failing one included,
+    /// those after it not).
+    pub statements_executed: u64,
     /// `GET /api/v2/statements/{handle}` without a partition or with partition 0.
     pub polls: u64,
     /// `GET …?partition=N` with N ≥ 1.
@@ -189,8 +226,9 @@ pub struct Counters {
     pub unavailable: u64,
     /// 401s sent by [`Faults::refuse_next_tokens`].
     pub tokens_refused: u64,
-    /// Submitted statements by their first keyword (`SELECT`), or first two for SHOW and
-    /// DESCRIBE (`SHOW USERS`).
+    /// Statements by their first keyword (`SELECT`, `GRANT`), or first two for SHOW and
+    /// DESCRIBE (`SHOW USERS`): a single-statement request when it is submitted (retries
+    /// included), each statement of a multi-statement request when it runs.
     pub by_prefix: BTreeMap<String, u64>,
 }
 
@@ -205,7 +243,18 @@ pub struct StandIn {
 impl StandIn {
     /// The account identifier a JWT names (`ORG-NAME`, upper-case).
     pub fn account_identifier(&self) -> String {
-        self.shared.account.identifier()
+        self.with_account(Account::identifier)
+    }
+
+    /// Reads the account as the statements run so far left it (a consistent state: no request
+    /// writes while `f` runs, so `f` should be quick).
+    pub fn with_account<R>(&self, f: impl FnOnce(&Account) -> R) -> R {
+        f(&self.shared.read().account)
+    }
+
+    /// A copy of the account as the statements run so far left it.
+    pub fn account(&self) -> Account {
+        self.with_account(Account::clone)
     }
 
     pub fn faults(&self) -> &Faults {
@@ -216,7 +265,8 @@ impl StandIn {
         self.shared.counters()
     }
 
-    /// Every statement text received, in order.
+    /// Every request's statement text received, in order (a multi-statement request's text
+    /// whole).
     pub fn statements(&self) -> Vec<String> {
         self.shared.statements()
     }

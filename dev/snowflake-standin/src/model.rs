@@ -1,8 +1,10 @@
-//! The account the stand-in serves: plain structs a test builds (every one `Default`), read-only
-//! once the stand-in runs. Names are stored as Snowflake stores them (unquoted identifiers
-//! upper-case, quoted ones exact); what the SQL API prints is derived from them in `exec`.
-//! Roles carry their grants (`Role::grants`, `Role::granted_to`); `grants` builds them with
-//! Snowflake's checks (`Account::grant`, `Account::grant_role`, …).
+//! The account the stand-in serves: plain structs a test builds (every one `Default`). While
+//! the stand-in runs, only the statements of an access apply change it (roles, database roles,
+//! their grants and memberships: see `exec::ddl`); `StandIn::with_account` reads it. Names are
+//! stored as Snowflake stores them (unquoted identifiers upper-case, quoted ones exact); what
+//! the SQL API prints is derived from them in `exec`. Roles carry their grants
+//! (`Role::grants`, `Role::granted_to`); `grants` builds them with Snowflake's checks
+//! (`Account::grant`, `Account::grant_role`, …).
 
 use std::sync::Arc;
 
@@ -266,6 +268,9 @@ pub struct Role {
     /// A user also holds the roles its `User::granted_roles` and `User::default_role` name (the
     /// model's shorthand for `GRANT ROLE … TO USER`, granted by the role's owner).
     pub granted_to: Vec<RoleGrant>,
+    /// When it was created (SHOW ROLES' `created_on`); `None`: 2024-01-01, as every object of
+    /// the model. `CREATE ROLE` run against the stand-in sets it.
+    pub created_on: Option<OffsetDateTime>,
 }
 
 impl Role {
@@ -347,6 +352,8 @@ pub struct DatabaseRole {
     pub grants: Vec<Grant>,
     /// Whom it is granted to: account roles, database roles of the same database, shares.
     pub granted_to: Vec<RoleGrant>,
+    /// When it was created; `None`: 2024-01-01 (see [`Role::created_on`]).
+    pub created_on: Option<OffsetDateTime>,
 }
 
 /// What a privilege is granted on, as SHOW GRANTS prints `granted_on`.

@@ -1,6 +1,6 @@
-//! Who holds which role, derived once from the account when the stand-in starts (the account
-//! does not change while it serves, and a SHOW GRANTS per role over 100,000 users must not
-//! scan them all): every role by a dense id (account roles first, then each database's), the
+//! Who holds which role, derived from the account when the stand-in starts and again after
+//! each request that changed it (see `ddl::State`; a SHOW GRANTS per role over 100,000 users
+//! must not scan them all): every role by a dense id (account roles first, then each database's), the
 //! grants of each role to users, roles, database roles and shares (explicit ones and the
 //! users' shorthand), the roles each role inherits, and the objects each role owns.
 

@@ -122,6 +122,13 @@ fn role_owner<'a>(account: &'a Account, access: &Access, id: usize) -> &'a str {
     }
 }
 
+fn role_created(account: &Account, access: &Access, id: usize) -> Option<time::OffsetDateTime> {
+    match access.roles[id] {
+        RoleRef::Account(i) => account.roles[i].created_on,
+        RoleRef::Database { database, role } => account.databases[database].roles[role].created_on,
+    }
+}
+
 fn role_grants<'a>(account: &'a Account, access: &Access, id: usize) -> &'a [Grant] {
     match access.roles[id] {
         RoleRef::Account(i) => &account.roles[i].grants,
@@ -196,8 +203,13 @@ pub(super) fn privileges<'a>(
         .unwrap_or("");
     let owned = access.owns[id].iter().map(move |&owned| {
         let (on, name) = owned_object(account, access, owned);
+        // A role owned since a CREATE ROLE run against the stand-in: owned since then.
+        let since = match owned {
+            Owned::Role(r) => role_created(account, access, r),
+            _ => None,
+        };
         Privilege {
-            created_on: nanos(created()),
+            created_on: nanos(since.unwrap_or_else(created)),
             privilege: "OWNERSHIP",
             on,
             name,

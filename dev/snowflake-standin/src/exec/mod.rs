@@ -11,9 +11,12 @@
 //!   filtered, ordered and projected without holding the rows.
 //! - `usage`: ACCOUNT_USAGE.QUERY_HISTORY, alone or joined to ACCESS_HISTORY, with their
 //!   latency and retention.
+//! - `ddl`: the writes of an access apply (CREATE, ALTER and DROP of roles and database roles,
+//!   GRANT and REVOKE), and the [`State`] they change.
 
 mod access;
 mod context;
+mod ddl;
 mod describe;
 mod grants;
 mod show;
@@ -28,6 +31,7 @@ use crate::result::ColumnType;
 use crate::sql::{Statement, Value};
 
 pub(crate) use access::Access;
+pub(crate) use ddl::{EXECUTED, State, Writer};
 
 /// Who runs the statement, and in which context (the request's or the user's defaults).
 #[derive(Clone, Copy)]
@@ -83,6 +87,10 @@ pub(crate) fn execute<'a>(
         Statement::DescribeUser(name) => describe::describe_user(session, name),
         Statement::Query(query) => views::query(session, query),
         Statement::Usage(read) => usage::query(session, read),
+        // Writes need the state exclusively: `http` runs them through a `Writer`.
+        Statement::Transaction(_) | Statement::Write(_) => Err(SqlError::internal(
+            "a write reached the read path of the stand-in".to_owned(),
+        )),
     }
 }
 

@@ -8,7 +8,7 @@ use super::access::{Holder, RoleRef};
 use super::{Output, Session, like};
 use crate::error::{SqlError, display_name};
 use crate::model::{Database, DatabaseRole, Routine, User};
-use crate::result::{ColumnType, Kind, boolean, fixed, text_or_null, timestamp};
+use crate::result::{ColumnType, Kind, boolean, fixed, text_or_null, timestamp, timestamp_nanos};
 use crate::sql::{Scope, Show, ShowKind};
 
 /// The most rows a SHOW returns.
@@ -35,6 +35,11 @@ fn yes_no(b: bool) -> Option<String> {
 
 fn created() -> Option<String> {
     timestamp(CREATED, 0)
+}
+
+/// `created_on` of a role: when a CREATE ROLE made it, else the model's date.
+fn role_created(at: Option<time::OffsetDateTime>) -> Option<String> {
+    at.map_or_else(created, |t| timestamp_nanos(t.unix_timestamp_nanos()))
 }
 
 pub(super) fn show<'a>(session: &Session<'a>, show: &Show) -> Result<Output<'a>, SqlError> {
@@ -521,7 +526,7 @@ fn roles<'a>(session: Session<'a>, show: &Show) -> Result<(Vec<ColumnType>, Rows
             .count();
         let current = session.role.name == r.name;
         vec![
-            created(),
+            role_created(r.created_on),
             text(&r.name),
             yes_no(session.user.default_role == r.name),
             yes_no(current),
@@ -588,7 +593,7 @@ fn database_roles<'a>(
         };
         let granted = access.holds[id].len();
         vec![
-            created(),
+            role_created(r.created_on),
             text(&r.name),
             yes_no(false),
             yes_no(false),

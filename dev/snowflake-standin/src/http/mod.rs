@@ -5,10 +5,30 @@
 //! background (after `statement_delay`, bounded by its `timeout`) and the POST waits for it up
 //! to `async_after` (202 beyond, or at once with `async=true`). Results stay under their
 //! handle, for the user who ran them, until the stand-in stops.
+//!
+//! The account sits behind a read-write lock: a read statement runs under the read lock on a
+//! consistent state (nothing is copied); a single write, and a multi-statement request whatever
+//! its statements, take the write lock for all their statements, and the `Access` index is
+//! rebuilt once at their end, or before a read that follows writes (see `exec::ddl`).
+//!
+//! Multi-statement requests (`parameters.MULTI_STATEMENT_COUNT` other than 1; 0 = any number):
+//! the count is checked first (`000008`), then that the request has no `bindings` (`000002`)
+//! and a warehouse (the request's or the user's default; `000606` otherwise), as Snowflake
+//! requires. The statements then run in order, each under a handle of its own (GET answers its
+//! result: rows for a read, one `status` row for a write or for BEGIN, COMMIT and ROLLBACK,
+//! which do nothing more: every write commits on its own, as DDL and GRANT do in Snowflake). On
+//! success the answer is one row `Multiple statements executed successfully.` in the column
+//! `multiple statement execution`, with `statementHandles` listing every statement's handle.
+//! When statement k fails (a syntax error included: each statement is parsed when its turn
+//! comes), those before it stay executed, none after it runs, and the request answers 422
+//! `100132`/`P0000` "Uncaught exception of type 'STATEMENT_ERROR' on line <k> at position 0 :
+//! <the statement's message> [code <its code>, sqlState <its state>]", k counting statements
+//! from 1. Snowflake does not document that message's format: a client must not parse it.
+//! BEGIN, COMMIT and ROLLBACK alone (not in a multi-statement request) are `000002`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -24,10 +44,10 @@ use tokio::sync::watch;
 
 use crate::auth::{self, Refusal};
 use crate::error::SqlError;
-use crate::exec;
+use crate::exec::{self, State as Accounts};
 use crate::model::Account;
-use crate::result::{self, ResultData};
-use crate::sql::{self, Statement};
+use crate::result::{self, ColumnType, Kind, ResultData};
+use crate::sql::{self, Piece, Statement};
 use crate::{Counters, Faults, Options};
 
 use request::{Context, Submission, context, parse_submission, prefix};
@@ -38,7 +58,9 @@ mod request;
 const SNOWFLAKE_ASYNC_AFTER: Duration = Duration::from_secs(45);
 
 enum Outcome {
-    Rows(ResultData),
+    /// The result, and the handles of a multi-statement request's statements (empty for one
+    /// statement).
+    Rows(ResultData, Vec<String>),
     Failed(SqlError),
     Cancelled,
     TimedOut(SqlError),
@@ -95,9 +117,8 @@ struct Store {
 }
 
 pub(crate) struct Shared {
-    pub account: Arc<Account>,
-    /// The account's role grants, indexed once (the account does not change).
-    access: Arc<exec::Access>,
+    /// The account and its role-grant index.
+    state: RwLock<Accounts>,
     options: Options,
     pub faults: Faults,
     counters: Mutex<Counters>,
@@ -133,8 +154,7 @@ fn encode(text: &str) -> String {
 impl Shared {
     pub fn new(account: Account, options: Options) -> Self {
         Shared {
-            access: Arc::new(exec::Access::new(&account)),
-            account: Arc::new(account),
+            state: RwLock::new(Accounts::new(account)),
             options,
             faults: Faults::default(),
             counters: Mutex::new(Counters::default()),
@@ -150,6 +170,16 @@ impl Shared {
 
     pub fn counters(&self) -> Counters {
         lock(&self.counters).clone()
+    }
+
+    /// The state for reading. A panic while a request held the lock leaves what it had done:
+    /// the stand-in goes on serving it.
+    pub fn read(&self) -> RwLockReadGuard<'_, Accounts> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Accounts> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn statements(&self) -> Vec<String> {
@@ -194,14 +224,17 @@ impl Shared {
             None => "OAUTH".to_owned(),
         };
         match kind.as_str() {
-            "KEYPAIR_JWT" => auth::check_jwt(&self.account, token, self.options.max_jwt_lifetime),
+            "KEYPAIR_JWT" => {
+                auth::check_jwt(&self.read().account, token, self.options.max_jwt_lifetime)
+            }
             "OAUTH" | "PROGRAMMATIC_ACCESS_TOKEN" => self
                 .options
                 .tokens
                 .iter()
                 .find(|(t, k, _)| !token.is_empty() && t == token && *k == kind)
                 .and_then(|(_, _, user)| {
-                    self.account
+                    self.read()
+                        .account
                         .users
                         .iter()
                         .position(|u| u.name == *user && !u.disabled)
@@ -219,6 +252,23 @@ impl Shared {
         };
         let body = json!({"code": code, "message": format!("{message} [{}]", self.new_id())});
         (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+    }
+
+    /// A new entry for a statement of `parent`'s multi-statement request, under a handle of its
+    /// own (not under the request id, which names the parent).
+    fn child(&self, parent: &Entry) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            handle: self.new_id(),
+            user: parent.user,
+            request_id: parent.request_id.clone(),
+            created_on: now_ms(),
+            state: watch::Sender::new(StatementState::Running),
+            task: Mutex::new(None),
+        });
+        lock(&self.store)
+            .by_handle
+            .insert(entry.handle.clone(), Arc::clone(&entry));
+        entry
     }
 
     fn find(&self, handle: &str, user: usize) -> Option<Arc<Entry>> {
@@ -348,11 +398,15 @@ async fn submit(
         return bad_payload();
     };
     lock(&shared.texts).push(submission.statement.clone());
+    let multi = submission.statement_count != 1;
     shared.count(|c| {
         c.submitted += 1;
-        *c.by_prefix
-            .entry(prefix(&submission.statement))
-            .or_default() += 1;
+        // A multi-statement request's statements are counted as they run.
+        if !multi {
+            *c.by_prefix
+                .entry(prefix(&submission.statement))
+                .or_default() += 1;
+        }
     });
     let flag = |name: &str| params.get(name).map(|v| v.eq_ignore_ascii_case("true"));
     let wait = if flag("async") == Some(true) {
@@ -373,7 +427,7 @@ async fn submit(
         // running one is waited for, a finished one is not run again.
         if let Some(entry) = previous {
             let failed = matches!(entry.current(), StatementState::Done(ref o)
-                if !matches!(**o, Outcome::Rows(_)));
+                if !matches!(**o, Outcome::Rows(..)));
             if !failed {
                 return answer_when_done(&entry, wait).await;
             }
@@ -396,36 +450,56 @@ async fn submit(
             .by_request
             .insert((user, request_id), Arc::clone(&entry));
     }
-    let prepared =
-        sql::parse(&submission.statement, submission.statement_count).and_then(|(statement, _)| {
-            Ok((
-                statement,
-                context(&shared.account, &shared.access, user, &submission)?,
-            ))
-        });
-    match prepared {
+    match prepare(&shared, user, &submission) {
         Err(error) => entry.finish(Outcome::Failed(error)),
-        Ok((statement, context)) => {
+        Ok((plan, context)) => {
             let nulls_as_text = flag("nullable") == Some(false);
-            launch(
-                &shared,
-                &entry,
-                statement,
-                context,
-                submission,
-                nulls_as_text,
-            );
+            launch(&shared, &entry, plan, context, submission, nulls_as_text);
         }
     }
     answer_when_done(&entry, wait).await
 }
 
-/// Runs the statement in the background: the delay, then the work on a blocking thread, all
-/// within the statement's timeout.
+/// What a request runs: one statement, or the statements of a multi-statement request.
+enum Plan {
+    Single(Box<Statement>),
+    Multi(Vec<Piece>),
+}
+
+/// The checks before anything runs: the statement count and the grammar (of a single
+/// statement), the session, and a multi-statement request's own rules.
+fn prepare(
+    shared: &Shared,
+    user: usize,
+    submission: &Submission,
+) -> Result<(Plan, Context), SqlError> {
+    let session = |shared: &Shared| {
+        let state = shared.read();
+        context(&state.account, &state.access, user, submission)
+    };
+    if submission.statement_count == 1 {
+        let (statement, _) = sql::parse(&submission.statement, 1)?;
+        return Ok((Plan::Single(Box::new(statement)), session(shared)?));
+    }
+    let pieces = sql::split(&submission.statement, submission.statement_count)?;
+    if !submission.bindings.is_empty() {
+        return Err(SqlError::unsupported(
+            "bind variables in a multi-statement request",
+        ));
+    }
+    let context = session(shared)?;
+    if context.warehouse.is_none() {
+        return Err(SqlError::no_warehouse());
+    }
+    Ok((Plan::Multi(pieces), context))
+}
+
+/// Runs the request in the background: the delay, then the work on a blocking thread, all
+/// within its timeout.
 fn launch(
     shared: &Arc<Shared>,
     entry: &Arc<Entry>,
-    statement: Statement,
+    plan: Plan,
     context: Context,
     submission: Submission,
     nulls_as_text: bool,
@@ -437,45 +511,22 @@ fn launch(
         let run = async {
             tokio::time::sleep(delay).await;
             shared.count(|c| c.executed += 1);
-            let account = Arc::clone(&shared.account);
-            let access = Arc::clone(&shared.access);
-            let rows_per_partition = shared.options.rows_per_partition;
-            let user = task_entry.user;
-            let (query_history_latency, access_history_latency, grants_latency) = (
-                shared.options.query_history_latency,
-                shared.options.access_history_latency,
-                shared.options.grants_latency,
-            );
-            tokio::task::spawn_blocking(move || {
-                let usage = exec::UsageClock {
-                    now: time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
-                    query_history_latency,
-                    access_history_latency,
-                    grants_latency,
-                };
-                let session = exec::Session {
-                    account: &account,
-                    access: &access,
-                    user: &account.users[user],
-                    role: &context.role,
-                    warehouse: context.warehouse.as_deref(),
-                    database: context.database.as_deref(),
-                    schema: context.schema.as_deref(),
-                    bindings: &submission.bindings,
-                    usage,
-                };
-                let output = exec::execute(&session, &statement)?;
-                result::build(
-                    output.columns,
-                    output.rows,
-                    rows_per_partition,
-                    nulls_as_text,
-                )
+            let run = Run {
+                shared: Arc::clone(&shared),
+                parent: Arc::clone(&task_entry),
+                context,
+                submission,
+                nulls_as_text,
+                now: time::OffsetDateTime::now_utc().unix_timestamp_nanos(),
+            };
+            tokio::task::spawn_blocking(move || match plan {
+                Plan::Single(statement) => run.single(&statement).map(|data| (data, Vec::new())),
+                Plan::Multi(pieces) => run.multi(&pieces),
             })
             .await
         };
         let outcome = match tokio::time::timeout(Duration::from_secs(timeout), run).await {
-            Ok(Ok(Ok(data))) => Outcome::Rows(data),
+            Ok(Ok(Ok((data, children)))) => Outcome::Rows(data, children),
             Ok(Ok(Err(error))) => Outcome::Failed(error),
             Ok(Err(join)) => Outcome::Failed(SqlError::internal(format!(
                 "the stand-in failed running the statement: {join}"
@@ -485,6 +536,143 @@ fn launch(
         task_entry.finish(outcome);
     });
     *lock(&entry.task) = Some(task.abort_handle());
+}
+
+/// One request being run, on a blocking thread.
+struct Run {
+    shared: Arc<Shared>,
+    /// The request's entry (a multi-statement request's statements get entries of their own).
+    parent: Arc<Entry>,
+    context: Context,
+    submission: Submission,
+    nulls_as_text: bool,
+    /// When the request runs, in epoch nanoseconds (ACCOUNT_USAGE latency counts to it).
+    now: i128,
+}
+
+impl Run {
+    fn single(&self, statement: &Statement) -> Result<ResultData, SqlError> {
+        let text = &self.submission.statement;
+        self.shared.count(|c| c.statements_executed += 1);
+        if let Some(error) = self.shared.faults.take_statement_failure(text) {
+            return Err(error);
+        }
+        match statement {
+            Statement::Transaction(kind) => Err(SqlError::unsupported(&format!(
+                "{} outside a multi-statement request",
+                kind.keyword()
+            ))),
+            Statement::Write(write) => {
+                let mut state = self.shared.write();
+                let mut writer = self.writer(&mut state);
+                let message = writer.execute(write)?;
+                drop(writer);
+                self.status(message)
+            }
+            read => self.read(&self.shared.read(), read, &self.submission.bindings),
+        }
+    }
+
+    /// Runs the statements in order under the write lock; answers the parent's result and the
+    /// statements' handles, or the failure of the first that fails.
+    fn multi(&self, pieces: &[Piece]) -> Result<(ResultData, Vec<String>), SqlError> {
+        let mut state = self.shared.write();
+        let mut writer = self.writer(&mut state);
+        let mut handles = Vec::with_capacity(pieces.len());
+        for (k, piece) in pieces.iter().enumerate() {
+            self.shared.count(|c| {
+                c.statements_executed += 1;
+                *c.by_prefix.entry(prefix(&piece.text)).or_default() += 1;
+            });
+            let child = self.shared.child(&self.parent);
+            handles.push(child.handle.clone());
+            match self.piece(&mut writer, piece) {
+                Ok(data) => child.finish(Outcome::Rows(data, Vec::new())),
+                Err(error) => {
+                    let failure = SqlError::multi_statement(k + 1, &error);
+                    child.finish(Outcome::Failed(error));
+                    return Err(failure);
+                }
+            }
+        }
+        drop(writer);
+        let data = result::build(
+            vec![ColumnType::new("multiple statement execution", Kind::Text)],
+            std::iter::once(vec![Some(
+                "Multiple statements executed successfully.".to_owned(),
+            )]),
+            self.shared.options.rows_per_partition,
+            self.nulls_as_text,
+        )?;
+        Ok((data, handles))
+    }
+
+    fn piece(&self, writer: &mut exec::Writer<'_>, piece: &Piece) -> Result<ResultData, SqlError> {
+        if let Some(error) = self.shared.faults.take_statement_failure(&piece.text) {
+            return Err(error);
+        }
+        let (statement, _) = piece.parsed.clone()?;
+        match &statement {
+            Statement::Transaction(_) => self.status(exec::EXECUTED.to_owned()),
+            Statement::Write(write) => {
+                let message = writer.execute(write)?;
+                self.status(message)
+            }
+            // A multi-statement request has no bindings.
+            read => self.read(writer.state(), read, &[]),
+        }
+    }
+
+    fn writer<'s>(&self, state: &'s mut Accounts) -> exec::Writer<'s> {
+        exec::Writer::new(
+            state,
+            &self.context.role,
+            self.context.database.as_deref(),
+            self.context.schema.as_deref(),
+        )
+    }
+
+    fn read(
+        &self,
+        state: &Accounts,
+        statement: &Statement,
+        bindings: &[Option<exec::Binding>],
+    ) -> Result<ResultData, SqlError> {
+        let options = &self.shared.options;
+        let session = exec::Session {
+            account: &state.account,
+            access: &state.access,
+            user: &state.account.users[self.parent.user],
+            role: &self.context.role,
+            warehouse: self.context.warehouse.as_deref(),
+            database: self.context.database.as_deref(),
+            schema: self.context.schema.as_deref(),
+            bindings,
+            usage: exec::UsageClock {
+                now: self.now,
+                query_history_latency: options.query_history_latency,
+                access_history_latency: options.access_history_latency,
+                grants_latency: options.grants_latency,
+            },
+        };
+        let output = exec::execute(&session, statement)?;
+        result::build(
+            output.columns,
+            output.rows,
+            options.rows_per_partition,
+            self.nulls_as_text,
+        )
+    }
+
+    /// A write's answer: one row in the column `status`.
+    fn status(&self, message: String) -> Result<ResultData, SqlError> {
+        result::build(
+            vec![ColumnType::new("status", Kind::Text)],
+            std::iter::once(vec![Some(message)]),
+            self.shared.options.rows_per_partition,
+            self.nulls_as_text,
+        )
+    }
 }
 
 /// Waits up to `wait` (`None`: not at all) for the statement, then answers as a POST does.
@@ -535,7 +723,7 @@ fn failure(status: StatusCode, entry: &Entry, error: &SqlError) -> Response {
 /// The answer of a finished statement as its POST or first-partition GET gives it.
 fn finished(entry: &Entry, outcome: &Outcome) -> Response {
     match outcome {
-        Outcome::Rows(data) => result_set(entry, data),
+        Outcome::Rows(data, children) => result_set(entry, data, children),
         Outcome::Failed(error) | Outcome::TimedOut(error) => {
             failure(StatusCode::UNPROCESSABLE_ENTITY, entry, error)
         }
@@ -566,7 +754,7 @@ fn link(handle: &str, partition: usize, count: usize) -> Option<HeaderValue> {
     HeaderValue::from_str(&links.join(",")).ok()
 }
 
-fn result_set(entry: &Entry, data: &ResultData) -> Response {
+fn result_set(entry: &Entry, data: &ResultData, children: &[String]) -> Response {
     let first = data
         .partitions
         .first()
@@ -577,6 +765,10 @@ fn result_set(entry: &Entry, data: &ResultData) -> Response {
     body.extend_from_slice(data.metadata().to_string().as_bytes());
     body.extend_from_slice(b",\"data\":");
     body.extend_from_slice(first);
+    if !children.is_empty() {
+        body.extend_from_slice(b",\"statementHandles\":");
+        body.extend_from_slice(json!(children).to_string().as_bytes());
+    }
     body.extend_from_slice(
         format!(
             ",\"code\":\"090001\",\"statementStatusUrl\":{},\"requestId\":{},\"sqlState\":\"00000\",\"statementHandle\":{},\"message\":\"Statement executed successfully.\",\"createdOn\":{}}}",
@@ -632,7 +824,7 @@ async fn status(
         return finished(&entry, &outcome);
     }
     shared.count(|c| c.partitions += 1);
-    let Outcome::Rows(data) = &*outcome else {
+    let Outcome::Rows(data, _) = &*outcome else {
         return finished(&entry, &outcome);
     };
     let index = usize::try_from(partition).unwrap_or(usize::MAX);

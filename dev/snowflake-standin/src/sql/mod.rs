@@ -22,16 +22,22 @@
 //! DESC[RIBE] USER name
 //! SELECT … FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY …  -- and WITH … LEFT JOIN ACCESS_HISTORY:
 //!                                             --   the usage reads, see `usage`
+//! BEGIN | COMMIT | ROLLBACK | CREATE|ALTER|DROP [DATABASE] ROLE … | GRANT … | REVOKE …
+//!                                             -- the writes of an access apply, see `ddl`
 //! ```
 //! The SELECT from a view also serves `SNOWFLAKE.ACCOUNT_USAGE.GRANTS_TO_ROLES` and
 //! `GRANTS_TO_USERS`.
-//! A trailing `;` is allowed; a second statement is a statement-count error (`000008`).
+//! A trailing `;` is allowed. [`parse`] takes one statement (a second one is a statement-count
+//! error, `000008`); [`split`] takes the statements of a multi-statement request, each parsed
+//! on its own so that one that does not parse fails only when its turn comes.
 
+mod ddl;
 mod grants;
 mod lexer;
 mod usage;
 
 use crate::error::SqlError;
+pub(crate) use ddl::{Privilege, RoleChange, RoleHolder, RoleName, Target, Transaction, Write};
 pub(crate) use grants::{GrantedRole, ShowGrants};
 use lexer::{Tok, Token};
 pub(crate) use usage::{AccessJoin, ColumnRef, Comparison, HistoryCondition, QUERY_HISTORY, Usage};
@@ -66,6 +72,10 @@ pub(crate) enum Statement {
     DescribeUser(Ident),
     /// A read of QUERY_HISTORY, alone or joined to ACCESS_HISTORY.
     Usage(Usage),
+    /// BEGIN, COMMIT or ROLLBACK.
+    Transaction(Transaction),
+    /// A statement that changes the account's roles or grants.
+    Write(Write),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,10 +206,7 @@ pub(crate) struct Show {
 /// placeholders in it.
 pub(crate) fn parse(sql: &str, desired: usize) -> Result<(Statement, usize), SqlError> {
     let tokens = lexer::lex(sql)?;
-    let count = count_statements(&tokens);
-    if desired != 0 && count != desired {
-        return Err(SqlError::statement_count(count, desired));
-    }
+    check_count(&tokens, desired)?;
     let mut parser = Parser {
         sql,
         tokens,
@@ -209,17 +216,74 @@ pub(crate) fn parse(sql: &str, desired: usize) -> Result<(Statement, usize), Sql
     while parser.eat_sym(";") {}
     let statement = parser.statement()?;
     while parser.eat_sym(";") {}
-    // A second statement (MULTI_STATEMENT_COUNT > 1 or 0) is not served: the stand-in stops
-    // at its first token as at any other statement it does not know.
+    // A second statement (MULTI_STATEMENT_COUNT > 1 or 0) is not served here: the stand-in
+    // stops at its first token as at any other statement it does not know (`split` serves
+    // multi-statement requests).
     parser.expect_eof()?;
     Ok((statement, parser.binds))
 }
 
-fn count_statements(tokens: &[Token]) -> usize {
-    tokens
+/// One statement of a multi-statement request.
+#[derive(Clone, Debug)]
+pub(crate) struct Piece {
+    /// The statement as written, without its `;`.
+    pub text: String,
+    /// The statement parsed on its own (with its `?` count), or why it does not parse.
+    pub parsed: Result<(Statement, usize), SqlError>,
+}
+
+/// Splits a multi-statement request's text into its statements at the `;` outside literals
+/// and quoted names, after checking their count against `MULTI_STATEMENT_COUNT` (`desired`;
+/// 0 = any). A text that does not lex (an unterminated literal) fails as a whole.
+pub(crate) fn split(sql: &str, desired: usize) -> Result<Vec<Piece>, SqlError> {
+    let tokens = lexer::lex(sql)?;
+    check_count(&tokens, desired)?;
+    if let Some(end) = tokens.iter().find(|t| t.tok == Tok::Eof)
+        && tokens.iter().all(|t| t.is_sym(";") || t.tok == Tok::Eof)
+    {
+        // No statement at all: what a single empty statement gets.
+        return Err(SqlError::syntax(end.line, end.pos, "<EOF>"));
+    }
+    let mut pieces = Vec::new();
+    for group in tokens.split(|t| t.is_sym(";") || t.tok == Tok::Eof) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let mut own = group.to_vec();
+        // The statement ends where its last token does, as if the text ended there.
+        own.push(Token {
+            tok: Tok::Eof,
+            line: last.line,
+            pos: last.pos + sql[last.start..last.end].chars().count(),
+            start: last.end,
+            end: last.end,
+        });
+        let mut parser = Parser {
+            sql,
+            tokens: own,
+            at: 0,
+            binds: 0,
+        };
+        let parsed = parser
+            .statement()
+            .and_then(|statement| parser.expect_eof().map(|()| (statement, parser.binds)));
+        pieces.push(Piece {
+            text: sql[first.start..last.end].to_owned(),
+            parsed,
+        });
+    }
+    Ok(pieces)
+}
+
+fn check_count(tokens: &[Token], desired: usize) -> Result<(), SqlError> {
+    let count = tokens
         .split(|t| t.is_sym(";") || t.tok == Tok::Eof)
         .filter(|s| !s.is_empty())
-        .count()
+        .count();
+    if desired != 0 && count != desired {
+        return Err(SqlError::statement_count(count, desired));
+    }
+    Ok(())
 }
 
 struct Parser<'a> {
@@ -318,6 +382,24 @@ impl Parser<'_> {
         } else if self.eat_word("DESCRIBE") || self.eat_word("DESC") {
             self.expect_word("USER")?;
             Ok(Statement::DescribeUser(self.ident()?))
+        } else if self.eat_word("CREATE") {
+            self.create()
+        } else if self.eat_word("ALTER") {
+            self.alter()
+        } else if self.eat_word("DROP") {
+            self.drop_role()
+        } else if self.eat_word("GRANT") {
+            self.grant(false)
+        } else if self.eat_word("REVOKE") {
+            self.grant(true)
+        } else if self.eat_word("BEGIN") {
+            self.transaction(Transaction::Begin)
+        } else if self.eat_word("START") {
+            self.start_transaction()
+        } else if self.eat_word("COMMIT") {
+            self.transaction(Transaction::Commit)
+        } else if self.eat_word("ROLLBACK") {
+            self.transaction(Transaction::Rollback)
         } else {
             Err(self.unexpected())
         }
@@ -713,8 +795,12 @@ mod tests {
     #[test]
     fn statements_outside_the_served_set_are_syntax_errors() {
         assert_eq!(
-            error("GRANT ROLE X TO USER Y"),
-            "001003 SQL compilation error:\nsyntax error line 1 at position 0 unexpected 'GRANT'."
+            error("INSERT INTO T VALUES (1)"),
+            "001003 SQL compilation error:\nsyntax error line 1 at position 0 unexpected 'INSERT'."
+        );
+        assert_eq!(
+            error("CREATE TABLE T (A INT)"),
+            "001003 SQL compilation error:\nsyntax error line 1 at position 7 unexpected 'TABLE'."
         );
         assert_eq!(
             error("select * from db.information_schema.tables where a > 1"),
@@ -723,6 +809,50 @@ mod tests {
         assert_eq!(
             error("select count(*) from t"),
             "001003 SQL compilation error:\nsyntax error line 1 at position 13 unexpected '*'."
+        );
+    }
+
+    #[test]
+    fn a_multi_statement_text_splits_outside_literals_and_parses_each_statement_alone() {
+        let pieces = match split(
+            "BEGIN;\nCREATE ROLE \"a;b\" COMMENT = 'x;y';\n  GRANT NONSENSE;\nCOMMIT;",
+            0,
+        ) {
+            Ok(pieces) => pieces,
+            Err(e) => panic!("{e}"),
+        };
+        let texts: Vec<&str> = pieces.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "BEGIN",
+                "CREATE ROLE \"a;b\" COMMENT = 'x;y'",
+                "GRANT NONSENSE",
+                "COMMIT"
+            ]
+        );
+        assert!(matches!(
+            pieces[1].parsed,
+            Ok((Statement::Write(Write::CreateRole { .. }), 0))
+        ));
+        assert_eq!(
+            pieces[2].parsed.as_ref().err().map(|e| e.message.as_str()),
+            Some("SQL compilation error:\nsyntax error line 3 at position 16 unexpected '<EOF>'.")
+        );
+        assert!(matches!(
+            split("show users; show roles", 3),
+            Err(SqlError { code: "000008", .. })
+        ));
+        assert!(matches!(
+            split("show users; 'open", 0),
+            Err(SqlError { code: "001003", .. })
+        ));
+        assert_eq!(
+            split(" ; ;", 0).err().map(|e| e.message),
+            Some(
+                "SQL compilation error:\nsyntax error line 1 at position 4 unexpected '<EOF>'."
+                    .to_owned()
+            )
         );
     }
 

@@ -1,7 +1,7 @@
 //! The stand-in driven over real HTTP, as a connector talks to Snowflake's SQL API:
 //! authentication, the protocol (refusals, ResultSet, 202, partitions, retries, cancels,
-//! timeouts, faults), the served statements, the usage reads, the grant reads, and the
-//! binary.
+//! timeouts, faults), the served statements, the usage reads, the grant reads, the writes of an
+//! access apply (multi-statement requests among them), and the binary.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,3 +13,4 @@ mod grants;
 mod protocol;
 mod statements;
 mod usage;
+mod writes;

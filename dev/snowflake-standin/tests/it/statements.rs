@@ -346,12 +346,12 @@ async fn statements_outside_the_served_set_get_snowflakes_errors() {
         "000904",
         "SQL compilation error: error line 1 at position 7\ninvalid identifier '\"table_name\"'",
     );
-    let (status, body) = client.run("CREATE ROLE X").await;
+    let (status, body) = client.run("CREATE TABLE X (A INT)").await;
     assert_error(
         status,
         &body,
         "001003",
-        "SQL compilation error:\nsyntax error line 1 at position 0 unexpected 'CREATE'.",
+        "SQL compilation error:\nsyntax error line 1 at position 7 unexpected 'TABLE'.",
     );
     let (status, body) = client
         .run("select * from SALES.INFORMATION_SCHEMA.TABLES where TABLE_NAME like 'O%'")

@@ -319,6 +319,7 @@ pub async fn run(
             failed = counts.failed,
             reads = counts.reads,
             writes = counts.writes,
+            batched = counts.batched,
             write_requests = counts.write_requests,
             go_write_requests = counts.go_write_requests,
             elapsed_ms = started.elapsed().as_millis() as u64,
