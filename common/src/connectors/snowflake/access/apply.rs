@@ -112,7 +112,7 @@ pub struct ApplyCounts {
 
 /// A role: an account role, or a database role of a database.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum RoleRef {
+pub(super) enum RoleRef {
     Account(String),
     Database(String, String),
 }
@@ -149,7 +149,7 @@ impl RoleRef {
     }
 
     /// From an external id (an inheritFrom entry, a feedback's id).
-    fn from_external_id(id: &str) -> Self {
+    pub(super) fn from_external_id(id: &str) -> Self {
         match parse_database_role_external_id(id) {
             Some((d, r)) => RoleRef::Database(d.to_owned(), r.to_owned()),
             None => RoleRef::Account(id.to_owned()),
@@ -182,7 +182,7 @@ struct Held {
 
 /// The catalog read for expansions, kept for the run.
 #[derive(Default)]
-struct CatalogCache {
+pub(super) struct CatalogCache {
     schemas: HashMap<String, Vec<String>>,
     relations: HashMap<(String, String), Vec<Relation>>,
     warehouses: Option<Vec<String>>,
@@ -206,28 +206,39 @@ impl Catalog for CatalogCache {
     }
 }
 
+/// What an access provider becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Role,
+    /// Masking policies; applied after every role, at the end of the run.
+    Mask,
+    /// A row access policy per table, with the other filters of the table, at the end.
+    Filter,
+}
+
 /// One access provider on its way through a chunk.
-struct Planned {
-    ap: ExportedAccessProvider,
-    outcome: AccessOutcome,
+pub(super) struct Planned {
+    pub(super) kind: Kind,
+    pub(super) ap: ExportedAccessProvider,
+    pub(super) outcome: AccessOutcome,
     /// Its role (for grant/purpose access providers that got one).
-    role: Option<RoleRef>,
+    pub(super) role: Option<RoleRef>,
     /// The existing role it takes over, if any (its name before a rename).
-    existing: Option<RoleRef>,
+    pub(super) existing: Option<RoleRef>,
     held: Option<Held>,
     /// Grants of its role to roles made in this run, sent at the end: (grantee, or the raito
     /// id still to resolve).
-    deferred: Vec<Result<RoleRef, String>>,
-    failed: bool,
+    pub(super) deferred: Vec<Result<RoleRef, String>>,
+    pub(super) failed: bool,
 }
 
 impl Planned {
-    fn fail(&mut self, error: impl Into<String>) {
+    pub(super) fn fail(&mut self, error: impl Into<String>) {
         self.failed = true;
         self.outcome.feedback.errors.push(error.into());
     }
 
-    fn warn(&mut self, warning: impl Into<String>) {
+    pub(super) fn warn(&mut self, warning: impl Into<String>) {
         self.outcome.feedback.warnings.push(warning.into());
     }
 
@@ -236,21 +247,23 @@ impl Planned {
     }
 }
 
-struct Engine<'a> {
-    config: &'a Config,
-    client: &'a Client,
-    mode: ApplyMode,
-    permissions: Permissions,
+pub(super) struct Engine<'a> {
+    pub(super) config: &'a Config,
+    pub(super) client: &'a Client,
+    pub(super) mode: ApplyMode,
+    pub(super) permissions: Permissions,
     account: Scope,
     databases: HashMap<String, Scope>,
     /// Raito id → role, from the markers read and the roles of this run.
-    by_id: HashMap<String, RoleRef>,
+    pub(super) by_id: HashMap<String, RoleRef>,
     /// Roles that existed when the run started or were made before the current chunk.
-    catalog: CatalogCache,
-    reads: AtomicU64,
-    counts: ApplyCounts,
+    pub(super) catalog: CatalogCache,
+    pub(super) reads: AtomicU64,
+    pub(super) counts: ApplyCounts,
     /// Outcomes waiting for the end-of-run grants.
-    held: Vec<Planned>,
+    pub(super) held: Vec<Planned>,
+    /// Masks and filters, applied at the end of the run (filters are grouped by table).
+    pub(super) policies: Vec<Planned>,
 }
 
 /// Applies (or plans) the access providers, one outcome each.
@@ -276,6 +289,7 @@ pub async fn run(
             reads: AtomicU64::new(0),
             counts: ApplyCounts::default(),
             held: Vec::new(),
+            policies: Vec::new(),
         };
         engine.account = engine.read_scope(None).await?;
         for (name, shown) in &engine.account.roles {
@@ -296,7 +310,9 @@ pub async fn run(
             if chunk.len() >= CHUNK || (end && !chunk.is_empty()) {
                 let planned = engine.chunk(std::mem::take(&mut chunk)).await?;
                 for planned in planned {
-                    if planned.deferred.is_empty() {
+                    if planned.kind != Kind::Role && !planned.failed {
+                        engine.policies.push(planned);
+                    } else if planned.deferred.is_empty() {
                         engine.counts.failed += u64::from(planned.failed);
                         outcomes.push(planned.outcome).await?;
                     } else {
@@ -332,7 +348,15 @@ pub async fn run(
 }
 
 impl Engine<'_> {
-    async fn query(&self, statement: &str) -> Result<super::super::client::Rows<'_>, Error> {
+    /// Counts a read sent through the client directly (one with bindings).
+    pub(super) fn count_read(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) async fn query(
+        &self,
+        statement: &str,
+    ) -> Result<super::super::client::Rows<'_>, Error> {
         self.reads.fetch_add(1, Ordering::Relaxed);
         self.client.query(statement, &[]).await
     }
@@ -417,7 +441,7 @@ impl Engine<'_> {
     }
 
     /// Never granted to or revoked from: system roles, the connecting role, excluded roles.
-    fn protected(&self, role: &RoleRef) -> bool {
+    pub(super) fn protected(&self, role: &RoleRef) -> bool {
         match role {
             RoleRef::Account(r) => {
                 NOT_INTERNALIZABLE.iter().any(|s| s.eq_ignore_ascii_case(r))
@@ -484,27 +508,36 @@ impl Engine<'_> {
             held: None,
             deferred: Vec::new(),
             failed: false,
+            kind: Kind::Role,
         };
-        let editions = if self.config.standard_edition {
-            " (sf-standard-edition: Snowflake Standard Edition has no masking or row access \
-             policies)"
-        } else {
-            " yet"
-        };
+        let standard = "(sf-standard-edition: Snowflake Standard Edition has no masking or row \
+                        access policies); nothing was changed";
         match planned.ap.action {
             Action::Grant | Action::Purpose => {}
-            Action::Mask => {
+            Action::Mask if self.config.standard_edition => {
                 planned.fail(format!(
-                    "masks are not supported by this Snowflake connector{editions}; nothing was \
-                     changed"
+                    "masks are not supported on Standard Edition {standard}"
                 ));
                 return planned;
             }
-            Action::Filtered => {
+            Action::Filtered if self.config.standard_edition => {
                 planned.fail(format!(
-                    "filters are not supported by this Snowflake connector{editions}; nothing \
-                     was changed"
+                    "filters are not supported on Standard Edition {standard}"
                 ));
+                return planned;
+            }
+            Action::Mask => {
+                planned.kind = Kind::Mask;
+                return planned;
+            }
+            Action::Filtered => {
+                planned.kind = Kind::Filter;
+                // Go `groupFiltersByTable`.
+                let single_table =
+                    planned.ap.what.len() == 1 && planned.ap.what[0].data_object.r#type == "table";
+                if !single_table {
+                    planned.fail("Filters can only be applied to a single table.");
+                }
                 return planned;
             }
             Action::Share => {
@@ -815,7 +848,7 @@ impl Engine<'_> {
         Ok(())
     }
 
-    async fn read_database(&mut self, database: &str) -> Result<(), Error> {
+    pub(super) async fn read_database(&mut self, database: &str) -> Result<(), Error> {
         let db = quote_ident(database);
         let mut schemas = Vec::new();
         let mut rows = self.query(&metadata::schemata_statement(&db)).await?;
@@ -827,7 +860,12 @@ impl Engine<'_> {
             }
         }
         drop(rows);
-        let mut rows = self.query(&metadata::tables_statement(&db)).await?;
+        let mut rows = self
+            .query(&format!(
+                "SELECT TABLE_CATALOG, TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, COMMENT, IS_ICEBERG, \
+                 IS_DYNAMIC FROM {db}.INFORMATION_SCHEMA.TABLES"
+            ))
+            .await?;
         let mut relations: HashMap<(String, String), Vec<Relation>> = HashMap::new();
         while let Some(batch) = rows.next_batch().await? {
             for row in batch {
@@ -836,11 +874,15 @@ impl Engine<'_> {
                 else {
                     continue;
                 };
-                let iceberg = row.get(5).is_some_and(|v| v.eq_ignore_ascii_case("YES"));
+                let yes = |i| {
+                    row.get(i)
+                        .is_some_and(|v: &str| v.eq_ignore_ascii_case("YES"))
+                };
+                let (iceberg, dynamic) = (yes(5), yes(6));
                 relations
                     .entry((database.to_owned(), schema.to_owned()))
                     .or_default()
-                    .push(Relation::new(name.to_owned(), table_type, iceberg));
+                    .push(Relation::new(name.to_owned(), table_type, iceberg, dynamic));
             }
         }
         drop(rows);
@@ -1135,7 +1177,10 @@ impl Engine<'_> {
 
     /// Sends transactions (index, statements) in multi-statement requests, a few requests at
     /// once; answers the failures by index. Plan mode sends nothing.
-    async fn send(&mut self, transactions: Vec<(usize, Vec<String>)>) -> Vec<(usize, String)> {
+    pub(super) async fn send(
+        &mut self,
+        transactions: Vec<(usize, Vec<String>)>,
+    ) -> Vec<(usize, String)> {
         let writes: u64 = transactions.iter().map(|(_, s)| s.len() as u64).sum();
         self.counts.writes += writes;
         self.counts.go_write_requests += writes;
@@ -1240,6 +1285,10 @@ impl Engine<'_> {
         for (i, error) in self.send(transactions).await {
             held[i].fail(error);
         }
+        let mut policies = std::mem::take(&mut self.policies);
+        self.masks(&mut policies).await?;
+        self.filters(&mut policies).await?;
+        held.extend(policies);
         Ok(held)
     }
 }

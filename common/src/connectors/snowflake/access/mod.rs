@@ -14,6 +14,8 @@
 pub mod apply;
 pub mod import;
 pub mod names;
+pub mod policies;
+pub mod rule;
 pub mod what;
 
 pub use crate::model::access::{managed_comment, managed_for};

@@ -192,11 +192,14 @@ pub struct Relation {
     pub name: String,
     /// Its Raito type (Go `convertSnowflakeTableTypeToRaito`).
     pub object_type: String,
+    /// A dynamic table (IS_DYNAMIC): Raito calls it a table, Snowflake grants on it `ON
+    /// DYNAMIC TABLE` only (`ON TABLE` does not find it).
+    pub dynamic: bool,
 }
 
 impl Relation {
     /// From TABLE_TYPE and IS_ICEBERG.
-    pub fn new(name: String, table_type: &str, iceberg: bool) -> Self {
+    pub fn new(name: String, table_type: &str, iceberg: bool, dynamic: bool) -> Self {
         let object_type = match table_type {
             "BASE TABLE" if iceberg => ICEBERG_TABLE.to_owned(),
             "BASE TABLE" => object_type::TABLE.to_owned(),
@@ -205,7 +208,19 @@ impl Relation {
             "EXTERNAL TABLE" => EXTERNAL_TABLE.to_owned(),
             other => other.to_ascii_lowercase(),
         };
-        Self { name, object_type }
+        Self {
+            name,
+            object_type,
+            dynamic,
+        }
+    }
+
+    /// The object keyword to grant on it.
+    fn keyword(&self) -> Option<&'static str> {
+        if self.dynamic {
+            return Some("DYNAMIC TABLE");
+        }
+        relation_keyword(&self.object_type)
     }
 }
 
@@ -285,6 +300,14 @@ impl Expander<'_> {
         for (object_type, full_name, permissions) in items {
             let parts = split_names(full_name);
             match object_type {
+                // The catalog says whether a table is dynamic.
+                t if relation_keyword(t).is_some() => {
+                    if let Some(database) = parts.first()
+                        && self.catalog.schemas(database).is_none()
+                    {
+                        needs.databases.insert(database.clone());
+                    }
+                }
                 object_type::SCHEMA | object_type::DATABASE => {
                     let own = permissions
                         .iter()
@@ -329,7 +352,14 @@ impl Expander<'_> {
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             match (object_type, parts.as_slice()) {
                 (t, [db, schema, name]) if relation_keyword(t).is_some() => {
-                    let keyword = relation_keyword(t).unwrap_or("TABLE");
+                    let known = self
+                        .catalog
+                        .relations(db, schema)
+                        .and_then(|relations| relations.iter().find(|r| r.name == *name));
+                    let keyword = known
+                        .and_then(Relation::keyword)
+                        .or(relation_keyword(t))
+                        .unwrap_or("TABLE");
                     let mut any = false;
                     for p in permissions {
                         if self.permissions.applies(t, p) {
@@ -462,7 +492,7 @@ impl Expander<'_> {
         }
         let mut any = false;
         for relation in self.catalog.relations(db, schema).unwrap_or(&[]) {
-            if let Some(keyword) = relation_keyword(&relation.object_type)
+            if let Some(keyword) = relation.keyword()
                 && self.permissions.applies(&relation.object_type, p)
             {
                 out.grants
@@ -581,6 +611,10 @@ pub fn held(
             MATERIALIZED_VIEW,
             Grant::relation(&privilege, "MATERIALIZED VIEW", db, s, n),
         ),
+        ("DYNAMIC_TABLE" | "DYNAMIC TABLE", [db, s, n]) => (
+            object_type::TABLE,
+            Grant::relation(&privilege, "DYNAMIC TABLE", db, s, n),
+        ),
         ("EXTERNAL_TABLE" | "EXTERNAL TABLE", [db, s, n]) => (
             EXTERNAL_TABLE,
             Grant::relation(&privilege, "EXTERNAL TABLE", db, s, n),
@@ -676,9 +710,9 @@ mod tests {
         catalog.relations.insert(
             ("DB".into(), "S".into()),
             vec![
-                Relation::new("T".into(), "BASE TABLE", false),
-                Relation::new("V".into(), "VIEW", false),
-                Relation::new("M".into(), "MATERIALIZED VIEW", false),
+                Relation::new("T".into(), "BASE TABLE", false, false),
+                Relation::new("V".into(), "VIEW", false, false),
+                Relation::new("M".into(), "MATERIALIZED VIEW", false, false),
             ],
         );
         let expander = Expander {
