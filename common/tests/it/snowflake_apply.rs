@@ -410,10 +410,9 @@ async fn renames_deletions_and_roles_raito_does_not_manage() {
 }
 
 #[tokio::test]
-async fn masks_filters_shares_and_unknown_types_fail_in_their_feedback_only() {
+async fn shares_unknown_types_and_filters_without_one_table_fail_in_their_feedback_only() {
     let standin = standin(account()).await;
-    let mut mask = ap("ap-mask", "m", &["ALICE"], vec![]);
-    mask.action = Action::Mask;
+    // A filter applies to exactly one table (Go's rule).
     let mut filter = ap("ap-filter", "f", &["ALICE"], vec![]);
     filter.action = Action::Filtered;
     filter.policy_rule = Some("{REGION} = 'EU'".to_owned());
@@ -422,13 +421,9 @@ async fn masks_filters_shares_and_unknown_types_fail_in_their_feedback_only() {
     let mut odd = ap("ap-odd", "o", &[], vec![]);
     odd.r#type = Some("applicationRole".to_owned());
     let good = ap("ap-good", "good", &["ALICE"], vec![]);
-    let (outcomes, counts) = apply(
-        &standin,
-        ApplyMode::Apply,
-        vec![mask, filter, share, odd, good],
-    )
-    .await;
-    assert_eq!(outcomes.len(), 5);
+    let (outcomes, counts) =
+        apply(&standin, ApplyMode::Apply, vec![filter, share, odd, good]).await;
+    assert_eq!(outcomes.len(), 4);
     for outcome in &outcomes {
         let id = outcome.feedback.access_provider.as_str();
         if id == "ap-good" {
@@ -438,11 +433,14 @@ async fn masks_filters_shares_and_unknown_types_fail_in_their_feedback_only() {
             assert!(outcome.statements.is_empty());
         }
     }
-    // Sorted by id: filter, good, mask, odd, share.
-    assert!(outcomes[0].feedback.errors[0].contains("filters are not supported"));
-    assert!(outcomes[2].feedback.errors[0].contains("masks are not supported"));
-    assert!(outcomes[4].feedback.errors[0].contains("shares are not supported"));
-    assert_eq!(counts.failed, 4);
+    // Sorted by id: filter, good, odd, share.
+    assert_eq!(
+        outcomes[0].feedback.errors[0],
+        "Filters can only be applied to a single table."
+    );
+    assert!(outcomes[2].feedback.errors[0].contains("applicationRole"));
+    assert!(outcomes[3].feedback.errors[0].contains("shares are not supported"));
+    assert_eq!(counts.failed, 3);
     assert_eq!(members_of(&standin, "GOOD").await, set(&["USER ALICE"]));
 }
 
@@ -635,5 +633,285 @@ async fn database_role_access_providers_become_database_roles_with_go_external_i
     let (outcomes, counts) = apply(&standin, ApplyMode::Apply, vec![readers]).await;
     assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
     assert!(outcomes[0].statements.is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(counts.writes, 0);
+}
+
+/// SALES.PUBLIC.CUSTOMERS with typed columns, for masks and filters; SALES.PUBLIC.LOCKED has a
+/// row access policy of the customer's own.
+fn account_with_columns() -> Account {
+    use snowflake_standin::Column;
+    let column = |name: &str, data_type: &str| Column {
+        name: name.to_owned(),
+        data_type: data_type.to_owned(),
+        nullable: true,
+        ..Column::default()
+    };
+    let mut account = account();
+    let public = &mut account.databases[0].schemas[0];
+    for table in &mut public.tables {
+        if table.name == "CUSTOMERS" {
+            table.columns = vec![
+                column("EMAIL", "TEXT"),
+                column("PHONE", "TEXT"),
+                column("AGE", "NUMBER"),
+                column("REGION", "TEXT"),
+            ];
+        }
+    }
+    account
+}
+
+fn mask(
+    id: &str,
+    name: &str,
+    mask_type: &str,
+    users: &[&str],
+    columns: &[&str],
+) -> ExportedAccessProvider {
+    let mut ap = ap(
+        id,
+        name,
+        users,
+        columns
+            .iter()
+            .map(|c| what("column", &format!("SALES.PUBLIC.CUSTOMERS.{c}"), &[]))
+            .collect(),
+    );
+    ap.action = Action::Mask;
+    ap.r#type = Some(mask_type.to_owned());
+    ap
+}
+
+fn filter(id: &str, users: &[&str], rule: &str) -> ExportedAccessProvider {
+    let mut ap = ap(
+        id,
+        id,
+        users,
+        vec![what("table", "SALES.PUBLIC.CUSTOMERS", &[])],
+    );
+    ap.action = Action::Filtered;
+    ap.policy_rule = Some(rule.to_owned());
+    ap
+}
+
+/// `column policy` of every policy reference of CUSTOMERS (`ROW ACCESS policy` for the table's).
+async fn customers_policies(standin: &StandIn) -> BTreeSet<String> {
+    let statement = "SELECT POLICY_NAME, POLICY_KIND, REF_COLUMN_NAME FROM TABLE(\"SALES\".\
+                     INFORMATION_SCHEMA.POLICY_REFERENCES(REF_ENTITY_NAME => \
+                     '\"SALES\".\"PUBLIC\".\"CUSTOMERS\"', REF_ENTITY_DOMAIN => 'table'))";
+    let names = column(standin, statement, "POLICY_NAME").await;
+    let kinds = column(standin, statement, "POLICY_KIND").await;
+    let columns = column(standin, statement, "REF_COLUMN_NAME").await;
+    names
+        .into_iter()
+        .zip(kinds)
+        .zip(columns)
+        .map(|((n, k), c)| {
+            if k == "ROW_ACCESS_POLICY" {
+                format!("ROW ACCESS {n}")
+            } else {
+                format!("{c} {n}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn masks_become_masking_policies_per_type_and_follow_their_columns() {
+    let standin = standin(account_with_columns()).await;
+    let pii = mask(
+        "ap-mask",
+        "PII",
+        "SHA256",
+        &["ALICE"],
+        &["EMAIL", "PHONE", "AGE"],
+    );
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![pii.clone()]).await;
+    let outcome = &outcomes[0];
+    assert!(errors(outcome).is_empty(), "{outcome:?}");
+    let name = outcome.feedback.actual_name.clone();
+    assert!(name.starts_with("RAITO_PII_"), "{name}");
+    assert_eq!(outcome.feedback.external_id.as_deref(), Some(name.as_str()));
+    // SHA256 applies to text only: the number column is masked with NULL, with a warning.
+    assert!(
+        outcome
+            .feedback
+            .warnings
+            .iter()
+            .any(|w| w.contains("SHA256")),
+        "{outcome:?}"
+    );
+    let creates: Vec<&String> = outcome
+        .statements
+        .iter()
+        .filter(|s| s.starts_with("CREATE MASKING POLICY"))
+        .collect();
+    assert_eq!(creates.len(), 2, "{:?}", outcome.statements);
+    assert!(
+        creates
+            .iter()
+            .any(|s| s.contains("SHA2(\"VAL\", 256)") && s.contains("CURRENT_USER() IN ('ALICE')")),
+        "{creates:?}"
+    );
+    let masked = customers_policies(&standin).await;
+    assert_eq!(masked.len(), 3, "{masked:?}");
+    for column in ["EMAIL", "PHONE", "AGE"] {
+        assert!(
+            masked
+                .iter()
+                .any(|m| m.starts_with(&format!("{column} {name}_"))),
+            "{column}: {masked:?}"
+        );
+    }
+
+    // Again: nothing to do.
+    let mut again = pii.clone();
+    again.external_id = Some(name.clone());
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, vec![again.clone()]).await;
+    assert!(outcomes[0].statements.is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(counts.writes, 0);
+
+    // AGE leaves the mask: unset, and the NUMBER policy dropped.
+    again
+        .what
+        .retain(|w| !w.data_object.full_name.ends_with("AGE"));
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![again.clone()]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert_eq!(
+        outcomes[0].statements.len(),
+        2,
+        "{:?}",
+        outcomes[0].statements
+    );
+    assert!(outcomes[0].statements[0].ends_with("ALTER COLUMN \"AGE\" UNSET MASKING POLICY"));
+    assert!(outcomes[0].statements[1].starts_with("DROP MASKING POLICY IF EXISTS"));
+    assert_eq!(customers_policies(&standin).await.len(), 2);
+
+    // Deleted: every column unmasked, every policy dropped.
+    again.delete = true;
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![again]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{:?}", outcomes[0]);
+    assert!(customers_policies(&standin).await.is_empty());
+    let left = column(&standin, "SHOW MASKING POLICIES IN ACCOUNT", "name").await;
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn filters_of_a_table_become_one_row_access_policy_and_hostile_rules_are_refused() {
+    let standin = standin(account_with_columns()).await;
+    let eu = filter("ap-eu", &["ALICE"], "{REGION} = 'EU'");
+    let seniors = filter(
+        "ap-old",
+        &["o'Brien \"the\" ünïcode"],
+        "AGE >= 65 AND region IS NOT NULL",
+    );
+    let (outcomes, _) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![eu.clone(), seniors.clone()],
+    )
+    .await;
+    for outcome in &outcomes {
+        assert!(errors(outcome).is_empty(), "{outcome:?}");
+    }
+    let name = outcomes[0].feedback.actual_name.clone();
+    assert!(
+        name.starts_with("raito_PUBLIC_CUSTOMERS_") && name.ends_with("_filter"),
+        "{name}"
+    );
+    assert_eq!(outcomes[1].feedback.actual_name, name);
+    assert_eq!(
+        outcomes[0].feedback.external_id,
+        Some(format!("SALES.PUBLIC.CUSTOMERS.{name}"))
+    );
+    let create = &outcomes[0].statements[0];
+    assert!(
+        create.contains("AS (\"AGE\" NUMBER, \"REGION\" TEXT) RETURNS BOOLEAN")
+            && create.contains("(CURRENT_USER() IN ('ALICE')) AND ((\"REGION\" = 'EU'))")
+            && create.contains("CURRENT_USER() IN ('o\\'Brien \"the\" ünïcode')"),
+        "{create}"
+    );
+    assert_eq!(
+        customers_policies(&standin).await,
+        set(&[&format!("ROW ACCESS {name}")])
+    );
+
+    // Again: nothing; a changed rule replaces the policy in one statement.
+    let (outcomes, counts) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![eu.clone(), seniors.clone()],
+    )
+    .await;
+    assert!(
+        outcomes.iter().all(|o| o.statements.is_empty()),
+        "{outcomes:?}"
+    );
+    assert_eq!(counts.writes, 0);
+    let mut changed = seniors.clone();
+    changed.policy_rule = Some("AGE >= 67".to_owned());
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![eu.clone(), changed]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{outcomes:?}");
+    let statements = &outcomes[0].statements;
+    assert_eq!(statements.len(), 3, "{statements:?}");
+    assert!(statements[1].contains(&format!(
+        "DROP ROW ACCESS POLICY \"SALES\".\"PUBLIC\".\"{name}\", ADD ROW ACCESS POLICY"
+    )));
+    assert_eq!(
+        statements[2],
+        format!("DROP ROW ACCESS POLICY IF EXISTS \"SALES\".\"PUBLIC\".\"{name}\"")
+    );
+
+    // Hostile rules never reach Snowflake; the table's other filter is not applied either.
+    for rule in [
+        "REGION = (SELECT MAX(REGION) FROM SALES.PUBLIC.CUSTOMERS)",
+        "CURRENT_ROLE() = 'ACCOUNTADMIN'",
+        "REGION = 'EU') OR (TRUE",
+        "REGION = 'EU'; DROP ROLE SYSADMIN",
+    ] {
+        let before = standin.requests().by_prefix.clone();
+        let hostile = filter("ap-eu", &["ALICE"], rule);
+        let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![hostile, seniors.clone()]).await;
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| !errors(o).is_empty() && o.statements.is_empty()),
+            "{rule}: {outcomes:?}"
+        );
+        let after = standin.requests().by_prefix;
+        for (prefix, n) in &after {
+            let was = before.get(prefix).copied().unwrap_or(0);
+            assert!(
+                *n == was || prefix.starts_with("SHOW") || prefix.starts_with("SELECT"),
+                "{rule}: {prefix} sent"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn standard_edition_refuses_masks_and_filters_in_their_feedback() {
+    let standin = standin(account_with_columns()).await;
+    let target = target(&standin, CLIENT_KEY, "    sf-standard-edition: true\n").await;
+    let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
+    let client = client_of(&target);
+    let mut source: VecDeque<_> = vec![
+        mask("ap-mask", "PII", "NULL", &["ALICE"], &["EMAIL"]),
+        filter("ap-filter", &["ALICE"], "{REGION} = 'EU'"),
+    ]
+    .into();
+    let mut outcomes = Vec::new();
+    let counts = run(
+        &config,
+        &client,
+        ApplyMode::Apply,
+        &mut source,
+        &mut outcomes,
+    )
+    .await
+    .expect("the apply runs");
+    assert_eq!(counts.failed, 2);
+    assert!(outcomes[0].feedback.errors[0].contains("Standard Edition"));
+    assert!(outcomes[1].feedback.errors[0].contains("Standard Edition"));
     assert_eq!(counts.writes, 0);
 }

@@ -264,6 +264,107 @@ impl SqlError {
         )
     }
 
+    /// `002040`: a policy argument or RETURNS type Snowflake does not have. The wording is
+    /// Snowflake's usual one for an unknown type; its code for policies is not documented.
+    pub(crate) fn unsupported_data_type(written: &str) -> Self {
+        Self::new(
+            "002040",
+            "42601",
+            format!("SQL compilation error:\nUnsupported data type '{written}'."),
+        )
+    }
+
+    /// A masking policy whose RETURNS type is not its input type (Snowflake requires them
+    /// equal). Snowflake's code for it is not documented: the stand-in answers `002016`,
+    /// sqlState `42601` (a compilation error), with its own wording.
+    pub(crate) fn masking_return_type(returns: &str, input: &str) -> Self {
+        Self::new(
+            "002016",
+            "42601",
+            format!(
+                "SQL compilation error:\nMasking policy return type '{returns}' does not match its input type '{input}'."
+            ),
+        )
+    }
+
+    /// A column whose data type is not the policy argument's it is passed to (the masking
+    /// policy's input, or a row access policy's argument at the same position in the ON list).
+    /// Snowflake's code is not documented: the stand-in answers `002017`, sqlState `42601`.
+    pub(crate) fn policy_column_type(column: &str, data_type: &str, argument: &str) -> Self {
+        Self::new(
+            "002017",
+            "42601",
+            format!(
+                "SQL compilation error:\nSpecified column {column} data type {data_type} does not match the {argument}."
+            ),
+        )
+    }
+
+    /// An ON list that does not name as many columns as the row access policy has arguments.
+    /// Snowflake's code is not documented: the stand-in answers `002018`, sqlState `42601`.
+    pub(crate) fn policy_argument_count(policy: &str, arguments: usize, columns: usize) -> Self {
+        Self::new(
+            "002018",
+            "42601",
+            format!(
+                "SQL compilation error:\nRow access policy '{policy}' takes {arguments} argument(s), but the ON list names {columns} column(s)."
+            ),
+        )
+    }
+
+    /// `003529`: SET MASKING POLICY without FORCE on a column that has one (Snowflake's code
+    /// and wording, as its clients quote them).
+    pub(crate) fn masking_policy_attached() -> Self {
+        Self::new(
+            "003529",
+            "42601",
+            "Specified column already attached to another masking policy. A column cannot be attached to multiple masking policies. Please drop the current association in order to attach a new masking policy.".to_owned(),
+        )
+    }
+
+    /// ADD ROW ACCESS POLICY on a table or view that has one. Snowflake's code is not
+    /// documented: the stand-in answers `003530`, sqlState `42601`.
+    pub(crate) fn row_access_policy_attached(object: &str, policy: &str) -> Self {
+        Self::new(
+            "003530",
+            "42601",
+            format!(
+                "SQL compilation error:\nObject '{object}' already has a row access policy ('{policy}'). A table or view can have only one row access policy."
+            ),
+        )
+    }
+
+    /// DROP ROW ACCESS POLICY of a policy the table or view does not have. Snowflake's code is
+    /// not documented: the stand-in answers `003531`, sqlState `42601`.
+    pub(crate) fn row_access_policy_not_attached(policy: &str, object: &str) -> Self {
+        Self::new(
+            "003531",
+            "42601",
+            format!(
+                "SQL compilation error:\nRow access policy '{policy}' is not attached to '{object}'."
+            ),
+        )
+    }
+
+    /// A column that would be both masked and in the row access policy's ON list (`why` says
+    /// which way). Snowflake's code is not documented: the stand-in answers `003532`,
+    /// sqlState `42601`.
+    pub(crate) fn policy_column_conflict(why: &str) -> Self {
+        Self::new("003532", "42601", format!("SQL compilation error:\n{why}"))
+    }
+
+    /// DROP of a policy still attached to a column or a table (Snowflake's wording). Its code is
+    /// not documented: the stand-in answers `003533`, sqlState `42601`.
+    pub(crate) fn policy_in_use(policy: &str) -> Self {
+        Self::new(
+            "003533",
+            "42601",
+            format!(
+                "SQL compilation error:\nPolicy {policy} cannot be dropped/replaced as it is associated with one or more entities."
+            ),
+        )
+    }
+
     /// A name over Snowflake's 255 characters in a CREATE or RENAME. Snowflake documents the
     /// limit but not its error: the stand-in answers a `001003` syntax error at the name.
     pub(crate) fn identifier_too_long(line: usize, position: usize, length: usize) -> Self {

@@ -85,9 +85,11 @@ fn table(t: usize, columns: usize) -> Table {
                     } else {
                         String::new()
                     },
+                    masking_policy: None,
                 }
             })
             .collect(),
+        row_access_policy: None,
     }
 }
 

@@ -2,20 +2,22 @@
 //! `POST /api/v2/statements`, `GET /api/v2/statements/{handle}[?partition=N]` and
 //! `POST /api/v2/statements/{handle}/cancel` exactly as Snowflake documents them, answering the
 //! read statements of a metadata, identity, usage and access sync and executing the writes of an
-//! access apply (roles, database roles, GRANT and REVOKE, alone or in multi-statement requests)
-//! with Snowflake's semantics, and
+//! access apply (roles, database roles, GRANT and REVOKE, masking and row access policies and
+//! their attachments, alone or in multi-statement requests) with Snowflake's semantics, and
 //! refusing everything else with the error Snowflake gives (see `sql` for the grammar). It is strict on
 //! purpose: what Snowflake refuses (a lower-case `sub`, a JWT living over an hour, a SHOW of
 //! more than 10,000 rows, a view queried without a warehouse, an object the role cannot see)
 //! it refuses the same way, so a connector that passes here does not fail there first.
 //!
 //! Modules:
-//! - `model`: the account a test builds (databases, users, roles and their grants, tags, query
-//!   history…); `grants`: building roles and grants with Snowflake's checks.
+//! - `model`: the account a test builds (databases, users, roles and their grants, masking and
+//!   row access policies and what they are attached to, tags, query history…); `grants`:
+//!   building roles and grants with Snowflake's checks.
 //! - `generate`: a large deterministic account, and a query history over it, for benchmarks.
 //! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
 //! - `sql`: the statement grammar; `exec`: running it as the session's role (`exec::ddl`: the
-//!   writes).
+//!   writes of roles and grants; `exec::policies`: masking and row access policies, SHOW …
+//!   POLICIES and POLICY_REFERENCES).
 //! - `result`: cell encodings, `rowType`, partitions (later ones gzip-compressed).
 //! - `http`: the routes, statement handles, async execution, timeouts, cancels, faults.
 //!
@@ -42,8 +44,9 @@ pub use generate::{generate, generate_query_history};
 pub use grants::ModelError;
 pub use model::{
     AccessRecord, Account, Column, Database, DatabaseRole, ExecutionStatus, Grant, Grantee,
-    Integration, ObjectKind, QueryRecord, Role, RoleGrant, Routine, Schema, Share, Table,
-    TableKind, TagReference, User, Warehouse, snowflake_json,
+    Integration, ObjectKind, Policy, PolicyKind, PolicyName, QueryRecord, Role, RoleGrant, Routine,
+    RowAccessAttachment, Schema, Share, Table, TableKind, TagReference, User, Warehouse,
+    snowflake_json,
 };
 
 /// How the stand-in behaves beyond the account it serves.
@@ -226,9 +229,10 @@ pub struct Counters {
     pub unavailable: u64,
     /// 401s sent by [`Faults::refuse_next_tokens`].
     pub tokens_refused: u64,
-    /// Statements by their first keyword (`SELECT`, `GRANT`), or first two for SHOW and
-    /// DESCRIBE (`SHOW USERS`): a single-statement request when it is submitted (retries
-    /// included), each statement of a multi-statement request when it runs.
+    /// Statements by their first keyword (`SELECT`, `GRANT`), or first two for SHOW, DESCRIBE,
+    /// CREATE, ALTER and DROP (`SHOW USERS`, `CREATE ROLE`, `CREATE MASKING`, `ALTER TABLE`):
+    /// a single-statement request when it is submitted (retries included), each statement of a
+    /// multi-statement request when it runs.
     pub by_prefix: BTreeMap<String, u64>,
 }
 

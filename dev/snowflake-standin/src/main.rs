@@ -43,7 +43,7 @@ struct Args {
     /// Milliseconds between the starts of two queries of the history.
     #[arg(long, default_value_t = 1000)]
     query_step_ms: u64,
-    /// A Standard Edition account: no ACCESS_HISTORY.
+    /// A Standard Edition account: no ACCESS_HISTORY, no masking or row access policies.
     #[arg(long)]
     standard_edition: bool,
 }

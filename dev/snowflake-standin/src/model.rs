@@ -1,6 +1,7 @@
 //! The account the stand-in serves: plain structs a test builds (every one `Default`). While
 //! the stand-in runs, only the statements of an access apply change it (roles, database roles,
-//! their grants and memberships: see `exec::ddl`); `StandIn::with_account` reads it. Names are
+//! their grants and memberships: see `exec::ddl`; masking and row access policies and their
+//! attachments: see `exec::policies`); `StandIn::with_account` reads it. Names are
 //! stored as Snowflake stores them (unquoted identifiers upper-case, quoted ones exact); what
 //! the SQL API prints is derived from them in `exec`. Roles carry their grants
 //! (`Role::grants`, `Role::granted_to`); `grants` builds them with Snowflake's checks
@@ -47,8 +48,14 @@ pub struct Account {
     /// `start_time` (see `Options::query_history_latency`). Query ids are unique.
     pub query_history: Vec<QueryRecord>,
     /// A Standard Edition account: `ACCOUNT_USAGE.ACCESS_HISTORY` (an Enterprise Edition view)
-    /// does not exist, and reading it is `002003`. Default: false (Enterprise Edition).
+    /// does not exist, and reading it is `002003`; every masking and row access policy
+    /// statement (CREATE, DROP, attaching, SHOW, POLICY_REFERENCES) is `000002`. Default: false
+    /// (Enterprise Edition).
     pub standard_edition: bool,
+    /// The masking and row access policies of every schema, in the order created. A policy is
+    /// unique by (database, schema, kind, name); what it is attached to is recorded on the
+    /// column (`Column::masking_policy`) or the table (`Table::row_access_policy`).
+    pub policies: Vec<Policy>,
 }
 
 impl Default for Account {
@@ -66,6 +73,7 @@ impl Default for Account {
             tag_references: Vec::new(),
             query_history: Vec::new(),
             standard_edition: false,
+            policies: Vec::new(),
         }
     }
 }
@@ -197,6 +205,8 @@ pub struct Table {
     pub owner: String,
     pub comment: String,
     pub columns: Vec<Column>,
+    /// The row access policy attached to the table or view (at most one, as in Snowflake).
+    pub row_access_policy: Option<RowAccessAttachment>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -209,6 +219,87 @@ pub struct Column {
     pub numeric_precision: Option<i64>,
     pub numeric_scale: Option<i64>,
     pub comment: String,
+    /// The masking policy set on the column (at most one, as in Snowflake).
+    pub masking_policy: Option<PolicyName>,
+}
+
+/// Which kind of policy a [`Policy`] is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyKind {
+    /// A masking policy: set on a column, one argument (the column's value), returns that
+    /// value's type.
+    #[default]
+    Masking,
+    /// A row access policy: added to a table or view, one argument per column of its ON list,
+    /// returns BOOLEAN.
+    RowAccess,
+}
+
+impl PolicyKind {
+    /// As SHOW … POLICIES prints `kind` and POLICY_REFERENCES `POLICY_KIND`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Masking => "MASKING_POLICY",
+            PolicyKind::RowAccess => "ROW_ACCESS_POLICY",
+        }
+    }
+
+    /// As the statements write it: `MASKING POLICY`, `ROW ACCESS POLICY`.
+    pub fn words(self) -> &'static str {
+        match self {
+            PolicyKind::Masking => "MASKING POLICY",
+            PolicyKind::RowAccess => "ROW ACCESS POLICY",
+        }
+    }
+}
+
+/// A masking or row access policy, in schema `database.schema`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub database: String,
+    pub schema: String,
+    pub kind: PolicyKind,
+    /// The arguments: (name as stored, type as INFORMATION_SCHEMA.COLUMNS prints `DATA_TYPE`:
+    /// `TEXT` for VARCHAR and STRING, `NUMBER` for NUMBER(38,0) and INT, precision dropped).
+    pub signature: Vec<(String, String)>,
+    /// The return type, in the same form (`BOOLEAN` for a row access policy).
+    pub returns: String,
+    /// The body after `->`, as written, trimmed (the stand-in does not evaluate it).
+    pub body: String,
+    pub comment: String,
+    /// The role that owns it: the session's role of the CREATE.
+    pub owner: String,
+    /// When it was created; `None`: 2024-01-01, as every object of the model.
+    pub created_on: Option<OffsetDateTime>,
+}
+
+impl Policy {
+    /// The name an attachment records.
+    pub fn qualified(&self) -> PolicyName {
+        PolicyName {
+            database: self.database.clone(),
+            schema: self.schema.clone(),
+            name: self.name.clone(),
+        }
+    }
+}
+
+/// A policy as an attachment names it (each part as stored). Its kind follows from where it is
+/// attached: a column's is a masking policy, a table's a row access policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PolicyName {
+    pub database: String,
+    pub schema: String,
+    pub name: String,
+}
+
+/// A row access policy added to a table or view, with the columns its ON list passes to its
+/// arguments, in order (names as stored).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowAccessAttachment {
+    pub policy: PolicyName,
+    pub on: Vec<String>,
 }
 
 /// A function or procedure, as SHOW FUNCTIONS / SHOW PROCEDURES print it.

@@ -1,5 +1,6 @@
 //! The statements of an access apply (see `sql::ddl`), executed against the account with
-//! Snowflake's semantics, as the session's role.
+//! Snowflake's semantics, as the session's role. The policy statements go through the same
+//! [`Writer`] and are executed in `policies`.
 //!
 //! The account lives in a [`State`] with the [`Access`] index the reads use. A request's writes
 //! go through one [`Writer`], which holds the state exclusively, keeps its own name indexes up
@@ -180,12 +181,12 @@ enum Key {
 
 /// Runs one request's writes as the session's role (see the module's documentation).
 pub(crate) struct Writer<'s> {
-    state: &'s mut State,
+    pub(super) state: &'s mut State,
     /// The session's role; renamed with it.
-    role: String,
-    manage_grants: bool,
-    database: Option<String>,
-    schema: Option<String>,
+    pub(super) role: String,
+    pub(super) manage_grants: bool,
+    pub(super) database: Option<String>,
+    pub(super) schema: Option<String>,
 }
 
 impl Drop for Writer<'_> {
@@ -196,7 +197,7 @@ impl Drop for Writer<'_> {
 }
 
 /// `name`, within Snowflake's 1 to 255 characters, for a CREATE or RENAME.
-fn check_length(name: &Ident) -> Result<(), SqlError> {
+pub(super) fn check_length(name: &Ident) -> Result<(), SqlError> {
     let length = name.name.chars().count();
     if length == 0 {
         return Err(SqlError::syntax(name.line, name.pos, "\"\""));
@@ -303,6 +304,7 @@ impl<'s> Writer<'s> {
                 revoke,
                 grant_option,
             } => self.privileges(privileges, on, to, *revoke, *grant_option),
+            Write::Policy(write) => self.policy(write),
         };
         // Even a failed statement may have looked something up: only a success changes the
         // account, but marking it stale costs one rebuild at most.
@@ -323,7 +325,7 @@ impl<'s> Writer<'s> {
             .get_or_insert_with(|| RoleIndex::new(account))
     }
 
-    fn account(&self) -> &Account {
+    pub(super) fn account(&self) -> &Account {
         &self.state.account
     }
 
@@ -346,7 +348,7 @@ impl<'s> Writer<'s> {
     }
 
     /// Whether the session's role sees database `d` (as SHOW does).
-    fn sees_database(&self, d: usize) -> bool {
+    pub(super) fn sees_database(&self, d: usize) -> bool {
         let db = &self.account().databases[d];
         self.manage_grants
             || db.owner == self.role
@@ -357,7 +359,11 @@ impl<'s> Writer<'s> {
     }
 
     /// The database `name` (or the session's when `None`), existing and visible.
-    fn find_database(&mut self, name: Option<&str>, command: &str) -> Result<usize, SqlError> {
+    pub(super) fn find_database(
+        &mut self,
+        name: Option<&str>,
+        command: &str,
+    ) -> Result<usize, SqlError> {
         let name = match name {
             Some(name) => name.to_owned(),
             None => self
@@ -432,7 +438,7 @@ impl<'s> Writer<'s> {
     // ---- privileges of the session ----
 
     /// The account roles the session holds: its role, PUBLIC, and what they inherit.
-    fn held(&mut self) -> HashSet<String> {
+    pub(super) fn held(&mut self) -> HashSet<String> {
         let start = [self.role.clone(), "PUBLIC".to_owned()];
         let inherits = &self.roles().inherits;
         let mut held = HashSet::new();
@@ -450,7 +456,12 @@ impl<'s> Writer<'s> {
 
     /// Whether one of the held roles holds `grant`'s privilege (WITH GRANT OPTION when
     /// `grant_option`).
-    fn holds(&mut self, held: &HashSet<String>, grant: &Grant, grant_option: bool) -> bool {
+    pub(super) fn holds(
+        &mut self,
+        held: &HashSet<String>,
+        grant: &Grant,
+        grant_option: bool,
+    ) -> bool {
         let positions: Vec<usize> = {
             let roles = &self.roles().account;
             held.iter().filter_map(|r| roles.get(r).copied()).collect()

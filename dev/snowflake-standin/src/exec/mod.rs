@@ -13,12 +13,15 @@
 //!   latency and retention.
 //! - `ddl`: the writes of an access apply (CREATE, ALTER and DROP of roles and database roles,
 //!   GRANT and REVOKE), and the [`State`] they change.
+//! - `policies`: masking and row access policies (CREATE, DROP, attaching them to columns and
+//!   tables, SHOW … POLICIES, INFORMATION_SCHEMA.POLICY_REFERENCES).
 
 mod access;
 mod context;
 mod ddl;
 mod describe;
 mod grants;
+mod policies;
 mod show;
 mod usage;
 mod views;
@@ -87,6 +90,7 @@ pub(crate) fn execute<'a>(
         Statement::DescribeUser(name) => describe::describe_user(session, name),
         Statement::Query(query) => views::query(session, query),
         Statement::Usage(read) => usage::query(session, read),
+        Statement::PolicyReferences(read) => policies::references(session, read),
         // Writes need the state exclusively: `http` runs them through a `Writer`.
         Statement::Transaction(_) | Statement::Write(_) => Err(SqlError::internal(
             "a write reached the read path of the stand-in".to_owned(),

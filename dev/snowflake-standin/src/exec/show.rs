@@ -7,7 +7,7 @@
 use super::access::{Holder, RoleRef};
 use super::{Output, Session, like};
 use crate::error::{SqlError, display_name};
-use crate::model::{Database, DatabaseRole, Routine, User};
+use crate::model::{Database, DatabaseRole, PolicyKind, Routine, User};
 use crate::result::{ColumnType, Kind, boolean, fixed, text_or_null, timestamp, timestamp_nanos};
 use crate::sql::{Scope, Show, ShowKind};
 
@@ -17,7 +17,7 @@ const SHOW_MAX_ROWS: u64 = 10_000;
 /// `created_on` of every object (the model has no history): 2024-01-01 00:00:00 UTC.
 const CREATED: i64 = crate::model::CREATED_SECONDS;
 
-type Row = Vec<Option<String>>;
+pub(super) type Row = Vec<Option<String>>;
 
 fn columns(spec: &[(&str, Kind)]) -> Vec<ColumnType> {
     spec.iter()
@@ -57,15 +57,17 @@ pub(super) fn show<'a>(session: &Session<'a>, show: &Show) -> Result<Output<'a>,
         ShowKind::Roles => roles(s, show)?,
         ShowKind::DatabaseRoles => database_roles(s, show)?,
         ShowKind::Functions | ShowKind::Procedures => routines(s, show)?,
+        ShowKind::MaskingPolicies => super::policies::show(s, show, PolicyKind::Masking)?,
+        ShowKind::RowAccessPolicies => super::policies::show(s, show, PolicyKind::RowAccess)?,
     };
     Ok(Output { columns, rows })
 }
 
-type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
+pub(super) type Rows<'a> = Box<dyn Iterator<Item = Row> + 'a>;
 
 /// Applies LIKE, STARTS WITH, FROM and LIMIT to `items` (already in output order, each with
 /// the name the clauses look at), then renders what is left.
-fn page<'a, T: 'a>(
+pub(super) fn page<'a, T: 'a>(
     show: &Show,
     mut items: Vec<(&'a str, T)>,
     render: impl FnMut(T) -> Row + 'a,
@@ -94,7 +96,10 @@ fn by_name<T>(items: &mut [(&str, T)]) {
 }
 
 /// The database a SHOW … IN DATABASE names, or the session's; `Ok(None)`: the account.
-fn scope_database<'a>(session: Session<'a>, show: &Show) -> Result<Option<&'a Database>, SqlError> {
+pub(super) fn scope_database<'a>(
+    session: Session<'a>,
+    show: &Show,
+) -> Result<Option<&'a Database>, SqlError> {
     let name = match &show.scope {
         Some(Scope::Account) => return Ok(None),
         Some(Scope::Database(Some(ident))) => ident.name.clone(),

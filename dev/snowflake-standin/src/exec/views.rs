@@ -164,8 +164,10 @@ static INFORMATION_SCHEMA: LazyLock<Schema> = LazyLock::new(|| {
                 numeric_precision: (*kind == Kind::Fixed).then_some(9),
                 numeric_scale: (*kind == Kind::Fixed).then_some(0),
                 comment: String::new(),
+                masking_policy: None,
             })
             .collect(),
+        row_access_policy: None,
     };
     Schema {
         name: "INFORMATION_SCHEMA".to_owned(),

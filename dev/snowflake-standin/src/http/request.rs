@@ -135,7 +135,9 @@ pub(super) fn prefix(statement: &str) -> String {
         .map(str::to_uppercase);
     let first = words.next().unwrap_or_default();
     match (first.as_str(), words.next()) {
-        ("SHOW" | "DESC" | "DESCRIBE", Some(second)) => format!("{first} {second}"),
+        ("SHOW" | "DESC" | "DESCRIBE" | "CREATE" | "ALTER" | "DROP", Some(second)) => {
+            format!("{first} {second}")
+        }
         _ => first,
     }
 }
@@ -210,6 +212,11 @@ mod tests {
         assert_eq!(prefix("show users limit 10"), "SHOW USERS");
         assert_eq!(prefix("  select * from x"), "SELECT");
         assert_eq!(prefix("DESCRIBE USER \"a\""), "DESCRIBE USER");
+        assert_eq!(prefix("create masking policy p"), "CREATE MASKING");
+        assert_eq!(
+            prefix("ALTER TABLE t ADD ROW ACCESS POLICY p ON (a)"),
+            "ALTER TABLE"
+        );
     }
 
     #[test]

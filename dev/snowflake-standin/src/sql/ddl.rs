@@ -1,4 +1,5 @@
-//! The statements of an access apply, which change the account:
+//! The statements of an access apply, which change the account (the policy statements among
+//! them are parsed in `policies`):
 //!
 //! ```text
 //! BEGIN [TRANSACTION | WORK] | START TRANSACTION | COMMIT [WORK] | ROLLBACK [WORK]
@@ -142,6 +143,8 @@ pub(crate) enum Write {
         revoke: bool,
         grant_option: bool,
     },
+    /// A masking or row access policy created, dropped, attached or detached (see `policies`).
+    Policy(super::PolicyWrite),
 }
 
 /// The global privileges (`ON ACCOUNT`).
@@ -330,7 +333,7 @@ fn canonical_type(written: &str) -> String {
 
 impl Parser<'_> {
     /// The token after the next one.
-    fn peek_second(&self) -> &Token {
+    pub(super) fn peek_second(&self) -> &Token {
         &self.tokens[(self.at + 1).min(self.tokens.len() - 1)]
     }
 
@@ -392,6 +395,9 @@ impl Parser<'_> {
 
     /// After CREATE.
     pub(super) fn create(&mut self) -> Result<Statement, SqlError> {
+        if self.peek().is_word("MASKING") || self.peek().is_word("ROW") {
+            return self.create_policy();
+        }
         let database = self.eat_word("DATABASE");
         self.expect_word("ROLE")?;
         let if_not_exists = if self.eat_word("IF") {
@@ -416,6 +422,9 @@ impl Parser<'_> {
 
     /// After ALTER.
     pub(super) fn alter(&mut self) -> Result<Statement, SqlError> {
+        if self.peek().is_word("TABLE") || self.peek().is_word("VIEW") {
+            return self.alter_relation();
+        }
         let database = self.eat_word("DATABASE");
         self.expect_word("ROLE")?;
         let if_exists = self.if_exists()?;
@@ -440,6 +449,9 @@ impl Parser<'_> {
 
     /// After DROP.
     pub(super) fn drop_role(&mut self) -> Result<Statement, SqlError> {
+        if self.peek().is_word("MASKING") || self.peek().is_word("ROW") {
+            return self.drop_policy();
+        }
         let database = self.eat_word("DATABASE");
         self.expect_word("ROLE")?;
         let if_exists = self.if_exists()?;
@@ -664,6 +676,7 @@ mod tests {
             | Write::DropRole { role, .. }
             | Write::GrantRole { role, .. } => (role.ident().name.clone(), role.ident().quoted),
             Write::Privileges { to, .. } => (to.ident().name.clone(), to.ident().quoted),
+            Write::Policy(_) => panic!("not a role statement"),
         }
     }
 

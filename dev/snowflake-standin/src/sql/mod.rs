@@ -24,6 +24,11 @@
 //!                                             --   the usage reads, see `usage`
 //! BEGIN | COMMIT | ROLLBACK | CREATE|ALTER|DROP [DATABASE] ROLE … | GRANT … | REVOKE …
 //!                                             -- the writes of an access apply, see `ddl`
+//! CREATE|DROP {MASKING|ROW ACCESS} POLICY … | ALTER {TABLE|VIEW} … {SET|UNSET} MASKING POLICY
+//!     | ALTER {TABLE|VIEW} … {ADD|DROP} ROW ACCESS POLICY …
+//! SHOW {MASKING|ROW ACCESS} POLICIES [LIKE 'pattern'] [IN ACCOUNT | IN DATABASE [db]]
+//! SELECT … FROM TABLE([db.]INFORMATION_SCHEMA.POLICY_REFERENCES(…))
+//!                                             -- policies, see `policies`
 //! ```
 //! The SELECT from a view also serves `SNOWFLAKE.ACCOUNT_USAGE.GRANTS_TO_ROLES` and
 //! `GRANTS_TO_USERS`.
@@ -34,12 +39,16 @@
 mod ddl;
 mod grants;
 mod lexer;
+mod policies;
 mod usage;
 
 use crate::error::SqlError;
 pub(crate) use ddl::{Privilege, RoleChange, RoleHolder, RoleName, Target, Transaction, Write};
 pub(crate) use grants::{GrantedRole, ShowGrants};
 use lexer::{Tok, Token};
+pub(crate) use policies::{
+    LiteralName, PolicyReferences, PolicyWrite, RefTarget, Relation, data_type,
+};
 pub(crate) use usage::{AccessJoin, ColumnRef, Comparison, HistoryCondition, QUERY_HISTORY, Usage};
 
 /// A name as written: `name` resolved (upper-case unless quoted) and where it stands.
@@ -74,8 +83,10 @@ pub(crate) enum Statement {
     Usage(Usage),
     /// BEGIN, COMMIT or ROLLBACK.
     Transaction(Transaction),
-    /// A statement that changes the account's roles or grants.
+    /// A statement that changes the account's roles or grants, or its policies.
     Write(Write),
+    /// A read of the POLICY_REFERENCES table function.
+    PolicyReferences(PolicyReferences),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -154,6 +165,8 @@ pub(crate) enum ShowKind {
     Procedures,
     /// `SHOW DATABASE ROLES IN DATABASE db`, parsed by `grants`.
     DatabaseRoles,
+    MaskingPolicies,
+    RowAccessPolicies,
 }
 
 impl ShowKind {
@@ -169,6 +182,8 @@ impl ShowKind {
             ShowKind::Functions => "FUNCTIONS",
             ShowKind::Procedures => "PROCEDURES",
             ShowKind::DatabaseRoles => "DATABASE ROLES",
+            ShowKind::MaskingPolicies => "MASKING POLICIES",
+            ShowKind::RowAccessPolicies => "ROW ACCESS POLICIES",
         }
     }
 
@@ -180,6 +195,8 @@ impl ShowKind {
             ShowKind::Shares | ShowKind::Users | ShowKind::Roles => (true, false, true, true),
             ShowKind::Warehouses | ShowKind::Integrations => (true, false, false, false),
             ShowKind::DatabaseRoles => (false, true, false, true),
+            // Snowflake's SHOW … POLICIES takes no STARTS WITH and no LIMIT.
+            ShowKind::MaskingPolicies | ShowKind::RowAccessPolicies => (true, true, false, false),
         }
     }
 }
@@ -428,6 +445,19 @@ impl Parser<'_> {
             Some(columns)
         };
         self.expect_word("FROM")?;
+        if self.peek().is_word("TABLE") && self.peek_second().is_sym("(") {
+            let (from, target) = self.policy_references()?;
+            let (filter, order_by) = self.filter_and_order()?;
+            return Ok(Statement::PolicyReferences(PolicyReferences {
+                query: Query {
+                    columns,
+                    from,
+                    filter,
+                    order_by,
+                },
+                target,
+            }));
+        }
         let from = self.path()?;
         if usage::names(&from, QUERY_HISTORY) {
             // The history has more columns than the stand-in models: `*` is not served.
@@ -438,6 +468,17 @@ impl Parser<'_> {
                 join: None,
             }));
         }
+        let (filter, order_by) = self.filter_and_order()?;
+        Ok(Statement::Query(Query {
+            columns,
+            from,
+            filter,
+            order_by,
+        }))
+    }
+
+    /// `[WHERE cond [AND cond...]] [ORDER BY item [, ...]]`.
+    fn filter_and_order(&mut self) -> Result<(Vec<Condition>, Vec<OrderItem>), SqlError> {
         let mut filter = Vec::new();
         if self.eat_word("WHERE") {
             filter.push(self.condition()?);
@@ -453,12 +494,7 @@ impl Parser<'_> {
                 order_by.push(self.order_item()?);
             }
         }
-        Ok(Statement::Query(Query {
-            columns,
-            from,
-            filter,
-            order_by,
-        }))
+        Ok((filter, order_by))
     }
 
     fn select_item(&mut self) -> Result<SelectItem, SqlError> {
@@ -608,6 +644,21 @@ impl Parser<'_> {
         if self.eat_word("DATABASE") {
             return self.show_database_roles();
         }
+        let kind = if self.eat_word("MASKING") {
+            self.expect_word("POLICIES")?;
+            ShowKind::MaskingPolicies
+        } else if self.eat_word("ROW") {
+            self.expect_word("ACCESS")?;
+            self.expect_word("POLICIES")?;
+            ShowKind::RowAccessPolicies
+        } else {
+            self.show_kind()?
+        };
+        self.show_clauses(kind)
+    }
+
+    /// A SHOW command of one word.
+    fn show_kind(&mut self) -> Result<ShowKind, SqlError> {
         let kind = [
             ShowKind::Databases,
             ShowKind::Schemas,
@@ -623,6 +674,11 @@ impl Parser<'_> {
         .find(|k| self.peek().is_word(k.keyword()))
         .ok_or_else(|| self.unexpected())?;
         self.at += 1;
+        Ok(kind)
+    }
+
+    /// The optional clauses `kind` takes, in Snowflake's order.
+    fn show_clauses(&mut self, kind: ShowKind) -> Result<Statement, SqlError> {
         let (like, scope, starts, limit) = kind.clauses();
         let mut show = Show {
             kind,

@@ -32,6 +32,7 @@ pub fn column(name: &str, data_type: &str, nullable: bool) -> Column {
         numeric_precision: precision,
         numeric_scale: scale,
         comment: String::new(),
+        masking_policy: None,
     }
 }
 
@@ -85,6 +86,7 @@ pub fn account() -> Account {
                                         ..column("NOTE", "TEXT", true)
                                     },
                                 ],
+                                ..Table::default()
                             },
                             Table {
                                 name: "Customer View".into(),
@@ -95,6 +97,7 @@ pub fn account() -> Account {
                                     column("id", "NUMBER", true),
                                     column("NAME", "TEXT", true),
                                 ],
+                                ..Table::default()
                             },
                         ],
                     },
@@ -108,6 +111,7 @@ pub fn account() -> Account {
                             owner: "SYSADMIN".into(),
                             comment: String::new(),
                             columns: vec![column("AT", "TIMESTAMP_NTZ", true)],
+                            ..Table::default()
                         }],
                     },
                 ],
