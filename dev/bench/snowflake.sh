@@ -172,5 +172,5 @@ for run in first unchanged changed; do
         fi
     fi
     bench_row snowflake "$label: read statements (SHOW GRANTS of existing roles, SHOW ROLES)" "$(bench_int "${reads:-0}")"
-    bench_row snowflake "$label: Go plugin's write requests, one per statement (computed)" "$(bench_int "${go_requests:-0}")"
+    bench_row snowflake "$label: Go plugin's write requests: one per statement, a comment per existing role (computed)" "$(bench_int "${go_requests:-0}")"
 done

@@ -106,7 +106,8 @@ pub struct ApplyCounts {
     pub batched: u64,
     /// Multi-statement requests sent (retries one access provider at a time included).
     pub write_requests: u64,
-    /// Requests the Go connector's pattern sends for the same writes: one per statement.
+    /// Requests the Go connector's pattern sends for the same writes: one per statement, and a
+    /// comment on every existing role it fully controls.
     pub go_write_requests: u64,
 }
 
@@ -475,6 +476,18 @@ impl Engine<'_> {
         for p in planned.iter_mut().filter(|p| p.alive()) {
             self.plan(p);
         }
+        // Go comments every existing role it fully controls on every run
+        // (data_access_sync_to_target.go `commentOnRoleIfExists`): one more request each.
+        let locked = |f: Option<bool>| f == Some(true);
+        self.counts.go_write_requests += planned
+            .iter()
+            .filter(|p| p.alive() && !p.ap.delete && p.existing.is_some())
+            .filter(|p| {
+                !locked(p.ap.who_locked)
+                    && !locked(p.ap.what_locked)
+                    && !locked(p.ap.inheritance_locked)
+            })
+            .count() as u64;
         self.execute(&mut planned).await?;
         for p in planned.iter().filter(|p| !p.failed) {
             if let Some(role) = &p.role {
