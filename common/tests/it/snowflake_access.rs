@@ -21,7 +21,8 @@ use crate::snowflake::{CLIENT_KEY, CLIENT_PUB, client_of, target};
 /// The account's name in what items on the account (`ORGANIZATION-ACCOUNT`).
 const ACCOUNT: &str = "ACME-PROD";
 
-fn user(name: &str) -> User {
+/// A person user named `name` (login name lower case).
+pub(crate) fn user(name: &str) -> User {
     User {
         name: name.to_owned(),
         login_name: name.to_lowercase(),
@@ -30,7 +31,7 @@ fn user(name: &str) -> User {
     }
 }
 
-fn table(name: &str, kind: TableKind) -> Table {
+pub(crate) fn table(name: &str, kind: TableKind) -> Table {
     Table {
         name: name.to_owned(),
         kind,

@@ -14,26 +14,11 @@ use raito_common::model::access::{
     Action, DataObjectReference, ExportedAccessProvider, ExportedWho, WhatItem, managed_comment,
 };
 use snowflake_standin::{
-    Account, Database, ObjectKind, Options, Schema, StandIn, Table, TableKind, User,
+    Account, Database, ObjectKind, Options, Schema, StandIn, Table, TableKind,
 };
 
 use crate::snowflake::{CLIENT_KEY, CLIENT_PUB, client_of, target};
-
-fn user(name: &str) -> User {
-    User {
-        name: name.to_owned(),
-        login_name: name.to_lowercase(),
-        ..User::default()
-    }
-}
-
-fn table(name: &str, kind: TableKind) -> Table {
-    Table {
-        name: name.to_owned(),
-        kind,
-        ..Table::default()
-    }
-}
+use crate::snowflake_access::{table, user};
 
 /// SALES with PUBLIC (ORDERS, CUSTOMERS, V_ORDERS) and "Mixed.Schema" ("my ""odd"" table"),
 /// users ALICE, BOB, "o'Brien" and a 255-character one, an unmanaged role SALES_ANALYSTS that

@@ -12,26 +12,6 @@ use snowflake_standin::{
 
 use crate::support::*;
 
-fn assert_error(status: StatusCode, body: &Value, code: &str, message: &str) {
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        (&body["code"], &body["message"]),
-        (&json!(code), &json!(message)),
-        "{body}"
-    );
-}
-
-/// Runs one statement and asserts it succeeded with a single `status` row; answers that row.
-async fn ok(client: &Client, statement: &str) -> String {
-    let (status, body) = client.run(statement).await;
-    assert_eq!(status, StatusCode::OK, "{statement}: {body}");
-    assert_eq!(
-        body["resultSetMetaData"]["rowType"][0]["name"], "status",
-        "{body}"
-    );
-    body["data"][0][0].as_str().unwrap().to_owned()
-}
-
 /// Runs one statement and asserts it failed with `code` and `message`.
 async fn refused(client: &Client, statement: &str, code: &str, message: &str) {
     let (status, body) = client.run(statement).await;

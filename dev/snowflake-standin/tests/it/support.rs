@@ -423,3 +423,24 @@ pub fn index_of(body: &Value, name: &str) -> usize {
         .position(|c| c["name"] == name)
         .unwrap_or_else(|| panic!("no column {name}"))
 }
+
+/// Runs one statement and asserts it failed with `code` and `message`.
+pub fn assert_error(status: StatusCode, body: &Value, code: &str, message: &str) {
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        (&body["code"], &body["message"]),
+        (&json!(code), &json!(message)),
+        "{body}"
+    );
+}
+
+/// Runs one statement and asserts it succeeded with a single `status` row; answers that row.
+pub async fn ok(client: &Client, statement: &str) -> String {
+    let (status, body) = client.run(statement).await;
+    assert_eq!(status, StatusCode::OK, "{statement}: {body}");
+    assert_eq!(
+        body["resultSetMetaData"]["rowType"][0]["name"], "status",
+        "{body}"
+    );
+    body["data"][0][0].as_str().unwrap().to_owned()
+}

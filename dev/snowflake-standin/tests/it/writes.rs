@@ -12,26 +12,6 @@ use snowflake_standin::{Account, Grantee, Options, Role, StandIn};
 
 use crate::support::*;
 
-fn assert_error(status: StatusCode, body: &Value, code: &str, message: &str) {
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        (&body["code"], &body["message"]),
-        (&json!(code), &json!(message)),
-        "{body}"
-    );
-}
-
-/// Runs one statement and asserts it succeeded with a single `status` row; answers that row.
-async fn ok(client: &Client, statement: &str) -> String {
-    let (status, body) = client.run(statement).await;
-    assert_eq!(status, StatusCode::OK, "{statement}: {body}");
-    assert_eq!(
-        body["resultSetMetaData"]["rowType"][0]["name"], "status",
-        "{body}"
-    );
-    body["data"][0][0].as_str().unwrap().to_owned()
-}
-
 /// POSTs `statements` as one multi-statement request of `count` (`"0"`: any).
 async fn multi(client: &Client, count: &str, statements: &[&str]) -> (StatusCode, Value) {
     client

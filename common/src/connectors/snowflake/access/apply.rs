@@ -65,7 +65,7 @@ use super::import::{
     NOT_INTERNALIZABLE, database_role_external_id, parse_database_role_external_id, split_names,
 };
 use super::names::{self, Generator};
-use super::what::{self, Catalog, Expander, Grant, Permissions, Relation};
+use super::what::{self, CatalogCache, Expander, Grant, Permissions, Relation};
 use super::{managed_comment, managed_for};
 use crate::connector::{AccessOutcome, ApplyMode, Error, Sink, Source};
 use crate::model::access::{
@@ -179,32 +179,6 @@ struct Held {
     grants: BTreeSet<Grant>,
     /// Objects the role owns (never dropped with it).
     owns: Vec<String>,
-}
-
-/// The catalog read for expansions, kept for the run.
-#[derive(Default)]
-pub(super) struct CatalogCache {
-    schemas: HashMap<String, Vec<String>>,
-    relations: HashMap<(String, String), Vec<Relation>>,
-    warehouses: Option<Vec<String>>,
-    databases: Option<Vec<String>>,
-}
-
-impl Catalog for CatalogCache {
-    fn schemas(&self, database: &str) -> Option<&[String]> {
-        self.schemas.get(database).map(Vec::as_slice)
-    }
-    fn relations(&self, database: &str, schema: &str) -> Option<&[Relation]> {
-        self.relations
-            .get(&(database.to_owned(), schema.to_owned()))
-            .map(Vec::as_slice)
-    }
-    fn warehouses(&self) -> Option<&[String]> {
-        self.warehouses.as_deref()
-    }
-    fn databases(&self) -> Option<&[String]> {
-        self.databases.as_deref()
-    }
 }
 
 /// What an access provider becomes.

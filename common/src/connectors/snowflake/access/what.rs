@@ -237,6 +237,32 @@ pub trait Catalog: Sync {
     fn databases(&self) -> Option<&[String]>;
 }
 
+/// The catalog read for expansions, kept for the run.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    pub schemas: HashMap<String, Vec<String>>,
+    pub relations: HashMap<(String, String), Vec<Relation>>,
+    pub warehouses: Option<Vec<String>>,
+    pub databases: Option<Vec<String>>,
+}
+
+impl Catalog for CatalogCache {
+    fn schemas(&self, database: &str) -> Option<&[String]> {
+        self.schemas.get(database).map(Vec::as_slice)
+    }
+    fn relations(&self, database: &str, schema: &str) -> Option<&[Relation]> {
+        self.relations
+            .get(&(database.to_owned(), schema.to_owned()))
+            .map(Vec::as_slice)
+    }
+    fn warehouses(&self) -> Option<&[String]> {
+        self.warehouses.as_deref()
+    }
+    fn databases(&self) -> Option<&[String]> {
+        self.databases.as_deref()
+    }
+}
+
 /// What the expansion of an access provider needs that the catalog did not have.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Needs {
@@ -640,30 +666,6 @@ pub fn held(
 mod tests {
     use super::*;
 
-    #[derive(Default)]
-    struct Fixed {
-        schemas: HashMap<String, Vec<String>>,
-        relations: HashMap<(String, String), Vec<Relation>>,
-        warehouses: Option<Vec<String>>,
-    }
-
-    impl Catalog for Fixed {
-        fn schemas(&self, database: &str) -> Option<&[String]> {
-            self.schemas.get(database).map(Vec::as_slice)
-        }
-        fn relations(&self, database: &str, schema: &str) -> Option<&[Relation]> {
-            self.relations
-                .get(&(database.to_owned(), schema.to_owned()))
-                .map(Vec::as_slice)
-        }
-        fn warehouses(&self) -> Option<&[String]> {
-            self.warehouses.as_deref()
-        }
-        fn databases(&self) -> Option<&[String]> {
-            None
-        }
-    }
-
     fn statements(expanded: &Expanded) -> Vec<String> {
         expanded
             .grants
@@ -675,7 +677,7 @@ mod tests {
     #[test]
     fn a_table_item_grants_its_privileges_and_usage_on_its_parents() {
         let permissions = Permissions::new();
-        let catalog = Fixed::default();
+        let catalog = CatalogCache::default();
         let expander = Expander {
             permissions: &permissions,
             catalog: &catalog,
@@ -696,7 +698,7 @@ mod tests {
     #[test]
     fn a_schema_permission_not_on_the_schema_expands_to_its_relations() {
         let permissions = Permissions::new();
-        let mut catalog = Fixed::default();
+        let mut catalog = CatalogCache::default();
         let p = vec!["INSERT".to_owned()];
         let empty = Expander {
             permissions: &permissions,
