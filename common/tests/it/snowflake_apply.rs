@@ -900,3 +900,103 @@ async fn standard_edition_refuses_masks_and_filters_in_their_feedback() {
     assert!(outcomes[1].feedback.errors[0].contains("Standard Edition"));
     assert_eq!(counts.writes, 0);
 }
+
+// The conformance suite's access checks (`raito_common::testing::access`), on the stand-in.
+
+/// An export of every kind of change the apply knows: a role with users, a table, a schema
+/// expansion and an inheritance by id from later in the export; a database role; a mask; a
+/// filter.
+fn conformance_export() -> Vec<ExportedAccessProvider> {
+    let mut readers = ap(
+        "c-readers",
+        "Readers",
+        &["ALICE"],
+        vec![
+            what("table", "SALES.PUBLIC.ORDERS", &["SELECT"]),
+            what("schema", "SALES.PUBLIC", &["SELECT"]),
+        ],
+    );
+    readers.who.inherit_from = vec!["ID:c-heirs".to_owned()];
+    let heirs = ap("c-heirs", "Heirs", &["BOB"], vec![]);
+    let mut database_role = ap(
+        "c-db",
+        "Db readers",
+        &[],
+        vec![what("table", "SALES.PUBLIC.CUSTOMERS", &["SELECT"])],
+    );
+    database_role.r#type = Some("databaseRole".to_owned());
+    vec![
+        readers,
+        heirs,
+        database_role,
+        mask("c-mask", "Emails", "SHA256", &["ALICE"], &["EMAIL"]),
+        filter("c-filter", &["BOB"], "{REGION} = 'EU'"),
+    ]
+}
+
+async fn conformance_connector(standin: &StandIn) -> Box<dyn raito_common::connector::Connector> {
+    let target = target(standin, CLIENT_KEY, "    sf-database-roles: true\n").await;
+    raito_common::connectors::build(&target).expect("valid target")
+}
+
+#[tokio::test]
+async fn conformance_applying_the_same_export_twice_issues_nothing() {
+    let standin = standin(account_with_columns()).await;
+    let connector = conformance_connector(&standin).await;
+    let first =
+        raito_common::testing::check_apply_converges(connector.as_ref(), &conformance_export())
+            .await;
+    assert_eq!(first[0].feedback.actual_name, "READERS");
+    assert_eq!(
+        members_of(&standin, "READERS").await,
+        set(&["ROLE HEIRS", "USER ALICE"])
+    );
+}
+
+#[tokio::test]
+async fn conformance_a_plan_lists_exactly_what_the_apply_then_executes() {
+    let standin = standin(account_with_columns()).await;
+    let connector = conformance_connector(&standin).await;
+    raito_common::testing::check_plan_matches_apply(connector.as_ref(), &conformance_export())
+        .await;
+}
+
+#[tokio::test]
+async fn conformance_a_failing_access_provider_does_not_stop_the_others() {
+    let standin = standin(account_with_columns()).await;
+    let connector = conformance_connector(&standin).await;
+    let export = conformance_export();
+    // Valid as far as the connector can tell; Snowflake refuses it (no such user) in the
+    // middle of a request.
+    let failing = ap(
+        "c-failing",
+        "Failing",
+        &["NO_SUCH_USER"],
+        vec![what("table", "SALES.PUBLIC.ORDERS", &["SELECT"])],
+    );
+    let outcomes = raito_common::testing::check_failing_access_provider_is_isolated(
+        connector.as_ref(),
+        &export[..2],
+        &failing,
+        &export[2..],
+    )
+    .await;
+    assert!(
+        outcomes[2].feedback.errors[0].contains("NO_SUCH_USER"),
+        "{:?}",
+        outcomes[2]
+    );
+}
+
+#[tokio::test]
+async fn conformance_the_import_leaves_out_what_the_apply_manages() {
+    let standin = standin(account_with_columns()).await;
+    let connector = conformance_connector(&standin).await;
+    let imported = raito_common::testing::check_import_excludes_managed(
+        connector.as_ref(),
+        &conformance_export()[..3],
+        &["SALES_ANALYSTS", "LEGACY"],
+    )
+    .await;
+    assert!(!imported.iter().any(|ap| ap.external_id == "READERS"));
+}
