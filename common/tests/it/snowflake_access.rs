@@ -457,8 +457,10 @@ async fn account_roles_are_imported_as_the_go_connector_imports_them() {
             database_roles: 0,
             excluded: 2,
             skipped: 0,
-            statements: 1 + 1 + 2 * 12 + 1,
-            go_statements: 1 + 2 + 2 * 12 + 1,
+            policies: 0,
+            // And SHOW MASKING POLICIES, SHOW ROW ACCESS POLICIES.
+            statements: 1 + 1 + 2 * 12 + 1 + 2,
+            go_statements: 1 + 2 + 2 * 12 + 1 + 2,
         }
     );
     let by_prefix = standin.requests().by_prefix;
@@ -472,6 +474,51 @@ async fn account_roles_are_imported_as_the_go_connector_imports_them() {
         (Some(&1), Some(&1), Some(&24), None),
         "{by_prefix:?}"
     );
+}
+
+#[tokio::test]
+async fn account_roles_read_in_bulk_from_account_usage_are_the_same_access_providers() {
+    // ACCOUNT_USAGE without its latency, so both ways see the same grants.
+    let options = Options {
+        grants_latency: std::time::Duration::ZERO,
+        ..Options::default()
+    };
+    let standin = snowflake_standin::start(account(), options).await;
+    let (access_providers, counts) = run(
+        &standin,
+        "    sf-excluded-roles: TEMP_EXCLUDED\n    \
+         sf-external-identity-store-owners: okta_provisioner, SOMEONE_ELSE\n    \
+         sf-access-import-from-account-usage: true\n",
+    )
+    .await;
+    // ACCOUNT_USAGE has no order of its own: the same holders and privileges, as sets.
+    let normalized = |aps: &[AccessProvider]| -> Vec<AccessProvider> {
+        aps.iter()
+            .cloned()
+            .map(|mut ap| {
+                if let Some(who) = ap.who.as_mut() {
+                    who.users.sort();
+                    who.access_providers.sort();
+                }
+                for item in &mut ap.what {
+                    item.permissions.sort();
+                }
+                ap.what
+                    .sort_by(|a, b| a.data_object.full_name.cmp(&b.data_object.full_name));
+                ap
+            })
+            .collect()
+    };
+    assert_access_providers(
+        &normalized(&access_providers),
+        &normalized(&account_roles()),
+    );
+    // SHOW SHARES, one SHOW ROLES page, three ACCOUNT_USAGE reads for the 14 roles, the
+    // account's name, the two policy listings: against two SHOW GRANTS per role.
+    assert_eq!(counts.roles, 12);
+    assert_eq!(counts.statements, 1 + 1 + 3 + 1 + 2, "{counts:?}");
+    assert_eq!(counts.go_statements, 1 + 2 + 2 * 12 + 1 + 2, "{counts:?}");
+    assert_eq!(standin.requests().by_prefix.get("SHOW GRANTS"), None);
 }
 
 #[tokio::test]
@@ -523,7 +570,8 @@ async fn a_scim_role_linked_to_its_group_has_the_group_as_who_and_partial_locks(
     // The linked role's members are not read: one SHOW GRANTS less.
     assert_eq!(
         (counts.statements, counts.go_statements),
-        (1 + 1 + 2 * 12 - 1 + 1, 1 + 2 + 2 * 12 - 1 + 1)
+        // The two policy listings last.
+        (1 + 1 + 2 * 12 - 1 + 1 + 2, 1 + 2 + 2 * 12 - 1 + 1 + 2)
     );
     assert_eq!(standin.requests().by_prefix.get("SHOW GRANTS"), Some(&23));
 }
@@ -579,8 +627,9 @@ async fn database_roles_of_the_databases_not_excluded_are_imported_with_go_exter
     // Besides the account roles' 27: SHOW DATABASES, one SHOW DATABASE ROLES per database
     // (SALES, "Finance Dept", PARTNER_DATA), two per database role read. Go lists the inbound
     // shares again (two more) and sends one unpaged SHOW DATABASE ROLES per database too.
-    assert_eq!(counts.statements, 27 + 1 + 3 + 2 * 4);
-    assert_eq!(counts.go_statements, 28 + 1 + 2 + 3 + 2 * 4);
+    // The two policy listings last.
+    assert_eq!(counts.statements, 27 + 1 + 3 + 2 * 4 + 2);
+    assert_eq!(counts.go_statements, 28 + 1 + 2 + 3 + 2 * 4 + 2);
     assert_eq!(
         standin.requests().by_prefix.get("SHOW DATABASE"),
         Some(&3),
@@ -635,9 +684,10 @@ async fn more_than_ten_thousand_roles_are_read_in_pages_and_pushed_in_order() {
     let read = (BULK + 6) as u64;
     assert_eq!(
         (counts.roles, counts.excluded, counts.statements),
-        (read, 1, 1 + 2 + 2 * read + 1)
+        // The last two: the policy listings.
+        (read, 1, 1 + 2 + 2 * read + 1 + 2)
     );
-    assert_eq!(counts.go_statements, 2 + 11 + 2 * read + 1);
+    assert_eq!(counts.go_statements, 2 + 11 + 2 * read + 1 + 2);
     eprintln!("{read} roles imported in {elapsed:?}");
 }
 
@@ -671,5 +721,6 @@ async fn roles_whose_grants_the_sync_role_cannot_see_are_skipped_as_go_skips_the
         "ACCOUNTADMIN, HIDDEN, ORGADMIN, SECURITYADMIN, SYSADMIN and USERADMIN skipped"
     );
     // The skipped roles' what is never asked for: only their who was.
-    assert_eq!(counts.statements, 1 + 1 + 2 + 6);
+    // And the two policy listings.
+    assert_eq!(counts.statements, 1 + 1 + 2 + 6 + 2);
 }

@@ -1000,3 +1000,80 @@ async fn conformance_the_import_leaves_out_what_the_apply_manages() {
     .await;
     assert!(!imported.iter().any(|ap| ap.external_id == "READERS"));
 }
+
+#[tokio::test]
+async fn the_import_reads_the_customers_policies_as_go_does_and_leaves_raitos_out() {
+    let standin = standin(account_with_columns()).await;
+    let target = target(&standin, CLIENT_KEY, "").await;
+    let client = client_of(&target);
+    for statement in [
+        "CREATE MASKING POLICY \"SALES\".\"PUBLIC\".\"PII_MASK\" AS (\"VAL\" TEXT) RETURNS TEXT -> \
+         CASE WHEN IS_ROLE_IN_SESSION('HR') THEN \"VAL\" ELSE '***' END",
+        "ALTER TABLE \"SALES\".\"PUBLIC\".\"CUSTOMERS\" ALTER COLUMN \"EMAIL\" SET MASKING POLICY \
+         \"SALES\".\"PUBLIC\".\"PII_MASK\"",
+        "CREATE ROW ACCESS POLICY \"SALES\".\"PUBLIC\".\"eu only\" AS (\"R\" TEXT) RETURNS BOOLEAN \
+         -> \"R\" = 'EU'",
+        "ALTER TABLE \"SALES\".\"PUBLIC\".\"CUSTOMERS\" ADD ROW ACCESS POLICY \
+         \"SALES\".\"PUBLIC\".\"eu only\" ON (\"REGION\")",
+    ] {
+        client.query(statement, &[]).await.expect(statement);
+    }
+    // Raito's own mask: never offered back.
+    let (outcomes, _) = apply(
+        &standin,
+        ApplyMode::Apply,
+        vec![mask("ap-mask", "Phones", "NULL", &["ALICE"], &["PHONE"])],
+    )
+    .await;
+    assert!(errors(&outcomes[0]).is_empty(), "{outcomes:?}");
+
+    let config = snowflake::Config::from_parameters(&target.parameters).expect("valid");
+    let mut imported = Vec::new();
+    let counts = raito_common::connectors::snowflake::access::import::import(
+        &config,
+        &client,
+        &mut imported,
+    )
+    .await
+    .expect("imported");
+    assert_eq!(counts.policies, 2, "{counts:?}");
+    let policies: Vec<_> = imported
+        .iter()
+        .filter(|ap| ap.action != Action::Grant)
+        .collect();
+    assert_eq!(policies.len(), 2, "{policies:?}");
+    let mask = policies
+        .iter()
+        .find(|ap| ap.action == Action::Mask)
+        .unwrap();
+    assert_eq!(mask.external_id, "SALES-PUBLIC-PII_MASK");
+    assert_eq!(mask.actual_name, "SALES-PUBLIC-PII_MASK");
+    assert_eq!(mask.naming_hint, "PII_MASK");
+    assert!(mask.not_internalizable);
+    assert!(mask.who.is_none());
+    assert_eq!(
+        mask.policy,
+        "CASE WHEN IS_ROLE_IN_SESSION('HR') THEN \"VAL\" ELSE '***' END"
+    );
+    assert_eq!(mask.what.len(), 1);
+    assert_eq!(
+        (
+            mask.what[0].data_object.full_name.as_str(),
+            mask.what[0].data_object.r#type.as_str()
+        ),
+        ("SALES.PUBLIC.CUSTOMERS.EMAIL", "COLUMN")
+    );
+    let filter = policies
+        .iter()
+        .find(|ap| ap.action == Action::Filtered)
+        .unwrap();
+    assert_eq!(filter.external_id, "SALES-PUBLIC-eu only");
+    assert_eq!(filter.policy, "\"R\" = 'EU'");
+    assert_eq!(
+        (
+            filter.what[0].data_object.full_name.as_str(),
+            filter.what[0].data_object.r#type.as_str()
+        ),
+        ("SALES.PUBLIC.CUSTOMERS", "TABLE")
+    );
+}

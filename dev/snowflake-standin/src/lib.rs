@@ -17,7 +17,7 @@
 //! - `auth`: key-pair JWTs (fingerprints, claims, RS256) and opaque tokens.
 //! - `sql`: the statement grammar; `exec`: running it as the session's role (`exec::ddl`: the
 //!   writes of roles and grants; `exec::policies`: masking and row access policies, SHOW …
-//!   POLICIES and POLICY_REFERENCES).
+//!   POLICIES, DESCRIBE … POLICY and POLICY_REFERENCES).
 //! - `result`: cell encodings, `rowType`, partitions (later ones gzip-compressed).
 //! - `http`: the routes, statement handles, async execution, timeouts, cancels, faults.
 //!

@@ -14,7 +14,7 @@
 //! - `ddl`: the writes of an access apply (CREATE, ALTER and DROP of roles and database roles,
 //!   GRANT and REVOKE), and the [`State`] they change.
 //! - `policies`: masking and row access policies (CREATE, DROP, attaching them to columns and
-//!   tables, SHOW … POLICIES, INFORMATION_SCHEMA.POLICY_REFERENCES).
+//!   tables, SHOW … POLICIES, DESCRIBE … POLICY, INFORMATION_SCHEMA.POLICY_REFERENCES).
 
 mod access;
 mod context;
@@ -88,6 +88,7 @@ pub(crate) fn execute<'a>(
         Statement::Show(show) => show::show(session, show),
         Statement::ShowGrants(show) => grants::show_grants(session, show),
         Statement::DescribeUser(name) => describe::describe_user(session, name),
+        Statement::DescribePolicy { kind, name } => policies::describe(session, *kind, name),
         Statement::Query(query) => views::query(session, query),
         Statement::Usage(read) => usage::query(session, read),
         Statement::PolicyReferences(read) => policies::references(session, read),

@@ -40,14 +40,23 @@
 //! Reads: SHOW … POLICIES lists the policies of the kind in the account, the database IN names
 //! or, without IN, the session's database (the account without one) that the role sees (MANAGE
 //! GRANTS: all; else those owned by a role it holds), by database, schema and name, LIKE
-//! case-insensitive; `options` is empty. POLICY_REFERENCES (a table function of a database's
-//! INFORMATION_SCHEMA, which needs the database visible and a warehouse) lists one row per
-//! reference: a masked column (REF_COLUMN_NAME set, REF_ARG_COLUMN_NAMES NULL) or a row access
-//! policy on a table or view (REF_COLUMN_NAME NULL, REF_ARG_COLUMN_NAMES the ON list as compact
-//! JSON, `["A","B"]`), names as stored, REF_ENTITY_DOMAIN `TABLE` or `VIEW`, POLICY_STATUS
-//! `ACTIVE`, POLICY_ID the policy's position in the account (from 1), the TAG_* columns NULL;
-//! by database, schema, table, then column order with a table's row access policy last. An
-//! unknown policy or table is `002003`.
+//! case-insensitive; `options` is empty.
+//! DESCRIBE … POLICY answers one row of text columns: `name` as stored, `signature` the
+//! arguments as stored with their stored types (`(A TEXT, B NUMBER)`: the `DATA_TYPE` form,
+//! where Snowflake prints `VARCHAR`), `return_type` the stored type (Snowflake prints
+//! `VARCHAR(16777216)`), `body` as stored. It needs no warehouse; a policy missing, of the
+//! other kind or in a database the role does not see is `002003`, one the role neither owns
+//! (through its hierarchy) nor reaches with MANAGE GRANTS `003001`: the rule SHOW lists by.
+//! (Snowflake also lets APPLY MASKING|ROW ACCESS POLICY on the account describe; SHOW here does
+//! not count it, so neither does DESCRIBE.)
+//! POLICY_REFERENCES (a table function of a database's INFORMATION_SCHEMA, which needs the
+//! database visible and a warehouse) lists one row per reference: a masked column
+//! (REF_COLUMN_NAME set, REF_ARG_COLUMN_NAMES NULL) or a row access policy on a table or view
+//! (REF_COLUMN_NAME NULL, REF_ARG_COLUMN_NAMES the ON list as compact JSON, `["A","B"]`), names
+//! as stored, REF_ENTITY_DOMAIN `TABLE` or `VIEW`, POLICY_STATUS `ACTIVE`, POLICY_ID the
+//! policy's position in the account (from 1), the TAG_* columns NULL; by database, schema,
+//! table, then column order with a table's row access policy last. An unknown policy or table
+//! is `002003`.
 
 use time::OffsetDateTime;
 
@@ -80,6 +89,36 @@ fn shown(name: &PolicyName) -> String {
 /// A type compared as `DATA_TYPE` prints it (a model column may be written `VARCHAR`).
 fn comparable(data_type_written: &str) -> String {
     data_type(data_type_written).map_or_else(|| data_type_written.to_uppercase(), str::to_owned)
+}
+
+/// A name of one to three parts in full, `[database, schema, name]`, the parts left out taken
+/// from the session's database and schema (`090105`, `090106` for `command` without them).
+fn qualify_parts(
+    parts: &[&str],
+    database: Option<&str>,
+    schema: Option<&str>,
+    command: &str,
+) -> Result<[String; 3], SqlError> {
+    let database = || {
+        database
+            .map(str::to_owned)
+            .ok_or_else(|| SqlError::no_database(command))
+    };
+    let schema = || {
+        schema
+            .map(str::to_owned)
+            .ok_or_else(|| SqlError::no_schema(command))
+    };
+    match parts {
+        [d, s, n] => Ok([(*d).to_owned(), (*s).to_owned(), (*n).to_owned()]),
+        [s, n] => Ok([database()?, (*s).to_owned(), (*n).to_owned()]),
+        [n] => Ok([database()?, schema()?, (*n).to_owned()]),
+        // The grammar takes one to three parts.
+        _ => Err(SqlError::internal(format!(
+            "a name of {} parts reached the stand-in's policies",
+            parts.len()
+        ))),
+    }
 }
 
 /// Whether `ALTER TABLE` (`view` false) or `ALTER VIEW` names a relation of `kind`.
@@ -176,26 +215,13 @@ impl Writer<'_> {
 
     /// `name` in full, `[database, schema, name]`, the parts left out taken from the session.
     fn qualify(&self, name: &[Ident], command: &str) -> Result<[String; 3], SqlError> {
-        let database = || {
-            self.database
-                .clone()
-                .ok_or_else(|| SqlError::no_database(command))
-        };
-        let schema = || {
-            self.schema
-                .clone()
-                .ok_or_else(|| SqlError::no_schema(command))
-        };
-        match name {
-            [d, s, n] => Ok([d.name.clone(), s.name.clone(), n.name.clone()]),
-            [s, n] => Ok([database()?, s.name.clone(), n.name.clone()]),
-            [n] => Ok([database()?, schema()?, n.name.clone()]),
-            // The grammar takes one to three parts.
-            _ => Err(SqlError::internal(format!(
-                "a name of {} parts reached the stand-in's policies",
-                name.len()
-            ))),
-        }
+        let parts: Vec<&str> = name.iter().map(|i| i.name.as_str()).collect();
+        qualify_parts(
+            &parts,
+            self.database.as_deref(),
+            self.schema.as_deref(),
+            command,
+        )
     }
 
     /// The schema `database.schema`, existing and in a database the session sees.
@@ -644,6 +670,68 @@ pub(super) fn show<'a>(
     Ok((columns, rows))
 }
 
+/// DESCRIBE MASKING POLICY and DESCRIBE ROW ACCESS POLICY (see the module's documentation).
+pub(super) fn describe<'a>(
+    session: &Session<'a>,
+    kind: PolicyKind,
+    name: &[Ident],
+) -> Result<Output<'a>, SqlError> {
+    let s = *session;
+    if s.account.standard_edition {
+        return Err(SqlError::unsupported(kind.words()));
+    }
+    let parts: Vec<&str> = name.iter().map(|i| i.name.as_str()).collect();
+    let command = format!("DESCRIBE {}", kind.words());
+    let [database, schema, policy] = qualify_parts(&parts, s.database, s.schema, &command)?;
+    let full = display_path(&[&database, &schema, &policy]);
+    // A policy in a database the role cannot see is as missing as one that is not there.
+    let database_seen = s
+        .account
+        .databases
+        .iter()
+        .any(|d| d.name == database && s.sees_in_show(d));
+    let found = s
+        .account
+        .policies
+        .iter()
+        .find(|p| {
+            p.kind == kind && p.database == database && p.schema == schema && p.name == policy
+        })
+        .filter(|_| database_seen)
+        .ok_or_else(|| SqlError::does_not_exist(kind_word(kind), &full))?;
+    // Who may describe it: whom SHOW … POLICIES lists it to.
+    let allowed = s.role.manage_grants || {
+        let held = s.access.hierarchy(&s.role.name);
+        s.access
+            .account_role(&found.owner)
+            .is_some_and(|id| held.get(id).copied().unwrap_or(false))
+    };
+    if !allowed {
+        return Err(SqlError::insufficient_privileges(&format!(
+            "{} '{full}'",
+            kind.words().to_lowercase()
+        )));
+    }
+    let arguments: Vec<String> = found
+        .signature
+        .iter()
+        .map(|(argument, data_type)| format!("{argument} {data_type}"))
+        .collect();
+    let row = vec![
+        Some(found.name.clone()),
+        Some(format!("({})", arguments.join(", "))),
+        Some(found.returns.clone()),
+        Some(found.body.clone()),
+    ];
+    Ok(Output {
+        columns: ["name", "signature", "return_type", "body"]
+            .into_iter()
+            .map(|column| ColumnType::new(column, Kind::Text))
+            .collect(),
+        rows: Box::new(std::iter::once(row)),
+    })
+}
+
 const POLICY_REFERENCES: Spec = &[
     ("POLICY_DB", Kind::Text),
     ("POLICY_SCHEMA", Kind::Text),
@@ -772,26 +860,8 @@ pub(super) fn references<'a>(
     let db = sees(&database)
         .ok_or_else(|| SqlError::does_not_exist("Database", &display_name(&database)))?;
     let qualify = |name: &LiteralName| -> Result<[String; 3], SqlError> {
-        let session_database = || {
-            s.database
-                .map(str::to_owned)
-                .ok_or_else(|| SqlError::no_database("SELECT"))
-        };
-        let session_schema = || {
-            s.schema
-                .map(str::to_owned)
-                .ok_or_else(|| SqlError::no_schema("SELECT"))
-        };
-        match name.parts.as_slice() {
-            [d, sc, n] => Ok([d.clone(), sc.clone(), n.clone()]),
-            [sc, n] => Ok([session_database()?, sc.clone(), n.clone()]),
-            [n] => Ok([session_database()?, session_schema()?, n.clone()]),
-            // The grammar takes one to three parts.
-            _ => Err(SqlError::internal(format!(
-                "a name of {} parts reached POLICY_REFERENCES",
-                name.parts.len()
-            ))),
-        }
+        let parts: Vec<&str> = name.parts.iter().map(String::as_str).collect();
+        qualify_parts(&parts, s.database, s.schema, "SELECT")
     };
     let mut rows: Vec<Reference<'a>> = match &read.target {
         RefTarget::Policy(name) => {

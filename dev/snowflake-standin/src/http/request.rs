@@ -214,6 +214,13 @@ mod tests {
         assert_eq!(prefix("DESCRIBE USER \"a\""), "DESCRIBE USER");
         assert_eq!(prefix("create masking policy p"), "CREATE MASKING");
         assert_eq!(
+            prefix("describe masking policy \"DB\".\"S\".\"P\""),
+            "DESCRIBE MASKING"
+        );
+        assert_eq!(prefix("DESCRIBE ROW ACCESS POLICY p"), "DESCRIBE ROW");
+        // The abbreviation counts apart, as DESC USER does.
+        assert_eq!(prefix("desc masking policy p"), "DESC MASKING");
+        assert_eq!(
             prefix("ALTER TABLE t ADD ROW ACCESS POLICY p ON (a)"),
             "ALTER TABLE"
         );

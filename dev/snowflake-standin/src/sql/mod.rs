@@ -20,6 +20,7 @@
 //! SHOW DATABASE ROLES IN DATABASE db [LIMIT n [FROM 'name']]
 //! SHOW GRANTS {TO|OF} {ROLE r | DATABASE ROLE [db.]r} [LIMIT n]   -- see `grants`
 //! DESC[RIBE] USER name
+//! DESC[RIBE] {MASKING|ROW ACCESS} POLICY [[db.]s.]p  -- see `policies`
 //! SELECT … FROM SNOWFLAKE.ACCOUNT_USAGE.QUERY_HISTORY …  -- and WITH … LEFT JOIN ACCESS_HISTORY:
 //!                                             --   the usage reads, see `usage`
 //! BEGIN | COMMIT | ROLLBACK | CREATE|ALTER|DROP [DATABASE] ROLE … | GRANT … | REVOKE …
@@ -43,6 +44,7 @@ mod policies;
 mod usage;
 
 use crate::error::SqlError;
+use crate::model::PolicyKind;
 pub(crate) use ddl::{Privilege, RoleChange, RoleHolder, RoleName, Target, Transaction, Write};
 pub(crate) use grants::{GrantedRole, ShowGrants};
 use lexer::{Tok, Token};
@@ -79,6 +81,11 @@ pub(crate) enum Statement {
     Show(Show),
     ShowGrants(ShowGrants),
     DescribeUser(Ident),
+    /// `DESC[RIBE] {MASKING|ROW ACCESS} POLICY name`: one to three parts, as written.
+    DescribePolicy {
+        kind: PolicyKind,
+        name: Vec<Ident>,
+    },
     /// A read of QUERY_HISTORY, alone or joined to ACCESS_HISTORY.
     Usage(Usage),
     /// BEGIN, COMMIT or ROLLBACK.
@@ -397,6 +404,9 @@ impl Parser<'_> {
         } else if self.eat_word("SHOW") {
             self.show()
         } else if self.eat_word("DESCRIBE") || self.eat_word("DESC") {
+            if self.peek().is_word("MASKING") || self.peek().is_word("ROW") {
+                return self.describe_policy();
+            }
             self.expect_word("USER")?;
             Ok(Statement::DescribeUser(self.ident()?))
         } else if self.eat_word("CREATE") {

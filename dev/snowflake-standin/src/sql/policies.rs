@@ -12,6 +12,7 @@
 //! ALTER {TABLE | VIEW} [[db.]s.]t ADD ROW ACCESS POLICY p ON (c [, ...])
 //! ALTER {TABLE | VIEW} [[db.]s.]t DROP ROW ACCESS POLICY p [, ADD ROW ACCESS POLICY p2 ON (c, ...)]
 //! SHOW {MASKING | ROW ACCESS} POLICIES [LIKE 'pattern'] [IN ACCOUNT | IN DATABASE [db]]
+//! DESC[RIBE] {MASKING | ROW ACCESS} POLICY [[db.]s.]p
 //! SELECT * | col [, ...] FROM TABLE([db.]INFORMATION_SCHEMA.POLICY_REFERENCES(
 //!     POLICY_NAME => 'name' | REF_ENTITY_NAME => 'name', REF_ENTITY_DOMAIN => 'table'|'view'))
 //!     [WHERE …] [ORDER BY …]                  -- as the INFORMATION_SCHEMA views take them
@@ -329,6 +330,13 @@ impl Parser<'_> {
             body,
             comment,
         })))
+    }
+
+    /// After DESCRIBE (or DESC), at MASKING or ROW.
+    pub(super) fn describe_policy(&mut self) -> Result<Statement, SqlError> {
+        let kind = self.policy_kind()?;
+        let name = self.object_name()?;
+        Ok(Statement::DescribePolicy { kind, name })
     }
 
     /// After DROP, at MASKING or ROW.
@@ -693,6 +701,41 @@ mod tests {
         assert_eq!(
             error("ALTER TABLE T RENAME TO U"),
             "001003 SQL compilation error:\nsyntax error line 1 at position 14 unexpected 'RENAME'."
+        );
+    }
+
+    #[test]
+    fn describe_names_a_policy_of_one_kind() {
+        let Ok((Statement::DescribePolicy { kind, name }, _)) =
+            parse("desc row access policy \"DB\".s.\"p\";", 1)
+        else {
+            panic!("not a describe")
+        };
+        assert_eq!(
+            (kind, names(&name)),
+            (PolicyKind::RowAccess, vec!["DB", "S", "p"])
+        );
+        assert!(matches!(
+            parse("DESCRIBE MASKING POLICY P", 1),
+            Ok((
+                Statement::DescribePolicy {
+                    kind: PolicyKind::Masking,
+                    ..
+                },
+                _
+            ))
+        ));
+        assert_eq!(
+            error("DESCRIBE MASKING POLICIES P"),
+            "001003 SQL compilation error:\nsyntax error line 1 at position 17 unexpected 'POLICIES'."
+        );
+        assert_eq!(
+            error("DESCRIBE ROW ACCESS POLICY A.B.C.D"),
+            "001003 SQL compilation error:\nsyntax error line 1 at position 32 unexpected '.'."
+        );
+        assert_eq!(
+            error("DESC TABLE T"),
+            "001003 SQL compilation error:\nsyntax error line 1 at position 5 unexpected 'TABLE'."
         );
     }
 

@@ -1,6 +1,7 @@
 //! Masking and row access policies: CREATE and DROP, setting and unsetting a column's masking
 //! policy, adding, dropping and swapping a table's or view's row access policy, each read back
-//! through SHOW … POLICIES, INFORMATION_SCHEMA.POLICY_REFERENCES and the account itself;
+//! through SHOW … POLICIES, DESCRIBE … POLICY, INFORMATION_SCHEMA.POLICY_REFERENCES and the
+//! account itself;
 //! every refusal with its code; a Standard Edition account refusing them all; multi-statement
 //! requests; quoted and unicode names.
 
@@ -818,6 +819,7 @@ async fn a_standard_edition_account_refuses_every_policy_statement() {
         "ALTER TABLE SALES.PUBLIC.ORDERS ALTER COLUMN NOTE SET MASKING POLICY SALES.PUBLIC.M FORCE",
         "ALTER TABLE SALES.PUBLIC.ORDERS ALTER COLUMN NOTE UNSET MASKING POLICY",
         "SHOW MASKING POLICIES",
+        "DESCRIBE MASKING POLICY SALES.PUBLIC.M",
         "SELECT POLICY_NAME FROM TABLE(SALES.INFORMATION_SCHEMA.POLICY_REFERENCES(POLICY_NAME => 'SALES.PUBLIC.M'))",
     ];
     for statement in masking {
@@ -836,6 +838,7 @@ async fn a_standard_edition_account_refuses_every_policy_statement() {
         "ALTER TABLE SALES.PUBLIC.ORDERS ADD ROW ACCESS POLICY SALES.PUBLIC.R ON (ID)",
         "ALTER TABLE SALES.PUBLIC.ORDERS DROP ROW ACCESS POLICY SALES.PUBLIC.R",
         "SHOW ROW ACCESS POLICIES IN ACCOUNT",
+        "DESC ROW ACCESS POLICY SALES.PUBLIC.R",
     ];
     for statement in row_access {
         let (status, body) = sync.run(statement).await;
@@ -848,6 +851,263 @@ async fn a_standard_edition_account_refuses_every_policy_statement() {
         assert_eq!(body["sqlState"], "0A000", "{statement}");
     }
     assert!(standin.with_account(|a| a.policies.is_empty()));
+}
+
+/// DESCRIBE `what` (`MASKING POLICY` …) `name` as `client`, with `extra` request fields;
+/// asserts the result's text columns and answers its rows.
+async fn describe(client: &Client, what: &str, name: &str, extra: Value) -> Vec<Vec<String>> {
+    let mut request = json!({"statement": format!("DESCRIBE {what} {name}")});
+    if let (Some(request), Value::Object(extra)) = (request.as_object_mut(), extra) {
+        request.extend(extra);
+    }
+    let (status, body) = client.submit("", request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let columns: Vec<(&str, &str)> = body["resultSetMetaData"]["rowType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("name", "text"),
+            ("signature", "text"),
+            ("return_type", "text"),
+            ("body", "text")
+        ]
+    );
+    texts(&serde_json::from_value::<Vec<Vec<Value>>>(body["data"].clone()).unwrap())
+}
+
+#[tokio::test]
+async fn describe_shows_a_policy_of_each_kind_as_created() {
+    let mut account = policy_account();
+    // Owned by the analyst's role; the policies the sync user creates are owned by SYNC_ROLE.
+    account.policies.push(Policy {
+        name: "ANALYST_MASK".into(),
+        database: "SALES".into(),
+        schema: "PUBLIC".into(),
+        kind: PolicyKind::Masking,
+        signature: vec![("V".into(), "NUMBER".into())],
+        returns: "NUMBER".into(),
+        body: "0".into(),
+        owner: "ANALYST".into(),
+        ..Policy::default()
+    });
+    let standin = start(account, Options::default()).await;
+    let sync = Client::sync(&standin);
+    let analyst = Client::analyst(&standin);
+    ok(&sync, MASK_NOTE).await;
+    ok(
+        &sync,
+        r#"CREATE ROW ACCESS POLICY "SALES"."PUBLIC"."BY_ID_AND_NOTE" AS ("A" NUMBER(38,0), b varchar) RETURNS BOOLEAN -> IS_ROLE_IN_SESSION('ANALYST') OR ("A" > 0 AND B IS NOT NULL)"#,
+    )
+    .await;
+    let mask_note = row(&[
+        "MASK_NOTE",
+        "(VAL TEXT)",
+        "TEXT",
+        r#"CASE WHEN IS_ROLE_IN_SESSION('ANALYST') THEN "VAL" ELSE '***' END"#,
+    ]);
+    assert_eq!(
+        describe(
+            &sync,
+            "MASKING POLICY",
+            r#""SALES"."PUBLIC"."MASK_NOTE""#,
+            json!({})
+        )
+        .await,
+        std::slice::from_ref(&mask_note)
+    );
+    // Unqualified parts come from the session; no warehouse is needed.
+    let (status, body) = sync
+        .submit(
+            "",
+            json!({
+                "statement": "desc masking policy mask_note;",
+                "database": "SALES",
+                "schema": "PUBLIC",
+                "warehouse": "NO_SUCH_WH",
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        texts(&serde_json::from_value::<Vec<Vec<Value>>>(body["data"].clone()).unwrap()),
+        [mask_note]
+    );
+    assert_eq!(
+        describe(
+            &sync,
+            "ROW ACCESS POLICY",
+            "PUBLIC.BY_ID_AND_NOTE",
+            json!({"database": "SALES"})
+        )
+        .await,
+        [row(&[
+            "BY_ID_AND_NOTE",
+            "(A NUMBER, B TEXT)",
+            "BOOLEAN",
+            r#"IS_ROLE_IN_SESSION('ANALYST') OR ("A" > 0 AND B IS NOT NULL)"#,
+        ])]
+    );
+    // Names as stored, quoted or not.
+    let quoted = r#""SALES"."Mixed.Schema"."café ""mask""""#;
+    ok(
+        &sync,
+        &format!(r#"CREATE MASKING POLICY {quoted} AS ("välue ""v""" STRING) RETURNS VARCHAR -> "välue ""v""""#),
+    )
+    .await;
+    assert_eq!(
+        describe(&sync, "MASKING POLICY", quoted, json!({})).await,
+        [row(&[
+            "café \"mask\"",
+            "(välue \"v\" TEXT)",
+            "TEXT",
+            r#""välue ""v""""#
+        ])]
+    );
+    refused(
+        &sync,
+        "DESCRIBE MASKING POLICY MASK_NOTE",
+        "090105",
+        "Cannot perform DESCRIBE MASKING POLICY. This session does not have a current database. Call 'USE DATABASE', or use a qualified name.",
+    )
+    .await;
+
+    // The role must own the policy (or hold MANAGE GRANTS), as SHOW lists it.
+    assert_eq!(
+        describe(
+            &analyst,
+            "MASKING POLICY",
+            "SALES.PUBLIC.ANALYST_MASK",
+            json!({})
+        )
+        .await,
+        [row(&["ANALYST_MASK", "(V NUMBER)", "NUMBER", "0"])]
+    );
+    refused(
+        &analyst,
+        "DESCRIBE MASKING POLICY SALES.PUBLIC.MASK_NOTE",
+        "003001",
+        "SQL access control error:\nInsufficient privileges to operate on masking policy 'SALES.PUBLIC.MASK_NOTE'",
+    )
+    .await;
+    refused(
+        &analyst,
+        "DESC ROW ACCESS POLICY SALES.PUBLIC.BY_ID_AND_NOTE",
+        "003001",
+        "SQL access control error:\nInsufficient privileges to operate on row access policy 'SALES.PUBLIC.BY_ID_AND_NOTE'",
+    )
+    .await;
+
+    let counters = standin.requests();
+    assert_eq!(
+        (
+            counters.by_prefix.get("DESCRIBE MASKING"),
+            counters.by_prefix.get("DESCRIBE ROW"),
+            counters.by_prefix.get("DESC MASKING"),
+            counters.by_prefix.get("DESC ROW"),
+        ),
+        (Some(&5), Some(&1), Some(&1), Some(&1))
+    );
+}
+
+#[tokio::test]
+async fn describe_refuses_a_policy_missing_hidden_or_of_the_other_kind() {
+    let mut account = policy_account();
+    account.policies.push(Policy {
+        name: "LEDGER_MASK".into(),
+        database: "Finance Dept".into(),
+        schema: "LEDGER".into(),
+        kind: PolicyKind::Masking,
+        signature: vec![("V".into(), "NUMBER".into())],
+        returns: "NUMBER".into(),
+        body: "0".into(),
+        owner: "FINANCE".into(),
+        ..Policy::default()
+    });
+    let standin = start(account, Options::default()).await;
+    let sync = Client::sync(&standin);
+    let analyst = Client::analyst(&standin);
+    ok(&sync, MASK_NOTE).await;
+    ok(
+        &sync,
+        "CREATE ROW ACCESS POLICY SALES.PUBLIC.BY_ID AS (A NUMBER) RETURNS BOOLEAN -> A > 0",
+    )
+    .await;
+    refused(
+        &sync,
+        "DESCRIBE MASKING POLICY SALES.PUBLIC.NOPE",
+        "002003",
+        "SQL compilation error:\nMasking policy 'SALES.PUBLIC.NOPE' does not exist or not authorized.",
+    )
+    .await;
+    // A row access policy is not a masking policy, nor the other way round.
+    refused(
+        &sync,
+        "DESCRIBE MASKING POLICY SALES.PUBLIC.BY_ID",
+        "002003",
+        "SQL compilation error:\nMasking policy 'SALES.PUBLIC.BY_ID' does not exist or not authorized.",
+    )
+    .await;
+    refused(
+        &sync,
+        "DESC ROW ACCESS POLICY SALES.PUBLIC.MASK_NOTE",
+        "002003",
+        "SQL compilation error:\nRow access policy 'SALES.PUBLIC.MASK_NOTE' does not exist or not authorized.",
+    )
+    .await;
+    // Names are shown as the other policy errors show them; an unquoted one is upper-cased.
+    refused(
+        &sync,
+        "DESCRIBE ROW ACCESS POLICY SALES.\"Mixed.Schema\".café",
+        "002003",
+        "SQL compilation error:\nRow access policy 'SALES.\"Mixed.Schema\".\"CAFÉ\"' does not exist or not authorized.",
+    )
+    .await;
+    refused(
+        &sync,
+        "DESCRIBE MASKING POLICY NOPE.PUBLIC.MASK_NOTE",
+        "002003",
+        "SQL compilation error:\nMasking policy 'NOPE.PUBLIC.MASK_NOTE' does not exist or not authorized.",
+    )
+    .await;
+    // A policy in a database the role does not see is as missing; MANAGE GRANTS sees it.
+    refused(
+        &analyst,
+        "DESCRIBE MASKING POLICY \"Finance Dept\".LEDGER.LEDGER_MASK",
+        "002003",
+        "SQL compilation error:\nMasking policy '\"Finance Dept\".LEDGER.LEDGER_MASK' does not exist or not authorized.",
+    )
+    .await;
+    assert_eq!(
+        describe(
+            &sync,
+            "MASKING POLICY",
+            "\"Finance Dept\".LEDGER.LEDGER_MASK",
+            json!({})
+        )
+        .await,
+        [row(&["LEDGER_MASK", "(V NUMBER)", "NUMBER", "0"])]
+    );
+    // Dropped, it is gone.
+    ok(&sync, "DROP ROW ACCESS POLICY SALES.PUBLIC.BY_ID").await;
+    refused(
+        &sync,
+        "DESCRIBE ROW ACCESS POLICY SALES.PUBLIC.BY_ID",
+        "002003",
+        "SQL compilation error:\nRow access policy 'SALES.PUBLIC.BY_ID' does not exist or not authorized.",
+    )
+    .await;
+    refused(
+        &sync,
+        "DESCRIBE MASKING POLICIES",
+        "001003",
+        "SQL compilation error:\nsyntax error line 1 at position 17 unexpected 'POLICIES'.",
+    )
+    .await;
 }
 
 #[tokio::test]

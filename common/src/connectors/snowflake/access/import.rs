@@ -54,7 +54,7 @@
 //! role and those listed before it are done, in SHOW's order. Memory holds one page of role
 //! names, the databases' names and the roles in flight.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -128,6 +128,8 @@ pub struct ImportCounts {
     pub excluded: u64,
     /// Roles gone (or not visible) by the time their grants were read.
     pub skipped: u64,
+    /// Masking and row access policies pushed (not internalizable).
+    pub policies: u64,
     /// Statements this import sent.
     pub statements: u64,
     /// Statements the Go connector's pattern sends for the same account: the same two per
@@ -197,6 +199,10 @@ struct Reader<'a> {
     /// `ORGANIZATION-ACCOUNT`, read the first time a grant on the account is seen.
     account_name: tokio::sync::OnceCell<String>,
     statements: AtomicU64,
+    /// In a bulk import, the statements sent for the roles' grants, and those Go sends for the
+    /// same roles (two per role, one for a role linked to its SCIM group).
+    bulk_statements: AtomicU64,
+    bulk_go_statements: AtomicU64,
     old_function: Regex,
 }
 
@@ -212,6 +218,8 @@ async fn import_inner(
         inbound_shares: HashSet::new(),
         account_name: tokio::sync::OnceCell::new(),
         statements: AtomicU64::new(0),
+        bulk_statements: AtomicU64::new(0),
+        bulk_go_statements: AtomicU64::new(0),
         // data_access.go `_oldFunctionStyleRegex`; a literal that compiles, so the error arm
         // below is unreachable.
         old_function: Regex::new(r#"^"?[a-zA-Z0-9_]+\([a-zA-Z ,()0-9]+\)(:[a-zA-Z()0-9]+)?"?$"#)
@@ -231,9 +239,36 @@ async fn import_inner(
     };
     let database_count = databases.len() as u64;
     let (account_roles, database_roles) = (Listing::default(), Listing::default());
-    let work: BoxStream<'_, Result<Work, Error>> = reader
-        .roles(None, &account_roles)
-        .map_ok(Work::Account)
+    let mut counts = ImportCounts::default();
+    if config.import_from_account_usage {
+        // Account roles a chunk at a time from ACCOUNT_USAGE; database roles as below.
+        let mut chunks = reader
+            .roles(None, &account_roles)
+            .try_chunks(BULK_ROLES)
+            .map_err(|e| e.1);
+        while let Some(chunk) = chunks.try_next().await? {
+            let bulk = reader.bulk(&chunk).await?;
+            for role in chunk {
+                match reader.read(Work::Account(role), Some(&bulk)).await? {
+                    Outcome::Account(ap) => {
+                        sink.push(ap).await?;
+                        counts.roles += 1;
+                    }
+                    Outcome::Excluded => counts.excluded += 1,
+                    Outcome::Gone | Outcome::Database(_) => counts.skipped += 1,
+                }
+            }
+        }
+    }
+    let account_work: BoxStream<'_, Result<Work, Error>> = if config.import_from_account_usage {
+        stream::empty().boxed()
+    } else {
+        reader
+            .roles(None, &account_roles)
+            .map_ok(Work::Account)
+            .boxed()
+    };
+    let work: BoxStream<'_, Result<Work, Error>> = account_work
         .chain(
             stream::iter(databases)
                 .map(|database| {
@@ -246,10 +281,9 @@ async fn import_inner(
         )
         .boxed();
     let mut outcomes = work
-        .map_ok(|work| reader.read(work))
+        .map_ok(|work| reader.read(work, None))
         .try_buffered(config.worker_pool_size.max(1));
 
-    let mut counts = ImportCounts::default();
     while let Some(outcome) = outcomes.try_next().await? {
         match outcome {
             Outcome::Account(ap) => {
@@ -265,6 +299,14 @@ async fn import_inner(
         }
     }
     drop(outcomes);
+    // Policies after the roles, masks unless columns are skipped (Go `syncFromTarget`); Standard
+    // Edition has none.
+    if !config.standard_edition {
+        if !config.skip_columns {
+            counts.policies += reader.policies(PolicyKind::Masking, sink).await?;
+        }
+        counts.policies += reader.policies(PolicyKind::RowAccess, sink).await?;
+    }
     counts.statements = reader.statements.load(Ordering::Relaxed);
     // Go's pattern sends what this import sends per role (two statements, one for a role linked
     // to its SCIM group or gone before its what was read) and per database listing page, but
@@ -274,6 +316,9 @@ async fn import_inner(
     let go_role_pages = account_roles.roles.load(Ordering::Relaxed) / GO_ROLE_PAGE + 1;
     let mut go =
         counts.statements - account_roles.pages.load(Ordering::Relaxed) + go_role_pages + 1;
+    // A bulk import's ACCOUNT_USAGE reads stand for Go's SHOW GRANTS per role.
+    go = go - reader.bulk_statements.load(Ordering::Relaxed)
+        + reader.bulk_go_statements.load(Ordering::Relaxed);
     if config.database_roles {
         go = go - database_roles.pages.load(Ordering::Relaxed) + 2 + database_count;
     }
@@ -281,6 +326,7 @@ async fn import_inner(
     tracing::info!(
         roles = counts.roles,
         database_roles = counts.database_roles,
+        policies = counts.policies,
         excluded = counts.excluded,
         skipped = counts.skipped,
         databases = database_count,
@@ -292,6 +338,70 @@ async fn import_inner(
         "imported roles"
     );
     Ok(counts)
+}
+
+/// Account roles per bulk read of ACCOUNT_USAGE (`sf-access-import-from-account-usage`).
+const BULK_ROLES: usize = 1_000;
+
+/// The holders and privileges of a chunk of account roles, read in bulk from ACCOUNT_USAGE and
+/// written as SHOW GRANTS OF / TO would print them, by role name.
+#[derive(Default)]
+struct Bulk {
+    holders: HashMap<String, Vec<(String, String)>>,
+    privileges: HashMap<String, Vec<(String, String, String)>>,
+}
+
+/// A name as SHOW prints it: as it is when a plain identifier (`[A-Z_][A-Z0-9_$]*`), else
+/// double-quoted with inner quotes doubled.
+fn show_name(name: &str) -> String {
+    let plain = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain {
+        name.to_owned()
+    } else {
+        quote_ident(name)
+    }
+}
+
+/// A kind of policy the import reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PolicyKind {
+    Masking,
+    RowAccess,
+}
+
+impl PolicyKind {
+    /// As SHOW and DESCRIBE name it.
+    fn words(self) -> &'static str {
+        match self {
+            PolicyKind::Masking => "MASKING",
+            PolicyKind::RowAccess => "ROW ACCESS",
+        }
+    }
+
+    fn action(self) -> Action {
+        match self {
+            PolicyKind::Masking => Action::Mask,
+            PolicyKind::RowAccess => Action::Filtered,
+        }
+    }
+}
+
+/// Go's `FormatQuery` of one name: as it is when a simple name (`[a-zA-Z_][a-zA-Z0-9_$]*`),
+/// else double-quoted with inner quotes doubled (common/snowflake_parser.go).
+fn go_format_name(name: &str) -> String {
+    let simple = name.is_empty()
+        || (name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$'));
+    if simple {
+        name.to_owned()
+    } else {
+        quote_ident(name)
+    }
 }
 
 /// What a role listing read: pages and roles.
@@ -306,6 +416,222 @@ impl<'a> Reader<'a> {
     async fn query(&self, statement: &str) -> Result<super::super::client::Rows<'a>, Error> {
         self.statements.fetch_add(1, Ordering::Relaxed);
         self.client.query(statement, &[]).await
+    }
+
+    /// Reads the holders and privileges of `roles` from ACCOUNT_USAGE: three statements.
+    async fn bulk(&self, roles: &[ShownRole]) -> Result<Bulk, Error> {
+        let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+        let marks = vec!["?"; names.len()].join(", ");
+        let mut bulk = Bulk::default();
+        let view = "SNOWFLAKE.ACCOUNT_USAGE";
+        // Privileges, memberships in other roles included (as SHOW GRANTS TO lists them).
+        let statement = format!(
+            "SELECT GRANTEE_NAME, PRIVILEGE, GRANTED_ON, NAME, TABLE_CATALOG, TABLE_SCHEMA FROM \
+             {view}.GRANTS_TO_ROLES WHERE DELETED_ON IS NULL AND GRANTED_TO IN ('ROLE', \
+             'ACCOUNT ROLE') AND GRANTEE_NAME IN ({marks}) ORDER BY GRANTEE_NAME"
+        );
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.bulk_statements.fetch_add(1, Ordering::Relaxed);
+        let mut rows = self.client.query(&statement, &names).await?;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let cell = |i: usize| row.get(i).unwrap_or_default();
+                let (on, name) = (cell(2), cell(3));
+                let (catalog, schema) = (show_name(cell(4)), show_name(cell(5)));
+                let raw = match on {
+                    "ACCOUNT" | "DATABASE" | "ROLE" | "WAREHOUSE" | "INTEGRATION" => {
+                        show_name(name)
+                    }
+                    "SCHEMA" => format!("{catalog}.{}", show_name(name)),
+                    // `NAME(TYPES)`, as the old SHOW form that `full_name` corrects.
+                    "FUNCTION" | "PROCEDURE" => format!("{catalog}.{schema}.{name}"),
+                    _ => format!("{catalog}.{schema}.{}", show_name(name)),
+                };
+                bulk.privileges
+                    .entry(cell(0).to_owned())
+                    .or_default()
+                    .push((cell(1).to_owned(), on.to_owned(), raw));
+            }
+        }
+        drop(rows);
+        // Roles and database roles holding them.
+        let statement = format!(
+            "SELECT NAME, GRANTED_TO, GRANTEE_NAME FROM {view}.GRANTS_TO_ROLES WHERE DELETED_ON IS \
+             NULL AND GRANTED_ON = 'ROLE' AND PRIVILEGE = 'USAGE' AND NAME IN ({marks})"
+        );
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.bulk_statements.fetch_add(1, Ordering::Relaxed);
+        let mut rows = self.client.query(&statement, &names).await?;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let cell = |i: usize| row.get(i).unwrap_or_default();
+                let holder = match cell(1) {
+                    "ROLE" | "ACCOUNT ROLE" => ("ROLE", show_name(cell(2))),
+                    "DATABASE_ROLE" | "DATABASE ROLE" => (
+                        "DATABASE_ROLE",
+                        split_names(cell(2))
+                            .iter()
+                            .map(|p| show_name(p))
+                            .collect::<Vec<_>>()
+                            .join("."),
+                    ),
+                    _ => continue,
+                };
+                bulk.holders
+                    .entry(cell(0).to_owned())
+                    .or_default()
+                    .push((holder.0.to_owned(), holder.1));
+            }
+        }
+        drop(rows);
+        // Users holding them.
+        let statement = format!(
+            "SELECT ROLE, GRANTEE_NAME FROM {view}.GRANTS_TO_USERS WHERE DELETED_ON IS NULL AND \
+             ROLE IN ({marks})"
+        );
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        self.bulk_statements.fetch_add(1, Ordering::Relaxed);
+        let mut rows = self.client.query(&statement, &names).await?;
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let cell = |i: usize| row.get(i).unwrap_or_default();
+                bulk.holders
+                    .entry(cell(0).to_owned())
+                    .or_default()
+                    .push(("USER".to_owned(), show_name(cell(1))));
+            }
+        }
+        Ok(bulk)
+    }
+
+    /// Pushes one access provider per masking or row access policy not made by Raito, with
+    /// what it is set on (data_access_sync_from_target.go `importPoliciesOfType`); answers how
+    /// many.
+    async fn policies(
+        &self,
+        kind: PolicyKind,
+        sink: &mut dyn Sink<AccessProvider>,
+    ) -> Result<u64, Error> {
+        let show = format!("SHOW {} POLICIES IN ACCOUNT", kind.words());
+        let mut rows = match self.query(&show).await {
+            Ok(rows) => rows,
+            // Go's failsafe for a Standard Edition account without sf-standard-edition.
+            Err(e) if e.to_string().contains("Unsupported feature") => {
+                tracing::warn!(kind = kind.words(), "policies not supported by the account");
+                return Ok(0);
+            }
+            Err(e) => return Err(e),
+        };
+        let columns = (
+            rows.column("name")?,
+            rows.column("database_name")?,
+            rows.column("schema_name")?,
+            rows.column("kind")?,
+            rows.column("comment")?,
+        );
+        let mut policies = Vec::new();
+        while let Some(batch) = rows.next_batch().await? {
+            for row in batch {
+                let cell = |i: usize| row.get(i).unwrap_or_default().to_owned();
+                let (name, comment) = (cell(columns.0), cell(columns.4));
+                // Go leaves out a policy of another kind and Raito's masks (`RAITO_`); this
+                // connector's own policies carry its marker.
+                if !cell(columns.3).replace('_', " ").starts_with(kind.words())
+                    || name.starts_with("RAITO_")
+                    || super::managed_for(&comment).is_some()
+                {
+                    continue;
+                }
+                policies.push([cell(columns.1), cell(columns.2), name]);
+            }
+        }
+        drop(rows);
+        let mut pushed = 0;
+        for [database, schema, name] in policies {
+            let qualified = format!(
+                "{}.{}.{}",
+                quote_ident(&database),
+                quote_ident(&schema),
+                quote_ident(&name)
+            );
+            let describe = format!("DESCRIBE {} POLICY {qualified}", kind.words());
+            let body = match self.query(&describe).await {
+                Ok(mut rows) => {
+                    let column = rows.column("body")?;
+                    let mut bodies = Vec::new();
+                    while let Some(batch) = rows.next_batch().await? {
+                        bodies.extend(
+                            batch
+                                .iter()
+                                .map(|r| r.get(column).unwrap_or_default().to_owned()),
+                        );
+                    }
+                    bodies
+                }
+                Err(e) => {
+                    tracing::warn!(policy = %qualified, error = %e, "policy not described; left out");
+                    continue;
+                }
+            };
+            let Ok([body]) = <[String; 1]>::try_from(body) else {
+                tracing::warn!(policy = %qualified, "not one definition of the policy; left out");
+                continue;
+            };
+            let references = format!(
+                "SELECT POLICY_KIND, REF_DATABASE_NAME, REF_SCHEMA_NAME, REF_ENTITY_NAME, \
+                 REF_COLUMN_NAME, POLICY_STATUS FROM TABLE({}.INFORMATION_SCHEMA.POLICY_REFERENCES(\
+                 POLICY_NAME => {}))",
+                quote_ident(&database),
+                super::super::client::quote_literal(&qualified)
+            );
+            let mut what = Vec::new();
+            match self.query(&references).await {
+                Ok(mut rows) => {
+                    while let Some(batch) = rows.next_batch().await? {
+                        for row in batch {
+                            let cell = |i: usize| row.get(i).unwrap_or_default();
+                            if !cell(5).eq_ignore_ascii_case("Active") {
+                                continue;
+                            }
+                            let table = [cell(1), cell(2), cell(3)].map(go_format_name);
+                            let reference = match (cell(0), row.get(4)) {
+                                ("MASKING_POLICY", Some(column)) => Some((
+                                    format!("{}.{}", table.join("."), go_format_name(column)),
+                                    "COLUMN",
+                                )),
+                                ("ROW_ACCESS_POLICY", _) => Some((table.join("."), "TABLE")),
+                                _ => None,
+                            };
+                            if let Some((full_name, object_type)) = reference {
+                                what.push(WhatItem {
+                                    data_object: DataObjectReference::new(full_name, object_type),
+                                    ..WhatItem::default()
+                                });
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(policy = %qualified, error = %e, "policy references not read; left out");
+                    continue;
+                }
+            }
+            let full_name = format!("{database}-{schema}-{name}");
+            sink.push(AccessProvider {
+                external_id: full_name.clone(),
+                name: full_name.clone(),
+                naming_hint: name,
+                action: kind.action(),
+                policy: body,
+                actual_name: full_name,
+                what,
+                not_internalizable: true,
+                ..AccessProvider::default()
+            })
+            .await?;
+            pushed += 1;
+        }
+        Ok(pushed)
     }
 
     /// The databases of the inbound shares (Go data_access.go `getInboundShareNames`).
@@ -410,7 +736,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one role's who and what, or says why it is left out.
-    async fn read(&self, work: Work) -> Result<Outcome, Error> {
+    async fn read(&self, work: Work, bulk: Option<&Bulk>) -> Result<Outcome, Error> {
         let (database, role) = match &work {
             Work::Account(role) => (None, role),
             Work::Database(database, role) => (Some(database.as_str()), role),
@@ -450,6 +776,36 @@ impl<'a> Reader<'a> {
             .any(|owner| owner.eq_ignore_ascii_case(&role.owner));
         let linked = from_scim && self.config.link_to_external_identity_store_groups;
         let result = async {
+            if let (Some(bulk), None) = (bulk, database) {
+                self.bulk_go_statements
+                    .fetch_add(if linked { 1 } else { 2 }, Ordering::Relaxed);
+                let (who, incomplete) = if linked {
+                    (
+                        Who {
+                            groups: vec![role.name.clone()],
+                            ..Who::default()
+                        },
+                        false,
+                    )
+                } else {
+                    self.who_of(
+                        bulk.holders
+                            .get(&role.name)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                        &excluded_name,
+                    )
+                };
+                let what = self
+                    .what_of(
+                        bulk.privileges
+                            .get(&role.name)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                    )
+                    .await?;
+                return Ok::<_, Error>((who, incomplete, what));
+            }
             let (who, incomplete) = if linked {
                 // Go `retrieveWhoEntitiesForRole`: the group of the role's name, nothing read.
                 (
@@ -537,12 +893,27 @@ impl<'a> Reader<'a> {
     async fn who(&self, statement: &str, role: &str) -> Result<(Who, bool), Error> {
         let mut rows = self.query(statement).await?;
         let (granted_to, grantee) = (rows.column("granted_to")?, rows.column("grantee_name")?);
+        let mut holders = Vec::new();
+        while let Some(batch) = rows.next_batch().await? {
+            holders.extend(batch.iter().map(|row| {
+                (
+                    row.get(granted_to).unwrap_or_default().to_owned(),
+                    row.get(grantee).unwrap_or_default().to_owned(),
+                )
+            }));
+        }
+        Ok(self.who_of(&holders, role))
+    }
+
+    /// The who of a role from its holders as SHOW GRANTS OF prints them: (`granted_to`,
+    /// `grantee_name`).
+    fn who_of(&self, holders: &[(String, String)], role: &str) -> (Who, bool) {
         let mut who = Who::default();
         let mut incomplete = false;
-        while let Some(batch) = rows.next_batch().await? {
-            for row in batch {
-                let grantee = row.get(grantee).unwrap_or_default();
-                match row.get(granted_to).unwrap_or_default() {
+        {
+            for (granted_to, grantee) in holders {
+                let grantee = grantee.as_str();
+                match granted_to.as_str() {
                     "USER" => {
                         // The identity sync's user name: the name as stored, without one pair
                         // of surrounding quotes (utils.go `cleanDoubleQuotes`).
@@ -590,7 +961,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        Ok((who, incomplete))
+        (who, incomplete)
     }
 
     /// The what of a role from `SHOW GRANTS TO …` (Go `mapGrantToRoleToWhatItems`).
@@ -601,17 +972,32 @@ impl<'a> Reader<'a> {
             rows.column("granted_on")?,
             rows.column("name")?,
         );
+        let mut privileges = Vec::new();
+        while let Some(batch) = rows.next_batch().await? {
+            privileges.extend(batch.iter().map(|row| {
+                let cell = |i| row.get(i).unwrap_or_default().to_owned();
+                (cell(privilege), cell(granted_on), cell(name))
+            }));
+        }
+        self.what_of(&privileges).await
+    }
+
+    /// The what of a role from its privileges as SHOW GRANTS TO prints them: (`privilege`,
+    /// `granted_on`, `name`).
+    async fn what_of(
+        &self,
+        privileges: &[(String, String, String)],
+    ) -> Result<Vec<WhatItem>, Error> {
         let mut items = Vec::new();
         let mut current: Option<(String, Vec<String>)> = None;
         let mut shares_applied: HashSet<String> = HashSet::new();
-        while let Some(batch) = rows.next_batch().await? {
-            for row in batch {
-                let on = row.get(granted_on).unwrap_or_default();
+        {
+            for (privilege, on, raw) in privileges {
+                let (on, raw) = (on.as_str(), raw.as_str());
                 // Go: database roles granted to the role (or to a share) are no what.
                 if on == "DATABASE_ROLE" {
                     continue;
                 }
-                let raw = row.get(name).unwrap_or_default();
                 let full_name = self.full_name(raw, on).await?;
                 if current.as_ref().is_none_or(|(seen, _)| *seen != full_name) {
                     flush(&mut items, current.take());
@@ -620,7 +1006,7 @@ impl<'a> Reader<'a> {
                 if ACCEPTED_TYPES.contains(&on.to_ascii_uppercase().as_str())
                     && let Some((_, permissions)) = current.as_mut()
                 {
-                    permissions.push(map_privilege(row.get(privilege).unwrap_or_default(), on));
+                    permissions.push(map_privilege(privilege, on));
                 }
                 let database = split_names(raw).into_iter().next().unwrap_or_default();
                 if self.inbound_shares.contains(&database)
