@@ -1077,3 +1077,33 @@ async fn the_import_reads_the_customers_policies_as_go_does_and_leaves_raitos_ou
         ("SALES.PUBLIC.CUSTOMERS", "TABLE")
     );
 }
+
+#[tokio::test]
+async fn a_filter_given_as_filter_criteria_becomes_a_row_access_policy() {
+    let standin = standin(account_with_columns()).await;
+    let mut criteria = filter("ap-criteria", &["ALICE"], "");
+    criteria.policy_rule = None;
+    criteria.filter_criteria = Some(serde_json::json!({"comparison": {
+        "operator": "Equal",
+        "leftOperand": {"reference": {"entityType": "DataObject",
+            "entityId": "{\"fullName\":\"SALES.PUBLIC.CUSTOMERS.REGION\",\"type\":\"column\"}"}},
+        "rightOperand": {"literal": {"string": "EU"}}}}));
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![criteria.clone()]).await;
+    assert!(errors(&outcomes[0]).is_empty(), "{outcomes:?}");
+    assert!(
+        outcomes[0].statements[0].contains(
+            "AS (\"REGION\" TEXT) RETURNS BOOLEAN -> (CURRENT_USER() IN ('ALICE')) AND \
+             ((\"REGION\" = 'EU'))"
+        ),
+        "{:?}",
+        outcomes[0].statements
+    );
+    let name = outcomes[0].feedback.actual_name.clone();
+    assert_eq!(
+        customers_policies(&standin).await,
+        set(&[&format!("ROW ACCESS {name}")])
+    );
+    let (outcomes, counts) = apply(&standin, ApplyMode::Apply, vec![criteria]).await;
+    assert!(outcomes[0].statements.is_empty(), "{outcomes:?}");
+    assert_eq!(counts.writes, 0);
+}

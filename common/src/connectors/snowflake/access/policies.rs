@@ -19,7 +19,7 @@
 //! otherwise the new policy replaces Raito's old one in one statement (`DROP ROW ACCESS
 //! POLICY old, ADD ROW ACCESS POLICY new`). A table with another row access policy (not
 //! Raito's) is never changed: its filters fail. Rules are parsed and re-written
-//! ([`super::rule`]); `filterCriteria` is not supported yet and fails in the feedback.
+//! ([`super::rule`]), and so is a `filterCriteria`.
 //!
 //! **Whose.** Masking policies carry [`super::managed_comment`] of their access provider; only
 //! those are unset and dropped. A column masked by another policy is never forced: that column
@@ -807,14 +807,13 @@ mod engine {
             }
             let mut filters = Vec::new();
             for &i in &live {
-                if all[i].ap.filter_criteria.is_some() && all[i].ap.policy_rule.is_none() {
-                    return Ok(Err(
-                        "filterCriteria is not supported by this Snowflake connector yet; give \
-                         the filter as a policyRule"
-                            .to_owned(),
-                    ));
-                }
-                let rule = match rule::render(all[i].ap.policy_rule.as_deref().unwrap_or("")) {
+                // filterCriteria first, as Go reads it first (`filterExpression`).
+                let rendered = match (&all[i].ap.filter_criteria, &all[i].ap.policy_rule) {
+                    (Some(criteria), _) => rule::render_criteria(criteria),
+                    (None, Some(policy_rule)) => rule::render(policy_rule),
+                    (None, None) => Err("a filter needs a policyRule or filterCriteria".to_owned()),
+                };
+                let rule = match rendered {
                     Ok(rule) => rule,
                     Err(e) => {
                         all[i].fail(e.clone());

@@ -85,6 +85,172 @@ pub fn render(rule: &str) -> Result<Rendered, String> {
     Ok(rendered)
 }
 
+/// Renders a `filterCriteria` (Raito's boolean expression, raito-io/bexpression
+/// `DataComparisonExpression` as JSON) in the same safe form: comparisons (`Equal`,
+/// `NotEqual`, `LessThan`, `LessThanOrEqual`, `GreaterThan`, `GreaterThanOrEqual`) of column
+/// references and literals, `And`/`Or` aggregators, `Not`, and boolean literals, as the Go
+/// connector's `FilterCriteriaBuilder` (snowflake/filter_criteria_builder.go) accepts them.
+/// A reference is a column data object (`entityType: DataObject`, its full name's column) or
+/// a column by name (`ColumnReferenceByName`, folded to upper case as an unquoted name).
+/// Timestamps are refused, as Go refuses them.
+pub fn render_criteria(criteria: &serde_json::Value) -> Result<Rendered, String> {
+    let mut rendered = Rendered {
+        expression: String::new(),
+        columns: BTreeSet::new(),
+    };
+    criteria_expression(criteria, &mut rendered, 0)
+        .map_err(|why| format!("filterCriteria: {why}"))?;
+    Ok(rendered)
+}
+
+/// The one key of an object that must have exactly one of `keys`.
+fn one_of<'v>(
+    value: &'v serde_json::Value,
+    keys: &[&'static str],
+    what: &str,
+) -> Result<(&'static str, &'v serde_json::Value), String> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("{what} is not an object"))?;
+    let present: Vec<(&'static str, &serde_json::Value)> = keys
+        .iter()
+        .filter_map(|k| object.get(*k).filter(|v| !v.is_null()).map(|v| (*k, v)))
+        .collect();
+    match present.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(format!("{what} needs exactly one of {}", keys.join(", "))),
+    }
+}
+
+fn criteria_expression(
+    value: &serde_json::Value,
+    out: &mut Rendered,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err("nested too deeply".to_owned());
+    }
+    let d = depth + 1;
+    match one_of(
+        value,
+        &["literal", "comparison", "aggregator", "unaryExpression"],
+        "an expression",
+    )? {
+        ("literal", literal) => {
+            let b = literal
+                .as_bool()
+                .ok_or("an expression's literal is not a boolean")?;
+            out.expression.push_str(if b { "TRUE" } else { "FALSE" });
+        }
+        ("comparison", comparison) => {
+            let operator = match comparison["operator"].as_str() {
+                Some("Equal") => "=",
+                Some("NotEqual") => "!=",
+                Some("LessThan") => "<",
+                Some("LessThanOrEqual") => "<=",
+                Some("GreaterThan") => ">",
+                Some("GreaterThanOrEqual") => ">=",
+                other => return Err(format!("unknown comparison operator {other:?}")),
+            };
+            out.expression.push('(');
+            criteria_operand(&comparison["leftOperand"], out)?;
+            out.expression.push(' ');
+            out.expression.push_str(operator);
+            out.expression.push(' ');
+            criteria_operand(&comparison["rightOperand"], out)?;
+            out.expression.push(')');
+        }
+        ("aggregator", aggregator) => {
+            let operator = match aggregator["operator"].as_str() {
+                Some("And") => " AND ",
+                Some("Or") => " OR ",
+                other => return Err(format!("unknown aggregator operator {other:?}")),
+            };
+            let operands = aggregator["operands"]
+                .as_array()
+                .filter(|o| !o.is_empty())
+                .ok_or("an aggregator without operands")?;
+            out.expression.push('(');
+            for (i, operand) in operands.iter().enumerate() {
+                if i > 0 {
+                    out.expression.push_str(operator);
+                }
+                criteria_expression(operand, out, d)?;
+            }
+            out.expression.push(')');
+        }
+        (_, unary) => {
+            if unary["operator"].as_str() != Some("Not") {
+                return Err(format!("unknown unary operator {:?}", unary["operator"]));
+            }
+            out.expression.push_str("(NOT ");
+            criteria_expression(&unary["expression"], out, d)?;
+            out.expression.push(')');
+        }
+    }
+    Ok(())
+}
+
+fn criteria_operand(value: &serde_json::Value, out: &mut Rendered) -> Result<(), String> {
+    match one_of(value, &["reference", "literal"], "an operand")? {
+        ("reference", reference) => {
+            let id = reference["entityId"]
+                .as_str()
+                .ok_or("a reference without entityId")?;
+            let name = match reference["entityType"].as_str() {
+                Some("DataObject") => {
+                    let object: serde_json::Value = serde_json::from_str(id)
+                        .map_err(|e| format!("a data object reference is not JSON: {e}"))?;
+                    if object["type"].as_str() != Some("column") {
+                        return Err(format!("a reference to {:?}, not a column", object["type"]));
+                    }
+                    let full_name = object["fullName"].as_str().unwrap_or_default();
+                    match super::import::split_names(full_name).as_slice() {
+                        [_, _, _, column] => column.clone(),
+                        _ => return Err(format!("{full_name:?} is not a column's full name")),
+                    }
+                }
+                Some("ColumnReferenceByName") => id.to_uppercase(),
+                other => return Err(format!("unknown reference entity type {other:?}")),
+            };
+            out.expression.push_str(&quote_ident(&name));
+            out.columns.insert(name);
+        }
+        (_, literal) => match one_of(
+            literal,
+            &["bool", "int", "float", "string", "timestamp"],
+            "a literal",
+        )? {
+            ("bool", b) => out.expression.push_str(if b.as_bool() == Some(true) {
+                "TRUE"
+            } else {
+                "FALSE"
+            }),
+            ("int", n) => out.expression.push_str(
+                &n.as_i64()
+                    .ok_or("an int literal is not an integer")?
+                    .to_string(),
+            ),
+            ("float", n) => {
+                let n = n.as_f64().ok_or("a float literal is not a number")?;
+                if !n.is_finite() {
+                    return Err("a float literal is not finite".to_owned());
+                }
+                out.expression.push_str(&format!("{n:?}"));
+            }
+            ("string", text) => out.expression.push_str(&quote_literal(
+                text.as_str().ok_or("a string literal is not a string")?,
+            )),
+            _ => {
+                return Err(
+                    "timestamp literals are not supported (as in the Go connector)".to_owned(),
+                );
+            }
+        },
+    }
+    Ok(())
+}
+
 fn write(expr: &Expr, out: &mut Rendered, depth: usize) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err("nested too deeply".to_owned());
@@ -284,6 +450,40 @@ mod tests {
             ok("NOT (n BETWEEN -1 AND 2.5) AND s NOT LIKE 'a%'").0,
             "((NOT ((\"N\" BETWEEN (-1) AND 2.5))) AND (\"S\" NOT LIKE 'a%'))"
         );
+    }
+
+    #[test]
+    fn filter_criteria_render_as_the_go_builder_reads_them() {
+        let criteria = serde_json::json!({"aggregator": {"operator": "Or", "operands": [
+            {"comparison": {"operator": "Equal",
+                "leftOperand": {"reference": {"entityType": "DataObject",
+                    "entityId": "{\"fullName\":\"DB.S.T.Region\",\"type\":\"column\"}"}},
+                "rightOperand": {"literal": {"string": "it's EU"}}}},
+            {"unaryExpression": {"operator": "Not", "expression": {"comparison": {
+                "operator": "GreaterThanOrEqual",
+                "leftOperand": {"reference": {"entityType": "ColumnReferenceByName", "entityId": "age"}},
+                "rightOperand": {"literal": {"int": 65}}}}}},
+            {"literal": false}
+        ]}});
+        let rendered = render_criteria(&criteria).expect("rendered");
+        assert_eq!(
+            rendered.expression,
+            "((\"Region\" = 'it\\'s EU') OR (NOT (\"AGE\" >= 65)) OR FALSE)"
+        );
+        assert_eq!(
+            rendered.columns.into_iter().collect::<Vec<_>>(),
+            vec!["AGE".to_owned(), "Region".to_owned()]
+        );
+        for bad in [
+            serde_json::json!({"comparison": {"operator": "Like"}}),
+            serde_json::json!({"literal": true, "comparison": {}}),
+            serde_json::json!({"comparison": {"operator": "Equal",
+                "leftOperand": {"literal": {"timestamp": "2024-01-01T00:00:00Z"}},
+                "rightOperand": {"literal": {"int": 1}}}}),
+            serde_json::json!({"aggregator": {"operator": "And", "operands": []}}),
+        ] {
+            assert!(render_criteria(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
