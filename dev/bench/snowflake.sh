@@ -112,6 +112,22 @@ bench_row snowflake "access import: statements" "$(bench_int "${statements:-0}")
 bench_row snowflake "access import: Go plugin's statements for the same roles (computed)" \
     "$(bench_int "${go_statements:-0}")"
 
+say "raito-sync access import, in bulk from ACCOUNT_USAGE"
+sed 's/^    sf-role: RAITO_SYNC$/    sf-role: RAITO_SYNC\n    sf-access-import-from-account-usage: true/' \
+    "$work/sf.yml" >"$work/sf-bulk.yml"
+RUST_LOG=info bench_run access_import_bulk "$release/raito-sync" --log-format json access import \
+    --config "$work/sf-bulk.yml" --target bench --out "$work/imported-bulk.json"
+roles=$(count 'imported roles' roles access_import_bulk)
+statements=$(count 'imported roles' statements access_import_bulk)
+go_statements=$(count 'imported roles' go_statements access_import_bulk)
+bench_row snowflake "access import in bulk (sf-access-import-from-account-usage): roles imported" "$(bench_int "${roles:-0}")"
+bench_row snowflake "access import in bulk: wall" "$(bench_wall access_import_bulk) s"
+bench_row snowflake "access import in bulk: peak RSS" "$(bench_rss access_import_bulk) MiB"
+bench_row snowflake "access import in bulk: statements" "$(bench_int "${statements:-0}")" "" \
+    "fewer than the Go plugin's" "$(bench_met "${statements:-0} * 10 < ${go_statements:-0}")"
+bench_row snowflake "access import in bulk: Go plugin's statements for the same roles (computed)" \
+    "$(bench_int "${go_statements:-0}")"
+
 aps=$(bench_scale "${BENCH_APS:-10000}")
 say "generating $aps access providers of 10 grants and 3 users each (and a copy with 1 % changed)"
 generate_access() { # CHANGED (0 or 1)

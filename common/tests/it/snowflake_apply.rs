@@ -1107,3 +1107,39 @@ async fn a_filter_given_as_filter_criteria_becomes_a_row_access_policy() {
     assert!(outcomes[0].statements.is_empty(), "{outcomes:?}");
     assert_eq!(counts.writes, 0);
 }
+
+#[tokio::test]
+async fn names_at_snowflakes_limit_and_hostile_hints_are_quoted_and_cut() {
+    let standin = standin(account()).await;
+    let long_user = "U".repeat(255);
+    // A 300-character hint: cut to 249 so a postfix still fits in 255.
+    let long = ap(
+        "ap-long",
+        &"x".repeat(300),
+        &[&long_user],
+        vec![what(
+            "table",
+            "SALES.\"Mixed.Schema\".\"my \"\"odd\"\" table\"",
+            &["SELECT"],
+        )],
+    );
+    // A hint that tries to close the identifier: translated away.
+    let hostile = ap(
+        "ap-hostile",
+        "x\"; DROP ROLE SYSADMIN; --",
+        &["ALICE"],
+        vec![],
+    );
+    let (outcomes, _) = apply(&standin, ApplyMode::Apply, vec![long, hostile]).await;
+    for outcome in &outcomes {
+        assert!(errors(outcome).is_empty(), "{outcome:?}");
+    }
+    let (hostile, long) = (&outcomes[0], &outcomes[1]);
+    assert_eq!(long.feedback.actual_name, "X".repeat(249));
+    assert_eq!(
+        members_of(&standin, &"X".repeat(249)).await,
+        set(&[&format!("USER {long_user}")])
+    );
+    assert_eq!(hostile.feedback.actual_name, "X_DROP_ROLE_SYSADMIN");
+    assert!(comment_of(&standin, "SYSADMIN").await.is_some());
+}
