@@ -373,6 +373,7 @@ mod engine {
 
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+    use super::super::super::client::{quote_ident, quote_literal};
     use super::super::apply::{Engine, Kind, Planned, RoleRef};
     use super::super::import::split_names;
     use super::super::{managed_comment, rule};
@@ -426,7 +427,7 @@ mod engine {
             let statement = format!(
                 "SELECT POLICY_DB, POLICY_SCHEMA, POLICY_NAME, POLICY_KIND, REF_DATABASE_NAME, \
                  REF_SCHEMA_NAME, REF_ENTITY_NAME, REF_ENTITY_DOMAIN, REF_COLUMN_NAME FROM TABLE({}.INFORMATION_SCHEMA.POLICY_REFERENCES({argument}))",
-                quote_ident_part(database)
+                quote_ident(database)
             );
             let mut rows = self.query(&statement).await?;
             let mut references = Vec::new();
@@ -453,7 +454,7 @@ mod engine {
             let statement = format!(
                 "SELECT COLUMN_NAME, DATA_TYPE FROM {}.INFORMATION_SCHEMA.COLUMNS WHERE \
                  TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-                quote_ident_part(&table[0])
+                quote_ident(&table[0])
             );
             let mut rows = self
                 .client
@@ -502,7 +503,7 @@ mod engine {
                 // This mask's policies now, and what they mask.
                 let show = format!(
                     "SHOW MASKING POLICIES LIKE {} IN ACCOUNT",
-                    super::super::super::client::quote_literal(&format!("{name}%"))
+                    quote_literal(&format!("{name}%"))
                 );
                 let mut rows = self.query(&show).await?;
                 let columns = (
@@ -527,9 +528,7 @@ mod engine {
                 for policy in &ours {
                     let argument = format!(
                         "POLICY_NAME => {}",
-                        super::super::super::client::quote_literal(&quoted(&[
-                            &policy[0], &policy[1], &policy[2]
-                        ]))
+                        quote_literal(&quoted(&[&policy[0], &policy[1], &policy[2]]))
                     );
                     attached.extend(self.references(&policy[0], &argument).await?);
                 }
@@ -564,9 +563,7 @@ mod engine {
                         let types = self.column_types(&table).await?;
                         let argument = format!(
                             "REF_ENTITY_NAME => {}, REF_ENTITY_DOMAIN => '{}'",
-                            super::super::super::client::quote_literal(&quoted(&[
-                                &table[0], &table[1], &table[2]
-                            ])),
+                            quote_literal(&quoted(&[&table[0], &table[1], &table[2]])),
                             domain.to_ascii_lowercase()
                         );
                         let current = self.references(&table[0], &argument).await?;
@@ -626,7 +623,7 @@ mod engine {
                                 statements.push(format!(
                                     "ALTER {domain} {} ALTER COLUMN {} SET MASKING POLICY {} FORCE",
                                     quoted(&[&t[0], &t[1], &t[2]]),
-                                    quote_ident_part(column),
+                                    quote_ident(column),
                                     quoted(&[&policy[0], &policy[1], &policy[2]])
                                 ));
                             }
@@ -660,7 +657,7 @@ mod engine {
                             &reference.table[1],
                             &reference.table[2]
                         ]),
-                        quote_ident_part(column)
+                        quote_ident(column)
                     ));
                 }
                 // This mask's policies no longer wanted.
@@ -704,6 +701,8 @@ mod engine {
                 }
             }
             let mut transactions = Vec::new();
+            // The filters of each table sent, by the index their transaction is keyed on.
+            let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
             for (table, indices) in tables {
                 let result = self.filter_table(&table, all, &indices).await?;
                 match result {
@@ -722,28 +721,11 @@ mod engine {
                         }
                         if !statements.is_empty() {
                             transactions.push((indices[0], statements));
+                            groups.insert(indices[0], indices);
                         }
                     }
                 }
             }
-            let groups: HashMap<usize, Vec<usize>> = all
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.kind == Kind::Filter)
-                .filter_map(|(i, p)| {
-                    let t = split_names(&p.ap.what.first()?.data_object.full_name);
-                    Some((t, i))
-                })
-                .fold(
-                    HashMap::<Vec<String>, Vec<usize>>::new(),
-                    |mut m, (t, i)| {
-                        m.entry(t).or_default().push(i);
-                        m
-                    },
-                )
-                .into_values()
-                .filter_map(|v| Some((*v.first()?, v)))
-                .collect();
             for (index, error) in self.send(transactions).await {
                 for &i in groups.get(&index).map(Vec::as_slice).unwrap_or(&[index]) {
                     all[i].fail(error.clone());
@@ -765,9 +747,7 @@ mod engine {
             };
             let argument = format!(
                 "REF_ENTITY_NAME => {}, REF_ENTITY_DOMAIN => '{}'",
-                super::super::super::client::quote_literal(&quoted(&[
-                    &table[0], &table[1], &table[2]
-                ])),
+                quote_literal(&quoted(&[&table[0], &table[1], &table[2]])),
                 domain.to_ascii_lowercase()
             );
             let current = self
@@ -837,7 +817,7 @@ mod engine {
             let on = policy
                 .arguments
                 .iter()
-                .map(|a| quote_ident_part(a))
+                .map(|a| quote_ident(a))
                 .collect::<Vec<_>>()
                 .join(", ");
             let comment = managed_comment(&all[live[0]].ap.id);
@@ -845,7 +825,7 @@ mod engine {
                 "CREATE ROW ACCESS POLICY IF NOT EXISTS {new} AS {} RETURNS BOOLEAN -> {} COMMENT = {}",
                 policy.signature,
                 policy.body,
-                super::super::super::client::quote_literal(&comment)
+                quote_literal(&comment)
             )];
             if policy.arguments.is_empty() {
                 return Ok(Err(
@@ -868,9 +848,5 @@ mod engine {
             }
             Ok(Ok((policy.name, statements)))
         }
-    }
-
-    fn quote_ident_part(name: &str) -> String {
-        super::super::super::client::quote_ident(name)
     }
 }
