@@ -57,12 +57,13 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tracing::Instrument as _;
 
-use super::super::client::{Client, quote_ident, quote_literal, show_page};
+use super::super::client::{Client, quote_ident, quote_literal};
 use super::super::config::Config;
 use super::super::metadata;
 use super::super::metadata_model::{AP_TYPE_DATABASE_ROLE, AP_TYPE_ROLE};
 use super::import::{
-    NOT_INTERNALIZABLE, database_role_external_id, parse_database_role_external_id, split_names,
+    Listing, NOT_INTERNALIZABLE, database_role_external_id, list_roles,
+    parse_database_role_external_id, split_names,
 };
 use super::names::{self, Generator};
 use super::what::{self, CatalogCache, Expander, Grant, Permissions, Relation};
@@ -80,9 +81,6 @@ pub const MAX_STATEMENTS: usize = 1_000;
 
 /// And at most this much text.
 const MAX_REQUEST_BYTES: usize = 512 * 1024;
-
-/// Roles per SHOW ROLES / SHOW DATABASE ROLES page: Snowflake's most.
-const PAGE: usize = 10_000;
 
 /// How the Go connector's role comments start (data_access_sync_to_target.go
 /// `createComment`): roles it created, which this connector takes over.
@@ -338,37 +336,21 @@ impl Engine<'_> {
 
     /// The account's roles (`None`) or a database's, with their comments.
     async fn read_scope(&self, database: Option<&str>) -> Result<Scope, Error> {
-        let command = match database {
-            None => "SHOW ROLES".to_owned(),
-            Some(d) => format!("SHOW DATABASE ROLES IN DATABASE {}", quote_ident(d)),
-        };
-        let mut roles = HashMap::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut rows = self
-                .query(&show_page(&command, PAGE, after.as_deref()))
-                .await?;
-            let (name, comment) = (rows.column("name")?, rows.column("comment")?);
-            let mut seen = 0usize;
-            let mut last = None;
-            while let Some(batch) = rows.next_batch().await? {
-                for row in batch {
-                    seen += 1;
-                    let Some(role) = row.get(name) else { continue };
-                    last = Some(role.to_owned());
-                    roles.insert(
-                        role.to_owned(),
+        let listing = Listing::default();
+        let roles: HashMap<String, Shown> =
+            list_roles(self.client, database.map(str::to_owned), &listing)
+                .map_ok(|role| {
+                    (
+                        role.name,
                         Shown {
-                            comment: row.get(comment).unwrap_or_default().to_owned(),
+                            comment: role.comment,
                         },
-                    );
-                }
-            }
-            match last {
-                Some(last) if seen >= PAGE => after = Some(last),
-                _ => break,
-            }
-        }
+                    )
+                })
+                .try_collect()
+                .await?;
+        self.reads
+            .fetch_add(listing.pages.load(Ordering::Relaxed), Ordering::Relaxed);
         let names = Generator::new(roles.keys().map(String::as_str));
         Ok(Scope { roles, names })
     }

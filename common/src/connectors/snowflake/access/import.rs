@@ -170,10 +170,10 @@ pub async fn import(
 }
 
 /// A role as SHOW lists it.
-struct ShownRole {
-    name: String,
-    owner: String,
-    comment: String,
+pub(super) struct ShownRole {
+    pub(super) name: String,
+    pub(super) owner: String,
+    pub(super) comment: String,
 }
 
 /// One role to read.
@@ -242,8 +242,7 @@ async fn import_inner(
     let mut counts = ImportCounts::default();
     if config.import_from_account_usage {
         // Account roles a chunk at a time from ACCOUNT_USAGE; database roles as below.
-        let mut chunks = reader
-            .roles(None, &account_roles)
+        let mut chunks = list_roles(client, None, &account_roles)
             .try_chunks(BULK_ROLES)
             .map_err(|e| e.1);
         while let Some(chunk) = chunks.try_next().await? {
@@ -263,8 +262,7 @@ async fn import_inner(
     let account_work: BoxStream<'_, Result<Work, Error>> = if config.import_from_account_usage {
         stream::empty().boxed()
     } else {
-        reader
-            .roles(None, &account_roles)
+        list_roles(client, None, &account_roles)
             .map_ok(Work::Account)
             .boxed()
     };
@@ -273,8 +271,7 @@ async fn import_inner(
             stream::iter(databases)
                 .map(|database| {
                     let listing = &database_roles;
-                    reader
-                        .roles(Some(database.clone()), listing)
+                    list_roles(client, Some(database.clone()), listing)
                         .map_ok(move |role| Work::Database(database.clone(), role))
                 })
                 .flatten(),
@@ -307,7 +304,10 @@ async fn import_inner(
         }
         counts.policies += reader.policies(PolicyKind::RowAccess, sink).await?;
     }
-    counts.statements = reader.statements.load(Ordering::Relaxed);
+    // The role listings' pages are statements too.
+    counts.statements = reader.statements.load(Ordering::Relaxed)
+        + account_roles.pages.load(Ordering::Relaxed)
+        + database_roles.pages.load(Ordering::Relaxed);
     // Go's pattern sends what this import sends per role (two statements, one for a role linked
     // to its SCIM group or gone before its what was read) and per database listing page, but
     // SHOW ROLES in pages of 1,000 (one more after a full page), a RESULT_SCAN after SHOW SHARES,
@@ -404,11 +404,74 @@ fn go_format_name(name: &str) -> String {
     }
 }
 
+/// The account roles (`database` `None`) or the database roles of `database`, a page of
+/// 10,000 at a time (`SHOW … LIMIT … FROM`), counted in `listing` (a statement per page).
+pub(super) fn list_roles<'c>(
+    client: &'c Client,
+    database: Option<String>,
+    listing: &'c Listing,
+) -> BoxStream<'c, Result<ShownRole, Error>> {
+    let command = match &database {
+        None => "SHOW ROLES".to_owned(),
+        Some(database) => format!("SHOW DATABASE ROLES IN DATABASE {}", quote_ident(database)),
+    };
+    stream::try_unfold(
+        (command, Some(None::<String>)),
+        move |(command, next)| async move {
+            // `None`: the last page was read.
+            let Some(after) = next else {
+                return Ok(None);
+            };
+            let statement = show_page(&command, PAGE, after.as_deref());
+            let mut rows = client.query(&statement, &[]).await?;
+            listing.pages.fetch_add(1, Ordering::Relaxed);
+            let (name, owner, comment) = (
+                rows.column("name")?,
+                rows.column("owner")?,
+                rows.column("comment")?,
+            );
+            let mut page = Vec::new();
+            let mut seen = 0usize;
+            while let Some(batch) = rows.next_batch().await? {
+                for row in batch {
+                    seen += 1;
+                    let Some(role) = row.get(name) else {
+                        continue;
+                    };
+                    // FROM starts after the first row with that name; a row equal to it is
+                    // not new.
+                    if after.as_deref() == Some(role) {
+                        continue;
+                    }
+                    page.push(ShownRole {
+                        name: role.to_owned(),
+                        owner: row.get(owner).unwrap_or_default().to_owned(),
+                        comment: row.get(comment).unwrap_or_default().to_owned(),
+                    });
+                }
+            }
+            listing
+                .roles
+                .fetch_add(page.len() as u64, Ordering::Relaxed);
+            let next = match page.last() {
+                Some(last) if seen >= PAGE => Some(Some(last.name.clone())),
+                _ => None,
+            };
+            Ok::<_, Error>(Some((
+                stream::iter(page.into_iter().map(Ok::<_, Error>)),
+                (command, next),
+            )))
+        },
+    )
+    .try_flatten()
+    .boxed()
+}
+
 /// What a role listing read: pages and roles.
 #[derive(Default)]
-struct Listing {
-    pages: AtomicU64,
-    roles: AtomicU64,
+pub(super) struct Listing {
+    pub(super) pages: AtomicU64,
+    pub(super) roles: AtomicU64,
 }
 
 impl<'a> Reader<'a> {
@@ -670,69 +733,6 @@ impl<'a> Reader<'a> {
         shared.sort();
         databases.extend(shared.into_iter().cloned());
         Ok(databases)
-    }
-
-    /// The account roles (`database` `None`) or the database roles of `database`, a page at a
-    /// time, counted in `listing`.
-    fn roles<'s>(
-        &'s self,
-        database: Option<String>,
-        listing: &'s Listing,
-    ) -> BoxStream<'s, Result<ShownRole, Error>> {
-        let command = match &database {
-            None => "SHOW ROLES".to_owned(),
-            Some(database) => format!("SHOW DATABASE ROLES IN DATABASE {}", quote_ident(database)),
-        };
-        stream::try_unfold(
-            (command, Some(None::<String>)),
-            move |(command, next)| async move {
-                // `None`: the last page was read.
-                let Some(after) = next else {
-                    return Ok(None);
-                };
-                let statement = show_page(&command, PAGE, after.as_deref());
-                let mut rows = self.query(&statement).await?;
-                listing.pages.fetch_add(1, Ordering::Relaxed);
-                let (name, owner, comment) = (
-                    rows.column("name")?,
-                    rows.column("owner")?,
-                    rows.column("comment")?,
-                );
-                let mut page = Vec::new();
-                let mut seen = 0usize;
-                while let Some(batch) = rows.next_batch().await? {
-                    for row in batch {
-                        seen += 1;
-                        let Some(role) = row.get(name) else {
-                            continue;
-                        };
-                        // FROM starts after the first row with that name; a row equal to it is
-                        // not new.
-                        if after.as_deref() == Some(role) {
-                            continue;
-                        }
-                        page.push(ShownRole {
-                            name: role.to_owned(),
-                            owner: row.get(owner).unwrap_or_default().to_owned(),
-                            comment: row.get(comment).unwrap_or_default().to_owned(),
-                        });
-                    }
-                }
-                listing
-                    .roles
-                    .fetch_add(page.len() as u64, Ordering::Relaxed);
-                let next = match page.last() {
-                    Some(last) if seen >= PAGE => Some(Some(last.name.clone())),
-                    _ => None,
-                };
-                Ok::<_, Error>(Some((
-                    stream::iter(page.into_iter().map(Ok::<_, Error>)),
-                    (command, next),
-                )))
-            },
-        )
-        .try_flatten()
-        .boxed()
     }
 
     /// Reads one role's who and what, or says why it is left out.
