@@ -172,6 +172,45 @@ pub fn shape(sql: &str) -> Option<String> {
     Some(out)
 }
 
+/// A byte of a name (or of a UTF-8 character, which a name may hold).
+#[inline]
+fn is_name(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+/// The end of the number literal starting at `i` (digits, an optional fraction and exponent),
+/// or `None` when it is not one the shapes accept: an exponent without digits, or a number
+/// running into a name or a dot.
+#[inline]
+fn number_end(bytes: &[u8], i: usize) -> Option<usize> {
+    let mut j = i;
+    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+        j += 1;
+    }
+    if bytes.get(j) == Some(&b'.') {
+        j += 1;
+        while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+    }
+    if matches!(bytes.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        if matches!(bytes.get(j), Some(b'+' | b'-')) {
+            j += 1;
+        }
+        if !bytes.get(j).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
+    }
+    if bytes.get(j).is_some_and(|&b| is_name(b) || b == b'.') {
+        return None;
+    }
+    Some(j)
+}
+
 /// [`shape`] into `out` (cleared first): the cache looks shapes up without an allocation per
 /// statement. Most of a statement stays as it is (names, keywords, punctuation, single spaces):
 /// that text is passed over with one test per byte, which the branch predictor gets right, and
@@ -180,7 +219,6 @@ pub fn shape(sql: &str) -> Option<String> {
 fn shape_into(sql: &str, out: &mut String) -> Option<()> {
     out.clear();
     let bytes = sql.as_bytes();
-    let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
     // The last byte of the shape so far: a number starts a literal only after a non-name byte.
     let mut previous = b' ';
     // `sql[copied..i]` goes into the shape as it is, not copied yet.
@@ -259,31 +297,7 @@ fn shape_into(sql: &str, out: &mut String) -> Option<()> {
             }
             b'/' => return None,
             b'0'..=b'9' => {
-                let mut j = i;
-                while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                    j += 1;
-                }
-                if bytes.get(j) == Some(&b'.') {
-                    j += 1;
-                    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                        j += 1;
-                    }
-                }
-                if matches!(bytes.get(j), Some(b'e' | b'E')) {
-                    j += 1;
-                    if matches!(bytes.get(j), Some(b'+' | b'-')) {
-                        j += 1;
-                    }
-                    if !bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                        return None;
-                    }
-                    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                        j += 1;
-                    }
-                }
-                if bytes.get(j).is_some_and(|&b| is_name(b) || b == b'.') {
-                    return None;
-                }
+                let j = number_end(bytes, i)?;
                 out.push_str(sql.get(copied..i)?);
                 out.push('0');
                 previous = b'0';
@@ -773,7 +787,6 @@ mod tests {
         // The last byte copied: a number starts a literal only after a non-name byte.
         let mut previous = b' ';
         let mut i = 0;
-        let is_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
         while i < bytes.len() {
             let b = bytes[i];
             match b {
@@ -828,31 +841,7 @@ mod tests {
                 }
                 b'/' if bytes.get(i + 1) == Some(&b'*') => return None,
                 b'0'..=b'9' if !is_name(previous) => {
-                    let mut j = i;
-                    while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                        j += 1;
-                    }
-                    if bytes.get(j) == Some(&b'.') {
-                        j += 1;
-                        while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                            j += 1;
-                        }
-                    }
-                    if matches!(bytes.get(j), Some(b'e' | b'E')) {
-                        j += 1;
-                        if matches!(bytes.get(j), Some(b'+' | b'-')) {
-                            j += 1;
-                        }
-                        if !bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                            return None;
-                        }
-                        while bytes.get(j).is_some_and(u8::is_ascii_digit) {
-                            j += 1;
-                        }
-                    }
-                    if bytes.get(j).is_some_and(|&b| is_name(b) || b == b'.') {
-                        return None;
-                    }
+                    let j = number_end(bytes, i)?;
                     out.push('0');
                     previous = b'0';
                     i = j;
