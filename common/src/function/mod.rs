@@ -268,12 +268,14 @@ pub async fn handle_webhook(
 ///   ([`handle_webhook`]).
 /// - An S3 event for `triggers/<step>/` runs what is pending for this step ([`pending`]); one
 ///   for `access-as-code/<target>/` (sync-access only) applies that file ([`access_as_code`]).
-/// - A schedule or a `syncTrigger` invoked directly queues a trigger for each target it
-///   selects and runs it the same way, so runs of one target never overlap and requests that
-///   pile up while a run is busy coalesce into its next pass. A schedule also sweeps: it runs
-///   every other target with triggers of its step left waiting (e.g. by a run that died).
+/// - A schedule or a `syncTrigger` invoked directly only queues a trigger for each target it
+///   selects and returns ([`pending::Runner::queue`]): each trigger's bucket event starts an
+///   invocation of its own that runs that target, so targets run side by side, runs of one
+///   target never overlap, and requests that pile up while a run is busy coalesce into its
+///   next pass. A schedule also sweeps: it wakes every other target with triggers of its step
+///   left waiting (e.g. by a run that died).
 ///
-/// The answer is the run summary (or the HTTP response of a webhook). Fails (so Lambda counts
+/// The answer of a run is its summary; of a schedule, what it queued. Fails (so Lambda counts
 /// an error and the alarm fires) when any target failed; the error carries the summary.
 pub async fn handle(
     env: &SyncEnvironment,
@@ -328,7 +330,7 @@ pub async fn handle(
             // Validate the selection before signing in, so a typo fails fast.
             let targets = run::select(&config, &selection)?;
             let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-            runner.run_now(&names, &event, sweep).await
+            runner.queue(&names, &event, sweep).await
         }
     }
 }

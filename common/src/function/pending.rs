@@ -47,12 +47,16 @@ impl Runner<'_> {
         answer(summary)
     }
 
-    /// A schedule or a `syncTrigger` invoked directly: queued for each target, then run like
-    /// any pending trigger (so it waits for, or joins, a run already going). With `sweep` (a
-    /// schedule), every other target with triggers of this step left in the bucket is run
-    /// too: the triggers of a run that died, or of a wake-up that was lost, wait at most until
-    /// the next schedule.
-    pub(super) async fn run_now(
+    /// A schedule or a `syncTrigger` invoked directly: a trigger queued for each target, and
+    /// nothing run here. Each trigger's `Object Created` event starts an invocation of its own
+    /// (the bucket's EventBridge rule), so targets run side by side, up to the function's
+    /// reserved concurrency (`MaxConcurrentTargets`), each with a whole invocation's time, and
+    /// the per-target lease still keeps two runs of one target apart. With `sweep` (a
+    /// schedule), every other target with triggers of this step left waiting (by a run that
+    /// died, or a wake-up that was lost) is woken the same way.
+    ///
+    /// Answers what it queued and woke: `{"queued": [{"target", "key"}], "woken": [...]}`.
+    pub(super) async fn queue(
         &self,
         targets: &[String],
         event: &serde_json::Value,
@@ -62,43 +66,32 @@ impl Runner<'_> {
             .or_else(|| DeliveryId::parse(&format!("direct-{}", now_ms())))
             .ok_or_else(|| Error::Unsupported("no delivery id for this invocation".into()))?;
         let body = event.to_string();
+        let mut queued = Vec::new();
         for target in targets {
-            self.env
+            let key = self
+                .env
                 .pending
                 .enqueue(self.step, target, &delivery, &body)
                 .await?;
+            tracing::info!(target = %target, key, "queued: the target runs in an invocation of its own");
+            queued.push(serde_json::json!({"target": target, "key": key}));
         }
-        let started = std::time::Instant::now();
-        let mut summary = RunSummary::default();
-        for target in targets {
-            self.drain(target, &mut summary).await?;
-        }
+        let mut woken = Vec::new();
         if sweep {
-            self.sweep(targets, &mut summary).await?;
+            for target in self.env.pending.waiting_targets(self.step).await? {
+                if targets.contains(&target) {
+                    continue;
+                }
+                if self.config.target(&target).is_none() {
+                    tracing::warn!(target = %target, "pending triggers for a target raito.yml does not have: left alone");
+                    continue;
+                }
+                if let Some(key) = self.env.pending.wake(self.step, &target).await? {
+                    woken.push(serde_json::json!({"target": target, "key": key}));
+                }
+            }
         }
-        summary.elapsed_ms = started.elapsed().as_millis() as u64;
-        answer(summary)
-    }
-
-    /// Runs the targets, other than `done`, that have triggers of this step waiting.
-    async fn sweep(&self, done: &[String], summary: &mut RunSummary) -> Result<(), Error> {
-        for target in self.env.pending.waiting_targets(self.step).await? {
-            if done.contains(&target) {
-                continue;
-            }
-            if self.config.target(&target).is_none() {
-                tracing::warn!(target = %target, "pending triggers for a target raito.yml does not have: left alone");
-                continue;
-            }
-            if !self.time_for_a_pass() {
-                tracing::warn!(target = %target, "triggers left: no time left in this invocation");
-                self.env.pending.wake(self.step, &target).await?;
-                continue;
-            }
-            tracing::info!(target = %target, "sweep: running triggers left waiting");
-            self.drain(&target, summary).await?;
-        }
-        Ok(())
+        Ok(serde_json::json!({"queued": queued, "woken": woken}))
     }
 
     /// Runs everything pending for `target`, under its lease.

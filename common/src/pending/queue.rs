@@ -336,8 +336,8 @@ impl Pending {
     /// pending trigger is copied onto itself (same body, a new `raito-woken-at` metadata
     /// value), which is a new `Object Created` event for the bucket's rule. For whoever leaves
     /// triggers behind it cannot run (no time left; a run that held the lease while another
-    /// invocation was turned away). Whether there was anything to wake for.
-    pub async fn wake(&self, step: Step, target: &str) -> Result<bool, Error> {
+    /// invocation was turned away). The key woken, `None` when nothing was pending.
+    pub async fn wake(&self, step: Step, target: &str) -> Result<Option<String>, Error> {
         let prefix = format!("{}/", step_target_key(TRIGGERS_PREFIX, step, target)?);
         let listed = self
             .client
@@ -349,7 +349,7 @@ impl Pending {
             .await
             .map_err(|e| self.s3_error("listing", &prefix, DisplayErrorContext(&e).to_string()))?;
         let Some(key) = listed.contents().first().and_then(|o| o.key()) else {
-            return Ok(false);
+            return Ok(None);
         };
         let source = format!(
             "{}/{}",
@@ -368,7 +368,7 @@ impl Pending {
             .await
             .map_err(|e| self.s3_error("waking", key, DisplayErrorContext(&e).to_string()))?;
         tracing::info!(step = %step, target, key, "pending triggers left: their function woken");
-        Ok(true)
+        Ok(Some(key.to_owned()))
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use raito_standin::StandIn;
 use serde_json::{Value, json};
 
+pub use crate::object_created;
 use crate::{Outcome, RuntimeApi};
 
 /// The Raito credentials the stand-in accepts by default.
@@ -26,6 +27,8 @@ pub struct Deployment {
     /// When the function process was started.
     pub started: Instant,
     function: Child,
+    /// The instances [`Deployment::scale`] added, each with its log.
+    instances: Vec<(Child, Log)>,
     raito_secret: String,
     log: Log,
     binary: String,
@@ -45,6 +48,7 @@ fn lines_of(log: &Log) -> Vec<(Instant, String)> {
 pub struct Companion {
     /// The Runtime API it polls.
     pub runtime: RuntimeApi,
+    bucket: String,
     function: Child,
     log: Log,
 }
@@ -80,12 +84,27 @@ impl Companion {
             .await
             .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
     }
+
+    /// As [`Deployment::run`], for this function.
+    ///
+    /// # Panics
+    /// When an invocation does not answer before its deadline.
+    pub async fn run(&self, payload: Value, timeout: Duration) -> Outcome {
+        self.runtime
+            .run(payload, &self.bucket, timeout)
+            .await
+            .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
+    }
 }
 
 impl Drop for Deployment {
     fn drop(&mut self) {
-        let _ = self.function.kill();
-        let _ = self.function.wait();
+        for function in std::iter::once(&mut self.function)
+            .chain(self.instances.iter_mut().map(|(child, _)| child))
+        {
+            let _ = function.kill();
+            let _ = function.wait();
+        }
     }
 }
 
@@ -164,6 +183,7 @@ impl Deployment {
             runtime,
             started,
             function,
+            instances: Vec::new(),
             raito_secret,
             log,
             binary: binary.to_owned(),
@@ -172,6 +192,46 @@ impl Deployment {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         }
+    }
+
+    /// Runs `count` instances of the function in all, each a process polling the same Runtime
+    /// API, as Lambda runs up to the reserved concurrency of a function side by side: an
+    /// invocation goes to whichever instance asks first, and waits while all are busy.
+    ///
+    /// # Panics
+    /// When a binary cannot start.
+    pub fn scale(&mut self, count: usize) {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        while self.instances.len() + 1 < count {
+            let instance = spawn(
+                &self.binary,
+                &self.runtime,
+                &self.bucket,
+                &self.raito_secret,
+                &self.standin,
+                &env,
+            );
+            self.instances.push(instance);
+        }
+    }
+
+    /// The log of every instance ([`Deployment::scale`]), the first one's first, each checked
+    /// as [`Deployment::assert_log_is_clean`] checks it.
+    ///
+    /// # Panics
+    /// On the first line that breaks the rule of [`check_log`].
+    pub fn assert_instance_logs_are_clean(&self, secrets: &[&str]) -> Vec<Vec<(Instant, String)>> {
+        std::iter::once(&self.log)
+            .chain(self.instances.iter().map(|(_, log)| log))
+            .map(|log| {
+                check_log(log, secrets);
+                lines_of(log)
+            })
+            .collect()
     }
 
     /// Kills the function process at once (SIGKILL, as when Lambda ends an instance in the
@@ -242,6 +302,7 @@ impl Deployment {
         );
         Companion {
             runtime,
+            bucket: self.bucket.clone(),
             function,
             log,
         }
@@ -254,6 +315,18 @@ impl Deployment {
     pub async fn invoke(&self, payload: Value, timeout: Duration) -> Outcome {
         self.runtime
             .invoke(payload, timeout)
+            .await
+            .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
+    }
+
+    /// Invokes the function as a schedule would and runs what it queued, each target in an
+    /// invocation of its own ([`RuntimeApi::run`]), waiting up to `timeout` for each.
+    ///
+    /// # Panics
+    /// When an invocation does not answer before its deadline.
+    pub async fn run(&self, payload: Value, timeout: Duration) -> Outcome {
+        self.runtime
+            .run(payload, &self.bucket, timeout)
             .await
             .unwrap_or_else(|| panic!("the function did not answer before its deadline"))
     }
@@ -307,16 +380,6 @@ impl Deployment {
             .filter_map(|o| o.key().map(str::to_owned))
             .collect()
     }
-}
-
-/// The event S3 sends through EventBridge when `key` is written in `bucket` (what wakes a sync
-/// function for a queued trigger, or sync-access for an access file).
-pub fn object_created(bucket: &str, key: &str) -> Value {
-    json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
-           "account": "000000000000", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
-           "resources": [format!("arn:aws:s3:::{bucket}")],
-           "detail": {"version": "0", "bucket": {"name": bucket},
-                      "object": {"key": key, "size": 1}, "reason": "PutObject"}})
 }
 
 /// A Raito stand-in on a free local port that knows the data sources `data_sources`.

@@ -5,10 +5,13 @@
 //!
 //! [`deployment::Deployment`] builds a whole deployment around it (moto S3 and Secrets Manager,
 //! the Raito stand-in) for end-to-end tests of the functions; [`access`] is the PostgreSQL side
-//! of the access tests; [`sibling_binary`] finds another package's function binary.
+//! of the access tests; [`events::BucketEvents`] delivers the bucket's events to a function
+//! through moto's EventBridge, as the deployed rules do; [`sibling_binary`] finds another
+//! package's function binary.
 
 pub mod access;
 pub mod deployment;
+pub mod events;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -78,7 +81,9 @@ struct Shared {
     first_poll: Arc<Mutex<Option<Instant>>>,
 }
 
-/// A running Runtime API on a loopback port.
+/// A running Runtime API on a loopback port. A clone is the same API (for a task that invokes
+/// it, as [`events::BucketEvents`] does).
+#[derive(Clone)]
 pub struct RuntimeApi {
     address: String,
     sender: mpsc::UnboundedSender<Pending>,
@@ -166,8 +171,81 @@ impl RuntimeApi {
     }
 }
 
+impl RuntimeApi {
+    /// Invokes the function with `payload` as a schedule or a direct call would, then does
+    /// what the bucket's EventBridge rule does for its answer: a schedule only queues a
+    /// trigger per target (`{"queued": [{"target", "key"}], "woken": [...]}`), and each key's
+    /// `Object Created` event is an invocation of its own, delivered here one after another
+    /// (as with a reserved concurrency of 1). An answer that queued nothing is answered as it
+    /// came. Else, when every run passed: `{"targets": [every run's targets], "queued": <the
+    /// schedule's answer>}`; when one failed, its error as it came; when several did,
+    /// `{"errors": [each error], "targets": [every run's targets, the failed ones read from
+    /// their errors]}`. `None` when an invocation never answered.
+    pub async fn run(&self, payload: Value, bucket: &str, timeout: Duration) -> Option<Outcome> {
+        let answer = self.invoke(payload, timeout).await?;
+        let keys = queued_keys(&answer);
+        if keys.is_empty() {
+            return Some(answer);
+        }
+        let mut targets = Vec::new();
+        let mut errors = Vec::new();
+        for key in keys {
+            let summary = match self.invoke(object_created(bucket, &key), timeout).await? {
+                Outcome::Response(summary) => summary,
+                Outcome::Error(error) => {
+                    // `N of M targets failed: <the run summary>`.
+                    let summary = error["errorMessage"]
+                        .as_str()
+                        .and_then(|m| m.split_once(": "))
+                        .and_then(|(_, json)| serde_json::from_str(json).ok())
+                        .unwrap_or(Value::Null);
+                    errors.push(error);
+                    summary
+                }
+            };
+            targets.extend(summary["targets"].as_array().cloned().unwrap_or_default());
+        }
+        Some(match errors.len() {
+            0 => Outcome::Response(
+                serde_json::json!({"targets": targets, "queued": answer_value(answer)}),
+            ),
+            1 => Outcome::Error(errors.remove(0)),
+            _ => Outcome::Error(serde_json::json!({"errors": errors, "targets": targets})),
+        })
+    }
+}
+
+fn answer_value(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Response(value) | Outcome::Error(value) => value,
+    }
+}
+
+/// The keys a schedule's answer queued or woke, in order; none for any other answer.
+pub fn queued_keys(answer: &Outcome) -> Vec<String> {
+    let Outcome::Response(answer) = answer else {
+        return Vec::new();
+    };
+    ["queued", "woken"]
+        .iter()
+        .filter_map(|field| answer.get(*field).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|entry| entry["key"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The event S3 sends through EventBridge when `key` is written in `bucket` (what wakes a sync
+/// function for a queued trigger, or sync-access for an access file).
+pub fn object_created(bucket: &str, key: &str) -> Value {
+    serde_json::json!({"version": "0", "id": "e-1", "detail-type": "Object Created", "source": "aws.s3",
+           "account": "000000000000", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
+           "resources": [format!("arn:aws:s3:::{bucket}")],
+           "detail": {"version": "0", "bucket": {"name": bucket},
+                      "object": {"key": key, "size": 1}, "reason": "PutObject"}})
+}
+
 /// Locks a mutex, recovering from poisoning (a panicking test thread must not hide results).
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

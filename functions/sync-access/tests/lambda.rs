@@ -50,11 +50,7 @@ async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_onc
         .unwrap();
     assert!(!can_select(&database, &user).await);
 
-    let summary = response(
-        deployment
-            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-            .await,
-    );
+    let summary = response(deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await);
     let step = &summary["targets"][0]["steps"][0];
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
     assert_eq!(step["step"], "data-access");
@@ -94,11 +90,7 @@ async fn a_schedule_applies_raitos_access_with_feedback_and_imports_the_rest_onc
     assert!(!imported.contains(&hint.as_str()), "{imported:?}");
 
     // Nothing changed: the next run executes no statement.
-    let again = response(
-        deployment
-            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-            .await,
-    );
+    let again = response(deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await);
     let step = &again["targets"][0]["steps"][0];
     assert_eq!(step["counts"]["unchanged"], 1, "{again}");
     assert_eq!(step["counts"]["statement"], 0, "{again}");
@@ -394,11 +386,7 @@ async fn a_snowflake_account_gets_raitos_roles_and_its_own_are_imported() {
         )
         .unwrap();
 
-    let summary = response(
-        deployment
-            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-            .await,
-    );
+    let summary = response(deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await);
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
     let step = &summary["targets"][0]["steps"][0];
     assert_eq!(step["step"], "data-access", "{summary}");
@@ -428,11 +416,7 @@ async fn a_snowflake_account_gets_raitos_roles_and_its_own_are_imported() {
     );
 
     let sent = snowflake.statements().len();
-    let again = response(
-        deployment
-            .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-            .await,
-    );
+    let again = response(deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await);
     let step = &again["targets"][0]["steps"][0];
     assert_eq!(step["counts"]["unchanged"], 1, "{again}");
     assert_eq!(step["counts"]["statement"], 0, "{again}");

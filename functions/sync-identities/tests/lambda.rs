@@ -4,6 +4,8 @@
 //! asserts the exact users, groups and memberships Raito imported.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::{Duration, Instant};
+
 use lambda_harness::Outcome;
 use lambda_harness::deployment::{API_SECRET, Deployment, INVOKE_TIMEOUT, put_secret};
 use raito_standin::{Config as StandInConfig, StandIn};
@@ -43,9 +45,7 @@ async fn postgres_target(name: &str, ids: &str, password: &str) -> String {
 /// Invokes the function for every target and checks the first one completed; returns the
 /// run summary.
 async fn sync_completes(deployment: &Deployment) -> Value {
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
+    let outcome = deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await;
     let Outcome::Response(summary) = outcome else {
         panic!("the sync succeeds: {outcome:?}");
     };
@@ -252,18 +252,33 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
     )
     .await;
 
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
-    let Outcome::Error(error) = outcome else {
-        panic!("the invocation reports the failed targets: {outcome:?}");
+    let outcome = deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await;
+    let Outcome::Error(failed) = outcome else {
+        panic!("the invocations report the failed targets: {outcome:?}");
     };
-    assert_eq!(error["errorType"], "TargetsFailed");
-    let message = error["errorMessage"].as_str().unwrap();
-    assert!(message.starts_with("2 of 3 targets failed"), "{message}");
-    let summary: Value = serde_json::from_str(message.split_once(": ").unwrap().1).unwrap();
+    // Each target ran in an invocation of its own: two failed, each with its own kind.
+    let errors: Vec<(&str, &str)> = failed["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["errorType"].as_str().unwrap(),
+                e["errorMessage"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 2, "{failed}");
+    assert_eq!(errors[0].0, "InvalidPermissions", "{failed}");
+    assert_eq!(errors[1].0, "InvalidConfig", "{failed}");
+    assert!(
+        errors
+            .iter()
+            .all(|(_, m)| m.starts_with("1 of 1 targets failed")),
+        "{failed}"
+    );
     let by_name = |name: &str| {
-        summary["targets"]
+        failed["targets"]
             .as_array()
             .unwrap()
             .iter()
@@ -291,7 +306,7 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
         "names the missing parameter: {incomplete_message}"
     );
     assert_eq!(by_name("good")["status"], "completed");
-    // Each failure's kind: neither passes when run again, so the run is not retryable.
+    // Each failure's kind: neither passes when run again.
     assert_eq!(wrong["errorKind"], "InvalidPermissions", "{wrong}");
     assert_eq!(by_name("incomplete")["errorKind"], "InvalidConfig");
 
@@ -627,5 +642,173 @@ async fn a_snowflake_account_reaches_raito_with_its_key_in_secrets_manager() {
     assert_eq!(
         deployment.assert_log_is_clean(&[API_SECRET, key_body]),
         ["snowflake"]
+    );
+}
+
+/// When each target of a run began and ended, by the lines its instance logged, per target.
+fn runs_by_target(
+    logs: &[Vec<(Instant, String)>],
+) -> std::collections::BTreeMap<String, Vec<(Instant, Instant)>> {
+    let mut runs: std::collections::BTreeMap<String, Vec<(Instant, Instant)>> = Default::default();
+    for log in logs {
+        let mut started: Option<(String, Instant)> = None;
+        for (at, line) in log {
+            let line: Value = serde_json::from_str(line).unwrap();
+            let target = line["target"].as_str().unwrap_or_default().to_owned();
+            match line["message"].as_str() {
+                Some("target sync started") => started = Some((target, *at)),
+                Some("target sync finished") => {
+                    let (name, began) = started.take().expect("a run finishes after it started");
+                    assert_eq!(name, target);
+                    runs.entry(target).or_default().push((began, *at));
+                }
+                _ => {}
+            }
+        }
+    }
+    runs
+}
+
+/// A schedule over 20 targets only queues them; the bucket's events (through moto's EventBridge
+/// and the harness, 20 instances as a reserved concurrency of 20) run each target exactly once,
+/// in an invocation of its own, side by side: the wall time is about the slowest target's, not
+/// the sum. Two schedules back to back never run one target twice at a time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schedule_fans_out_one_invocation_per_target_and_they_run_side_by_side() {
+    const TARGETS: usize = 20;
+    let stores: Vec<String> = (0..TARGETS)
+        .map(|_| test_support::unique_name("is-fan-out"))
+        .collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Each import takes two seconds in Raito, so a target's run takes over two seconds.
+    let standin = raito_standin::start(
+        listener,
+        StandInConfig {
+            identity_stores: stores.clone(),
+            processing_delay: Duration::from_secs(2),
+            ..Default::default()
+        },
+    )
+    .await;
+    let ldap = test_support::ldap();
+    let secret = put_secret("raito/ldap", json!({ "ldap-password": &ldap.password })).await;
+    let mut yml = String::from("targets:\n");
+    for (i, store) in stores.iter().enumerate() {
+        yml.push_str(&format!(
+            "  - name: t{i:02}\n    connector-name: ldap\n    identity-store-id: {store}\n    \
+             secret: {secret}\n    ldap-url: {}\n    ldap-bind-dn: \"{}\"\n    ldap-base-dn: \"{}\"\n",
+            ldap.url, ldap.bind_dn, ldap.base_dn
+        ));
+    }
+    let mut deployment = Deployment::start(BINARY, &yml, API_SECRET, standin).await;
+    deployment.scale(TARGETS);
+    let events = lambda_harness::events::BucketEvents::route(
+        &deployment.s3,
+        &deployment.bucket,
+        "triggers/identities/",
+        &deployment.runtime,
+        Duration::from_secs(120),
+    )
+    .await;
+
+    let started = Instant::now();
+    let Outcome::Response(queued) = deployment
+        .invoke(json!({"targets": []}), Duration::from_secs(30))
+        .await
+    else {
+        panic!("the schedule queues");
+    };
+    assert_eq!(
+        queued["queued"].as_array().unwrap().len(),
+        TARGETS,
+        "{queued}"
+    );
+    let delivered = events.wait_for(TARGETS, Duration::from_secs(120)).await;
+    let wall = started.elapsed();
+    assert_eq!(
+        delivered.len(),
+        TARGETS,
+        "one invocation per queued trigger"
+    );
+    let mut ran: Vec<String> = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut sum = Duration::ZERO;
+    for invocation in &delivered {
+        let Some(Outcome::Response(summary)) = &invocation.outcome else {
+            panic!("{} failed: {:?}", invocation.key, invocation.outcome);
+        };
+        let targets = summary["targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1, "one target per invocation: {summary}");
+        assert_eq!(targets[0]["status"], "completed", "{summary}");
+        ran.push(targets[0]["name"].as_str().unwrap().to_owned());
+        let took = invocation.answered - invocation.sent;
+        slowest = slowest.max(took);
+        sum += took;
+    }
+    ran.sort();
+    let expected: Vec<String> = (0..TARGETS).map(|i| format!("t{i:02}")).collect();
+    assert_eq!(ran, expected, "each target ran exactly once");
+    let jobs = deployment.standin.state().jobs;
+    for store in &stores {
+        assert_eq!(
+            jobs.iter()
+                .filter(|j| j.identity_store_id.as_deref() == Some(store.as_str()))
+                .count(),
+            1,
+            "one job for {store}"
+        );
+    }
+    eprintln!(
+        "{TARGETS} targets: wall {} ms from the schedule to the last answer; slowest target {} ms; \
+         sum of the targets {} ms",
+        wall.as_millis(),
+        slowest.as_millis(),
+        sum.as_millis()
+    );
+    assert!(
+        wall < sum / 4,
+        "side by side: the wall time ({wall:?}) is near the slowest ({slowest:?}), not the sum ({sum:?})"
+    );
+
+    // Two schedules back to back: 40 triggers, never two runs of a target at a time, nothing
+    // left behind.
+    for _ in 0..2 {
+        let outcome = deployment
+            .invoke(json!({"targets": []}), Duration::from_secs(30))
+            .await;
+        assert!(matches!(outcome, Outcome::Response(_)), "{outcome:?}");
+    }
+    let delivered = events.wait_for(3 * TARGETS, Duration::from_secs(180)).await;
+    assert_eq!(delivered.len(), 3 * TARGETS);
+    for invocation in &delivered {
+        assert!(
+            matches!(invocation.outcome, Some(Outcome::Response(_))),
+            "{:?}",
+            invocation.outcome
+        );
+    }
+    let logs = deployment.assert_instance_logs_are_clean(&[&ldap.password, API_SECRET]);
+    let runs = runs_by_target(&logs);
+    assert_eq!(runs.len(), TARGETS);
+    for (target, mut intervals) in runs {
+        intervals.sort();
+        assert!(
+            (2..=3).contains(&intervals.len()),
+            "{target}: {intervals:?}"
+        );
+        for pair in intervals.windows(2) {
+            assert!(
+                pair[0].1 <= pair[1].0,
+                "two runs of {target} overlap: {pair:?}"
+            );
+        }
+    }
+    assert!(
+        deployment.keys("triggers/").await.is_empty(),
+        "every trigger ran"
+    );
+    assert!(
+        deployment.keys("locks/").await.is_empty(),
+        "every lease released"
     );
 }

@@ -71,7 +71,7 @@ impl Deployment {
 async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
     let deployment = Deployment::start("api-secret", Vec::new()).await;
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .run(json!({"targets": []}), Duration::from_secs(60))
         .await;
     if let Some(first_poll) = deployment.runtime.first_poll() {
         eprintln!(
@@ -208,7 +208,7 @@ async fn a_server_error_is_retried_and_imports_only_once() {
     )
     .await;
     let outcome = deployment
-        .invoke(json!({"targets": ["warehouse"]}), Duration::from_secs(60))
+        .run(json!({"targets": ["warehouse"]}), Duration::from_secs(60))
         .await;
     assert!(matches!(outcome, Outcome::Response(_)), "{outcome:?}");
     let state = deployment.standin.state();
@@ -226,7 +226,7 @@ async fn too_many_requests_waits_for_retry_after() {
     .await;
     let before = Instant::now();
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .run(json!({"targets": []}), Duration::from_secs(60))
         .await;
     assert!(matches!(outcome, Outcome::Response(_)), "{outcome:?}");
     let state = deployment.standin.state();
@@ -245,7 +245,7 @@ async fn an_import_that_never_finishes_fails_the_job_before_the_deadline() {
         data_source: deployment.data_source.clone(),
     });
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(8))
+        .run(json!({"targets": []}), Duration::from_secs(8))
         .await;
     let Outcome::Error(error) = outcome else {
         panic!("the invocation fails: {outcome:?}");
@@ -273,7 +273,7 @@ async fn an_import_that_never_finishes_fails_the_job_before_the_deadline() {
 async fn a_wrong_api_secret_is_a_clear_error_and_uploads_nothing() {
     let deployment = Deployment::start("not-the-secret", Vec::new()).await;
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(30))
+        .run(json!({"targets": []}), Duration::from_secs(30))
         .await;
     let Outcome::Error(error) = outcome else {
         panic!("the invocation fails: {outcome:?}");
@@ -344,7 +344,7 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     {
         // A short deadline (long enough for the metadata of a test cluster full of
         // databases), so the lease left behind is short too.
-        let invocation = deployment.invoke(json!({"targets": ["stuck"]}), Duration::from_secs(30));
+        let invocation = deployment.run(json!({"targets": ["stuck"]}), Duration::from_secs(30));
         let waiting = wait_until("the import of `stuck` to be polled", async || {
             let state = deployment.standin.state();
             state.subtask_polls > 0
@@ -371,7 +371,7 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
 
     // While the dead holder's lease lasts, a trigger for `stuck` finds it busy.
     let outcome = deployment
-        .invoke(json!({"targets": ["stuck"]}), Duration::from_secs(60))
+        .run(json!({"targets": ["stuck"]}), Duration::from_secs(60))
         .await;
     let Outcome::Response(summary) = outcome else {
         panic!("a busy target is skipped, not failed: {outcome:?}");
@@ -390,7 +390,7 @@ async fn a_run_killed_midway_keeps_its_lease_until_expiry_then_the_next_schedule
     // The next schedule names only `other`; its sweep runs `stuck`'s triggers too (a pass
     // is started with at least a minute left).
     let outcome = deployment
-        .invoke(json!({"targets": ["other"]}), Duration::from_secs(180))
+        .run(json!({"targets": ["other"]}), Duration::from_secs(180))
         .await;
     let Outcome::Response(summary) = outcome else {
         panic!("both targets run: {outcome:?}");
@@ -447,7 +447,7 @@ async fn while_a_second_instance_finds_it_busy(
     let second = deployment
         .companion(env!("CARGO_BIN_EXE_sync-metadata"), &[])
         .await;
-    let first = deployment.invoke(json!({"targets": []}), first_deadline);
+    let first = deployment.run(json!({"targets": []}), first_deadline);
     let during = async {
         wait_until("the first run's import to be polled", async || {
             let state = deployment.standin.state();
@@ -455,7 +455,7 @@ async fn while_a_second_instance_finds_it_busy(
         })
         .await;
         let outcome = second
-            .invoke(json!({"targets": []}), Duration::from_secs(120))
+            .run(json!({"targets": []}), Duration::from_secs(120))
             .await;
         let Outcome::Response(summary) = outcome else {
             panic!("a busy target is skipped, not failed: {outcome:?}");
@@ -583,7 +583,7 @@ async fn a_snowflake_account_reaches_raito_as_a_data_source() {
     snowflake.faults().fail_partition_once(1);
     let (deployment, data_source) = snowflake_deployment(&snowflake, "").await;
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .run(json!({"targets": []}), Duration::from_secs(60))
         .await;
     let Outcome::Response(summary) = outcome else {
         panic!("the sync succeeds: {outcome:?}");
@@ -626,7 +626,7 @@ async fn a_snowflake_statement_past_its_timeout_fails_the_job_and_says_which_par
     .await;
     let (deployment, _) = snowflake_deployment(&snowflake, "    sf-statement-timeout: 1\n").await;
     let outcome = deployment
-        .invoke(json!({"targets": []}), Duration::from_secs(60))
+        .run(json!({"targets": []}), Duration::from_secs(60))
         .await;
     let Outcome::Error(error) = outcome else {
         panic!("the invocation fails: {outcome:?}");

@@ -90,9 +90,7 @@ async fn standin(ds: &str) -> StandIn {
 }
 
 async fn sync_completes(deployment: &Deployment) -> Value {
-    let outcome = deployment
-        .invoke(json!({"targets": []}), INVOKE_TIMEOUT)
-        .await;
+    let outcome = deployment.run(json!({"targets": []}), INVOKE_TIMEOUT).await;
     let Outcome::Response(summary) = outcome else {
         panic!("the sync succeeds: {outcome:?}");
     };

@@ -246,7 +246,7 @@ async fn a_sync_trigger_with_a_parent_runs_through_sync_metadata_as_a_partial_sy
     let sync = deployment.companion(&sync_metadata, &[]).await;
     // Raito sends a parent it knows: a scheduled (full) run first.
     let full = response(
-        sync.invoke(json!({"targets": ["warehouse"]}), INVOKE_TIMEOUT)
+        sync.run(json!({"targets": ["warehouse"]}), INVOKE_TIMEOUT)
             .await,
     );
     assert_eq!(full["targets"][0]["status"], "completed", "{full}");

@@ -1,6 +1,8 @@
 //! `run-lambda FUNCTION_BINARY PAYLOAD_JSON [TIMEOUT_SECONDS]`: runs a function's binary as
 //! Lambda would (its environment plus the Lambda variables, `AWS_LAMBDA_RUNTIME_API` pointing
-//! at a local Runtime API), invokes it once with the payload, prints the answer as JSON on
+//! at a local Runtime API), invokes it with the payload, and, when the answer queued targets (a
+//! schedule), delivers each queued trigger's bucket event to it as EventBridge would (the bucket
+//! is `RAITO_BUCKET`), one after another; prints the answer (the runs' summaries) as JSON on
 //! stdout, and the function's logs and its cold start on stderr. Exit status 0 when the function answered a response,
 //! 1 when it answered an error or none. For the demo and manual runs.
 
@@ -55,7 +57,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.invoke(payload, timeout).await;
+    let bucket = std::env::var("RAITO_BUCKET").unwrap_or_default();
+    let outcome = runtime.run(payload, &bucket, timeout).await;
     let answered = started.elapsed();
     if let Some(first_poll) = runtime.first_poll() {
         eprintln!(
