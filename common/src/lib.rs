@@ -22,6 +22,9 @@
 //! - [`clitrigger`]: Raito's trigger channel, the websocket the Go CLI listens on: the
 //!   session, its heartbeat and its messages (the `listener` feature).
 //! - [`pending`]: triggers waiting per target and step, and the per-target run lease, in S3.
+//! - [`metrics`]: what a step counts as it goes (written, sent to the target), and the
+//!   embedded-metric-format lines a function prints per target run.
+//! - [`history`]: each target run's record in the bucket (`runs/`), read by `raito-sync status`.
 //! - `tls`: the CA certificates connectors trust (a target's PEM, or the system's roots).
 //! - `usage_sql`: the objects a statement's SQL text touches, and how (PostgreSQL's and
 //!   Snowflake's usage syncs; the `postgresql-usage` and `snowflake-usage` features).
@@ -35,9 +38,11 @@ pub mod config;
 pub mod connector;
 pub mod connectors;
 pub mod function;
+pub mod history;
 #[cfg(feature = "rest")]
 pub mod http;
 pub mod logs;
+pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod pending;

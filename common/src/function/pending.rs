@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{Error, SyncEnvironment, answer, selection};
 use crate::config::Config;
+use crate::history::{History, Record};
 use crate::pending::DeliveryId;
 use crate::pending::{Acquired, Listing};
 use crate::step::Step;
@@ -196,12 +197,43 @@ impl Runner<'_> {
                 // Consumed whatever the outcome: a failure is reported to Raito and alarms;
                 // the next schedule runs the step again.
                 self.env.pending.remove(&listing.keys()).await?;
-                summary.targets.extend(run?.targets);
+                let run = run?;
+                self.report(&run.targets).await;
+                summary.targets.extend(run.targets);
             } else {
                 self.env.pending.remove(&listing.keys()).await?;
             }
             if !self.time_for_a_pass() {
                 return Ok(());
+            }
+        }
+    }
+}
+
+impl Runner<'_> {
+    /// Each target's run, for operators: its metrics (embedded metric format lines on stdout,
+    /// [`crate::metrics::emf`]) and its record in the run history (`runs/`, [`History`]). A
+    /// record that cannot be written is a warning: the run stands.
+    async fn report(&self, targets: &[TargetSummary]) {
+        let finished = SystemTime::now();
+        let now_ms = finished
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as i64;
+        let namespace = crate::metrics::namespace();
+        let history = History::new(self.env.s3.clone(), self.env.bucket.clone());
+        for target in targets {
+            let lines = crate::metrics::emf(&namespace, self.step, target, now_ms);
+            {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                for line in lines {
+                    let _ = writeln!(stdout, "{line}");
+                }
+            }
+            let record = Record::of(self.step, target, finished);
+            if let Err(error) = history.record(self.step, &record, self.holder).await {
+                tracing::warn!(target = %target.name, %error, "the run could not be recorded in the run history");
             }
         }
     }

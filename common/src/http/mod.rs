@@ -156,6 +156,7 @@ impl Client {
         let attempt = || async {
             self.wait_for_quota().await;
             self.requests.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::sent(0, 1);
             let mut request = self
                 .http
                 .get(url)

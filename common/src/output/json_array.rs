@@ -56,6 +56,7 @@ impl JsonArrayWriter {
         self.destination.write(self.separator()).await?;
         self.destination.write(json).await?;
         self.count += 1;
+        crate::metrics::written(1);
         Ok(())
     }
 
@@ -80,6 +81,7 @@ impl JsonArrayWriter {
         })?;
         self.destination.write(&self.buffer).await?;
         self.count += 1;
+        crate::metrics::written(1);
         Ok(())
     }
 

@@ -46,6 +46,10 @@ pub mod count {
     pub const FAILED: &str = "failed";
     /// Statements run (or planned).
     pub const STATEMENTS: &str = "statement";
+    /// Access providers imported from the target.
+    pub const IMPORTED: &str = "accessProvider";
+    /// Access providers imported from the target that Raito may not take over.
+    pub const NOT_INTERNALIZABLE: &str = "notInternalizable";
 }
 
 /// Where an access export document is read from. It is opened twice (see the module docs).
@@ -685,9 +689,9 @@ pub async fn import(
         let mut writer = JsonArrayWriter::new(destination);
         let mut counting = CountingSink::new(&mut writer, |access_provider: &AccessProvider| {
             if access_provider.not_internalizable {
-                "notInternalizable"
+                count::NOT_INTERNALIZABLE
             } else {
-                "accessProvider"
+                count::IMPORTED
             }
         });
         // The target's locks and tag rules, as the Raito CLI applies them.

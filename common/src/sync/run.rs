@@ -18,6 +18,7 @@ use super::usage;
 use crate::config::cli::LogForwarding;
 use crate::config::{Config, Target};
 use crate::connectors;
+use crate::metrics;
 use crate::raito::{self, JobId, JobStatus, JobTarget};
 use crate::step::Step;
 
@@ -156,6 +157,14 @@ pub struct StepSummary {
     /// What kind of failure it was (with `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_kind: Option<ErrorKind>,
+    /// Wall time of the step, in milliseconds.
+    pub elapsed_ms: u64,
+    /// Elements written, and statements and requests sent to the target ([`metrics`]).
+    pub counted: metrics::Counted,
+    /// The data usage step, when it completed: the start of the newest statement Raito has
+    /// (epoch seconds), what this run imported or, with nothing new, what Raito had before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_last_start: Option<i64>,
 }
 
 /// How a target or a step ended.

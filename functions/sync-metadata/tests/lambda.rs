@@ -198,6 +198,65 @@ async fn a_scheduled_run_imports_the_database_into_raito_and_reports_the_job() {
         .find(|u| u.received)
         .expect("an upload");
     assert_eq!(deployment.standin.upload_body(&upload.key).unwrap(), body);
+
+    // The run's metrics: one embedded-metric-format line, its values the run's own.
+    let metrics = emf_lines(&deployment);
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    let line = &metrics[0];
+    let declared = &line["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(declared["Namespace"], "RaitoSync");
+    assert_eq!(
+        declared["Dimensions"],
+        json!([["Step"], ["Step", "Target"]])
+    );
+    for metric in declared["Metrics"].as_array().unwrap() {
+        let name = metric["Name"].as_str().unwrap();
+        assert!(line[name].is_u64(), "{name} has a value: {line}");
+    }
+    assert_eq!(
+        (line["Step"].as_str(), line["Target"].as_str()),
+        (Some("data-source"), Some("warehouse"))
+    );
+    assert_eq!(
+        (line["Runs"].as_u64(), line["Failures"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(line["Duration"], step["elapsedMs"]);
+    // Every object the summary counts, by type.
+    let counted: u64 = step["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert!(counted as usize >= objects.len() - 1, "{step}");
+    assert_eq!(line["ObjectsWritten"], counted);
+    assert_eq!(line["Written"], counted);
+    assert_eq!(line["TargetStatements"], step["counted"]["statements"]);
+    assert_eq!(line["TargetRequests"], step["counted"]["requests"]);
+    assert!(
+        line["TargetRequests"].as_u64().unwrap() >= 2,
+        "the database listing and its catalog: {line}"
+    );
+
+    // The run is in the history, as the summary says.
+    let keys = deployment.keys("runs/metadata/warehouse/").await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let record: Value = serde_json::from_slice(&deployment.object(&keys[0]).await).unwrap();
+    assert_eq!(record["status"], "completed");
+    assert_eq!(record["elapsedMs"], step["elapsedMs"]);
+    assert_eq!(record["counts"], step["counts"]);
+    assert_eq!(record["jobId"], job.id.as_str());
+}
+
+/// The embedded-metric-format lines the function logged (those with `_aws`), as JSON.
+fn emf_lines(deployment: &lambda_harness::deployment::Deployment) -> Vec<Value> {
+    deployment
+        .log_lines()
+        .iter()
+        .filter_map(|(_, line)| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -266,6 +325,31 @@ async fn an_import_that_never_finishes_fails_the_job_before_the_deadline() {
         state.task_events_of("DS").last().unwrap().status,
         "FAILED",
         "the task says why"
+    );
+    // The failure is counted, and counted again under its kind.
+    let metrics = emf_lines(&deployment);
+    assert_eq!(metrics.len(), 2, "{metrics:?}");
+    assert_eq!(metrics[0]["Failures"], 1);
+    assert_eq!(
+        metrics[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["Step", "ErrorKind"]])
+    );
+    assert_eq!(
+        (
+            metrics[1]["ErrorKind"].as_str(),
+            metrics[1]["Failures"].as_u64()
+        ),
+        (Some("TimedOut"), Some(1))
+    );
+    let keys = deployment.keys("runs/metadata/warehouse/").await;
+    let record: Value = serde_json::from_slice(&deployment.object(&keys[0]).await).unwrap();
+    assert_eq!(
+        (record["status"].as_str(), record["errorKind"].as_str()),
+        (Some("failed"), Some("TimedOut"))
+    );
+    assert!(
+        record["message"].as_str().unwrap().contains("deadline"),
+        "{record}"
     );
 }
 

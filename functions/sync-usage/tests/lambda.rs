@@ -94,8 +94,35 @@ async fn sync_completes(deployment: &Deployment) -> Value {
     let Outcome::Response(summary) = outcome else {
         panic!("the sync succeeds: {outcome:?}");
     };
+    let step = &summary["targets"][0]["steps"][0];
     assert_eq!(summary["targets"][0]["status"], "completed", "{summary}");
-    assert_eq!(summary["targets"][0]["steps"][0]["step"], "data-usage");
+    assert_eq!(step["step"], "data-usage");
+    // The run's metrics line (the last one logged): the statements it read, and how far behind
+    // now the newest statement Raito has is.
+    let metrics: Vec<Value> = deployment
+        .log_lines()
+        .iter()
+        .filter_map(|(_, line)| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    let line = metrics.last().expect("a metrics line per run");
+    assert_eq!(line["Step"], "data-usage");
+    assert_eq!(
+        line["StatementsWritten"], step["counts"]["statements"],
+        "{line}"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let last = step["usageLastStart"]
+        .as_i64()
+        .expect("the newest statement's start");
+    let lag = line["UsageLag"].as_i64().expect("the usage lag");
+    assert!(
+        (now - last - lag).abs() <= 2,
+        "lag {lag} s, now {now}, newest {last}"
+    );
     summary
 }
 

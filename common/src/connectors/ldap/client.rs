@@ -230,6 +230,7 @@ impl Client {
             .await
             .map_err(|e| self.error(&what, e))?;
         self.requests += 1;
+        crate::metrics::sent(0, 1);
         let mut page = Vec::new();
         while let Some(raw) = stream.next().await.map_err(|e| self.error(&what, e))? {
             if raw.is_ref() || raw.is_intermediate() {
@@ -289,6 +290,7 @@ impl Client {
                 .and_then(|result| result.success())
                 .map_err(|e| self.error(&what, e))?;
             self.requests += 1;
+            crate::metrics::sent(0, 1);
             let Some(raw) = found.into_iter().next() else {
                 return Err(Error::Operation {
                     connector: NAME,

@@ -64,6 +64,7 @@ pub const SEARCH_PATH: &str = "pg_catalog, pg_temp";
 /// Sets [`SEARCH_PATH`] for the session and checks that it took: a connection pooler, or a
 /// setting that cannot be changed, must not leave the session with the server's default path.
 async fn pin_search_path(client: &tokio_postgres::Client, endpoint: &str) -> Result<(), Error> {
+    crate::metrics::sent(2, 1);
     let messages = client
         .simple_query(&format!(
             "SET search_path TO {SEARCH_PATH}; SELECT pg_catalog.current_setting('search_path')"
@@ -273,6 +274,7 @@ impl<'t> Cursor<'t> {
         query: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Self, tokio_postgres::Error> {
+        crate::metrics::sent(1, 1);
         let portal = transaction.bind(query, params).await?;
         Ok(Self {
             transaction,
@@ -286,6 +288,7 @@ impl<'t> Cursor<'t> {
         if self.exhausted {
             return Ok(None);
         }
+        crate::metrics::sent(0, 1);
         let rows = self
             .transaction
             .query_portal(&self.portal, FETCH_SIZE)
@@ -313,6 +316,7 @@ impl RowBatches {
         query: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Self, tokio_postgres::Error> {
+        crate::metrics::sent(1, 1);
         let stream = transaction.query_raw(query, params.iter().copied()).await?;
         Ok(Self {
             stream: Box::pin(stream),

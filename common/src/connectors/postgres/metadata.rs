@@ -389,6 +389,7 @@ async fn list_databases(
     only: Option<&str>,
 ) -> Result<(Vec<(String, String)>, Client), Error> {
     let client = client::connect(config, &config.database).await?;
+    crate::metrics::sent(1, 1);
     let rows = client
         .query(LIST_DATABASES, &[&config.excluded_databases, &only])
         .await

@@ -309,6 +309,7 @@ impl Client {
         bindings: &[Bind<'_>],
         statement_count: Option<usize>,
     ) -> Result<Rows<'_>, Error> {
+        crate::metrics::sent(statement_count.unwrap_or(1) as u64, 0);
         let request_id = uuid::Uuid::new_v4();
         let mut body = serde_json::json!({
             "statement": statement,
@@ -411,6 +412,7 @@ impl Client {
         let renewed = std::sync::atomic::AtomicBool::new(false);
         let attempt = || async {
             self.requests.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::sent(0, 1);
             let builder = self
                 .authorize(request().header(reqwest::header::ACCEPT, "application/json"))
                 .map_err(Attempt::Final)?;

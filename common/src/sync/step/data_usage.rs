@@ -74,6 +74,7 @@ impl Body for DataUsage {
         )
         .await?;
         let report = completed(outcome.outcome, summary)?;
+        summary.usage_last_start = outcome.last_start_time.or(self.last_used);
         let statements = report
             .counts
             .get(usage::count::STATEMENTS)

@@ -25,6 +25,7 @@ use super::{Outcome, Report};
 use crate::config::Target;
 use crate::connector::Connector;
 use crate::logs;
+use crate::metrics;
 use crate::output::{Destination, Written};
 use crate::raito::{self, JobId, JobStatus, JobTarget, TaskEvent, TaskResult};
 use crate::step::Step;
@@ -111,11 +112,24 @@ impl StepContext<'_> {
             imported: None,
             message: None,
             error_kind: None,
+            elapsed_ms: 0,
+            counted: Default::default(),
+            usage_last_start: None,
         }
     }
 
     /// Runs the step within the deadline, reporting its end to Raito.
     pub(super) async fn run(&self, connector: &dyn Connector) -> StepSummary {
+        let started = std::time::Instant::now();
+        let (mut summary, counted) =
+            metrics::measure(&self.run.target.name, self.step, self.measured(connector)).await;
+        summary.elapsed_ms = started.elapsed().as_millis() as u64;
+        summary.counted = counted;
+        summary
+    }
+
+    /// [`StepContext::run`], counted by [`metrics::measure`].
+    async fn measured(&self, connector: &dyn Connector) -> StepSummary {
         let mut summary = self.summary();
         let work = self.lifecycle(body(self.step), connector, &mut summary);
         let timed = tokio::time::timeout_at(self.run.limits.deadline, work);

@@ -187,8 +187,7 @@ impl Connections<'_> {
         let client = open(self.config, database, self.mode)
             .await
             .map_err(|e| format!("database {database:?}: {e}"))?;
-        counters.round_trips += 1;
-        counters.statements += settings(self.mode).split(';').count() as u64;
+        counters.sent(settings(self.mode).split(';').count() as u64, 1);
         self.others.insert(database.to_owned(), client);
         Ok(())
     }

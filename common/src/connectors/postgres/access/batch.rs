@@ -30,10 +30,16 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Counts `statements` sent in `round_trips`, here and in the step's [`crate::metrics`].
+    pub fn sent(&mut self, statements: u64, round_trips: u64) {
+        self.statements += statements;
+        self.round_trips += round_trips;
+        crate::metrics::sent(statements, round_trips);
+    }
+
     /// Counts `n` read queries.
     pub fn reads(&mut self, n: u64) {
-        self.statements += n;
-        self.round_trips += n;
+        self.sent(n, n);
     }
 }
 
@@ -65,8 +71,7 @@ pub async fn send(
         }
         batch.push_str("COMMIT;");
         let offset = 1 + usize::from(aborted);
-        counters.round_trips += 1;
-        counters.statements += count;
+        counters.sent(count, 1);
         let Err((completed, error)) = run_counting(client, &batch).await else {
             aborted = false;
             break;
@@ -122,8 +127,7 @@ pub async fn send(
     if aborted {
         // End the aborted transaction. Best effort: the connection may be gone, which the
         // next use reports.
-        counters.round_trips += 1;
-        counters.statements += 1;
+        counters.sent(1, 1);
         let _ = client.batch_execute("ROLLBACK").await;
     }
     results

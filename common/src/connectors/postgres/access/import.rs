@@ -427,6 +427,7 @@ async fn run_inner(config: &Config, sink: &mut dyn Sink<AccessProvider>) -> Resu
     let fail = |operation: &'static str| move |e| client::classify(e, endpoint, operation);
 
     let mut server = client::connect(config, &config.database).await?;
+    crate::metrics::sent(1, 1);
     let databases: Vec<String> = server
         .query(
             metadata::LIST_DATABASES,

@@ -111,6 +111,7 @@ impl Catalog {
             }
         }
         drop(relations);
+        crate::metrics::sent(1, 1);
         for row in transaction
             .query(LIST_SCHEMAS, &[])
             .await
@@ -118,6 +119,7 @@ impl Catalog {
         {
             catalog.schemas.insert(row.get(0));
         }
+        crate::metrics::sent(1, 1);
         for row in transaction
             .query(LIST_PATH_SETTINGS, &[])
             .await
@@ -137,6 +139,7 @@ impl Catalog {
                 (None, false) => {}
             }
         }
+        crate::metrics::sent(1, 1);
         let default: Option<String> = transaction
             .query_opt(DEFAULT_PATH, &[])
             .await

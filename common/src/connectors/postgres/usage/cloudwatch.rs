@@ -28,6 +28,7 @@ pub(super) async fn read(emitter: &mut Emitter<'_>, now_s: i64) -> Result<(), Er
     let mut token: Option<String> = None;
     let mut pages = 0u64;
     loop {
+        crate::metrics::sent(0, 1);
         let page = client
             .filter_log_events()
             .log_group_name(&group)

@@ -35,6 +35,7 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         let endpoint = endpoint.clone();
         move |e| client::classify(e, &endpoint, operation)
     };
+    crate::metrics::sent(1, 1);
     let facts = client.query_one(SERVER_FACTS, &[]).await.map_err(fail(
         "reading the server's clock, log_directory and log_destination",
     ))?;
@@ -52,6 +53,7 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         LogFormat::Json => "%.json",
         LogFormat::Csv => "%.csv",
     };
+    crate::metrics::sent(1, 1);
     let files = client.query(LIST_FILES, &[&pattern]).await.map_err(fail(
         "listing log files with pg_ls_logdir() (grant pg_monitor)",
     ))?;
@@ -83,6 +85,7 @@ pub(super) async fn read(emitter: &mut Emitter<'_>) -> Result<(), Error> {
         let mut csv = CsvSplitter::default();
         let mut records = Vec::new();
         loop {
+            crate::metrics::sent(1, 1);
             let row = client
                 .query_one(READ_CHUNK, &[&path, &offset, &CHUNK_BYTES])
                 .await
@@ -260,6 +263,7 @@ async fn seek(
     let (mut low, mut high) = (0i64, size);
     while high - low > CHUNK_BYTES {
         let middle = low + (high - low) / 2;
+        crate::metrics::sent(1, 1);
         let probe: Option<Vec<u8>> = client
             .query_one(READ_CHUNK, &[&path, &middle, &PROBE_BYTES])
             .await?
