@@ -7,6 +7,7 @@
 mod support;
 
 mod config;
+mod dashboard;
 mod entra_id;
 mod ldap;
 mod model;
