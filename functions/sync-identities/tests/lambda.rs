@@ -334,6 +334,25 @@ async fn a_failing_target_names_what_to_fix_and_the_other_targets_still_sync() {
         1,
         "only the good target imported"
     );
+    // Each run in the history, the failures with their kind and message, no password in any.
+    for (target, status, kind) in [
+        ("wrong-password", "failed", Some("InvalidPermissions")),
+        ("good", "completed", None),
+        ("incomplete", "failed", Some("InvalidConfig")),
+    ] {
+        let keys = deployment.keys(&format!("runs/identities/{target}/")).await;
+        assert_eq!(keys.len(), 1, "{target}: {keys:?}");
+        let text = String::from_utf8(deployment.object(&keys[0]).await).unwrap();
+        for secret in [API_SECRET, "not-the-password", pg.password.as_str()] {
+            assert!(
+                !text.contains(secret),
+                "a secret in the run history: {text}"
+            );
+        }
+        let record: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(record["status"], status, "{record}");
+        assert_eq!(record["errorKind"].as_str(), kind, "{record}");
+    }
     // Each target's run in the log under its own name; neither password anywhere.
     assert_eq!(
         deployment.assert_log_is_clean(&[API_SECRET, "not-the-password", &pg.password]),
