@@ -1,7 +1,11 @@
 //! `raito-sync`: runs the sync steps of the Lambda functions locally, from the command line,
 //! with the same library code. Results go to a local file or an S3 object; only `run` and
-//! `access export` talk to Raito Cloud.
+//! `access export` talk to Raito Cloud; `status` reads the run history the functions leave in
+//! the bundle's bucket.
 
+mod progress;
+
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -26,6 +30,12 @@ use time::format_description::well_known::Rfc3339;
 ///
 /// Logs go to stderr (`RUST_LOG` sets the level, e.g. `RUST_LOG=debug`); results go to the
 /// output you name. Exit status: 0 on success, 1 on any error (one line on stderr).
+///
+/// Progress: a step that runs longer than 2 s shows, on a terminal, a line of what it has done
+/// so far (elements written, their rate, statements and requests sent to the target, time);
+/// when stderr is not a terminal, or with `--log-format json`, an info log line "step in
+/// progress" every 10 s per running step instead (`RAITO_PROGRESS_INTERVAL_MS` sets the
+/// interval) and a last one, "step finished", with its totals.
 #[derive(Debug, Parser)]
 #[command(name = "raito-sync", version, about, long_about)]
 struct Cli {
@@ -69,6 +79,30 @@ enum Command {
     /// replaces), the syncs it has and the parameters a target of it may have (README,
     /// "Configure a target", says what each means).
     Connectors,
+    /// Prints the last runs of each target and step that the Lambda functions recorded in the
+    /// bundle's bucket (`runs/`), newest first, as a table: when each ended (UTC), how long it
+    /// took, its status, what it wrote and sent to the target, and why it failed. Needs AWS
+    /// credentials that may list and read the bucket (s3:ListBucket, s3:GetObject on runs/*);
+    /// reads only the target names of raito.yml (no secret, and no `{{NAME}}` variable needs
+    /// to be set).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The raito.yml whose targets to show (a target with runs that is not in it is shown
+    /// too, marked so).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+
+    /// The bundle's bucket: the stack's `BucketName` output.
+    #[arg(long, env = "RAITO_BUCKET", value_name = "BUCKET")]
+    bucket: Option<String>,
+
+    /// How many runs to show per target and step.
+    #[arg(long, value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    last: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +294,7 @@ struct MetadataArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::init(matches!(cli.log_format, LogFormat::Json));
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -299,7 +334,10 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(raito_common::logs::Tee::stderr());
+        // Colours only for a person: a redirected log keeps no escape codes.
+        .with_ansi(std::io::stderr().is_terminal())
+        // Through the progress display, which keeps its bars out of the log lines.
+        .with_writer(progress::Writer(raito_common::logs::Tee::stderr()));
     match format {
         LogFormat::Text => builder.compact().init(),
         LogFormat::Json => builder.json().init(),
@@ -317,6 +355,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", connectors_listing());
             Ok(())
         }
+        Command::Status(args) => status(args).await,
     }
 }
 
@@ -381,11 +420,15 @@ async fn metadata(args: MetadataArgs) -> anyhow::Result<()> {
 
     let out = args.out.context("--out is required")?;
     let destination = destination(&out).await?;
-    let outcome = sync::metadata::run(
-        connector.as_ref(),
-        &target,
-        DataSourceRequest::default(),
-        destination,
+    let outcome = progress::step(
+        &target.name,
+        Step::DataSource,
+        sync::metadata::run(
+            connector.as_ref(),
+            &target,
+            DataSourceRequest::default(),
+            destination,
+        ),
     )
     .await?;
     print_summary(&target.name, "data source sync", &outcome);
@@ -403,7 +446,12 @@ async fn identities(args: IdentitiesArgs) -> anyhow::Result<()> {
             return Err(error);
         }
     };
-    let outcome = sync::identities::run(connector.as_ref(), &target, users, groups).await?;
+    let outcome = progress::step(
+        &target.name,
+        Step::IdentityStore,
+        sync::identities::run(connector.as_ref(), &target, users, groups),
+    )
+    .await?;
     print_summary(&target.name, "identity store sync", &outcome);
     Ok(())
 }
@@ -427,12 +475,16 @@ async fn usage(args: UsageArgs) -> anyhow::Result<()> {
             .map(|s| tokio::time::Instant::now() + std::time::Duration::from_secs(s)),
     };
     let mut parts = LocalParts::new(&args.out);
-    let mut result = usage::run(
-        connector.as_ref(),
-        &target,
-        request,
-        &mut parts,
-        args.part_bytes,
+    let mut result = progress::step(
+        &target.name,
+        Step::DataUsage,
+        usage::run(
+            connector.as_ref(),
+            &target,
+            request,
+            &mut parts,
+            args.part_bytes,
+        ),
     )
     .await?;
     // One part: it is FILE itself.
@@ -556,6 +608,8 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
     } else {
         args.only.clone()
     };
+    // The steps are measured inside `run::run`; the display shows them while they go.
+    let display = progress::Display::start();
     let summary = run::run(
         &raito,
         &config,
@@ -565,6 +619,15 @@ async fn run_targets(args: RunArgs) -> anyhow::Result<()> {
         limits,
     )
     .await?;
+    for target in &summary.targets {
+        for step in &target.steps {
+            if let Some(which) = Step::from_name(step.step) {
+                let elapsed = std::time::Duration::from_millis(step.elapsed_ms);
+                progress::ended(&target.name, which, step.counted, elapsed);
+            }
+        }
+    }
+    drop(display);
     println!("{}", serde_json::to_string_pretty(&summary)?);
     for target in &summary.targets {
         eprintln!(
@@ -600,17 +663,23 @@ async fn access(command: AccessCommand) -> anyhow::Result<()> {
         Some(out) => Some(destination(out).await?),
         None => None,
     };
-    let mut print = |outcome: &connector::AccessOutcome| print_outcome(mode, outcome);
-    let Some(applied) = access::apply(
-        connector.as_ref(),
-        &target,
-        &ExportInput::File(args.file.clone()),
-        mode,
-        feedback,
-        &mut print,
+    // Printed while the step runs: with the bars out of the way.
+    let mut print =
+        |outcome: &connector::AccessOutcome| progress::suspend(|| print_outcome(mode, outcome));
+    let applied = progress::step(
+        &target.name,
+        Step::DataAccess,
+        access::apply(
+            connector.as_ref(),
+            &target,
+            &ExportInput::File(args.file.clone()),
+            mode,
+            feedback,
+            &mut print,
+        ),
     )
-    .await?
-    else {
+    .await?;
+    let Some(applied) = applied else {
         bail!(
             "target \"{}\": the {} connector has no data access sync",
             target.name,
@@ -675,7 +744,12 @@ async fn access_import(args: AccessImportArgs) -> anyhow::Result<()> {
     let target = load_target(&args.target).await?;
     let connector = connectors::build(&target)?;
     let destination = destination(&args.out).await?;
-    let outcome = sync::access::import(connector.as_ref(), &target, destination).await?;
+    let outcome = progress::step(
+        &target.name,
+        Step::DataAccess,
+        sync::access::import(connector.as_ref(), &target, destination),
+    )
+    .await?;
     print_summary(&target.name, "access import", &outcome);
     Ok(())
 }
@@ -693,7 +767,8 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let job_target = JobTarget::of(Some(data_source), None).context("the job's target")?;
     let job = raito.create_job(&job_target).await?;
-    let result = async {
+    // Waiting for Raito's export can take a while: shown as a data access step of the target.
+    let result = progress::step(&target.name, Step::DataAccess, async {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
         let export = sync::access::request_export(
             &raito,
@@ -706,7 +781,7 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
         .await?;
         let destination = Destination::file(&args.out).await?;
         Ok::<_, anyhow::Error>(export.save(&target, destination).await?)
-    }
+    })
     .await;
     let (status, errors) = match &result {
         Ok(_) => (JobStatus::Completed, Vec::new()),
@@ -721,6 +796,131 @@ async fn access_export(args: AccessExportArgs) -> anyhow::Result<()> {
         target.name, written.location, written.bytes
     );
     Ok(())
+}
+
+/// What `status` says when it has no bucket.
+const NO_BUCKET: &str = "no bucket to read the run history from: pass --bucket BUCKET or set \
+     RAITO_BUCKET (the bundle's bucket, the stack's `BucketName` output: aws cloudformation \
+     describe-stacks --stack-name STACK --query \"Stacks[0].Outputs[?OutputKey=='BucketName'].OutputValue\" \
+     --output text)";
+
+/// `status`: the last runs of every target and step, from the run history in the bucket.
+async fn status(args: StatusArgs) -> anyhow::Result<()> {
+    use raito_common::history::{self, History};
+
+    let Some(bucket) = args.bucket.filter(|b| !b.trim().is_empty()) else {
+        bail!(NO_BUCKET);
+    };
+    let names = target_names(&args.config).await?;
+    let aws = raito_common::aws::load_config().await;
+    let history = History::new(raito_common::aws::s3_client(&aws), bucket.clone());
+    let last = usize::from(args.last);
+
+    // Which targets have runs of each step: those of raito.yml in its order, then the others.
+    let mut shown: Vec<(Step, String, bool)> = Vec::new();
+    for step in Step::ORDER {
+        let recorded = history.targets(step).await.map_err(history_error)?;
+        shown.extend(
+            names
+                .iter()
+                .filter(|name| recorded.contains(name))
+                .map(|name| (step, name.clone(), true)),
+        );
+        shown.extend(
+            recorded
+                .into_iter()
+                .filter(|name| !names.contains(name))
+                .map(|name| (step, name, false)),
+        );
+    }
+    // Each target's runs read at the same time: with tens of targets, one after the other
+    // would take seconds from a laptop.
+    let mut reads = tokio::task::JoinSet::new();
+    for (index, (step, target, _)) in shown.iter().enumerate() {
+        let (history, step, target) = (history.clone(), *step, target.clone());
+        reads.spawn(async move { (index, history.recent(step, &target, last).await) });
+    }
+    let mut runs: Vec<Vec<history::Record>> = vec![Vec::new(); shown.len()];
+    while let Some(read) = reads.join_next().await {
+        let (index, records) = read.context("reading the run history")?;
+        runs[index] = records.map_err(history_error)?;
+    }
+    let mut records = Vec::new();
+    for ((_, _, in_config), mut target_runs) in shown.iter().zip(runs) {
+        if !in_config {
+            for record in &mut target_runs {
+                record.target.push_str(" (not in raito.yml)");
+            }
+        }
+        records.extend(target_runs);
+    }
+    if records.is_empty() {
+        println!(
+            "no runs recorded in s3://{bucket}/{}: no sync function has run a target yet, or \
+             its runs have expired",
+            history::RUNS_PREFIX
+        );
+        return Ok(());
+    }
+    print!("{}", history::table(&records));
+    Ok(())
+}
+
+/// A run history error, on one line, without the raw S3 response.
+fn history_error(error: raito_common::history::Error) -> anyhow::Error {
+    use raito_common::history::Error;
+    let error = match error {
+        Error::S3 {
+            operation,
+            bucket,
+            key,
+            message,
+        } => Error::S3 {
+            operation,
+            bucket,
+            key,
+            message: without_sdk_debug(&message).to_owned(),
+        },
+        other => other,
+    };
+    let text = error.to_string();
+    anyhow::anyhow!(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// An AWS SDK error's message (`DisplayErrorContext`) without the `Debug` of the error that it
+/// appends in parentheses: the raw response, its headers and body, pages a person does not
+/// read; the message before it says what failed.
+fn without_sdk_debug(message: &str) -> &str {
+    let variants = [
+        "ConstructionFailure",
+        "TimeoutError",
+        "DispatchFailure",
+        "ResponseError",
+        "ServiceError",
+    ];
+    variants
+        .iter()
+        .filter_map(|variant| message.find(&format!(" ({variant}(")))
+        .min()
+        .map_or(message, |at| &message[..at])
+}
+
+/// The target names of raito.yml, read without its secrets: every `{{secret:...}}` value reads
+/// as absent and `secret:` merges nothing, and an unset `{{NAME}}` variable reads as empty
+/// (the operator's laptop has neither; only the names are needed).
+async fn target_names(path: &std::path::Path) -> anyhow::Result<Vec<String>> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("{}: cannot read the configuration file", path.display()))?;
+    let env = |name: &str| Some(std::env::var(name).unwrap_or_default());
+    let config = Config::from_yaml_str_with_env(
+        &text,
+        &path.display().to_string(),
+        &raito_common::aws::secrets::Unread,
+        &env,
+    )
+    .await?;
+    Ok(config.targets.into_iter().map(|t| t.name).collect())
 }
 
 /// A local path, or `s3://bucket/key`.
@@ -827,6 +1027,36 @@ mod tests {
             assert_eq!(parse_rfc3339(&text).unwrap(), epoch, "{text}");
         }
         assert_eq!(format_rfc3339(i64::MAX), None, "past the year 9999");
+    }
+
+    #[test]
+    fn an_s3_error_is_its_message_without_the_raw_response() {
+        let message = "service error: NoSuchBucket: The specified bucket does not exist \
+            (ServiceError(ServiceError { source: NoSuchBucket, raw: Response { status: 404 } }))";
+        assert_eq!(
+            without_sdk_debug(message),
+            "service error: NoSuchBucket: The specified bucket does not exist"
+        );
+        let error = history_error(raito_common::history::Error::S3 {
+            operation: "listing",
+            bucket: "b".into(),
+            key: "runs/metadata/".into(),
+            message: "dispatch failure:\nother: no credentials (DispatchFailure(DispatchFailure { \
+                      source: ConnectorError }))"
+                .into(),
+        })
+        .to_string();
+        assert!(
+            error.starts_with(
+                "listing s3://b/runs/metadata/: dispatch failure: other: no credentials; check"
+            ),
+            "{error}"
+        );
+        assert!(!error.contains('\n'), "{error}");
+        assert_eq!(
+            without_sdk_debug("plain words (not debug)"),
+            "plain words (not debug)"
+        );
     }
 
     #[test]

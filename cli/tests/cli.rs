@@ -72,6 +72,20 @@ fn help_documents_every_command_and_option() {
         top.contains("metadata") && top.contains("{{secret:NAME#field}}"),
         "{top}"
     );
+    assert!(
+        top.contains("status") && top.contains("RAITO_PROGRESS_INTERVAL_MS"),
+        "{top}"
+    );
+    let status = String::from_utf8_lossy(&raito_sync(&["status", "--help"]).stdout).into_owned();
+    for option in [
+        "--config",
+        "--bucket",
+        "RAITO_BUCKET",
+        "BucketName",
+        "--last",
+    ] {
+        assert!(status.contains(option), "{option} is documented:\n{status}");
+    }
 }
 
 #[test]
@@ -835,5 +849,396 @@ async fn access_plan_and_apply_work_on_a_snowflake_account() {
         statements(&again.stdout).is_empty(),
         "{}",
         String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+/// `raito-sync status --config FILE` with the moto server's AWS environment.
+fn status_command(config: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_raito-sync"));
+    command
+        .args(["status", "--config", config.to_str().expect("utf-8")])
+        .env("AWS_ENDPOINT_URL", test_support::moto_url())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("RAITO_BUCKET")
+        .env_remove("CLI_TEST_UNSET")
+        .env("RUST_LOG", "warn");
+    command
+}
+
+/// A new bucket of the moto server, and its (empty) run history.
+async fn history_bucket(prefix: &str) -> (raito_common::history::History, String) {
+    let client = raito_common::aws::s3_client(&test_support::moto_sdk_config());
+    let bucket = test_support::unique_name(prefix).replace('_', "-");
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create a bucket in moto (is it running?)");
+    let history = raito_common::history::History::new(client, bucket.clone());
+    (history, bucket)
+}
+
+/// `status` prints the last runs of each step and target, newest first, from the records the
+/// functions write: the targets of raito.yml in its order (read without its secrets or
+/// variables), then a target with runs that is no longer in it, marked so; a failure with its
+/// kind and message; `--last` (default 5) runs per target, the bucket from `--bucket` or
+/// `RAITO_BUCKET`.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_prints_the_last_runs_per_target_and_step() {
+    use raito_common::history::Record;
+    use raito_common::metrics::Counted;
+    use raito_common::step::Step;
+
+    let (history, bucket) = history_bucket("status").await;
+    // 2026-12-07 13:37:03 UTC, plus `minute` minutes.
+    let run = |target: &str, step: Step, minute: u64, failure: Option<(&str, &str)>| Record {
+        target: target.to_owned(),
+        step: step.name().to_owned(),
+        finished_at_ms: 1_796_650_623_000 + minute * 60_000,
+        elapsed_ms: 1_000 + minute * 100,
+        status: if failure.is_some() {
+            "failed"
+        } else {
+            "completed"
+        }
+        .to_owned(),
+        counts: [("table".to_owned(), minute)].into(),
+        counted: Counted {
+            written: minute,
+            statements: 2 * minute,
+            requests: 3 * minute,
+        },
+        message: failure.map(|(_, message)| message.to_owned()),
+        error_kind: failure.map(|(kind, _)| kind.to_owned()),
+        job_id: None,
+    };
+    let mut records = Vec::new();
+    // Seven runs of the warehouse's metadata, one a minute, recorded out of order.
+    for minute in [3, 1, 7, 5, 2, 6, 4] {
+        records.push((
+            Step::DataSource,
+            run("warehouse", Step::DataSource, minute, None),
+        ));
+    }
+    records.push((
+        Step::DataSource,
+        run(
+            "lake",
+            Step::DataSource,
+            9,
+            Some(("TimedOut", "the step ran\nout of time")),
+        ),
+    ));
+    records.push((
+        Step::IdentityStore,
+        run("warehouse", Step::IdentityStore, 8, None),
+    ));
+    records.push((Step::DataUsage, run("retired", Step::DataUsage, 10, None)));
+    for (i, (step, record)) in records.iter().enumerate() {
+        history
+            .record(*step, record, &format!("invocation-{i}"))
+            .await
+            .expect("record a run");
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    // Neither the secrets nor the variables exist here: only the names are read.
+    std::fs::write(
+        &config,
+        "api-secret: \"{{secret:raito/api#api-secret}}\"\ntargets:\n  - name: warehouse\n    \
+         connector-name: postgresql\n    secret: raito-sync/warehouse\n    \
+         pg-password: \"{{CLI_TEST_UNSET}}\"\n  - name: lake\n    connector-name: snowflake\n    \
+         sf-private-key: \"{{secret:raito-sync/lake#key}}\"\n  - name: quiet\n    \
+         connector-name: postgresql\n",
+    )
+    .expect("write config");
+
+    let output = status_command(&config)
+        .args(["--bucket", &bucket])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8(output.stdout).expect("utf-8");
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 5 + 1 + 1 + 1, "{table}");
+    assert!(lines[0].starts_with("STEP "), "{table}");
+    let when = |minute: u64| format!("2026-12-07 13:{:02}:03", 37 + minute);
+    // The warehouse's last five, newest first.
+    // The cells of a line, cut where the header's columns start (the table is ASCII here).
+    let starts: Vec<usize> = [
+        "STEP",
+        "TARGET",
+        "FINISHED (UTC)",
+        "TOOK",
+        "STATUS",
+        "WRITTEN",
+        "SENT",
+        "FAILURE",
+    ]
+    .iter()
+    .map(|column| lines[0].find(column).expect("the column's header"))
+    .collect();
+    let cells = |line: &str| -> Vec<String> {
+        (0..starts.len())
+            .map(|i| {
+                let end = starts
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(line.len())
+                    .min(line.len());
+                line.get(starts[i].min(end)..end)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            })
+            .collect()
+    };
+    for (line, minute) in lines[1..6].iter().zip([7, 6, 5, 4, 3]) {
+        let sent = format!("{} stmt / {} req", 2 * minute, 3 * minute);
+        assert_eq!(
+            cells(line),
+            [
+                "data-source".to_owned(),
+                "warehouse".to_owned(),
+                when(minute),
+                format!("{:.1} s", (1_000 + minute * 100) as f64 / 1000.0),
+                "completed".to_owned(),
+                format!("{minute} table"),
+                sent,
+                String::new(),
+            ],
+            "{table}"
+        );
+    }
+    assert!(!table.contains(&when(2)), "only the last five: {table}");
+    let lake = cells(lines[6]);
+    assert_eq!(
+        (lake[0].as_str(), lake[1].as_str(), lake[2].as_str()),
+        ("data-source", "lake", when(9).as_str()),
+        "{table}"
+    );
+    assert_eq!(lake[4], "failed", "{table}");
+    assert_eq!(
+        lake[7], "TimedOut: the step ran out of time",
+        "the kind and the message, on one line: {table}"
+    );
+    let identities = cells(lines[7]);
+    assert_eq!(
+        (
+            identities[0].as_str(),
+            identities[1].as_str(),
+            identities[2].as_str()
+        ),
+        ("identity-store", "warehouse", when(8).as_str()),
+        "{table}"
+    );
+    let retired = cells(lines[8]);
+    assert_eq!(
+        (retired[0].as_str(), retired[1].as_str()),
+        ("data-usage", "retired (not in raito.yml)"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("quiet"),
+        "a target without runs is left out"
+    );
+
+    // The bucket from RAITO_BUCKET; one run each.
+    let output = status_command(&config)
+        .env("RAITO_BUCKET", &bucket)
+        .args(["--last", "1"])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(table.lines().count(), 1 + 4, "{table}");
+    assert!(table.lines().nth(1).unwrap().contains(&when(7)), "{table}");
+}
+
+/// `status` without a bucket says where to find it; an empty history says so; a bucket that
+/// cannot be read is one line naming it and what to check.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_without_a_bucket_or_runs_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    std::fs::write(
+        &config,
+        "targets:\n  - name: warehouse\n    connector-name: postgresql\n",
+    )
+    .expect("write config");
+
+    let output = status_command(&config).output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    for part in [
+        "raito-sync: error:",
+        "--bucket",
+        "RAITO_BUCKET",
+        "BucketName",
+    ] {
+        assert!(message.contains(part), "{part} in {message}");
+    }
+
+    let (_, empty) = history_bucket("status-empty").await;
+    let output = status_command(&config)
+        .args(["--bucket", &empty])
+        .output()
+        .expect("run");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        [format!(
+            "no runs recorded in s3://{empty}/runs/: no sync function has run a target yet, or \
+             its runs have expired"
+        )]
+    );
+
+    let missing = test_support::unique_name("no-such-bucket").replace('_', "-");
+    let output = status_command(&config)
+        .args(["--bucket", &missing])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains(&format!("s3://{missing}/runs/"))
+            && message.contains("NoSuchBucket")
+            && message.contains("check the bucket"),
+        "{message}"
+    );
+}
+
+/// A step run with stderr not a terminal shows its progress as log lines: with
+/// `--log-format json`, a "step in progress" line per interval (`RAITO_PROGRESS_INTERVAL_MS`,
+/// 10 s by default) with counts that grow, then a "step finished" line with the totals, which
+/// are what the step wrote; text logs get the same lines.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_step_logs_its_progress_when_stderr_is_not_a_terminal() {
+    let key = include_str!("../../dev/test-keys/client.key");
+    let public = include_str!("../../dev/test-keys/client.pub");
+    let account = snowflake_standin::generate(3000, 5).with_sync_user("RAITO_SYNC", public);
+    // Small partitions behind a network round trip: the step takes a few seconds.
+    let options = snowflake_standin::Options {
+        latency: std::time::Duration::from_millis(40),
+        rows_per_partition: 100,
+        ..Default::default()
+    };
+    let snowflake = snowflake_standin::start(account, options).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("raito.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "targets:\n  - name: snowflake\n    connector-name: snowflake\n    \
+             data-source-id: ds-sf\n    sf-account: raito-standin\n    sf-user: RAITO_SYNC\n    \
+             sf-role: RAITO_SYNC\n    sf-host: {}\n    sf-private-key: \"{{{{CLI_TEST_SF_KEY}}}}\"\n",
+            snowflake.url
+        ),
+    )
+    .expect("write config");
+    let out = dir.path().join("objects.json");
+    let metadata = |format: &str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_raito-sync"))
+            .args(["--log-format", format, "metadata"])
+            .args(["--config", config.to_str().expect("utf-8")])
+            .args([
+                "--target",
+                "snowflake",
+                "--out",
+                out.to_str().expect("utf-8"),
+            ])
+            .env("CLI_TEST_SF_KEY", key)
+            .env("RAITO_PROGRESS_INTERVAL_MS", "100")
+            .env("RUST_LOG", "warn,raito_sync::progress=info")
+            .output()
+    };
+
+    let output = metadata("json").await.expect("run");
+    let logs = stderr(&output);
+    assert!(output.status.success(), "{logs}");
+    let objects: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("output")).expect("JSON array");
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &serde_json::Value| line["target"] == "raito_sync::progress")
+        .collect();
+    let count = |line: &serde_json::Value, field: &str| {
+        line["fields"][field]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{field} in {line}"))
+    };
+    let (last, running) = lines.split_last().expect("progress lines");
+    assert_eq!(last["fields"]["message"], "step finished", "{logs}");
+    assert!(running.len() >= 3, "a line per interval: {logs}");
+    for line in &lines {
+        assert_eq!(line["fields"]["target"], "snowflake", "{line}");
+        assert_eq!(line["fields"]["step"], "data-source", "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+        for field in ["rate", "statements", "requests"] {
+            count(line, field);
+        }
+    }
+    assert!(
+        running
+            .iter()
+            .all(|line| line["fields"]["message"] == "step in progress"),
+        "{logs}"
+    );
+    // The counts never go back, grow while the step runs, and end at what it wrote.
+    for field in ["written", "statements", "requests", "elapsed_ms"] {
+        let values: Vec<u64> = lines.iter().map(|line| count(line, field)).collect();
+        assert!(
+            values.windows(2).all(|w| w[0] <= w[1]),
+            "{field}: {values:?}"
+        );
+    }
+    let written: Vec<u64> = lines.iter().map(|line| count(line, "written")).collect();
+    assert!(
+        written[0] < objects.len() as u64 && written.windows(2).any(|w| w[0] < w[1]),
+        "growing: {written:?}"
+    );
+    assert_eq!(count(last, "written"), objects.len() as u64, "{last}");
+    assert!(
+        count(last, "requests") > count(&running[0], "requests"),
+        "{logs}"
+    );
+    // Each line is an interval apart (the ticks are the interval, when under 200 ms).
+    let elapsed: Vec<u64> = running
+        .iter()
+        .map(|line| count(line, "elapsed_ms"))
+        .collect();
+    assert!(
+        elapsed.windows(2).all(|w| w[1] - w[0] >= 100),
+        "an interval apart: {elapsed:?}"
+    );
+
+    // Text logs, stderr not a terminal: the same lines, no bar.
+    let output = metadata("text").await.expect("run");
+    let logs = stderr(&output);
+    assert!(output.status.success(), "{logs}");
+    let progress: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("step in progress") || line.contains("step finished"))
+        .collect();
+    assert!(progress.len() >= 2, "{logs}");
+    assert!(
+        progress
+            .last()
+            .unwrap()
+            .contains(&format!("written={}", objects.len())),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains('\r') && !logs.contains("\x1b["),
+        "no bar: {logs:?}"
     );
 }
