@@ -869,18 +869,19 @@ async fn status(args: StatusArgs) -> anyhow::Result<()> {
 /// A run history error, on one line, without the raw S3 response.
 fn history_error(error: raito_common::history::Error) -> anyhow::Error {
     use raito_common::history::Error;
+    use raito_common::pending::Error::S3;
     let error = match error {
-        Error::S3 {
+        Error::Bucket(S3 {
             operation,
             bucket,
             key,
             message,
-        } => Error::S3 {
+        }) => Error::Bucket(S3 {
             operation,
             bucket,
             key,
             message: without_sdk_debug(&message).to_owned(),
-        },
+        }),
         other => other,
     };
     let text = error.to_string();
@@ -1037,14 +1038,17 @@ mod tests {
             without_sdk_debug(message),
             "service error: NoSuchBucket: The specified bucket does not exist"
         );
-        let error = history_error(raito_common::history::Error::S3 {
-            operation: "listing",
-            bucket: "b".into(),
-            key: "runs/metadata/".into(),
-            message: "dispatch failure:\nother: no credentials (DispatchFailure(DispatchFailure { \
-                      source: ConnectorError }))"
-                .into(),
-        })
+        let error = history_error(raito_common::history::Error::Bucket(
+            raito_common::pending::Error::S3 {
+                operation: "listing",
+                bucket: "b".into(),
+                key: "runs/metadata/".into(),
+                message:
+                    "dispatch failure:\nother: no credentials (DispatchFailure(DispatchFailure { \
+                          source: ConnectorError }))"
+                        .into(),
+            },
+        ))
         .to_string();
         assert!(
             error.starts_with(

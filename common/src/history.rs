@@ -17,7 +17,7 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Counted;
-use crate::pending::{decode_target, encode_target};
+use crate::pending::encode_target;
 use crate::step::Step;
 use crate::sync::run::{TargetStatus, TargetSummary};
 
@@ -30,21 +30,9 @@ const STAMP_TOP: u64 = 9_999_999_999_999;
 /// Why the history could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An S3 request failed.
-    #[error(
-        "{operation} s3://{bucket}/{key}: {message}; check the bucket and the S3 permissions \
-         on it (s3:ListBucket, s3:GetObject; the functions also s3:PutObject on runs/*)"
-    )]
-    S3 {
-        /// What was being done.
-        operation: &'static str,
-        /// The bucket.
-        bucket: String,
-        /// The key or prefix.
-        key: String,
-        /// What S3 said.
-        message: String,
-    },
+    /// An S3 request failed, or a target name cannot be a key segment.
+    #[error(transparent)]
+    Bucket(#[from] crate::pending::Error),
     /// A record is not the JSON a function writes.
     #[error("s3://{bucket}/{key} is not a run record: {message}")]
     Record {
@@ -55,9 +43,6 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// A target name that cannot be a key segment.
-    #[error(transparent)]
-    Target(#[from] crate::pending::Error),
 }
 
 /// One target's run of one step.
@@ -154,12 +139,12 @@ impl History {
     }
 
     fn s3_error(&self, operation: &'static str, key: &str, message: String) -> Error {
-        Error::S3 {
+        Error::Bucket(crate::pending::Error::S3 {
             operation,
             bucket: self.bucket.clone(),
             key: key.to_owned(),
             message,
-        }
+        })
     }
 
     /// `runs/<step>/<target>/`.
@@ -215,28 +200,10 @@ impl History {
     /// The targets with runs of `step` recorded (decoded names, in key order).
     pub async fn targets(&self, step: Step) -> Result<Vec<String>, Error> {
         let prefix = format!("{RUNS_PREFIX}{}/", step.segment());
-        let mut targets = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                self.s3_error("listing", &prefix, DisplayErrorContext(&e).to_string())
-            })?;
-            targets.extend(page.common_prefixes().iter().filter_map(|common| {
-                common
-                    .prefix()
-                    .and_then(|p| p.strip_prefix(prefix.as_str()))
-                    .and_then(|p| p.strip_suffix('/'))
-                    .and_then(decode_target)
-            }));
-        }
-        Ok(targets)
+        Ok(
+            crate::pending::targets_under(&self.client, &self.bucket, &prefix, 1000, usize::MAX)
+                .await?,
+        )
     }
 
     /// The last `limit` runs of `step` for `target`, newest first.

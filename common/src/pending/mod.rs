@@ -115,6 +115,58 @@ pub fn decode_target(segment: &str) -> Option<String> {
     (!target.is_empty()).then(|| target.into_owned())
 }
 
+/// The targets that have keys under `prefix` in `bucket` (`<prefix><target>/…`, e.g.
+/// `triggers/<step>/` or `runs/<step>/`), decoded, in key order, from one delimited listing:
+/// at most `limit`, asked for `page_size` keys per request. A segment that decodes to no
+/// target name is skipped with a warning.
+pub(crate) async fn targets_under(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    page_size: usize,
+    limit: usize,
+) -> Result<Vec<String>, Error> {
+    use aws_sdk_s3::error::DisplayErrorContext;
+    let mut targets = Vec::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .delimiter("/")
+        .max_keys(page_size.clamp(1, 1000) as i32)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| Error::S3 {
+            operation: "listing",
+            bucket: bucket.to_owned(),
+            key: prefix.to_owned(),
+            message: DisplayErrorContext(&e).to_string(),
+        })?;
+        for common in page.common_prefixes() {
+            let Some(segment) = common
+                .prefix()
+                .and_then(|p| p.strip_prefix(prefix))
+                .and_then(|p| p.strip_suffix('/'))
+            else {
+                continue;
+            };
+            match decode_target(segment) {
+                Some(target) => targets.push(target),
+                None => tracing::warn!(
+                    prefix,
+                    segment,
+                    "keys under a segment that names no target: left alone"
+                ),
+            }
+            if targets.len() >= limit {
+                return Ok(targets);
+            }
+        }
+    }
+    Ok(targets)
+}
+
 /// `<prefix><step>/<target>` with the target encoded.
 fn step_target_key(prefix: &str, step: Step, target: &str) -> Result<String, Error> {
     Ok(format!(

@@ -295,41 +295,14 @@ impl Pending {
     /// skipped with a warning.
     pub async fn waiting_targets(&self, step: Step) -> Result<Vec<String>, Error> {
         let prefix = format!("{TRIGGERS_PREFIX}{}/", step.segment());
-        let mut targets = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(&prefix)
-            .delimiter("/")
-            .max_keys(self.page_size as i32)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                self.s3_error("listing", &prefix, DisplayErrorContext(&e).to_string())
-            })?;
-            for common in page.common_prefixes() {
-                let Some(segment) = common
-                    .prefix()
-                    .and_then(|p| p.strip_prefix(prefix.as_str()))
-                    .and_then(|p| p.strip_suffix('/'))
-                else {
-                    continue;
-                };
-                match super::decode_target(segment) {
-                    Some(target) => targets.push(target),
-                    None => tracing::warn!(
-                        segment,
-                        "pending triggers under a segment that names no target: left alone"
-                    ),
-                }
-                if targets.len() >= LIST_LIMIT {
-                    return Ok(targets);
-                }
-            }
-        }
-        Ok(targets)
+        super::targets_under(
+            &self.client,
+            &self.bucket,
+            &prefix,
+            self.page_size,
+            LIST_LIMIT,
+        )
+        .await
     }
 
     /// Wakes the function of `step` for `target` when triggers are pending there: the first
