@@ -5,8 +5,8 @@
 # is measured in the same run, on the same machine. Progress goes to stderr. Not part of the
 # test command: timing never fails anything; the exit status is 1 only when a part could not run.
 #
-#   dev/bench.sh [PART...]     parts: metadata access usage identities trigger coldstart snowflake
-#                              (default: all)
+#   dev/bench.sh [PART...]     parts: metadata access usage identities trigger webhook coldstart
+#                              snowflake (default: all)
 #   BENCH_QUICK=1 dev/bench.sh every size divided by 10 (to try it out)
 #   BENCH_KEEP=1 dev/bench.sh  keep the temp dirs (configs, generated data, outputs, time logs)
 #   BENCH_ZIP=host             coldstart: zip the x86_64 release binaries instead of
@@ -15,7 +15,7 @@
 # Each part runs alone too (`dev/bench/usage.sh`), with the sizes it documents.
 set -euo pipefail
 
-all_parts=(metadata access usage identities trigger coldstart snowflake)
+all_parts=(metadata access usage identities trigger webhook coldstart snowflake)
 parts=("$@")
 if [[ ${#parts[@]} -eq 0 ]]; then parts=("${all_parts[@]}"); fi
 for part in "${parts[@]}"; do
@@ -35,7 +35,7 @@ for part in "${parts[@]}"; do
     identities) packages+=(okta-standin) ;;
     snowflake) packages+=(snowflake-standin) ;;
     # The functions are built one by one by the part itself (see dev/bench/coldstart.sh).
-    trigger | coldstart) packages+=(lambda-harness) ;;
+    trigger | webhook | coldstart) packages+=(lambda-harness) ;;
     esac
 done
 bench_build "${packages[@]}"

@@ -115,7 +115,10 @@ impl BucketEvents {
                     "sqs",
                     "AmazonSQS.ReceiveMessage",
                     "1.0",
-                    json!({"QueueUrl": queue, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1}),
+                    // A message whose read is cut off when the route is dropped comes back
+                    // after its visibility timeout: short, so the next route's reader sees it.
+                    json!({"QueueUrl": queue, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1,
+                           "VisibilityTimeout": 5}),
                 )
                 .await;
                 for message in received["Messages"].as_array().into_iter().flatten() {
