@@ -1,6 +1,7 @@
-//! Runs what is pending for one step, target by target, never two runs of a target at a time:
-//! the protocol of [`crate::pending`] (take the target's lease, run once for every trigger
-//! listed, remove them, again until none is left, release, check again).
+//! Queues a schedule's targets, one trigger each (each then runs in an invocation of its own),
+//! and runs what is pending for one step, never two runs of a target at a time: the protocol
+//! of [`crate::pending`] (take the target's lease, run once for every trigger listed, remove
+//! them, again until none is left, release, check again).
 //!
 //! Triggers that pile up while a run is busy coalesce: one pass covers all of them. When they
 //! all ask for the same thing (e.g. only the access providers out of sync, or one subtree of
@@ -208,9 +209,7 @@ impl Runner<'_> {
             }
         }
     }
-}
 
-impl Runner<'_> {
     /// Each target's run, for operators: its metrics (embedded metric format lines on stdout,
     /// [`crate::metrics::emf`]) and its record in the run history (`runs/`, [`History`]). A
     /// record that cannot be written is a warning: the run stands.
