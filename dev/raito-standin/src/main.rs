@@ -2,7 +2,7 @@
 //! the first line of stdout, then serves on 127.0.0.1 until killed. Logs go to stderr
 //! (`RUST_LOG`).
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use clap::Parser;
@@ -46,32 +46,101 @@ struct Args {
     /// `who.inheritFrom` lists Raito ids). Repeat for more.
     #[arg(long = "access-providers", value_name = "DS=FILE")]
     access_providers: Vec<String>,
+    /// Keep reading the files of --access-providers (every 100 ms) and put their access
+    /// providers again when a file's text changes: how a demo changes an access provider as a
+    /// user does in Raito (one that changed is out of sync until its next feedback). An access
+    /// provider left out of the file is kept; an unreadable or invalid file is logged and
+    /// skipped until it changes again.
+    #[arg(long, requires = "access_providers")]
+    watch_access_providers: bool,
+}
+
+/// One `--access-providers DS=FILE`, with the text last put from it.
+struct Seed {
+    data_source: String,
+    path: String,
+    text: String,
 }
 
 /// Seeds the access providers of every `--access-providers DS=FILE`.
-fn seed_access_providers(standin: &raito_standin::StandIn, seeds: &[String]) -> Result<(), String> {
+fn seed_access_providers(
+    standin: &raito_standin::StandIn,
+    seeds: &[String],
+) -> Result<Vec<Seed>, String> {
+    let mut seeded = Vec::new();
     for seed in seeds {
         let (data_source, path) = seed.split_once('=').ok_or_else(|| {
             format!("--access-providers {seed:?}: expected <DATA SOURCE ID>=<FILE>")
         })?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--access-providers: cannot read {path:?}: {e}"))?;
-        let list: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
-            format!("--access-providers: {path:?} is not a JSON array of access providers: {e}")
-        })?;
-        for (i, access_provider) in list.into_iter().enumerate() {
-            standin
-                .put_access_provider(data_source, access_provider)
-                .map_err(|e| format!("--access-providers: {path:?} element {i}: {e}"))?;
+        put_access_providers(standin, data_source, path, &text)?;
+        seeded.push(Seed {
+            data_source: data_source.to_owned(),
+            path: path.to_owned(),
+            text,
+        });
+    }
+    Ok(seeded)
+}
+
+/// Puts every access provider of `text`, the content of the seed file `path`; returns how many.
+fn put_access_providers(
+    standin: &raito_standin::StandIn,
+    data_source: &str,
+    path: &str,
+    text: &str,
+) -> Result<usize, String> {
+    let list: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
+        format!("--access-providers: {path:?} is not a JSON array of access providers: {e}")
+    })?;
+    let count = list.len();
+    for (i, access_provider) in list.into_iter().enumerate() {
+        standin
+            .put_access_provider(data_source, access_provider)
+            .map_err(|e| format!("--access-providers: {path:?} element {i}: {e}"))?;
+    }
+    Ok(count)
+}
+
+/// `--watch-access-providers`: puts a seed file's access providers again whenever its text
+/// changes, until the process is killed. Polling (not inotify): the files are small, and an
+/// editor that replaces the file (write to a temp file, rename) is seen like any other write.
+async fn watch_access_providers(standin: &raito_standin::StandIn, mut seeds: Vec<Seed>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        for seed in &mut seeds {
+            let text = match std::fs::read_to_string(&seed.path) {
+                Ok(text) if text != seed.text => text,
+                Ok(_) => continue,
+                Err(error) => {
+                    // Between an editor's delete and its rename: the next tick sees the file.
+                    tracing::debug!(path = %seed.path, %error, "access providers not readable");
+                    continue;
+                }
+            };
+            // Remembered before putting, so an invalid file is reported once, not every tick.
+            seed.text = text;
+            match put_access_providers(standin, &seed.data_source, &seed.path, &seed.text) {
+                Ok(count) => tracing::info!(
+                    path = %seed.path,
+                    data_source = %seed.data_source,
+                    count,
+                    "access providers put again"
+                ),
+                Err(error) => tracing::error!(%error, "access providers not put again"),
+            }
         }
     }
-    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Plain text in a log file (the demo's), colours only on a terminal.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let args = Args::parse();
@@ -96,11 +165,15 @@ async fn main() -> std::io::Result<()> {
         },
     )
     .await;
-    seed_access_providers(&standin, &args.access_providers).map_err(std::io::Error::other)?;
+    let seeds =
+        seed_access_providers(&standin, &args.access_providers).map_err(std::io::Error::other)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", standin.base_url())?;
     stdout.flush()?;
     drop(stdout);
+    if args.watch_access_providers {
+        watch_access_providers(&standin, seeds).await;
+    }
     std::future::pending::<()>().await;
     Ok(())
 }
