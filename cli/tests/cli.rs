@@ -969,19 +969,10 @@ async fn status_prints_the_last_runs_per_target_and_step() {
     let when = |minute: u64| format!("2026-12-07 13:{:02}:03", 37 + minute);
     // The warehouse's last five, newest first.
     // The cells of a line, cut where the header's columns start (the table is ASCII here).
-    let starts: Vec<usize> = [
-        "STEP",
-        "TARGET",
-        "FINISHED (UTC)",
-        "TOOK",
-        "STATUS",
-        "WRITTEN",
-        "SENT",
-        "FAILURE",
-    ]
-    .iter()
-    .map(|column| lines[0].find(column).expect("the column's header"))
-    .collect();
+    let starts: Vec<usize> = raito_common::history::COLUMNS
+        .iter()
+        .map(|column| lines[0].find(column).expect("the column's header"))
+        .collect();
     let cells = |line: &str| -> Vec<String> {
         (0..starts.len())
             .map(|i| {

@@ -250,19 +250,22 @@ impl History {
     }
 }
 
+/// The columns of [`table`], as its header names them.
+pub const COLUMNS: [&str; 8] = [
+    "STEP",
+    "TARGET",
+    "FINISHED (UTC)",
+    "TOOK",
+    "STATUS",
+    "WRITTEN",
+    "SENT",
+    "FAILURE",
+];
+
 /// The records as a table, one line each: step, target, when (UTC), how long, status, what
 /// was written, what was sent to the target, and the failure.
 pub fn table(records: &[Record]) -> String {
-    let header = [
-        "STEP",
-        "TARGET",
-        "FINISHED (UTC)",
-        "TOOK",
-        "STATUS",
-        "WRITTEN",
-        "SENT",
-        "FAILURE",
-    ];
+    let header = COLUMNS;
     let rows: Vec<[String; 8]> = records
         .iter()
         .map(|r| {

@@ -201,22 +201,28 @@ impl Deployment {
     /// # Panics
     /// When a binary cannot start.
     pub fn scale(&mut self, count: usize) {
+        while self.instances.len() + 1 < count {
+            let instance = self.spawn_instance();
+            self.instances.push(instance);
+        }
+    }
+
+    /// Starts one more process of the function against its Runtime API, with the deployment's
+    /// settings.
+    fn spawn_instance(&self) -> (Child, Log) {
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        while self.instances.len() + 1 < count {
-            let instance = spawn(
-                &self.binary,
-                &self.runtime,
-                &self.bucket,
-                &self.raito_secret,
-                &self.standin,
-                &env,
-            );
-            self.instances.push(instance);
-        }
+        spawn(
+            &self.binary,
+            &self.runtime,
+            &self.bucket,
+            &self.raito_secret,
+            &self.standin,
+            &env,
+        )
     }
 
     /// The log of every instance ([`Deployment::scale`]), the first one's first, each checked
@@ -246,19 +252,7 @@ impl Deployment {
         self.runtime = RuntimeApi::start()
             .await
             .unwrap_or_else(|e| panic!("starting the Runtime API: {e}"));
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let (function, log) = spawn(
-            &self.binary,
-            &self.runtime,
-            &self.bucket,
-            &self.raito_secret,
-            &self.standin,
-            &env,
-        );
+        let (function, log) = self.spawn_instance();
         self.function = function;
         self.log = log;
         self.started = Instant::now();
