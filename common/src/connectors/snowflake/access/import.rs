@@ -775,37 +775,13 @@ impl<'a> Reader<'a> {
             .iter()
             .any(|owner| owner.eq_ignore_ascii_case(&role.owner));
         let linked = from_scim && self.config.link_to_external_identity_store_groups;
+        // The bulk grants hold account roles only; a database role is read with SHOW.
+        let bulk = bulk.filter(|_| database.is_none());
+        if bulk.is_some() {
+            self.bulk_go_statements
+                .fetch_add(if linked { 1 } else { 2 }, Ordering::Relaxed);
+        }
         let result = async {
-            if let (Some(bulk), None) = (bulk, database) {
-                self.bulk_go_statements
-                    .fetch_add(if linked { 1 } else { 2 }, Ordering::Relaxed);
-                let (who, incomplete) = if linked {
-                    (
-                        Who {
-                            groups: vec![role.name.clone()],
-                            ..Who::default()
-                        },
-                        false,
-                    )
-                } else {
-                    self.who_of(
-                        bulk.holders
-                            .get(&role.name)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]),
-                        &excluded_name,
-                    )
-                };
-                let what = self
-                    .what_of(
-                        bulk.privileges
-                            .get(&role.name)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]),
-                    )
-                    .await?;
-                return Ok::<_, Error>((who, incomplete, what));
-            }
             let (who, incomplete) = if linked {
                 // Go `retrieveWhoEntitiesForRole`: the group of the role's name, nothing read.
                 (
@@ -815,11 +791,20 @@ impl<'a> Reader<'a> {
                     },
                     false,
                 )
+            } else if let Some(bulk) = bulk {
+                let holders = bulk.holders.get(&role.name).map(Vec::as_slice);
+                self.who_of(holders.unwrap_or(&[]), &excluded_name)
             } else {
                 self.who(&format!("SHOW GRANTS OF {quoted}"), &excluded_name)
                     .await?
             };
-            let what = self.what(&format!("SHOW GRANTS TO {quoted}")).await?;
+            let what = match bulk {
+                Some(bulk) => {
+                    let privileges = bulk.privileges.get(&role.name).map(Vec::as_slice);
+                    self.what_of(privileges.unwrap_or(&[])).await?
+                }
+                None => self.what(&format!("SHOW GRANTS TO {quoted}")).await?,
+            };
             Ok::<_, Error>((who, incomplete, what))
         }
         .await;
