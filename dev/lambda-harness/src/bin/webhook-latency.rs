@@ -304,17 +304,7 @@ async fn setup(args: &Args) -> Result<(Data, Deployment), String> {
             counts["changed"], data.aps
         ));
     }
-    let snapshot = deployment.standin.state();
-    let behind = snapshot
-        .access_providers(&data.ds)
-        .iter()
-        .filter(|ap| !ap.in_sync())
-        .count();
-    if behind > 0 {
-        return Err(format!(
-            "{behind} access providers out of sync after the first apply"
-        ));
-    }
+    all_in_sync(&deployment.standin.state(), &data.ds, "the first apply")?;
     let (statements, round_trips) = export_counts(&deployment.log_lines());
     println!(
         "setup {} {} {statements} {round_trips}",
@@ -488,16 +478,7 @@ async fn sample(setting: &Setting<'_>, n: usize, ap: usize, user: &str) -> Resul
             export.out_of_sync_only
         ));
     }
-    let behind = snapshot
-        .access_providers(&data.ds)
-        .iter()
-        .filter(|ap| !ap.in_sync())
-        .count();
-    if behind > 0 {
-        return Err(format!(
-            "{behind} access providers out of sync after the run"
-        ));
-    }
+    all_in_sync(&snapshot, &data.ds, "the run")?;
     let left = setting.deployment.keys("triggers/").await;
     if !left.is_empty() {
         return Err(format!("the queued trigger was not consumed: {left:?}"));
@@ -607,4 +588,19 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Fails unless every access provider of `ds` is in sync in Raito after `what`.
+fn all_in_sync(snapshot: &raito_standin::Snapshot, ds: &str, what: &str) -> Result<(), String> {
+    let behind = snapshot
+        .access_providers(ds)
+        .iter()
+        .filter(|ap| !ap.in_sync())
+        .count();
+    if behind > 0 {
+        return Err(format!(
+            "{behind} access providers out of sync after {what}"
+        ));
+    }
+    Ok(())
 }
