@@ -884,17 +884,9 @@ async fn describe(client: &Client, what: &str, name: &str, extra: Value) -> Vec<
 async fn describe_shows_a_policy_of_each_kind_as_created() {
     let mut account = policy_account();
     // Owned by the analyst's role; the policies the sync user creates are owned by SYNC_ROLE.
-    account.policies.push(Policy {
-        name: "ANALYST_MASK".into(),
-        database: "SALES".into(),
-        schema: "PUBLIC".into(),
-        kind: PolicyKind::Masking,
-        signature: vec![("V".into(), "NUMBER".into())],
-        returns: "NUMBER".into(),
-        body: "0".into(),
-        owner: "ANALYST".into(),
-        ..Policy::default()
-    });
+    account
+        .policies
+        .push(number_mask("ANALYST_MASK", "SALES", "PUBLIC", "ANALYST"));
     let standin = start(account, Options::default()).await;
     let sync = Client::sync(&standin);
     let analyst = Client::analyst(&standin);
@@ -1017,17 +1009,12 @@ async fn describe_shows_a_policy_of_each_kind_as_created() {
 #[tokio::test]
 async fn describe_refuses_a_policy_missing_hidden_or_of_the_other_kind() {
     let mut account = policy_account();
-    account.policies.push(Policy {
-        name: "LEDGER_MASK".into(),
-        database: "Finance Dept".into(),
-        schema: "LEDGER".into(),
-        kind: PolicyKind::Masking,
-        signature: vec![("V".into(), "NUMBER".into())],
-        returns: "NUMBER".into(),
-        body: "0".into(),
-        owner: "FINANCE".into(),
-        ..Policy::default()
-    });
+    account.policies.push(number_mask(
+        "LEDGER_MASK",
+        "Finance Dept",
+        "LEDGER",
+        "FINANCE",
+    ));
     let standin = start(account, Options::default()).await;
     let sync = Client::sync(&standin);
     let analyst = Client::analyst(&standin);
@@ -1399,4 +1386,19 @@ async fn show_lists_what_the_role_sees_in_order_and_reads_policies_built_into_th
         .await,
         "M_MASK successfully dropped."
     );
+}
+
+/// A masking policy `(V NUMBER) RETURNS NUMBER -> 0` owned by `owner`, as another role made it.
+fn number_mask(name: &str, database: &str, schema: &str, owner: &str) -> Policy {
+    Policy {
+        name: name.into(),
+        database: database.into(),
+        schema: schema.into(),
+        kind: PolicyKind::Masking,
+        signature: vec![("V".into(), "NUMBER".into())],
+        returns: "NUMBER".into(),
+        body: "0".into(),
+        owner: owner.into(),
+        ..Policy::default()
+    }
 }
